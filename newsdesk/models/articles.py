@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class TranslationStatus(models.TextChoices):
+    NOT_NEEDED = "not_needed", "Not needed"
+    PENDING = "pending", "Pending"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class Article(models.Model):
+    source = models.ForeignKey("newsdesk.Source", on_delete=models.CASCADE, related_name="articles")
+    # guid, else canonical link, else hash of title and date; unique per source.
+    dedupe_key = models.CharField(max_length=255)
+    url = models.URLField(max_length=2000, blank=True)
+    author = models.CharField(max_length=300, blank=True)
+    category = models.CharField(max_length=200, blank=True, db_index=True)
+
+    # As published.
+    title_orig = models.TextField()
+    summary_orig = models.TextField(blank=True)
+    content_orig = models.TextField(blank=True, help_text="Sanitised HTML.")
+    content_hash = models.CharField(max_length=64, blank=True, help_text="Hash of title+summary+content.")
+
+    # Language: what the feed or card declared, and what we detected.
+    language_declared = models.CharField(max_length=8, blank=True)
+    language_detected = models.CharField(max_length=8, blank=True)
+    language_confidence = models.FloatField(null=True, blank=True)
+    language = models.CharField(max_length=8, blank=True, help_text="Effective original language.")
+    # Denormalised from the source so the dashboard filters without a join.
+    country = models.CharField(max_length=2, blank=True)
+
+    # English text.
+    title_en = models.TextField(blank=True)
+    summary_en = models.TextField(blank=True)
+    content_en = models.TextField(blank=True)
+    translation_status = models.CharField(
+        max_length=12, choices=TranslationStatus.choices, default=TranslationStatus.PENDING
+    )
+    translation_provider = models.CharField(max_length=20, blank=True)
+    translation_error = models.TextField(blank=True)
+    translation_attempts = models.PositiveIntegerField(default=0)
+
+    published_at = models.DateTimeField(default=timezone.now)
+    fetched_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    enriched_at = models.DateTimeField(null=True, blank=True)
+
+    story = models.ForeignKey(
+        "newsdesk.Story", null=True, blank=True, on_delete=models.SET_NULL, related_name="articles"
+    )
+    story_score = models.FloatField(null=True, blank=True)
+    story_evidence = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "dedupe_key"], name="article_unique_per_source"),
+        ]
+        indexes = [
+            models.Index(fields=["-published_at", "-id"], name="article_published_idx"),
+            models.Index(fields=["country", "-published_at"], name="article_country_idx"),
+            models.Index(fields=["language", "-published_at"], name="article_language_idx"),
+            models.Index(fields=["source", "-published_at"], name="article_source_idx"),
+            models.Index(fields=["story", "-published_at"], name="article_story_idx"),
+            models.Index(fields=["translation_status"], name="article_translation_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_title[:80]
+
+    @property
+    def display_title(self) -> str:
+        return self.title_en or self.title_orig
+
+    @property
+    def display_summary(self) -> str:
+        return self.summary_en or self.summary_orig
+
+    @property
+    def needs_translation_badge(self) -> bool:
+        return self.translation_status in (TranslationStatus.PENDING, TranslationStatus.FAILED)

@@ -1,0 +1,86 @@
+"""Celery tasks: thin wrappers that look rows up by id and call a stage.
+
+Every task is safe to run twice: the stages are idempotent and backed by
+unique constraints, so a redelivered message (late acks, worker lost) does
+no harm.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from newsdesk.enrich.pipeline import article_enrich
+from newsdesk.ingest.dispatch import sources_claim_due
+from newsdesk.ingest.poll import source_poll
+from newsdesk.models import Article, Heartbeat, TranslationStatus
+
+log = logging.getLogger(__name__)
+
+# Transient infrastructure errors worth retrying with backoff. Feed-side and
+# provider-side failures are recorded on rows instead, and retried by schedule.
+RETRYABLE = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+RETRY = {
+    "autoretry_for": RETRYABLE,
+    "retry_backoff": 5,
+    "retry_backoff_max": 600,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
+
+@shared_task(**RETRY)
+def dispatch_due_sources() -> int:
+    ids = sources_claim_due(now=timezone.now())
+    for source_id in ids:
+        poll_source.delay(source_id)
+    return len(ids)
+
+
+@shared_task(**RETRY)
+def poll_source(source_id: int) -> None:
+    result = source_poll(source_id=source_id)
+    for article_id in result.to_enrich:
+        enrich_article.delay(article_id)
+
+
+@shared_task(**RETRY)
+def enrich_article(article_id: int) -> None:
+    article_enrich(article_id=article_id)
+
+
+@shared_task(**RETRY)
+def scan_drop_sources() -> int:
+    from newsdesk.drops.scan import drops_scan_all
+
+    return drops_scan_all(
+        on_new_article=lambda article_id: transaction.on_commit(lambda: enrich_article.delay(article_id))
+    )
+
+
+@shared_task(**RETRY)
+def retry_pending_translations(limit: int = 500) -> int:
+    """Re-queue enrichment for articles whose translation is pending or failed,
+    and for articles whose enrich message was lost (never enriched after a grace period)."""
+    lost_before = timezone.now() - timedelta(minutes=10)
+    ids = list(
+        Article.objects.filter(
+            Q(translation_status__in=[TranslationStatus.PENDING, TranslationStatus.FAILED], enriched_at__isnull=False)
+            | Q(enriched_at__isnull=True, fetched_at__lt=lost_before)
+        )
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
+    for article_id in ids:
+        enrich_article.delay(article_id)
+    return len(ids)
+
+
+@shared_task
+def heartbeat() -> None:
+    Heartbeat.objects.update_or_create(name="worker", defaults={"at": timezone.now()})
