@@ -35,7 +35,7 @@ run: demo
 	@echo "  Create an admin user:  $(BIN)/python manage.py createsuperuser"
 	@echo "  Stop everything with Ctrl-C."
 	@echo ""
-	PATH="$(abspath $(BIN)):$$PATH" DEBUG=$${DEBUG:-true} PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start
+	PATH="$(abspath $(BIN)):$$PATH" DEBUG=$${DEBUG:-true} WEB_PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start
 
 test: install var
 	DEBUG=true $(BIN)/python -m newsdesk.embedded_redis run -- $(BIN)/python -m pytest $(PYTEST_ARGS)

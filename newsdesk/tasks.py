@@ -11,6 +11,7 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from celery.signals import worker_ready
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -84,3 +85,11 @@ def retry_pending_translations(limit: int = 500) -> int:
 @shared_task
 def heartbeat() -> None:
     Heartbeat.objects.update_or_create(name="worker", defaults={"at": timezone.now()})
+
+
+@worker_ready.connect
+def _kick_on_start(**_: object) -> None:
+    """Dispatch and scan once when a worker starts, instead of waiting for beat's
+    first tick: recovers work left by a restart and gives `make run` instant data."""
+    dispatch_due_sources.delay()
+    scan_drop_sources.delay()
