@@ -1,22 +1,70 @@
-"""Fetching feed URLs over HTTP(S).
+"""Fetching feed URLs over HTTP(S): the one place Newsdesk reads a URL.
 
-Foundation version: a plain requests GET with timeouts and conditional
-headers. The polling-engine issue hardens it (SSRF guard, byte caps,
-deadline, redirect checks) behind the same interface.
+Every feed server is untrusted, so each fetch is bounded in every direction:
+
+- only ``http`` and ``https``; user names and passwords in a URL are dropped,
+  and no cookie, credential or app header is ever sent;
+- every host is resolved once, every address checked by the SSRF guard
+  (netguard.py), and the connection made to that checked address itself,
+  so DNS rebinding cannot pass; TLS still verifies the certificate against
+  the host name (SNI);
+- connect and read timeouts per socket operation, plus an overall
+  wall-clock deadline checked before every read, so a server dripping a
+  byte every few seconds is cut off;
+- the body is streamed and the cap applies to *decompressed* bytes, so gzip
+  bombs and lying Content-Length headers cannot exhaust memory;
+- at most five redirects, each hop checked again; a permanent redirect
+  (301/308) at the start of the chain is reported so the poller can update
+  the source's URL.
+
+Built on http.client rather than requests/urllib3 because the guard needs
+to own the socket: to connect to a pinned address, to check the peer
+address, and to bound each read by the time left.
 """
 
 from __future__ import annotations
 
+import email.utils
+import http.client
+import io
+import ipaddress
+import re
+import socket
+import ssl
+import time
+import zlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
-import requests
 from django.conf import settings
 
+from . import netguard
+
 USER_AGENT = "Newsdesk/1.0 (+self-hosted news desk; feed fetcher)"
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8"
+)
+MAX_REDIRECTS = 5
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+PERMANENT_REDIRECT_STATUSES = frozenset({301, 308})
+ALLOWED_SCHEMES = frozenset({"http", "https"})
+_CHUNK = 64 * 1024
+_MAX_AGE_RE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d{1,10})", re.IGNORECASE)
+# Characters that may stand unescaped in a request target; anything else
+# (spaces, non-ASCII) is percent-encoded, existing escapes are kept.
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+_QUERY_SAFE = _PATH_SAFE + "?"
 
 
 class FetchError(Exception):
-    """The fetch failed before a usable HTTP response arrived."""
+    """The fetch failed before a usable HTTP response arrived.
+
+    ``kind`` is one of: scheme, bad_url, ssrf, dns, connect, timeout,
+    deadline, too_large, redirects, protocol, tls, network. ``transient``
+    says whether trying again later may help.
+    """
 
     def __init__(self, message: str, *, kind: str = "network", transient: bool = True) -> None:
         super().__init__(message)
@@ -31,31 +79,396 @@ class FetchResult:
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    # Target of the permanent redirects (301/308) the chain started with, if any.
     permanent_redirect_url: str = ""
+    # From Retry-After (seconds or HTTP-date), for 429/503 and friends.
+    retry_after_seconds: float | None = None
+    # From Cache-Control max-age.
+    max_age_seconds: int | None = None
+    # The address the final response came from (already passed the guard).
+    connected_ip: str = ""
+    redirects: list[str] = field(default_factory=list)
+    elapsed_ms: float = 0.0
 
     @property
     def not_modified(self) -> bool:
         return self.status == 304
 
 
+class _DeadlineExceeded(Exception):
+    pass
+
+
+class _Clock:
+    """Time left for one fetch; every socket operation asks it for a timeout."""
+
+    __slots__ = ("deadline", "read_timeout")
+
+    def __init__(self, *, deadline: float, read_timeout: float) -> None:
+        self.deadline = deadline
+        self.read_timeout = read_timeout
+
+    def budget(self, cap: float | None = None) -> float:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise _DeadlineExceeded
+        return min(self.read_timeout if cap is None else cap, remaining)
+
+
+class _SocketReader(io.RawIOBase):
+    """Raw reader whose every recv is bounded by the read timeout and the deadline."""
+
+    def __init__(self, sock: socket.socket, clock: _Clock) -> None:
+        self._sock = sock
+        self._clock = clock
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        self._sock.settimeout(self._clock.budget())
+        return self._sock.recv_into(buffer)
+
+
+class _GuardedSocket:
+    """What http.client sees as its socket: reads and writes go through the clock."""
+
+    def __init__(self, sock: socket.socket, clock: _Clock) -> None:
+        self._sock = sock
+        self._clock = clock
+
+    def makefile(self, mode: str = "rb", *args: object, **kwargs: object) -> io.BufferedReader:
+        return io.BufferedReader(_SocketReader(self._sock, self._clock), buffer_size=_CHUNK)
+
+    def sendall(self, data: bytes) -> None:
+        self._sock.settimeout(self._clock.budget())
+        self._sock.sendall(data)
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+@lru_cache(maxsize=1)
+def _tls_context() -> ssl.SSLContext:
+    return ssl.create_default_context()
+
+
+class _PinnedConnection(http.client.HTTPConnection):
+    """An HTTP(S) connection to an address we already checked, never to a name."""
+
+    def __init__(
+        self, *, family: int, ip: str, port: int, tls_hostname: str | None, clock: _Clock, connect_timeout: float
+    ) -> None:
+        super().__init__(ip, port, timeout=connect_timeout)
+        self._family = family
+        self._ip = ip
+        self._tls_hostname = tls_hostname
+        self._clock = clock
+        self._connect_timeout = connect_timeout
+        self.connected_ip = ""
+
+    def connect(self) -> None:
+        sock = socket.socket(self._family, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self._clock.budget(self._connect_timeout))
+            sock.connect((self._ip, self.port))
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            peer = str(sock.getpeername()[0])
+            # Check the address the kernel actually connected to.
+            netguard.address_check(peer)
+            if self._tls_hostname is not None:
+                sock.settimeout(self._clock.budget())
+                sock = _tls_context().wrap_socket(sock, server_hostname=self._tls_hostname)
+        except BaseException:
+            sock.close()
+            raise
+        self.connected_ip = peer
+        self.sock = _GuardedSocket(sock, self._clock)  # type: ignore[assignment]
+
+
+class _Inflater:
+    """Decodes Content-Encoding incrementally, never producing more than ``cap`` bytes."""
+
+    def __init__(self, *, encoding: str, cap: int) -> None:
+        self.cap = cap
+        self.size = 0
+        self.parts: list[bytes] = []
+        encoding = encoding.strip().lower()
+        if encoding in ("", "identity"):
+            self.kind = ""
+        elif encoding in ("gzip", "x-gzip", "deflate"):
+            self.kind = encoding.removeprefix("x-")
+        else:
+            raise FetchError(f"unsupported Content-Encoding {encoding!r}", kind="protocol", transient=False)
+        self._inflater: zlib._Decompress | None = None
+        self._done = False
+
+    def _append(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > self.cap:
+            what = "after decompression " if self.kind else ""
+            raise FetchError(f"body exceeds {self.cap} bytes {what}(cap)", kind="too_large", transient=False)
+        if data:
+            self.parts.append(data)
+
+    def _new_inflater(self, first: bytes) -> zlib._Decompress:
+        if self.kind == "gzip":
+            return zlib.decompressobj(16 + zlib.MAX_WBITS)
+        # "deflate" is meant to be zlib-wrapped; some servers send raw deflate.
+        wrapped = len(first) >= 2 and first[0] & 0x0F == 8 and ((first[0] << 8) | first[1]) % 31 == 0
+        return zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+
+    def feed(self, data: bytes) -> None:
+        if not self.kind:
+            self._append(data)
+            return
+        try:
+            while data and not self._done:
+                if self._inflater is None:
+                    self._inflater = self._new_inflater(data)
+                inflater = self._inflater
+                # max_length bounds each step, so a bomb never expands past the cap.
+                self._append(inflater.decompress(data, self.cap - self.size + 1))
+                data = inflater.unconsumed_tail
+                if inflater.eof:
+                    rest = inflater.unused_data
+                    if self.kind == "gzip" and rest.lstrip(b"\x00"):
+                        self._inflater = None  # another gzip member follows
+                        data = rest.lstrip(b"\x00")
+                    else:
+                        self._done = True
+        except zlib.error as exc:
+            raise FetchError(f"corrupt {self.kind} body: {exc}", kind="protocol", transient=False) from exc
+
+    def body(self) -> bytes:
+        if self._inflater is not None and not self._done:
+            try:
+                self._append(self._inflater.flush())
+            except zlib.error as exc:
+                raise FetchError(f"corrupt {self.kind} body: {exc}", kind="protocol", transient=False) from exc
+        return b"".join(self.parts)
+
+
+def url_for_fetch(url: str) -> str:
+    """The URL we would request: scheme checked, user info and fragment dropped,
+    host IDNA-encoded. Raises FetchError for anything we will not fetch."""
+    try:
+        parts = urlsplit(url.strip())
+        scheme = parts.scheme.lower()
+        if scheme not in ALLOWED_SCHEMES:
+            shown = scheme or "(none)"
+            raise FetchError(
+                f"scheme {shown!r} refused: only http and https are fetched", kind="scheme", transient=False
+            )
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError as exc:
+        raise FetchError(f"invalid URL: {exc}", kind="bad_url", transient=False) from exc
+    if not host:
+        raise FetchError("invalid URL: no host", kind="bad_url", transient=False)
+    try:
+        host = host.encode("idna").decode("ascii") if not host.isascii() else host
+    except UnicodeError as exc:
+        raise FetchError(f"invalid host name {host!r}", kind="bad_url", transient=False) from exc
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != (443 if scheme == "https" else 80):
+        netloc += f":{port}"
+    path = quote(parts.path or "/", safe=_PATH_SAFE)
+    query = quote(parts.query, safe=_QUERY_SAFE)
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def _candidates(host: str, port: int) -> list[tuple[int, str]]:
+    """Addresses for ``host``, every one of them checked by the guard."""
+    netguard.host_check(host)
+    try:
+        literal: netguard.IPAddress | None = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        found = [(socket.AF_INET6 if literal.version == 6 else socket.AF_INET, str(literal))]
+    else:
+        try:
+            found = netguard.host_resolve(host, port)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise FetchError(f"cannot resolve {host!r}: {exc}", kind="dns") from exc
+        if not found:
+            raise FetchError(f"cannot resolve {host!r}: no addresses", kind="dns")
+    # One refused address refuses the host: a name that mixes public and
+    # private answers is how rebinding attacks are staged.
+    for _family, address in found:
+        netguard.address_check(address)
+    return found
+
+
+def _header_map(response: http.client.HTTPResponse) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for key, value in response.getheaders():
+        key = key.lower()
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    return headers
+
+
+def retry_after_parse(value: str, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After value (delta-seconds or HTTP-date)."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(int(value))
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(tz=UTC))).total_seconds())
+
+
+def max_age_parse(value: str) -> int | None:
+    match = _MAX_AGE_RE.search(value or "")
+    return int(match.group(1)) if match else None
+
+
+def _request(
+    *, url: str, request_headers: dict[str, str], clock: _Clock, connect_timeout: float, max_bytes: int
+) -> tuple[int, dict[str, str], bytes, str]:
+    """One hop: (status, headers, body, connected ip). Redirect and 304 bodies are not read."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    https = parts.scheme == "https"
+    port = parts.port or (443 if https else 80)
+    candidates = _candidates(host, port)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    headers = {"Host": parts.netloc, **request_headers}
+    last_error: OSError | None = None
+    for family, address in candidates:
+        conn = _PinnedConnection(
+            family=family,
+            ip=address,
+            port=port,
+            tls_hostname=host if https else None,
+            clock=clock,
+            connect_timeout=connect_timeout,
+        )
+        try:
+            try:
+                conn.connect()
+            except (ConnectionError, TimeoutError) as exc:
+                last_error = exc  # try the host's next address
+                continue
+            conn.request("GET", target, headers=headers)
+            response = conn.getresponse()
+            response_headers = _header_map(response)
+            status = response.status
+            if status == 304 or (status in REDIRECT_STATUSES and "location" in response_headers):
+                return status, response_headers, b"", conn.connected_ip
+            declared = response_headers.get("content-length", "").strip()
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise FetchError(
+                    f"body of {declared} bytes exceeds the {max_bytes} byte cap", kind="too_large", transient=False
+                )
+            inflater = _Inflater(encoding=response_headers.get("content-encoding", ""), cap=max_bytes)
+            raw = 0
+            while True:
+                chunk = response.read1(_CHUNK)
+                if not chunk:
+                    break
+                raw += len(chunk)
+                if raw > max_bytes:
+                    raise FetchError(f"body exceeds {max_bytes} bytes (cap)", kind="too_large", transient=False)
+                inflater.feed(chunk)
+            if response.length:  # Content-Length promised more than arrived
+                raise http.client.IncompleteRead(b"", response.length)
+            return status, response_headers, inflater.body(), conn.connected_ip
+        finally:
+            conn.close()
+    assert last_error is not None
+    raise last_error
+
+
 def fetch_url(*, url: str, etag: str = "", last_modified: str = "") -> FetchResult:
-    headers = {
+    """GET ``url`` within every bound described in the module docstring.
+
+    Any HTTP response (including 304, 4xx and 5xx) is returned; failures
+    before a usable response raise FetchError.
+    """
+    started = time.monotonic()
+    deadline_seconds = float(settings.NEWSDESK_FETCH_DEADLINE)
+    clock = _Clock(deadline=started + deadline_seconds, read_timeout=float(settings.NEWSDESK_FETCH_READ_TIMEOUT))
+    connect_timeout = float(settings.NEWSDESK_FETCH_CONNECT_TIMEOUT)
+    max_bytes = int(settings.NEWSDESK_FETCH_MAX_BYTES)
+    # Built from scratch for every fetch: no cookie jar, no auth, no app headers.
+    request_headers = {
         "User-Agent": USER_AGENT,
-        "Accept": "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, */*;q=0.8",
+        "Accept": ACCEPT,
+        "Accept-Encoding": "gzip, deflate",
+        "Connection": "close",
     }
     if etag:
-        headers["If-None-Match"] = etag
+        request_headers["If-None-Match"] = etag
     if last_modified:
-        headers["If-Modified-Since"] = last_modified
-    timeout = (settings.NEWSDESK_FETCH_CONNECT_TIMEOUT, settings.NEWSDESK_FETCH_READ_TIMEOUT)
+        request_headers["If-Modified-Since"] = last_modified
+
+    current = url_for_fetch(url)
+    visited = [current]
+    permanent_url = ""
+    still_permanent = True
     try:
-        response = requests.get(url, headers=headers, timeout=timeout, allow_redirects=True)
-    except requests.RequestException as exc:
-        raise FetchError(f"{type(exc).__name__}: {exc}") from exc
-    return FetchResult(
-        url=url,
-        final_url=response.url,
-        status=response.status_code,
-        body=response.content[: settings.NEWSDESK_FETCH_MAX_BYTES],
-        headers={k.lower(): v for k, v in response.headers.items()},
-    )
+        for hop in range(MAX_REDIRECTS + 1):
+            status, headers, body, connected_ip = _request(
+                url=current,
+                request_headers=request_headers,
+                clock=clock,
+                connect_timeout=connect_timeout,
+                max_bytes=max_bytes,
+            )
+            if status in REDIRECT_STATUSES and "location" in headers:
+                if hop == MAX_REDIRECTS:
+                    raise FetchError(
+                        f"too many redirects (more than {MAX_REDIRECTS})", kind="redirects", transient=False
+                    )
+                target = url_for_fetch(urljoin(current, headers["location"].strip()))
+                if target in visited:
+                    raise FetchError(f"redirect loop back to {target}", kind="redirects", transient=False)
+                if still_permanent and status in PERMANENT_REDIRECT_STATUSES:
+                    permanent_url = target
+                else:
+                    still_permanent = False
+                visited.append(target)
+                current = target
+                continue
+            return FetchResult(
+                url=url,
+                final_url=current,
+                status=status,
+                body=body,
+                headers=headers,
+                permanent_redirect_url=permanent_url,
+                retry_after_seconds=retry_after_parse(headers.get("retry-after", "")),
+                max_age_seconds=max_age_parse(headers.get("cache-control", "")),
+                connected_ip=connected_ip,
+                redirects=visited[1:],
+                elapsed_ms=(time.monotonic() - started) * 1000,
+            )
+    except FetchError:
+        raise
+    except netguard.AddressRefused as exc:
+        raise FetchError(f"{current}: {exc}", kind="ssrf", transient=False) from exc
+    except _DeadlineExceeded as exc:
+        raise FetchError(f"{current}: overall deadline of {deadline_seconds:g}s exceeded", kind="deadline") from exc
+    except TimeoutError as exc:
+        raise FetchError(f"{current}: timed out ({exc or 'no answer'})", kind="timeout") from exc
+    except ConnectionRefusedError as exc:
+        raise FetchError(f"{current}: connection refused", kind="connect") from exc
+    except ssl.SSLError as exc:
+        raise FetchError(f"{current}: TLS failed: {exc}", kind="tls") from exc
+    except http.client.IncompleteRead as exc:
+        raise FetchError(
+            f"{current}: body ended early ({exc.expected} more bytes were announced)", kind="protocol"
+        ) from exc
+    except http.client.HTTPException as exc:
+        raise FetchError(f"{current}: bad HTTP response: {type(exc).__name__}: {exc}", kind="protocol") from exc
+    except OSError as exc:
+        raise FetchError(f"{current}: {type(exc).__name__}: {exc}", kind="network") from exc
+    raise AssertionError("unreachable")  # pragma: no cover
