@@ -17,8 +17,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from newsdesk.enrich.pipeline import article_enrich
-from newsdesk.ingest.dispatch import sources_claim_due
-from newsdesk.ingest.poll import source_poll
+from newsdesk.ingest.dispatch import sources_dispatch
+from newsdesk.ingest.poll import source_poll, sources_poll
 from newsdesk.models import Article, Heartbeat, TranslationStatus
 
 log = logging.getLogger(__name__)
@@ -37,17 +37,39 @@ RETRY = {
 
 @shared_task(**RETRY)
 def dispatch_due_sources() -> int:
-    ids = sources_claim_due(now=timezone.now())
-    for source_id in ids:
-        poll_source.delay(source_id)
-    return len(ids)
+    """Claim due sources and send them in batches, all messages over one
+    broker connection (pipelined), to NEWSDESK_POLL_QUEUE."""
+    from django.conf import settings
+
+    queue = settings.NEWSDESK_POLL_QUEUE
+    with poll_sources.app.producer_or_acquire() as producer:
+        return sources_dispatch(
+            now=timezone.now(),
+            send_batch=lambda ids: poll_sources.apply_async((ids,), queue=queue, producer=producer),
+        )
+
+
+def _enqueue_enrich(article_ids: list[int]) -> None:
+    if not article_ids:
+        return
+    with enrich_article.app.producer_or_acquire() as producer:
+        for article_id in article_ids:
+            enrich_article.apply_async((article_id,), producer=producer)
+
+
+@shared_task(**RETRY)
+def poll_sources(source_ids: list[int]) -> int:
+    """Poll a batch of sources (one message per batch keeps Celery's
+    per-task overhead off each poll). Returns how many were polled."""
+    results = sources_poll(source_ids=source_ids)
+    _enqueue_enrich([article_id for result in results for article_id in result.to_enrich])
+    return sum(1 for result in results if result.attempt is not None)
 
 
 @shared_task(**RETRY)
 def poll_source(source_id: int) -> None:
     result = source_poll(source_id=source_id)
-    for article_id in result.to_enrich:
-        enrich_article.delay(article_id)
+    _enqueue_enrich(result.to_enrich)
 
 
 @shared_task(**RETRY)

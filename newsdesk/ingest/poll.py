@@ -1,135 +1,382 @@
-"""Polling one feed source: fetch -> parse -> store, recorded as a FetchAttempt."""
+"""Polling feed sources: claim -> fetch -> (parse -> store) -> schedule.
+
+Every poll is recorded as a FetchAttempt and on the source's health fields.
+Feed-side problems never raise: they become an error outcome, a backoff and,
+after NEWSDESK_DISABLE_AFTER_DAYS of failing, a disabled source whose reason
+is shown in admin.
+
+Cost matters here (hundreds of thousands of polls an hour): an unchanged
+poll (304, or a 200 whose body hash equals the last one) is never parsed,
+and its bookkeeping is one INSERT and one UPDATE in one transaction. A batch
+of sources is claimed with one SELECT and one UPDATE.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
+import os
+import threading
 import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q
+from django.db import close_old_connections, connection, transaction
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from newsdesk.models import FetchAttempt, Source, SourceKind, SourceState
+from newsdesk.models import Article, FetchAttempt, Source, SourceKind, SourceState
 
+from . import schedule
 from .fetch import FetchError, FetchResult, fetch_url
-from .parse import FeedRejected, parse_feed
-from .store import StoreCounts, article_upsert
+from .parse import FeedRejected, ParsedFeed, parse_feed
+from .store import StoreCounts, articles_upsert
 
 log = logging.getLogger(__name__)
 
-# A claim older than this is presumed to belong to a dead worker.
+# A POLLING claim older than this is presumed to belong to a dead worker
+# (the task hard time limit has long killed it).
 STALE_CLAIM = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT * 2)
+
+# Fields a poll writes on its source; saving only these keeps the UPDATE small
+# and leaves admin edits made meanwhile (name, country...) alone.
+_POLL_FIELDS = (
+    "url",
+    "enabled",
+    "disabled_reason",
+    "poll_interval",
+    "next_poll_at",
+    "state",
+    "state_changed_at",
+    "etag",
+    "last_modified",
+    "content_hash",
+    "error_count",
+    "last_error",
+    "last_error_at",
+    "first_error_at",
+    "last_success_at",
+    "last_polled_at",
+    "items_per_day",
+)
 
 
 @dataclass
 class PollResult:
-    attempt: FetchAttempt | None
+    source_id: int
+    attempt: FetchAttempt | None = None
     to_enrich: list[int] = field(default_factory=list)
     skipped: str = ""
 
+    @property
+    def outcome(self) -> str:
+        if self.skipped:
+            return f"skipped ({self.skipped})"
+        return self.attempt.outcome if self.attempt else ""
 
-def source_claim(*, source_id: int, now: datetime) -> bool:
-    """Take the per-source lock: only one poll of a source runs at a time."""
-    stale = now - STALE_CLAIM
-    return bool(
-        Source.objects.filter(id=source_id)
-        .filter(~Q(state=SourceState.POLLING) | Q(state_changed_at__lt=stale) | Q(state_changed_at__isnull=True))
-        .update(state=SourceState.POLLING, state_changed_at=now)
+
+# --- Claiming ----------------------------------------------------------------
+
+
+def _claimable(*, now: datetime, force: bool) -> Q:
+    not_running = ~Q(state=SourceState.POLLING) | Q(state_changed_at__lt=now - STALE_CLAIM)
+    if force:
+        return not_running
+    # Queued by the dispatcher, or due. A duplicate message arriving after
+    # the poll finished finds the source IDLE and not due, and does nothing.
+    return not_running & Q(enabled=True) & (Q(state=SourceState.QUEUED) | Q(next_poll_at__lte=now))
+
+
+def sources_claim(*, source_ids: Iterable[int], now: datetime, force: bool = False) -> list[Source]:
+    """Take the per-source lock for each of ``source_ids`` that is free.
+
+    Returns the claimed sources (state POLLING). A source already being
+    polled is left out, so a source is never polled twice at once even when
+    two dispatchers or a manual poll overlap. ``force`` polls sources that
+    are not due or are disabled (manual "poll now").
+    """
+    ids = list(source_ids)
+    if not ids:
+        return []
+    with transaction.atomic():
+        claimable = Source.objects.filter(id__in=ids, kind=SourceKind.FEED).filter(_claimable(now=now, force=force))
+        if connection.features.has_select_for_update_skip_locked:
+            claimable = claimable.select_for_update(skip_locked=True)
+        # On SQLite the IMMEDIATE transaction holds the database write lock
+        # from BEGIN, so this read and the UPDATE below are one atomic step.
+        sources = list(claimable)
+        if sources:
+            Source.objects.filter(id__in=[s.id for s in sources]).update(
+                state=SourceState.POLLING, state_changed_at=now
+            )
+    for source in sources:
+        source.state = SourceState.POLLING
+        source.state_changed_at = now
+    return sources
+
+
+def source_claim(*, source_id: int, now: datetime, force: bool = True) -> bool:
+    """Take the per-source lock for one source; False if it is being polled."""
+    return bool(sources_claim(source_ids=[source_id], now=now, force=force))
+
+
+# --- Outcomes ------------------------------------------------------------------
+
+
+def _schedule_success(source: Source, now: datetime, *, floors: tuple[int | None, ...]) -> None:
+    source.error_count = 0
+    source.last_error = ""
+    source.first_error_at = None
+    source.last_success_at = now
+    delay = schedule.next_poll_delay(
+        interval=source.poll_interval, floors=floors, cap=settings.NEWSDESK_POLL_MAX_SECONDS
     )
+    source.next_poll_at = now + timedelta(seconds=delay)
 
 
-def _release(source: Source, now: datetime) -> None:
-    source.state = SourceState.IDLE
-    source.state_changed_at = now
-
-
-def _record_error(source: Source, attempt: FetchAttempt, message: str, now: datetime) -> None:
+def _record_error(
+    source: Source, attempt: FetchAttempt, message: str, now: datetime, *, retry_after: int | None = None
+) -> None:
     attempt.outcome = FetchAttempt.Outcome.ERROR
     attempt.error = message[:2000]
     source.error_count += 1
     source.last_error = message[:2000]
     source.last_error_at = now
     source.first_error_at = source.first_error_at or now
-    backoff = min(
-        source.poll_interval * (2 ** min(source.error_count, 16)),
-        settings.NEWSDESK_ERROR_BACKOFF_MAX_SECONDS,
+    backoff = schedule.error_backoff(error_count=source.error_count, base=source.poll_interval)
+    delay = schedule.next_poll_delay(
+        interval=backoff, floors=(retry_after,), cap=settings.NEWSDESK_ERROR_BACKOFF_MAX_SECONDS
     )
-    source.next_poll_at = now + timedelta(seconds=backoff)
+    source.next_poll_at = now + timedelta(seconds=delay)
+    if source.enabled and schedule.should_disable(first_error_at=source.first_error_at, now=now):
+        source.enabled = False
+        source.disabled_reason = (
+            f"Disabled automatically: failing since {source.first_error_at:%Y-%m-%d %H:%M} UTC "
+            f"(more than {settings.NEWSDESK_DISABLE_AFTER_DAYS:g} days). Last error: {message}"
+        )[:2000]
 
 
-def _record_success(source: Source, now: datetime) -> None:
-    source.error_count = 0
-    source.last_error = ""
-    source.first_error_at = None
-    source.last_success_at = now
-    source.next_poll_at = now + timedelta(seconds=source.poll_interval)
+def _disable_gone(source: Source, attempt: FetchAttempt, now: datetime) -> None:
+    message = f"HTTP 410 Gone: the publisher removed this feed ({source.url})."
+    _record_error(source, attempt, message, now)
+    source.enabled = False
+    source.disabled_reason = f"Disabled automatically on {now:%Y-%m-%d %H:%M} UTC: {message}"
 
 
-def source_poll(*, source_id: int) -> PollResult:
-    """Poll a feed source once. Never raises for feed-side problems: they are
-    recorded on the FetchAttempt and the source's health fields."""
+def _follow_permanent_redirect(source: Source, attempt: FetchAttempt, new_url: str) -> None:
+    """Move the source to the URL a 301/308 named, unless another source
+    already polls that URL: then this one is a duplicate and is disabled."""
+    if not new_url or new_url == source.url:
+        return
+    if len(new_url) > Source._meta.get_field("url").max_length:
+        attempt.detail = f"permanent redirect to an over-long URL ignored: {new_url[:200]}"
+        return
+    other = Source.objects.filter(kind=SourceKind.FEED, url=new_url).exclude(id=source.id).first()
+    if other is not None:
+        source.enabled = False
+        source.disabled_reason = (
+            f"Its feed moved permanently to {new_url}, which source #{other.id} ({other.name}) already polls."
+        )
+        attempt.detail = source.disabled_reason
+        return
+    attempt.detail = f"moved permanently: {source.url} -> {new_url}"
+    source.url = new_url
+
+
+def _refresh_rate(source: Source, now: datetime) -> None:
+    """Recompute items_per_day from the source's recent article dates."""
+    recent = Article.objects.filter(source_id=source.id, published_at__gte=now - schedule.RATE_WINDOW).aggregate(
+        count=Count("id"), oldest=Min("published_at")
+    )
+    source.items_per_day = schedule.items_per_day_from(count=recent["count"], oldest=recent["oldest"], now=now)
+
+
+def _server_floors(result: FetchResult, now: datetime) -> tuple[int | None, int | None]:
+    """(max-age, Retry-After) in seconds, from the fetcher if it parsed them."""
+    max_age = getattr(result, "max_age_seconds", None)
+    if max_age is None:
+        max_age = schedule.max_age_from_headers(result.headers)
+    retry_after = getattr(result, "retry_after_seconds", None)
+    if retry_after is None:
+        retry_after = schedule.retry_after_from_headers(result.headers, now=now)
+    return (
+        None if max_age is None else int(max_age),
+        None if retry_after is None else math.ceil(retry_after),
+    )
+
+
+def _store_parsed(source: Source, attempt: FetchAttempt, feed: ParsedFeed, now: datetime) -> StoreCounts:
+    counts = articles_upsert(source=source, items=feed.items[: settings.NEWSDESK_MAX_ITEMS_PER_POLL], now=now)
+    ttl = feed.ttl_seconds or 0
+    if counts.new:
+        _refresh_rate(source, now)
+        source.poll_interval = schedule.interval_for_rate(items_per_day=source.items_per_day)
+    else:
+        source.poll_interval = schedule.interval_when_quiet(current=source.poll_interval)
+    source.poll_interval = min(max(source.poll_interval, ttl), settings.NEWSDESK_POLL_MAX_SECONDS)
+    if feed.bozo:
+        attempt.detail = f"bozo: {feed.bozo_reason}"[:2000]
+    return counts
+
+
+def _poll_claimed(source: Source) -> PollResult:
     now = timezone.now()
-    source = Source.objects.filter(id=source_id, kind=SourceKind.FEED).first()
-    if source is None:
-        return PollResult(attempt=None, skipped="gone")
-    if not source_claim(source_id=source_id, now=now):
-        return PollResult(attempt=None, skipped="already polling")
-    source.refresh_from_db()
     started = time.monotonic()
     attempt = FetchAttempt(source=source, started_at=now)
     counts = StoreCounts()
     try:
         result: FetchResult = fetch_url(url=source.url, etag=source.etag, last_modified=source.last_modified)
     except FetchError as exc:
-        _record_error(source, attempt, f"fetch failed: {exc}", now)
+        kind = getattr(exc, "kind", "network")
+        _record_error(source, attempt, f"fetch failed ({kind}): {exc}", now)
     else:
         attempt.http_status = result.status
         attempt.bytes = len(result.body)
-        if result.not_modified:
+        max_age, retry_after = _server_floors(result, now)
+        _follow_permanent_redirect(source, attempt, getattr(result, "permanent_redirect_url", "") or "")
+        if result.status == 304:
             attempt.outcome = FetchAttempt.Outcome.NOT_MODIFIED
-            _record_success(source, now)
-        elif result.status >= 400:
+            source.poll_interval = schedule.interval_when_quiet(current=source.poll_interval)
+            _schedule_success(source, now, floors=(max_age, retry_after))
+        elif result.status == 410:
+            _disable_gone(source, attempt, now)
+        elif result.status in (429, 503):
+            _record_error(source, attempt, f"HTTP {result.status}", now, retry_after=retry_after)
+        elif result.status >= 400 or result.status < 200:
+            # 401/403/404 and the rest count as errors; backoff and, in the
+            # end, disabling handle a feed that stays broken.
             _record_error(source, attempt, f"HTTP {result.status}", now)
         else:
             body_hash = hashlib.sha256(result.body).hexdigest()
-            source.etag = result.headers.get("etag", "")[:500]
-            source.last_modified = result.headers.get("last-modified", "")[:100]
+            source.etag = (result.headers.get("etag") or "")[:500]
+            source.last_modified = (result.headers.get("last-modified") or "")[:100]
             if body_hash == source.content_hash:
                 attempt.outcome = FetchAttempt.Outcome.UNCHANGED
-                _record_success(source, now)
+                source.poll_interval = schedule.interval_when_quiet(current=source.poll_interval)
+                _schedule_success(source, now, floors=(max_age, retry_after))
             else:
                 try:
                     feed = parse_feed(body=result.body, headers=result.headers, base_url=result.final_url)
                 except FeedRejected as exc:
                     _record_error(source, attempt, f"rejected: {exc}", now)
+                except Exception as exc:  # a parser bug must not kill the batch
+                    log.exception("event=parse_crashed source_id=%s", source.id)
+                    _record_error(source, attempt, f"parse failed: {type(exc).__name__}: {exc}", now)
                 else:
-                    with transaction.atomic():
-                        for item in feed.items[: settings.NEWSDESK_MAX_ITEMS_PER_POLL]:
-                            outcome, article = article_upsert(source=source, item=item, now=now)
-                            counts.add(outcome, article.id)
+                    counts = _store_parsed(source, attempt, feed, now)
                     source.content_hash = body_hash
-                    attempt.detail = f"bozo: {feed.bozo_reason}"[:2000] if feed.bozo else ""
-                    _record_success(source, now)
+                    _schedule_success(source, now, floors=(max_age, retry_after))
     attempt.items_new = counts.new
     attempt.items_updated = counts.updated
     attempt.items_unchanged = counts.unchanged
     attempt.duration_ms = int((time.monotonic() - started) * 1000)
     source.last_polled_at = now
-    _release(source, now)
+    source.state = SourceState.IDLE
+    source.state_changed_at = now
     with transaction.atomic():
         attempt.save()
-        source.save()
+        source.save(update_fields=_POLL_FIELDS)
     log.info(
-        "event=poll source_id=%s outcome=%s status=%s new=%s updated=%s ms=%s",
+        "event=poll source_id=%s outcome=%s status=%s new=%s updated=%s ms=%s next_in=%ss",
         source.id,
         attempt.outcome,
         attempt.http_status,
         counts.new,
         counts.updated,
         attempt.duration_ms,
+        int((source.next_poll_at - now).total_seconds()),
     )
-    return PollResult(attempt=attempt, to_enrich=counts.to_enrich)
+    return PollResult(source_id=source.id, attempt=attempt, to_enrich=counts.to_enrich)
+
+
+def _poll_safely(source: Source) -> PollResult:
+    """Poll one claimed source; on an unexpected error release its claim
+    (with a backoff) so the batch carries on and the source is not stuck."""
+    try:
+        return _poll_claimed(source)
+    except Exception as exc:
+        log.exception("event=poll_crashed source_id=%s", source.id)
+        now = timezone.now()
+        Source.objects.filter(id=source.id).update(
+            state=SourceState.IDLE,
+            state_changed_at=now,
+            last_error=f"poll crashed: {type(exc).__name__}: {exc}"[:2000],
+            last_error_at=now,
+            error_count=source.error_count + 1,
+            next_poll_at=now + timedelta(seconds=schedule.error_backoff(error_count=1, base=source.poll_interval)),
+        )
+        return PollResult(source_id=source.id, skipped=f"crashed: {type(exc).__name__}")
+
+
+# --- Batches -------------------------------------------------------------------
+
+_pool: ThreadPoolExecutor | None = None
+_pool_pid = 0
+_pool_lock = threading.Lock()
+
+
+def _thread_pool() -> ThreadPoolExecutor:
+    """One pool per process, created after fork (prefork workers each get their own)."""
+    global _pool, _pool_pid
+    with _pool_lock:
+        if _pool is None or _pool_pid != os.getpid():
+            _pool = ThreadPoolExecutor(max_workers=settings.NEWSDESK_POLL_THREADS, thread_name_prefix="poll")
+            _pool_pid = os.getpid()
+        return _pool
+
+
+def _poll_in_thread(source: Source) -> PollResult:
+    # Pool threads keep their own database connection; treat each poll like
+    # a request so broken or expired connections are replaced.
+    close_old_connections()
+    try:
+        return _poll_safely(source)
+    finally:
+        close_old_connections()
+
+
+def sources_poll(
+    *,
+    source_ids: Iterable[int],
+    force: bool = False,
+    on_result: Callable[[PollResult], None] | None = None,
+) -> list[PollResult]:
+    """Claim and poll sources; those already being polled are skipped.
+
+    Fetches overlap in NEWSDESK_POLL_THREADS threads so one slow server does
+    not hold up the batch; each poll commits on its own.
+    """
+    ids = list(source_ids)
+    claimed = sources_claim(source_ids=ids, now=timezone.now(), force=force)
+    claimed_ids = {s.id for s in claimed}
+    results = [PollResult(source_id=i, skipped="not due or already polling") for i in ids if i not in claimed_ids]
+    if settings.NEWSDESK_POLL_THREADS <= 1 or len(claimed) <= 1 or connection.in_atomic_block:
+        polled = map(_poll_safely, claimed)
+    else:
+        polled = _thread_pool().map(_poll_in_thread, claimed)
+    for result in polled:
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+    return results
+
+
+def source_poll(*, source_id: int, force: bool = False) -> PollResult:
+    """Poll one feed source once (see ``sources_poll``)."""
+    if not Source.objects.filter(id=source_id, kind=SourceKind.FEED).exists():
+        return PollResult(source_id=source_id, skipped="gone")
+    return sources_poll(source_ids=[source_id], force=force)[0]
+
+
+def source_preview(*, source: Source) -> ParsedFeed:
+    """Fetch and parse a source's feed without storing anything or touching
+    its caching headers (admin "preview"). Raises FetchError/FeedRejected,
+    or FeedRejected for an HTTP error status."""
+    result = fetch_url(url=source.url, etag="", last_modified="")
+    if result.status != 200:
+        raise FeedRejected(f"HTTP {result.status}")
+    return parse_feed(body=result.body, headers=result.headers, base_url=result.final_url)
