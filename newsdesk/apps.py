@@ -5,3 +5,11 @@ class NewsdeskConfig(AppConfig):
     name = "newsdesk"
     verbose_name = "Newsdesk"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from newsdesk.web.search_schema import search_schema_post_migrate
+
+        # SQLite table rebuilds drop the FTS5 sync triggers; put them back.
+        post_migrate.connect(search_schema_post_migrate, sender=self, dispatch_uid="newsdesk-search-schema")
