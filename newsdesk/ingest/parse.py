@@ -1,8 +1,26 @@
-"""Parsing feed bytes into normalised items.
+"""Parsing feed bytes into normalised items: RSS, Atom and RDF via feedparser,
+JSON Feed by hand, both through the same normaliser.
 
-Foundation version; the polling-engine issue hardens normalisation
-(sanitising, entity refusal, control characters, caps) behind the same
-interface.
+What every caller can rely on (polling, preview, drops, check_corpus):
+
+- feedparser only ever sees a stream of the bytes plus the response headers.
+  Given a ``str`` or ``bytes`` it would try to open it as a local path (a
+  body that *is* ``/etc/passwd`` would read the file) or fetch it as a URL.
+- A document that declares entities (``<!ENTITY``) is refused before any
+  XML parser sees it: that closes billion-laughs, quadratic blow-up and
+  external-entity (XXE) attacks in one check.
+- An HTML page served instead of a feed is refused with a reason that says so.
+- A bozo (ill-formed) feed keeps its entries; the reason is on ``bozo_reason``.
+- Every text field is free of control characters and non-characters and
+  capped in length; items per feed are capped (NEWSDESK_MAX_ITEMS_PER_POLL).
+- Summaries are plain text; content is HTML cleaned by nh3 (sanitize.py);
+  every URL field passes the http/https/mailto allowlist (urls.py).
+- The dedupe key is the guid, else the canonical link without tracking
+  parameters, else a hash of title and date.
+
+feedparser's own sanitizer and relative-URI resolver are switched off:
+nh3 is the sanitizer we trust, and the two feedparser passes re-parse every
+HTML field in pure Python, costing more than the parse itself.
 """
 
 from __future__ import annotations
@@ -10,16 +28,35 @@ from __future__ import annotations
 import calendar
 import hashlib
 import html
+import io
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import feedparser
+from django.conf import settings
+
+from .sanitize import html_clean, html_to_text, plain_text, text_clean, text_truncate
+from .urls import url_canonical, url_safe
 
 
 class FeedRejected(Exception):
     """The bytes are not a feed we accept; the message says why."""
+
+
+# Field caps, in characters. Generous for real feeds, small enough that one
+# hostile item cannot fill the database or a page.
+MAX_TITLE = 1000
+MAX_SUMMARY = 10_000
+MAX_CONTENT = 200_000
+MAX_AUTHOR = 300
+MAX_CATEGORY = 200
+MAX_GUID = 2000
+MAX_KEY = 255
+MAX_REASON = 500
 
 
 @dataclass
@@ -34,6 +71,11 @@ class ParsedItem:
     category: str = ""
     language: str = ""  # declared, ISO 639-1, lower case
     published_at: datetime | None = None
+    updated_at: datetime | None = None
+    author_url: str = ""
+    enclosure_url: str = ""
+    enclosure_type: str = ""
+    image_url: str = ""
 
 
 @dataclass
@@ -45,77 +87,413 @@ class ParsedFeed:
     bozo: bool = False
     bozo_reason: str = ""
     ttl_seconds: int | None = None
+    # "rss20", "atom10", "rss10", "json11"...; feedparser's version names.
+    format: str = ""
+    description: str = ""
+    image_url: str = ""
+    # Entries in the document, and how many of them were not kept (over the
+    # cap, or with neither title nor text, or repeating a key).
+    entries_total: int = 0
+    entries_dropped: int = 0
 
 
-_TAG_RE = re.compile(r"<[^>]+>")
-_WS_RE = re.compile(r"\s+")
+# --- Sniffing -----------------------------------------------------------------
+
+_ENTITY_RE = re.compile(rb"<!\s*ENTITY", re.IGNORECASE)
+# The same declaration in the non-ASCII-compatible encodings feedparser
+# accepts: UTF-16/32 are caught by dropping NULs; these are the others.
+_ENTITY_OTHER_ENCODINGS = (
+    "<!ENTITY".encode("cp037"),
+    "<!entity".encode("cp037"),
+    b"+ADw-!ENTITY",
+    b"+ADw-!entity",
+)
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff", b"\xff\xfe", b"\xfe\xff")
+# Skip an XML declaration, comments, processing instructions and whitespace
+# to reach the first real markup.
+_PROLOG_RE = re.compile(rb"\s*(?:<\?.*?\?>\s*|<!--.*?-->\s*)*", re.DOTALL)
+_HTML_START_RE = re.compile(rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]", re.IGNORECASE)
+_JSON_FEED_VERSION = "https://jsonfeed.org/version/"
 
 
-def html_to_text(value: str) -> str:
-    return _WS_RE.sub(" ", html.unescape(_TAG_RE.sub(" ", value or ""))).strip()
+def _without_bom(body: bytes) -> bytes:
+    for bom in _BOMS:
+        if body.startswith(bom):
+            return body[len(bom) :]
+    return body
 
 
-def _language(value: str) -> str:
-    return (value or "").split("-")[0].split("_")[0].strip().lower()[:8]
+def _declares_entities(body: bytes) -> bool:
+    if _ENTITY_RE.search(body):
+        return True
+    if b"\x00" in body[:4096] and _ENTITY_RE.search(body.replace(b"\x00", b"")):
+        return True
+    return any(marker in body for marker in _ENTITY_OTHER_ENCODINGS)
 
 
-def _date(entry: Mapping) -> datetime | None:
-    for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        parsed = entry.get(key)
-        if parsed:
-            try:
-                return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
-            except (OverflowError, ValueError):
-                continue
-    return None
+def _looks_like_html(head: bytes) -> bool:
+    prolog = _PROLOG_RE.match(head)
+    rest = head[prolog.end() :] if prolog else head
+    return bool(_HTML_START_RE.match(rest))
+
+
+# --- Field helpers ---------------------------------------------------------------
+
+
+def _language(value: Any) -> str:
+    if not isinstance(value, str):
+        return ""
+    return text_clean(value).split("-")[0].split("_")[0].strip().lower()[:8]
+
+
+def _struct_to_datetime(parsed: Any) -> datetime | None:
+    if not parsed:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+    except (OverflowError, ValueError, TypeError, OSError):
+        return None
+
+
+def _iso_datetime(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+
+
+def _s(value: Any) -> str:
+    """A string from a JSON or feedparser value of unknown type."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return ""
 
 
 def dedupe_key_for(*, guid: str, link: str, title: str, published: datetime | None) -> str:
+    """guid; else the canonical link (tracking parameters removed); else a hash of title and date."""
     if guid:
         key = guid
     elif link:
-        key = link
+        key = url_canonical(link)
     else:
-        key = "sha256:" + hashlib.sha256(f"{title}\n{published.isoformat() if published else ''}".encode()).hexdigest()
-    if len(key) > 255:
-        key = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+        stamp = published.isoformat() if published else ""
+        key = "sha256:" + hashlib.sha256(f"{title}\n{stamp}".encode("utf-8", "surrogatepass")).hexdigest()
+    if len(key) > MAX_KEY:
+        key = "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
     return key
 
 
-def parse_feed(*, body: bytes, headers: Mapping[str, str] | None = None, base_url: str = "") -> ParsedFeed:
-    parsed = feedparser.parse(body, response_headers=dict(headers or {}))
-    if not parsed.entries and parsed.bozo and not parsed.feed:
-        raise FeedRejected(f"not a feed: {parsed.get('bozo_exception')}")
-    feed_language = _language(parsed.feed.get("language", ""))
-    result = ParsedFeed(
-        title=html_to_text(parsed.feed.get("title", "")),
-        link=parsed.feed.get("link", ""),
-        language=feed_language,
-        bozo=bool(parsed.bozo),
-        bozo_reason=str(parsed.get("bozo_exception", "")) if parsed.bozo else "",
-    )
-    for entry in parsed.entries:
-        title = html_to_text(entry.get("title", ""))
-        link = entry.get("link", "")
-        published = _date(entry)
-        content = ""
-        if entry.get("content"):
-            content = entry["content"][0].get("value", "")
-        summary = html_to_text(entry.get("summary", "")) or html_to_text(content)
+class _Normaliser:
+    """Builds ParsedItems from raw field values, whatever format they came from."""
+
+    def __init__(self, *, base_url: str, feed_language: str, limit: int) -> None:
+        self.base_url = base_url
+        self.feed_language = feed_language
+        self.limit = limit
+        self.items: list[ParsedItem] = []
+        self.keys: set[str] = set()
+        self.dropped = 0
+
+    def add(
+        self,
+        *,
+        title: str,
+        title_is_html: bool,
+        link: str,
+        guid: str,
+        summary: str,
+        summary_is_html: bool,
+        content: str,
+        content_is_html: bool,
+        content_base: str = "",
+        author: str = "",
+        author_url: str = "",
+        category: str = "",
+        language: str = "",
+        published: datetime | None = None,
+        updated: datetime | None = None,
+        enclosure_url: str = "",
+        enclosure_type: str = "",
+        image_url: str = "",
+    ) -> None:
+        if len(self.items) >= self.limit:
+            self.dropped += 1
+            return
+        title = text_truncate(html_to_text(title) if title_is_html else plain_text(title), MAX_TITLE)
+        # Summaries are plain text whatever the feed sent.
+        summary = text_truncate(html_to_text(summary) if summary_is_html else plain_text(summary), MAX_SUMMARY)
+        if content:
+            if not content_is_html:
+                content = html.escape(content)
+            # xml:base of the content element, itself relative to the document.
+            base = url_safe(content_base, base=self.base_url) if content_base else self.base_url
+            content = html_clean(content, base_url=base)
+            if len(content) > MAX_CONTENT:
+                # Truncating HTML can cut a tag; clean again to close it.
+                content = html_clean(content[:MAX_CONTENT], base_url="")
+            if not summary:
+                summary = text_truncate(html_to_text(content), MAX_SUMMARY)
         if not title and not summary:
-            continue
-        result.items.append(
+            self.dropped += 1
+            return
+        link = url_safe(link, base=self.base_url)
+        guid = plain_text(guid)[:MAX_GUID]
+        key = dedupe_key_for(guid=guid, link=link, title=title, published=published or updated)
+        if key in self.keys:
+            # A feed repeating a guid for different stories (broken CMSes do):
+            # tell them apart by link and title, so neither is lost.
+            key = dedupe_key_for(guid="", link="", title=f"{key}\n{link}\n{title}", published=published or updated)
+            if key in self.keys:
+                self.dropped += 1
+                return
+        self.keys.add(key)
+        self.items.append(
             ParsedItem(
-                dedupe_key=dedupe_key_for(guid=entry.get("id", ""), link=link, title=title, published=published),
-                title=title or summary[:120],
+                dedupe_key=key,
+                title=title or text_truncate(summary, 120),
                 url=link,
-                guid=entry.get("id", ""),
+                guid=guid,
                 summary=summary,
                 content=content,
-                author=entry.get("author", ""),
-                category=(entry.get("tags") or [{}])[0].get("term", "") or "",
-                language=_language(entry.get("language", "")) or feed_language,
+                author=text_truncate(plain_text(author), MAX_AUTHOR),
+                category=text_truncate(plain_text(category), MAX_CATEGORY),
+                language=_language(language) or self.feed_language,
                 published_at=published,
+                updated_at=updated,
+                author_url=url_safe(author_url, base=self.base_url),
+                enclosure_url=url_safe(enclosure_url, base=self.base_url),
+                enclosure_type=plain_text(enclosure_type)[:100],
+                image_url=url_safe(image_url, base=self.base_url),
             )
         )
-    return result
+
+
+# --- feedparser path ------------------------------------------------------------------
+
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
+
+
+def _is_html(detail: Any) -> bool:
+    if not detail:
+        return True
+    return detail.get("type", "text/html") in _HTML_TYPES
+
+
+def _entry_image(entry: Mapping[str, Any]) -> str:
+    for key in ("media_thumbnail", "media_content"):
+        for media in entry.get(key) or ():
+            if not isinstance(media, Mapping):
+                continue
+            medium = media.get("medium", "")
+            mime = media.get("type", "")
+            if (key == "media_thumbnail" or medium == "image" or _s(mime).startswith("image/")) and media.get("url"):
+                return _s(media["url"])
+    image = entry.get("image")
+    if isinstance(image, Mapping):
+        return _s(image.get("href", ""))
+    return ""
+
+
+def _entry_add(normaliser: _Normaliser, entry: Mapping[str, Any]) -> None:
+    content_value = content_base = ""
+    content_is_html = True
+    for part in entry.get("content") or ():
+        if isinstance(part, Mapping) and part.get("value"):
+            content_value = _s(part["value"])
+            content_base = _s(part.get("base", ""))
+            content_is_html = _is_html(part)
+            if content_is_html:
+                break
+    enclosure_url = enclosure_type = ""
+    for link in entry.get("links") or ():
+        if isinstance(link, Mapping) and link.get("rel") == "enclosure" and link.get("href"):
+            enclosure_url = _s(link["href"])
+            enclosure_type = _s(link.get("type", ""))
+            break
+    author_detail = entry.get("author_detail") or {}
+    tags = entry.get("tags") or ()
+    category = ""
+    if tags and isinstance(tags[0], Mapping):
+        category = _s(tags[0].get("term") or tags[0].get("label") or "")
+    normaliser.add(
+        title=_s(entry.get("title", "")),
+        title_is_html=_is_html(entry.get("title_detail")),
+        link=_s(entry.get("link", "")),
+        guid=_s(entry.get("id", "")),
+        summary=_s(entry.get("summary", "")),
+        summary_is_html=_is_html(entry.get("summary_detail")),
+        content=content_value,
+        content_is_html=content_is_html,
+        content_base=content_base,
+        author=_s(entry.get("author", "")),
+        author_url=_s(author_detail.get("href", "")) if isinstance(author_detail, Mapping) else "",
+        category=category,
+        language=_s(entry.get("language", "")),
+        published=_struct_to_datetime(entry.get("published_parsed") or entry.get("created_parsed")),
+        updated=_struct_to_datetime(entry.get("updated_parsed")),
+        enclosure_url=enclosure_url,
+        enclosure_type=enclosure_type,
+        image_url=_entry_image(entry),
+    )
+
+
+def _bozo_reason(exception: Any) -> str:
+    if exception is None:
+        return "ill-formed feed"
+    return text_truncate(text_clean(f"{type(exception).__name__}: {exception}"), MAX_REASON)
+
+
+def _ttl_seconds(value: Any) -> int | None:
+    text = _s(value).strip()
+    if not text.isdigit():
+        return None
+    return min(int(text), 60 * 24 * 365) * 60
+
+
+def _xml_parse(*, body: bytes, headers: Mapping[str, str], base_url: str, limit: int) -> ParsedFeed:
+    try:
+        parsed = feedparser.parse(
+            io.BytesIO(body),
+            response_headers=dict(headers),
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
+    except RecursionError as exc:
+        raise FeedRejected("nesting too deep for the feed parser") from exc
+    except Exception as exc:  # a parser bug must not take the worker down
+        raise FeedRejected(f"the feed parser failed: {type(exc).__name__}: {exc}"[:MAX_REASON]) from exc
+    entries = parsed.get("entries") or []
+    version = parsed.get("version") or ""
+    bozo_reason = _bozo_reason(parsed.get("bozo_exception")) if parsed.get("bozo") else ""
+    if not entries and not version:
+        content_type = (headers.get("content-type") or "").lower()
+        if "html" in content_type and "xhtml" not in content_type:
+            raise FeedRejected(f"an HTML page ({content_type}), not a feed")
+        raise FeedRejected(f"not a feed: {bozo_reason or 'no RSS, Atom or JSON Feed document found'}")
+    meta = parsed.get("feed") or {}
+    link = url_safe(_s(meta.get("link", "")), base=base_url)
+    feed_language = _language(meta.get("language", ""))
+    image = meta.get("image")
+    normaliser = _Normaliser(base_url=base_url or link, feed_language=feed_language, limit=limit)
+    for entry in entries:
+        _entry_add(normaliser, entry)
+    return ParsedFeed(
+        title=text_truncate(html_to_text(_s(meta.get("title", ""))), MAX_TITLE),
+        link=link,
+        language=feed_language,
+        items=normaliser.items,
+        bozo=bool(parsed.get("bozo")),
+        bozo_reason=bozo_reason,
+        ttl_seconds=_ttl_seconds(meta.get("ttl")),
+        format=version,
+        description=text_truncate(html_to_text(_s(meta.get("subtitle", ""))), MAX_SUMMARY),
+        image_url=url_safe(_s(image.get("href", "")), base=base_url) if isinstance(image, Mapping) else "",
+        entries_total=len(entries),
+        entries_dropped=normaliser.dropped,
+    )
+
+
+# --- JSON Feed path (https://jsonfeed.org/version/1.1) ----------------------------------------
+
+
+def _json_parse(*, body: bytes, base_url: str, limit: int) -> ParsedFeed:
+    try:
+        document = json.loads(body)
+    except RecursionError as exc:
+        raise FeedRejected("JSON nested too deeply") from exc
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise FeedRejected(f"invalid JSON: {exc}"[:MAX_REASON]) from exc
+    if not isinstance(document, dict):
+        raise FeedRejected("JSON, but not a JSON Feed (top level is not an object)")
+    version = _s(document.get("version", ""))
+    items = document.get("items")
+    if not version.startswith(_JSON_FEED_VERSION) or not isinstance(items, list):
+        raise FeedRejected("JSON, but not a JSON Feed (no jsonfeed.org version and items list)")
+    feed_language = _language(document.get("language", ""))
+    link = url_safe(_s(document.get("home_page_url", "")), base=base_url)
+    normaliser = _Normaliser(base_url=base_url or link, feed_language=feed_language, limit=limit)
+    feed_authors = _json_authors(document)
+    for item in items:
+        if not isinstance(item, dict):
+            normaliser.dropped += 1
+            continue
+        authors = _json_authors(item) or feed_authors
+        content_html = _s(item.get("content_html", ""))
+        content_text = _s(item.get("content_text", ""))
+        summary = _s(item.get("summary", ""))
+        attachment = next((a for a in item.get("attachments") or () if isinstance(a, dict) and a.get("url")), {})
+        tags = item.get("tags") or ()
+        normaliser.add(
+            title=_s(item.get("title", "")),
+            title_is_html=False,
+            link=_s(item.get("url", "")) or _s(item.get("external_url", "")),
+            guid=_s(item.get("id", "")),
+            summary=summary or content_text,
+            summary_is_html=False,
+            content=content_html or content_text,
+            content_is_html=bool(content_html),
+            author=_s(authors[0].get("name", "")) if authors else "",
+            author_url=_s(authors[0].get("url", "")) if authors else "",
+            category=_s(tags[0]) if isinstance(tags, list) and tags else "",
+            language=_s(item.get("language", "")),
+            published=_iso_datetime(item.get("date_published")),
+            updated=_iso_datetime(item.get("date_modified")),
+            enclosure_url=_s(attachment.get("url", "")),
+            enclosure_type=_s(attachment.get("mime_type", "")),
+            image_url=_s(item.get("image", "")) or _s(item.get("banner_image", "")),
+        )
+    return ParsedFeed(
+        title=text_truncate(plain_text(_s(document.get("title", ""))), MAX_TITLE),
+        link=link,
+        language=feed_language,
+        items=normaliser.items,
+        format="json" + version.removeprefix(_JSON_FEED_VERSION).replace(".", "").strip("/"),
+        description=text_truncate(plain_text(_s(document.get("description", ""))), MAX_SUMMARY),
+        image_url=url_safe(_s(document.get("icon", "")), base=base_url),
+        entries_total=len(items),
+        entries_dropped=normaliser.dropped,
+    )
+
+
+def _json_authors(holder: dict) -> list[dict]:
+    authors = holder.get("authors")
+    if isinstance(authors, list):
+        return [a for a in authors if isinstance(a, dict)]
+    author = holder.get("author")  # JSON Feed 1.0
+    return [author] if isinstance(author, dict) else []
+
+
+# --- Entry point ------------------------------------------------------------------------------
+
+
+def parse_feed(*, body: bytes, headers: Mapping[str, str] | None = None, base_url: str = "") -> ParsedFeed:
+    """Parse and normalise a feed document; raise FeedRejected with a reason if it is not one we take."""
+    if not isinstance(body, bytes | bytearray | memoryview):
+        raise TypeError("parse_feed takes the body as bytes")
+    body = bytes(body)
+    headers = {str(k).lower(): str(v) for k, v in (headers or {}).items()}
+    if not body.strip():
+        raise FeedRejected("empty document")
+    max_bytes = int(settings.NEWSDESK_FETCH_MAX_BYTES)
+    if len(body) > max_bytes:
+        raise FeedRejected(f"document of {len(body)} bytes exceeds the {max_bytes} byte cap")
+    limit = int(settings.NEWSDESK_MAX_ITEMS_PER_POLL)
+    base_url = url_safe(base_url) if base_url else ""
+    head = _without_bom(body[:4096]).lstrip()
+    if head.startswith((b"{", b"[")):
+        return _json_parse(body=_without_bom(body), base_url=base_url, limit=limit)
+    if _declares_entities(body):
+        raise FeedRejected("the document declares XML entities (<!ENTITY); refused to prevent entity expansion attacks")
+    if _looks_like_html(head):
+        raise FeedRejected("an HTML page, not a feed (the site may link its feed with <link rel=alternate>)")
+    return _xml_parse(body=body, headers=headers, base_url=base_url, limit=limit)

@@ -1,0 +1,193 @@
+"""Text and HTML hygiene for everything a feed says.
+
+- ``text_clean`` removes control characters and Unicode non-characters
+  (NUL, U+000B, U+FFFE, lone surrogates from ``&#xD800;``...): they break
+  PostgreSQL (NUL), XML output (our RSS) and UTF-8 encoding (surrogates).
+- ``html_to_text`` turns a feed's HTML snippet into plain text for titles
+  and summaries, which templates then escape.
+- ``html_clean`` is the one sanitizer for HTML we keep: nh3 (ammonia) with
+  an allowlist of tags and attributes and only http/https/mailto URLs.
+  feedparser's own sanitizer is switched off (see parse.py): it lets
+  several ``javascript:`` payloads through and costs more time than
+  parsing the feed.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+
+import nh3
+
+from .urls import SAFE_SCHEMES, url_safe
+
+
+def _noncharacter_class() -> str:
+    ranges = [
+        "\x00-\x08",
+        "\x0b\x0c",
+        "\x0e-\x1f",
+        "\x7f-\x9f",  # DEL and C1 controls (mis-decoded cp1252 shows up here)
+        "\ud800-\udfff",  # lone surrogates
+        "\ufdd0-\ufdef",
+        "\ufffe\uffff",
+    ]
+    # U+nFFFE and U+nFFFF in every supplementary plane.
+    for plane in range(1, 17):
+        ranges.append(chr(plane * 0x10000 + 0xFFFE) + chr(plane * 0x10000 + 0xFFFF))
+    return "[" + "".join(ranges) + "]"
+
+
+_BAD_CHARS_RE = re.compile(_noncharacter_class())
+_WS_RE = re.compile(r"\s+")
+# Every tag becomes a space so words around block tags do not run together.
+_TAG_RE = re.compile(r"<[^>]*>")
+_DROP_BLOCKS_RE = re.compile(r"<(script|style|template|noscript)\b.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL)
+_URL_ATTR_RE = re.compile(r'(\s(?:href|src|cite)=")([^"]*)(")')
+_ABSOLUTE_RE = re.compile(r"^\s*[a-zA-Z][a-zA-Z0-9+.\-\t\n\r]*:")
+
+assert sys.maxunicode == 0x10FFFF
+
+ALLOWED_TAGS = frozenset(
+    {
+        "a",
+        "abbr",
+        "b",
+        "blockquote",
+        "br",
+        "caption",
+        "cite",
+        "code",
+        "dd",
+        "del",
+        "div",
+        "dl",
+        "dt",
+        "em",
+        "figcaption",
+        "figure",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "img",
+        "ins",
+        "kbd",
+        "li",
+        "mark",
+        "ol",
+        "p",
+        "pre",
+        "q",
+        "s",
+        "small",
+        "span",
+        "strong",
+        "sub",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "time",
+        "tr",
+        "u",
+        "ul",
+    }
+)
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "hreflang", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "blockquote": {"cite"},
+    "q": {"cite"},
+    "del": {"cite", "datetime"},
+    "ins": {"cite", "datetime"},
+    "time": {"datetime"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "ol": {"start"},
+}
+# Whose whole content goes, not just the tag.
+CLEAN_CONTENT_TAGS = frozenset({"script", "style", "template", "noscript", "iframe", "object", "svg", "math"})
+
+_CLEANER = nh3.Cleaner(
+    tags=set(ALLOWED_TAGS),
+    clean_content_tags=set(CLEAN_CONTENT_TAGS),
+    attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
+    url_schemes=set(SAFE_SCHEMES),
+    link_rel="noopener noreferrer nofollow",
+    strip_comments=True,
+)
+
+
+def text_clean(value: str) -> str:
+    """``value`` without control characters, non-characters and lone surrogates."""
+    if not value:
+        return ""
+    return _BAD_CHARS_RE.sub("", value)
+
+
+def text_truncate(value: str, limit: int) -> str:
+    if len(value) <= limit:
+        return value
+    return value[: limit - 1].rstrip() + "…"
+
+
+def html_to_text(value: str) -> str:
+    """Plain text of an HTML snippet, whitespace collapsed, control characters gone."""
+    if not value:
+        return ""
+    if "<" in value:
+        value = _TAG_RE.sub(" ", _DROP_BLOCKS_RE.sub(" ", value))
+    if "&" in value:
+        value = html.unescape(value)
+    return _WS_RE.sub(" ", text_clean(value)).strip()
+
+
+def plain_text(value: str) -> str:
+    """A text/plain field: control characters gone, whitespace collapsed."""
+    if not value:
+        return ""
+    return _WS_RE.sub(" ", text_clean(value)).strip()
+
+
+def _url_attr_fixer(base: str):
+    """Rewrites href/src/cite values in nh3 output: ammonia leaves ``cite``
+    unchecked and relative links relative."""
+
+    def replace(match: re.Match[str]) -> str:
+        value = match.group(2)
+        if not value:
+            return match.group(0)
+        scheme = _ABSOLUTE_RE.match(value)
+        if scheme is not None:
+            if url_safe(html.unescape(value)):
+                return match.group(0)
+            return ""
+        if not base:
+            return ""  # relative to nothing we know: it would point into our own site
+        joined = url_safe(html.unescape(value), base=base)
+        if not joined:
+            return ""
+        return f"{match.group(1)}{html.escape(joined, quote=True)}{match.group(3)}"
+
+    return replace
+
+
+def html_clean(value: str, *, base_url: str = "") -> str:
+    """Allowlist-sanitised HTML; relative links made absolute against ``base_url``."""
+    if not value:
+        return ""
+    cleaned = _CLEANER.clean(text_clean(value))
+    if '="' in cleaned:
+        if base_url and not base_url.startswith(("http://", "https://")):
+            base_url = ""
+        cleaned = _URL_ATTR_RE.sub(_url_attr_fixer(base_url), cleaned)
+    return cleaned
