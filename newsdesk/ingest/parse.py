@@ -370,6 +370,8 @@ def _xml_parse(*, body: bytes, headers: Mapping[str, str], base_url: str, limit:
         )
     except RecursionError as exc:
         raise FeedRejected("nesting too deep for the feed parser") from exc
+    except MemoryError:
+        raise  # the worker's problem, not the feed's
     except Exception as exc:  # a parser bug must not take the worker down
         raise FeedRejected(f"the feed parser failed: {type(exc).__name__}: {exc}"[:MAX_REASON]) from exc
     entries = parsed.get("entries") or []
