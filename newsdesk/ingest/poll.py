@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, connection, connections, transaction
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
@@ -327,6 +327,27 @@ def _thread_pool() -> ThreadPoolExecutor:
             _pool = ThreadPoolExecutor(max_workers=settings.NEWSDESK_POLL_THREADS, thread_name_prefix="poll")
             _pool_pid = os.getpid()
         return _pool
+
+
+def thread_pool_shutdown() -> None:
+    """Close the pool threads' database connections and stop the pool
+    (tests, and anything that must drop its connections, call this)."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is None:
+        return
+    size = pool._max_workers
+    barrier = threading.Barrier(size)
+
+    def close_mine() -> None:
+        # The barrier makes every pool thread take exactly one of these jobs.
+        barrier.wait(timeout=30)
+        connections.close_all()
+
+    for _ in range(size):
+        pool.submit(close_mine)
+    pool.shutdown(wait=True)
 
 
 def _poll_in_thread(source: Source) -> PollResult:
