@@ -1,4 +1,11 @@
-"""The Celery app, configured from Django settings (namespace ``CELERY_``)."""
+"""The Celery app, configured from Django settings (namespace ``CELERY_``).
+
+Every task's base class is ``newsdesk.ops.guard.GuardedTask``: Celery's
+``DjangoTask`` (``delay_on_commit``) plus the attempt counter that sends a
+task which keeps killing its worker to the dead letters instead of looping.
+The signal hooks in ``newsdesk.ops.celery_hooks`` log each task's start and
+end and time it. docs/operations.md explains every setting.
+"""
 
 import os
 
@@ -6,6 +13,8 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-app = Celery("newsdesk")
+app = Celery("newsdesk", task_cls="newsdesk.ops.guard:GuardedTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+import newsdesk.ops.celery_hooks  # noqa: E402, F401  (connects the task signal hooks)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from .env import env_bool, env_float, env_int, env_list, env_str
 
@@ -161,16 +162,55 @@ CONTENT_SECURITY_POLICY = {
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 
-# Longest task hard limit plus the longest retry countdown, with margin. The
-# Redis transport redelivers an unacknowledged message after this many
-# seconds, so it must exceed any task's run time or the task runs twice.
+# Why each of these is set: docs/operations.md ("Celery settings").
+# Every task gets both limits: the soft one raises inside the task so it can
+# record what happened; the hard one kills the child process.
 CELERY_TASK_TIME_LIMIT = env_int("NEWSDESK_TASK_TIME_LIMIT", 300)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("NEWSDESK_TASK_SOFT_TIME_LIMIT", 240)
+# Longest countdown a retry waits (retry_backoff_max in newsdesk/tasks.py).
+NEWSDESK_RETRY_BACKOFF_MAX = 600
+# The Redis transport redelivers an unacknowledged message after this many
+# seconds. A worker holds a message unacked while it waits out a retry
+# countdown and while it runs the task, so the timeout must exceed both
+# together, or a healthy slow task runs twice.
 _VISIBILITY_TIMEOUT = env_int("NEWSDESK_VISIBILITY_TIMEOUT", 3600)
+if _VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT + NEWSDESK_RETRY_BACKOFF_MAX:
+    raise ImproperlyConfigured(
+        f"NEWSDESK_VISIBILITY_TIMEOUT ({_VISIBILITY_TIMEOUT}s) must exceed NEWSDESK_TASK_TIME_LIMIT "
+        f"({CELERY_TASK_TIME_LIMIT}s) plus the longest retry countdown ({NEWSDESK_RETRY_BACKOFF_MAX}s)."
+    )
+if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured("NEWSDESK_TASK_SOFT_TIME_LIMIT must be below NEWSDESK_TASK_TIME_LIMIT.")
+# Runs of one task for one object that may end abnormally (worker killed,
+# time limit, crash) before the work becomes a dead letter (newsdesk/ops/).
+NEWSDESK_DEAD_LETTER_AFTER = env_int("NEWSDESK_DEAD_LETTER_AFTER", 3)
 
 CELERY_BROKER_URL = REDIS_URL
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _VISIBILITY_TIMEOUT}
+_REDIS_TRANSPORT_OPTIONS = {"visibility_timeout": _VISIBILITY_TIMEOUT, "socket_keepalive": True}
+CELERY_BROKER_TRANSPORT_OPTIONS = dict(_REDIS_TRANSPORT_OPTIONS)
+# Only read if a Redis result backend is ever switched on; it must agree.
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = dict(_REDIS_TRANSPORT_OPTIONS)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Keep reconnecting to a restarting Redis for ever instead of exiting after 100 tries.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Sending a message while Redis restarts: keep trying for about half a minute.
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 15, "interval_start": 0, "interval_step": 1, "interval_max": 3}
+# Queues: poll (feeds), enrich (language, translation, coverage), drops
+# (file inboxes), default (heartbeat, anything unrouted). A worker started
+# without -Q consumes all of them; production runs one pool per queue.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES = [Queue(name) for name in ("poll", "enrich", "drops", "default")]
+CELERY_TASK_ROUTES = {
+    # The sweeps are cheap and must not wait behind a backlog they would fix.
+    "newsdesk.tasks.dispatch_due_sources": {"queue": "default"},
+    "newsdesk.tasks.retry_pending_translations": {"queue": "default"},
+    "newsdesk.tasks.poll_sources": {"queue": "poll"},
+    "newsdesk.tasks.poll_source": {"queue": "poll"},
+    "newsdesk.tasks.enrich_article": {"queue": "enrich"},
+    "newsdesk.tasks.scan_drop_sources": {"queue": "drops"},
+    "newsdesk.tasks.*drop*": {"queue": "drops"},
+}
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -180,6 +220,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# A child that grew past this (kB) is replaced after its task: feed parsing
+# and language models can fragment memory over days.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("NEWSDESK_WORKER_MAX_MEMORY_KB", 1_000_000)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -236,7 +279,7 @@ NEWSDESK_POLL_THREADS = env_int("NEWSDESK_POLL_THREADS", 4)
 # Most sources one dispatcher tick sends (the rest wait for the next tick).
 NEWSDESK_DISPATCH_LIMIT = env_int("NEWSDESK_DISPATCH_LIMIT", 100000)
 # Celery queue for poll messages (a separate queue lets polling workers scale apart from enrichment).
-NEWSDESK_POLL_QUEUE = env_str("NEWSDESK_POLL_QUEUE", "celery")
+NEWSDESK_POLL_QUEUE = env_str("NEWSDESK_POLL_QUEUE", "poll")
 
 # Language and translation (newsdesk/enrich/)
 NEWSDESK_TARGET_LANGUAGE = "en"
@@ -300,6 +343,11 @@ NEWSDESK_MYMEMORY_EMAIL = env_str("NEWSDESK_MYMEMORY_EMAIL", "")
 # Similar Coverage (newsdesk/coverage/)
 NEWSDESK_COVERAGE_WINDOW_HOURS = env_float("NEWSDESK_COVERAGE_WINDOW_HOURS", 72.0)
 
+# Operations (newsdesk/ops/): Prometheus metrics at /metrics, off by default.
+NEWSDESK_METRICS = env_bool("NEWSDESK_METRICS", False)
+# When set, /metrics wants "Authorization: Bearer <token>".
+NEWSDESK_METRICS_TOKEN = env_str("NEWSDESK_METRICS_TOKEN", "")
+
 # Web
 NEWSDESK_DASHBOARD_PUBLIC = env_bool("NEWSDESK_DASHBOARD_PUBLIC", True)
 NEWSDESK_PAGE_SIZE = env_int("NEWSDESK_PAGE_SIZE", 30)
@@ -311,9 +359,18 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "kv": {"format": "ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"},
+        # One line per event with task and task_id (newsdesk/ops/logging.py).
+        "kv": {"()": "newsdesk.ops.logging.KeyValueFormatter"},
+        "json": {"()": "newsdesk.ops.logging.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "kv"}},
+    "filters": {"task": {"()": "newsdesk.ops.logging.TaskContextFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if env_str("NEWSDESK_LOG_FORMAT", "kv") == "json" else "kv",
+            "filters": ["task"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -105,3 +105,7 @@ class FetchAttemptAdmin(admin.ModelAdmin):
 class TranslationAdmin(admin.ModelAdmin):
     list_display = ("provider", "source_language", "target_language", "characters", "created_at")
     list_filter = ("provider", "source_language")
+
+
+# Dead letters (newsdesk/ops/admin.py registers them).
+from newsdesk.ops import admin as _ops_admin  # noqa: E402, F401
