@@ -1,6 +1,7 @@
 """Newsdesk models, one module per entity."""
 
 from .articles import Article, TranslationStatus
+from .desks import FeedToken, SavedView
 from .fetch import FetchAttempt
 from .ops import DeadLetter, Heartbeat, TaskAttempt
 from .sources import Source, SourceKind, SourceState
@@ -10,8 +11,10 @@ from .translation import Translation
 __all__ = [
     "Article",
     "DeadLetter",
+    "FeedToken",
     "FetchAttempt",
     "Heartbeat",
+    "SavedView",
     "Source",
     "SourceKind",
     "SourceState",

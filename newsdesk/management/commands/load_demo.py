@@ -6,6 +6,7 @@ files are written to the inbox only when it has never been filled.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from django.conf import settings
@@ -79,6 +80,10 @@ class Command(BaseCommand):
         inbox.mkdir(parents=True, exist_ok=True)
         if not marker.exists():
             for filename, text in DEMO_FILES.items():
-                (inbox / filename).write_text(text, encoding="utf-8")
+                # Written beside the inbox's files under a skipped name, then renamed
+                # in: a scanner never sees a half-written demo file.
+                partial = inbox / f".{filename}.tmp"
+                partial.write_text(text, encoding="utf-8")
+                os.replace(partial, inbox / filename)
             marker.write_text("demo files were written here once\n", encoding="utf-8")
             self.stdout.write(f"wrote {len(DEMO_FILES)} demo files to {inbox}")

@@ -1,0 +1,1 @@
+"""Editors' accounts, access policy, saved views ("desks") and their private token feeds."""

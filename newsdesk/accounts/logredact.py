@@ -1,0 +1,56 @@
+"""Keep private-feed tokens out of logs.
+
+A token sits in the feed URL's path (feed readers cannot send headers), so
+any line that prints a path could leak it: Django's "Not Found: /feeds/…"
+warnings, runserver's request lines, gunicorn's access log. ``RedactTokens``
+is a logging filter on our console handler (Django and runserver lines), and
+``RedactingGunicornLogger`` does the same for gunicorn's access log.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+# Matches the token segment of /feeds/private/<token>/…, percent-encoded or not.
+_TOKEN_PATH = re.compile(r"(/feeds/private/)[^/\s\"'?#]+")
+REDACTED = r"\1[redacted]"
+
+
+def redact(text: str) -> str:
+    return _TOKEN_PATH.sub(REDACTED, text)
+
+
+class RedactTokens(logging.Filter):
+    """Rewrites a record's message so that no feed token survives; never drops a record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return True
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg = cleaned
+            record.args = None
+        # django.request attaches the request; its path would be printed by some formatters.
+        request = getattr(record, "request", None)
+        if request is not None and _TOKEN_PATH.search(getattr(request, "path", "") or ""):
+            record.request = None
+        return True
+
+
+try:  # gunicorn is a production dependency; keep this module importable without it.
+    from gunicorn.glogging import Logger as _GunicornLogger
+except ImportError:  # pragma: no cover
+    _GunicornLogger = None
+
+
+if _GunicornLogger is not None:
+
+    class RedactingGunicornLogger(_GunicornLogger):
+        """gunicorn's logger with feed tokens removed from every access-log field (request line, path, referer)."""
+
+        def atoms(self, resp, req, environ, request_time):
+            atoms = super().atoms(resp, req, environ, request_time)
+            return {k: redact(v) if isinstance(v, str) else v for k, v in atoms.items()}

@@ -1,0 +1,401 @@
+"""The inbox on disk: which files are ready, claiming, and moving them on. Never deletes.
+
+Layout of one inbox (``NEWSDESK_DROP_ROOT/<inbox>/``)::
+
+    <inbox>/                    files are dropped here
+    <inbox>/processing/         claimed files, named <token>~<original name>
+    <inbox>/done/YYYY-MM-DD/    stored files, moved after the database commit
+    <inbox>/failed/             refused or unparseable files, each with <name>.error.txt
+
+Claiming: a worker opens the file (``O_NOFOLLOW``), takes an exclusive
+``flock`` on it and only then renames it into ``processing/`` under a unique
+name. The rename is atomic, so of two workers only one finds the file; the
+lock is held until the file has left ``processing/``. The kernel drops the
+lock when a process dies, even by SIGKILL, so the sweeper can tell a live
+claim (locked) from a crashed worker's (unlocked) without guessing from ages,
+and returns the latter to the inbox.
+
+Completeness: a file is taken once its ctime is older than the settle
+window (every write and rename updates ctime, and ctime comes from the
+kernel's clock, so a future mtime cannot fool it). After reading, the file is
+checked again; if it grew or changed meanwhile the writer is still busy and
+the file goes back to the inbox.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import errno
+import fcntl
+import os
+import re
+import secrets
+import stat
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+
+PROCESSING, DONE, FAILED = "processing", "done", "failed"
+RESERVED = {PROCESSING, DONE, FAILED}
+SKIP_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".swp", "~")
+_UNSAFE_NAME_RE = re.compile(r"[\x00-\x1f\x7f]")
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+_READ_CHUNK = 1 << 20
+
+
+class InboxInvalid(Exception):
+    """The inbox folder name or location is unsafe (escapes the drop root, symlinked...)."""
+
+
+class FileChanging(Exception):
+    """The file changed while we read it: a writer is still at work."""
+
+
+@dataclass(frozen=True)
+class Inbox:
+    path: Path
+
+    @property
+    def processing(self) -> Path:
+        return self.path / PROCESSING
+
+    @property
+    def done(self) -> Path:
+        return self.path / DONE
+
+    @property
+    def failed(self) -> Path:
+        return self.path / FAILED
+
+
+@dataclass
+class Refusal:
+    name: str
+    reason: str
+
+
+@dataclass
+class Listing:
+    ready: list[str] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)  # not settled yet
+
+
+def inbox_open(*, drop_root: Path, inbox: str, create: bool = True) -> Inbox:
+    """Resolve an inbox folder name under the drop root, refusing names that escape it."""
+    relative = PurePosixPath(inbox)
+    if not inbox or relative.is_absolute() or any(part in ("", ".", "..") for part in inbox.split("/")):
+        raise InboxInvalid(f"inbox {inbox!r} must be a relative folder name without '..'")
+    if _UNSAFE_NAME_RE.search(inbox):
+        raise InboxInvalid(f"inbox {inbox!r} contains control characters")
+    root = Path(drop_root)
+    path = root.joinpath(*relative.parts)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
+    # Every component below the root must be a real directory: a symlink
+    # could point anywhere, and we move files in and out of here.
+    current = root
+    for part in relative.parts:
+        current = current / part
+        try:
+            info = os.lstat(current)
+        except FileNotFoundError as exc:
+            raise InboxInvalid(f"inbox {inbox!r} does not exist under {root}") from exc
+        if not stat.S_ISDIR(info.st_mode):
+            raise InboxInvalid(f"inbox {inbox!r}: {part!r} is not a plain directory (symlink or file)")
+    if os.path.realpath(path) != os.path.join(os.path.realpath(root), *relative.parts):
+        raise InboxInvalid(f"inbox {inbox!r} resolves outside the drop root")
+    box = Inbox(path=path)
+    if create:
+        for sub in (box.processing, box.done, box.failed):
+            sub.mkdir(exist_ok=True)
+            if not stat.S_ISDIR(os.lstat(sub).st_mode):
+                raise InboxInvalid(f"{sub} must be a plain directory")
+    return box
+
+
+def name_skipped(name: str) -> bool:
+    """Dotfiles and names of files still being written by convention (.tmp, .part...)."""
+    return name.startswith(".") or name.lower().endswith(SKIP_SUFFIXES) or name in RESERVED
+
+
+def stat_refusal(*, info: os.stat_result, max_bytes: int) -> str:
+    """Why a file with this lstat may not be ingested, or '' when it may."""
+    mode = info.st_mode
+    if stat.S_ISLNK(mode):
+        return "symbolic links are refused: the target could be anywhere"
+    if stat.S_ISFIFO(mode):
+        return "FIFOs (named pipes) are refused"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device files are refused"
+    if stat.S_ISSOCK(mode):
+        return "sockets are refused"
+    if not stat.S_ISREG(mode):
+        return "not a regular file"
+    if info.st_nlink > 1:
+        return f"hard links are refused: this file has {info.st_nlink} names, so its content is shared with a path outside the inbox"
+    if info.st_size > max_bytes:
+        return f"file is {info.st_size} bytes; the cap is {max_bytes} (NEWSDESK_DROP_MAX_BYTES)"
+    return ""
+
+
+def name_refusal(name: str) -> str:
+    if _UNSAFE_NAME_RE.search(name):
+        return "file name contains control characters"
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "file name is not valid UTF-8"
+    if "/" in name or name in ("..", "."):
+        return "file name escapes the inbox"
+    return ""
+
+
+def inbox_list(*, box: Inbox, settle_seconds: float, max_bytes: int, now: float | None = None) -> Listing:
+    """Sort the inbox's entries into ready, refused and still-settling."""
+    now = time.time() if now is None else now
+    listing = Listing()
+    try:
+        names = sorted(os.listdir(box.path))
+    except FileNotFoundError:
+        return listing
+    for name in names:
+        if name_skipped(name):
+            continue
+        try:
+            info = os.lstat(box.path / name)
+        except FileNotFoundError:
+            continue  # taken by another worker meanwhile
+        if stat.S_ISDIR(info.st_mode):
+            continue  # folders are not walked; use `manage.py ingest` for trees
+        reason = name_refusal(name) or stat_refusal(info=info, max_bytes=max_bytes)
+        if reason:
+            listing.refused.append(Refusal(name=name, reason=reason))
+        elif now - info.st_ctime < settle_seconds:
+            listing.waiting.append(name)
+        else:
+            listing.ready.append(name)
+    return listing
+
+
+# --- Renames that never overwrite ------------------------------------------------------
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+_renameat2 = getattr(_libc, "renameat2", None)
+_AT_FDCWD = -100
+_RENAME_NOREPLACE = 1
+
+
+def rename_noreplace(src: Path, dst: Path) -> bool:
+    """Rename without ever replacing an existing ``dst``; False when it exists."""
+    if _renameat2 is not None:
+        if _renameat2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE) == 0:
+            return True
+        code = ctypes.get_errno()
+        if code == errno.EEXIST:
+            return False
+        if code not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+            raise OSError(code, os.strerror(code), str(src), None, str(dst))
+    # File systems without RENAME_NOREPLACE: check, then rename (a small window, documented).
+    if os.path.lexists(dst):
+        return False
+    os.rename(src, dst)
+    return True
+
+
+def _variant(name: str, number: int) -> str:
+    path = PurePosixPath(name)
+    suffix = "".join(path.suffixes[-1:])
+    stem = name[: len(name) - len(suffix)] if suffix else name
+    return f"{stem}~{number}{suffix}"
+
+
+def move_unique(src: Path, directory: Path, name: str) -> Path:
+    """Move ``src`` into ``directory`` as ``name``, or ``name~2``, ``name~3``... never overwriting."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for number in range(1, 10_000):
+        target = directory / (name if number == 1 else _variant(name, number))
+        if rename_noreplace(src, target):
+            return target
+    raise OSError(f"no free name for {name} in {directory}")
+
+
+def _error_write(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def error_text(*, name: str, reason: str, where: str = "", inbox: Path | None = None) -> str:
+    lines = [f"file: {name}", f"failed_at: {datetime.now(UTC).isoformat(timespec='seconds')}", f"reason: {reason}"]
+    if where:
+        lines.append(f"where: {where}")
+    if inbox is not None:
+        lines.append(f"inbox: {inbox}")
+    lines.append("The file is kept beside this note; fix it and drop it into the inbox again.")
+    return "\n".join(lines) + "\n"
+
+
+def file_refuse(*, box: Inbox, name: str, reason: str) -> Path | None:
+    """Move an unclaimed, refused entry (symlink, FIFO...) to failed/ without opening it."""
+    try:
+        target = move_unique(box.path / name, box.failed, name)
+    except FileNotFoundError:
+        return None  # another worker moved it first
+    _error_write(box.failed / f"{target.name}.error.txt", error_text(name=name, reason=reason, inbox=box.path))
+    return target
+
+
+# --- Claims ------------------------------------------------------------------------------
+
+
+@dataclass
+class Claim:
+    """A file this process holds: open, locked, and renamed into processing/."""
+
+    box: Inbox
+    name: str  # original name in the inbox
+    path: Path  # current path under processing/
+    fd: int
+    info: os.stat_result
+
+    @property
+    def mtime(self) -> datetime:
+        return datetime.fromtimestamp(self.info.st_mtime, tz=UTC)
+
+    def read(self, *, max_bytes: int) -> bytes:
+        """Read the whole file; raise FileChanging if a writer is still at it."""
+        chunks = []
+        total = 0
+        os.lseek(self.fd, 0, os.SEEK_SET)
+        while True:
+            chunk = os.read(self.fd, _READ_CHUNK)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > max_bytes:
+                break
+        after = os.fstat(self.fd)
+        if after.st_size != self.info.st_size or after.st_mtime_ns != self.info.st_mtime_ns or total != after.st_size:
+            raise FileChanging(f"{self.name} changed while being read ({self.info.st_size} -> {after.st_size} bytes)")
+        return b"".join(chunks)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)  # releases the flock
+            self.fd = -1
+
+
+def claim_token() -> str:
+    return f"{time.time_ns():x}.{os.getpid()}.{secrets.token_hex(3)}"
+
+
+def file_claim(*, box: Inbox, name: str, max_bytes: int) -> Claim | Refusal | None:
+    """Take ``name`` from the inbox. None when another worker has it (or it vanished)."""
+    src = box.path / name
+    try:
+        before = os.lstat(src)
+    except FileNotFoundError:
+        return None
+    reason = stat_refusal(info=before, max_bytes=max_bytes)
+    if reason:
+        return Refusal(name=name, reason=reason)
+    try:
+        fd = os.open(src, _OPEN_FLAGS)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return Refusal(name=name, reason="symbolic links are refused: the target could be anywhere")
+        raise
+    try:
+        info = os.fstat(fd)
+        if (info.st_dev, info.st_ino) != (before.st_dev, before.st_ino):
+            os.close(fd)
+            return None  # replaced between lstat and open; look again next scan
+        reason = stat_refusal(info=info, max_bytes=max_bytes)
+        if reason:
+            os.close(fd)
+            return Refusal(name=name, reason=reason)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None  # another worker is claiming it right now
+        target = box.processing / f"{claim_token()}~{name}"
+        try:
+            os.rename(src, target)  # target name is unique: nothing to overwrite
+        except FileNotFoundError:
+            os.close(fd)
+            return None
+        moved = os.lstat(target)
+        if (moved.st_dev, moved.st_ino) != (info.st_dev, info.st_ino):
+            # Someone replaced the file at the last instant; what we moved is not
+            # what we locked. Leave it unlocked in processing/: the sweeper returns it.
+            os.close(fd)
+            return None
+        return Claim(box=box, name=name, path=target, fd=fd, info=info)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        raise
+
+
+def claim_done(*, claim: Claim, day: datetime | None = None) -> Path:
+    """After the database commit: processing/ -> done/YYYY-MM-DD/<name>."""
+    day = day or datetime.now(UTC)
+    target = move_unique(claim.path, claim.box.done / day.strftime("%Y-%m-%d"), claim.name)
+    claim.path = target
+    claim.close()
+    return target
+
+
+def claim_failed(*, claim: Claim, reason: str, where: str = "") -> Path:
+    target = move_unique(claim.path, claim.box.failed, claim.name)
+    claim.path = target
+    _error_write(
+        claim.box.failed / f"{target.name}.error.txt",
+        error_text(name=claim.name, reason=reason, where=where, inbox=claim.box.path),
+    )
+    claim.close()
+    return target
+
+
+def claim_release(*, claim: Claim) -> Path:
+    """Give the file back to the inbox (it was still changing, or the database was down)."""
+    target = move_unique(claim.path, claim.box.path, claim.name)
+    claim.path = target
+    claim.close()
+    return target
+
+
+def inbox_sweep(*, box: Inbox) -> list[Path]:
+    """Return claims whose owner has died (their lock is free) to the inbox."""
+    returned: list[Path] = []
+    try:
+        names = os.listdir(box.processing)
+    except FileNotFoundError:
+        return returned
+    for entry in names:
+        path = box.processing / entry
+        try:
+            fd = os.open(path, _OPEN_FLAGS)
+        except OSError:
+            continue  # gone (finished meanwhile) or not a plain file; nothing we placed
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a live worker holds it
+            original = entry.split("~", 1)[1] if "~" in entry else entry
+            try:
+                returned.append(move_unique(path, box.path, original))
+            except FileNotFoundError:
+                continue  # its owner finished just now
+        finally:
+            os.close(fd)
+    return returned

@@ -1,0 +1,46 @@
+"""Plain-text helpers shared by the drop formats: paragraphs, summary, safe HTML."""
+
+from __future__ import annotations
+
+import html
+import re
+
+# A summary is the first paragraph, plus the next ones while it is still this
+# short, so a one-line lede does not become the whole teaser.
+SUMMARY_MIN_CHARS = 160
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_BLANK_LINE_RE = re.compile(r"\n\s*\n")
+_WS_RE = re.compile(r"\s+")
+
+
+def text_clean(*, text: str) -> str:
+    """Drop control characters (they break XML output and terminals) and normalise newlines."""
+    return _CONTROL_RE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def line_clean(*, text: str) -> str:
+    return _WS_RE.sub(" ", text_clean(text=text)).strip()
+
+
+def paragraphs_split(*, text: str) -> list[str]:
+    """Paragraphs are separated by blank lines; lines inside one are joined by a space."""
+    paragraphs = []
+    for block in _BLANK_LINE_RE.split(text_clean(text=text).strip()):
+        joined = " ".join(line.strip() for line in block.splitlines() if line.strip())
+        if joined:
+            paragraphs.append(joined)
+    return paragraphs
+
+
+def summary_from_paragraphs(*, paragraphs: list[str]) -> str:
+    taken: list[str] = []
+    for paragraph in paragraphs:
+        taken.append(paragraph)
+        if len(" ".join(taken)) >= SUMMARY_MIN_CHARS:
+            break
+    return " ".join(taken)
+
+
+def paragraphs_to_html(*, paragraphs: list[str]) -> str:
+    """Article.content_orig holds sanitised HTML: escaped text in <p> elements is that by construction."""
+    return "\n".join(f"<p>{html.escape(p, quote=False)}</p>" for p in paragraphs)
