@@ -118,34 +118,54 @@ class _Clock:
 class _SocketReader(io.RawIOBase):
     """Raw reader whose every recv is bounded by the read timeout and the deadline."""
 
-    def __init__(self, sock: socket.socket, clock: _Clock) -> None:
-        self._sock = sock
-        self._clock = clock
+    def __init__(self, owner: _GuardedSocket) -> None:
+        self._owner = owner
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:  # type: ignore[override]
-        self._sock.settimeout(self._clock.budget())
-        return self._sock.recv_into(buffer)
+        sock = self._owner.sock
+        sock.settimeout(self._owner.clock.budget())
+        return sock.recv_into(buffer)
+
+    def close(self) -> None:
+        if not self.closed:
+            super().close()
+            self._owner.release()
 
 
 class _GuardedSocket:
-    """What http.client sees as its socket: reads and writes go through the clock."""
+    """What http.client sees as its socket: reads and writes go through the clock.
+
+    Like socket.makefile, an open reader keeps the socket open after
+    close(): http.client closes the connection as soon as it has the
+    headers of a "Connection: close" response, then reads the body.
+    """
 
     def __init__(self, sock: socket.socket, clock: _Clock) -> None:
-        self._sock = sock
-        self._clock = clock
+        self.sock = sock
+        self.clock = clock
+        self._readers = 0
+        self._closing = False
 
     def makefile(self, mode: str = "rb", *args: object, **kwargs: object) -> io.BufferedReader:
-        return io.BufferedReader(_SocketReader(self._sock, self._clock), buffer_size=_CHUNK)
+        self._readers += 1
+        return io.BufferedReader(_SocketReader(self), buffer_size=_CHUNK)
 
     def sendall(self, data: bytes) -> None:
-        self._sock.settimeout(self._clock.budget())
-        self._sock.sendall(data)
+        self.sock.settimeout(self.clock.budget())
+        self.sock.sendall(data)
+
+    def release(self) -> None:
+        self._readers -= 1
+        if self._closing and self._readers <= 0:
+            self.sock.close()
 
     def close(self) -> None:
-        self._sock.close()
+        self._closing = True
+        if self._readers <= 0:
+            self.sock.close()
 
 
 @lru_cache(maxsize=1)
@@ -342,6 +362,7 @@ def _request(
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     headers = {"Host": parts.netloc, **request_headers}
     last_error: OSError | None = None
+    response: http.client.HTTPResponse | None = None
     for family, address in candidates:
         conn = _PinnedConnection(
             family=family,
@@ -382,6 +403,8 @@ def _request(
                 raise http.client.IncompleteRead(b"", response.length)
             return status, response_headers, inflater.body(), conn.connected_ip
         finally:
+            if response is not None:
+                response.close()
             conn.close()
     assert last_error is not None
     raise last_error
@@ -458,6 +481,8 @@ def fetch_url(*, url: str, etag: str = "", last_modified: str = "") -> FetchResu
     except _DeadlineExceeded as exc:
         raise FetchError(f"{current}: overall deadline of {deadline_seconds:g}s exceeded", kind="deadline") from exc
     except TimeoutError as exc:
+        if time.monotonic() >= clock.deadline - 0.05:  # the last wait was cut short by the deadline
+            raise FetchError(f"{current}: overall deadline of {deadline_seconds:g}s exceeded", kind="deadline") from exc
         raise FetchError(f"{current}: timed out ({exc or 'no answer'})", kind="timeout") from exc
     except ConnectionRefusedError as exc:
         raise FetchError(f"{current}: connection refused", kind="connect") from exc
