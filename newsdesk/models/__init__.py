@@ -2,6 +2,7 @@
 
 from .articles import Article, TranslationStatus
 from .desks import FeedToken, SavedView
+from .drops import DropFile
 from .fetch import FetchAttempt
 from .ops import DeadLetter, Heartbeat, TaskAttempt
 from .sources import Source, SourceKind, SourceState
@@ -11,6 +12,7 @@ from .translation import Translation
 __all__ = [
     "Article",
     "DeadLetter",
+    "DropFile",
     "FeedToken",
     "FetchAttempt",
     "Heartbeat",
