@@ -256,6 +256,16 @@ CACHES = {
 # --- Newsdesk ---------------------------------------------------------------
 
 NEWSDESK_DROP_ROOT = Path(env_str("NEWSDESK_DROP_ROOT", str(VAR_DIR / "drops")))
+# File drops (newsdesk/drops/, README "File drops"). Files larger than this are
+# refused to failed/; it also caps each member unpacked from a .zip.
+NEWSDESK_DROP_MAX_BYTES = env_int("NEWSDESK_DROP_MAX_BYTES", 10 * 1024 * 1024)
+# A file is taken once it has not changed (ctime) for this long, so a writer
+# still appending is never read half-way. inotify (watch_drops) skips the wait
+# for files it saw moved in or closed.
+NEWSDESK_DROP_SETTLE_SECONDS = env_float("NEWSDESK_DROP_SETTLE_SECONDS", 2.0)
+# .zip archives are unpacked in memory within these limits (zip bombs, traversal).
+NEWSDESK_DROP_ZIP_MAX_MEMBERS = env_int("NEWSDESK_DROP_ZIP_MAX_MEMBERS", 1000)
+NEWSDESK_DROP_ZIP_MAX_BYTES = env_int("NEWSDESK_DROP_ZIP_MAX_BYTES", 100 * 1024 * 1024)
 
 # Fetching (newsdesk/ingest/fetch.py)
 NEWSDESK_FETCH_CONNECT_TIMEOUT = env_float("NEWSDESK_FETCH_CONNECT_TIMEOUT", 5.0)
