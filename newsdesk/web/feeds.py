@@ -1,45 +1,180 @@
-"""Syndication feeds of any dashboard view, built from the same filter."""
+"""Syndication feeds (RSS 2.0, Atom, JSON Feed) of any dashboard view.
+
+One ``Feed`` base class, ``ArticleFeed``, turns an ``ArticleFilter`` into
+items; the Atom and JSON variants change only the generator. Subclasses (the
+per-story feed) override ``get_object`` and ``item_queryset``.
+
+Conditional GET is answered before rendering: the validators come from a
+light query of the items' ids and update times, so a 304 costs one indexed
+query and no XML. Every string is stripped of characters XML 1.0 cannot
+carry, so a feed stays well-formed whatever the sources published.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
+from contextvars import ContextVar
+from datetime import datetime
+
 from django.conf import settings
 from django.contrib.syndication.views import Feed
-from django.http import HttpRequest
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
-from django.utils.feedgenerator import Rss201rev2Feed
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed, rfc3339_date
+from django.utils.html import escape
+from django.utils.http import http_date
 
 from newsdesk.models import Article
 
 from .countries import country_name
 from .filters import ArticleFilter
 
+NAMESPACE = "urn:x-newsdesk:feed:1"
+EXTRA_FIELDS = ("original_title", "original_language", "country", "country_name", "outlet", "coverage")
+# Everything outside XML 1.0's Char production: C0 controls but tab/LF/CR,
+# surrogates, and U+FFFE/U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# The validator query's result, handed from __call__ to items() so that a
+# full response does not run the filtered query twice. (The Feed instance
+# is shared by all threads, so it cannot hold per-request state.)
+_VERSIONS: ContextVar[list[tuple[int, datetime]] | None] = ContextVar("newsdesk_feed_versions", default=None)
+
+
+def xml_text(value: object) -> str:
+    """``value`` as text that any XML 1.0 parser accepts."""
+    return _NOT_XML.sub("", "" if value is None else str(value))
+
+
+class _ExtraElements:
+    """Adds ``nd:*`` elements for the original-language fields to RSS and Atom items."""
+
+    def add_extra(self, handler, item) -> None:
+        for key in EXTRA_FIELDS:
+            value = item.get(key)
+            if value not in (None, ""):
+                handler.addQuickElement(f"nd:{key}", xml_text(value))
+
+
+class NewsdeskRss(_ExtraElements, Rss201rev2Feed):
+    def rss_attributes(self):
+        return {**super().rss_attributes(), "xmlns:nd": NAMESPACE}
+
+    def add_item_elements(self, handler, item):
+        super().add_item_elements(handler, item)
+        self.add_extra(handler, item)
+
+
+class NewsdeskAtom(_ExtraElements, Atom1Feed):
+    def root_attributes(self):
+        return {**super().root_attributes(), "xmlns:nd": NAMESPACE}
+
+    def add_item_elements(self, handler, item):
+        super().add_item_elements(handler, item)
+        self.add_extra(handler, item)
+
+
+class JsonFeedGenerator(SyndicationFeed):
+    """JSON Feed 1.1 (https://jsonfeed.org/version/1.1); extras under ``_newsdesk``."""
+
+    content_type = "application/feed+json; charset=utf-8"
+
+    def write(self, outfile, encoding):
+        feed = self.feed
+        items = []
+        for item in self.items:
+            entry = {
+                "id": item["unique_id"],
+                "url": item["link"],
+                "title": item["title"],
+                "content_text": item.get("summary_text") or "",
+                "tags": list(item["categories"] or []),
+                "_newsdesk": {k: item.get(k) for k in EXTRA_FIELDS if item.get(k) not in (None, "")},
+            }
+            if item["pubdate"]:
+                entry["date_published"] = rfc3339_date(item["pubdate"])
+            if item["updateddate"]:
+                entry["date_modified"] = rfc3339_date(item["updateddate"])
+            if item.get("outlet"):
+                entry["authors"] = [{"name": item["outlet"]}]
+            if item.get("language_en"):
+                entry["language"] = item["language_en"]
+            items.append(entry)
+        data = {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": feed["title"],
+            "home_page_url": feed["link"],
+            "feed_url": feed["feed_url"],
+            "description": feed["description"],
+            "language": feed["language"],
+            "items": items,
+        }
+        outfile.write(json.dumps(data, ensure_ascii=False))
+
 
 class ArticleFeed(Feed):
-    feed_type = Rss201rev2Feed
-    description = "English headlines from Newsdesk"
+    """RSS 2.0 of a dashboard view; the base class of every Newsdesk feed."""
 
-    def get_object(self, request: HttpRequest) -> ArticleFilter:
+    feed_type = NewsdeskRss
+    format_name = "rss"
+    language = "en"
+    item_guid_is_permalink = False
+
+    # --- what the feed is about -------------------------------------------
+
+    def get_object(self, request: HttpRequest, *args, **kwargs) -> ArticleFilter:
         return ArticleFilter.from_query(request.GET)
 
+    def item_queryset(self, obj: ArticleFilter) -> QuerySet[Article]:
+        """The ordered articles of the feed; subclasses override this."""
+        return obj.queryset()
+
     def title(self, obj: ArticleFilter) -> str:
-        return "Newsdesk" + (f" — {obj.as_query()}" if not obj.is_empty else "")
+        return xml_text("Newsdesk" + (f" — {obj.describe()}" if not obj.is_empty else ""))
+
+    def description(self, obj: ArticleFilter) -> str:
+        return "English headlines from Newsdesk" + (f" for {obj.describe()}" if not obj.is_empty else "")
 
     def link(self, obj: ArticleFilter) -> str:
         query = obj.as_query()
         return reverse("dashboard") + (f"?{query}" if query else "")
 
-    def items(self, obj: ArticleFilter) -> list[Article]:
-        return list(obj.queryset()[: settings.NEWSDESK_FEED_SIZE])
+    def feed_url(self, obj: ArticleFilter) -> str | None:
+        if not isinstance(obj, ArticleFilter):
+            return None
+        query = obj.as_query()
+        return reverse(f"feed-{self.format_name}") + (f"?{query}" if query else "")
+
+    # --- items ------------------------------------------------------------
+
+    def item_versions(self, obj) -> list[tuple[int, datetime]]:
+        """(id, updated_at) of the feed's items, newest first: the validator source."""
+        if type(self).items is not ArticleFeed.items:
+            # A subclass that builds its own item list: derive from it.
+            return [(item.id, item.updated_at) for item in self.items(obj)]
+        return list(self.item_queryset(obj).values_list("id", "updated_at")[: settings.NEWSDESK_FEED_SIZE])
+
+    def items(self, obj) -> list[Article]:
+        versions = _VERSIONS.get()
+        if versions is None:
+            versions = self.item_versions(obj)
+        ids = [ident for ident, _ in versions]
+        by_id = Article.objects.select_related("source", "story").in_bulk(ids)
+        return [by_id[i] for i in ids if i in by_id]
 
     def item_title(self, item: Article) -> str:
-        return item.display_title
+        return xml_text(item.display_title)
 
     def item_description(self, item: Article) -> str:
-        return item.display_summary
+        # RSS and Atom readers treat descriptions as HTML; ours is plain text.
+        return xml_text(escape(item.display_summary))
 
     def item_link(self, item: Article) -> str:
         if item.url:
-            return item.url
+            return xml_text(item.url)
         if item.story_id:
             return reverse("story", args=[item.story_id])
         return reverse("dashboard")
@@ -47,13 +182,14 @@ class ArticleFeed(Feed):
     def item_guid(self, item: Article) -> str:
         return f"newsdesk-article-{item.id}"
 
-    item_guid_is_permalink = False
-
-    def item_pubdate(self, item: Article):
+    def item_pubdate(self, item: Article) -> datetime:
         return item.published_at
 
-    def item_updateddate(self, item: Article):
+    def item_updateddate(self, item: Article) -> datetime:
         return item.updated_at
+
+    def item_author_name(self, item: Article) -> str:
+        return xml_text(item.source.name)
 
     def item_categories(self, item: Article) -> list[str]:
         cats = [item.source.name]
@@ -61,4 +197,61 @@ class ArticleFeed(Feed):
             cats.append(country_name(item.country))
         if item.language:
             cats.append(f"lang:{item.language}")
-        return cats
+        if item.category:
+            cats.append(item.category)
+        return [xml_text(c) for c in cats if xml_text(c).strip()]
+
+    def item_extra_kwargs(self, item: Article) -> dict:
+        return {
+            "original_title": xml_text(item.title_orig) if item.title_orig != item.display_title else "",
+            "original_language": item.language,
+            "country": item.country,
+            "country_name": country_name(item.country) if item.country else "",
+            "outlet": xml_text(item.source.name),
+            "coverage": item.story.source_count if item.story_id and item.story else "",
+            "summary_text": xml_text(item.display_summary),
+            "language_en": "en" if item.title_en else item.language,
+        }
+
+    # --- HTTP -------------------------------------------------------------
+
+    def __call__(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        obj = self.get_object(request, *args, **kwargs)
+        versions = self.item_versions(obj)
+        digest = hashlib.sha256(f"{self.format_name}|{request.get_full_path()}".encode())
+        for ident, updated in versions:
+            digest.update(f"|{ident}:{updated.timestamp():.6f}".encode())
+        etag = f'"{digest.hexdigest()[:32]}"'
+        last_modified = max((updated for _, updated in versions), default=None)
+        last_modified_ts = int(last_modified.timestamp()) if last_modified else None
+        response = get_conditional_response(request, etag=etag, last_modified=last_modified_ts)
+        if response is None:
+            token = _VERSIONS.set(versions)
+            try:
+                feedgen = self.get_feed(obj, request)
+            finally:
+                _VERSIONS.reset(token)
+            response = HttpResponse(content_type=feedgen.content_type)
+            feedgen.write(response, "utf-8")
+        response.headers["ETag"] = etag
+        if last_modified_ts is not None:
+            response.headers["Last-Modified"] = http_date(last_modified_ts)
+        self.patch_cache(response)
+        return response
+
+    def patch_cache(self, response: HttpResponse) -> None:
+        visibility = {"public": True} if settings.NEWSDESK_DASHBOARD_PUBLIC else {"private": True}
+        patch_cache_control(response, max_age=settings.NEWSDESK_FEED_MAX_AGE, **visibility)
+
+
+class AtomArticleFeed(ArticleFeed):
+    feed_type = NewsdeskAtom
+    format_name = "atom"
+
+    def subtitle(self, obj) -> str:
+        return self.description(obj)
+
+
+class JsonArticleFeed(ArticleFeed):
+    feed_type = JsonFeedGenerator
+    format_name = "json"

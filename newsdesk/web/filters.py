@@ -3,66 +3,196 @@
 ``ArticleFilter.from_query`` validates a query string against an allowlist;
 ``queryset()`` turns it into the article query. The HTML view and every
 feed call these two, so a page and its feed can never disagree.
+
+Invalid values never reach the database: each is dropped and its parameter
+name recorded in ``ignored`` so the page can say what it left out.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import QueryDict
 
-from newsdesk.models import Article
+from newsdesk.models import Article, Source, TranslationStatus
 
+from .countries import NAME_TO_CODE
+from .search import SearchQuery, search_apply, search_clean, search_parse
+
+CARD_DEFERRED = (
+    "content_orig",
+    "content_en",
+    "translation_error",
+    "story_evidence",
+    "source__last_error",
+    "source__etag",
+)
+SORTS = {"newest": "Newest first", "covered": "Most covered"}
+MAX_VALUES = 10  # per multi-valued parameter
+MAX_COVERAGE = 1000
 _CODE2 = re.compile(r"^[A-Za-z]{2}$")
 _LANG = re.compile(r"^[A-Za-z]{2,3}$")
+_ID = re.compile(r"^[0-9]{1,12}$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def country_code(value: str) -> str:
+    """'MX', 'mx' or 'Mexico' -> 'MX'; '' when not a country."""
+    value = value.strip()
+    if _CODE2.match(value) and value.isascii():
+        return value.upper()
+    return NAME_TO_CODE.get(value.lower(), "")
+
+
+def _parse_date(raw: str) -> date | None:
+    if not _DATE.match(raw):
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
 class ArticleFilter:
-    country: str = ""
-    lang: str = ""
-    source: int | None = None
+    country: tuple[str, ...] = ()
+    lang: tuple[str, ...] = ()
+    source: tuple[int, ...] = ()
+    category: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    status: str = ""
+    coverage: int | None = None
     q: str = ""
+    sort: str = "newest"
+    ignored: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
     def from_query(cls, query: QueryDict) -> ArticleFilter:
-        """Parse and validate; invalid values are dropped rather than erroring."""
-        country = query.get("country", "").strip()
-        lang = query.get("lang", "").strip()
-        source = query.get("source", "").strip()
-        q = query.get("q", "").strip()[:200]
+        """Parse and validate; invalid values are dropped and named in ``ignored``."""
+        ignored: list[str] = []
+
+        def many(name: str, parse) -> tuple:
+            out: list = []
+            for raw in query.getlist(name)[:MAX_VALUES]:
+                if not raw.strip():
+                    continue
+                value = parse(raw.strip())
+                if value in ("", None):
+                    ignored.append(name)
+                elif value not in out:
+                    out.append(value)
+            return tuple(out)
+
+        def one(name: str, parse):
+            raw = query.get(name, "").strip()
+            if not raw:
+                return None
+            value = parse(raw)
+            if value is None:
+                ignored.append(name)
+            return value
+
+        date_from = one("from", _parse_date)
+        date_to = one("to", _parse_date)
+        if date_from and date_to and date_from > date_to:
+            date_from, date_to = date_to, date_from
+        coverage = one("coverage", lambda r: int(r) if _ID.match(r) and 1 <= int(r) <= MAX_COVERAGE else None)
         return cls(
-            country=country.upper() if _CODE2.match(country) else "",
-            lang=lang.lower() if _LANG.match(lang) else "",
-            source=int(source) if source.isdigit() and len(source) < 12 else None,
-            q=q,
+            country=many("country", country_code),
+            lang=many("lang", lambda r: r.lower() if _LANG.match(r) and r.isascii() else ""),
+            source=many("source", lambda r: int(r) if _ID.match(r) else None),
+            category=search_clean(query.get("category", ""))[:200],
+            date_from=date_from,
+            date_to=date_to,
+            status=one("status", lambda r: r if r in TranslationStatus.values else None) or "",
+            coverage=coverage if coverage and coverage > 1 else None,
+            q=search_clean(query.get("q", "")),
+            sort=one("sort", lambda r: r if r in SORTS else None) or "newest",
+            ignored=tuple(dict.fromkeys(ignored)),
         )
 
+    @property
+    def search(self) -> SearchQuery:
+        return search_parse(text=self.q)
+
     def queryset(self) -> QuerySet[Article]:
+        """The filtered, sorted article query (no pagination)."""
         qs = Article.objects.all()
+        search = self.search
+        countries = {c for c in (country_code(v) for v in search.countries) if c}
+        langs = {v.lower() for v in search.langs if _LANG.match(v) and v.isascii()}
         if self.country:
-            qs = qs.filter(country=self.country)
+            qs = qs.filter(country__in=self.country)
+        if countries or search.countries:
+            qs = qs.filter(country__in=sorted(countries))  # unknown names match nothing
         if self.lang:
-            qs = qs.filter(language=self.lang)
-        if self.source is not None:
-            qs = qs.filter(source_id=self.source)
+            qs = qs.filter(language__in=self.lang)
+        if langs or search.langs:
+            qs = qs.filter(language__in=sorted(langs))
+        if self.source:
+            qs = qs.filter(source_id__in=self.source)
+        if search.sources:
+            names = Q()
+            for name in search.sources:
+                names |= Q(name__icontains=name)
+            qs = qs.filter(source__in=Source.objects.filter(names).values("id"))
+        if self.category:
+            qs = qs.filter(category__iexact=self.category)
+        if self.date_from:
+            qs = qs.filter(published_at__gte=datetime.combine(self.date_from, time.min, tzinfo=UTC))
+        if self.date_to:
+            qs = qs.filter(published_at__lt=datetime.combine(self.date_to + timedelta(days=1), time.min, tzinfo=UTC))
+        if self.status:
+            qs = qs.filter(translation_status=self.status)
+        if self.coverage:
+            qs = qs.filter(story__source_count__gte=self.coverage)
+        qs = search_apply(qs=qs, query=search)
+        # Full texts and evidence are large and never shown on a card.
+        return qs.select_related("source", "story").defer(*CARD_DEFERRED).order_by(*self.ordering)
+
+    @property
+    def ordering(self) -> tuple:
+        if self.sort == "covered":
+            return (F("story__source_count").desc(nulls_last=True), "-published_at", "-id")
+        return ("-published_at", "-id")
+
+    def params(self) -> list[tuple[str, str]]:
+        """Canonical query parameters, in a stable order (also the feed cache key)."""
+        out: list[tuple[str, str]] = []
+        out += [("country", c) for c in self.country]
+        out += [("lang", c) for c in self.lang]
+        out += [("source", str(s)) for s in self.source]
+        if self.category:
+            out.append(("category", self.category))
+        if self.date_from:
+            out.append(("from", self.date_from.isoformat()))
+        if self.date_to:
+            out.append(("to", self.date_to.isoformat()))
+        if self.status:
+            out.append(("status", self.status))
+        if self.coverage:
+            out.append(("coverage", str(self.coverage)))
         if self.q:
-            for word in self.q.split():
-                qs = qs.filter(
-                    Q(title_en__icontains=word)
-                    | Q(summary_en__icontains=word)
-                    | Q(title_orig__icontains=word)
-                    | Q(summary_orig__icontains=word)
-                )
-        return qs.select_related("source", "story").order_by("-published_at", "-id")
+            out.append(("q", self.q))
+        if self.sort != "newest":
+            out.append(("sort", self.sort))
+        return out
 
     def as_query(self) -> str:
-        params = {f.name: getattr(self, f.name) for f in fields(self)}
-        return urlencode({k: v for k, v in params.items() if v not in ("", None)})
+        return urlencode(self.params())
+
+    def without(self, **changes) -> ArticleFilter:
+        return replace(self, **changes)
 
     @property
     def is_empty(self) -> bool:
-        return not self.as_query()
+        return not self.params()
+
+    def describe(self) -> str:
+        """Short human title for feeds: 'country=MX, q=lithium'."""
+        return ", ".join(f"{k}={v}" for k, v in self.params())

@@ -1,13 +1,23 @@
-"""Keyset pagination over (published_at, id), newest first. No OFFSET, no COUNT."""
+"""Keyset pagination for both sort orders. No OFFSET, no COUNT.
+
+A cursor names the last row shown: ``<published>_<id>`` for newest-first,
+``<coverage>_<published>_<id>`` for most-covered (coverage ``n`` when the
+article has no story, which sorts last). A malformed cursor is treated as
+"first page" rather than an error: it is only ever a link we printed.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db.models import Q, QuerySet
 
 from newsdesk.models import Article
+
+_NEWEST = re.compile(r"^(\d{1,12}\.\d{6})_(\d{1,18})$")
+_COVERED = re.compile(r"^(\d{1,9}|n)_(\d{1,12}\.\d{6})_(\d{1,18})$")
 
 
 @dataclass
@@ -15,27 +25,62 @@ class Page:
     items: list[Article]
     next_cursor: str
 
+    @property
+    def has_next(self) -> bool:
+        return bool(self.next_cursor)
 
-def encode_cursor(article: Article) -> str:
-    return f"{article.published_at.timestamp():.6f}_{article.id}"
+
+def _ts(value: datetime) -> str:
+    return f"{value.timestamp():.6f}"
 
 
-def decode_cursor(raw: str) -> tuple[datetime, int] | None:
+def _dt(raw: str) -> datetime | None:
     try:
-        ts, _, ident = raw.partition("_")
-        from datetime import UTC
-
-        return datetime.fromtimestamp(float(ts), tz=UTC), int(ident)
+        return datetime.fromtimestamp(float(raw), tz=UTC)
     except (ValueError, OverflowError, OSError):
         return None
 
 
-def keyset_page(qs: QuerySet[Article], *, cursor: str, size: int) -> Page:
-    position = decode_cursor(cursor) if cursor else None
-    if position is not None:
-        published, ident = position
-        qs = qs.filter(Q(published_at__lt=published) | Q(published_at=published, id__lt=ident))
-    rows = list(qs.order_by("-published_at", "-id")[: size + 1])
+def cursor_encode(article: Article, *, sort: str) -> str:
+    if sort == "covered":
+        count = article.story.source_count if article.story_id and article.story else None
+        return f"{'n' if count is None else count}_{_ts(article.published_at)}_{article.id}"
+    return f"{_ts(article.published_at)}_{article.id}"
+
+
+def cursor_condition(raw: str, *, sort: str) -> Q | None:
+    """The WHERE clause selecting rows after ``raw``; None for a bad cursor."""
+    if sort == "covered":
+        m = _COVERED.match(raw)
+        if not m:
+            return None
+        count, published, ident = m.group(1), _dt(m.group(2)), int(m.group(3))
+        if published is None:
+            return None
+        later = Q(published_at__lt=published) | Q(published_at=published, id__lt=ident)
+        if count == "n":
+            return Q(story__isnull=True) & later | Q(story__source_count__isnull=True) & later
+        count = int(count)
+        return (
+            Q(story__source_count__lt=count)
+            | Q(story__source_count__isnull=True)
+            | (Q(story__source_count=count) & later)
+        )
+    m = _NEWEST.match(raw)
+    if not m:
+        return None
+    published, ident = _dt(m.group(1)), int(m.group(2))
+    if published is None:
+        return None
+    return Q(published_at__lt=published) | Q(published_at=published, id__lt=ident)
+
+
+def keyset_page(qs: QuerySet[Article], *, cursor: str, size: int, sort: str = "newest") -> Page:
+    """One page of ``qs`` (already ordered for ``sort``) after ``cursor``."""
+    condition = cursor_condition(cursor, sort=sort) if cursor else None
+    if condition is not None:
+        qs = qs.filter(condition)
+    rows = list(qs[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
-    return Page(items=rows, next_cursor=encode_cursor(rows[-1]) if more and rows else "")
+    return Page(items=rows, next_cursor=cursor_encode(rows[-1], sort=sort) if more and rows else "")

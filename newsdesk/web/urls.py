@@ -1,9 +1,13 @@
 from django.urls import path
 
-from . import feeds, views
+from . import feeds, health, stats, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("stats/", stats.stats, name="stats"),
+    path("healthz", health.healthz, name="healthz"),
     path("stories/<int:pk>/", views.story_detail, name="story"),
     path("feeds/rss/", feeds.ArticleFeed(), name="feed-rss"),
+    path("feeds/atom/", feeds.AtomArticleFeed(), name="feed-atom"),
+    path("feeds/json/", feeds.JsonArticleFeed(), name="feed-json"),
 ]

@@ -1,33 +1,120 @@
-"""Read-only views: the dashboard and the story page."""
+"""Read-only views: the dashboard and the story page.
+
+The dashboard answers three shapes of the same request: the full page, the
+results block (``X-Newsdesk-Partial: results``, when filters change without a
+reload) and the next cards (``X-Newsdesk-Partial: more``). All three use one
+``ArticleFilter`` and one keyset page, so they cannot disagree.
+"""
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
+
 from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 
-from newsdesk.models import Article, Source, Story
+from newsdesk.models import Article, Source, Story, TranslationStatus
 
 from .countries import country_name
-from .filters import ArticleFilter
+from .filters import SORTS, ArticleFilter
 from .pagination import keyset_page
+
+logger = logging.getLogger(__name__)
+
+PARTIAL_HEADER = "X-Newsdesk-Partial"
+PARTIAL_TEMPLATES = {
+    "results": "newsdesk/_results.html",
+    "more": "newsdesk/_more.html",
+}
+
+
+def filter_options() -> dict:
+    """Choices for the filter form: one query over sources, plus cached categories."""
+    rows = list(Source.objects.filter(enabled=True).values_list("id", "name", "country", "language").order_by("name"))
+    countries = sorted({c for _, _, c, _ in rows if c}, key=country_name)
+    return {
+        "countries": [(c, country_name(c)) for c in countries],
+        "languages": sorted({lang for _, _, _, lang in rows if lang}),
+        "sources": [(ident, name) for ident, name, _, _ in rows],
+        "categories": category_choices(),
+        "statuses": TranslationStatus.choices,
+        "sorts": list(SORTS.items()),
+    }
+
+
+def category_choices() -> list[str]:
+    """The commonest article categories of the last 30 days, cached.
+
+    A DISTINCT over every article would scan the table on each page view,
+    so this is computed at most once per cache period.
+    """
+    key = "newsdesk:web:categories"
+    try:
+        cached = cache.get(key)
+    except Exception:  # a Redis outage must not take the dashboard down
+        logger.warning("web: cache unavailable for categories", exc_info=True)
+        cached = None
+    if cached is not None:
+        return cached
+    since = timezone.now() - timedelta(days=30)
+    value = list(
+        Article.objects.filter(published_at__gte=since)
+        .exclude(category="")
+        .values("category")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .values_list("category", flat=True)[:40]
+    )
+    try:
+        cache.set(key, value, settings.NEWSDESK_STATS_CACHE_SECONDS)
+    except Exception:
+        logger.warning("web: cache unavailable for categories", exc_info=True)
+    return value
+
+
+def feed_links(flt: ArticleFilter) -> list[tuple[str, str, str]]:
+    """(label, URL, MIME type) of the current view's feeds."""
+    query = flt.as_query()
+    suffix = f"?{query}" if query else ""
+    return [
+        ("RSS", reverse("feed-rss") + suffix, "application/rss+xml"),
+        ("Atom", reverse("feed-atom") + suffix, "application/atom+xml"),
+        ("JSON Feed", reverse("feed-json") + suffix, "application/feed+json"),
+    ]
 
 
 def dashboard(request: HttpRequest) -> HttpResponse:
     flt = ArticleFilter.from_query(request.GET)
-    page = keyset_page(flt.queryset(), cursor=request.GET.get("before", ""), size=settings.NEWSDESK_PAGE_SIZE)
-    countries = sorted(
-        {c for c in Source.objects.exclude(country="").values_list("country", flat=True)},
-        key=country_name,
+    page = keyset_page(
+        flt.queryset(),
+        cursor=request.GET.get("before", "")[:80],
+        size=settings.NEWSDESK_PAGE_SIZE,
+        sort=flt.sort,
     )
+    query = flt.as_query()
     context = {
         "filter": flt,
         "page": page,
-        "countries": [(c, country_name(c)) for c in countries],
-        "languages": sorted(set(Source.objects.exclude(language="").values_list("language", flat=True))),
-        "sources": Source.objects.filter(enabled=True).only("id", "name").order_by("name"),
+        "query": query,
+        "next_url": f"?{query}&before={page.next_cursor}" if query else f"?before={page.next_cursor}",
+        "feeds": feed_links(flt),
+        "first_page": not request.GET.get("before"),
     }
-    return render(request, "newsdesk/dashboard.html", context)
+    partial = request.headers.get(PARTIAL_HEADER, "")
+    if partial in PARTIAL_TEMPLATES:
+        response = render(request, PARTIAL_TEMPLATES[partial], context)
+    else:
+        context.update(filter_options())
+        response = render(request, "newsdesk/dashboard.html", context)
+    patch_vary_headers(response, [PARTIAL_HEADER])
+    return response
 
 
 def story_detail(request: HttpRequest, pk: int) -> HttpResponse:

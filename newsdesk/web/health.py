@@ -1,0 +1,105 @@
+"""``/healthz``: is every moving part alive? 200 if so, 503 naming what is down.
+
+Checks, each bounded in time:
+- database: ``SELECT 1``;
+- redis: ``PING`` on ``REDIS_URL`` (the Celery broker and the cache);
+- worker: age of the ``worker`` heartbeat, which the ``heartbeat`` task
+  (sent by beat, run by a worker) writes every 30 s;
+- beat_lag: how long the most overdue enabled, idle source has waited past
+  its ``next_poll_at``. The dispatcher (also sent by beat) picks due sources
+  up every minute, so a growing lag means beat or the dispatcher stalled.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import redis
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+
+from newsdesk.models import Heartbeat, Source, SourceState
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    ms: float
+
+    def as_dict(self) -> dict:
+        return {"ok": self.ok, "detail": self.detail, "ms": round(self.ms, 1)}
+
+
+def _timed(name: str, probe) -> Check:
+    start = time.perf_counter()
+    try:
+        ok, detail = probe()
+    except Exception as exc:  # any failure of a probe is the answer, not a crash
+        ok, detail = False, f"{type(exc).__name__}: {exc}"[:300]
+    return Check(name=name, ok=ok, detail=detail, ms=(time.perf_counter() - start) * 1000)
+
+
+def _database() -> tuple[bool, str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return True, connection.vendor
+
+
+def _redis() -> tuple[bool, str]:
+    timeout = settings.NEWSDESK_HEALTH_TIMEOUT
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=timeout, socket_connect_timeout=timeout)
+    try:
+        client.ping()
+    finally:
+        client.close()
+    return True, "pong"
+
+
+def _worker() -> tuple[bool, str]:
+    beat = Heartbeat.objects.filter(name="worker").values_list("at", flat=True).first()
+    if beat is None:
+        return False, "no worker heartbeat recorded yet"
+    age = (timezone.now() - beat).total_seconds()
+    limit = settings.NEWSDESK_HEALTH_MAX_HEARTBEAT_AGE
+    return age <= limit, f"last heartbeat {age:.0f}s ago (limit {limit}s)"
+
+
+def _beat_lag() -> tuple[bool, str]:
+    now = timezone.now()
+    due = (
+        Source.objects.filter(enabled=True, state=SourceState.IDLE, next_poll_at__lt=now)
+        .order_by("next_poll_at")
+        .values_list("next_poll_at", flat=True)
+        .first()
+    )
+    lag = (now - due).total_seconds() if due else 0.0
+    limit = settings.NEWSDESK_HEALTH_MAX_BEAT_LAG
+    return lag <= limit, f"oldest due source waiting {lag:.0f}s (limit {limit}s)"
+
+
+def health_checks() -> list[Check]:
+    checks = [_timed("database", _database), _timed("redis", _redis)]
+    if checks[0].ok:
+        checks += [_timed("worker", _worker), _timed("beat_lag", _beat_lag)]
+    else:
+        checks += [Check("worker", False, "database down", 0.0), Check("beat_lag", False, "database down", 0.0)]
+    return checks
+
+
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    checks = health_checks()
+    down = [c.name for c in checks if not c.ok]
+    body = {
+        "status": "ok" if not down else "down: " + ", ".join(down),
+        "down": down,
+        "checks": {c.name: c.as_dict() for c in checks},
+    }
+    return JsonResponse(body, status=503 if down else 200)

@@ -1,0 +1,179 @@
+"""Feeds of dashboard views: RSS 2.0, Atom, JSON Feed; validators; hostile content."""
+
+from __future__ import annotations
+
+import json
+
+import feedparser
+import pytest
+from django.urls import reverse
+from lxml import etree, html
+
+from newsdesk.web.feeds import NAMESPACE, xml_text
+from tests.support.articles import make_article, make_source, make_story
+
+pytestmark = pytest.mark.django_db
+
+HOSTILE = [
+    "ctrl \x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x10\x1f end",
+    "nonchar \ufffe \uffff end",
+    "<script>alert('x')</script><img src=x onerror=alert(1)>",
+    "]]><![CDATA[ & &amp; &#0; &#xFFFE; <!-- -->",
+    '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>&e;',
+    "RTL \u202e override, emoji 🇲🇽 and astral 𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+]
+FORMATS = ["feed-rss", "feed-atom"]
+
+
+def _strict(content: bytes) -> etree._Element:
+    return etree.fromstring(content, parser=etree.XMLParser(recover=False, resolve_entities=False))
+
+
+def test_xml_text_strips_what_xml_forbids():
+    assert xml_text("a\x00b\x1fc\ufffed\uffffe\ud800f\tg\nh") == "abcdef\tg\nh"
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_feed_carries_english_text_and_original_fields(client, name):
+    source = make_source(name="El Financiero", country="MX", language="es")
+    article = make_article(source=source, story=make_story(sources=3), category="Economía")
+    response = client.get(reverse(name))
+    assert response.status_code == 200
+    root = _strict(response.content)
+    ns = {"nd": NAMESPACE}
+    assert root.xpath("//nd:original_title/text()", namespaces=ns) == [article.title_orig]
+    assert root.xpath("//nd:original_language/text()", namespaces=ns) == ["es"]
+    assert root.xpath("//nd:country/text()", namespaces=ns) == ["MX"]
+    assert root.xpath("//nd:country_name/text()", namespaces=ns) == ["Mexico"]
+    assert root.xpath("//nd:outlet/text()", namespaces=ns) == ["El Financiero"]
+    assert root.xpath("//nd:coverage/text()", namespaces=ns) == ["3"]
+    parsed = feedparser.parse(response.content)
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    entry = parsed.entries[0]
+    assert entry.title == article.title_en
+    assert "securing critical minerals" in entry.summary
+    assert entry.link == article.url
+    terms = {t.term for t in entry.tags}
+    assert {"El Financiero", "Mexico", "lang:es", "Economía"} <= terms
+
+
+def test_json_feed(client):
+    source = make_source(name="El Financiero", country="MX", language="es")
+    article = make_article(source=source, story=make_story(sources=2))
+    response = client.get(reverse("feed-json"), {"country": "MX"})
+    assert response.headers["Content-Type"].startswith("application/feed+json")
+    data = json.loads(response.content)
+    assert data["version"] == "https://jsonfeed.org/version/1.1"
+    assert data["feed_url"].endswith("/feeds/json/?country=MX")
+    item = data["items"][0]
+    assert item["title"] == article.title_en
+    assert item["content_text"] == article.summary_en
+    assert item["authors"] == [{"name": "El Financiero"}]
+    assert item["_newsdesk"]["original_title"] == article.title_orig
+    assert item["_newsdesk"]["original_language"] == "es"
+    assert item["_newsdesk"]["country_name"] == "Mexico"
+    assert item["_newsdesk"]["coverage"] == 2
+
+
+@pytest.mark.parametrize("name", [*FORMATS, "feed-json"])
+def test_feed_lists_exactly_what_the_dashboard_shows(client, settings, name):
+    """Same filter code: for several views, the feed's items are the page's cards, in order."""
+    settings.NEWSDESK_PAGE_SIZE = settings.NEWSDESK_FEED_SIZE = 5
+    mx, fr = make_source(country="MX", language="es"), make_source(country="FR", language="fr")
+    for i in range(6):
+        make_article(source=mx, minutes_ago=i, story=make_story(sources=i + 1))
+        make_article(source=fr, minutes_ago=i, title_en=f"Lithium story {i}", story=make_story(sources=6 - i))
+    for query in ({}, {"country": "FR"}, {"q": "lithium"}, {"q": "-lithium", "sort": "covered"}, {"coverage": "4"}):
+        page = html.fromstring(client.get(reverse("dashboard"), query).content.decode())
+        cards = [int(c.get("data-article")) for c in page.find_class("card")]
+        feed = client.get(reverse(name), query).content
+        if name == "feed-json":
+            guids = [item["id"] for item in json.loads(feed)["items"]]
+        else:
+            guids = [e.id for e in feedparser.parse(feed).entries]
+        assert guids == [f"newsdesk-article-{i}" for i in cards], query
+        assert cards, query
+
+
+@pytest.mark.parametrize("name", [*FORMATS, "feed-json"])
+def test_hostile_content_stays_well_formed(client, name):
+    for i, text in enumerate(HOSTILE):
+        source = make_source(name=f"Outlet {text}", country="MX")
+        make_article(
+            source=source,
+            title_en=f"Title {text}",
+            summary_en=f"Summary {text}",
+            title_orig=f"Orig {text}",
+            category=text[:100],
+            url=f"https://example.org/{i}?q=<&>\x01",
+            minutes_ago=i,
+        )
+    response = client.get(reverse(name))
+    assert response.status_code == 200
+    if name == "feed-json":
+        data = json.loads(response.content)
+        assert len(data["items"]) == len(HOSTILE)
+        assert all("\x00" not in item["title"] for item in data["items"])
+        return
+    _strict(response.content)
+    parsed = feedparser.parse(response.content)
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    assert len(parsed.entries) == len(HOSTILE)
+    for entry, text in zip(parsed.entries, HOSTILE, strict=True):
+        # Descriptions are HTML to readers: ours must hold no live markup.
+        summary = html.fragment_fromstring(entry.summary, create_parent="div")
+        assert not summary.xpath("//script | //img | //*[@onerror]")
+        assert summary.text_content().startswith("Summary ")
+        if "<" not in text and "&" not in text:
+            assert entry.title == "Title " + xml_text(text)
+
+
+@pytest.mark.parametrize("name", [*FORMATS, "feed-json"])
+def test_conditional_get(client, name):
+    source = make_source()
+    article = make_article(source=source)
+    first = client.get(reverse(name), {"country": "MX"})
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    assert "max-age=" in first.headers["Cache-Control"]
+    again = client.get(reverse(name), {"country": "MX"}, headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["ETag"] == etag
+    since = client.get(reverse(name), {"country": "MX"}, headers={"If-Modified-Since": modified})
+    assert since.status_code == 304
+    # Another view of the same data has its own validator.
+    other = client.get(reverse(name), {"country": "MX", "sort": "covered"}, headers={"If-None-Match": etag})
+    assert other.status_code == 200
+    # A translation update changes the item, so the validator changes.
+    article.title_en = "Updated headline"
+    article.save()
+    changed = client.get(reverse(name), {"country": "MX"}, headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed.headers["ETag"] != etag
+    assert b"Updated headline" in changed.content
+
+
+def test_not_modified_costs_one_query(client, django_assert_num_queries):
+    make_article(source=make_source())
+    etag = client.get(reverse("feed-rss")).headers["ETag"]
+    with django_assert_num_queries(1):
+        assert client.get(reverse("feed-rss"), headers={"If-None-Match": etag}).status_code == 304
+    with django_assert_num_queries(2):  # validators, then the items by id
+        assert client.get(reverse("feed-rss")).status_code == 200
+
+
+def test_feed_of_empty_view_is_valid(client):
+    response = client.get(reverse("feed-atom"), {"q": "nothing-matches-this"})
+    assert response.status_code == 200
+    assert feedparser.parse(response.content).bozo == 0
+
+
+@pytest.mark.parametrize("name", [*FORMATS, "feed-json"])
+def test_feeds_ignore_nasty_parameters(client, name):
+    make_article(source=make_source())
+    for value in ("\x00", "\ufffe", "<x>", "'", "9" * 50, "2026-02-31"):
+        for param in ("q", "country", "lang", "source", "from", "coverage", "sort", "category"):
+            response = client.get(reverse(name), {param: value})
+            assert response.status_code in (200, 400), (param, value)
+            if name != "feed-json" and response.status_code == 200:
+                _strict(response.content)
