@@ -114,6 +114,20 @@ _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff", b"\xff\xfe",
 _PROLOG_RE = re.compile(rb"\s*(?:<\?.*?\?>\s*|<!--.*?-->\s*)*", re.DOTALL)
 _HTML_START_RE = re.compile(rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]", re.IGNORECASE)
 _JSON_FEED_VERSION = "https://jsonfeed.org/version/"
+# Character references that feedparser turns into a crash (lone surrogates
+# such as &#xD800;, code points past U+10FFFF). Candidates only: the
+# callback decides.
+_SUSPECT_CHARREF_RE = re.compile(
+    rb"&#(?:[xX]0*([dD][89a-fA-F][0-9a-fA-F]{2}|[1-9a-fA-F][0-9a-fA-F]{5,})|0*(5[5-7][0-9]{3}|[1-9][0-9]{6,}));"
+)
+
+
+def _charref_fix(match: re.Match[bytes]) -> bytes:
+    hex_digits, decimal = match.group(1), match.group(2)
+    value = int(hex_digits, 16) if hex_digits else int(decimal)
+    if 0xD800 <= value <= 0xDFFF or value > 0x10FFFF:
+        return b""
+    return match.group(0)
 
 
 def _without_bom(body: bytes) -> bytes:
@@ -361,6 +375,8 @@ def _ttl_seconds(value: Any) -> int | None:
 
 
 def _xml_parse(*, body: bytes, headers: Mapping[str, str], base_url: str, limit: int) -> ParsedFeed:
+    if b"&#" in body:
+        body = _SUSPECT_CHARREF_RE.sub(_charref_fix, body)
     try:
         parsed = feedparser.parse(
             io.BytesIO(body),
