@@ -1,0 +1,246 @@
+"""The clustering algorithm, independent of where its index lives.
+
+One article at a time (streaming, as production receives them):
+
+1. Weigh its features by inverse document frequency. Frequencies are counts
+   kept as articles arrive (one upsert per term), so weights cost a lookup.
+2. Fetch candidates through the inverted index: stored articles that share one
+   of its most distinctive terms, published within the time window. Only those
+   are ever compared; the cost does not grow with the number of articles kept.
+3. Score each candidate with :func:`doc_similarity` (the same function the
+   pair evaluation uses) and each candidate story by its best members.
+4. Join the best story above the threshold, or start a new one. When the
+   article binds two stories strongly, they were one story: merge them into
+   the older one (lowest id, so the result does not depend on timing).
+
+Storage is an interface (:class:`Store`): :mod:`newsdesk.coverage.memory` for
+evaluation and tests, :mod:`newsdesk.coverage.dbstore` for production. Both
+run this same code.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .text import Features
+
+GRAM_PREFIX = "#"  # grams share the df table with terms; the prefix keeps them apart.
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    """Tuning of the clustering. One set of defaults serves every corpus."""
+
+    window_hours: float = 720.0
+    query_terms: int = 12  # distinctive terms an article is indexed under and searched by
+    postings_per_term: int = 200  # most recent postings read per query term
+    candidates: int = 40  # candidate articles scored in full
+    join_threshold: float = 0.13
+    merge_threshold: float = 0.5
+    weight_terms: float = 0.85
+    weight_grams: float = 0.0
+    weight_names: float = 0.15
+    story_top: int = 1  # a story's member evidence: mean of its best members' similarities
+    centroid_weight: float = 0.7  # share of the story score from the story's summed vector
+    centroid_terms: int = 200  # terms kept in a story's summed vector
+    time_decay: float = 0.15  # similarity lost at the far edge of the window
+    df_prior_docs: int = 50  # pretend the index holds this many unrelated documents
+
+
+@dataclass(slots=True)
+class Doc:
+    """An article as the clustering sees it: weighted, unit-length vectors."""
+
+    key: int
+    at: float  # seconds since the epoch
+    terms: dict[str, float]
+    grams: dict[str, float]
+    names: dict[str, float]  # name stem -> idf
+    story: int | None = None
+
+    def index_terms(self, count: int) -> list[str]:
+        """The article's most distinctive terms: what it is indexed and searched under."""
+        ranked = sorted(self.terms.items(), key=lambda kv: (-kv[1], kv[0]))
+        return [t for t, _ in ranked[:count]]
+
+
+@dataclass(slots=True)
+class Candidate:
+    key: int
+    story: int
+    hits: float
+
+
+@dataclass(slots=True)
+class Assignment:
+    story: int
+    created: bool
+    score: float | None
+    evidence: dict = field(default_factory=dict)
+    merged: list[int] = field(default_factory=list)
+
+
+class Store(Protocol):
+    """Where the index lives. Every method is called inside :meth:`Store.locked`."""
+
+    def doc_count(self) -> int: ...
+
+    def df(self, keys: Sequence[str]) -> dict[str, int]: ...
+
+    def candidates(self, *, terms: Sequence[str], since: float, until: float, per_term: int) -> list[Candidate]: ...
+
+    def docs(self, keys: Sequence[int]) -> list[Doc]: ...
+
+    def doc_save(self, *, doc: Doc, index_terms: Sequence[str], df_keys: Sequence[str]) -> None: ...
+
+    def story_create(self, *, doc: Doc) -> int: ...
+
+    def story_merge(self, *, source: int, target: int) -> None: ...
+
+    def centroids(self, keys: Sequence[int]) -> dict[int, dict[str, float]]: ...
+
+
+def _idf(df: int, n: int, prior: int) -> float:
+    return math.log((n + prior + 1) / (df + 1)) + 1.0
+
+
+def _unit(vec: dict[str, float]) -> dict[str, float]:
+    norm = math.sqrt(sum(v * v for v in vec.values()))
+    if not norm:
+        return {}
+    return {k: v / norm for k, v in vec.items()}
+
+
+def doc_build(*, key: int, at: float, features: Features, store: Store, params: Params) -> Doc:
+    """Weigh features by the store's current document frequencies."""
+    gram_keys = [GRAM_PREFIX + g for g in features.grams]
+    df = store.df([*features.terms, *gram_keys])
+    n = store.doc_count()
+    prior = params.df_prior_docs
+    terms = {t: (1 + math.log(tf)) * _idf(df.get(t, 0), n, prior) for t, tf in features.terms.items()}
+    grams = {g: (1 + math.log(tf)) * _idf(df.get(GRAM_PREFIX + g, 0), n, prior) for g, tf in features.grams.items()}
+    names = {t: _idf(df.get(t, 0), n, prior) for t in features.names if t in features.terms}
+    return Doc(key=key, at=at, terms=_unit(terms), grams=_unit(grams), names=names)
+
+
+def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(v * b.get(k, 0.0) for k, v in a.items())
+
+
+def _name_overlap(a: dict[str, float], b: dict[str, float]) -> float:
+    """Share of the smaller side's name weight that the other side also has."""
+    if not a or not b:
+        return 0.0
+    shared = sum(w for k, w in a.items() if k in b)
+    return shared / min(sum(a.values()), sum(b.values()))
+
+
+def doc_similarity(a: Doc, b: Doc, *, params: Params) -> float:
+    """How likely two articles report the same story, in [0, 1]."""
+    score = (
+        params.weight_terms * _cosine(a.terms, b.terms)
+        + params.weight_grams * _cosine(a.grams, b.grams)
+        + params.weight_names * _name_overlap(a.names, b.names)
+    )
+    return score * _time_factor(a, b, params=params)
+
+
+def _time_factor(a: Doc, b: Doc, *, params: Params) -> float:
+    window = params.window_hours * 3600.0
+    if window <= 0:
+        return 1.0
+    return 1.0 - params.time_decay * min(1.0, abs(a.at - b.at) / window)
+
+
+def centroid_add(centroid: dict[str, float], vec: dict[str, float], *, keep: int) -> dict[str, float]:
+    """A story's summed term vector after adding one member, cut to its ``keep`` heaviest terms."""
+    out = dict(centroid)
+    for k, v in vec.items():
+        out[k] = out.get(k, 0.0) + v
+    if len(out) > keep:
+        out = dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))[:keep])
+    return out
+
+
+def doc_evidence(a: Doc, b: Doc, *, score: float, limit: int = 8) -> dict:
+    """Why two articles were linked: the shared terms that weigh most, and the score."""
+    shared = sorted(((a.terms[t] * b.terms[t], t) for t in a.terms if t in b.terms), reverse=True)
+    names = sorted(t for t in a.names if t in b.names)
+    return {
+        "score": round(score, 4),
+        "shared_terms": [t for _, t in shared[:limit]],
+        "shared_names": names[:limit],
+        "matched_article": b.key,
+    }
+
+
+def doc_assign(*, doc_key: int, at: float, features: Features, store: Store, params: Params) -> Assignment:
+    """Join the article to its best story or start one. Call inside ``store.locked``."""
+    doc = doc_build(key=doc_key, at=at, features=features, store=store, params=params)
+    index_terms = doc.index_terms(params.query_terms)
+    window = params.window_hours * 3600.0
+    found = store.candidates(terms=index_terms, since=at - window, until=at + window, per_term=params.postings_per_term)
+    found = [c for c in found if c.key != doc_key]
+    found.sort(key=lambda c: (-c.hits, c.key))
+    scored: list[tuple[float, Doc]] = []
+    for other in store.docs([c.key for c in found[: params.candidates]]):
+        scored.append((doc_similarity(doc, other, params=params), other))
+    # A story scores by its best few members: one lucky overlap with a big
+    # story is weaker evidence than several. Ties go to the older story.
+    by_story: dict[int, list[tuple[float, Doc]]] = {}
+    for score, other in scored:
+        assert other.story is not None
+        by_story.setdefault(other.story, []).append((score, other))
+    best_by_story: dict[int, tuple[float, Doc]] = {}
+    for story_key, members in by_story.items():
+        members.sort(key=lambda sm: (-sm[0], sm[1].key))
+        top = members[: params.story_top]
+        best_by_story[story_key] = (sum(sc for sc, _ in top) / len(top), top[0][1])
+    if params.centroid_weight:
+        cents = store.centroids(sorted(best_by_story))
+        for story_key, (member_score, match) in list(best_by_story.items()):
+            cent = _unit(cents.get(story_key, {}))
+            cs = _cosine(doc.terms, cent) * _time_factor(doc, match, params=params)
+            mixed = (1 - params.centroid_weight) * member_score + params.centroid_weight * cs
+            best_by_story[story_key] = (mixed, match)
+    ranked = sorted(best_by_story.items(), key=lambda kv: (-kv[1][0], kv[0]))
+    df_keys = [*features.terms, *(GRAM_PREFIX + g for g in features.grams)]
+    if not ranked or ranked[0][1][0] < params.join_threshold:
+        story = store.story_create(doc=doc)
+        doc.story = story
+        store.doc_save(doc=doc, index_terms=index_terms, df_keys=df_keys)
+        return Assignment(story=story, created=True, score=None, evidence={})
+    story, (score, match) = ranked[0]
+    merged = sorted(s for s, (sc, _) in ranked[1:] if sc >= params.merge_threshold)
+    if merged and score >= params.merge_threshold:
+        target = min([story, *merged])
+        for source in sorted({story, *merged} - {target}):
+            store.story_merge(source=source, target=target)
+        story = target
+    else:
+        merged = []
+    doc.story = story
+    store.doc_save(doc=doc, index_terms=index_terms, df_keys=df_keys)
+    return Assignment(
+        story=story,
+        created=False,
+        score=score,
+        evidence=doc_evidence(doc, match, score=score),
+        merged=[s for s in sorted({*merged, ranked[0][0]}) if s != story],
+    )
+
+
+def pair_similarity(*, a: Features, b: Features, store: Store, params: Params, at: float = 0.0) -> float:
+    """Score two articles with the clustering's own similarity (for the pair evaluation)."""
+    doc_a = doc_build(key=-1, at=at, features=a, store=store, params=params)
+    doc_b = doc_build(key=-2, at=at, features=b, store=store, params=params)
+    return doc_similarity(doc_a, doc_b, params=params)
+
+
+def keys_sorted(keys: Iterable[str]) -> list[str]:
+    return sorted(set(keys))

@@ -1,0 +1,90 @@
+"""An in-memory :class:`~newsdesk.coverage.engine.Store` for evaluation and tests.
+
+It keeps exactly what the database keeps (postings of each article's index
+terms, document frequencies, stored vectors, story membership), so streaming a
+corpus through it runs the production algorithm without a database round trip.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Sequence
+
+from .engine import Candidate, Doc, centroid_add
+
+
+class MemoryStore:
+    def __init__(self, *, centroid_terms: int = 200) -> None:
+        self._centroid_terms = centroid_terms
+        self._centroids: dict[int, dict[str, float]] = {}
+        self._df: dict[str, int] = defaultdict(int)
+        self._docs: dict[int, Doc] = {}
+        # term -> postings sorted by (time, key)
+        self._postings: dict[str, list[tuple[float, int]]] = defaultdict(list)
+        self._members: dict[int, set[int]] = {}
+        self._next_story = 1
+        self._count = 0
+
+    def doc_count(self) -> int:
+        return self._count
+
+    def df(self, keys: Sequence[str]) -> dict[str, int]:
+        return {k: self._df[k] for k in keys if k in self._df}
+
+    def df_add(self, keys: Sequence[str]) -> None:
+        """Count one more document holding ``keys``."""
+        self._count += 1
+        for k in set(keys):
+            self._df[k] += 1
+
+    def candidates(self, *, terms: Sequence[str], since: float, until: float, per_term: int) -> list[Candidate]:
+        hits: dict[int, float] = defaultdict(float)
+        for rank, term in enumerate(terms):
+            plist = self._postings.get(term)
+            if not plist:
+                continue
+            lo = bisect.bisect_left(plist, (since, -1))
+            hi = bisect.bisect_right(plist, (until, float("inf")))
+            # The most recent ones, as the database reads them.
+            for _, key in plist[max(lo, hi - per_term) : hi]:
+                hits[key] += 1.0 / (1 + rank)
+        return [Candidate(key=k, story=self._docs[k].story or 0, hits=h) for k, h in hits.items()]
+
+    def docs(self, keys: Sequence[int]) -> list[Doc]:
+        return [self._docs[k] for k in keys if k in self._docs]
+
+    def doc_save(self, *, doc: Doc, index_terms: Sequence[str], df_keys: Sequence[str]) -> None:
+        assert doc.story is not None
+        previous = self._docs.get(doc.key)
+        if previous is not None and previous.story in self._members:
+            self._members[previous.story].discard(doc.key)
+        self._docs[doc.key] = doc
+        self._members.setdefault(doc.story, set()).add(doc.key)
+        self._centroids[doc.story] = centroid_add(
+            self._centroids.get(doc.story, {}), doc.terms, keep=self._centroid_terms
+        )
+        for term in index_terms:
+            bisect.insort(self._postings[term], (doc.at, doc.key))
+        self.df_add(df_keys)
+
+    def story_create(self, *, doc: Doc) -> int:
+        story = self._next_story
+        self._next_story += 1
+        self._members[story] = set()
+        return story
+
+    def story_merge(self, *, source: int, target: int) -> None:
+        for key in self._members.pop(source, set()):
+            self._docs[key].story = target
+            self._members[target].add(key)
+        self._centroids[target] = centroid_add(
+            self._centroids.get(target, {}), self._centroids.pop(source, {}), keep=self._centroid_terms
+        )
+
+    def centroids(self, keys: Sequence[int]) -> dict[int, dict[str, float]]:
+        return {k: self._centroids[k] for k in keys if k in self._centroids}
+
+    def story_of(self, key: int) -> int | None:
+        doc = self._docs.get(key)
+        return doc.story if doc else None

@@ -1,0 +1,151 @@
+"""Language-agnostic features of an article's text.
+
+Translation can be pending or failed, and outlets write the same names in
+different scripts and inflections, so the features are built to survive that:
+accents are folded and common scripts transliterated (``Erdoğan`` and
+``Erdogan``, ``Зеленский`` and ``Zelenskij`` meet), words are cut to a short
+prefix (a cheap stemmer that works the same in every language: ``president``,
+``presidente``, ``presidential``), and character n-grams inside words catch
+cognates and inflected names that prefixes miss. Capitalised words and numbers
+are kept apart as "names", the evidence that travels best across languages.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+
+# A short prefix is the stem. Six letters keep "minister"/"ministro"/"minist..."
+# together while still separating most unrelated words.
+STEM_LEN = 6
+GRAM_LEN = 4
+# Headlines carry the event; the lead adds names and detail.
+TITLE_WEIGHT = 2.0
+
+_CYRILLIC = "абвгдезийклмнопрстуфхцыэюяёіїєґђјљњћџ"
+_CYRILLIC_LATIN = "a b v g d e z i i k l m n o p r s t u f h c y e yu ya e i i e g d j l n c d"
+_GREEK = "αβγδεζηθικλμνξοπρστυφχψως"
+_GREEK_LATIN = "a b g d e z i th i k l m n x o p r s t y f ch ps o s"
+
+_TRANSLIT = {
+    # Cyrillic (Russian, Ukrainian, Bulgarian, Serbian), close to the news-agency romanisation.
+    **dict(zip(_CYRILLIC, _CYRILLIC_LATIN.split(), strict=True)),
+    "ж": "zh",
+    "ч": "ch",
+    "ш": "sh",
+    "щ": "sh",
+    "ъ": "",
+    "ь": "",
+    **dict(zip(_GREEK, _GREEK_LATIN.split(), strict=True)),
+    # Latin letters that NFKD does not decompose
+    "ß": "ss",
+    "ı": "i",
+    "ł": "l",
+    "ø": "o",
+    "æ": "ae",
+    "œ": "oe",
+    "đ": "d",
+    "ð": "d",
+    "þ": "th",
+}
+_TRANSLIT_TABLE = str.maketrans(_TRANSLIT)
+
+# Words joined by apostrophes or hyphens are split; digits stay with their group.
+_TOKEN = re.compile(r"[^\W_]+(?:[.,][0-9]+)*", re.UNICODE)
+_SENTENCE_END = re.compile(r"[.!?:;\n\"“”«»]\s*$")
+
+# Function words of the languages we see most. IDF would learn these too, but a
+# young index (the first hours after install, a small corpus) has no df yet.
+_STOPWORDS_TEXT = """
+a about after again against all also am an and any are as at be because been before being between both but by
+can could did do does doing down during each few for from further had has have having he her here hers him his
+how i if in into is it its itself just me more most my no nor not now of off on once only or other our out over
+own same she should so some such than that the their them then there these they this those through to too under
+until up very was we were what when where which while who whom why will with would you your says said say
+one two first last year years week day today yesterday tomorrow us news report reports video photos update
+der die das den dem des ein eine einer eines einem einen und oder aber im in ist sind war waren wird werden nach
+mit von zu zum zur auf aus bei fur uber unter vor sich nicht auch noch nur wie als am an es er sie wir ihr man
+dass hat haben sein seine ihre so schon um wenn bis durch gegen
+le la les un une des du de et ou mais est sont dans sur pour par avec au aux ce cette ces qui que il elle ils
+ne pas plus se sa son ses leur leurs en y
+el los las una unos unas del y o pero es son en por para con al lo que se su sus como mas este esta estos
+o os um uma e da do das dos na no nas nos em com ao pelo pela
+il lo gli di che non con per tra fra sono nel nella
+het een van en op te dat voor met zijn niet aan ook als bij
+ve bir bu da de ile icin olan olarak gibi daha ama en cok
+w i z na do sie nie to jest ze o za od po jak przez dla
+"""
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """What the clustering compares.
+
+    ``terms`` are prefix stems weighted by where they occur (title words count
+    double), ``grams`` are character n-grams of the same words, and ``names``
+    the capitalised words and numbers among them.
+    """
+
+    terms: dict[str, float] = field(default_factory=dict)
+    grams: dict[str, float] = field(default_factory=dict)
+    names: frozenset[str] = frozenset()
+
+
+def text_fold(text: str) -> str:
+    """Lower-case, accent-free, transliterated text."""
+    # U+FFFD replaces letters lost to a bad charset; dropping it keeps the word
+    # whole, and the same damage on both sides still matches.
+    text = text.replace("\ufffd", "").casefold()
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return text.translate(_TRANSLIT_TABLE)
+
+
+def _stem(word: str) -> str:
+    return word[:STEM_LEN]
+
+
+def _tokens(text: str) -> list[tuple[str, bool]]:
+    """(folded word, looks like a name) for every word of the text."""
+    out: list[tuple[str, bool]] = []
+    start_of_sentence = True
+    for match in _TOKEN.finditer(text):
+        raw = match.group()
+        before = text[max(0, match.start() - 3) : match.start()]
+        if before and _SENTENCE_END.search(before):
+            start_of_sentence = True
+        folded = text_fold(raw)
+        is_number = folded[0].isdigit()
+        if is_number:
+            folded = folded.replace(",", "").replace(".", "")
+        capital = raw[0].isupper() and not start_of_sentence and not raw.isupper()
+        acronym = len(raw) >= 2 and raw.isupper() and raw.isalpha()
+        out.append((folded, is_number or capital or acronym))
+        start_of_sentence = False
+    return out
+
+
+def text_features(*, title: str, body: str = "", body_chars: int = 600) -> Features:
+    """Features of a title and the start of its body (the lead)."""
+    terms: Counter[str] = Counter()
+    grams: Counter[str] = Counter()
+    names: set[str] = set()
+    body = body[:body_chars]
+    for part, weight in ((title, TITLE_WEIGHT), (body, 1.0)):
+        for word, is_name in _tokens(part):
+            if word in STOPWORDS or (len(word) < 3 and not word.isdigit()):
+                continue
+            if word.isdigit() and len(word) < 2:
+                continue
+            stem = _stem(word)
+            terms[stem] += weight
+            if is_name and (len(word) >= 3 or word.isdigit()):
+                names.add(stem)
+            if not word.isdigit() and len(word) >= GRAM_LEN:
+                padded = f"_{word}_"
+                for i in range(len(padded) - GRAM_LEN + 1):
+                    grams[padded[i : i + GRAM_LEN]] += weight
+    return Features(terms=dict(terms), grams=dict(grams), names=frozenset(names))
