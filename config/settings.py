@@ -57,6 +57,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Default-deny access policy for a private desk (NEWSDESK_DASHBOARD_PUBLIC=false).
+    "newsdesk.accounts.middleware.AccessPolicyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -110,6 +112,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# Django's model backend behind a failed-login throttle (per IP and per account),
+# so admin's login form is throttled too. See newsdesk/accounts/throttle.py.
+AUTHENTICATION_BACKENDS = ["newsdesk.accounts.throttle.ThrottledModelBackend"]
+NEWSDESK_LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("NEWSDESK_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)
+NEWSDESK_LOGIN_MAX_FAILURES_PER_IP = env_int("NEWSDESK_LOGIN_MAX_FAILURES_PER_IP", 20)
+NEWSDESK_LOGIN_LOCKOUT_SECONDS = env_int("NEWSDESK_LOGIN_LOCKOUT_SECONDS", 900)
+# Reverse proxies in front of gunicorn that append to X-Forwarded-For; 0 trusts REMOTE_ADDR only.
+NEWSDESK_TRUSTED_PROXY_COUNT = env_int("NEWSDESK_TRUSTED_PROXY_COUNT", 0)
+# A signed-in session lasts this long (12 hours: a working day, not a fortnight).
+SESSION_COOKIE_AGE = env_int("NEWSDESK_SESSION_SECONDS", 12 * 3600)
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "dashboard"
 
@@ -256,6 +270,16 @@ CACHES = {
 # --- Newsdesk ---------------------------------------------------------------
 
 NEWSDESK_DROP_ROOT = Path(env_str("NEWSDESK_DROP_ROOT", str(VAR_DIR / "drops")))
+# File drops (newsdesk/drops/, README "File drops"). Files larger than this are
+# refused to failed/; it also caps each member unpacked from a .zip.
+NEWSDESK_DROP_MAX_BYTES = env_int("NEWSDESK_DROP_MAX_BYTES", 10 * 1024 * 1024)
+# A file is taken once it has not changed (ctime) for this long, so a writer
+# still appending is never read half-way. inotify (watch_drops) skips the wait
+# for files it saw moved in or closed.
+NEWSDESK_DROP_SETTLE_SECONDS = env_float("NEWSDESK_DROP_SETTLE_SECONDS", 2.0)
+# .zip archives are unpacked in memory within these limits (zip bombs, traversal).
+NEWSDESK_DROP_ZIP_MAX_MEMBERS = env_int("NEWSDESK_DROP_ZIP_MAX_MEMBERS", 1000)
+NEWSDESK_DROP_ZIP_MAX_BYTES = env_int("NEWSDESK_DROP_ZIP_MAX_BYTES", 100 * 1024 * 1024)
 
 # Fetching (newsdesk/ingest/fetch.py)
 NEWSDESK_FETCH_CONNECT_TIMEOUT = env_float("NEWSDESK_FETCH_CONNECT_TIMEOUT", 5.0)
@@ -350,6 +374,9 @@ NEWSDESK_METRICS_TOKEN = env_str("NEWSDESK_METRICS_TOKEN", "")
 
 # Web
 NEWSDESK_DASHBOARD_PUBLIC = env_bool("NEWSDESK_DASHBOARD_PUBLIC", True)
+# Saved views ("desks", newsdesk/accounts/): per editor, and the cap of the "N new" badge ("99+").
+NEWSDESK_MAX_SAVED_VIEWS = env_int("NEWSDESK_MAX_SAVED_VIEWS", 50)
+NEWSDESK_NEW_COUNT_CAP = env_int("NEWSDESK_NEW_COUNT_CAP", 99)
 NEWSDESK_PAGE_SIZE = env_int("NEWSDESK_PAGE_SIZE", 30)
 NEWSDESK_FEED_SIZE = env_int("NEWSDESK_FEED_SIZE", 50)
 # Cache-Control max-age of feeds; readers revalidate with ETag/Last-Modified after it.
@@ -371,14 +398,22 @@ LOGGING = {
         "kv": {"()": "newsdesk.ops.logging.KeyValueFormatter"},
         "json": {"()": "newsdesk.ops.logging.JsonFormatter"},
     },
-    "filters": {"task": {"()": "newsdesk.ops.logging.TaskContextFilter"}},
+    # Private-feed tokens travel in URL paths; this filter strips them from every line.
+    "filters": {
+        "redact_tokens": {"()": "newsdesk.accounts.logredact.RedactTokens"},
+        "task": {"()": "newsdesk.ops.logging.TaskContextFilter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if env_str("NEWSDESK_LOG_FORMAT", "kv") == "json" else "kv",
-            "filters": ["task"],
+            "filters": ["redact_tokens", "task"],
         }
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # runserver's request lines, through the redacting handler instead of Django's own.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
