@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+from html.parser import HTMLParser
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from newsdesk.coverage.cluster import article_assign_story
 from newsdesk.models import Article, TranslationStatus
 
 from .language import choose_language, detect_language
-from .translate import TranslationFailed, translate_text
+from .translate import TranslationFailed, TranslationPending, translate_text
 
 log = logging.getLogger(__name__)
 
@@ -23,45 +25,154 @@ def article_detect_language(*, article: Article) -> None:
     article.language = choose_language(declared=article.language_declared, detected=detected, confidence=confidence)
 
 
-def article_translate(*, article: Article) -> None:
-    """Fill the English title and summary; on failure keep the original and say why."""
+def article_translate(*, article: Article, force: bool = False) -> None:
+    """Fill the English title and summary; on failure keep the original and say why.
+
+    A done translation is kept unless ``force`` (ingest resets the status when
+    the original text changes). Pending means "try again later" (outage,
+    open breaker, spent budget); after NEWSDESK_TRANSLATION_MAX_ATTEMPTS, or
+    when no provider can ever do it, the article is failed.
+    """
     target = settings.NEWSDESK_TARGET_LANGUAGE
     if article.language == target or not article.language:
         article.title_en = article.title_orig
         article.summary_en = article.summary_orig
         article.translation_status = TranslationStatus.NOT_NEEDED
-        article.translation_error = ""
+        article.translation_provider = ""
+        article.translation_error = "" if article.language else "language unknown"
+        return
+    if article.translation_status == TranslationStatus.DONE and article.title_en and not force:
         return
     article.translation_attempts += 1
     try:
         title = translate_text(text=article.title_orig, source_language=article.language, target_language=target)
         summary = translate_text(text=article.summary_orig, source_language=article.language, target_language=target)
+    except TranslationPending as exc:
+        out_of_attempts = article.translation_attempts >= settings.NEWSDESK_TRANSLATION_MAX_ATTEMPTS
+        article.translation_status = TranslationStatus.FAILED if out_of_attempts else TranslationStatus.PENDING
+        article.translation_error = str(exc)[:1000]
+        return
     except TranslationFailed as exc:
         article.translation_status = TranslationStatus.FAILED
         article.translation_error = str(exc)[:1000]
         return
-    article.title_en = title.text
-    article.summary_en = summary.text
+    # Empty results keep the original (translate_text never returns "" for a non-empty text).
+    article.title_en = title.text or article.title_orig
+    article.summary_en = summary.text or article.summary_orig
     article.translation_provider = title.provider or summary.provider
     article.translation_status = TranslationStatus.DONE
     article.translation_error = ""
 
 
-def article_enrich(*, article_id: int) -> Article | None:
+def article_translate_content(*, article: Article) -> str:
+    """The English full content, translated on demand and stored on the article.
+
+    The content is sanitised HTML; it is reduced to paragraphs of plain text
+    (providers return plain text, and the page escapes it), translated with
+    the same cache, and kept in ``content_en`` as paragraphs split by blank lines.
+    Raises TranslationPending / TranslationFailed like ``translate_text``.
+    """
+    if article.content_en:
+        return article.content_en
+    text = content_plain_text(html=article.content_orig)
+    if not text:
+        return ""
+    language = article.language or article.language_declared
+    if not language or language == settings.NEWSDESK_TARGET_LANGUAGE:
+        return text
+    result = translate_text(text=text, source_language=language, target_language=settings.NEWSDESK_TARGET_LANGUAGE)
+    Article.objects.filter(id=article.id, content_orig=article.content_orig).update(content_en=result.text)
+    article.content_en = result.text
+    return result.text
+
+
+class _Paragraphs(HTMLParser):
+    BLOCKS = frozenset(
+        {"p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "tr", "section", "article", "br"}
+    )
+    SKIP = frozenset({"script", "style", "template"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.SKIP:
+            self.skipping += 1
+        elif tag in self.BLOCKS:
+            self.parts.append("\n\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.SKIP:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag in self.BLOCKS:
+            self.parts.append("\n\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def content_plain_text(*, html: str) -> str:
+    """Paragraphs of plain text from sanitised HTML, separated by blank lines."""
+    if not (html or "").strip():
+        return ""
+    parser = _Paragraphs()
+    parser.feed(html)
+    parser.close()
+    paragraphs = (" ".join(part.split()) for part in "".join(parser.parts).split("\n\n"))
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+_ENRICH_FIELDS = [
+    "language_detected",
+    "language_confidence",
+    "language",
+    "title_en",
+    "summary_en",
+    "content_en",
+    "translation_status",
+    "translation_provider",
+    "translation_error",
+    "translation_attempts",
+    "enriched_at",
+    "updated_at",
+]
+
+
+def article_enrich(*, article_id: int, force_translation: bool = False) -> Article | None:
+    """Detect the language, translate title and summary, then assign the story.
+
+    Translation runs outside any transaction (it may wait on a provider); the
+    result is saved only if the article's text did not change meanwhile (an
+    update re-queues its own enrichment), under ``select_for_update``.
+    """
     article = Article.objects.select_related("source").filter(id=article_id).first()
     if article is None:
         log.info("event=enrich_skipped article_id=%s reason=gone", article_id)
         return None
     article_detect_language(article=article)
-    article_translate(article=article)
+    if force_translation:
+        article.content_en = ""
+    article_translate(article=article, force=force_translation)
     article.enriched_at = timezone.now()
-    article.save()
+    with transaction.atomic():
+        current = Article.objects.select_for_update().filter(id=article_id).values("title_orig", "summary_orig").first()
+        if current is None:
+            log.info("event=enrich_skipped article_id=%s reason=gone", article_id)
+            return None
+        if (current["title_orig"], current["summary_orig"]) != (article.title_orig, article.summary_orig):
+            log.info("event=enrich_skipped article_id=%s reason=changed_meanwhile", article_id)
+            return None
+        article.save(update_fields=_ENRICH_FIELDS)
     article_assign_story(article=article)
     log.info(
-        "event=enriched article_id=%s language=%s translation=%s story_id=%s",
+        "event=enriched article_id=%s language=%s translation=%s provider=%s story_id=%s",
         article.id,
         article.language,
         article.translation_status,
+        article.translation_provider,
         article.story_id,
     )
     return article

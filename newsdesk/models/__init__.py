@@ -7,7 +7,7 @@ from .fetch import FetchAttempt
 from .ops import DeadLetter, Heartbeat, TaskAttempt
 from .sources import Source, SourceKind, SourceState
 from .stories import Story
-from .translation import Translation
+from .translation import ProviderUsage, Translation
 
 __all__ = [
     "Article",
@@ -16,6 +16,7 @@ __all__ = [
     "FeedToken",
     "FetchAttempt",
     "Heartbeat",
+    "ProviderUsage",
     "SavedView",
     "Source",
     "SourceKind",

@@ -28,3 +28,25 @@ class Translation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.source_language}->{self.target_language}:{self.text_hash[:10]}"
+
+
+class ProviderUsage(models.Model):
+    """Characters and calls sent to one provider on one UTC day.
+
+    Backs the daily character budget (reserved before a call with one
+    conditional UPDATE, so concurrent workers cannot overspend) and shows
+    in admin what translation costs.
+    """
+
+    provider = models.CharField(max_length=20)
+    day = models.DateField()
+    characters = models.PositiveBigIntegerField(default=0)
+    calls = models.PositiveIntegerField(default=0)
+    failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["provider", "day"], name="provider_usage_unique_day")]
+        ordering = ["-day", "provider"]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.day}: {self.characters} chars"

@@ -3,16 +3,28 @@
 * Google's mobile web endpoint as deep-translator calls it:
   ``GET /m?tl=en&sl=es&q=TEXT`` answering an HTML page whose
   ``<div class="result-container">`` holds the translation.
-* LibreTranslate's ``POST /translate`` JSON API.
+* LibreTranslate's ``POST /translate`` (parameters in the query string, as
+  deep-translator sends them) answering ``{"translatedText": ...}``.
+* DeepL's ``GET /v2/translate?auth_key=..&text=..`` answering
+  ``{"translations": [{"text": ...}]}``.
 
 Translations come from a small phrase book; unknown text is returned as
 ``EN: <text>`` so tests can tell translated text from the original.
+
+Fault modes (``server.mode``), the same for every protocol:
+``ok``; ``down`` (HTTP 500); ``429`` (with ``Retry-After: server.retry_after``);
+``captcha`` (HTTP 200 with an HTML page and no translation); ``slow`` (answers
+after ``server.delay`` seconds); ``none`` (a null/empty translation);
+``forbidden`` (HTTP 403). ``refused_url()`` gives a loopback URL where nothing listens.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import socket
+import threading
+import time
 
 from .http import LoopbackServer, Request, Response
 
@@ -21,34 +33,90 @@ PHRASES = {
     "El gobierno de Estados Unidos destaca la importancia de los minerales críticos.": "The United States government highlights the importance of critical minerals.",
 }
 
+CAPTCHA_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Sorry...</title></head><body>"
+    b"<div id='captcha-form'>Our systems have detected unusual traffic from your computer network.</div>"
+    b"</body></html>"
+)
+
 
 def fake_translate(text: str) -> str:
     return PHRASES.get(text.strip(), f"EN: {text.strip()}")
 
 
+def refused_url(path: str = "/") -> str:
+    """A loopback URL on a port nobody listens on (connection refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}{path}"
+
+
 class FakeTranslator(LoopbackServer):
     def __init__(self) -> None:
         super().__init__()
-        self.mode = "ok"  # or "down" (500)
+        self.mode = "ok"
+        self.retry_after = "2"
+        self.delay = 5.0
         self.calls = 0
+        self.texts: list[str] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._count_lock = threading.Lock()
         self.route("/m", self._google)
         self.route("/translate", self._libre)
+        self.route("/v2/translate", self._deepl)
+
+    def _enter(self, text: str) -> Response | None:
+        with self._count_lock:
+            self.calls += 1
+            self.texts.append(text)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            mode = self.mode
+            if mode == "slow":
+                time.sleep(self.delay)
+            if mode == "down":
+                return Response(500, b"internal error", {"Content-Type": "text/plain"})
+            if mode == "429":
+                return Response(429, b"rate limited", {"Content-Type": "text/plain", "Retry-After": self.retry_after})
+            if mode == "forbidden":
+                return Response(403, b'{"message": "Forbidden"}', {"Content-Type": "application/json"})
+            if mode == "captcha":
+                return Response(200, CAPTCHA_PAGE, {"Content-Type": "text/html; charset=utf-8"})
+            return None
+        finally:
+            with self._count_lock:
+                self.in_flight -= 1
 
     def _google(self, request: Request) -> Response:
-        self.calls += 1
-        if self.mode != "ok":
-            return Response(500, b"error")
         text = request.query.get("q", [""])[0]
+        fault = self._enter(text)
+        if fault is not None:
+            return fault
+        translated = "" if self.mode == "none" else fake_translate(text)
         page = (
             "<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>"
-            f'<div class="result-container">{html.escape(fake_translate(text))}</div></body></html>'
+            f'<div class="result-container">{html.escape(translated)}</div></body></html>'
         )
         return Response(200, page.encode("utf-8"), {"Content-Type": "text/html; charset=utf-8"})
 
     def _libre(self, request: Request) -> Response:
-        self.calls += 1
-        if self.mode != "ok":
-            return Response(500, b'{"error": "down"}', {"Content-Type": "application/json"})
-        payload = json.loads(request.body or b"{}")
-        body = json.dumps({"translatedText": fake_translate(payload.get("q", ""))}).encode()
+        text = request.query.get("q", [""])[0]
+        if not text and request.body:
+            text = json.loads(request.body).get("q", "")
+        fault = self._enter(text)
+        if fault is not None:
+            return fault
+        translated = None if self.mode == "none" else fake_translate(text)
+        body = json.dumps({"translatedText": translated}).encode()
         return Response(200, body, {"Content-Type": "application/json"})
+
+    def _deepl(self, request: Request) -> Response:
+        text = request.query.get("text", [""])[0]
+        fault = self._enter(text)
+        if fault is not None:
+            return fault
+        body = json.dumps({"translations": [{"detected_source_language": "ES", "text": fake_translate(text)}]})
+        return Response(200, body.encode(), {"Content-Type": "application/json"})
