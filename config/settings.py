@@ -57,6 +57,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Default-deny access policy for a private desk (NEWSDESK_DASHBOARD_PUBLIC=false).
+    "newsdesk.accounts.middleware.AccessPolicyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -110,6 +112,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# Django's model backend behind a failed-login throttle (per IP and per account),
+# so admin's login form is throttled too. See newsdesk/accounts/throttle.py.
+AUTHENTICATION_BACKENDS = ["newsdesk.accounts.throttle.ThrottledModelBackend"]
+NEWSDESK_LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("NEWSDESK_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)
+NEWSDESK_LOGIN_MAX_FAILURES_PER_IP = env_int("NEWSDESK_LOGIN_MAX_FAILURES_PER_IP", 20)
+NEWSDESK_LOGIN_LOCKOUT_SECONDS = env_int("NEWSDESK_LOGIN_LOCKOUT_SECONDS", 900)
+# Reverse proxies in front of gunicorn that append to X-Forwarded-For; 0 trusts REMOTE_ADDR only.
+NEWSDESK_TRUSTED_PROXY_COUNT = env_int("NEWSDESK_TRUSTED_PROXY_COUNT", 0)
+# A signed-in session lasts this long (12 hours: a working day, not a fortnight).
+SESSION_COOKIE_AGE = env_int("NEWSDESK_SESSION_SECONDS", 12 * 3600)
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "dashboard"
 
@@ -392,8 +406,19 @@ NEWSDESK_METRICS_TOKEN = env_str("NEWSDESK_METRICS_TOKEN", "")
 
 # Web
 NEWSDESK_DASHBOARD_PUBLIC = env_bool("NEWSDESK_DASHBOARD_PUBLIC", True)
+# Saved views ("desks", newsdesk/accounts/): per editor, and the cap of the "N new" badge ("99+").
+NEWSDESK_MAX_SAVED_VIEWS = env_int("NEWSDESK_MAX_SAVED_VIEWS", 50)
+NEWSDESK_NEW_COUNT_CAP = env_int("NEWSDESK_NEW_COUNT_CAP", 99)
 NEWSDESK_PAGE_SIZE = env_int("NEWSDESK_PAGE_SIZE", 30)
 NEWSDESK_FEED_SIZE = env_int("NEWSDESK_FEED_SIZE", 50)
+# Cache-Control max-age of feeds; readers revalidate with ETag/Last-Modified after it.
+NEWSDESK_FEED_MAX_AGE = env_int("NEWSDESK_FEED_MAX_AGE", 300)
+# How long the stats charts and the dashboard's category list are cached.
+NEWSDESK_STATS_CACHE_SECONDS = env_int("NEWSDESK_STATS_CACHE_SECONDS", 300)
+# /healthz: the worker heartbeat is written every 30 s; the dispatcher runs every minute.
+NEWSDESK_HEALTH_MAX_HEARTBEAT_AGE = env_int("NEWSDESK_HEALTH_MAX_HEARTBEAT_AGE", 120)
+NEWSDESK_HEALTH_MAX_BEAT_LAG = env_int("NEWSDESK_HEALTH_MAX_BEAT_LAG", 600)
+NEWSDESK_HEALTH_TIMEOUT = env_float("NEWSDESK_HEALTH_TIMEOUT", 2.0)
 
 # --- Logging ----------------------------------------------------------------
 
@@ -405,14 +430,22 @@ LOGGING = {
         "kv": {"()": "newsdesk.ops.logging.KeyValueFormatter"},
         "json": {"()": "newsdesk.ops.logging.JsonFormatter"},
     },
-    "filters": {"task": {"()": "newsdesk.ops.logging.TaskContextFilter"}},
+    # Private-feed tokens travel in URL paths; this filter strips them from every line.
+    "filters": {
+        "redact_tokens": {"()": "newsdesk.accounts.logredact.RedactTokens"},
+        "task": {"()": "newsdesk.ops.logging.TaskContextFilter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if env_str("NEWSDESK_LOG_FORMAT", "kv") == "json" else "kv",
-            "filters": ["task"],
+            "filters": ["redact_tokens", "task"],
         }
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # runserver's request lines, through the redacting handler instead of Django's own.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
