@@ -6,6 +6,7 @@ import json
 
 import feedparser
 import pytest
+from django.db import connection
 from django.urls import reverse
 from lxml import etree, html
 
@@ -97,7 +98,10 @@ def test_feed_lists_exactly_what_the_dashboard_shows(client, settings, name):
 
 @pytest.mark.parametrize("name", [*FORMATS, "feed-json"])
 def test_hostile_content_stays_well_formed(client, name):
-    for i, text in enumerate(HOSTILE):
+    hostile = HOSTILE
+    if connection.vendor == "postgresql":  # PostgreSQL cannot store NUL; the other controls remain
+        hostile = [text.replace("\x00", "") for text in HOSTILE]
+    for i, text in enumerate(hostile):
         source = make_source(name=f"Outlet {text}", country="MX")
         make_article(
             source=source,
@@ -119,7 +123,7 @@ def test_hostile_content_stays_well_formed(client, name):
     parsed = feedparser.parse(response.content)
     assert parsed.bozo == 0, parsed.get("bozo_exception")
     assert len(parsed.entries) == len(HOSTILE)
-    for entry, text in zip(parsed.entries, HOSTILE, strict=True):
+    for entry, text in zip(parsed.entries, hostile, strict=True):
         # Descriptions are HTML to readers: ours must hold no live markup.
         summary = html.fragment_fromstring(entry.summary, create_parent="div")
         assert not summary.xpath("//script | //img | //*[@onerror]")
