@@ -1,6 +1,7 @@
 """Newsdesk models, one module per entity."""
 
 from .articles import Article, TranslationStatus
+from .coverage import CoverageDoc, CoveragePosting, CoverageStory, CoverageTerm
 from .desks import FeedToken, SavedView
 from .drops import DropFile
 from .fetch import FetchAttempt
@@ -11,6 +12,10 @@ from .translation import ProviderUsage, Translation
 
 __all__ = [
     "Article",
+    "CoverageDoc",
+    "CoveragePosting",
+    "CoverageStory",
+    "CoverageTerm",
     "DeadLetter",
     "DropFile",
     "FeedToken",

@@ -1,0 +1,72 @@
+"""The Similar Coverage index: postings, document frequencies, stored vectors.
+
+Kept in the database so every worker shares one index and a restart loses
+nothing; ``manage.py recluster`` rebuilds all of it from the articles.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class CoverageTerm(models.Model):
+    """How many indexed articles hold a term: the incremental document frequency.
+
+    The row with the empty term counts the indexed articles themselves (N in
+    the IDF formula), so one lookup returns both.
+    """
+
+    term = models.CharField(max_length=64, primary_key=True)
+    df = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.term or '(documents)'}={self.df}"
+
+
+class CoveragePosting(models.Model):
+    """An article listed under one of its most distinctive terms.
+
+    Read newest first within the time window: the (term, published_at) index
+    serves that without touching older postings, whatever the table's size.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    term = models.CharField(max_length=64)
+    article = models.ForeignKey("newsdesk.Article", on_delete=models.CASCADE, related_name="+")
+    published_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["term", "article"], name="coverage_posting_unique"),
+        ]
+        indexes = [models.Index(fields=["term", "-published_at"], name="coverage_posting_term_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.term} -> {self.article_id}"
+
+
+class CoverageDoc(models.Model):
+    """An indexed article's weighted vectors, as the clustering compares them."""
+
+    article = models.OneToOneField(
+        "newsdesk.Article", on_delete=models.CASCADE, primary_key=True, related_name="coverage_doc"
+    )
+    at = models.FloatField(help_text="Publication time, seconds since the epoch.")
+    terms = models.JSONField(default=dict)
+    names = models.JSONField(default=dict)
+    grams = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"doc {self.article_id}"
+
+
+class CoverageStory(models.Model):
+    """A story's summed term vector (cut to its heaviest terms): what new articles are compared with."""
+
+    story = models.OneToOneField(
+        "newsdesk.Story", on_delete=models.CASCADE, primary_key=True, related_name="coverage_centroid"
+    )
+    centroid = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"centroid {self.story_id}"

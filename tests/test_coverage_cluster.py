@@ -1,0 +1,182 @@
+"""Story assignment in the database: joins, new stories, evidence, merges, re-assignment, races."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from itertools import count
+
+import pytest
+from django.db import connection, connections
+
+from newsdesk.coverage.cluster import article_assign_story
+from newsdesk.coverage.engine import Params
+from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageTerm, Source, Story, TranslationStatus
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+_seq = count(1)
+
+
+def make_article(
+    *,
+    title: str,
+    summary: str = "",
+    language: str = "en",
+    country: str = "GB",
+    title_en: str | None = None,
+    status: str = TranslationStatus.NOT_NEEDED,
+    at: datetime = T0,
+    source: Source | None = None,
+) -> Article:
+    n = next(_seq)
+    source = source or Source.objects.create(name=f"Outlet {n}", country=country, language=language)
+    return Article.objects.create(
+        source=source,
+        dedupe_key=f"k{n}",
+        url=f"https://example.org/{n}",
+        title_orig=title,
+        summary_orig=summary,
+        title_en=title if title_en is None else title_en,
+        summary_en=summary if title_en is None else "",
+        language=language,
+        country=country,
+        translation_status=status,
+        published_at=at,
+    )
+
+
+QUAKE = [
+    ("Earthquake of magnitude 7.1 strikes Sumatra, tsunami warning issued", "A 7.1 earthquake hit Sumatra on Monday."),
+    (
+        "Sumatra earthquake: magnitude 7.1 tremor triggers tsunami alert",
+        "Indonesia issued a tsunami warning for Sumatra.",
+    ),
+    ("Tsunami warning after strong 7.1 quake off Sumatra, Indonesia", "The quake struck off Sumatra's west coast."),
+]
+FED = ("Federal Reserve raises interest rates by a quarter point", "Jerome Powell said inflation remains too high.")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_similar_articles_share_a_story_and_unrelated_one_starts_its_own():
+    stories = [article_assign_story(article=make_article(title=t, summary=s)) for t, s in QUAKE]
+    other = article_assign_story(article=make_article(title=FED[0], summary=FED[1]))
+    assert len({s.id for s in stories}) == 1
+    assert other.id != stories[0].id
+    story = Story.objects.get(id=stories[0].id)
+    assert story.article_count == 3 and story.source_count == 3
+    assert story.headline == QUAKE[0][0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_link_records_score_and_shared_terms():
+    article_assign_story(article=make_article(title=QUAKE[0][0], summary=QUAKE[0][1]))
+    second = make_article(title=QUAKE[1][0], summary=QUAKE[1][1])
+    article_assign_story(article=second)
+    second.refresh_from_db()
+    assert second.story_score is not None and second.story_score >= Params().join_threshold
+    ev = second.story_evidence
+    assert ev["score"] == pytest.approx(second.story_score, abs=1e-3)
+    assert {"sumatr", "earthq"} <= set(ev["shared_terms"])
+    assert "sumatr" in ev["shared_names"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_untranslated_article_joins_through_names_and_numbers():
+    """Translation failed: the Spanish original still meets the story via Sumatra, 7.1 and tsunami."""
+    first = article_assign_story(article=make_article(title=QUAKE[0][0], summary=QUAKE[0][1]))
+    spanish = make_article(
+        title="Terremoto de magnitud 7,1 sacude Sumatra; alerta de tsunami en Indonesia",
+        summary="Un sismo de 7,1 golpeó Sumatra el lunes.",
+        language="es",
+        country="ES",
+        title_en="",
+        status=TranslationStatus.FAILED,
+    )
+    assert article_assign_story(article=spanish).id == first.id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_articles_outside_the_window_are_not_candidates(settings):
+    settings.NEWSDESK_COVERAGE_WINDOW_HOURS = 48
+    first = article_assign_story(article=make_article(title=QUAKE[0][0], summary=QUAKE[0][1]))
+    late = make_article(title=QUAKE[1][0], summary=QUAKE[1][1], at=T0 + timedelta(days=5))
+    assert article_assign_story(article=late).id != first.id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_index_rows_and_document_frequencies_are_kept_incrementally():
+    a = make_article(title=QUAKE[0][0], summary=QUAKE[0][1])
+    article_assign_story(article=a)
+    assert CoverageTerm.objects.get(term="").df == 1
+    assert CoverageTerm.objects.get(term="sumatr").df == 1
+    posted = set(CoveragePosting.objects.filter(article=a).values_list("term", flat=True))
+    assert {"sumatr", "earthq", "71", "tsunam"} <= posted and len(posted) <= Params().query_terms
+    b = make_article(title=QUAKE[1][0], summary=QUAKE[1][1])
+    article_assign_story(article=b)
+    assert CoverageTerm.objects.get(term="").df == 2
+    assert CoverageTerm.objects.get(term="sumatr").df == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reassigning_an_article_is_idempotent():
+    """Re-enrichment (e.g. a late translation) re-runs the assignment without double counting."""
+    a = make_article(title=QUAKE[0][0], summary=QUAKE[0][1])
+    b = make_article(title=QUAKE[1][0], summary=QUAKE[1][1])
+    article_assign_story(article=a)
+    story = article_assign_story(article=b)
+    postings = CoveragePosting.objects.filter(article=b).count()
+    again = article_assign_story(article=b)
+    assert again.id == story.id
+    assert CoverageTerm.objects.get(term="").df == 2
+    assert CoveragePosting.objects.filter(article=b).count() == postings > 0
+    assert CoverageDoc.objects.count() == 2
+    assert Story.objects.get(id=story.id).article_count == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_article_binding_two_stories_merges_them_into_the_older():
+    params = Params(join_threshold=0.9, merge_threshold=0.3)
+    a = make_article(title=QUAKE[0][0], summary=QUAKE[0][1])
+    b = make_article(title=QUAKE[1][0], summary=QUAKE[1][1])
+    s1 = article_assign_story(article=a, params=params)
+    s2 = article_assign_story(article=b, params=params)
+    assert s1.id != s2.id  # join threshold out of reach: two stories
+    c = make_article(title=QUAKE[2][0], summary=QUAKE[2][1])
+    s3 = article_assign_story(article=c, params=Params(join_threshold=0.1, merge_threshold=0.1))
+    assert s3.id == min(s1.id, s2.id)
+    assert set(Article.objects.values_list("story_id", flat=True)) == {s3.id}
+    loser = Story.objects.get(id=max(s1.id, s2.id))
+    assert loser.merged_into_id == s3.id and loser.article_count == 0
+    assert Story.objects.get(id=s3.id).article_count == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_make_one_story():
+    """Two similar articles assigned concurrently on two connections end in one story."""
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite serialises writers by its database lock; the race needs PostgreSQL")
+    for _ in range(5):
+        a = make_article(title=QUAKE[0][0], summary=QUAKE[0][1])
+        b = make_article(title=QUAKE[1][0], summary=QUAKE[1][1])
+        barrier = threading.Barrier(2)
+        errors: list[BaseException] = []
+
+        def run(article: Article) -> None:
+            try:
+                barrier.wait()
+                article_assign_story(article=article)
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=run, args=(x,)) for x in (a, b)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert not errors
+        a.refresh_from_db()
+        b.refresh_from_db()
+        assert a.story_id == b.story_id
+        Article.objects.all().delete()
