@@ -111,8 +111,10 @@ _ENTITY_OTHER_ENCODINGS = (
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff", b"\xff\xfe", b"\xfe\xff")
 # Skip an XML declaration, comments, processing instructions and whitespace
 # to reach the first real markup.
-_PROLOG_RE = re.compile(rb"\s*(?:<\?.*?\?>\s*|<!--.*?-->\s*)*", re.DOTALL)
-_HTML_START_RE = re.compile(rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]", re.IGNORECASE)
+_PROLOG_RE = re.compile(
+    rb"\s*(?:<\?.*?\?>\s*|<!--.*?-->\s*|<!DOCTYPE[^\[>]*(?:\[.*?\])?\s*>\s*)*", re.DOTALL | re.IGNORECASE
+)
+_HTML_START_RE = re.compile(rb"<(?:html|head|body)[\s>]", re.IGNORECASE)
 _JSON_FEED_VERSION = "https://jsonfeed.org/version/"
 # Character references that feedparser turns into a crash (lone surrogates
 # such as &#xD800;, code points past U+10FFFF). Candidates only: the
@@ -341,7 +343,9 @@ def _entry_add(normaliser: _Normaliser, entry: Mapping[str, Any]) -> None:
         category = _s(tags[0].get("term") or tags[0].get("label") or "")
     normaliser.add(
         title=_s(entry.get("title", "")),
-        title_is_html=_is_html(entry.get("title_detail")),
+        # RSS titles are "text/plain" to feedparser, yet feeds put escaped
+        # markup in them all the time: strip tags from every title.
+        title_is_html=True,
         link=_s(entry.get("link", "")),
         guid=_s(entry.get("id", "")),
         summary=_s(entry.get("summary", "")),
@@ -354,7 +358,7 @@ def _entry_add(normaliser: _Normaliser, entry: Mapping[str, Any]) -> None:
         category=category,
         language=_s(entry.get("language", "")),
         published=_struct_to_datetime(entry.get("published_parsed") or entry.get("created_parsed")),
-        updated=_struct_to_datetime(entry.get("updated_parsed")),
+        updated=_struct_to_datetime(dict.get(entry, "updated_parsed")),  # no feedparser key fallback
         enclosure_url=enclosure_url,
         enclosure_type=enclosure_type,
         image_url=_entry_image(entry),

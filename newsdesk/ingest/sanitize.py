@@ -42,7 +42,7 @@ def _noncharacter_class() -> str:
 _BAD_CHARS_RE = re.compile(_noncharacter_class())
 _WS_RE = re.compile(r"\s+")
 # Every tag becomes a space so words around block tags do not run together.
-_TAG_RE = re.compile(r"<[^>]*>")
+_TAG_RE = re.compile(r"</?[a-zA-Z!?][^>]*>")  # tag-like only: "5 < 6 > 4" stays
 _DROP_BLOCKS_RE = re.compile(r"<(script|style|template|noscript)\b.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL)
 _URL_ATTR_RE = re.compile(r'(\s(?:href|src|cite)=")([^"]*)(")')
 _ABSOLUTE_RE = re.compile(r"^\s*[a-zA-Z][a-zA-Z0-9+.\-\t\n\r]*:")

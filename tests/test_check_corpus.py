@@ -1,0 +1,122 @@
+"""manage.py check_corpus: every file through the parse path, bounded, summarised."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from tests.support.http import rss
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+FEEDS = SHARED / "corpora" / "feeds"
+HOSTILE = SHARED / "corpora" / "hostile"
+SUMMARY_RE = re.compile(r"^files=(\d+) ok=(\d+) bozo=(\d+) rejected=(\d+) crashed=(\d+) hung=(\d+)$")
+
+
+def _run(*args: str) -> tuple[list[str], dict[str, int], CommandError | None]:
+    out = io.StringIO()
+    error = None
+    try:
+        call_command("check_corpus", *args, stdout=out)
+    except CommandError as exc:
+        error = exc
+    lines = out.getvalue().splitlines()
+    match = SUMMARY_RE.match(lines[-1])
+    assert match, lines[-1]
+    counts = dict(zip(("files", "ok", "bozo", "rejected", "crashed", "hung"), map(int, match.groups()), strict=True))
+    return lines[:-1], counts, error
+
+
+def _files_under(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not FEEDS.is_dir(), reason="../shared/corpora/feeds is not present beside the repo")
+def test_shared_feed_corpus_has_no_crash_or_hang():
+    """Every file of feedparser's corpus, feed-rs fixtures and real outlets gets an outcome."""
+    files = _files_under(FEEDS)
+    lines, counts, error = _run(str(FEEDS))
+    assert error is None, error
+    assert counts["files"] == len(files) == len(lines)
+    assert counts["crashed"] == 0 and counts["hung"] == 0
+    assert counts["ok"] + counts["bozo"] + counts["rejected"] == len(files)
+    reported = [line.split()[1] for line in lines]
+    assert sorted(reported) == sorted(str(p) for p in files)  # each file once
+    # The real outlets are feeds with items, not rejections.
+    for line in lines:
+        if "/outlets/" in line and line.endswith(".xml"):
+            assert line.startswith(("ok", "bozo")), line
+    # JSON Feed fixtures parse through our own JSON path.
+    json_feeds = [line for line in lines if "/jsonfeed/" in line and not line.split()[1].endswith(".serde.json")]
+    assert json_feeds and all(line.startswith("ok") for line in json_feeds), json_feeds
+
+
+@pytest.mark.skipif(not HOSTILE.is_dir(), reason="../shared/corpora/hostile is not present beside the repo")
+def test_hostile_corpus_entity_files_are_rejected():
+    lines, counts, error = _run(str(HOSTILE))
+    assert error is None
+    assert counts["crashed"] == counts["hung"] == 0
+    for line in lines:
+        path = Path(line.split()[1])
+        if "<!ENTITY" in path.read_text(errors="replace"):
+            assert line.startswith("rejected") and "ENTITY" in line, line
+
+
+def _small_corpus(root: Path) -> None:
+    (root / "sub").mkdir()
+    (root / "good.xml").write_bytes(rss([{"title": "One", "guid": "1"}, {"title": "Two", "guid": "2"}]))
+    (root / "sub" / "bozo.xml").write_bytes(
+        b'<?xml version="1.0"?><rss version="2.0"><channel><item><title>A & B</title></item></channel></rss>'
+    )
+    (root / "page.html").write_bytes(b"<!DOCTYPE html><html><body>home</body></html>")
+    (root / "bomb.xml").write_bytes(b'<!DOCTYPE r [<!ENTITY a "aaaa">]><rss version="2.0"><channel/></rss>')
+
+
+def test_each_outcome_is_reported_with_a_summary(tmp_path):
+    _small_corpus(tmp_path)
+    lines, counts, error = _run(str(tmp_path))
+    assert error is None
+    assert counts == {"files": 4, "ok": 1, "bozo": 1, "rejected": 2, "crashed": 0, "hung": 0}
+    by_name = {Path(line.split()[1]).name: line for line in lines}
+    assert by_name["good.xml"].startswith("ok") and "items=2" in by_name["good.xml"]
+    assert by_name["bozo.xml"].startswith("bozo") and "items=1" in by_name["bozo.xml"]
+    assert by_name["page.html"].startswith("rejected") and "HTML page" in by_name["page.html"]
+    assert by_name["bomb.xml"].startswith("rejected") and "ENTITY" in by_name["bomb.xml"]
+
+
+def _big_feed(path: Path) -> None:
+    items = [
+        {"title": f"Item {i}", "guid": str(i), "description": "<p>" + "word " * 40 + "</p>"} for i in range(20_000)
+    ]
+    path.write_bytes(rss(items))
+
+
+def test_a_file_over_the_time_bound_is_hung_and_the_run_goes_on(tmp_path):
+    _small_corpus(tmp_path)
+    _big_feed(tmp_path / "big.xml")
+    lines, counts, error = _run(str(tmp_path), "--timeout", "0.3")
+    assert error is not None and error.returncode == 1
+    assert counts["hung"] == 1 and counts["files"] == 5
+    assert counts["ok"] == 1 and counts["bozo"] == 1 and counts["rejected"] == 2
+    assert any(line.startswith("hung") and "big.xml" in line for line in lines)
+
+
+def test_a_file_over_the_memory_bound_is_crashed_and_the_run_goes_on(tmp_path):
+    _small_corpus(tmp_path)
+    _big_feed(tmp_path / "big.xml")
+    lines, counts, error = _run(str(tmp_path), "--memory-mb", "20", "--timeout", "60")
+    assert error is not None and error.returncode == 1
+    assert counts["crashed"] == 1 and counts["files"] == 5
+    assert counts["ok"] == 1 and counts["bozo"] == 1 and counts["rejected"] == 2
+    assert any(line.startswith("crashed") and "big.xml" in line for line in lines)
+
+
+def test_missing_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(CommandError, match="no such file or folder"):
+        call_command("check_corpus", str(tmp_path / "nope"), stdout=io.StringIO())
