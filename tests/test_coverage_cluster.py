@@ -161,7 +161,7 @@ def test_two_workers_at_once_make_one_story():
         barrier = threading.Barrier(2)
         errors: list[BaseException] = []
 
-        def run(article: Article) -> None:
+        def run(article: Article, barrier: threading.Barrier, errors: list[BaseException]) -> None:
             try:
                 barrier.wait()
                 article_assign_story(article=article)
@@ -170,7 +170,7 @@ def test_two_workers_at_once_make_one_story():
             finally:
                 connections.close_all()
 
-        threads = [threading.Thread(target=run, args=(x,)) for x in (a, b)]
+        threads = [threading.Thread(target=run, args=(x, barrier, errors)) for x in (a, b)]
         for t in threads:
             t.start()
         for t in threads:

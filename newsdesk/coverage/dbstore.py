@@ -60,8 +60,9 @@ class DbStore:
         table = CoveragePosting._meta.db_table
         # One bounded, index-ordered read per term: newest postings first, at
         # most per_term of them, so a common term never floods the query.
+        # Only the model's table name is interpolated; every value is a parameter.
         part = (
-            f"SELECT * FROM (SELECT article_id, %s AS rnk FROM {table} "
+            f"SELECT * FROM (SELECT article_id, %s AS rnk FROM {table} "  # noqa: S608
             f"WHERE term = %s AND published_at >= %s AND published_at <= %s "
             f"ORDER BY published_at DESC LIMIT %s) AS p{{i}}"
         )
@@ -163,7 +164,7 @@ class DbStore:
         keys = sorted(set(keys))
         table = CoverageTerm._meta.db_table
         values = ", ".join(["(%s, 1)"] * len(keys))
-        sql = f"INSERT INTO {table} (term, df) VALUES {values} ON CONFLICT (term) DO UPDATE SET df = {table}.df + 1"
+        sql = f"INSERT INTO {table} (term, df) VALUES {values} ON CONFLICT (term) DO UPDATE SET df = {table}.df + 1"  # noqa: S608
         with connection.cursor() as cursor:
             cursor.execute(sql, keys)
 
