@@ -34,7 +34,11 @@ log = logging.getLogger(__name__)
 
 # After a writer closes a file, wait this long for another write before taking it.
 QUIET_SECONDS = 0.3
-COMPLETE, PARTIAL = "complete", "partial"
+# inotify reports a file renamed in from an unwatched folder as "created" with no
+# "opened" after it; a file created by a writer is "opened" at once. This is how
+# long we wait for that "opened" before treating the file as moved in.
+OPEN_GRACE_SECONDS = 0.1
+COMPLETE, CANDIDATE, PARTIAL = "complete", "candidate", "partial"
 
 
 class _Handler(FileSystemEventHandler):
@@ -44,13 +48,24 @@ class _Handler(FileSystemEventHandler):
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.is_directory:
             return
-        kind = event.event_type
-        if kind == "moved":
-            self.events.put((Path(str(event.dest_path)), COMPLETE, 0.0))
-        elif kind == "closed":
-            self.events.put((Path(str(event.src_path)), COMPLETE, QUIET_SECONDS))
-        elif kind in ("created", "modified"):
-            self.events.put((Path(str(event.src_path)), PARTIAL, 0.0))
+        if event.event_type == "moved":
+            self.events.put((Path(str(event.dest_path)), "moved"))
+        elif event.event_type in ("created", "opened", "modified", "closed"):
+            self.events.put((Path(str(event.src_path)), event.event_type))
+
+
+def pending_update(pending: dict[Path, tuple[str, float]], path: Path, event: str, now: float, settle: float) -> None:
+    """Advance one file's state: when it may be taken, and whether it is known complete."""
+    if event == "moved":
+        pending[path] = (COMPLETE, now)
+    elif event == "created":
+        pending[path] = (CANDIDATE, now + OPEN_GRACE_SECONDS)
+    elif event == "closed":
+        pending[path] = (COMPLETE, now + QUIET_SECONDS)
+    elif event == "opened" and path not in pending:
+        return  # someone reading a file (a scanner claiming it): nothing to do
+    else:  # modified, or opened right after created: a writer is at work
+        pending[path] = (PARTIAL, now + settle)
 
 
 class Command(BaseCommand):
@@ -89,11 +104,11 @@ class Command(BaseCommand):
                         self._scan(source, None, on_article)
                     next_full = time.monotonic() + rescan_every
                 try:
-                    path, state, delay = events.get(timeout=0.1)
+                    path, event = events.get(timeout=0.05)
                     while True:
                         if path.parent in watched:
-                            pending[path] = (state, time.monotonic() + (delay if state == COMPLETE else settle))
-                        path, state, delay = events.get_nowait()
+                            pending_update(pending, path, event, time.monotonic(), settle)
+                        path, event = events.get_nowait()
                 except queue.Empty:
                     pass
                 now = time.monotonic()
