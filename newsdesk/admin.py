@@ -74,6 +74,19 @@ class ArticleAdmin(admin.ModelAdmin):
     raw_id_fields = ("source", "story")
     list_select_related = ("source", "story")
     date_hierarchy = "published_at"
+    actions = ("retranslate",)
+
+    @admin.action(description="Re-translate selected articles")
+    def retranslate(self, request, queryset) -> None:
+        from newsdesk.models import TranslationStatus
+        from newsdesk.tasks import retranslate_article
+
+        ids = list(queryset.values_list("id", flat=True))
+        # Pending at once (the card shows the badge) with a fresh attempt count.
+        queryset.update(translation_status=TranslationStatus.PENDING, translation_error="", translation_attempts=0)
+        for article_id in ids:
+            transaction.on_commit(lambda aid=article_id: retranslate_article.delay(aid))
+        self.message_user(request, f"Queued {len(ids)} article(s) for translation.", messages.SUCCESS)
 
 
 @admin.register(Story)

@@ -87,18 +87,25 @@ def scan_drop_sources() -> int:
 
 
 @shared_task(**RETRY)
+def retranslate_article(article_id: int) -> None:
+    """Translate again even if done (admin action "re-translate selected")."""
+    article_enrich(article_id=article_id, force_translation=True)
+
+
+@shared_task(**RETRY)
 def retry_pending_translations(limit: int = 500) -> int:
-    """Re-queue enrichment for articles whose translation is pending or failed,
-    and for articles whose enrich message was lost (never enriched after a grace period)."""
+    """Re-queue enrichment for articles whose translation is pending (provider
+    outage, open breaker, spent budget) once some provider can take calls again,
+    and for articles whose enrich message was lost (never enriched after a grace
+    period). Failed articles wait for the admin action."""
+    from newsdesk.enrich.translate import translation_chain_available
+
     lost_before = timezone.now() - timedelta(minutes=10)
-    ids = list(
-        Article.objects.filter(
-            Q(translation_status__in=[TranslationStatus.PENDING, TranslationStatus.FAILED], enriched_at__isnull=False)
-            | Q(enriched_at__isnull=True, fetched_at__lt=lost_before)
-        )
-        .order_by("id")
-        .values_list("id", flat=True)[:limit]
-    )
+    pending = Q(translation_status=TranslationStatus.PENDING, enriched_at__isnull=False)
+    lost = Q(enriched_at__isnull=True, fetched_at__lt=lost_before)
+    # While every provider's breaker is open, re-queueing would only churn.
+    wanted = (pending | lost) if translation_chain_available() else lost
+    ids = list(Article.objects.filter(wanted).order_by("id").values_list("id", flat=True)[:limit])
     for article_id in ids:
         enrich_article.delay(article_id)
     return len(ids)

@@ -18,7 +18,7 @@ from newsdesk.enrich.translate import (
 )
 from newsdesk.models import ProviderUsage, Translation
 from tests.support.http import Response
-from tests.support.translator import FakeTranslator, refused_url
+from tests.support.translator import FakeTranslator, fast_settings, refused_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,13 +28,7 @@ SPANISH = "Los minerales críticos no deben negociarse por separado"
 @pytest.fixture(autouse=True)
 def fast_translation(settings):
     """Small deadlines and backoffs so fault tests stay quick; clean shared state."""
-    settings.NEWSDESK_TRANSLATION_TIMEOUT = 1.0
-    settings.NEWSDESK_TRANSLATION_RETRIES = 1
-    settings.NEWSDESK_TRANSLATION_BACKOFF = 0.01
-    settings.NEWSDESK_TRANSLATION_BREAKER_FAILURES = 3
-    settings.NEWSDESK_TRANSLATION_BREAKER_COOLDOWN = 1.0
-    settings.NEWSDESK_TRANSLATION_RATES = ""
-    settings.NEWSDESK_TRANSLATION_DAILY_CHARS = ""
+    fast_settings(settings)
     redis_state_clear()
     yield
     redis_state_clear()

@@ -64,7 +64,7 @@ def article_translate(*, article: Article, force: bool = False) -> None:
     article.translation_error = ""
 
 
-def article_translate_content(*, article: Article) -> str:
+def article_translate_content(*, article: Article, retries: int | None = None) -> str:
     """The English full content, translated on demand and stored on the article.
 
     The content is sanitised HTML; it is reduced to paragraphs of plain text
@@ -80,7 +80,9 @@ def article_translate_content(*, article: Article) -> str:
     language = article.language or article.language_declared
     if not language or language == settings.NEWSDESK_TARGET_LANGUAGE:
         return text
-    result = translate_text(text=text, source_language=language, target_language=settings.NEWSDESK_TARGET_LANGUAGE)
+    result = translate_text(
+        text=text, source_language=language, target_language=settings.NEWSDESK_TARGET_LANGUAGE, retries=retries
+    )
     Article.objects.filter(id=article.id, content_orig=article.content_orig).update(content_en=result.text)
     article.content_en = result.text
     return result.text

@@ -33,7 +33,7 @@ from django.db import IntegrityError, transaction
 
 from newsdesk.models import Translation
 
-from .breaker import breaker_allow, breaker_failure, breaker_success
+from .breaker import breaker_allow, breaker_failure, breaker_state, breaker_success
 from .budget import BudgetExhausted, budget_refund, budget_reserve
 from .chunking import Chunk, chunks_join, text_chunks
 from .providers import (
@@ -113,11 +113,17 @@ def _store(*, digest: str, source: str, target: str, provider: str, translated: 
         pass  # stored by a concurrent worker; same text, same provider
 
 
-def _call_with_retries(*, provider: Provider, text: str, source: str, target: str) -> str | None:
+def _retries(retries: int | None) -> int:
+    return max(0, settings.NEWSDESK_TRANSLATION_RETRIES if retries is None else retries)
+
+
+def _call_with_retries(
+    *, provider: Provider, text: str, source: str, target: str, retries: int | None = None
+) -> str | None:
     """One provider, a few attempts; raises ProviderError with the last reason."""
     timeout = settings.NEWSDESK_TRANSLATION_TIMEOUT
     rate = parse_per_provider(raw=settings.NEWSDESK_TRANSLATION_RATES).get(provider.name, 0.0)
-    attempts = 1 + max(0, settings.NEWSDESK_TRANSLATION_RETRIES)
+    attempts = 1 + _retries(retries)
     for attempt in range(attempts):
         if not breaker_allow(provider=provider.name, probe_seconds=timeout + 5):
             raise ProviderError(f"{provider.name}: circuit open", retryable=False, breaker=False)
@@ -162,13 +168,15 @@ def _lock_release(key: str, token: str) -> None:
     redis_client().eval(_LOCK_RELEASE, 1, key, token)
 
 
-def _translate_chunk(*, text: str, source: str, target: str, chain: list[str], provider: Provider) -> TranslationResult:
+def _translate_chunk(
+    *, text: str, source: str, target: str, chain: list[str], provider: Provider, retries: int | None = None
+) -> TranslationResult:
     """Translate one chunk with one provider, at most one call across all workers."""
     digest = text_hash(text)
     hit = _cached(digest=digest, source=source, target=target, chain=chain)
     if hit is not None:
         return TranslationResult(hit.translated, hit.provider)
-    attempts = 1 + max(0, settings.NEWSDESK_TRANSLATION_RETRIES)
+    attempts = 1 + _retries(retries)
     hold = settings.NEWSDESK_TRANSLATION_TIMEOUT * attempts + settings.NEWSDESK_TRANSLATION_BACKOFF * 2**attempts + 5
     lock_key = redis_key("lock", digest, source, target)
     token = secrets.token_hex(8)
@@ -185,7 +193,7 @@ def _translate_chunk(*, text: str, source: str, target: str, chain: list[str], p
         hit = _cached(digest=digest, source=source, target=target, chain=chain)
         if hit is not None:
             return TranslationResult(hit.translated, hit.provider)
-        raw = _call_with_retries(provider=provider, text=text, source=source, target=target)
+        raw = _call_with_retries(provider=provider, text=text, source=source, target=target, retries=retries)
         translated = text_clean(text=str(raw)).strip() if raw is not None else ""
         if not translated:
             # None or empty for a non-empty text: keep the original, and do not
@@ -205,7 +213,9 @@ def _translate_chunk(*, text: str, source: str, target: str, chain: list[str], p
         _lock_release(lock_key, token)
 
 
-def _translate_with(*, provider: Provider, text: str, source: str, target: str, chain: list[str]) -> TranslationResult:
+def _translate_with(
+    *, provider: Provider, text: str, source: str, target: str, chain: list[str], retries: int | None = None
+) -> TranslationResult:
     chunks: list[Chunk] = text_chunks(text=text, limit=provider.max_chars, size=provider.chunk_size)
     pieces: list[str] = []
     calls = 0
@@ -215,7 +225,9 @@ def _translate_with(*, provider: Provider, text: str, source: str, target: str, 
         if not text_needs_translation(text=chunk.text):
             pieces.append(chunk.text)
             continue
-        result = _translate_chunk(text=chunk.text, source=source, target=target, chain=chain, provider=provider)
+        result = _translate_chunk(
+            text=chunk.text, source=source, target=target, chain=chain, provider=provider, retries=retries
+        )
         pieces.append(result.text)
         calls += result.calls
         complete = complete and result.complete
@@ -229,8 +241,17 @@ def _translate_with(*, provider: Provider, text: str, source: str, target: str, 
     )
 
 
-def translate_text(*, text: str, source_language: str, target_language: str = "en") -> TranslationResult:
+def translation_chain_available() -> bool:
+    """Is any provider in the chain not behind an open breaker?"""
+    return any(breaker_state(provider=name).state != "open" for name in settings.NEWSDESK_TRANSLATORS if name)
+
+
+def translate_text(
+    *, text: str, source_language: str, target_language: str = "en", retries: int | None = None
+) -> TranslationResult:
     """English (or ``target_language``) text for ``text``, from cache or the provider chain.
+
+    ``retries`` overrides NEWSDESK_TRANSLATION_RETRIES (a web request wants none).
 
     Raises TranslationPending when every provider is unavailable for now, and
     TranslationFailed when none can translate this language or input.
@@ -253,7 +274,12 @@ def translate_text(*, text: str, source_language: str, target_language: str = "e
         try:
             provider = provider_get(name=name)
             result = _translate_with(
-                provider=provider, text=text, source=source_language, target=target_language, chain=chain
+                provider=provider,
+                text=text,
+                source=source_language,
+                target=target_language,
+                chain=chain,
+                retries=retries,
             )
         except LanguageUnsupported as exc:
             reasons.append(exc.reason)

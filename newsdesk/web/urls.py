@@ -1,12 +1,17 @@
 from django.urls import path
 
-from . import feeds, health, stats, views
+from . import feeds, health, stats, translation_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("stats/", stats.stats, name="stats"),
     path("healthz", health.healthz, name="healthz"),
     path("stories/<int:pk>/", views.story_detail, name="story"),
+    path(
+        "articles/<int:article_id>/translation/",
+        translation_views.article_translation,
+        name="article-translation",
+    ),
     path("feeds/rss/", feeds.ArticleFeed(), name="feed-rss"),
     path("feeds/atom/", feeds.AtomArticleFeed(), name="feed-atom"),
     path("feeds/json/", feeds.JsonArticleFeed(), name="feed-json"),

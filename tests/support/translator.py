@@ -120,3 +120,27 @@ class FakeTranslator(LoopbackServer):
             return fault
         body = json.dumps({"translations": [{"detected_source_language": "ES", "text": fake_translate(text)}]})
         return Response(200, body.encode(), {"Content-Type": "application/json"})
+
+
+# Small deadlines and backoffs so fault tests stay quick (names and values).
+FAST_SETTINGS = {
+    "NEWSDESK_TRANSLATION_TIMEOUT": 1.0,
+    "NEWSDESK_TRANSLATION_RETRIES": 1,
+    "NEWSDESK_TRANSLATION_BACKOFF": 0.01,
+    "NEWSDESK_TRANSLATION_BREAKER_FAILURES": 3,
+    "NEWSDESK_TRANSLATION_BREAKER_COOLDOWN": 1.0,
+    "NEWSDESK_TRANSLATION_RATES": "",
+    "NEWSDESK_TRANSLATION_DAILY_CHARS": "",
+}
+
+
+def fast_settings(settings) -> None:
+    """Apply FAST_SETTINGS to pytest-django's ``settings`` fixture."""
+    for name, value in FAST_SETTINGS.items():
+        setattr(settings, name, value)
+
+
+def worker_env(**overrides: object) -> dict[str, str]:
+    """FAST_SETTINGS (plus overrides) as environment for a real Celery worker."""
+    values = {**FAST_SETTINGS, **overrides}
+    return {name: str(value) for name, value in values.items()}

@@ -1,0 +1,189 @@
+"""The enrich pipeline's language and translation stages, the retry task,
+the admin re-translate action and the on-demand content translation view."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.contrib.auth.models import User
+from django.urls import reverse
+
+from newsdesk.enrich.breaker import breaker_failure
+from newsdesk.enrich.pipeline import article_enrich, article_translate, content_plain_text
+from newsdesk.enrich.redisstate import redis_state_clear
+from newsdesk.models import Article, Translation, TranslationStatus
+from tests.support.articles import make_article, make_source
+from tests.support.translator import fast_settings, refused_url
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SPANISH_TITLE = "Los minerales críticos no deben negociarse por separado"
+SPANISH_SUMMARY = "El gobierno de Estados Unidos destaca la importancia de los minerales críticos."
+
+
+@pytest.fixture(autouse=True)
+def fast_translation(settings):
+    fast_settings(settings)
+    redis_state_clear()
+    yield
+    redis_state_clear()
+
+
+def _article(**extra) -> Article:
+    source = make_source(language=extra.pop("declared", "es"), enabled=False)
+    return make_article(
+        source=source,
+        title_en="",
+        summary_en="",
+        status=TranslationStatus.PENDING,
+        language=extra.pop("language", ""),
+        language_declared=source.language,
+        **extra,
+    )
+
+
+def test_enrich_detects_translates_and_stores(translator):
+    article = article_enrich(article_id=_article().id)
+    article.refresh_from_db()
+    assert (article.language_declared, article.language_detected, article.language) == ("es", "es", "es")
+    assert article.language_confidence > 0.5
+    assert article.title_en == "Critical minerals should not be negotiated separately"
+    assert article.summary_en == "The United States government highlights the importance of critical minerals."
+    assert (article.translation_status, article.translation_provider) == (TranslationStatus.DONE, "google")
+    assert article.translation_attempts == 1
+    assert article.enriched_at is not None
+
+
+def test_detected_language_wins_over_a_wrong_declaration(translator):
+    article = _article(declared="en")
+    article_enrich(article_id=article.id)
+    article.refresh_from_db()
+    assert (article.language_declared, article.language) == ("en", "es")
+    assert article.translation_status == TranslationStatus.DONE
+    assert translator.requests[0].query["sl"] == ["es"]
+
+
+def test_english_article_needs_no_translation(translator):
+    article = _article(
+        declared="en",
+        title_orig="Critical minerals should not be negotiated separately, officials say",
+        summary_orig="The government stresses how important critical minerals are for the economy.",
+    )
+    article_enrich(article_id=article.id)
+    article.refresh_from_db()
+    assert article.translation_status == TranslationStatus.NOT_NEEDED
+    assert article.title_en == article.title_orig
+    assert translator.calls == 0
+
+
+def test_outage_leaves_article_pending_with_original_and_reason(settings):
+    settings.NEWSDESK_TRANSLATORS = ["google"]
+    settings.NEWSDESK_GOOGLE_TRANSLATE_URL = refused_url("/m")
+    article = _article()
+    article_enrich(article_id=article.id)
+    article.refresh_from_db()
+    assert article.translation_status == TranslationStatus.PENDING
+    assert "google: connection failed" in article.translation_error
+    assert article.title_en == ""
+    assert article.display_title == SPANISH_TITLE
+    assert article.needs_translation_badge
+
+
+def test_pending_turns_failed_after_max_attempts(settings):
+    settings.NEWSDESK_TRANSLATORS = ["google"]
+    settings.NEWSDESK_GOOGLE_TRANSLATE_URL = refused_url("/m")
+    settings.NEWSDESK_TRANSLATION_MAX_ATTEMPTS = 2
+    article = _article()
+    article_enrich(article_id=article.id)
+    article_enrich(article_id=article.id)
+    article.refresh_from_db()
+    assert (article.translation_status, article.translation_attempts) == (TranslationStatus.FAILED, 2)
+
+
+def test_done_translation_is_not_repeated_unless_forced(translator):
+    article = _article()
+    article_enrich(article_id=article.id)
+    Translation.objects.all().delete()
+    article_enrich(article_id=article.id)
+    assert translator.calls == 2  # title and summary, once
+    article_enrich(article_id=article.id, force_translation=True)
+    assert translator.calls == 4
+
+
+def test_unknown_language_is_failed_not_pending(translator, settings):
+    article = _article()
+    article.language = "xx"
+    article_translate(article=article)
+    assert article.translation_status == TranslationStatus.FAILED
+    assert "not supported" in article.translation_error
+
+
+def test_retry_task_skips_pending_while_every_breaker_is_open(translator, settings):
+    from newsdesk.tasks import retry_pending_translations
+
+    article = _article()
+    Article.objects.filter(id=article.id).update(enriched_at="2026-01-01T00:00:00Z")
+    assert retry_pending_translations() == 1
+    for _ in range(settings.NEWSDESK_TRANSLATION_BREAKER_FAILURES):
+        breaker_failure(provider="google", reason="test outage")
+    assert retry_pending_translations() == 0
+
+
+def test_admin_retranslate_action_marks_pending_and_translates_again(translator, client):
+    from newsdesk.tasks import retranslate_article
+
+    article = _article()
+    article_enrich(article_id=article.id)
+    Article.objects.filter(id=article.id).update(translation_attempts=5, title_en="stale")
+    Translation.objects.all().delete()
+    admin = User.objects.create_superuser("boss", "boss@example.org", "pw-long-enough-123")
+    client.force_login(admin)
+    response = client.post(
+        reverse("admin:newsdesk_article_changelist"),
+        {"action": "retranslate", "_selected_action": [article.id]},
+    )
+    assert response.status_code == 302
+    article.refresh_from_db()
+    assert (article.translation_status, article.translation_attempts) == (TranslationStatus.PENDING, 0)
+    retranslate_article(article.id)  # what the queued task runs
+    article.refresh_from_db()
+    assert article.title_en == "Critical minerals should not be negotiated separately"
+    assert article.translation_status == TranslationStatus.DONE
+
+
+def test_content_plain_text_keeps_paragraphs_and_drops_markup():
+    html = "<p>Uno &amp; dos.</p><p>Tres<br>cuatro <b>cinco</b></p><script>alert(1)</script>"
+    assert content_plain_text(html=html) == "Uno & dos.\n\nTres\n\ncuatro cinco"
+
+
+def test_translation_view_translates_once_and_escapes(translator, client):
+    article = _article(content_orig="<p>Primer párrafo &lt;script&gt;x&lt;/script&gt;.</p><p>Segundo párrafo.</p>")
+    article_enrich(article_id=article.id)
+    url = reverse("article-translation", args=[article.id])
+    response = client.get(url)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "<script>" not in body
+    assert "EN: Primer párrafo &lt;script&gt;x&lt;/script&gt;." in body
+    calls = translator.calls
+    data = json.loads(client.get(url + "?format=json").content)
+    assert data["status"] == "done"
+    assert data["content"].startswith("EN: Primer párrafo <script>x</script>.")
+    assert translator.calls == calls  # cached on the article
+    article.refresh_from_db()
+    assert article.content_en == data["content"]
+
+
+def test_translation_view_shows_original_when_pending(client, settings):
+    settings.NEWSDESK_TRANSLATORS = ["google"]
+    settings.NEWSDESK_GOOGLE_TRANSLATE_URL = refused_url("/m")
+    article = _article(content_orig="<p>Hola <b>mundo</b></p>", language="es")
+    response = client.get(reverse("article-translation", args=[article.id]))
+    assert response.status_code == 503
+    assert "Translation pending" in response.content.decode()
+    assert "<p>Hola mundo</p>" in response.content.decode()
+
+
+def test_translation_view_404(client):
+    assert client.get(reverse("article-translation", args=[999999])).status_code == 404
