@@ -15,7 +15,7 @@ import logging
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Max, Min, Q
 
 from newsdesk.models import Article, Story, TranslationStatus
 
@@ -51,8 +51,8 @@ def story_refresh_counts(*, story: Story) -> None:
     agg = story.articles.aggregate(
         n=Count("id"),
         sources=Count("source", distinct=True),
-        countries=Count("country", distinct=True),
-        languages=Count("language", distinct=True),
+        countries=Count("country", distinct=True, filter=~Q(country="")),
+        languages=Count("language", distinct=True, filter=~Q(language="")),
         first=Min("published_at"),
         last=Max("published_at"),
     )

@@ -88,3 +88,12 @@ class MemoryStore:
     def story_of(self, key: int) -> int | None:
         doc = self._docs.get(key)
         return doc.story if doc else None
+
+    def all_docs(self) -> list[Doc]:
+        return list(self._docs.values())
+
+    def df_items(self) -> list[tuple[str, int]]:
+        return list(self._df.items())
+
+    def centroid_items(self) -> list[tuple[int, dict[str, float]]]:
+        return list(self._centroids.items())

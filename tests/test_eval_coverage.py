@@ -1,0 +1,139 @@
+"""eval_coverage: the shipped defaults meet the quality targets; metrics and readers behave."""
+
+from __future__ import annotations
+
+import json
+import re
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from newsdesk.coverage.evaluate import bcubed, corpus_read, roc_auc
+
+CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "coverage"
+
+
+def run(*files: Path) -> str:
+    out = StringIO()
+    call_command("eval_coverage", *map(str, files), stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def figures(line: str) -> dict[str, float]:
+    return {k: float(v) for k, v in re.findall(r"(\w+)=([0-9.]+)", line)}
+
+
+@pytest.fixture
+def corpora() -> Path:
+    if not CORPORA.is_dir():
+        pytest.skip(f"labelled corpora not found at {CORPORA} (../shared beside the repository)")
+    return CORPORA
+
+
+def giveme(corpora: Path) -> dict[str, float]:
+    out = run(corpora / "giveme5w1h.jsonl").strip().splitlines()[-1]
+    assert out.startswith("giveme5w1h.jsonl: bcubed_f1=")
+    return figures(out)
+
+
+def semeval(corpora: Path) -> dict[str, float]:
+    out = run(corpora / "semeval2022_pairs.jsonl").strip().splitlines()[-1]
+    assert out.startswith("semeval2022_pairs.jsonl: pearson=")
+    return figures(out)
+
+
+# The issue's targets. Not reached yet by the lexical defaults (see
+# docs/benchmarks.md); strict, so the marker must go once they pass.
+@pytest.mark.xfail(strict=True, reason="target F1 0.93 not reached yet (0.89 measured)")
+def test_giveme5w1h_meets_the_clustering_target(corpora):
+    assert giveme(corpora)["bcubed_f1"] >= 0.93
+
+
+@pytest.mark.xfail(strict=True, reason="targets Pearson 0.70 / AUC 0.88 not reached yet (0.64 / 0.85 measured)")
+def test_semeval_pairs_meet_the_similarity_targets_without_translation(corpora):
+    got = semeval(corpora)
+    assert got["pearson"] >= 0.70 and got["auc"] >= 0.88
+
+
+def test_quality_does_not_regress_below_what_was_measured(corpora):
+    """Floors a little under the committed figures: a change that loses quality fails here."""
+    assert giveme(corpora)["bcubed_f1"] >= 0.87
+    got = semeval(corpora)
+    assert got["pearson"] >= 0.62 and got["auc"] >= 0.83
+
+
+def test_bcubed_matches_hand_computed_values():
+    gold = {1: "a", 2: "a", 3: "b", 4: "b"}
+    assert bcubed(predicted={1: 1, 2: 1, 3: 2, 4: 2}, gold=gold) == (1.0, 1.0, 1.0)
+    p, r, f = bcubed(predicted={1: 1, 2: 1, 3: 1, 4: 1}, gold=gold)
+    assert (p, r) == (0.5, 1.0) and f == pytest.approx(2 / 3)
+    p, r, _ = bcubed(predicted={1: 1, 2: 2, 3: 3, 4: 4}, gold=gold)
+    assert (p, r) == (1.0, 0.5)
+
+
+def test_auc_counts_ties_half():
+    assert roc_auc([0.9, 0.8, 0.1], [True, True, False]) == 1.0
+    assert roc_auc([0.5, 0.5], [True, False]) == 0.5
+
+
+def test_articles_are_streamed_in_timestamp_order_and_file_order_without(tmp_path):
+    rows = [
+        {"id": "x", "title": "late", "text": "", "cluster": 1, "timestamp": "2024-01-02T00:00:00"},
+        {"id": "y", "title": "early", "text": "", "cluster": 1, "timestamp": "2024-01-01T00:00:00"},
+    ]
+    path = tmp_path / "a.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    assert [i.title for i in corpus_read(path)] == ["early", "late"]
+    for r in rows:
+        del r["timestamp"]
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    assert [i.title for i in corpus_read(path)] == ["late", "early"]
+
+
+def test_end_to_end_on_a_small_corpus_of_each_shape(tmp_path):
+    articles = tmp_path / "articles.jsonl"
+    quake = "Magnitude 7.1 earthquake strikes Sumatra, tsunami warning for Indonesia"
+    fed = "Federal Reserve raises interest rates as Powell warns on inflation"
+    rows = [
+        {"id": 1, "title": quake, "text": "", "cluster": "q"},
+        {"id": 2, "title": fed, "text": "", "cluster": "f"},
+        {"id": 3, "title": "Sumatra earthquake of magnitude 7.1 triggers tsunami warning", "text": "", "cluster": "q"},
+        {
+            "id": 4,
+            "title": "Powell: Federal Reserve raises rates again, inflation too high",
+            "text": "",
+            "cluster": "f",
+        },
+    ]
+    articles.write_text("\n".join(json.dumps(r) for r in rows))
+    csv_path = tmp_path / "uci.csv"
+    csv_path.write_text(
+        "id,title,timestamp_ms,cluster\n"
+        f'1,"{quake}",1394470370698,q\n2,"{fed}",1394470371207,f\n'
+        '3,"Sumatra earthquake of magnitude 7.1 triggers tsunami warning",1394470371550,q\n'
+    )
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text(
+        "\n".join(
+            json.dumps(p)
+            for p in [
+                {"text1": quake, "text2": rows[2]["title"], "lang1": "en", "lang2": "en", "Overall": 1.0},
+                {"text1": quake, "text2": fed, "lang1": "en", "lang2": "en", "Overall": 4.0},
+            ]
+        )
+    )
+    lines = run(articles, csv_path, pairs).strip().splitlines()
+    assert lines[0] == "articles.jsonl: bcubed_f1=1.000 precision=1.000 recall=1.000"
+    assert lines[1] == "uci.csv: bcubed_f1=1.000 precision=1.000 recall=1.000"
+    assert lines[2].startswith("pairs.jsonl: pearson=1.000 auc=1.000")
+
+
+def test_unknown_shape_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"foo": 1}\n')
+    with pytest.raises(CommandError):
+        run(bad)
+    with pytest.raises(CommandError, match="no such file"):
+        run(tmp_path / "missing.jsonl")
