@@ -399,7 +399,11 @@ NEWSDESK_MICROSOFT_URL = env_str("NEWSDESK_MICROSOFT_URL", "")
 NEWSDESK_MYMEMORY_URL = env_str("NEWSDESK_MYMEMORY_URL", "")
 
 # Similar Coverage (newsdesk/coverage/)
-NEWSDESK_COVERAGE_WINDOW_HOURS = env_float("NEWSDESK_COVERAGE_WINDOW_HOURS", 72.0)
+# How far apart two articles of one story may be published. Running stories
+# (a war, an election, a trial) get follow-ups for weeks; the similarity loses
+# a little with the gap, and candidate reads are capped per term, so a long
+# window costs precision only at the margin and no time.
+NEWSDESK_COVERAGE_WINDOW_HOURS = env_float("NEWSDESK_COVERAGE_WINDOW_HOURS", 720.0)
 
 # Operations (newsdesk/ops/): Prometheus metrics at /metrics, off by default.
 NEWSDESK_METRICS = env_bool("NEWSDESK_METRICS", False)
