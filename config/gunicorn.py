@@ -12,4 +12,6 @@ keepalive = 5
 max_requests = 2000
 max_requests_jitter = 200
 accesslog = "-"
+# Strips private-feed tokens (they are in URL paths) from access-log lines.
+logger_class = "newsdesk.accounts.logredact.RedactingGunicornLogger"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
