@@ -102,21 +102,26 @@ def sources_claim(*, source_ids: Iterable[int], now: datetime, force: bool = Fal
     ids = list(source_ids)
     if not ids:
         return []
-    with transaction.atomic():
-        claimable = Source.objects.filter(id__in=ids, kind=SourceKind.FEED).filter(_claimable(now=now, force=force))
-        if connection.features.has_select_for_update_skip_locked:
-            claimable = claimable.select_for_update(skip_locked=True)
-        # On SQLite the IMMEDIATE transaction holds the database write lock
-        # from BEGIN, so this read and the UPDATE below are one atomic step.
-        sources = list(claimable)
-        if sources:
-            Source.objects.filter(id__in=[s.id for s in sources]).update(
-                state=SourceState.POLLING, state_changed_at=now
-            )
-    for source in sources:
-        source.state = SourceState.POLLING
-        source.state_changed_at = now
-    return sources
+    # One statement, one round trip: UPDATE ... WHERE id IN (claimable ids)
+    # RETURNING the rows. On PostgreSQL the inner SELECT skips rows another
+    # claimer has locked; and an UPDATE re-checks its WHERE on a row that
+    # changed under it, so two claimers can never both win a source. SQLite
+    # runs the statement under its database write lock.
+    claimable = (
+        Source.objects.filter(id__in=ids, kind=SourceKind.FEED).filter(_claimable(now=now, force=force)).values("id")
+    )
+    inner_sql, inner_params = claimable.query.sql_with_params()
+    if connection.features.has_select_for_update_skip_locked:
+        inner_sql += " FOR UPDATE SKIP LOCKED"
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(f.column) for f in Source._meta.concrete_fields)
+    # Identifiers come from the model and every value is a bound parameter.
+    sql = (
+        f"UPDATE {qn(Source._meta.db_table)} SET {qn('state')} = %s, {qn('state_changed_at')} = %s "  # noqa: S608
+        f"WHERE {qn('id')} IN ({inner_sql}) RETURNING {columns}"
+    )
+    changed_at = Source._meta.get_field("state_changed_at").get_db_prep_value(now, connection)
+    return list(Source.objects.raw(sql, (SourceState.POLLING.value, changed_at, *inner_params)))
 
 
 def source_claim(*, source_id: int, now: datetime, force: bool = True) -> bool:
