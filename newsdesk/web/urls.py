@@ -1,12 +1,13 @@
 from django.urls import path
 
-from . import feeds, health, stats, translation_views, views
+from . import feeds, health, stats, story, translation_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("stats/", stats.stats, name="stats"),
     path("healthz", health.healthz, name="healthz"),
-    path("stories/<int:pk>/", views.story_detail, name="story"),
+    path("stories/<int:pk>/", story.story_detail, name="story"),
+    path("stories/<int:pk>/rss/", story.StoryFeed(), name="story-rss"),
     path(
         "articles/<int:article_id>/translation/",
         translation_views.article_translation,

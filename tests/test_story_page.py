@@ -1,0 +1,109 @@
+"""The story page and its RSS: headline, members, breakdown charts, timeline, evidence, merges."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from lxml import etree, html
+
+from newsdesk.coverage.cluster import article_assign_story
+from newsdesk.models import Source, Story, TranslationStatus
+from tests.test_coverage_cluster import QUAKE, T0, make_article
+
+
+def css(el, selector: str) -> list:
+    """tag.class (or tag) descendants, without the cssselect package."""
+    tag, _, cls = selector.partition(".")
+    cond = f'[contains(concat(" ", normalize-space(@class), " "), " {cls} ")]' if cls else ""
+    return el.xpath(f".//{tag or '*'}{cond}")
+
+
+@pytest.fixture
+def story(db) -> Story:
+    bbc = Source.objects.create(name="BBC", country="GB", language="en")
+    made = None
+    for i, (t, s) in enumerate(QUAKE):
+        made = article_assign_story(
+            article=make_article(title=t, summary=s, at=T0 + timedelta(hours=i), source=bbc if i < 2 else None)
+        )
+    spanish = make_article(
+        title="Terremoto de magnitud 7,1 sacude Sumatra; alerta de tsunami",
+        summary="Un sismo de 7,1 golpeó Sumatra.",
+        title_en="Magnitude 7.1 earthquake shakes Sumatra; tsunami alert",
+        language="es",
+        country="MX",
+        status=TranslationStatus.DONE,
+        at=T0 + timedelta(hours=5),
+    )
+    spanish.summary_en = "A 7.1 quake hit Sumatra."
+    spanish.save()
+    assert article_assign_story(article=spanish).id == made.id
+    return Story.objects.get(id=made.id)
+
+
+def test_page_lists_every_member_with_time_flag_outlet_language_link(client, story):
+    resp = client.get(reverse("story", args=[story.pk]))
+    assert resp.status_code == 200
+    doc = html.fromstring(resp.content)
+    assert doc.findtext(".//h1") == QUAKE[0][0]
+    members = css(doc, "li.member")
+    assert len(members) == 4
+    spanish = members[-1]
+    assert css(spanish, "time")[0].get("datetime").startswith("2026-03-01T17:00")
+    assert "🇲🇽" in spanish.text_content() and "Mexico" in spanish.text_content()
+    assert "(ES)" in spanish.text_content()
+    link = css(spanish, "a")[0]
+    assert link.text == "Magnitude 7.1 earthquake shakes Sumatra; tsunami alert"
+    assert link.get("href").startswith("https://example.org/")
+    assert "Terremoto de magnitud" in css(spanish, ".original")[0].text
+
+
+def test_hover_shows_the_evidence_of_each_link(client, story):
+    doc = html.fromstring(client.get(reverse("story", args=[story.pk])).content)
+    first, second = css(doc, "li.member")[:2]
+    assert first.get("title") is None  # it started the story
+    tip = second.get("title")
+    assert tip.startswith("Linked with score 0.") and "sumatr" in tip and "shared names:" in tip
+
+
+def test_breakdown_chart_and_timeline_are_svg_without_script(client, story):
+    resp = client.get(reverse("story", args=[story.pk]))
+    doc = html.fromstring(resp.content)
+    assert not doc.xpath("//script[not(@src)]")
+    figures = {f.findtext("figcaption").split(" (")[0]: f for f in css(doc, "figure.coverage-chart")}
+    assert set(figures) == {"Outlets", "Countries", "Languages", "When each outlet published"}
+    countries = css(figures["Countries"], "rect.bar")
+    widths = {r.findtext("title"): int(r.get("width")) for r in countries}
+    assert widths == {"🇬🇧 United Kingdom: 3": 300, "🇲🇽 Mexico: 1": 100}
+    outlets = [r.findtext("title") for r in css(figures["Outlets"], "rect.bar")]
+    assert outlets[0] == "BBC: 2" and len(outlets) == 3
+    dots = css(figures["When each outlet published"], "circle.dot")
+    xs = sorted(int(d.get("cx")) for d in dots)
+    assert len(dots) == 4 and xs[0] == 160 and xs[-1] == 460  # first and last publication at the ends
+    assert "3 outlets" in css(doc, "p.breakdown")[0].text_content()
+
+
+def test_story_rss_lists_its_members_newest_first(client, story):
+    resp = client.get(reverse("story-rss", args=[story.pk]))
+    assert resp.status_code == 200
+    root = etree.fromstring(resp.content, etree.XMLParser(resolve_entities=False, no_network=True))
+    channel = root.find("channel")
+    assert channel.findtext("title") == f"Newsdesk story — {QUAKE[0][0]}"
+    titles = [i.findtext("title") for i in channel.findall("item")]
+    assert titles[0] == "Magnitude 7.1 earthquake shakes Sumatra; tsunami alert"
+    assert len(titles) == 4
+
+
+def test_merged_story_redirects_to_the_survivor(client, story):
+    gone = Story.objects.create(headline="old", merged_into=story)
+    resp = client.get(reverse("story", args=[gone.pk]))
+    assert resp.status_code == 301 and resp["Location"] == reverse("story", args=[story.pk])
+    rss = client.get(reverse("story-rss", args=[gone.pk]))
+    assert rss.status_code == 200 and b"Sumatra" in rss.content
+
+
+def test_unknown_story_is_404(client, db):
+    assert client.get(reverse("story", args=[999999])).status_code == 404
+    assert client.get(reverse("story-rss", args=[999999])).status_code == 404
