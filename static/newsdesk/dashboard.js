@@ -18,11 +18,14 @@
   var typingTimer = null;
 
   function formQuery() {
+    // Empty fields and defaults stay out of the URL, as the server's canonical links do.
     var query = new URLSearchParams();
-    new FormData(form).forEach(function (value, key) {
-      if (typeof value === "string" && value.trim() !== "") {
-        query.append(key, value.trim());
+    Array.prototype.forEach.call(form.elements, function (field) {
+      var value = typeof field.value === "string" ? field.value.trim() : "";
+      if (!field.name || field.disabled || value === "" || value === field.getAttribute("data-default")) {
+        return;
       }
+      query.append(field.name, value);
     });
     return query.toString();
   }

