@@ -12,6 +12,7 @@ at once, because the provider said so.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -51,16 +52,23 @@ def breaker_state(*, provider: str) -> BreakerState:
     return BreakerState("closed")
 
 
-def breaker_allow(*, provider: str, probe_seconds: float) -> bool:
+def breaker_allow(*, provider: str, probe_seconds: float, wait: float = 0.0) -> bool:
     """May we call the provider now? In half-open state only one caller at a
-    time gets True (the probe, held for ``probe_seconds``)."""
-    state = breaker_state(provider=provider)
-    if state.state == "closed":
-        return True
-    if state.state == "open":
-        return False
+    time gets True (the probe, held for ``probe_seconds``); the others wait up
+    to ``wait`` seconds for the probe's outcome instead of giving up at once."""
     _open, _fails, _tripped, probe_key = _keys(provider)
-    return bool(redis_client().set(probe_key, "1", nx=True, px=max(1, int(probe_seconds * 1000))))
+    give_up = time.monotonic() + wait
+    while True:
+        state = breaker_state(provider=provider)
+        if state.state == "closed":
+            return True
+        if state.state == "open":
+            return False
+        if redis_client().set(probe_key, "1", nx=True, px=max(1, int(probe_seconds * 1000))):
+            return True
+        if time.monotonic() >= give_up:
+            return False
+        time.sleep(0.05)
 
 
 def breaker_success(*, provider: str) -> None:

@@ -125,7 +125,7 @@ def _call_with_retries(
     rate = parse_per_provider(raw=settings.NEWSDESK_TRANSLATION_RATES).get(provider.name, 0.0)
     attempts = 1 + _retries(retries)
     for attempt in range(attempts):
-        if not breaker_allow(provider=provider.name, probe_seconds=timeout + 5):
+        if not breaker_allow(provider=provider.name, probe_seconds=timeout + 5, wait=timeout):
             raise ProviderError(f"{provider.name}: circuit open", retryable=False, breaker=False)
         try:
             rate_acquire(provider=provider.name, per_second=rate, max_wait=timeout)
