@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import shutil
 import socket
+import ssl
+import subprocess
 import time
 import tracemalloc
 import zlib
@@ -12,6 +15,7 @@ from email.utils import format_datetime
 
 import pytest
 
+from newsdesk.ingest import fetch as fetch_module
 from newsdesk.ingest import netguard
 from newsdesk.ingest.fetch import USER_AGENT, FetchError, fetch_url, retry_after_parse, url_for_fetch
 from tests.support.http import Response
@@ -384,3 +388,43 @@ def test_silent_server_hits_the_read_timeout(settings):
 def test_url_for_fetch_normalises_what_is_requested():
     assert url_for_fetch("HTTP://user:pw@Example.COM:80/a b/ü?q=1#frag") == "http://example.com/a%20b/%C3%BC?q=1"
     assert url_for_fetch("https://bücher.example/feed") == "https://xn--bcher-kva.example/feed"
+
+
+# --- TLS -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tls_pair(tmp_path):
+    """A throw-away self-signed certificate for feeds.example."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl command not available")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=feeds.example",
+         "-addext", "subjectAltName=DNS:feeds.example"],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    return cert, key
+
+
+def test_https_verifies_the_host_name_while_connecting_to_the_pinned_address(settings, monkeypatch, tls_pair):
+    """The socket goes to the checked address; SNI and certificate checks use the name."""
+    cert, key = tls_pair
+    settings.NEWSDESK_FETCH_ALLOWED_NETWORKS = ["127.0.0.2/32"]
+    monkeypatch.setattr(netguard, "host_resolve", lambda host, port: [(socket.AF_INET, "127.0.0.2")])
+    monkeypatch.setattr(fetch_module, "_tls_context", lambda: ssl.create_default_context(cafile=str(cert)))
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(str(cert), str(key))
+
+    def handler(conn, head):
+        conn.sendall(response_head(headers={"Content-Length": str(len(FEED))}) + FEED)
+
+    with RawServer(handler, host="127.0.0.2", tls=server_context) as server:
+        result = fetch_url(url=f"https://feeds.example:{server.port}/feed.xml")
+        assert result.body == FEED
+        assert result.connected_ip == "127.0.0.2"
+        assert server.server_names == ["feeds.example"]
+        # Same address, a name the certificate does not cover: refused.
+        error = _refused(f"https://other.example:{server.port}/feed.xml", "tls")
+        assert "certificate" in str(error).lower() or "hostname" in str(error).lower()

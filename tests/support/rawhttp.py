@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import threading
 import time
 import zlib
@@ -21,9 +22,13 @@ RawHandler = Callable[[socket.socket, bytes], None]
 
 
 class RawServer:
-    def __init__(self, handler: RawHandler, *, host: str = "127.0.0.1") -> None:
+    def __init__(self, handler: RawHandler, *, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> None:
         self.handler = handler
         self.host = host
+        self.tls = tls
+        self.server_names: list[str | None] = []  # SNI names clients sent (TLS only)
+        if tls is not None:
+            tls.sni_callback = lambda _sock, name, _ctx: self.server_names.append(name)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, 0))
@@ -38,7 +43,8 @@ class RawServer:
         self._thread = threading.Thread(target=self._accept_loop, daemon=True)
 
     def url(self, path: str = "/") -> str:
-        return f"http://{self.host}:{self.port}{path}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://{self.host}:{self.port}{path}"
 
     def _accept_loop(self) -> None:
         while not self._stop.is_set():
@@ -55,6 +61,8 @@ class RawServer:
     def _serve(self, conn: socket.socket) -> None:
         try:
             conn.settimeout(5)
+            if self.tls is not None:
+                conn = self.tls.wrap_socket(conn, server_side=True)
             head = b""
             while b"\r\n\r\n" not in head and len(head) < 65536:
                 chunk = conn.recv(4096)
