@@ -229,3 +229,54 @@ def test_scan_stops_claiming_at_its_deadline(drop):
     result = drop_source_scan(source=drop, deadline=0.0)
     assert result.files == []
     assert result.waiting == 3
+
+
+def test_original_and_edit_in_one_batch_are_stored_in_order(drop):
+    """Two versions of a card claimed in the same batch: the first creates, the second updates."""
+    _put(drop, "a-original.txt", _seed())
+    _put(drop, "b-edit.txt", _seed().replace(b"Last Wednesday", b"On Wednesday"))
+    _put(drop, "c-copy.txt", _seed())  # identical to the first, in the same batch
+    results = {f.name: f for f in drop_source_scan(source=drop).files}
+    assert (results["a-original.txt"].status, results["a-original.txt"].new) == ("ok", 1)
+    assert (results["b-edit.txt"].status, results["b-edit.txt"].updated) == ("ok", 1)
+    assert results["c-copy.txt"].status == "duplicate"
+    assert "On Wednesday" in Article.objects.get().content_orig
+    assert DropFile.objects.count() == 2
+
+
+def test_a_file_the_database_refuses_fails_alone(drop, monkeypatch):
+    """If the bulk path hits a database error, the batch is redone file by file and only the
+    offending file goes to failed/."""
+    from django.db import DataError
+
+    from newsdesk.drops import scan
+
+    def bulk_refuses(**kwargs):
+        raise DataError("value too long for type character varying(2000)")
+
+    real_upsert = scan.article_upsert
+
+    def upsert(*, source, item, now=None):
+        if item.title == "Poison":
+            raise DataError("value too long for type character varying(2000)")
+        return real_upsert(source=source, item=item, now=now)
+
+    monkeypatch.setattr(scan, "articles_upsert", bulk_refuses)
+    monkeypatch.setattr(scan, "article_upsert", upsert)
+    _put(drop, "1.txt", b"Fine one\nbody")
+    _put(drop, "2.txt", b"Poison\nbody")
+    _put(drop, "3.txt", b"Fine three\nbody")
+    results = {f.name: f.status for f in drop_source_scan(source=drop).files}
+    assert results == {"1.txt": "ok", "2.txt": "failed", "3.txt": "ok"}
+    assert sorted(Article.objects.values_list("title_orig", flat=True)) == ["Fine one", "Fine three"]
+    assert "the database refused it" in (drop.box / "failed" / "2.txt.error.txt").read_text()
+    assert DropFile.objects.count() == 2
+
+
+def test_batches_commit_separately(drop, settings):
+    settings.NEWSDESK_DROP_BATCH_FILES = 2
+    for i in range(5):
+        _put(drop, f"{i}.txt", f"Title {i}\nbody".encode())
+    result = drop_source_scan(source=drop)
+    assert [f.status for f in result.files] == ["ok"] * 5
+    assert Article.objects.count() == 5

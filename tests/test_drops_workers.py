@@ -34,7 +34,7 @@ if mode == "race":
     while not os.path.exists(sys.argv[2]):  # start together
         time.sleep(0.005)
 elif mode in ("before_commit", "after_commit"):
-    name = "drop_entries_store" if mode == "before_commit" else "claim_done"
+    name = "drop_batch_store" if mode == "before_commit" else "claim_done"
     original = getattr(scan, name)
     def paused(*args, **kwargs):
         print("paused", flush=True)

@@ -24,10 +24,10 @@ from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
-from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
-from newsdesk.ingest.store import UpsertOutcome, article_upsert
+from newsdesk.ingest.store import UpsertOutcome, article_upsert, articles_upsert, item_content_hash
 from newsdesk.models import Article, DropFile, FetchAttempt, Source, SourceKind
 
 from .errors import DropRejected
@@ -53,10 +53,6 @@ log = logging.getLogger(__name__)
 ArticleCallback = Callable[[int], object]
 # Errors that are the infrastructure's, not the file's: the file goes back to the inbox.
 TRANSIENT = (OperationalError, InterfaceError)
-
-
-class _ConcurrentDuplicate(Exception):
-    """Another worker stored identical content while we were storing it."""
 
 
 @dataclass
@@ -150,7 +146,7 @@ def outlet_source(*, drop: Source, name: str, country: str = "", language: str =
     return found
 
 
-# --- Storing one file's content ------------------------------------------------------------
+# --- Storing files' content, many files per transaction -----------------------------------
 
 
 def drop_entries_store(
@@ -173,21 +169,202 @@ def drop_entries_store(
             result.unchanged += 1
 
 
-def _attempt(
-    *, source: Source, now: datetime, started: float, outcome: str, size: int, detail: str, result: FileResult, error=""
-) -> FetchAttempt:
-    return FetchAttempt.objects.create(
+@dataclass
+class DropInput:
+    """One file's bytes on their way into the database (claimed from an inbox, or read by `ingest`)."""
+
+    name: str
+    data: bytes
+    mtime: datetime
+    claim: Claim | None = None
+    started: float = field(default_factory=time.monotonic)
+    sha256: str = ""
+    parsed: ParsedDrop | None = None
+    result: FileResult | None = None
+    detail: str = ""
+
+
+def drop_input_parse(*, item: DropInput, now: datetime, source_id: int | None = None) -> None:
+    """Hash and parse outside any transaction; failures land on ``item.result``."""
+    item.sha256 = hashlib.sha256(item.data).hexdigest()
+    item.result = FileResult(name=item.name, status="ok")
+    item.detail = f"file {item.name} sha256={item.sha256[:16]}"
+    try:
+        item.parsed = drop_parse(data=item.data, name=item.name, mtime=min(item.mtime, now), zip_limits=zip_limits())
+    except DropRejected as exc:
+        item.result.status, item.result.error = "failed", str(exc)
+        return
+    except Exception as exc:  # a parser bug must not loop the file forever: fail it, with the reason
+        log.exception("event=drop_parse_crashed source_id=%s file=%r", source_id, item.name)
+        item.result.status = "failed"
+        item.result.error = f"internal error while parsing: {type(exc).__name__}: {exc}"
+        return
+    item.detail += f" format={item.parsed.format}"
+    item.detail += f" encoding={item.parsed.encoding}" if item.parsed.encoding else ""
+    item.detail += "".join(f"; {note}" for note in item.parsed.notes)
+
+
+def _attempt_for(*, source: Source, item: DropInput, now: datetime) -> FetchAttempt:
+    result = item.result
+    outcome = {
+        "ok": FetchAttempt.Outcome.OK,
+        "duplicate": FetchAttempt.Outcome.DUPLICATE,
+    }.get(result.status, FetchAttempt.Outcome.ERROR)
+    return FetchAttempt(
         source=source,
         started_at=now,
-        duration_ms=int((time.monotonic() - started) * 1000),
+        duration_ms=int((time.monotonic() - item.started) * 1000),
         outcome=outcome,
-        bytes=size,
+        bytes=len(item.data),
         items_new=result.new,
         items_updated=result.updated,
         items_unchanged=result.unchanged,
-        error=error[:2000],
-        detail=detail[:2000],
+        error=result.error[:2000],
+        detail=(item.detail or f"file {item.name}")[:2000],
     )
+
+
+def _store_grouped(*, items: list[DropInput], outlets: OutletCache, now: datetime) -> list[DropInput]:
+    """The fast path: one ``articles_upsert`` per outlet for the whole batch.
+
+    Per-file counts come from reading the existing keys first (inside the
+    same transaction). Returns the files that must take the per-file path
+    instead: those repeating an article key already taken by an earlier
+    file of the batch (an edit dropped right after its original).
+    """
+    groups: dict[int, tuple[Source, list[tuple[DropInput, DropEntry]]]] = {}
+    taken: set[tuple[int, str]] = set()
+    deferred: list[DropInput] = []
+    for item in items:
+        pairs = [
+            (outlets.get(name=e.outlet, country=e.country, language=e.item.language), e) for e in item.parsed.entries
+        ]
+        if any((source.id, entry.item.dedupe_key) in taken for source, entry in pairs):
+            deferred.append(item)
+            continue
+        mine: set[tuple[int, str]] = set()
+        for source, entry in pairs:
+            key = (source.id, entry.item.dedupe_key)
+            if key in mine:
+                item.result.unchanged += 1  # the file repeats an item; the first copy counts
+                continue
+            mine.add(key)
+            groups.setdefault(source.id, (source, []))[1].append((item, entry))
+        taken |= mine
+    for source, members in groups.values():
+        keys = [entry.item.dedupe_key for _, entry in members]
+        before = dict(
+            Article.objects.filter(source=source, dedupe_key__in=keys).values_list("dedupe_key", "content_hash")
+        )
+        articles_upsert(source=source, items=[entry.item for _, entry in members], now=now)
+        changed: dict[str, DropInput] = {}
+        for item, entry in members:
+            key = entry.item.dedupe_key
+            if key not in before:
+                item.result.new += 1
+                changed[key] = item
+                if entry.country and entry.country != source.country:
+                    # The file's country beats the outlet's (a wire item about Chile from "Demo Wire").
+                    Article.objects.filter(source=source, dedupe_key=key).update(country=entry.country)
+            elif before[key] == item_content_hash(entry.item):
+                item.result.unchanged += 1
+            else:
+                item.result.updated += 1
+                changed[key] = item
+        if changed:
+            for key, article_id in Article.objects.filter(source=source, dedupe_key__in=list(changed)).values_list(
+                "dedupe_key", "id"
+            ):
+                changed[key].result.to_enrich.append(article_id)
+    return deferred
+
+
+def _store_one(*, item: DropInput, outlets: OutletCache, now: datetime, source_id: int) -> bool:
+    """The per-file path, in its own savepoint; False when the database refused the file."""
+    try:
+        with transaction.atomic():
+            drop_entries_store(entries=item.parsed.entries, outlets=outlets, now=now, result=item.result)
+    except TRANSIENT:
+        raise
+    except DatabaseError as exc:
+        log.exception("event=drop_store_failed source_id=%s file=%r", source_id, item.name)
+        item.result = FileResult(name=item.name, status="failed", error=f"the database refused it: {exc}")
+        return False
+    return True
+
+
+def drop_batch_store(*, source: Source, items: list[DropInput], outlets: OutletCache, now: datetime) -> None:
+    """Store parsed files in one transaction: articles, a FetchAttempt each, DropFile ledger rows.
+
+    One commit for the batch, and one bulk upsert per outlet, is what makes
+    backfills fast. If the database refuses anything in the bulk path (a
+    value too long, say), the batch is redone file by file, each in its own
+    savepoint, so the bad file fails alone. Raises only for infrastructure
+    errors (TRANSIENT), in which case nothing of the batch is stored.
+    """
+    with transaction.atomic():
+        shas = {item.sha256 for item in items if item.parsed is not None}
+        known = {
+            sha: (name, at, attempt_id)
+            for sha, name, at, attempt_id in DropFile.objects.filter(source=source, sha256__in=shas).values_list(
+                "sha256", "name", "ingested_at", "attempt_id"
+            )
+        }
+        fresh: list[DropInput] = []
+        for item in items:
+            if item.parsed is None:
+                continue
+            if item.sha256 in known:
+                name, at, attempt_id = known[item.sha256]
+                item.result.status = "duplicate"
+                item.detail += f"; identical to {name} stored {at:%Y-%m-%d %H:%M:%S} UTC" + (
+                    f" (attempt {attempt_id})" if attempt_id else ""
+                )
+                continue
+            known[item.sha256] = (item.name, now, None)  # a second copy in this batch is a duplicate
+            fresh.append(item)
+        try:
+            with transaction.atomic():
+                one_by_one = _store_grouped(items=fresh, outlets=outlets, now=now)
+        except TRANSIENT:
+            raise
+        except DatabaseError:
+            log.warning("event=drop_batch_fallback source_id=%s files=%s", source.id, len(fresh), exc_info=True)
+            for item in fresh:
+                item.result = FileResult(name=item.name, status="ok")
+            one_by_one = fresh
+        slow = {id(item) for item in one_by_one}
+        stored = [item for item in fresh if id(item) not in slow]
+        for item in one_by_one:
+            if _store_one(item=item, outlets=outlets, now=now, source_id=source.id):
+                stored.append(item)
+        for item in stored:
+            if not item.result.new and not item.result.updated:
+                item.result.status = "duplicate"
+                item.detail += "; every article in it was already stored unchanged"
+        attempts = [_attempt_for(source=source, item=item, now=now) for item in items]
+        FetchAttempt.objects.bulk_create(attempts)
+        for item, attempt in zip(items, attempts, strict=True):
+            item.result.attempt_id = attempt.id
+        # ignore_conflicts: a concurrent worker storing identical content wins the
+        # ledger row; the article constraint has already kept its articles single.
+        DropFile.objects.bulk_create(
+            [
+                DropFile(
+                    source=source,
+                    sha256=item.sha256,
+                    name=item.name[:255],
+                    size=len(item.data),
+                    format=item.parsed.format,
+                    encoding=item.parsed.encoding[:32],
+                    articles=item.result.new + item.result.updated + item.result.unchanged,
+                    attempt_id=item.result.attempt_id,
+                    ingested_at=now,
+                )
+                for item in stored
+            ],
+            ignore_conflicts=True,
+        )
 
 
 def drop_bytes_ingest(
@@ -199,92 +376,25 @@ def drop_bytes_ingest(
     now: datetime | None = None,
     outlets: OutletCache | None = None,
 ) -> FileResult:
-    """Parse and store one file's bytes in one transaction, recording a FetchAttempt.
+    """Parse and store one file's bytes, recording a FetchAttempt (a batch of one)."""
+    return drop_inputs_ingest(
+        source=source, items=[DropInput(name=name, data=data, mtime=mtime)], now=now, outlets=outlets
+    )[0]
 
-    Returns status ``ok``, ``duplicate`` (identical content seen before, or
-    nothing new or changed in it) or ``failed`` (``error`` says why and where).
-    Raises only for infrastructure errors (database down), so the caller can
-    give the file back to the inbox.
+
+def drop_inputs_ingest(
+    *, source: Source, items: list[DropInput], now: datetime | None = None, outlets: OutletCache | None = None
+) -> list[FileResult]:
+    """Parse and store several files' bytes in one transaction; one FileResult each, in order.
+
+    Status ``ok``, ``duplicate`` (identical content seen before, or nothing
+    new or changed in it) or ``failed`` (``error`` says why and where).
     """
     now = now or timezone.now()
-    started = time.monotonic()
-    outlets = outlets or OutletCache(source)
-    result = FileResult(name=name, status="ok")
-    sha = hashlib.sha256(data).hexdigest()
-    parsed: ParsedDrop | None = None
-    try:
-        parsed = drop_parse(data=data, name=name, mtime=min(mtime, now), zip_limits=zip_limits())
-    except DropRejected as exc:
-        result.status, result.error = "failed", str(exc)
-    except Exception as exc:  # a parser bug must not loop the file forever: fail it, with the reason
-        log.exception("event=drop_parse_crashed source_id=%s file=%r", source.id, name)
-        result.status, result.error = "failed", f"internal error while parsing: {type(exc).__name__}: {exc}"
-    detail = f"file {name} sha256={sha[:16]}"
-    if parsed is not None:
-        detail += f" format={parsed.format}" + (f" encoding={parsed.encoding}" if parsed.encoding else "")
-        detail += "".join(f"; {note}" for note in parsed.notes)
-
-    if parsed is None:
-        attempt = _attempt(
-            source=source,
-            now=now,
-            started=started,
-            outcome=FetchAttempt.Outcome.ERROR,
-            size=len(data),
-            detail=detail,
-            result=result,
-            error=result.error,
-        )
-        result.attempt_id = attempt.id
-        return result
-
-    try:
-        with transaction.atomic():
-            previous = DropFile.objects.filter(source=source, sha256=sha).first()
-            if previous is not None:
-                result.status = "duplicate"
-                detail += f"; identical to {previous.name} stored {previous.ingested_at:%Y-%m-%d %H:%M:%S} UTC" + (
-                    f" (attempt {previous.attempt_id})" if previous.attempt_id else ""
-                )
-            else:
-                drop_entries_store(entries=parsed.entries, outlets=outlets, now=now, result=result)
-                if not result.new and not result.updated:
-                    result.status = "duplicate"
-                    detail += "; every article in it was already stored unchanged"
-            outcome = FetchAttempt.Outcome.OK if result.status == "ok" else FetchAttempt.Outcome.DUPLICATE
-            attempt = _attempt(
-                source=source, now=now, started=started, outcome=outcome, size=len(data), detail=detail, result=result
-            )
-            result.attempt_id = attempt.id
-            if previous is None:
-                try:
-                    with transaction.atomic():
-                        DropFile.objects.create(
-                            source=source,
-                            sha256=sha,
-                            name=name[:255],
-                            size=len(data),
-                            format=parsed.format,
-                            encoding=parsed.encoding[:32],
-                            articles=result.new + result.updated + result.unchanged,
-                            attempt=attempt,
-                            ingested_at=now,
-                        )
-                except IntegrityError as exc:
-                    raise _ConcurrentDuplicate from exc
-    except _ConcurrentDuplicate:
-        result = FileResult(name=name, status="duplicate")
-        attempt = _attempt(
-            source=source,
-            now=now,
-            started=started,
-            outcome=FetchAttempt.Outcome.DUPLICATE,
-            size=len(data),
-            detail=detail + "; identical content was stored by another worker at the same time",
-            result=result,
-        )
-        result.attempt_id = attempt.id
-    return result
+    for item in items:
+        drop_input_parse(item=item, now=now, source_id=source.id)
+    drop_batch_store(source=source, items=items, outlets=outlets or OutletCache(source), now=now)
+    return [item.result for item in items]
 
 
 # --- Scanning inboxes ----------------------------------------------------------------------------
@@ -306,37 +416,68 @@ def _refuse(*, source: Source, box: Inbox, refusal: Refusal, now: datetime) -> F
     return result
 
 
-def drop_claim_process(
-    *, source: Source, claim: Claim, outlets: OutletCache, on_article: ArticleCallback | None = None
-) -> FileResult:
-    """Read, store and move on one claimed file. The claim is always closed on return."""
-    try:
+def _claims_read(claims: list[Claim]) -> tuple[list[DropInput], list[FileResult]]:
+    """Read claimed files; a file still being written goes straight back to the inbox."""
+    inputs: list[DropInput] = []
+    released: list[FileResult] = []
+    cap = settings.NEWSDESK_DROP_MAX_BYTES
+    for claim in claims:
         try:
-            data = claim.read(max_bytes=settings.NEWSDESK_DROP_MAX_BYTES)
+            data = claim.read(max_bytes=cap)
         except FileChanging as exc:
             claim_release(claim=claim)
-            return FileResult(name=claim.name, status="released", error=str(exc))
-        if len(data) > settings.NEWSDESK_DROP_MAX_BYTES:
-            reason = f"file grew past the cap of {settings.NEWSDESK_DROP_MAX_BYTES} bytes (NEWSDESK_DROP_MAX_BYTES)"
-            result = FileResult(name=claim.name, status="failed", error=reason)
-            FetchAttempt.objects.create(
-                source=source, outcome=FetchAttempt.Outcome.ERROR, error=reason, detail=f"file {claim.name}"
+            released.append(FileResult(name=claim.name, status="released", error=str(exc)))
+            continue
+        item = DropInput(name=claim.name, data=data, mtime=claim.mtime, claim=claim)
+        if len(data) > cap:
+            item.data = b""
+            item.result = FileResult(
+                name=claim.name,
+                status="failed",
+                error=f"file grew past the cap of {cap} bytes (NEWSDESK_DROP_MAX_BYTES)",
             )
-        else:
-            try:
-                result = drop_bytes_ingest(
-                    source=source, name=claim.name, data=data, mtime=claim.mtime, outlets=outlets
-                )
-            except TRANSIENT:
-                claim_release(claim=claim)
-                raise
-        if result.status == "failed":
-            result.path = claim_failed(claim=claim, reason=result.error)
-        else:
-            result.path = claim_done(claim=claim)
+        inputs.append(item)
+    return inputs, released
+
+
+def drop_claims_process(
+    *, source: Source, claims: list[Claim], outlets: OutletCache, on_article: ArticleCallback | None = None
+) -> list[FileResult]:
+    """Read, store (one transaction) and move on claimed files. Every claim is closed on return."""
+    try:
+        inputs, results = _claims_read(claims)
+        now = timezone.now()
+        for item in inputs:
+            if item.result is None:
+                drop_input_parse(item=item, now=now, source_id=source.id)
+        try:
+            drop_batch_store(source=source, items=inputs, outlets=outlets, now=now)
+        except TRANSIENT:
+            for item in inputs:
+                claim_release(claim=item.claim)
+            raise
+        # Committed: only now may the files leave processing/.
+        for item in inputs:
+            if item.result.status == "failed":
+                item.result.path = claim_failed(claim=item.claim, reason=item.result.error)
+            else:
+                item.result.path = claim_done(claim=item.claim)
+            results.append(item.result)
     finally:
-        claim.close()
-    if on_article is not None:
+        for claim in claims:
+            claim.close()
+    for result in results:
+        log.info(
+            "event=drop_file source_id=%s file=%r status=%s new=%s updated=%s unchanged=%s",
+            source.id,
+            result.name,
+            result.status,
+            result.new,
+            result.updated,
+            result.unchanged,
+        )
+        if on_article is None:
+            continue
         for article_id in result.to_enrich:
             try:
                 on_article(article_id)
@@ -344,16 +485,7 @@ def drop_claim_process(
                 # The file is stored and moved; retry_pending_translations picks up
                 # articles whose enrich message never left.
                 log.exception("event=drop_enqueue_failed article_id=%s", article_id)
-    log.info(
-        "event=drop_file source_id=%s file=%r status=%s new=%s updated=%s unchanged=%s",
-        source.id,
-        result.name,
-        result.status,
-        result.new,
-        result.updated,
-        result.unchanged,
-    )
-    return result
+    return results
 
 
 def drop_source_scan(
@@ -366,9 +498,11 @@ def drop_source_scan(
 ) -> ScanResult:
     """Sweep stale claims, refuse what must be refused, and ingest every complete file.
 
-    ``settled`` names files known to be complete (inotify saw them moved in or
-    closed), which skip the settle window. ``deadline`` (time.monotonic) stops
-    claiming more files so a task never runs into its time limit mid-file.
+    Files are claimed and stored in batches of NEWSDESK_DROP_BATCH_FILES (one
+    transaction each). ``settled`` names files known to be complete (inotify
+    saw them moved in or closed), which skip the settle window. ``deadline``
+    (time.monotonic) stops claiming more files so a task never runs into its
+    time limit mid-batch.
     """
     scan = ScanResult()
     try:
@@ -386,17 +520,23 @@ def drop_source_scan(
     for refusal in listing.refused:
         scan.files.append(_refuse(source=source, box=box, refusal=refusal, now=timezone.now()))
     outlets = OutletCache(source)
-    for name in ready:
+    batch_size = max(1, settings.NEWSDESK_DROP_BATCH_FILES)
+    position = 0
+    while position < len(ready):
         if deadline is not None and time.monotonic() > deadline:
-            scan.waiting += 1
-            continue
-        claim = file_claim(box=box, name=name, max_bytes=settings.NEWSDESK_DROP_MAX_BYTES)
-        if claim is None:
-            continue
-        if isinstance(claim, Refusal):
-            scan.files.append(_refuse(source=source, box=box, refusal=claim, now=timezone.now()))
-            continue
-        scan.files.append(drop_claim_process(source=source, claim=claim, outlets=outlets, on_article=on_article))
+            scan.waiting += len(ready) - position
+            break
+        claims: list[Claim] = []
+        while position < len(ready) and len(claims) < batch_size:
+            name = ready[position]
+            position += 1
+            claim = file_claim(box=box, name=name, max_bytes=settings.NEWSDESK_DROP_MAX_BYTES)
+            if isinstance(claim, Refusal):
+                scan.files.append(_refuse(source=source, box=box, refusal=claim, now=timezone.now()))
+            elif claim is not None:
+                claims.append(claim)
+        if claims:
+            scan.files.extend(drop_claims_process(source=source, claims=claims, outlets=outlets, on_article=on_article))
     if scan.files:
         now = timezone.now()
         Source.objects.filter(id=source.id).update(last_polled_at=now, last_success_at=now, last_error="")

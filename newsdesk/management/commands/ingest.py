@@ -22,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from newsdesk.drops.inbox import name_skipped, stat_refusal
-from newsdesk.drops.scan import FileResult, OutletCache, drop_bytes_ingest
+from newsdesk.drops.scan import DropInput, FileResult, OutletCache, drop_inputs_ingest
 from newsdesk.models import FetchAttempt, Source, SourceKind
 
 DEFAULT_SOURCE = "Manual ingest"
@@ -97,9 +97,30 @@ class Command(BaseCommand):
             enqueue = enrich_article.delay
         outlets = OutletCache(source)
         totals = {"ok": 0, "duplicate": 0, "failed": 0}
-        new = updated = 0
+        counts = {"new": 0, "updated": 0}
         failures: list[str] = []
         max_bytes = settings.NEWSDESK_DROP_MAX_BYTES
+        batch: list[DropInput] = []
+        paths: dict[int, Path] = {}
+
+        def record(result: FileResult, path: Path) -> None:
+            totals[result.status] += 1
+            counts["new"] += result.new
+            counts["updated"] += result.updated
+            if result.status == "failed":
+                failures.append(f"{path}: {result.error}")
+            if enqueue is not None:
+                for article_id in result.to_enrich:
+                    enqueue(article_id)
+
+        def flush() -> None:
+            # One transaction per batch, as the inbox scan does.
+            for item, result in zip(
+                batch, drop_inputs_ingest(source=source, items=batch, outlets=outlets), strict=True
+            ):
+                record(result, paths.pop(id(item)))
+            batch.clear()
+
         bar = tqdm(files, unit="file", disable=options["no_progress"], file=self.stderr)
         for path in bar:
             try:
@@ -109,24 +130,22 @@ class Command(BaseCommand):
                 FetchAttempt.objects.create(
                     source=source, outcome=FetchAttempt.Outcome.ERROR, error=f"refused: {reason}", detail=f"file {path}"
                 )
-                result = FileResult(name=str(path), status="failed", error=f"refused: {reason}")
+                record(FileResult(name=str(path), status="failed", error=f"refused: {reason}"), path)
             else:
-                result = drop_bytes_ingest(source=source, name=path.name, data=data, mtime=mtime, outlets=outlets)
-            totals[result.status] += 1
-            new += result.new
-            updated += result.updated
-            if result.status == "failed":
-                failures.append(f"{path}: {result.error}")
-            if enqueue is not None:
-                for article_id in result.to_enrich:
-                    enqueue(article_id)
-            bar.set_postfix(new=new, dup=totals["duplicate"], failed=totals["failed"], refresh=False)
+                item = DropInput(name=path.name, data=data, mtime=mtime)
+                paths[id(item)] = path
+                batch.append(item)
+                if len(batch) >= settings.NEWSDESK_DROP_BATCH_FILES:
+                    flush()
+            bar.set_postfix(new=counts["new"], dup=totals["duplicate"], failed=totals["failed"], refresh=False)
+        if batch:
+            flush()
         bar.close()
         for line in failures:
             self.stderr.write(f"failed: {line}")
         self.stdout.write(
             f"files={len(files)} stored={totals['ok']} duplicate={totals['duplicate']} failed={totals['failed']} "
-            f"articles_new={new} articles_updated={updated}"
+            f"articles_new={counts['new']} articles_updated={counts['updated']}"
         )
         if failures:
             raise CommandError(f"{len(failures)} file(s) failed; see the reasons above")
