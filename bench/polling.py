@@ -516,7 +516,7 @@ def main() -> int:
             from config.celery import app
 
             with app.connection_for_write() as conn:
-                for queue in ("bench_poll", "celery"):
+                for queue in ("bench_poll", "poll", "enrich", "default", "celery"):
                     conn.default_channel.queue_purge(queue)
         except Exception as exc:  # the figures matter more than the clean-up
             print(f"queue purge failed: {exc}", file=sys.stderr)

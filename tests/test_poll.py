@@ -269,3 +269,27 @@ def test_connection_refused_is_an_error_not_a_crash():
     source = Source.objects.create(name="down", url=f"http://127.0.0.1:{port}/feed.xml")
     attempt = _poll(source)
     assert attempt.outcome == "error" and "fetch failed" in source.last_error
+
+
+def test_poll_command_polls_due_sources_or_the_ones_named(feed_server):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    feed_server.static("/a.xml", _feed(3))
+    feed_server.static("/b.xml", _feed(2, start=10))
+    a = _source(feed_server, "/a.xml")
+    b = _source(feed_server, "/b.xml", next_poll_at=timezone.now() + timedelta(hours=1))
+    out = StringIO()
+    call_command("poll", stdout=out, verbosity=0)
+    assert "polled=1 new_items=3" in out.getvalue()
+    assert feed_server.hits("/b.xml") == 0, "not due"
+    out = StringIO()
+    call_command("poll", "--source", str(b.id), stdout=out, verbosity=0)
+    assert "polled=1 new_items=2" in out.getvalue()
+    out = StringIO()
+    call_command("poll", "--all", stdout=out, verbosity=0)
+    assert "polled=2 new_items=0" in out.getvalue() and "unchanged=2" in out.getvalue()
+    assert Article.objects.count() == 5 and a.articles.count() == 3
+    with pytest.raises(CommandError, match="no feed source with id 999999"):
+        call_command("poll", "--source", "999999", verbosity=0)
