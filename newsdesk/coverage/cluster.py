@@ -126,4 +126,6 @@ def article_assign_story(*, article: Article, params: Params | None = None, refr
 def _record(*, article: Article, result: Assignment) -> None:
     article.story_score = result.score
     article.story_evidence = result.evidence
-    Article.objects.filter(id=article.id).update(story_score=result.score, story_evidence=result.evidence)
+    Article.objects.filter(id=article.id).update(
+        story_id=article.story_id, story_score=result.score, story_evidence=result.evidence
+    )

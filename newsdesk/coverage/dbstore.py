@@ -43,7 +43,11 @@ class DbStore:
         self.article = article
         self.centroid_terms = centroid_terms
         self._n = 0
-        self.previous = CoverageDoc.objects.filter(article_id=article.id).first()
+        # An article without a story was never indexed (recluster --since
+        # removes the index entry when it detaches one): skip the lookup.
+        self.previous = (
+            CoverageDoc.objects.filter(article_id=article.id).first() if article.story_id is not None else None
+        )
         self.previous_story = article.story_id
 
     def doc_count(self) -> int:
@@ -130,7 +134,7 @@ class DbStore:
             [CoveragePosting(term=t, article_id=article_id, published_at=published) for t in index_terms]
         )
         self._centroid_change(doc.story, doc.terms, sign=1.0)
-        Article.objects.filter(id=article_id).update(story_id=doc.story)
+        # The caller writes the link (story, score, evidence) in one UPDATE.
         self.article.story_id = doc.story
 
     def story_merge(self, *, source: int, target: int) -> None:

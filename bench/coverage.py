@@ -1,0 +1,229 @@
+"""Similar Coverage cost on PostgreSQL: per-article assignment and recluster throughput.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/coverage_bench .venv/bin/python bench/coverage.py [--quick]
+
+Stored articles and their index rows (vectors, postings, document
+frequencies, story centroids) are generated in SQL with generate_series, at
+a steady 2,000 articles a day, so a bigger corpus is a longer history (as in
+production). Each measured article is a real Article row assigned by
+``article_assign_story`` (features, locks, candidates, scoring, writes),
+half of them continuing stored stories. The last line prints the figures
+beside the targets; the exit status is non-zero when one is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/coverage_bench")
+os.environ.setdefault("DEBUG", "true")  # a local bench needs no production secret
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+VOCAB = 50_000
+PER_DAY = 2_000
+STORY_SIZE = 5
+WORDS = 8
+
+
+def _db_ensure() -> None:
+    import psycopg
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        sys.exit("bench/coverage.py needs PostgreSQL (set DATABASE_URL)")
+    conninfo = f"host={db['HOST'] or '127.0.0.1'} port={db['PORT'] or 5432} user={db['USER']} dbname=postgres"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]).fetchone():
+            conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
+
+
+def _word_sql(story: str, k: str) -> str:
+    # Words of one story overlap: six drawn from the story, two from the article.
+    return (
+        f"'t' || lpad(((CASE WHEN {k} <= 6 THEN ({story}) * 6 + {k} ELSE i * 2 + {k} + 7 END)"
+        f" * 2654435761 % {VOCAB})::text, 5, '0')"
+    )
+
+
+def corpus_load(n: int) -> float:
+    """Replace the stored corpus with n generated articles and their index; return the last time."""
+    from django.db import connection
+
+    from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageStory, CoverageTerm, Source, Story
+
+    art, doc, post = Article._meta.db_table, CoverageDoc._meta.db_table, CoveragePosting._meta.db_table
+    term, cent, sto = CoverageTerm._meta.db_table, CoverageStory._meta.db_table, Story._meta.db_table
+    with connection.cursor() as c:
+        c.execute(f"TRUNCATE {post}, {doc}, {term}, {cent}, {art}, {sto} RESTART IDENTITY CASCADE")
+        source = Source.objects.get_or_create(name="Bench outlet", defaults={"country": "GB", "language": "en"})[0]
+        # Every NOT NULL column without a default gets a neutral value, so the
+        # load survives columns other features add to Article.
+        c.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = %s "
+            "AND is_nullable = 'NO' AND column_default IS NULL",
+            [art],
+        )
+        filler = {
+            "text": "''",
+            "character varying": "''",
+            "integer": "0",
+            "bigint": "0",
+            "smallint": "0",
+            "boolean": "false",
+            "double precision": "0",
+            "jsonb": "'{}'::jsonb",
+            "timestamp with time zone": "now()",
+            "tsvector": "''::tsvector",
+        }
+        given = {
+            "source_id": str(source.id),
+            "dedupe_key": "'b' || i",
+            "title_orig": "w.title",
+            "title_en": "w.title",
+            "language": "'en'",
+            "country": "'GB'",
+            "translation_status": "'not_needed'",
+            "published_at": f"timestamptz '2020-01-01' + i * interval '{86400 / PER_DAY} seconds'",
+            "fetched_at": "now()",
+            "story_id": f"(i - 1) / {STORY_SIZE} + 1",
+            "story_evidence": "'{}'::jsonb",
+        }
+        cols = dict(given)
+        for name, dtype in c.fetchall():
+            if name not in cols and name != "id":
+                cols[name] = filler.get(dtype, "''")
+        c.execute(
+            f"INSERT INTO {sto} (headline, created_at, updated_at, article_count, source_count, country_count, "  # noqa: S608
+            f"language_count) SELECT 'story ' || s, now(), now(), {STORY_SIZE}, 1, 1, 1 "
+            f"FROM generate_series(1, {(n + STORY_SIZE - 1) // STORY_SIZE}) s"
+        )
+        words = _word_sql(f"(i - 1) / {STORY_SIZE}", "k")
+        c.execute(
+            f"INSERT INTO {art} ({', '.join(cols)}) SELECT {', '.join(cols.values())} "  # noqa: S608
+            f"FROM generate_series(1, {n}) i CROSS JOIN LATERAL (SELECT string_agg({words}, ' ') AS title "
+            f"FROM generate_series(1, {WORDS}) k) w"
+        )
+        weight = 1 / WORDS**0.5
+        c.execute(
+            f"INSERT INTO {doc} (article_id, at, terms, names, grams) SELECT a.id, "  # noqa: S608
+            f"extract(epoch FROM a.published_at), (SELECT jsonb_object_agg(t, {weight}) "
+            "FROM regexp_split_to_table(a.title_orig, ' ') t), '{}'::jsonb, '{}'::jsonb FROM " + art + " a"
+        )
+        c.execute(
+            f"INSERT INTO {post} (term, article_id, published_at) SELECT DISTINCT t, a.id, a.published_at "  # noqa: S608
+            f"FROM {art} a CROSS JOIN LATERAL regexp_split_to_table(a.title_orig, ' ') t"
+        )
+        c.execute(
+            f"INSERT INTO {term} (term, df) SELECT term, count(*) FROM {post} GROUP BY term "  # noqa: S608
+            f"UNION ALL SELECT '', {n}"
+        )
+        c.execute(
+            f"INSERT INTO {cent} (story_id, centroid) SELECT DISTINCT ON (a.story_id) a.story_id, d.terms "  # noqa: S608
+            f"FROM {art} a JOIN {doc} d ON d.article_id = a.id ORDER BY a.story_id, a.id"
+        )
+        c.execute(f"ANALYZE {post}; ANALYZE {doc}; ANALYZE {term}; ANALYZE {art}; ANALYZE {cent}")
+    return time.time()
+
+
+def assign_timings(n_stored: int, samples: int) -> list[float]:
+    """Milliseconds per assignment of new articles at the end of the stored timeline."""
+    from datetime import UTC, datetime, timedelta
+
+    from newsdesk.coverage.cluster import article_assign_story
+    from newsdesk.models import Article, Source
+
+    source = Source.objects.get(name="Bench outlet")
+    end = datetime(2020, 1, 1, tzinfo=UTC) + timedelta(seconds=n_stored * 86400 / PER_DAY)
+    stories = n_stored // STORY_SIZE
+    out = []
+    for j in range(samples):
+        # Half continue one of the last stored stories, half are new stories.
+        story = stories - (j % 50) if j % 2 == 0 else stories + 1000 + j
+        words = [f"t{((story * 6 + k) * 2654435761 % VOCAB):05d}" for k in range(1, 7)]
+        words += [f"t{((n_stored + j) * 97 + k) % VOCAB:05d}" for k in (1, 2)]
+        title = " ".join(words)
+        article = Article.objects.create(
+            source=source,
+            dedupe_key=f"new-{n_stored}-{j}-{time.time_ns()}",
+            title_orig=title,
+            title_en=title,
+            language="en",
+            country="GB",
+            translation_status="not_needed",
+            published_at=end + timedelta(seconds=j),
+        )
+        started = time.perf_counter()
+        article_assign_story(article=article)
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def recluster_rate(n: int) -> float:
+    from newsdesk.coverage.recluster import articles_recluster
+
+    corpus_load(n)
+    started = time.perf_counter()
+    stats = articles_recluster()
+    return stats.articles / (time.perf_counter() - started)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10k and 50k stored articles, recluster of 10k (< 1 min)")
+    parser.add_argument("--samples", type=int, default=0, help="new articles timed per size")
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    _db_ensure()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+    sizes = [10_000, 50_000] if args.quick else [10_000, 100_000, 1_000_000]
+    samples = args.samples or (150 if args.quick else 400)
+    results: dict[int, tuple[float, float]] = {}
+    for n in sizes:
+        t0 = time.perf_counter()
+        corpus_load(n)
+        load_s = time.perf_counter() - t0
+        timings = assign_timings(n, samples)
+        timings = timings[10:]  # connection and cache warm-up
+        p50 = statistics.median(timings)
+        p95 = statistics.quantiles(timings, n=20)[-1]
+        results[n] = (p50, p95)
+        print(f"stored={n} load_s={load_s:.1f} p50_ms={p50:.2f} p95_ms={p95:.2f}", flush=True)
+    recluster_n = 10_000 if args.quick else 100_000
+    rate = recluster_rate(recluster_n)
+    print(f"recluster n={recluster_n} articles_per_s={rate:.0f}", flush=True)
+
+    small, big = sizes[0], sizes[-1]
+    mid = 100_000 if 100_000 in results else big
+    p50_mid, p95_mid = results[mid]
+    p50_big, p95_big = results[big]
+    growth = p50_big / results[small][0]
+    ok = p50_mid <= 5 and p95_mid <= 2 * p50_mid and rate >= 1000
+    line = (
+        f"p50_ms@{mid // 1000}k={p50_mid:.2f} (target<=5) p95_ms@{mid // 1000}k={p95_mid:.2f} "
+        f"(target<={2 * p50_mid:.2f}) "
+    )
+    if big >= 1_000_000:
+        ok = ok and p50_big <= 10 and p95_big <= 2 * p50_big
+        line += f"p50_ms@1M={p50_big:.2f} (target<=10) p95_ms@1M={p95_big:.2f} (target<={2 * p50_big:.2f}) "
+    line += f"growth_{small // 1000}k_to_{big // 1000}k={growth:.2f}x recluster_per_s={rate:.0f} (target>=1000)"
+    print(line)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
