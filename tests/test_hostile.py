@@ -192,6 +192,15 @@ def test_nul_bytes_and_lone_surrogates_in_titles_through_the_fetch_path(feed_ser
     assert Article.objects.get(source=source).title_orig == "Nul in title"
 
 
+def test_html_page_served_instead_of_a_feed_is_rejected_with_a_clear_reason(feed_server):
+    page = b"<!DOCTYPE html><html><head><title>Outlet</title></head><body><h1>News</h1></body></html>"
+    feed_server.static("/feed", page, content_type="text/html; charset=utf-8")
+    result = fetch_url(url=feed_server.url("/feed"))
+    assert result.status == 200
+    with pytest.raises(FeedRejected, match="HTML page, not a feed"):
+        parse_feed(body=result.body, headers=result.headers, base_url=result.final_url)
+
+
 # --- XSS ---------------------------------------------------------------------------------------
 
 XSS_ITEMS = [

@@ -250,3 +250,15 @@ def test_control_characters_and_non_characters_are_stripped_from_every_field():
         value.encode("utf-8")  # would raise on a lone surrogate
     assert item.title == "Null and vt and and surrogate"
     assert item.content == "<p>content</p>"
+
+
+def test_titles_lose_markup_but_keep_comparison_signs():
+    feed = parse_feed(
+        body=rss(
+            [
+                {"title": "<b>Bold</b> &amp; <i>brave</i>", "guid": "1"},
+                {"title": "Inflation 5 < 6 > 4 forecast", "guid": "2"},
+            ]
+        )
+    )
+    assert [i.title for i in feed.items] == ["Bold & brave", "Inflation 5 < 6 > 4 forecast"]
