@@ -428,3 +428,33 @@ def test_https_verifies_the_host_name_while_connecting_to_the_pinned_address(set
         # Same address, a name the certificate does not cover: refused.
         error = _refused(f"https://other.example:{server.port}/feed.xml", "tls")
         assert "certificate" in str(error).lower() or "hostname" in str(error).lower()
+
+
+def test_a_slow_resolver_counts_against_the_deadline(settings, monkeypatch):
+    settings.NEWSDESK_FETCH_DEADLINE = 1.0
+    settings.NEWSDESK_FETCH_CONNECT_TIMEOUT = 1.0
+
+    def stuck_resolver(host, port):
+        time.sleep(3)
+        return [(socket.AF_INET, "127.0.0.1")]
+
+    monkeypatch.setattr(netguard, "host_resolve", stuck_resolver)
+    started = time.monotonic()
+    error = _refused("http://slow-dns.example/feed.xml", "dns")
+    assert time.monotonic() - started < 2.0
+    assert "timed out" in str(error)
+
+
+def test_stored_validators_with_line_breaks_are_not_sent(feed_server):
+    """An ETag a server once sent could carry CR/LF: never echoed as a header."""
+    feed_server.static("/feed.xml", FEED)
+    result = fetch_url(url=feed_server.url("/feed.xml"), etag='"a"\r\nCookie: x=1', last_modified="Mon\n, 1")
+    assert result.status == 200
+    request = feed_server.requests[-1]
+    assert "if-none-match" not in request.headers and "cookie" not in request.headers
+    assert "if-modified-since" not in request.headers
+
+
+def test_redirect_to_a_malformed_host_is_a_clear_error(feed_server):
+    feed_server.route("/feed.xml", lambda _r: Response(302, b"", {"Location": "http://exa mple\x01.com/feed"}))
+    _refused(feed_server.url("/feed.xml"), "bad_url")

@@ -28,11 +28,14 @@ import email.utils
 import http.client
 import io
 import ipaddress
+import os
 import re
 import socket
 import ssl
 import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -55,6 +58,9 @@ _MAX_AGE_RE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d{1,10})", re.IGNORECAS
 # Characters that may stand unescaped in a request target; anything else
 # (spaces, non-ASCII) is percent-encoded, existing escapes are kept.
 _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+_HOST_RE = re.compile(r"^[A-Za-z0-9._\-]+$|^[0-9A-Fa-f:.]+$")
+# Validators we echo back come from a server: only visible ASCII is sent.
+_HEADER_VALUE_RE = re.compile(r"^[\x20-\x7e]*$")
 _QUERY_SAFE = _PATH_SAFE + "?"
 
 
@@ -290,6 +296,8 @@ def url_for_fetch(url: str) -> str:
         host = host.encode("idna").decode("ascii") if not host.isascii() else host
     except UnicodeError as exc:
         raise FetchError(f"invalid host name {host!r}", kind="bad_url", transient=False) from exc
+    if not _HOST_RE.match(host):
+        raise FetchError(f"invalid host name {host!r}", kind="bad_url", transient=False)
     netloc = f"[{host}]" if ":" in host else host
     if port is not None and port != (443 if scheme == "https" else 80):
         netloc += f":{port}"
@@ -298,7 +306,24 @@ def url_for_fetch(url: str) -> str:
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
-def _candidates(host: str, port: int) -> list[tuple[int, str]]:
+_resolver_pool: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _resolve_within(host: str, port: int, clock: _Clock) -> list[tuple[int, str]]:
+    """getaddrinfo cannot be given a timeout; run it on a helper thread so a
+    slow resolver still counts against the fetch's deadline."""
+    global _resolver_pool
+    if _resolver_pool is None or _resolver_pool[0] != os.getpid():  # new after a fork
+        _resolver_pool = (os.getpid(), ThreadPoolExecutor(max_workers=4, thread_name_prefix="newsdesk-dns"))
+    future = _resolver_pool[1].submit(netguard.host_resolve, host, port)
+    try:
+        return future.result(timeout=clock.budget(float(settings.NEWSDESK_FETCH_CONNECT_TIMEOUT)))
+    except FutureTimeout:
+        future.cancel()
+        raise FetchError(f"cannot resolve {host!r}: resolver timed out", kind="dns") from None
+
+
+def _candidates(host: str, port: int, clock: _Clock) -> list[tuple[int, str]]:
     """Addresses for ``host``, every one of them checked by the guard."""
     netguard.host_check(host)
     try:
@@ -309,7 +334,7 @@ def _candidates(host: str, port: int) -> list[tuple[int, str]]:
         found = [(socket.AF_INET6 if literal.version == 6 else socket.AF_INET, str(literal))]
     else:
         try:
-            found = netguard.host_resolve(host, port)
+            found = _resolve_within(host, port, clock)
         except (socket.gaierror, UnicodeError) as exc:
             raise FetchError(f"cannot resolve {host!r}: {exc}", kind="dns") from exc
         if not found:
@@ -358,7 +383,7 @@ def _request(
     host = parts.hostname or ""
     https = parts.scheme == "https"
     port = parts.port or (443 if https else 80)
-    candidates = _candidates(host, port)
+    candidates = _candidates(host, port, clock)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     headers = {"Host": parts.netloc, **request_headers}
     last_error: OSError | None = None
@@ -428,9 +453,9 @@ def fetch_url(*, url: str, etag: str = "", last_modified: str = "") -> FetchResu
         "Accept-Encoding": "gzip, deflate",
         "Connection": "close",
     }
-    if etag:
+    if etag and _HEADER_VALUE_RE.match(etag):
         request_headers["If-None-Match"] = etag
-    if last_modified:
+    if last_modified and _HEADER_VALUE_RE.match(last_modified):
         request_headers["If-Modified-Since"] = last_modified
 
     current = url_for_fetch(url)
@@ -496,4 +521,6 @@ def fetch_url(*, url: str, etag: str = "", last_modified: str = "") -> FetchResu
         raise FetchError(f"{current}: bad HTTP response: {type(exc).__name__}: {exc}", kind="protocol") from exc
     except OSError as exc:
         raise FetchError(f"{current}: {type(exc).__name__}: {exc}", kind="network") from exc
+    except ValueError as exc:  # http.client refusing a value a server sent us
+        raise FetchError(f"{current}: {type(exc).__name__}: {exc}", kind="protocol", transient=False) from exc
     raise AssertionError("unreachable")  # pragma: no cover
