@@ -25,6 +25,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from newsdesk.ingest.store import UpsertOutcome, article_upsert, articles_upsert, item_content_hash
@@ -251,31 +252,40 @@ def _store_grouped(*, items: list[DropInput], outlets: OutletCache, now: datetim
             mine.add(key)
             groups.setdefault(source.id, (source, []))[1].append((item, entry))
         taken |= mine
-    for source, members in groups.values():
-        keys = [entry.item.dedupe_key for _, entry in members]
-        before = dict(
-            Article.objects.filter(source=source, dedupe_key__in=keys).values_list("dedupe_key", "content_hash")
+    if not groups:
+        return deferred
+    # Existing keys and hashes of the whole batch in one query, then one bulk upsert per outlet.
+    wanted = Q()
+    for source_id, (_, members) in groups.items():
+        wanted |= Q(source_id=source_id, dedupe_key__in=[entry.item.dedupe_key for _, entry in members])
+    before = {
+        (source_id, key): content_hash
+        for source_id, key, content_hash in Article.objects.filter(wanted).values_list(
+            "source_id", "dedupe_key", "content_hash"
         )
+    }
+    changed: dict[tuple[int, str], DropInput] = {}
+    for source, members in groups.values():
         articles_upsert(source=source, items=[entry.item for _, entry in members], now=now)
-        changed: dict[str, DropInput] = {}
         for item, entry in members:
-            key = entry.item.dedupe_key
+            key = (source.id, entry.item.dedupe_key)
             if key not in before:
                 item.result.new += 1
                 changed[key] = item
                 if entry.country and entry.country != source.country:
                     # The file's country beats the outlet's (a wire item about Chile from "Demo Wire").
-                    Article.objects.filter(source=source, dedupe_key=key).update(country=entry.country)
+                    Article.objects.filter(source=source, dedupe_key=key[1]).update(country=entry.country)
             elif before[key] == item_content_hash(entry.item):
                 item.result.unchanged += 1
             else:
                 item.result.updated += 1
                 changed[key] = item
-        if changed:
-            for key, article_id in Article.objects.filter(source=source, dedupe_key__in=list(changed)).values_list(
-                "dedupe_key", "id"
-            ):
-                changed[key].result.to_enrich.append(article_id)
+    if changed:
+        wanted = Q()
+        for source_id in {source_id for source_id, _ in changed}:
+            wanted |= Q(source_id=source_id, dedupe_key__in=[key for sid, key in changed if sid == source_id])
+        for source_id, key, article_id in Article.objects.filter(wanted).values_list("source_id", "dedupe_key", "id"):
+            changed[(source_id, key)].result.to_enrich.append(article_id)
     return deferred
 
 
