@@ -281,7 +281,7 @@ NEWSDESK_DROP_SETTLE_SECONDS = env_float("NEWSDESK_DROP_SETTLE_SECONDS", 2.0)
 NEWSDESK_DROP_SCAN_SECONDS = env_float("NEWSDESK_DROP_SCAN_SECONDS", 30.0)
 # Files claimed and stored per transaction: one commit per batch is what makes
 # backfills of thousands of files fast; claims stay locked until their batch commits.
-NEWSDESK_DROP_BATCH_FILES = env_int("NEWSDESK_DROP_BATCH_FILES", 100)
+NEWSDESK_DROP_BATCH_FILES = env_int("NEWSDESK_DROP_BATCH_FILES", 500)
 # .zip archives are unpacked in memory within these limits (zip bombs, traversal).
 NEWSDESK_DROP_ZIP_MAX_MEMBERS = env_int("NEWSDESK_DROP_ZIP_MAX_MEMBERS", 1000)
 NEWSDESK_DROP_ZIP_MAX_BYTES = env_int("NEWSDESK_DROP_ZIP_MAX_BYTES", 100 * 1024 * 1024)

@@ -52,6 +52,8 @@ from .inbox import (
 log = logging.getLogger(__name__)
 
 ArticleCallback = Callable[[int], object]
+# A batch also stops growing at this many bytes, so a batch of large files stays small in memory.
+BATCH_MAX_BYTES = 64 * 1024 * 1024
 # Errors that are the infrastructure's, not the file's: the file goes back to the inbox.
 TRANSIENT = (OperationalError, InterfaceError)
 
@@ -537,7 +539,8 @@ def drop_source_scan(
             scan.waiting += len(ready) - position
             break
         claims: list[Claim] = []
-        while position < len(ready) and len(claims) < batch_size:
+        batch_bytes = 0
+        while position < len(ready) and len(claims) < batch_size and batch_bytes < BATCH_MAX_BYTES:
             name = ready[position]
             position += 1
             claim = file_claim(box=box, name=name, max_bytes=settings.NEWSDESK_DROP_MAX_BYTES)
@@ -545,6 +548,7 @@ def drop_source_scan(
                 scan.files.append(_refuse(source=source, box=box, refusal=claim, now=timezone.now()))
             elif claim is not None:
                 claims.append(claim)
+                batch_bytes += claim.info.st_size
         if claims:
             scan.files.extend(drop_claims_process(source=source, claims=claims, outlets=outlets, on_article=on_article))
     if scan.files:

@@ -22,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from newsdesk.drops.inbox import name_skipped, stat_refusal
-from newsdesk.drops.scan import DropInput, FileResult, OutletCache, drop_inputs_ingest
+from newsdesk.drops.scan import BATCH_MAX_BYTES, DropInput, FileResult, OutletCache, drop_inputs_ingest
 from newsdesk.models import FetchAttempt, Source, SourceKind
 
 DEFAULT_SOURCE = "Manual ingest"
@@ -135,7 +135,10 @@ class Command(BaseCommand):
                 item = DropInput(name=path.name, data=data, mtime=mtime)
                 paths[id(item)] = path
                 batch.append(item)
-                if len(batch) >= settings.NEWSDESK_DROP_BATCH_FILES:
+                if (
+                    len(batch) >= settings.NEWSDESK_DROP_BATCH_FILES
+                    or sum(map(len, (i.data for i in batch))) >= BATCH_MAX_BYTES
+                ):
                     flush()
             bar.set_postfix(new=counts["new"], dup=totals["duplicate"], failed=totals["failed"], refresh=False)
         if batch:
