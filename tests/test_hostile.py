@@ -297,3 +297,18 @@ def test_stored_hostile_items_render_without_payloads(client):
     for link in channel.xpath("//item/link/text()"):
         _assert_no_script_urls(link)
     assert "javascript:" not in feed_response.content.decode().lower()
+
+
+@pytest.mark.parametrize("encoding", ["utf-7", "cp500", "cp1140", "utf-16-be", "utf-32"])
+def test_entity_declaration_in_any_encoding_the_parser_accepts_is_refused(encoding):
+    """UTF-7 can spell "<!" as "+ADwAIQ-"; EBCDIC uses other bytes: the check
+    runs on the text the parser will see, not only on the raw bytes."""
+    declaration = "+ADwAIQ-ENTITY" if encoding == "utf-7" else "<!ENTITY"
+    text = (
+        f'<?xml version="1.0" encoding="{encoding}"?><!DOCTYPE r [{declaration} a "EXPANDED">]>'
+        '<rss version="2.0"><channel><item><title>&a;</title></item></channel></rss>'
+    )
+    body = text.encode("ascii") if encoding == "utf-7" else text.encode(encoding)
+    assert b"<!ENTITY" not in body
+    with pytest.raises(FeedRejected, match="ENTITY"):
+        parse_feed(body=body)

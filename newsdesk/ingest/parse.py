@@ -38,6 +38,7 @@ from typing import Any
 
 import feedparser
 from django.conf import settings
+from feedparser.encodings import convert_to_utf8
 
 from .sanitize import html_clean, html_to_text, plain_text, text_clean, text_truncate
 from .urls import url_canonical, url_safe
@@ -100,14 +101,6 @@ class ParsedFeed:
 # --- Sniffing -----------------------------------------------------------------
 
 _ENTITY_RE = re.compile(rb"<!\s*ENTITY", re.IGNORECASE)
-# The same declaration in the non-ASCII-compatible encodings feedparser
-# accepts: UTF-16/32 are caught by dropping NULs; these are the others.
-_ENTITY_OTHER_ENCODINGS = (
-    "<!ENTITY".encode("cp037"),
-    "<!entity".encode("cp037"),
-    b"+ADw-!ENTITY",
-    b"+ADw-!entity",
-)
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff", b"\xff\xfe", b"\xfe\xff")
 # Skip an XML declaration, comments, processing instructions and whitespace
 # to reach the first real markup.
@@ -139,12 +132,16 @@ def _without_bom(body: bytes) -> bytes:
     return body
 
 
-def _declares_entities(body: bytes) -> bool:
+def _declares_entities(body: bytes, headers: Mapping[str, str]) -> bool:
+    """Look for ``<!ENTITY`` in the raw bytes and in the text feedparser will
+    actually parse: a UTF-7, UTF-16 or EBCDIC document spells it in other bytes."""
     if _ENTITY_RE.search(body):
         return True
-    if b"\x00" in body[:4096] and _ENTITY_RE.search(body.replace(b"\x00", b"")):
-        return True
-    return any(marker in body for marker in _ENTITY_OTHER_ENCODINGS)
+    try:
+        as_parsed = convert_to_utf8(dict(headers), body, {})
+    except Exception:  # undecodable: the parser will refuse it as well
+        return False
+    return as_parsed is not body and bool(_ENTITY_RE.search(as_parsed))
 
 
 def _looks_like_html(head: bytes) -> bool:
@@ -514,7 +511,7 @@ def parse_feed(*, body: bytes, headers: Mapping[str, str] | None = None, base_ur
     head = _without_bom(body[:4096]).lstrip()
     if head.startswith((b"{", b"[")):
         return _json_parse(body=_without_bom(body), base_url=base_url, limit=limit)
-    if _declares_entities(body):
+    if _declares_entities(body, headers):
         raise FeedRejected("the document declares XML entities (<!ENTITY); refused to prevent entity expansion attacks")
     if _looks_like_html(head):
         raise FeedRejected("an HTML page, not a feed (the site may link its feed with <link rel=alternate>)")
