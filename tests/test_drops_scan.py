@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import stat
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -137,7 +138,7 @@ def test_failed_file_goes_to_failed_with_reason_line_and_field(drop):
     assert "line 2" in attempt.error
 
 
-@pytest.mark.parametrize("kind", ["symlink", "hardlink", "fifo", "oversize"])
+@pytest.mark.parametrize("kind", ["symlink", "hardlink", "fifo", "device", "oversize"])
 def test_refused_files_go_to_failed_with_a_reason(drop, tmp_path, kind):
     outside = tmp_path / "outside.txt"
     outside.write_text("Outside\nsecret text")
@@ -148,6 +149,11 @@ def test_refused_files_go_to_failed_with_a_reason(drop, tmp_path, kind):
         os.link(outside, drop.box / name)
     elif kind == "fifo":
         os.mkfifo(drop.box / name)
+    elif kind == "device":
+        try:  # a character device like /dev/null (1, 3); needs CAP_MKNOD
+            os.mknod(drop.box / name, 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+        except PermissionError:
+            pytest.skip("creating a device node needs CAP_MKNOD")
     else:
         _put(drop, name, b"Big\n" + b"x" * 200_001)
     [result] = drop_source_scan(source=drop).files
@@ -155,7 +161,13 @@ def test_refused_files_go_to_failed_with_a_reason(drop, tmp_path, kind):
     assert Article.objects.count() == 0
     assert os.path.lexists(drop.box / "failed" / name)
     note = (drop.box / "failed" / f"{name}.error.txt").read_text()
-    expected = {"symlink": "symbolic link", "hardlink": "hard link", "fifo": "FIFO", "oversize": "cap"}[kind]
+    expected = {
+        "symlink": "symbolic link",
+        "hardlink": "hard link",
+        "fifo": "FIFO",
+        "device": "device",
+        "oversize": "cap",
+    }[kind]
     assert expected in note
     assert outside.read_text() == "Outside\nsecret text"  # the target is untouched
     assert FetchAttempt.objects.get().error.startswith("refused:")
@@ -280,3 +292,16 @@ def test_batches_commit_separately(drop, settings):
     result = drop_source_scan(source=drop)
     assert [f.status for f in result.files] == ["ok"] * 5
     assert Article.objects.count() == 5
+
+
+def test_outlet_created_from_a_card_is_never_due_for_polling(drop):
+    """An outlet first seen in a drop has no feed URL: the feed dispatcher must not pick it."""
+    from django.utils import timezone
+
+    from newsdesk.ingest.dispatch import sources_claim_due
+
+    _put(drop, "card.txt", _seed())
+    drop_source_scan(source=drop)
+    outlet = Source.objects.get(name="El Financiero")
+    assert outlet.url == ""
+    assert outlet.id not in sources_claim_due(now=timezone.now())

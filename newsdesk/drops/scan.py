@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -52,6 +52,7 @@ from .inbox import (
 log = logging.getLogger(__name__)
 
 ArticleCallback = Callable[[int], object]
+NEVER = datetime(9999, 1, 1, tzinfo=UTC)
 # A batch also stops growing at this many bytes, so a batch of large files stays small in memory.
 BATCH_MAX_BYTES = 64 * 1024 * 1024
 # Errors that are the infrastructure's, not the file's: the file goes back to the inbox.
@@ -140,6 +141,10 @@ def outlet_source(*, drop: Source, name: str, country: str = "", language: str =
                     country=country,
                     language=language,
                     category=drop.category,
+                    # No URL, nothing to poll: never due for the feed dispatcher (which
+                    # selects feed sources by next_poll_at). Adding a URL in admin and
+                    # setting "next poll" makes it a polled feed.
+                    next_poll_at=NEVER,
                 )
                 log.info("event=drop_outlet_created source_id=%s name=%r parent_id=%s", found.id, name, drop.id)
     if (country and not found.country) or (language and not found.language):
