@@ -41,6 +41,9 @@ def corpus_file_check(*, path: Path) -> _Outcome:
     try:
         with path.open("rb") as handle:
             body = handle.read(int(settings.NEWSDESK_FETCH_MAX_BYTES) + 1)
+    except OSError as exc:
+        return _Outcome("rejected", detail=f"cannot read the file: {exc}")
+    try:
         feed = parse_feed(body=body, headers={}, base_url="")
     except FeedRejected as exc:
         return _Outcome("rejected", detail=str(exc))
