@@ -12,6 +12,11 @@ keepalive = 5
 max_requests = 2000
 max_requests_jitter = 200
 accesslog = "-"
+# One line per request with the time taken (%(M)s ms), in the key=value style of the app logs.
+access_log_format = 'event=http remote=%(h)s method=%(m)s path="%(U)s" status=%(s)s bytes=%(B)s ms=%(M)s ua="%(a)s"'
+# Worker heartbeat files on tmpfs: a slow or overlay /tmp can stall workers into timeouts.
+_SHM = "/dev/shm"  # noqa: S108  (gunicorn's own recommendation; only heartbeat files go there)
+worker_tmp_dir = _SHM if os.path.isdir(_SHM) else None
 # Strips private-feed tokens (they are in URL paths) from access-log lines.
 logger_class = "newsdesk.accounts.logredact.RedactingGunicornLogger"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

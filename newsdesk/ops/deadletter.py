@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -202,6 +202,32 @@ def _source_backed_off(object_key: str, reason: str) -> None:
         error_count=F("error_count") + 1,
         next_poll_at=now + timedelta(seconds=settings.NEWSDESK_ERROR_BACKOFF_MAX_SECONDS),
     )
+
+
+def _polled_since(object_keys: Sequence[str], since: datetime) -> set[str]:
+    """Sources that recorded a FetchAttempt during the run. A poll that ended
+    without one did not really finish: it was skipped because the source is
+    still claimed by a run that died, and must not clear that run's count."""
+    from newsdesk.models import FetchAttempt
+
+    ids = [int(k) for k in object_keys if k.isdigit()]
+    done = FetchAttempt.objects.filter(source_id__in=ids, started_at__gte=since).values_list("source_id", flat=True)
+    return {str(i) for i in done}
+
+
+# How to tell that a run's object was really handled (default: the task returned).
+SUCCESS_PROBES: dict[str, Callable[[Sequence[str], datetime], set[str]]] = {
+    "newsdesk.tasks.poll_source": _polled_since,
+    "newsdesk.tasks.poll_sources": _polled_since,
+}
+
+
+def finished_keys(*, task_name: str, object_keys: Sequence[str], since: datetime) -> list[str]:
+    probe = SUCCESS_PROBES.get(task_name)
+    if probe is None:
+        return list(object_keys)
+    done = probe(object_keys, since)
+    return [k for k in object_keys if k in done]
 
 
 # Batch tasks whose first argument is a list of ids; a retry resends one id.

@@ -14,6 +14,7 @@ from typing import Any
 from celery.contrib.django.task import DjangoTask
 from celery.exceptions import Ignore, Reject, Retry
 from django.db import DatabaseError
+from django.utils import timezone
 
 from . import deadletter
 
@@ -45,7 +46,6 @@ class GuardedTask(DjangoTask):
         return self._run_counted(
             [key],
             lambda: super(GuardedTask, self).__call__(*args, **kwargs),
-            finish=lambda: deadletter.attempt_finish(task_name=self.name, object_key=key),
             undo=lambda: deadletter.attempt_undo(task_name=self.name, object_key=key),
         )
 
@@ -73,7 +73,6 @@ class GuardedTask(DjangoTask):
             return self._run_counted(
                 keys,
                 lambda: super(GuardedTask, self).__call__(ids, *rest, **kwargs),
-                finish=lambda: deadletter.batch_finish(task_name=self.name, object_keys=keys),
                 undo=lambda: deadletter.batch_undo(task_name=self.name, object_keys=keys),
             )
         log.warning("event=batch_one_by_one task_name=%s ids=%s", self.name, ",".join(keys))
@@ -95,7 +94,6 @@ class GuardedTask(DjangoTask):
                     self._run_counted(
                         [key],
                         lambda one_id=one_id: super(GuardedTask, self).__call__([one_id], *rest, **kwargs),
-                        finish=lambda key=key: deadletter.attempt_finish(task_name=self.name, object_key=key),
                         undo=lambda key=key: deadletter.attempt_undo(task_name=self.name, object_key=key),
                     )
                 )
@@ -109,7 +107,13 @@ class GuardedTask(DjangoTask):
             return sum(results)
         return None
 
-    def _run_counted(self, keys: list[str], call: Any, *, finish: Any, undo: Any) -> Any:
+    def _run_counted(self, keys: list[str], call: Any, *, undo: Any) -> Any:
+        since = timezone.now()
+
+        def finish() -> None:
+            done = deadletter.finished_keys(task_name=self.name, object_keys=keys, since=since)
+            deadletter.batch_finish(task_name=self.name, object_keys=done)
+
         try:
             result = call()
         except Retry:

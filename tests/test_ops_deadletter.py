@@ -1,0 +1,143 @@
+"""Attempt counting and dead letters (newsdesk/ops/deadletter.py, newsdesk/ops/guard.py)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.db import close_old_connections
+from django.utils import timezone
+
+from newsdesk.models import DeadLetter, FetchAttempt, Source, TaskAttempt
+from newsdesk.ops import deadletter
+from tests.support.http import Response, rss
+from tests.support.worker import celery_worker, wait_for
+
+POLL = "newsdesk.tasks.poll_source"
+
+
+@pytest.mark.django_db
+def test_runs_that_never_finish_become_a_dead_letter_after_the_limit():
+    """Three runs that never reached their end; the fourth delivery is refused and recorded."""
+    for n in range(3):
+        verdict = deadletter.attempt_begin(task_name="t.x", object_key="7", task_id=f"id{n}", args=[7], limit=3)
+        assert verdict.run
+    assert TaskAttempt.objects.get(task_name="t.x", object_key="7").count == 3
+    verdict = deadletter.attempt_begin(task_name="t.x", object_key="7", task_id="id3", args=[7], limit=3)
+    assert not verdict.run
+    dead = DeadLetter.objects.get(task_name="t.x", object_key="7")
+    assert dead.attempts == 3 and dead.args == [7] and dead.last_task_id == "id3"
+    assert not TaskAttempt.objects.filter(task_name="t.x").exists()
+    # Later messages for the same object are skipped and counted.
+    assert not deadletter.attempt_begin(task_name="t.x", object_key="7", task_id="id4", limit=3).run
+    dead.refresh_from_db()
+    assert dead.skipped == 1
+
+
+@pytest.mark.django_db
+def test_a_finished_run_clears_the_count_and_a_retry_does_not_count():
+    deadletter.attempt_begin(task_name="t.y", object_key="1", task_id="a", limit=3)
+    deadletter.attempt_begin(task_name="t.y", object_key="1", task_id="b", limit=3)
+    deadletter.attempt_undo(task_name="t.y", object_key="1")
+    assert TaskAttempt.objects.get(task_name="t.y", object_key="1").count == 1
+    deadletter.attempt_finish(task_name="t.y", object_key="1")
+    assert not TaskAttempt.objects.exists()
+    for n in range(5):  # each run finishes, so none ever dies
+        assert deadletter.attempt_begin(task_name="t.y", object_key="1", task_id=str(n), limit=3).run
+        deadletter.attempt_finish(task_name="t.y", object_key="1")
+    assert not DeadLetter.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_poll_that_recorded_no_attempt_did_not_finish():
+    """A poll skipped because its source is still claimed by a dead run must not clear the count."""
+    source = Source.objects.create(name="S", url="http://127.0.0.1:9/a.xml")
+    other = Source.objects.create(name="T", url="http://127.0.0.1:9/b.xml")
+    since = timezone.now() - timedelta(seconds=1)
+    FetchAttempt.objects.create(source=other, started_at=timezone.now())
+    keys = deadletter.finished_keys(task_name=POLL, object_keys=[str(source.id), str(other.id)], since=since)
+    assert keys == [str(other.id)]
+    # Tasks without a probe finish when they return.
+    assert deadletter.finished_keys(task_name="t.z", object_keys=["1", "2"], since=since) == ["1", "2"]
+
+
+@pytest.mark.django_db
+def test_dead_poll_marks_the_source_and_backs_it_off(settings):
+    settings.NEWSDESK_ERROR_BACKOFF_MAX_SECONDS = 86400
+    source = Source.objects.create(name="Poison", url="http://127.0.0.1:9/p.xml", state="polling")
+    deadletter.dead_letter_mark_object(task_name=POLL, object_key=str(source.id), reason="3 runs did not finish")
+    source.refresh_from_db()
+    assert source.state == "idle"
+    assert source.error_count == 1
+    assert source.last_error.startswith("dead letter: 3 runs")
+    assert source.next_poll_at > timezone.now() + timedelta(hours=23)
+
+
+@pytest.mark.django_db
+def test_object_keys():
+    assert deadletter.object_key_for(args=[12], kwargs={}) == "12"
+    assert deadletter.object_key_for(args=[], kwargs={"article_id": 5}) == "5"
+    assert deadletter.object_key_for(args=[], kwargs={"limit": 500}) is None
+    assert deadletter.object_key_for(args=[True], kwargs={}) is None
+    assert deadletter.batch_keys_for(args=[[3, 4]]) == ["3", "4"]
+    assert deadletter.batch_keys_for(args=[[]]) is None
+
+
+def _pool_children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_feed_that_kills_its_worker_is_dead_lettered_and_the_worker_lives(feed_server):
+    """Each fetch of the poison feed SIGKILLs the pool process polling it. Late
+    acks redeliver the message; the attempt counter stops the loop after the
+    limit, the source is marked and backed off, and a healthy feed still polls."""
+    holder: dict[str, int] = {}
+    kills: list[int] = []
+    lock = threading.Lock()
+
+    def poison(_request):
+        with lock:
+            for pid in _pool_children(holder["pid"]):
+                os.kill(pid, signal.SIGKILL)
+                kills.append(pid)
+        return Response(200, rss([{"title": "never stored", "guid": "p1"}]), {"Content-Type": "application/rss+xml"})
+
+    feed_server.route("/poison.xml", poison)
+    feed_server.static("/ok.xml", rss([{"title": "Healthy", "guid": "h1", "link": "http://127.0.0.1/h1"}]))
+    bad = Source.objects.create(name="Poison", url=feed_server.url("/poison.xml"))
+    good = Source.objects.create(name="Good", url=feed_server.url("/ok.xml"))
+    from newsdesk.tasks import poll_source
+
+    with celery_worker(extra_env={"NEWSDESK_DEAD_LETTER_AFTER": "2"}) as worker:
+        holder["pid"] = worker.pid
+        wait_for(lambda: _pool_children(worker.pid), message="the worker's pool")
+        for _ in range(3):  # the dispatcher re-sends a stuck source; so do we
+            poll_source.delay(bad.id)
+            wait_for(lambda: close_old_connections() or DeadLetter.objects.exists() or len(kills) > 0, timeout=60)
+            Source.objects.filter(id=bad.id).update(state="idle")  # as if the stale claim had expired
+        wait_for(
+            lambda: close_old_connections() or DeadLetter.objects.filter(object_key=str(bad.id)).exists(),
+            timeout=120,
+            message="the poison poll to be dead-lettered",
+        )
+        poll_source.delay(good.id)
+        wait_for(
+            lambda: close_old_connections() or FetchAttempt.objects.filter(source=good).exists(),
+            message="the healthy feed's poll",
+        )
+        assert worker.poll() is None, "the worker process must survive"
+    assert len(kills) <= 3, f"the poison kept killing pool processes: {len(kills)}"
+    bad.refresh_from_db()
+    assert bad.last_error.startswith("dead letter")
+    assert bad.next_poll_at > timezone.now() + timedelta(hours=1)
+    assert not bad.articles.exists()
+    assert good.articles.count() == 1
