@@ -39,10 +39,8 @@ ROUTES: dict[str, str] = {
     "feed-rss": FEED,
     "feed-atom": FEED,
     "feed-json": FEED,
-    "story-feed": FEED,
-    "story-feed-rss": FEED,
-    "story-feed-atom": FEED,
-    "story-feed-json": FEED,
+    "story-rss": FEED,
+    "article-translation": PAGE,  # an HTML/JSON fragment the card fetches
     "healthz": OPEN,
     "metrics": OPEN,
     "login": OPEN,
@@ -119,7 +117,7 @@ def world(db):
     editor = make_editor()
     view = saved_view_create(owner=editor, name="Mexico", query="country=MX")
     _, token = feed_token_rotate(owner=editor, pk=view.pk)
-    return {"story": story, "editor": editor, "view": view, "token": token}
+    return {"story": story, "article": first, "editor": editor, "view": view, "token": token}
 
 
 _CONVERTER = re.compile(r"<(?:(?P<conv>\w+):)?(?P<name>\w+)>")
@@ -136,6 +134,8 @@ def url_for(route: Route, world: dict) -> str:
             return world["token"]
         if route.key.startswith("desk-"):
             return str(world["view"].pk)
+        if name == "article_id":
+            return str(world["article"].pk)
         if conv == "int":
             return str(world["story"].pk)
         return "x"
@@ -252,6 +252,13 @@ def test_htmx_request_gets_401_with_a_redirect_hint(client, settings):
     response = client.get(reverse("dashboard"), headers={"HX-Request": "true"})
     assert response.status_code == 401
     assert response["HX-Redirect"] == reverse("login")
+
+
+def test_the_dashboards_partial_fetch_gets_401_not_a_login_page(client, settings):
+    """dashboard.js swaps fetched HTML into the page; a login form must not land there."""
+    settings.NEWSDESK_DASHBOARD_PUBLIC = False
+    response = client.get(reverse("dashboard") + "?country=MX", headers={"X-Newsdesk-Partial": "results"})
+    assert response.status_code == 401
 
 
 def _secret_view(request):

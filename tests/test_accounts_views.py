@@ -77,9 +77,10 @@ def test_every_state_changing_route_refuses_a_post_without_csrf():
 
     _, token = feed_token_rotate(owner=editor, pk=view.pk)
     story = Story.objects.create(headline="x")
+    article = make_article(make_source(), "An article")
     client = csrf_client()
     client.force_login(editor)
-    world = {"story": story, "view": view, "token": token}
+    world = {"story": story, "article": article, "view": view, "token": token}
     checked = []
     for route in all_routes():
         url = url_for(route, world)

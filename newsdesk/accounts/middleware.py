@@ -91,7 +91,8 @@ def view_is_feed(*, request: HttpRequest, view_func: Any) -> bool:
 
 
 def _wants_machine_answer(request: HttpRequest) -> bool:
-    if request.headers.get("HX-Request"):
+    # Partial-page fetches (htmx, the dashboard's own script) must not swap a login form into the page.
+    if request.headers.get("HX-Request") or request.headers.get("X-Newsdesk-Partial"):
         return True
     accept = request.headers.get("Accept", "")
     return "application/json" in accept and "text/html" not in accept

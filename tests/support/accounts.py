@@ -35,7 +35,12 @@ def make_plain_user(username: str | None = None, password: str = PASSWORD):
 
 
 def make_source(**kw) -> Source:
-    defaults = {"name": "El Financiero", "url": f"https://example.org/{unique('feed')}.xml", "country": "MX", "language": "es"}
+    defaults = {
+        "name": "El Financiero",
+        "url": f"https://example.org/{unique('feed')}.xml",
+        "country": "MX",
+        "language": "es",
+    }
     return Source.objects.create(**{**defaults, **kw})
 
 
