@@ -103,3 +103,72 @@ def breaker_failure(*, provider: str, reason: str, retry_after: float | None = N
     pipe.execute()
     log.warning("event=breaker_open provider=%s seconds=%.1f reason=%s", provider, cooldown, reason[:200])
     return True
+
+
+# Breaker check, half-open probe claim and rate-limit slot in one round trip
+# (the common path of every provider call). Returns {code, wait_ms, has_failures}:
+# code 0 = open, 1 = half-open and another caller holds the probe,
+# 2 = rate slot too far away, 3 = go (after waiting wait_ms).
+_GATE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return {0, 0, 0} end
+local probing = 0
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  if not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[3]) then return {1, 0, 0} end
+  probing = 1
+end
+local wait = 0
+local interval = tonumber(ARGV[1])
+if interval > 0 then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local tat = tonumber(redis.call('GET', KEYS[4]) or '0')
+  if tat < now then tat = now end
+  wait = tat - now
+  if wait > tonumber(ARGV[2]) then
+    if probing == 1 then redis.call('DEL', KEYS[3]) end
+    return {2, wait, 0}
+  end
+  redis.call('SET', KEYS[4], tat + interval, 'PX', wait + interval + 1000)
+end
+return {3, wait, redis.call('EXISTS', KEYS[5]) + probing}
+"""
+_gate_scripts: dict[int, object] = {}
+
+
+@dataclass(frozen=True)
+class Gate:
+    allowed: bool
+    reason: str = ""
+    # True when the breaker holds failures or a probe: success must clear them.
+    dirty: bool = False
+
+
+def provider_gate(*, provider: str, per_second: float, max_wait: float, probe_seconds: float) -> Gate:
+    """Pass the breaker and take a rate-limit slot (sleeping until it), in one
+    Redis round trip. While a half-open probe is in flight, wait up to
+    ``max_wait`` for its outcome."""
+    from .ratelimit import redis_key as _rk  # same prefix
+
+    open_key, fails_key, tripped_key, probe_key = _keys(provider)
+    client = redis_client()
+    script = _gate_scripts.get(id(client))
+    if script is None:
+        script = _gate_scripts[id(client)] = client.register_script(_GATE)
+    interval_ms = max(1, int(1000 / per_second)) if per_second > 0 else 0
+    give_up = time.monotonic() + max_wait
+    while True:
+        code, wait_ms, dirty = script(
+            keys=[open_key, tripped_key, probe_key, _rk("rate", provider), fails_key],
+            args=[interval_ms, int(max_wait * 1000), max(1, int(probe_seconds * 1000))],
+        )
+        if code == 3:
+            if wait_ms:
+                time.sleep(wait_ms / 1000)
+            return Gate(True, dirty=bool(dirty))
+        if code == 0:
+            return Gate(False, f"{provider}: circuit open")
+        if code == 2:
+            return Gate(False, f"{provider}: rate limit: next slot in {wait_ms / 1000:.2f}s")
+        if time.monotonic() >= give_up:
+            return Gate(False, f"{provider}: circuit half-open, probe in flight")
+        time.sleep(0.05)

@@ -13,7 +13,7 @@ from newsdesk.coverage.cluster import article_assign_story
 from newsdesk.models import Article, TranslationStatus
 
 from .language import choose_language, detect_language
-from .translate import TranslationFailed, TranslationPending, translate_text
+from .translate import TranslationFailed, TranslationPending, translate_text, translate_texts
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,9 @@ def article_translate(*, article: Article, force: bool = False) -> None:
         return
     article.translation_attempts += 1
     try:
-        title = translate_text(text=article.title_orig, source_language=article.language, target_language=target)
-        summary = translate_text(text=article.summary_orig, source_language=article.language, target_language=target)
+        title, summary = translate_texts(
+            texts=[article.title_orig, article.summary_orig], source_language=article.language, target_language=target
+        )
     except TranslationPending as exc:
         out_of_attempts = article.translation_attempts >= settings.NEWSDESK_TRANSLATION_MAX_ATTEMPTS
         article.translation_status = TranslationStatus.FAILED if out_of_attempts else TranslationStatus.PENDING

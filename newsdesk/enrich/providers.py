@@ -347,10 +347,16 @@ class CallStats:
 
     calls: int = 0
     characters: int = 0
+    # Wall time of provider_call (ours and the provider's), and of the
+    # deep-translator call alone (the provider's side: HTTP and parsing).
     seconds: float = 0.0
+    provider_seconds: float = 0.0
+    # CPU time of our process spent inside deep-translator (its HTML/JSON parsing).
+    provider_cpu_seconds: float = 0.0
 
     def reset(self) -> None:
         self.calls, self.characters, self.seconds = 0, 0, 0.0
+        self.provider_seconds = self.provider_cpu_seconds = 0.0
 
 
 STATS = CallStats()
@@ -402,7 +408,12 @@ def provider_call(*, provider: Provider, text: str, source: str, target: str, de
     def run() -> str | None:
         _current.set(record)
         translator = provider.build(src, tgt)
-        return translator.translate(text)
+        started_inner, cpu_inner = time.perf_counter(), time.thread_time()
+        try:
+            return translator.translate(text)
+        finally:
+            STATS.provider_seconds += time.perf_counter() - started_inner
+            STATS.provider_cpu_seconds += time.thread_time() - cpu_inner
 
     started = time.perf_counter()
     context = contextvars.copy_context()

@@ -33,7 +33,7 @@ from django.db import IntegrityError, transaction
 
 from newsdesk.models import Translation
 
-from .breaker import breaker_allow, breaker_failure, breaker_state, breaker_success
+from .breaker import breaker_failure, breaker_state, breaker_success, provider_gate
 from .budget import BudgetExhausted, budget_refund, budget_reserve
 from .chunking import Chunk, chunks_join, text_chunks
 from .providers import (
@@ -44,7 +44,7 @@ from .providers import (
     provider_get,
     secrets_scrub,
 )
-from .ratelimit import RateLimited, parse_per_provider, rate_acquire
+from .ratelimit import parse_per_provider
 from .redisstate import redis_client, redis_key
 
 log = logging.getLogger(__name__)
@@ -100,17 +100,22 @@ def _cached(*, digest: str, source: str, target: str, chain: list[str]) -> Trans
 
 
 def _store(*, digest: str, source: str, target: str, provider: str, translated: str, characters: int) -> None:
+    row = Translation(
+        text_hash=digest,
+        source_language=source,
+        target_language=target,
+        provider=provider,
+        translated=translated,
+        characters=characters,
+    )
     try:
-        with transaction.atomic():
-            Translation.objects.get_or_create(
-                text_hash=digest,
-                source_language=source,
-                target_language=target,
-                provider=provider,
-                defaults={"translated": translated, "characters": characters},
-            )
+        if transaction.get_connection().in_atomic_block:
+            with transaction.atomic():  # a savepoint, so a duplicate does not break the caller's transaction
+                row.save(force_insert=True)
+        else:
+            row.save(force_insert=True)
     except IntegrityError:
-        pass  # stored by a concurrent worker; same text, same provider
+        pass  # stored by a concurrent worker (same text, same provider): keep the first
 
 
 def _retries(retries: int | None) -> int:
@@ -125,12 +130,9 @@ def _call_with_retries(
     rate = parse_per_provider(raw=settings.NEWSDESK_TRANSLATION_RATES).get(provider.name, 0.0)
     attempts = 1 + _retries(retries)
     for attempt in range(attempts):
-        if not breaker_allow(provider=provider.name, probe_seconds=timeout + 5, wait=timeout):
-            raise ProviderError(f"{provider.name}: circuit open", retryable=False, breaker=False)
-        try:
-            rate_acquire(provider=provider.name, per_second=rate, max_wait=timeout)
-        except RateLimited as exc:
-            raise ProviderError(f"{provider.name}: {exc}", retryable=False, breaker=False) from None
+        gate = provider_gate(provider=provider.name, per_second=rate, max_wait=timeout, probe_seconds=timeout + 5)
+        if not gate.allowed:
+            raise ProviderError(gate.reason, retryable=False, breaker=False)
         try:
             budget_reserve(provider=provider.name, characters=len(text))
         except BudgetExhausted as exc:
@@ -155,7 +157,8 @@ def _call_with_retries(
             # Full jitter: sleep uniformly in [0, base * 2^attempt].
             time.sleep(random.uniform(0, settings.NEWSDESK_TRANSLATION_BACKOFF * 2**attempt))
             continue
-        breaker_success(provider=provider.name)
+        if gate.dirty:
+            breaker_success(provider=provider.name)
         return result
     raise ProviderError(f"{provider.name}: no attempt made", retryable=True)  # pragma: no cover
 
@@ -169,11 +172,19 @@ def _lock_release(key: str, token: str) -> None:
 
 
 def _translate_chunk(
-    *, text: str, source: str, target: str, chain: list[str], provider: Provider, retries: int | None = None
+    *,
+    text: str,
+    source: str,
+    target: str,
+    chain: list[str],
+    provider: Provider,
+    retries: int | None = None,
+    checked: bool = False,
 ) -> TranslationResult:
-    """Translate one chunk with one provider, at most one call across all workers."""
+    """Translate one chunk with one provider, at most one call across all workers.
+    ``checked``: the caller already looked this very text up in the cache."""
     digest = text_hash(text)
-    hit = _cached(digest=digest, source=source, target=target, chain=chain)
+    hit = None if checked else _cached(digest=digest, source=source, target=target, chain=chain)
     if hit is not None:
         return TranslationResult(hit.translated, hit.provider)
     attempts = 1 + _retries(retries)
@@ -226,7 +237,13 @@ def _translate_with(
             pieces.append(chunk.text)
             continue
         result = _translate_chunk(
-            text=chunk.text, source=source, target=target, chain=chain, provider=provider, retries=retries
+            text=chunk.text,
+            source=source,
+            target=target,
+            chain=chain,
+            provider=provider,
+            retries=retries,
+            checked=len(chunks) == 1 and chunk.text == text,
         )
         pieces.append(result.text)
         calls += result.calls
@@ -246,8 +263,57 @@ def translation_chain_available() -> bool:
     return any(breaker_state(provider=name).state != "open" for name in settings.NEWSDESK_TRANSLATORS if name)
 
 
+def _normalise(text: str) -> str:
+    text = (text or "").strip()
+    if "&" in text:
+        # Entities in the original (double-encoded feeds) would be translated
+        # literally; providers should see the characters. Output is plain text.
+        text = html.unescape(text).strip()
+    return text
+
+
+def translate_texts(
+    *, texts: list[str], source_language: str, target_language: str = "en", retries: int | None = None
+) -> list[TranslationResult]:
+    """``translate_text`` for several texts of one article, with one cache query for all of them."""
+    chain = [name for name in settings.NEWSDESK_TRANSLATORS if name]
+    normal = [_normalise(text) for text in texts]
+    digests = {text_hash(text): text for text in normal if text and text_needs_translation(text=text)}
+    hits: dict[str, Translation] = {}
+    if digests and source_language != target_language:
+        rows = Translation.objects.filter(
+            text_hash__in=list(digests),
+            source_language=source_language,
+            target_language=target_language,
+            provider__in=chain,
+        ).only("text_hash", "translated", "provider")
+        for row in sorted(rows, key=lambda row: chain.index(row.provider), reverse=True):
+            hits[row.text_hash] = row  # the first provider in the chain wins
+    results = []
+    for text in normal:
+        row = hits.get(text_hash(text)) if text in digests.values() else None
+        if row is not None:
+            results.append(TranslationResult(row.translated, row.provider))
+        else:
+            results.append(
+                translate_text(
+                    text=text,
+                    source_language=source_language,
+                    target_language=target_language,
+                    retries=retries,
+                    _known_miss=bool(digests) and text in digests.values(),
+                )
+            )
+    return results
+
+
 def translate_text(
-    *, text: str, source_language: str, target_language: str = "en", retries: int | None = None
+    *,
+    text: str,
+    source_language: str,
+    target_language: str = "en",
+    retries: int | None = None,
+    _known_miss: bool = False,
 ) -> TranslationResult:
     """English (or ``target_language``) text for ``text``, from cache or the provider chain.
 
@@ -256,16 +322,12 @@ def translate_text(
     Raises TranslationPending when every provider is unavailable for now, and
     TranslationFailed when none can translate this language or input.
     """
-    text = (text or "").strip()
-    if "&" in text:
-        # Entities in the original (double-encoded feeds) would be translated
-        # literally; providers should see the characters. Output is plain text.
-        text = html.unescape(text)
+    text = _normalise(text)
     if not text or not text_needs_translation(text=text) or source_language == target_language:
         return TranslationResult(text, "")
     chain = [name for name in settings.NEWSDESK_TRANSLATORS if name]
     digest = text_hash(text)
-    whole = _cached(digest=digest, source=source_language, target=target_language, chain=chain)
+    whole = None if _known_miss else _cached(digest=digest, source=source_language, target=target_language, chain=chain)
     if whole is not None:
         return TranslationResult(whole.translated, whole.provider)
     reasons: list[str] = []

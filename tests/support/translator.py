@@ -63,9 +63,19 @@ class FakeTranslator(LoopbackServer):
         self.in_flight = 0
         self.max_in_flight = 0
         self._count_lock = threading.Lock()
+        # One send per response (headers and body together) and no Nagle delay:
+        # otherwise keep-alive requests stall on delayed ACKs (~40 ms each).
+        self.httpd.RequestHandlerClass.wbufsize = -1
+        self.httpd.RequestHandlerClass.disable_nagle_algorithm = True
         self.route("/m", self._google)
         self.route("/translate", self._libre)
         self.route("/v2/translate", self._deepl)
+        self.route("/_stats", self._stats)
+
+    def _stats(self, _request: Request) -> Response:
+        with self._count_lock:
+            body = {"calls": self.calls, "characters": sum(len(t) for t in self.texts)}
+        return Response(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
 
     def _enter(self, text: str) -> Response | None:
         with self._count_lock:
@@ -144,3 +154,17 @@ def worker_env(**overrides: object) -> dict[str, str]:
     """FAST_SETTINGS (plus overrides) as environment for a real Celery worker."""
     values = {**FAST_SETTINGS, **overrides}
     return {name: str(value) for name, value in values.items()}
+
+
+def serve_forever() -> None:
+    """Run a FakeTranslator in this process until stdin closes; print its base URL.
+    (Benches run the provider in its own process so it does not share their GIL.)"""
+    import sys
+
+    with FakeTranslator() as server:
+        print(server.url(""), flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    serve_forever()
