@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -229,3 +230,17 @@ def test_sweeper_after_sigkill_returns_the_file(box):
             child.kill()
     assert [p.name for p in inbox_sweep(box=box)] == ["a.txt"]
     assert list(box.processing.iterdir()) == []
+
+
+def test_symlink_planted_as_a_done_folder_is_not_followed(box, tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (box.path / "a.txt").write_text("Title\nbody")
+    claim = file_claim(box=box, name="a.txt", max_bytes=MAX)
+    day = datetime(2026, 2, 9, tzinfo=UTC)
+    (box.done / "2026-02-09").symlink_to(outside)
+    with pytest.raises(OSError, match="not a plain directory"):
+        claim_done(claim=claim, day=day)
+    assert list(outside.iterdir()) == []
+    claim.close()
+    assert [p.name for p in inbox_sweep(box=box)] == ["a.txt"]  # returned, not lost

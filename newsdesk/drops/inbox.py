@@ -216,6 +216,9 @@ def _variant(name: str, number: int) -> str:
 def move_unique(src: Path, directory: Path, name: str) -> Path:
     """Move ``src`` into ``directory`` as ``name``, or ``name~2``, ``name~3``... never overwriting."""
     directory.mkdir(parents=True, exist_ok=True)
+    if not stat.S_ISDIR(os.lstat(directory).st_mode):
+        # A symlink planted as done/<day> or failed/ would carry files out of the inbox.
+        raise OSError(f"{directory} is not a plain directory; refusing to move {name} there")
     for number in range(1, 10_000):
         target = directory / (name if number == 1 else _variant(name, number))
         if rename_noreplace(src, target):
@@ -387,6 +390,8 @@ def inbox_sweep(*, box: Inbox) -> list[Path]:
         except OSError:
             continue  # gone (finished meanwhile) or not a plain file; nothing we placed
         try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                continue  # nothing we placed: claims are regular files
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
