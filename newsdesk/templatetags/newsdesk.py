@@ -3,11 +3,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from django import template
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from newsdesk.web.countries import country_name as _country_name
 from newsdesk.web.countries import flag as _flag
 
 register = template.Library()
+_SELECTED = mark_safe(" selected")
 
 
 @register.filter
@@ -42,3 +45,21 @@ def http_url(value: str) -> str:
     """``value`` if it is an http(s) URL, else ''. Autoescape does not stop ``javascript:``."""
     value = (value or "").strip()
     return value if value.lower().startswith(("http://", "https://")) else ""
+
+
+@register.simple_tag
+def options(choices, selected=()) -> str:
+    """``<option>`` elements for (value, label) pairs, escaped, with ``selected`` marked.
+
+    One Python call instead of a template loop: a desk with hundreds of
+    sources would otherwise spend most of its render time here.
+    """
+    if isinstance(selected, (list, tuple, set, frozenset)):
+        chosen = {str(v) for v in selected}
+    else:
+        chosen = {str(selected)} if selected not in (None, "") else set()
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((value, _SELECTED if str(value) in chosen else "", label) for value, label in choices),
+    )

@@ -151,6 +151,11 @@ class ArticleFilter:
             qs = qs.filter(translation_status=self.status)
         if self.coverage:
             qs = qs.filter(story__source_count__gte=self.coverage)
+        if self.sort == "covered":
+            # Ranked by the story's outlet count, so only articles already
+            # grouped into a story take part; an inner join also lets
+            # PostgreSQL walk the story index instead of sorting every match.
+            qs = qs.filter(story__isnull=False)
         qs = search_apply(qs=qs, query=search)
         # Full texts and evidence are large and never shown on a card.
         return qs.select_related("source", "story").defer(*CARD_DEFERRED).order_by(*self.ordering)
@@ -158,7 +163,7 @@ class ArticleFilter:
     @property
     def ordering(self) -> tuple:
         if self.sort == "covered":
-            return (F("story__source_count").desc(nulls_last=True), "-published_at", "-id")
+            return (F("story__source_count").desc(), "-published_at", "-id")
         return ("-published_at", "-id")
 
     def params(self) -> list[tuple[str, str]]:

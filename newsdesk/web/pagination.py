@@ -1,8 +1,8 @@
 """Keyset pagination for both sort orders. No OFFSET, no COUNT.
 
 A cursor names the last row shown: ``<published>_<id>`` for newest-first,
-``<coverage>_<published>_<id>`` for most-covered (coverage ``n`` when the
-article has no story, which sorts last). A malformed cursor is treated as
+``<coverage>_<published>_<id>`` for most-covered (which lists only articles
+that belong to a story). A malformed cursor is treated as
 "first page" rather than an error: it is only ever a link we printed.
 """
 
@@ -52,20 +52,13 @@ def cursor_condition(raw: str, *, sort: str) -> Q | None:
     """The WHERE clause selecting rows after ``raw``; None for a bad cursor."""
     if sort == "covered":
         m = _COVERED.match(raw)
-        if not m:
+        if not m or m.group(1) == "n":
             return None
-        count, published, ident = m.group(1), _dt(m.group(2)), int(m.group(3))
+        count, published, ident = int(m.group(1)), _dt(m.group(2)), int(m.group(3))
         if published is None:
             return None
         later = Q(published_at__lt=published) | Q(published_at=published, id__lt=ident)
-        if count == "n":
-            return Q(story__isnull=True) & later | Q(story__source_count__isnull=True) & later
-        count = int(count)
-        return (
-            Q(story__source_count__lt=count)
-            | Q(story__source_count__isnull=True)
-            | (Q(story__source_count=count) & later)
-        )
+        return Q(story__source_count__lt=count) | (Q(story__source_count=count) & later)
     m = _NEWEST.match(raw)
     if not m:
         return None

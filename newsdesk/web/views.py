@@ -22,6 +22,7 @@ from django.utils.cache import patch_vary_headers
 
 from newsdesk.models import Article, Source, Story, TranslationStatus
 
+from .cards import cards_from
 from .countries import country_name
 from .filters import SORTS, ArticleFilter
 from .pagination import keyset_page
@@ -41,9 +42,9 @@ def filter_options() -> dict:
     countries = sorted({c for _, _, c, _ in rows if c}, key=country_name)
     return {
         "countries": [(c, country_name(c)) for c in countries],
-        "languages": sorted({lang for _, _, _, lang in rows if lang}),
+        "languages": [(lang, lang.upper()) for lang in sorted({lang for _, _, _, lang in rows if lang})],
         "sources": [(ident, name) for ident, name, _, _ in rows],
-        "categories": category_choices(),
+        "categories": [(c, c) for c in category_choices()],
         "statuses": TranslationStatus.choices,
         "sorts": list(SORTS.items()),
     }
@@ -102,6 +103,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context = {
         "filter": flt,
         "page": page,
+        "cards": cards_from(page.items),
         "query": query,
         "next_url": f"?{query}&before={page.next_cursor}" if query else f"?before={page.next_cursor}",
         "feeds": feed_links(flt),

@@ -1,0 +1,549 @@
+"""Dashboard, search and feed latency at a million articles, on PostgreSQL behind gunicorn.
+
+    .venv/bin/python bench/dashboard.py            # 1,000,000 articles
+    .venv/bin/python bench/dashboard.py --quick    # 50,000 articles, under a minute
+
+What it does:
+1. Creates (or reuses) the database ``newsdesk_bench`` / ``newsdesk_bench_quick`` on the
+   PostgreSQL at ``BENCH_PG`` (default postgres://postgres@127.0.0.1:5432), migrates it and
+   generates articles with one ``INSERT ... SELECT generate_series`` per batch: text is drawn
+   in SQL from word lists in eight languages, with skewed word frequencies, titles of 6-14
+   words and summaries of 15-90 words; English text beside the original. The GIN index is
+   rebuilt after the load. A database with the right row count is reused (``--regen`` forces).
+2. Starts gunicorn (2 workers, one per core) on a free loopback port, DEBUG off.
+3. Measures, with a load generator on loopback (one keep-alive connection per gunicorn
+   worker, so the figures are server time plus loopback), p50/p95 of:
+   dashboard first page; filter combinations with full-text search; RSS/Atom of filtered
+   views (50 items, no validators); the same feeds revalidated (304). Then throughput with
+   wrk (Debian ``wrk``) if installed, else with Python threads, counting errors.
+4. Times the raw SQL of the same queries in the same run (Django builds it, psycopg runs
+   it) and prints page time / SQL time.
+The last line prints figures beside targets; the exit status is 1 if a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import random
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
+BENCH_PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+BENCH_REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/6")
+TARGETS = {"dashboard_p95_ms": 30.0, "search_p95_ms": 100.0, "feed_p95_ms": 20.0, "feed_304_p95_ms": 2.0}
+
+# (country, language) of the generated outlets.
+OUTLETS = [
+    ("MX", "es"), ("ES", "es"), ("AR", "es"), ("FR", "fr"), ("BR", "pt"),
+    ("PT", "pt"), ("DE", "de"), ("IT", "it"), ("GB", "en"), ("US", "en"), ("RU", "ru"),
+]  # fmt: skip
+# Real words per language, most frequent first; vocabulary() spreads them over the ranks.
+_WORD_TEXT = {
+    "en": (
+        "the government minister said talks on trade and critical minerals would continue this week while "
+        "markets reacted to new data on inflation growth exports lithium energy prices election court ruling "
+        "protest police security agreement summit president parliament budget tax reform health hospital "
+        "vaccine climate drought flood storm wildfire migration border talks ceasefire army missile attack "
+        "drone sanctions oil gas pipeline bank interest rate currency debt investors strike workers union "
+        "wages football league championship final coach transfer record copper"
+    ),
+    "es": (
+        "el gobierno ministro dijo que las negociaciones sobre comercio y minerales críticos seguirán esta "
+        "semana mientras los mercados reaccionaron a nuevos datos de inflación crecimiento exportaciones "
+        "litio energía precios elección tribunal protesta policía seguridad acuerdo cumbre presidente "
+        "congreso presupuesto impuestos reforma salud hospital vacuna clima sequía inundación tormenta "
+        "migración frontera ejército sanciones petróleo banco tasa moneda deuda inversionistas huelga "
+        "trabajadores salarios fútbol"
+    ),
+    "fr": (
+        "le gouvernement ministre a déclaré que les négociations sur le commerce et les minerais critiques "
+        "continueraient cette semaine tandis que les marchés réagissaient aux nouvelles données inflation "
+        "croissance exportations lithium énergie prix élection tribunal manifestation police sécurité accord "
+        "sommet président assemblée budget impôts réforme santé hôpital vaccin climat sécheresse inondation"
+    ),
+    "pt": (
+        "o governo ministro disse que as negociações sobre comércio e minerais críticos continuarão esta "
+        "semana enquanto os mercados reagiram a novos dados de inflação crescimento exportações lítio energia "
+        "preços eleição tribunal protesto polícia segurança acordo cúpula presidente congresso orçamento"
+    ),
+    "de": (
+        "die Regierung Minister sagte dass die Gespräche über Handel und kritische Rohstoffe diese Woche "
+        "fortgesetzt werden während die Märkte auf neue Daten zu Inflation Wachstum Exporte Lithium Energie "
+        "Preise Wahl Gericht Protest Polizei Sicherheit Abkommen Gipfel Präsident Bundestag Haushalt"
+    ),
+    "it": (
+        "il governo ministro ha detto che i negoziati sul commercio e sui minerali critici continueranno "
+        "questa settimana mentre i mercati reagivano ai nuovi dati su inflazione crescita esportazioni litio "
+        "energia prezzi elezioni tribunale protesta polizia sicurezza accordo vertice presidente bilancio"
+    ),
+    "ru": (
+        "правительство министр заявил что переговоры о торговле и критических минералах продолжатся на этой "
+        "неделе пока рынки реагировали на новые данные об инфляции росте экспорте литии энергии ценах выборах "
+        "суде протесте полиции безопасности соглашении саммите президенте бюджете"
+    ),
+}
+WORDS = {lang: text.split() for lang, text in _WORD_TEXT.items()}
+SYLLABLES = ["ka", "lo", "mi", "ter", "san", "dre", "vo", "lin", "por", "ta", "ne", "ri", "gu", "bel", "os", "an"]
+VOCABULARY_SIZE = 4096
+
+
+def vocabulary(lang: str) -> list[str]:
+    """About 4,000 words: the real ones spread over the frequency ranks, pseudo-words between.
+
+    Words are drawn with a power law over the list, so position is frequency:
+    in a million articles a real word near the top is in roughly a sixth of
+    them, one further down in one or two percent, like news vocabulary.
+    """
+    real = WORDS[lang]
+    pseudo = [a + b + c for a in SYLLABLES for b in SYLLABLES for c in SYLLABLES]
+    words: list[str] = []
+    step = VOCABULARY_SIZE // (len(real) + 1)
+    for i in range(VOCABULARY_SIZE):
+        if i % step == 0 and i // step < len(real):
+            words.append(real[i // step])
+        else:
+            words.append(pseudo[(i * 2654435761 + sum(map(ord, lang))) % len(pseudo)])
+    return words
+
+
+CATEGORIES = ["Politics", "Economy", "World", "Sports", "Technology", "Culture", "Health", ""]
+
+# The filter-with-search mix: every request carries full-text search.
+SEARCH_QUERIES = [
+    {"q": "lithium"},
+    {"q": '"critical minerals"', "country": "MX"},
+    {"q": "inflation -china", "lang": "es"},
+    {"q": "government exports", "sort": "covered"},
+    {"q": "drought", "status": "done", "coverage": "3"},
+    {"q": "source:outlet-7 budget"},
+    {"q": "élection", "country": "FR", "from": "DATE30"},
+    {"q": "ceasefire missile"},
+    {"q": "copper -strike", "category": "Economy", "sort": "covered"},
+    {"q": "country:BR lang:pt energia"},
+]
+FEED_QUERIES = [
+    {"country": "FR"},
+    {"lang": "es", "category": "Economy"},
+    {"country": "DE", "status": "done"},
+    {"coverage": "3"},
+    {"country": "US", "sort": "covered"},
+]
+
+
+def pg_url(db: str) -> str:
+    return f"{BENCH_PG.rstrip('/')}/{db}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def env_for(db: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=pg_url(db),
+        REDIS_URL=BENCH_REDIS,
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        SECURE_SSL_REDIRECT="false",
+        SESSION_COOKIE_SECURE="false",
+        CSRF_COOKIE_SECURE="false",
+        SECURE_HSTS_SECONDS="0",
+        DB_CONN_MAX_AGE="600",
+        LOG_LEVEL="WARNING",
+        NEWSDESK_VAR_DIR=str(ROOT / "var" / "bench-dashboard"),
+    )
+    return env
+
+
+# --- data ---------------------------------------------------------------------
+
+
+def _filler(cursor, table: str, given: set[str]) -> tuple[list[str], list[str]]:
+    """Columns another migration may have added as NOT NULL without a default: fill with zero values."""
+    cursor.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = %s "
+        "AND is_nullable = 'NO' AND column_default IS NULL AND is_generated = 'NEVER'",
+        [table],
+    )
+    zero = {"boolean": "false", "jsonb": "'{}'::jsonb", "json": "'{}'::json"}
+    cols, exprs = [], []
+    for name, dtype in cursor.fetchall():
+        if name in given:
+            continue
+        cols.append(name)
+        if dtype in zero:
+            exprs.append(zero[dtype])
+        elif "timestamp" in dtype:
+            exprs.append("now()")
+        elif dtype in ("integer", "bigint", "smallint", "double precision", "real", "numeric"):
+            exprs.append("0")
+        else:
+            exprs.append("''")
+    return cols, exprs
+
+
+def data_generate(*, cursor, articles: int) -> float:
+    from newsdesk.web.search_schema import POSTGRES_INSTALL
+
+    start = time.perf_counter()
+    cursor.execute("TRUNCATE newsdesk_article, newsdesk_story, newsdesk_source RESTART IDENTITY CASCADE")
+    sources = 300
+    source_given = {"id", "name", "kind", "url", "country", "language", "enabled", "next_poll_at", "state", "category"}
+    extra_cols, extra_vals = _filler(cursor, "newsdesk_source", source_given)
+    for i in range(sources):
+        country, lang = OUTLETS[i % len(OUTLETS)]
+        cols = [
+            "name",
+            "kind",
+            "url",
+            "country",
+            "language",
+            "enabled",
+            "next_poll_at",
+            "state",
+            "category",
+            *extra_cols,
+        ]
+        vals = ["%s", "'feed'", "%s", "%s", "%s", "true", "now() + interval '1 day'", "'idle'", "''", *extra_vals]
+        cursor.execute(
+            f"INSERT INTO newsdesk_source ({', '.join(cols)}) VALUES ({', '.join(vals)})",  # noqa: S608 (fixed names)
+            [f"Outlet-{i} {country}", f"https://outlet{i}.example/feed.xml", country, lang],
+        )
+    stories = max(articles // 4, 1)
+    story_given = {"id", "headline", "source_count", "article_count", "country_count", "language_count"}
+    extra_cols, extra_vals = _filler(cursor, "newsdesk_story", story_given)
+    cursor.execute(
+        f"INSERT INTO newsdesk_story (headline, source_count, article_count, country_count, language_count"  # noqa: S608
+        f"{''.join(', ' + c for c in extra_cols)}) "
+        "SELECT 'Story ' || g, 1 + floor(power(random(), 6) * 40)::int, 1, 1, 1"
+        f"{''.join(', ' + v for v in extra_vals)} FROM generate_series(1, %s) g",
+        [stories],
+    )
+    cursor.execute("DROP INDEX IF EXISTS article_search_gin")  # built once after the load
+    _articles_copy(cursor=cursor, articles=articles, sources=sources, stories=stories, start=start)
+    cursor.execute("SET maintenance_work_mem = '512MB'")
+    for sql in POSTGRES_INSTALL:
+        cursor.execute(sql)
+    cursor.execute("VACUUM ANALYZE newsdesk_article")
+    cursor.execute("ANALYZE newsdesk_story")
+    cursor.execute("ANALYZE newsdesk_source")
+    return time.perf_counter() - start
+
+
+def _zero(sql_expr: str, now: datetime):
+    return {"false": False, "0": 0, "now()": now, "''": ""}.get(sql_expr, "{}")
+
+
+def _articles_copy(*, cursor, articles: int, sources: int, stories: int, start: float) -> None:
+    """COPY articles built in Python: seeded, skewed word draws (random.choices runs in C)."""
+    rng = random.Random(20260209)
+    vocab = {lang: vocabulary(lang) for lang in WORDS}
+    # Power-law ranks: P(rank < k) = (k/n)^(1/3), the same law the docs describe.
+    n = VOCABULARY_SIZE
+    cum = [((k + 1) / n) ** (1 / 3) for k in range(n)]
+    article_given = {
+        "source_id", "dedupe_key", "url", "category", "title_orig", "summary_orig", "title_en", "summary_en",
+        "language", "language_declared", "country", "translation_status", "published_at", "fetched_at",
+        "updated_at", "story_id", "id", "content_orig", "content_en", "author", "content_hash",
+        "language_detected", "translation_provider", "translation_error", "translation_attempts", "story_evidence",
+    }  # fmt: skip
+    extra_cols, extra_vals = _filler(cursor, "newsdesk_article", article_given)
+    now = datetime.now(UTC)
+    extra = [_zero(v, now) for v in extra_vals]
+    cols = [
+        "source_id", "dedupe_key", "url", "category", "title_orig", "summary_orig", "title_en", "summary_en",
+        "language", "language_declared", "country", "translation_status", "published_at", "fetched_at",
+        "updated_at", "story_id", "content_orig", "content_en", "author", "content_hash", "language_detected",
+        "translation_provider", "translation_error", "translation_attempts", "story_evidence", *extra_cols,
+    ]  # fmt: skip
+
+    def text(lang: str, low: int, high: int) -> str:
+        return " ".join(rng.choices(vocab[lang], cum_weights=cum, k=rng.randint(low, high)))
+
+    with cursor.copy(f"COPY newsdesk_article ({', '.join(cols)}) FROM STDIN") as copy:
+        for g in range(1, articles + 1):
+            src = 1 + g % sources
+            country, lang = OUTLETS[(src - 1) % len(OUTLETS)]
+            title_en = text("en", 6, 14).capitalize()
+            summary_en = text("en", 15, 90)
+            if lang == "en":
+                title_orig, summary_orig, status = title_en, summary_en, "not_needed"
+            else:
+                title_orig, summary_orig = text(lang, 6, 14).capitalize(), text(lang, 15, 90)
+                status = "pending" if g % 50 == 0 else "failed" if g % 97 == 0 else "done"
+            published = now - timedelta(seconds=g * 30 + rng.random() * 30)
+            copy.write_row(
+                [
+                    src, f"b{g}", f"https://outlet{src}.example/a/{g}", CATEGORIES[g % len(CATEGORIES)],
+                    title_orig, summary_orig, title_en, summary_en, lang, lang, country, status,
+                    published, now, now, 1 + (g * 7919) % stories if g % 10 < 7 else None,
+                    "", "", "", "", lang, "", "", 0, "{}", *extra,
+                ]
+            )  # fmt: skip
+            if g % 100_000 == 0:
+                print(f"  articles {g:,}/{articles:,} ({time.perf_counter() - start:.0f}s)", flush=True)
+
+
+def database_prepare(*, db: str, articles: int, regen: bool) -> None:
+    import psycopg
+
+    with psycopg.connect(pg_url("postgres"), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{db}"')
+    subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env_for(db), check=True)
+    with psycopg.connect(pg_url(db), autocommit=True) as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM newsdesk_article")
+        have = cursor.fetchone()[0]
+        if have == articles and not regen:
+            print(f"reusing {have:,} articles in {db}", flush=True)
+            return
+        print(f"generating {articles:,} articles in {db}", flush=True)
+        took = data_generate(cursor=cursor, articles=articles)
+        print(f"generated in {took:.0f}s", flush=True)
+
+
+# --- HTTP load ------------------------------------------------------------------
+
+
+class Server:
+    def __init__(self, db: str, workers: int) -> None:
+        self.port = free_port()
+        log = open(ROOT / "var" / "bench-dashboard" / "gunicorn.log", "w")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [GUNICORN, "config.wsgi", "-b", f"127.0.0.1:{self.port}", "-w", str(workers), "--threads", "1",
+             "--worker-class", "sync", "--keep-alive", "30", "--log-level", "warning"],
+            cwd=ROOT, env=env_for(db), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                conn.request("GET", "/healthz")
+                conn.getresponse().read()
+                return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise SystemExit("gunicorn did not start; see var/bench-dashboard/gunicorn.log")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def load_run(*, port: int, paths: list[str], requests: int, concurrency: int, headers: dict | None = None,
+             expect: int = 200) -> tuple[list[float], int]:  # fmt: skip
+    """Send ``requests`` GETs cycling through ``paths`` on ``concurrency`` keep-alive connections."""
+    times: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    counter = iter(range(requests))
+
+    def worker() -> None:
+        nonlocal errors
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while True:
+            with lock:
+                i = next(counter, None)
+            if i is None:
+                break
+            path = paths[i % len(paths)]
+            start = time.perf_counter()
+            try:
+                conn.request("GET", path, headers=headers or {})
+                response = conn.getresponse()
+                response.read()
+                ok = response.status == expect
+            except (OSError, http.client.HTTPException):
+                ok = False
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            elapsed = (time.perf_counter() - start) * 1000
+            with lock:
+                times.append(elapsed)
+                errors += 0 if ok else 1
+        conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return times, errors
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def throughput(*, port: int, seconds: int, paths: list[str]) -> tuple[float, int, str]:
+    if shutil.which("wrk"):
+        script = ROOT / "var" / "bench-dashboard" / "paths.lua"
+        quoted = ", ".join('"' + p.replace('"', '\\"') + '"' for p in paths)
+        script.write_text(
+            f"local paths = {{{quoted}}}\nlocal i = 0\n"
+            "request = function()\n  i = i + 1\n  return wrk.format('GET', paths[(i % #paths) + 1])\nend\n"
+        )
+        out = subprocess.run(
+            ["wrk", "-t2", "-c8", f"-d{seconds}s", "-s", str(script), f"http://127.0.0.1:{port}"],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+        errors = 0
+        for pattern in (r"Non-2xx or 3xx responses:\s+(\d+)", r"Socket errors:.*?(\d+).*?(\d+).*?(\d+).*?(\d+)"):
+            m = re.search(pattern, out)
+            if m:
+                errors += sum(int(x) for x in m.groups())
+        return rps, errors, "wrk -t2 -c8"
+    start = time.perf_counter()
+    times, errors = load_run(port=port, paths=paths, requests=400 * seconds, concurrency=8)
+    return len(times) / (time.perf_counter() - start), errors, "python threads x8"
+
+
+# --- raw SQL --------------------------------------------------------------------
+
+
+def sql_times(*, db: str, queries: list[dict], feed: bool, repeats: int) -> list[float]:
+    """Time the page query Django builds for each view, run directly through psycopg."""
+    os.environ.update(env_for(db))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+    from django.http import QueryDict
+
+    from newsdesk.web.filters import ArticleFilter
+
+    times: list[float] = []
+    with connection.cursor() as cursor:
+        for _ in range(repeats):
+            for params in queries:
+                flt = ArticleFilter.from_query(QueryDict(urlencode(params)))
+                if feed:
+                    qs = flt.queryset().values_list("id", "updated_at")[: settings.NEWSDESK_FEED_SIZE]
+                else:
+                    qs = flt.queryset()[: settings.NEWSDESK_PAGE_SIZE + 1]
+                sql, sql_params = qs.query.sql_with_params()
+                start = time.perf_counter()
+                cursor.execute(sql, sql_params)
+                cursor.fetchall()
+                times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+# --- main -----------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="50,000 articles, fewer requests (< 1 minute)")
+    parser.add_argument("--articles", type=int, default=0)
+    parser.add_argument("--regen", action="store_true", help="regenerate the data even if the count matches")
+    args = parser.parse_args()
+    articles = args.articles or (50_000 if args.quick else 1_000_000)
+    db = "newsdesk_bench_quick" if args.quick else "newsdesk_bench"
+    requests = 150 if args.quick else 1500
+    (ROOT / "var" / "bench-dashboard").mkdir(parents=True, exist_ok=True)
+    database_prepare(db=db, articles=articles, regen=args.regen)
+
+    date30 = (datetime.now(UTC) - timedelta(days=30)).date().isoformat()
+    search = [{k: (date30 if v == "DATE30" else v) for k, v in q.items()} for q in SEARCH_QUERIES]
+    search_paths = ["/?" + urlencode(q) for q in search]
+    feed_paths = [f"/feeds/{fmt}/?" + urlencode(q) for q in FEED_QUERIES for fmt in ("rss", "atom")]
+
+    server = Server(db, workers=2)
+    try:
+        port = server.port
+        for paths in (["/"], search_paths, feed_paths):  # warm connections, caches and plans
+            load_run(port=port, paths=paths, requests=len(paths) * 4, concurrency=2)
+        dash, dash_err = load_run(port=port, paths=["/"], requests=requests, concurrency=2)
+        srch, srch_err = load_run(port=port, paths=search_paths, requests=requests, concurrency=2)
+        feeds, feed_err = load_run(port=port, paths=feed_paths, requests=requests, concurrency=2)
+        # 304: revalidate each feed with the ETag it just gave.
+        conn = http.client.HTTPConnection("127.0.0.1", port)
+        not_modified: list[float] = []
+        nm_err = 0
+        etags = {}
+        for path in feed_paths:
+            conn.request("GET", path)
+            response = conn.getresponse()
+            response.read()
+            etags[path] = response.getheader("ETag")
+        for i in range(requests):
+            path = feed_paths[i % len(feed_paths)]
+            start = time.perf_counter()
+            conn.request("GET", path, headers={"If-None-Match": etags[path]})
+            response = conn.getresponse()
+            response.read()
+            not_modified.append((time.perf_counter() - start) * 1000)
+            nm_err += response.status != 304
+        conn.close()
+        rps, tp_err, tool = throughput(port=port, seconds=3 if args.quick else 15, paths=["/", *search_paths[:3]])
+    finally:
+        server.stop()
+
+    sql_dash = sql_times(db=db, queries=[{}], feed=False, repeats=requests // 10)
+    sql_srch = sql_times(db=db, queries=search, feed=False, repeats=max(requests // 100, 3))
+    sql_feed = sql_times(db=db, queries=FEED_QUERIES, feed=True, repeats=max(requests // 50, 3))
+
+    def line(name: str, page: list[float], sql: list[float]) -> None:
+        ratio = statistics.median(page) / max(statistics.median(sql), 1e-6)
+        print(
+            f"{name:<22} p50={pct(page, 0.5):7.2f}ms p95={pct(page, 0.95):7.2f}ms  "
+            f"sql p50={pct(sql, 0.5):7.2f}ms p95={pct(sql, 0.95):7.2f}ms  page/sql(median)={ratio:5.1f}"
+        )
+
+    print(f"\narticles={articles:,}  requests per scenario={requests}  concurrency=2 (gunicorn -w 2)")
+    line("dashboard first page", dash, sql_dash)
+    line("filters + search", srch, sql_srch)
+    line("rss/atom 50 items", feeds, sql_feed)
+    print(f"{'feed 304':<22} p50={pct(not_modified, 0.5):7.2f}ms p95={pct(not_modified, 0.95):7.2f}ms")
+    print(f"throughput ({tool}, mixed dashboard/search): {rps:.0f} req/s, errors={tp_err}")
+    errors = dash_err + srch_err + feed_err + nm_err + tp_err
+    figures = {
+        "dashboard_p95_ms": pct(dash, 0.95),
+        "search_p95_ms": pct(srch, 0.95),
+        "feed_p95_ms": pct(feeds, 0.95),
+        "feed_304_p95_ms": pct(not_modified, 0.95),
+    }
+    ok = errors == 0 and all(figures[k] <= TARGETS[k] for k in TARGETS)
+    print(
+        " ".join(f"{k}={v:.1f} (target<={TARGETS[k]:g})" for k, v in figures.items())
+        + f" throughput_rps={rps:.0f} errors={errors} (target=0) articles={articles}"
+    )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
