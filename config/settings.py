@@ -418,6 +418,8 @@ NEWSDESK_DASHBOARD_PUBLIC = env_bool("NEWSDESK_DASHBOARD_PUBLIC", True)
 # Saved views ("desks", newsdesk/accounts/): per editor, and the cap of the "N new" badge ("99+").
 NEWSDESK_MAX_SAVED_VIEWS = env_int("NEWSDESK_MAX_SAVED_VIEWS", 50)
 NEWSDESK_NEW_COUNT_CAP = env_int("NEWSDESK_NEW_COUNT_CAP", 99)
+# Seconds a saved view's "N new" badge is cached (0 = always count afresh).
+NEWSDESK_NEW_COUNT_CACHE_SECONDS = env_int("NEWSDESK_NEW_COUNT_CACHE_SECONDS", 30)
 NEWSDESK_PAGE_SIZE = env_int("NEWSDESK_PAGE_SIZE", 30)
 NEWSDESK_FEED_SIZE = env_int("NEWSDESK_FEED_SIZE", 50)
 # Cache-Control max-age of feeds; readers revalidate with ETag/Last-Modified after it.

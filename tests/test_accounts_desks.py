@@ -11,6 +11,12 @@ from tests.support.accounts import make_article, make_editor, make_source
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _fresh_counts(settings):
+    # Counts are cached in production; these tests check the counting itself.
+    settings.NEWSDESK_NEW_COUNT_CACHE_SECONDS = 0
+
+
 def names(owner) -> list[str]:
     return [v.name for v in desks.saved_views_of(owner=owner)]
 
@@ -125,3 +131,21 @@ def test_the_count_query_stops_at_the_cap(settings):
     with CaptureQueriesContext(connection) as ctx:
         desks.saved_view_new_count(view=view)
     assert "LIMIT 100" in ctx.captured_queries[-1]["sql"].upper()
+
+
+def test_counts_are_cached_briefly_and_opening_refreshes_them(settings, django_assert_num_queries):
+    settings.NEWSDESK_NEW_COUNT_CACHE_SECONDS = 60
+    mx = make_source(country="MX")
+    editor = make_editor()
+    view = desks.saved_view_create(owner=editor, name="Mexico", query="country=MX")
+    make_article(mx, "first")
+    assert desks.saved_view_new_count(view=view).label == "1"
+    make_article(mx, "second")
+    with django_assert_num_queries(0):
+        assert desks.saved_view_new_count(view=view).label == "1"  # cached
+    view = desks.saved_view_open(owner=editor, pk=view.pk)
+    assert desks.saved_view_new_count(view=view).label == "0"  # a new key after opening
+    make_article(mx, "third")
+    view.query = desks.saved_view_query_normalize(query="country=MX&lang=es")
+    view.save()
+    assert desks.saved_view_new_count(view=view).label == "1"  # and after the query changed

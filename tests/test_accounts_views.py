@@ -14,6 +14,13 @@ from tests.support.accounts import PASSWORD, make_article, make_editor, make_sou
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _fresh_counts(settings):
+    # Counts are cached in production; these tests check the counting itself.
+    settings.NEWSDESK_NEW_COUNT_CACHE_SECONDS = 0
+
+
 CSRF_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
