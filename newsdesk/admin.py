@@ -283,5 +283,6 @@ class TranslationAdmin(admin.ModelAdmin):
     list_filter = ("provider", "source_language")
 
 
-# Dead letters (newsdesk/ops/admin.py registers them).
+# Dead letters and the file-drop ledger (their own admin modules register them).
+from newsdesk.drops import admin as _drops_admin  # noqa: E402, F401
 from newsdesk.ops import admin as _ops_admin  # noqa: E402, F401
