@@ -230,7 +230,9 @@ def main() -> int:
         os.environ["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("DEBUG", "true")
+    # Production settings: DEBUG keeps a log of every query, which is not what we measure.
+    os.environ.setdefault("DEBUG", "false")
+    os.environ.setdefault("SECRET_KEY", "bench-" + os.urandom(24).hex())
     os.environ["NEWSDESK_VAR_DIR"] = str(workdir)
     try:
         return run(count)

@@ -221,6 +221,8 @@ def _translate_chunk(
         )
         return TranslationResult(translated, provider.name, calls=1)
     finally:
+        # Always free the lock: waiters would see the row anyway, but a cache
+        # row deleted by an admin must not leave this text blocked until expiry.
         _lock_release(lock_key, token)
 
 
