@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import logging
 import time
 
 import pytest
@@ -269,3 +270,18 @@ def test_stats_count_calls_and_characters(translator):
     STATS.reset()
     translate_text(text="Hola", source_language="es")
     assert (STATS.calls, STATS.characters) == (1, 4)
+
+
+def test_deepl_key_never_in_logs_even_at_debug(settings, caplog):
+    """urllib3 logs request lines (with DeepL's auth_key parameter) at DEBUG."""
+    caplog.set_level(logging.DEBUG)
+    with FakeTranslator() as server:
+        settings.NEWSDESK_TRANSLATORS = ["deepl"]
+        settings.NEWSDESK_DEEPL_KEY = "sekret-deepl-key-5678:fx"
+        settings.NEWSDESK_DEEPL_URL = server.url("/v2/")
+        translate_text(text="Hola", source_language="es")
+        server.mode = "forbidden"
+        with pytest.raises(TranslationPending):
+            translate_text(text="Adiós", source_language="es")
+    assert any("/v2/translate" in record.getMessage() for record in caplog.records)
+    assert "sekret" not in caplog.text

@@ -115,6 +115,22 @@ def secrets_scrub(*, text: str) -> str:
     return _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}=***", text)
 
 
+class SecretsScrubFilter(logging.Filter):
+    """urllib3 logs each request line, query string included, at DEBUG level;
+    DeepL's key travels there. Scrub every record of the HTTP loggers."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        scrubbed = secrets_scrub(text=message)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, ()
+        return True
+
+
+for _name in ("urllib3.connectionpool", "urllib3.connection", "requests"):
+    logging.getLogger(_name).addFilter(SecretsScrubFilter())
+
+
 # --- The deadline-bound requests stand-in ---------------------------------------
 
 
