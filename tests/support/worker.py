@@ -46,6 +46,10 @@ def celery_worker(extra_env: dict[str, str] | None = None, concurrency: int = 1)
             "NEWSDESK_GOOGLE_TRANSLATE_URL": settings.NEWSDESK_GOOGLE_TRANSLATE_URL,
             "NEWSDESK_LIBRETRANSLATE_URL": settings.NEWSDESK_LIBRETRANSLATE_URL,
             "NEWSDESK_DROP_ROOT": str(settings.NEWSDESK_DROP_ROOT),
+            # High-accuracy lingua costs ~1 GB and 15-30 s per worker start; the
+            # detector itself is tested in-process (tests/test_language.py), so
+            # workers started by tests use the light models unless a test says otherwise.
+            "NEWSDESK_LANGUAGE_ACCURACY": os.environ.get("NEWSDESK_LANGUAGE_ACCURACY", "low"),
             **(extra_env or {}),
         }
     )
