@@ -23,14 +23,13 @@ from newsdesk.models import Article, Source, TranslationStatus
 from .countries import NAME_TO_CODE
 from .search import SearchQuery, search_apply, search_clean, search_parse
 
-CARD_DEFERRED = (
-    "content_orig",
-    "content_en",
-    "translation_error",
-    "story_evidence",
-    "source__last_error",
-    "source__etag",
-)
+# What cards and feed items read; everything else (full texts, evidence, the
+# source's scheduling and health columns) stays in the database.
+CARD_FIELDS = (
+    "id", "source_id", "story_id", "url", "category", "title_orig", "summary_orig", "title_en", "summary_en",
+    "language", "country", "translation_status", "published_at", "updated_at",
+    "source__id", "source__name", "story__id", "story__source_count",
+)  # fmt: skip
 SORTS = {"newest": "Newest first", "covered": "Most covered"}
 MAX_VALUES = 10  # per multi-valued parameter
 MAX_COVERAGE = 1000
@@ -157,8 +156,7 @@ class ArticleFilter:
             # PostgreSQL walk the story index instead of sorting every match.
             qs = qs.filter(story__isnull=False)
         qs = search_apply(qs=qs, query=search)
-        # Full texts and evidence are large and never shown on a card.
-        return qs.select_related("source", "story").defer(*CARD_DEFERRED).order_by(*self.ordering)
+        return qs.select_related("source", "story").only(*CARD_FIELDS).order_by(*self.ordering)
 
     @property
     def ordering(self) -> tuple:
