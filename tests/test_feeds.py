@@ -181,3 +181,32 @@ def test_feeds_ignore_nasty_parameters(client, name):
             assert response.status_code in (200, 400), (param, value)
             if name != "feed-json" and response.status_code == 200:
                 _strict(response.content)
+
+
+@pytest.mark.parametrize("pair", ["rss", "atom"])
+def test_fast_writer_matches_djangos(pair):
+    """The lean writer produces exactly what Django's SAX writer does for the same feed."""
+    import io
+    import re
+    from datetime import UTC, datetime
+
+    from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+
+    from newsdesk.web.feeds import NewsdeskAtom, NewsdeskRss
+
+    fast_cls, slow_cls = (NewsdeskRss, Rss201rev2Feed) if pair == "rss" else (NewsdeskAtom, Atom1Feed)
+    outputs = []
+    for write in (fast_cls.write, slow_cls.write):
+        feed = fast_cls(
+            title="T & <x>", link="http://x/?a=1&b=2", description='d "q"', feed_url="http://x/f?a&b", language="en"
+        )
+        feed.add_item(
+            title="A <b>&", link="http://x/1?a&b", description="&lt;p&gt;", unique_id="g1", unique_id_is_permalink=False,
+            pubdate=datetime(2026, 2, 9, 11, tzinfo=UTC), updateddate=datetime(2026, 2, 9, 12, tzinfo=UTC),
+            author_name='O\'x "y"', categories=["c1", "c&2"], outlet="El País", country="ES",
+        )  # fmt: skip
+        buffer = io.StringIO()
+        write(feed, buffer, "utf-8")
+        outputs.append(re.sub(r"<lastBuildDate>[^<]*</lastBuildDate>", "", buffer.getvalue()))
+    assert outputs[0] == outputs[1]
+    assert "<nd:outlet>El País</nd:outlet>" in outputs[0]
