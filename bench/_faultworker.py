@@ -1,0 +1,58 @@
+"""``celery`` with a fault injected into the feed parser library (benches only).
+
+A feed whose bytes carry ``NEWSDESK-FAULT-CRASH`` makes the process that
+parses it die at once (as a segfault or the OOM killer would); one carrying
+``NEWSDESK-FAULT-RAISE`` makes the parser raise an unexpected exception (a
+parser bug). The patch sits in ``feedparser.parse`` itself, below Newsdesk's
+code, so the suite exercises whatever the pipeline does around it. Every
+trigger is appended to ``$NEWSDESK_FAULT_LOG`` so the suite can prove the
+fault really fired.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import feedparser
+
+from bench._faultlib import CRASH_MARKER, RAISE_MARKER
+
+_real_parse = feedparser.parse
+
+
+def _note(what: str) -> None:
+    path = os.environ.get("NEWSDESK_FAULT_LOG")
+    if path:
+        with open(path, "a") as fh:
+            fh.write(f"{what} pid={os.getpid()}\n")
+
+
+def _head(data: object) -> bytes:
+    if isinstance(data, bytes | bytearray):
+        return bytes(data[:4096])
+    getvalue = getattr(data, "getvalue", None)  # io.BytesIO
+    if callable(getvalue):
+        value = getvalue()
+        return value[:4096] if isinstance(value, bytes) else b""
+    return b""
+
+
+def _parse(data, *args, **kwargs):
+    head = _head(data)
+    if CRASH_MARKER in head:
+        _note("crash")
+        os._exit(137)
+    if RAISE_MARKER in head:
+        _note("raise")
+        raise ValueError("injected parser failure")
+    return _real_parse(data, *args, **kwargs)
+
+
+feedparser.parse = _parse
+
+if __name__ == "__main__":
+    from celery.__main__ import main
+
+    sys.argv[0] = "celery"
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""Bounded property tests for the ingest parsers (strategies in bench/fuzz.py).
+
+Any feed or dropped file is either refused with the parser's own error or
+parsed into items that keep the contract (bench/fuzz.py ``check_item``).
+The long run is ``bench/fuzz.py --seconds N``.
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+
+from bench.fuzz import drop_files, drop_target, feed_documents, feed_target
+
+BOUNDED = settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+
+
+@BOUNDED
+@given(feed_documents())
+def test_parse_feed_refuses_or_keeps_the_item_contract(body):
+    feed_target(body)
+
+
+@BOUNDED
+@given(drop_files())
+def test_drop_parse_refuses_or_keeps_the_item_contract(name_and_data):
+    drop_target(name_and_data)
