@@ -141,13 +141,17 @@ class SourceAdmin(admin.ModelAdmin):
     def poll_now(self, request, queryset) -> None:
         from newsdesk.tasks import poll_sources
 
-        ids = list(queryset.filter(kind=SourceKind.FEED).values_list("id", flat=True))
-        queryset.filter(id__in=ids).update(next_poll_at=timezone.now())
+        feeds = queryset.filter(kind=SourceKind.FEED)
+        ids = list(feeds.filter(enabled=True).values_list("id", flat=True))
+        skipped = feeds.filter(enabled=False).count()
+        # Due now: the worker's claim then takes it even if a dispatcher tick got there first.
+        Source.objects.filter(id__in=ids).update(next_poll_at=timezone.now())
         size = settings.NEWSDESK_POLL_BATCH_SIZE
         for start in range(0, len(ids), size):
             batch = ids[start : start + size]
             transaction.on_commit(lambda b=batch: poll_sources.apply_async((b,), queue=settings.NEWSDESK_POLL_QUEUE))
-        self.message_user(request, f"Queued {len(ids)} source(s) for polling.", messages.SUCCESS)
+        note = f" {skipped} disabled source(s) skipped: enable them first, or use Preview." if skipped else ""
+        self.message_user(request, f"Queued {len(ids)} source(s) for polling.{note}", messages.SUCCESS)
 
     @admin.action(description="Enable selected sources")
     def enable(self, request, queryset) -> None:
