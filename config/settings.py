@@ -405,8 +405,9 @@ NEWSDESK_MYMEMORY_URL = env_str("NEWSDESK_MYMEMORY_URL", "")
 # How far apart two articles of one story may be published. Running stories
 # (a war, an election, a trial) get follow-ups for weeks; the similarity loses
 # a little with the gap, and candidate reads are capped per term, so a long
-# window costs precision only at the margin and no time.
-NEWSDESK_COVERAGE_WINDOW_HOURS = env_float("NEWSDESK_COVERAGE_WINDOW_HOURS", 720.0)
+# window costs precision only at the margin and no time. 60 days: events such
+# as a trial or a scandal run for weeks with quiet spells in between.
+NEWSDESK_COVERAGE_WINDOW_HOURS = env_float("NEWSDESK_COVERAGE_WINDOW_HOURS", 1440.0)
 
 # Operations (newsdesk/ops/): Prometheus metrics at /metrics, off by default.
 NEWSDESK_METRICS = env_bool("NEWSDESK_METRICS", False)

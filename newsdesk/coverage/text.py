@@ -104,7 +104,18 @@ def text_fold(text: str) -> str:
     return text.translate(_TRANSLIT_TABLE)
 
 
+# Arabic writes the article and some conjunctions and prepositions as part of
+# the word ("والرئيس", "and the president"); a prefix stem would key on them.
+# Longest first; the rest must stay a word of three letters or more.
+_AR_PREFIXES = ("وال", "بال", "فال", "كال", "لل", "ال")
+
+
 def _stem(word: str) -> str:
+    if word[:1] in "وبفكلا":
+        for pre in _AR_PREFIXES:
+            if word.startswith(pre) and len(word) - len(pre) >= 3:
+                word = word[len(pre) :]
+                break
     return word[:STEM_LEN]
 
 
