@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 from itertools import count
+from pathlib import Path
 
 import pytest
 from django.db import connection, connections
 
-from newsdesk.coverage.cluster import article_assign_story
-from newsdesk.coverage.engine import Params
+from newsdesk.coverage.cluster import article_assign_story, article_features, coverage_params
+from newsdesk.coverage.engine import Params, doc_assign
+from newsdesk.coverage.memory import MemoryStore
 from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageTerm, Source, Story, TranslationStatus
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "coverage"
 _seq = count(1)
 
 
@@ -180,3 +184,46 @@ def test_two_workers_at_once_make_one_story():
         b.refresh_from_db()
         assert a.story_id == b.story_id
         Article.objects.all().delete()
+
+
+def _partition(pairs) -> set[frozenset[int]]:
+    groups: dict[int, set[int]] = {}
+    for key, story in pairs:
+        groups.setdefault(story, set()).add(key)
+    return {frozenset(g) for g in groups.values()}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_database_store_decides_as_the_memory_store():
+    """The database path (batched SQL on PostgreSQL, ORM on SQLite) makes the evaluation path's decisions."""
+    path = CORPORA / "giveme5w1h.jsonl"
+    if not path.exists():
+        pytest.skip(f"labelled corpus not found at {path} (../shared beside the repository)")
+    with path.open(encoding="utf-8") as fh:
+        rows = [json.loads(line) for _, line in zip(range(160), fh, strict=False)]
+    source = Source.objects.create(name="Corpus", country="GB", language="en")
+    articles = [
+        make_article(title=r["title"], summary=r["text"][:600], at=T0 + timedelta(minutes=7 * i), source=source)
+        for i, r in enumerate(rows)
+    ]
+    params = coverage_params()
+    memory = MemoryStore(centroid_terms=params.centroid_terms)
+    expected: dict[int, float | None] = {}
+    for a in articles:
+        result = doc_assign(
+            doc_key=a.id,
+            at=a.published_at.timestamp(),
+            features=article_features(article=a),
+            store=memory,
+            params=params,
+        )
+        expected[a.id] = result.score
+        article_assign_story(article=a)
+    stored = dict(Article.objects.values_list("id", "story_score"))
+    groups = _partition(Article.objects.values_list("id", "story_id"))
+    assert groups == _partition((a.id, memory.story_of(a.id)) for a in articles)
+    assert 5 < len(groups) < len(articles)  # the corpus has joins and new stories both
+    for key, score in expected.items():
+        assert stored[key] == (None if score is None else pytest.approx(score, abs=1e-9))
+    assert CoverageTerm.objects.get(term="").df == memory.doc_count()
+    assert dict(CoverageTerm.objects.exclude(term="").values_list("term", "df")) == dict(memory.df_items())

@@ -5,8 +5,14 @@ on the database store for one enriched article. Two workers enriching two
 similar articles at once must not start two stories, so the assignment holds
 locks on every term of the article for its whole transaction: two articles
 that could find each other share an indexed term, so one waits for the other
-and then sees it. On PostgreSQL these are transaction-scoped advisory locks;
-SQLite already serialises writers (``BEGIN IMMEDIATE``).
+and then sees it. On PostgreSQL these are transaction-scoped advisory locks,
+taken by the store's first read; SQLite already serialises writers
+(``BEGIN IMMEDIATE``).
+
+A single lock over a hash of the article's top terms (or of its candidate
+stories) would be cheaper but not race-free: two articles whose top-term sets
+differ but overlap would hash apart and run at once, and the candidate
+stories are only known after the read the lock must protect.
 """
 
 from __future__ import annotations
@@ -14,13 +20,13 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, Max, Min, Q
 
 from newsdesk.models import Article, Story, TranslationStatus
 
-from .dbstore import DbStore, term_lock_keys
-from .engine import Assignment, Params, doc_assign
+from .dbstore import DbStore
+from .engine import Params, doc_assign
 from .text import Features, text_features
 
 log = logging.getLogger(__name__)
@@ -79,23 +85,12 @@ def story_refresh_counts(*, story: Story) -> None:
     story.save()
 
 
-def _lock_terms(features: Features) -> None:
-    if connection.vendor != "postgresql":
-        return  # SQLite: the IMMEDIATE transaction already holds the database write lock.
-    keys = term_lock_keys(list(features.terms))
-    if not keys:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%s::bigint[]) AS k", [keys])
-
-
 def article_assign_story(*, article: Article, params: Params | None = None, refresh: bool = True) -> Story:
     """Join the article to the story it belongs to, or start one; record why."""
     params = params or coverage_params()
     features = article_features(article=article)
     with transaction.atomic():
-        _lock_terms(features)
-        store = DbStore(article=article, centroid_terms=params.centroid_terms)
+        store = DbStore(article=article, params=params, lock_terms=list(features.terms))
         result = doc_assign(
             doc_key=article.id,
             at=article.published_at.timestamp(),
@@ -103,12 +98,11 @@ def article_assign_story(*, article: Article, params: Params | None = None, refr
             store=store,
             params=params,
         )
-        article.story_id = store.article.story_id
-        _record(article=article, result=result)
-        story = Story.objects.get(id=article.story_id)
-        if refresh:
+        story, counted = store.flush(score=result.score, evidence=result.evidence)
+        if refresh and not counted:
             story_refresh_counts(story=story)
-            for other in {store.previous_story, *result.merged} - {story.id, None}:
+        if refresh:
+            for other in {store.previous_story, *result.merged, *store.merged} - {story.id, None}:
                 old = Story.objects.filter(id=other).first()
                 if old is not None:
                     story_refresh_counts(story=old)
@@ -121,11 +115,3 @@ def article_assign_story(*, article: Article, params: Params | None = None, refr
         result.merged,
     )
     return story
-
-
-def _record(*, article: Article, result: Assignment) -> None:
-    article.story_score = result.score
-    article.story_evidence = result.evidence
-    Article.objects.filter(id=article.id).update(
-        story_id=article.story_id, story_score=result.score, story_evidence=result.evidence
-    )

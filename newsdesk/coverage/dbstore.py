@@ -1,24 +1,37 @@
 """The production :class:`~newsdesk.coverage.engine.Store`: the index in the database.
 
 Every method runs inside the transaction that :func:`newsdesk.coverage.cluster.
-article_assign_story` opens after taking its locks, so what it reads cannot
-change under it before it writes.
+article_assign_story` opens. On PostgreSQL the first read (document
+frequencies) takes the article's per-term advisory locks in the same round
+trip, so what the assignment reads cannot change under it before it writes.
+
+Round trips are the cost on PostgreSQL (the work per statement is small), so
+the common case (a first assignment) takes four or five: locks and document
+frequencies; candidates with their vectors and their stories' centroids;
+the joined story's row lock (joins only); every write in one statement; the
+commit. Writes are held back until :meth:`DbStore.flush` for that reason.
+Re-assignments and merges are rare and take the plain ORM path
+(:mod:`newsdesk.coverage.dbwrite`), which SQLite always uses.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import connection
 
 from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageStory, CoverageTerm, Story
 
-from .engine import Candidate, Doc, centroid_add
+from .engine import Candidate, Doc, Params, centroid_add
 
 # The CoverageTerm row that counts indexed articles (N).
 DOC_COUNT_KEY = ""
+# story_create's answer when the story is inserted later, by flush().
+NEW_STORY = -1
 
 
 def term_lock_keys(terms: Sequence[str]) -> list[int]:
@@ -31,36 +44,80 @@ def _dt(at: float) -> datetime:
     return datetime.fromtimestamp(at, tz=UTC)
 
 
+def _json(value: object) -> object:
+    # Django reads jsonb as text from a raw cursor (JSONField decodes it itself).
+    return json.loads(value) if isinstance(value, str) else value
+
+
+@dataclass(slots=True)
+class _Pending:
+    doc: Doc
+    index_terms: list[str]
+    df_keys: list[str]
+
+
 class DbStore:
     """Reads and writes the coverage tables for one assignment.
 
-    ``headline`` names the story when the article starts one; ``previous``
-    is the article's index entry from an earlier assignment (re-enrichment,
-    recluster), whose contribution is withdrawn before the new one is saved.
+    ``lock_terms`` are the article's terms: on PostgreSQL the first read takes
+    one transaction-scoped advisory lock per term (two articles that could
+    find each other share an indexed term, so one waits for the other and
+    then sees it). ``previous`` is the article's index entry from an earlier
+    assignment (re-enrichment, recluster --since), whose contribution is
+    withdrawn before the new one is saved.
     """
 
-    def __init__(self, *, article: Article, centroid_terms: int) -> None:
+    def __init__(self, *, article: Article, params: Params, lock_terms: Sequence[str] = ()) -> None:
         self.article = article
-        self.centroid_terms = centroid_terms
+        self.params = params
+        self.pg = connection.vendor == "postgresql"
+        self._lock_keys = term_lock_keys(lock_terms) if self.pg else []
+        self._locked = not self._lock_keys
         self._n = 0
+        self._docs: dict[int, Doc] = {}
+        self._centroids: dict[int, dict[str, float]] = {}
+        self._pending: _Pending | None = None
+        self.merged: list[int] = []
         # An article without a story was never indexed (recluster --since
         # removes the index entry when it detaches one): skip the lookup.
         self.previous = (
             CoverageDoc.objects.filter(article_id=article.id).first() if article.story_id is not None else None
         )
         self.previous_story = article.story_id
+        # The fast path defers the story insert and all writes to one statement.
+        self.fast = self.pg and self.previous is None
+
+    # -- reads -------------------------------------------------------------
 
     def doc_count(self) -> int:
         return self._n
 
     def df(self, keys: Sequence[str]) -> dict[str, int]:
-        rows = dict(CoverageTerm.objects.filter(term__in=[DOC_COUNT_KEY, *keys]).values_list("term", "df"))
+        wanted = [DOC_COUNT_KEY, *keys]
+        if not self._locked:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT term, df FROM newsdesk_coverage_lock_df(%s::bigint[], %s::text[])",
+                    [self._lock_keys, wanted],
+                )
+                rows = dict(cursor.fetchall())
+            self._locked = True
+        else:
+            rows = dict(CoverageTerm.objects.filter(term__in=wanted).values_list("term", "df"))
         self._n = rows.pop(DOC_COUNT_KEY, 0)
         return rows
+
+    def lock(self) -> None:
+        """Take the term locks now if no read has taken them yet."""
+        if not self._locked:
+            self.df([])
 
     def candidates(self, *, terms: Sequence[str], since: float, until: float, per_term: int) -> list[Candidate]:
         if not terms:
             return []
+        self.lock()
+        if self.pg:
+            return self._candidates_pg(terms=terms, since=since, until=until, per_term=per_term)
         table = CoveragePosting._meta.db_table
         # One bounded, index-ordered read per term: newest postings first, at
         # most per_term of them, so a common term never floods the query.
@@ -68,7 +125,7 @@ class DbStore:
         part = (
             f"SELECT * FROM (SELECT article_id, %s AS rnk FROM {table} "  # noqa: S608
             f"WHERE term = %s AND published_at >= %s AND published_at <= %s "
-            f"ORDER BY published_at DESC LIMIT %s) AS p{{i}}"
+            f"ORDER BY published_at DESC, article_id DESC LIMIT %s) AS p{{i}}"
         )
         sql = " UNION ALL ".join(part.format(i=i) for i in range(len(terms)))
         params: list[object] = []
@@ -77,100 +134,99 @@ class DbStore:
         hits: dict[int, float] = {}
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            for article_id, rank in cursor.fetchall():
-                hits[article_id] = hits.get(article_id, 0.0) + 1.0 / (1 + rank)
+            rows = sorted(cursor.fetchall(), key=lambda r: r[1])  # add in rank order, as the memory store does
+        for article_id, rank in rows:
+            hits[article_id] = hits.get(article_id, 0.0) + 1.0 / (1 + rank)
         return [Candidate(key=k, story=0, hits=h) for k, h in hits.items()]
+
+    def _candidates_pg(self, *, terms: Sequence[str], since: float, until: float, per_term: int) -> list[Candidate]:
+        """Candidates, their vectors and their stories' centroids in one statement.
+
+        The engine keeps the ``params.candidates`` best by (hits desc, id) and
+        scores those; this ranks the same way in SQL (the float sum runs in
+        rank order, as in Python, so ties break identically) and returns only
+        those, with what :meth:`docs` and :meth:`centroids` will be asked for.
+        """
+        post, doc = CoveragePosting._meta.db_table, CoverageDoc._meta.db_table
+        art, cent = Article._meta.db_table, CoverageStory._meta.db_table
+        sql = (
+            "WITH q AS (SELECT u.term, u.rnk FROM unnest(%s::text[]) WITH ORDINALITY AS u(term, rnk)), "  # noqa: S608
+            "p AS (SELECT q.rnk, x.article_id FROM q CROSS JOIN LATERAL ("
+            f"SELECT c.article_id FROM {post} c WHERE c.term = q.term "
+            "AND c.published_at >= %s AND c.published_at <= %s "
+            "ORDER BY c.published_at DESC, c.article_id DESC LIMIT %s) AS x), "
+            "h AS (SELECT p.article_id, sum(1.0::float8 / p.rnk ORDER BY p.rnk) AS hits FROM p "
+            "WHERE p.article_id <> %s GROUP BY p.article_id ORDER BY hits DESC, p.article_id LIMIT %s), "
+            "d AS MATERIALIZED (SELECT h.article_id, h.hits, v.at, v.terms, v.names, v.grams, a.story_id FROM h "
+            f"LEFT JOIN {doc} v ON v.article_id = h.article_id LEFT JOIN {art} a ON a.id = h.article_id) "
+            "SELECT d.article_id, d.hits, d.at, d.terms, d.names, d.grams, d.story_id FROM d UNION ALL "
+            f"SELECT NULL, NULL, NULL, s.centroid, NULL, NULL, s.story_id FROM {cent} s "
+            "WHERE s.story_id IN (SELECT d.story_id FROM d WHERE d.terms IS NOT NULL)"
+        )
+        params = [list(terms), _dt(since), _dt(until), per_term, self.article.id, self.params.candidates]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        found = []
+        for key, hits, at, terms_, names, grams, story in rows:
+            if key is None:
+                self._centroids[story] = _json(terms_)
+                continue
+            found.append(Candidate(key=key, story=story or 0, hits=hits))
+            if terms_ is not None and story is not None:
+                self._docs[key] = Doc(
+                    key=key, at=at, terms=_json(terms_), names=_json(names), grams=_json(grams), story=story
+                )
+        return found
 
     def docs(self, keys: Sequence[int]) -> list[Doc]:
         if not keys:
             return []
-        rows = CoverageDoc.objects.filter(article_id__in=keys, article__story__isnull=False).values_list(
-            "article_id", "at", "terms", "names", "grams", "article__story_id"
-        )
-        by_key = {r[0]: r for r in rows}
-        out = []
-        for key in keys:
-            row = by_key.get(key)
-            if row is None:
-                continue
-            out.append(Doc(key=row[0], at=row[1], terms=row[2], names=row[3], grams=row[4], story=row[5]))
-        return out
+        missing = [k for k in keys if k not in self._docs]
+        if missing:
+            rows = CoverageDoc.objects.filter(article_id__in=missing, article__story__isnull=False).values_list(
+                "article_id", "at", "terms", "names", "grams", "article__story_id"
+            )
+            for r in rows:
+                self._docs[r[0]] = Doc(key=r[0], at=r[1], terms=r[2], names=r[3], grams=r[4], story=r[5])
+        return [self._docs[k] for k in keys if k in self._docs]
 
     def centroids(self, keys: Sequence[int]) -> dict[int, dict[str, float]]:
-        return dict(CoverageStory.objects.filter(story_id__in=keys).values_list("story_id", "centroid"))
+        missing = [k for k in keys if k not in self._centroids]
+        if missing:
+            self._centroids.update(
+                CoverageStory.objects.filter(story_id__in=missing).values_list("story_id", "centroid")
+            )
+        return {k: self._centroids[k] for k in keys if k in self._centroids}
+
+    # -- writes ------------------------------------------------------------
 
     def story_create(self, *, doc: Doc) -> int:
+        if self.fast:
+            return NEW_STORY  # inserted by flush(), with everything else
         return Story.objects.create(headline=self.article.display_title).id
 
-    def story_resolve(self, story: int) -> int:
-        """Follow merges, locking the surviving story's row for the join."""
-        for _ in range(100):
-            row = Story.objects.select_for_update().filter(id=story).values_list("merged_into_id", flat=True).first()
-            if row is None:
-                return story
-            story = row
-        return story
+    def story_merge(self, *, source: int, target: int) -> None:
+        from .dbwrite import story_merge
+
+        story_merge(source=source, target=target, centroid_terms=self.params.centroid_terms)
+        self.merged.append(source)
 
     def doc_save(self, *, doc: Doc, index_terms: Sequence[str], df_keys: Sequence[str]) -> None:
         assert doc.story is not None
-        doc.story = self.story_resolve(doc.story)
-        article_id = self.article.id
-        if self.previous is not None:
-            # Re-assignment: withdraw the old vector from its old story; the
-            # article was already counted in the document frequencies.
-            if self.previous_story:
-                self._centroid_change(self.previous_story, self.previous.terms, sign=-1.0)
-            CoveragePosting.objects.filter(article_id=article_id).delete()
-            CoverageDoc.objects.filter(article_id=article_id).update(
-                at=doc.at, terms=doc.terms, names=doc.names, grams=doc.grams
-            )
-        else:
-            CoverageDoc.objects.create(
-                article_id=article_id, at=doc.at, terms=doc.terms, names=doc.names, grams=doc.grams
-            )
-            self._df_add([DOC_COUNT_KEY, *set(df_keys)])
-        published = _dt(doc.at)
-        CoveragePosting.objects.bulk_create(
-            [CoveragePosting(term=t, article_id=article_id, published_at=published) for t in index_terms]
-        )
-        self._centroid_change(doc.story, doc.terms, sign=1.0)
-        # The caller writes the link (story, score, evidence) in one UPDATE.
-        self.article.story_id = doc.story
+        self._pending = _Pending(doc=doc, index_terms=list(index_terms), df_keys=list(df_keys))
 
-    def story_merge(self, *, source: int, target: int) -> None:
-        first, second = sorted((source, target))
-        # Both rows, in id order, so a concurrent merge cannot deadlock with this one.
-        list(Story.objects.select_for_update().filter(id__in=[first, second]).order_by("id").values_list("id"))
-        Article.objects.filter(story_id=source).update(story_id=target)
-        Story.objects.filter(id=source).update(merged_into_id=target)
-        Story.objects.filter(merged_into_id=source).update(merged_into_id=target)
-        moved = CoverageStory.objects.filter(story_id=source).values_list("centroid", flat=True).first()
-        if moved:
-            self._centroid_change(target, moved, sign=1.0)
-        CoverageStory.objects.filter(story_id=source).delete()
+    def flush(self, *, score: float | None, evidence: dict) -> tuple[Story, bool]:
+        """Write the assignment; return the story and whether its counters are already current."""
+        pending = self._pending
+        assert pending is not None, "doc_assign saves the article before returning"
+        if self.fast:
+            from .dbwrite import assignment_write_pg
 
-    def _centroid_change(self, story: int, vec: dict[str, float], *, sign: float) -> None:
-        row = CoverageStory.objects.select_for_update().filter(story_id=story).first()
-        current = row.centroid if row else {}
-        if sign < 0:
-            updated = {k: v - vec.get(k, 0.0) for k, v in current.items()}
-            updated = {k: v for k, v in updated.items() if v > 1e-9}
-        else:
-            updated = centroid_add(current, vec, keep=self.centroid_terms)
-        if row is None:
-            CoverageStory.objects.create(story_id=story, centroid=updated)
-        else:
-            row.centroid = updated
-            row.save(update_fields=["centroid"])
+            return assignment_write_pg(store=self, pending=pending, score=score, evidence=evidence)
+        from .dbwrite import assignment_write_orm
 
-    def _df_add(self, keys: Sequence[str]) -> None:
-        """Count one more document for each key: an upsert, so workers never lose an increment."""
-        keys = sorted(set(keys))
-        table = CoverageTerm._meta.db_table
-        values = ", ".join(["(%s, 1)"] * len(keys))
-        sql = f"INSERT INTO {table} (term, df) VALUES {values} ON CONFLICT (term) DO UPDATE SET df = {table}.df + 1"  # noqa: S608
-        with connection.cursor() as cursor:
-            cursor.execute(sql, keys)
+        return assignment_write_orm(store=self, pending=pending, score=score, evidence=evidence), False
 
 
 def store_reset() -> None:
@@ -179,3 +235,6 @@ def store_reset() -> None:
     CoverageDoc.objects.all().delete()
     CoverageStory.objects.all().delete()
     CoverageTerm.objects.all().delete()
+
+
+__all__ = ["DOC_COUNT_KEY", "NEW_STORY", "DbStore", "centroid_add", "store_reset", "term_lock_keys"]

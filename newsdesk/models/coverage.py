@@ -26,20 +26,24 @@ class CoverageTerm(models.Model):
 class CoveragePosting(models.Model):
     """An article listed under one of its most distinctive terms.
 
-    Read newest first within the time window: the (term, published_at) index
-    serves that without touching older postings, whatever the table's size.
+    Read newest first within the time window: the (term, published_at,
+    article) index serves that without touching older postings, whatever the
+    table's size, and holds every column the read needs (an index-only scan;
+    the article breaks ties in time the way the in-memory store does). The
+    unique (article, term) index also serves deletes by article, so the
+    foreign key needs no index of its own: one index less to write per posting.
     """
 
     id = models.BigAutoField(primary_key=True)
     term = models.CharField(max_length=64)
-    article = models.ForeignKey("newsdesk.Article", on_delete=models.CASCADE, related_name="+")
+    article = models.ForeignKey("newsdesk.Article", on_delete=models.CASCADE, related_name="+", db_index=False)
     published_at = models.DateTimeField()
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["term", "article"], name="coverage_posting_unique"),
+            models.UniqueConstraint(fields=["article", "term"], name="coverage_posting_article_term"),
         ]
-        indexes = [models.Index(fields=["term", "-published_at"], name="coverage_posting_term_idx")]
+        indexes = [models.Index(fields=["term", "published_at", "article"], name="coverage_posting_recent_idx")]
 
     def __str__(self) -> str:
         return f"{self.term} -> {self.article_id}"

@@ -1,0 +1,276 @@
+"""Writing one assignment to the database (see :class:`~newsdesk.coverage.dbstore.DbStore`).
+
+Two paths that leave the same rows:
+
+- :func:`assignment_write_pg`, PostgreSQL's common case (the article's first
+  assignment): the joined story's row lock, then one statement of
+  data-modifying CTEs (story insert or counter update, centroid, article
+  link, vector, postings, document frequencies).
+- :func:`assignment_write_orm`: plain ORM steps, for SQLite and for the rare
+  cases (re-assignment withdraws an old contribution; merges recount).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from django.db import connection
+from django.db.models.sql import InsertQuery
+from django.utils import timezone
+
+from newsdesk.models import (
+    Article,
+    CoverageDoc,
+    CoveragePosting,
+    CoverageStory,
+    CoverageTerm,
+    Story,
+    TranslationStatus,
+)
+
+from .engine import centroid_add
+
+if TYPE_CHECKING:
+    from .dbstore import DbStore, _Pending
+
+_ENGLISH = (TranslationStatus.DONE.value, TranslationStatus.NOT_NEEDED.value)
+
+
+def _dt(at: float):
+    from .dbstore import _dt as dt
+
+    return dt(at)
+
+
+def story_resolve(story: int) -> int:
+    """Follow merges, locking the surviving story's row for the join."""
+    for _ in range(100):
+        row = Story.objects.select_for_update().filter(id=story).values_list("merged_into_id", flat=True).first()
+        if row is None:
+            return story
+        story = row
+    return story
+
+
+def _story_lock_pg(story: int) -> tuple[int, dict[str, float]]:
+    """Lock the surviving story and its centroid row; return both, current.
+
+    Both rows are locked in one statement, so after waiting for a concurrent
+    join PostgreSQL re-reads their latest versions: the centroid is updated
+    from what that join wrote, never from a stale copy.
+    """
+    sto, cent = Story._meta.db_table, CoverageStory._meta.db_table
+    with connection.cursor() as cursor:
+        for _ in range(100):
+            cursor.execute(
+                f"SELECT s.merged_into_id, c.centroid FROM {sto} s JOIN {cent} c ON c.story_id = s.id "  # noqa: S608
+                "WHERE s.id = %s FOR UPDATE",
+                [story],
+            )
+            row = cursor.fetchone()
+            if row is None:
+                # No centroid row: merged away (its centroid moved), or a
+                # story the index has not seen. Lock the story alone.
+                cursor.execute(f"SELECT merged_into_id FROM {sto} WHERE id = %s FOR UPDATE", [story])  # noqa: S608
+                row = cursor.fetchone()
+                if row is None:
+                    raise Story.DoesNotExist(f"story {story} is gone")
+                if row[0] is None:
+                    return story, {}
+                story = row[0]
+                continue
+            if row[0] is None:
+                centroid = row[1]
+                return story, json.loads(centroid) if isinstance(centroid, str) else centroid
+            story = row[0]
+    raise RuntimeError(f"story {story}: merge chain too long")
+
+
+def _story_insert_sql(story: Story) -> tuple[str, list]:
+    """The ORM's own INSERT for a story (every column, with its defaults), to embed in a CTE."""
+    query = InsertQuery(Story)
+    fields = [f for f in Story._meta.local_concrete_fields if not f.primary_key]
+    query.insert_values(fields, [story])
+    ((sql, params),) = query.get_compiler(connection=connection).as_sql()
+    return sql, list(params)
+
+
+def _story_update_sql(*, story: int, article: Article, now) -> tuple[str, list]:
+    """Counters of a story gaining one member, updated in place rather than recounted.
+
+    Runs after the story's row lock, so the membership it looks at is current:
+    every writer of a story's membership holds that lock.
+    """
+    sto, art = Story._meta.db_table, Article._meta.db_table
+    others = f"SELECT 1 FROM {art} o WHERE o.story_id = %s AND o.id <> %s"  # noqa: S608
+    english = article.translation_status in _ENGLISH and bool(article.title_en)
+    sql = (
+        f"UPDATE {sto} SET article_count = article_count + 1, "  # noqa: S608
+        f"source_count = source_count + (NOT EXISTS ({others} AND o.source_id = %s))::int, "
+        f"country_count = country_count + (%s <> '' AND NOT EXISTS ({others} AND o.country = %s))::int, "
+        f"language_count = language_count + (%s <> '' AND NOT EXISTS ({others} AND o.language = %s))::int, "
+        "first_published_at = LEAST(first_published_at, %s), last_published_at = GREATEST(last_published_at, %s), "
+        f"headline = CASE WHEN %s AND NOT EXISTS ({others} AND o.translation_status = ANY(%s) AND o.title_en > '' "
+        "AND (o.published_at, o.id) < (%s, %s)) THEN %s ELSE headline END, updated_at = %s "
+        "WHERE id = %s RETURNING *"
+    )
+    me, pub = article.id, article.published_at
+    params = [
+        *(story, me, article.source_id),
+        *(article.country, story, me, article.country),
+        *(article.language, story, me, article.language),
+        pub,
+        pub,
+        *(english, story, me, list(_ENGLISH), pub, me, article.title_en),
+        now,
+        story,
+    ]
+    return sql, params
+
+
+def assignment_write_pg(
+    *, store: DbStore, pending: _Pending, score: float | None, evidence: dict
+) -> tuple[Story, bool]:
+    """All writes of a first assignment in one statement; return the story and whether its counters are current."""
+    from .dbstore import DOC_COUNT_KEY, NEW_STORY
+
+    article, doc, params = store.article, pending.doc, store.params
+    now = timezone.now()
+    if doc.story == NEW_STORY:
+        english = article.translation_status in _ENGLISH and bool(article.title_en)
+        new = Story(
+            headline=article.title_en if english else article.display_title,
+            article_count=1,
+            source_count=1,
+            country_count=int(bool(article.country)),
+            language_count=int(bool(article.language)),
+            first_published_at=article.published_at,
+            last_published_at=article.published_at,
+        )
+        head_sql, head_params = _story_insert_sql(new)
+        head_sql += " RETURNING id"
+        centroid = centroid_add({}, doc.terms, keep=params.centroid_terms)
+        counted = True
+    else:
+        story_id, current = _story_lock_pg(doc.story)
+        doc.story = story_id
+        centroid = centroid_add(current, doc.terms, keep=params.centroid_terms)
+        counted = not store.merged
+        if counted:
+            head_sql, head_params = _story_update_sql(story=story_id, article=article, now=now)
+        else:
+            head_sql, head_params = "SELECT %s::bigint AS id", [story_id]
+    art, docs, post = Article._meta.db_table, CoverageDoc._meta.db_table, CoveragePosting._meta.db_table
+    cent, term = CoverageStory._meta.db_table, CoverageTerm._meta.db_table
+    sql = (
+        f"WITH s AS ({head_sql}), "  # noqa: S608
+        f"c AS (INSERT INTO {cent} (story_id, centroid) SELECT s.id, %s::jsonb FROM s "
+        "ON CONFLICT (story_id) DO UPDATE SET centroid = EXCLUDED.centroid), "
+        f"a AS (UPDATE {art} SET story_id = (SELECT s.id FROM s), story_score = %s, story_evidence = %s::jsonb "
+        "WHERE id = %s), "
+        f"d AS (INSERT INTO {docs} (article_id, at, terms, names, grams) "
+        "VALUES (%s, %s, %s::jsonb, %s::jsonb, %s::jsonb)), "
+        f"p AS (INSERT INTO {post} (term, article_id, published_at) SELECT u.t, %s, %s FROM unnest(%s::text[]) u(t)), "
+        f"t AS (INSERT INTO {term} (term, df) SELECT u.t, 1 FROM unnest(%s::text[]) u(t) "
+        f"ON CONFLICT (term) DO UPDATE SET df = {term}.df + 1) "
+        "SELECT * FROM s"
+    )
+    values = [
+        *head_params,
+        json.dumps(centroid),
+        *(score, json.dumps(evidence), article.id),
+        *(article.id, doc.at, json.dumps(doc.terms), json.dumps(doc.names), json.dumps(doc.grams)),
+        *(article.id, _dt(doc.at), list(dict.fromkeys(pending.index_terms))),
+        sorted({DOC_COUNT_KEY, *pending.df_keys}),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+        names = [col.name for col in cursor.description]
+    if doc.story == NEW_STORY:
+        new.id = row[0]
+        new._state.adding = False
+        new._state.db = connection.alias
+        story = new
+        doc.story = new.id
+    elif counted:
+        attname = {f.column: f.attname for f in Story._meta.concrete_fields}
+        fields = [attname[n] for n in names]
+        story = Story.from_db(connection.alias, fields, row)
+    else:
+        story = Story.objects.get(id=doc.story)
+    article.story_id, article.story_score, article.story_evidence = story.id, score, evidence
+    return story, counted
+
+
+def assignment_write_orm(*, store: DbStore, pending: _Pending, score: float | None, evidence: dict) -> Story:
+    """The same writes in ORM steps; the caller recounts the stories touched."""
+    from .dbstore import DOC_COUNT_KEY
+
+    article, doc, centroid_terms = store.article, pending.doc, store.params.centroid_terms
+    assert doc.story is not None
+    doc.story = story_resolve(doc.story)
+    if store.previous is not None:
+        # Re-assignment: withdraw the old vector from its old story; the
+        # article was already counted in the document frequencies.
+        if store.previous_story:
+            _centroid_change(store.previous_story, store.previous.terms, sign=-1.0, keep=centroid_terms)
+        CoveragePosting.objects.filter(article_id=article.id).delete()
+        CoverageDoc.objects.filter(article_id=article.id).update(
+            at=doc.at, terms=doc.terms, names=doc.names, grams=doc.grams
+        )
+    else:
+        CoverageDoc.objects.create(article_id=article.id, at=doc.at, terms=doc.terms, names=doc.names, grams=doc.grams)
+        _df_add([DOC_COUNT_KEY, *pending.df_keys])
+    published = _dt(doc.at)
+    CoveragePosting.objects.bulk_create(
+        [
+            CoveragePosting(term=t, article_id=article.id, published_at=published)
+            for t in dict.fromkeys(pending.index_terms)
+        ]
+    )
+    _centroid_change(doc.story, doc.terms, sign=1.0, keep=centroid_terms)
+    article.story_id, article.story_score, article.story_evidence = doc.story, score, evidence
+    Article.objects.filter(id=article.id).update(story_id=doc.story, story_score=score, story_evidence=evidence)
+    return Story.objects.get(id=doc.story)
+
+
+def story_merge(*, source: int, target: int, centroid_terms: int) -> None:
+    """Fold ``source`` into ``target``: members, centroid, and earlier merges into ``source``."""
+    first, second = sorted((source, target))
+    # Both rows, in id order, so a concurrent merge cannot deadlock with this one.
+    list(Story.objects.select_for_update().filter(id__in=[first, second]).order_by("id").values_list("id"))
+    Article.objects.filter(story_id=source).update(story_id=target)
+    Story.objects.filter(id=source).update(merged_into_id=target)
+    Story.objects.filter(merged_into_id=source).update(merged_into_id=target)
+    moved = CoverageStory.objects.filter(story_id=source).values_list("centroid", flat=True).first()
+    if moved:
+        _centroid_change(target, moved, sign=1.0, keep=centroid_terms)
+    CoverageStory.objects.filter(story_id=source).delete()
+
+
+def _centroid_change(story: int, vec: dict[str, float], *, sign: float, keep: int) -> None:
+    row = CoverageStory.objects.select_for_update().filter(story_id=story).first()
+    current = row.centroid if row else {}
+    if sign < 0:
+        updated = {k: v - vec.get(k, 0.0) for k, v in current.items()}
+        updated = {k: v for k, v in updated.items() if v > 1e-9}
+    else:
+        updated = centroid_add(current, vec, keep=keep)
+    if row is None:
+        CoverageStory.objects.create(story_id=story, centroid=updated)
+    else:
+        row.centroid = updated
+        row.save(update_fields=["centroid"])
+
+
+def _df_add(keys: Sequence[str]) -> None:
+    """Count one more document for each key: an upsert, so workers never lose an increment."""
+    keys = sorted(set(keys))
+    table = CoverageTerm._meta.db_table
+    values = ", ".join(["(%s, 1)"] * len(keys))
+    sql = f"INSERT INTO {table} (term, df) VALUES {values} ON CONFLICT (term) DO UPDATE SET df = {table}.df + 1"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, keys)
