@@ -24,6 +24,11 @@ POSTGRES_INSTALL = [
     f"GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, {_PG_DOC})) STORED",
     "CREATE INDEX IF NOT EXISTS article_search_gin ON newsdesk_article USING gin (search_vector)",
 ]
+# Applied by migration 0009 (existing rows change when next written).
+POSTGRES_STORAGE = [
+    "ALTER TABLE newsdesk_article ALTER COLUMN search_vector SET STORAGE MAIN",
+    "ALTER TABLE newsdesk_article SET (toast_tuple_target = 4080)",
+]
 POSTGRES_REMOVE = [
     "DROP INDEX IF EXISTS article_search_gin",
     "ALTER TABLE newsdesk_article DROP COLUMN IF EXISTS search_vector",
