@@ -114,6 +114,7 @@ def test_hostile_text_is_escaped(client):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
     assert "<img src=x" not in body
     assert "&lt;b&gt;Outlet&lt;/b&gt;" in body
+    assert "<b>Outlet" not in body  # neither on the card nor in the source <select>
 
 
 def test_filters_are_reflected_in_form_and_feed_links(client):
