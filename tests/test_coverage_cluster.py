@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.db import connection, connections
 
-from newsdesk.coverage.cluster import article_assign_story, article_features, coverage_params
+from newsdesk.coverage.cluster import article_assign_story, article_features, coverage_params, story_refresh_counts
 from newsdesk.coverage.engine import Params, doc_assign
 from newsdesk.coverage.memory import MemoryStore
 from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageTerm, Source, Story, TranslationStatus
@@ -69,6 +69,41 @@ def test_similar_articles_share_a_story_and_unrelated_one_starts_its_own():
     story = Story.objects.get(id=stories[0].id)
     assert story.article_count == 3 and story.source_count == 3
     assert story.headline == QUAKE[0][0]
+
+
+COUNTED = ("article_count", "source_count", "country_count", "language_count", "headline")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_story_counters_kept_in_place_match_a_recount():
+    """Joins update the counters in place (no re-aggregation); a full recount finds the same figures."""
+    wire = Source.objects.create(name="Wire", country="GB", language="en")
+    a = make_article(title=QUAKE[0][0], summary=QUAKE[0][1], source=wire, at=T0 + timedelta(hours=2))
+    b = make_article(title=QUAKE[1][0], summary=QUAKE[1][1], source=wire, at=T0 + timedelta(hours=3))
+    c = make_article(
+        title="Séisme de magnitude 7,1 à Sumatra, alerte au tsunami",
+        title_en=QUAKE[2][0],
+        summary=QUAKE[2][1],
+        language="fr",
+        country="FR",
+        status=TranslationStatus.DONE,
+        at=T0,
+    )
+    stories = {article_assign_story(article=x).id for x in (a, b, c)}
+    assert len(stories) == 1
+    story = Story.objects.get(id=stories.pop())
+    kept = {f: getattr(story, f) for f in COUNTED}
+    assert kept == {
+        "article_count": 3,
+        "source_count": 2,
+        "country_count": 2,
+        "language_count": 2,
+        "headline": QUAKE[2][0],  # the earliest English title, though it arrived last
+    }
+    assert (story.first_published_at, story.last_published_at) == (T0, T0 + timedelta(hours=3))
+    story_refresh_counts(story=story)
+    story.refresh_from_db()
+    assert {f: getattr(story, f) for f in COUNTED} == kept
 
 
 @pytest.mark.django_db(transaction=True)

@@ -78,6 +78,8 @@ class DbStore:
         self._centroids: dict[int, dict[str, float]] = {}
         self._pending: _Pending | None = None
         self.merged: list[int] = []
+        # Stories whose rows this transaction locked, with their current centroid.
+        self.locked_stories: set[int] = set()
         # An article without a story was never indexed (recluster --since
         # removes the index entry when it detaches one): skip the lookup.
         self.previous = (
@@ -146,8 +148,14 @@ class DbStore:
         scores those; this ranks the same way in SQL (the float sum runs in
         rank order, as in Python, so ties break identically) and returns only
         those, with what :meth:`docs` and :meth:`centroids` will be asked for.
+
+        It also locks the candidate stories' rows (story and centroid, in id
+        order so two workers cannot deadlock), which a join needs before it
+        writes: the locked rows come back in their latest version even when
+        the statement waited for a concurrent join, so the centroid read here
+        is the one to update, and the writes need no lock of their own.
         """
-        post, doc = CoveragePosting._meta.db_table, CoverageDoc._meta.db_table
+        post, doc, sto = CoveragePosting._meta.db_table, CoverageDoc._meta.db_table, Story._meta.db_table
         art, cent = Article._meta.db_table, CoverageStory._meta.db_table
         sql = (
             "WITH q AS (SELECT u.term, u.rnk FROM unnest(%s::text[]) WITH ORDINALITY AS u(term, rnk)), "  # noqa: S608
@@ -158,10 +166,12 @@ class DbStore:
             "h AS (SELECT p.article_id, sum(1.0::float8 / p.rnk ORDER BY p.rnk) AS hits FROM p "
             "WHERE p.article_id <> %s GROUP BY p.article_id ORDER BY hits DESC, p.article_id LIMIT %s), "
             "d AS MATERIALIZED (SELECT h.article_id, h.hits, v.at, v.terms, v.names, v.grams, a.story_id FROM h "
-            f"LEFT JOIN {doc} v ON v.article_id = h.article_id LEFT JOIN {art} a ON a.id = h.article_id) "
+            f"LEFT JOIN {doc} v ON v.article_id = h.article_id LEFT JOIN {art} a ON a.id = h.article_id), "
+            f"l AS (SELECT s.id, c.centroid FROM {sto} s JOIN {cent} c ON c.story_id = s.id "
+            "WHERE s.id IN (SELECT d.story_id FROM d WHERE d.terms IS NOT NULL) AND s.merged_into_id IS NULL "
+            "ORDER BY s.id FOR UPDATE OF s, c) "
             "SELECT d.article_id, d.hits, d.at, d.terms, d.names, d.grams, d.story_id FROM d UNION ALL "
-            f"SELECT NULL, NULL, NULL, s.centroid, NULL, NULL, s.story_id FROM {cent} s "
-            "WHERE s.story_id IN (SELECT d.story_id FROM d WHERE d.terms IS NOT NULL)"
+            "SELECT NULL, NULL, NULL, l.centroid, NULL, NULL, l.id FROM l"
         )
         params = [list(terms), _dt(since), _dt(until), per_term, self.article.id, self.params.candidates]
         with connection.cursor() as cursor:
@@ -171,6 +181,7 @@ class DbStore:
         for key, hits, at, terms_, names, grams, story in rows:
             if key is None:
                 self._centroids[story] = _json(terms_)
+                self.locked_stories.add(story)
                 continue
             found.append(Candidate(key=key, story=story or 0, hits=hits))
             if terms_ is not None and story is not None:
@@ -198,6 +209,11 @@ class DbStore:
                 CoverageStory.objects.filter(story_id__in=missing).values_list("story_id", "centroid")
             )
         return {k: self._centroids[k] for k in keys if k in self._centroids}
+
+    def centroid_locked(self, story: int) -> dict[str, float]:
+        """The centroid read with the story's row lock (see :meth:`_candidates_pg`)."""
+        assert story in self.locked_stories
+        return self._centroids[story]
 
     # -- writes ------------------------------------------------------------
 

@@ -154,7 +154,10 @@ def assignment_write_pg(
         centroid = centroid_add({}, doc.terms, keep=params.centroid_terms)
         counted = True
     else:
-        story_id, current = _story_lock_pg(doc.story)
+        if doc.story in store.locked_stories and not store.merged:
+            story_id, current = doc.story, store.centroid_locked(doc.story)
+        else:  # a merge changed the centroid, or the story was not a locked candidate
+            story_id, current = _story_lock_pg(doc.story)
         doc.story = story_id
         centroid = centroid_add(current, doc.terms, keep=params.centroid_terms)
         counted = not store.merged
