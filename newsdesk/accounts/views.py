@@ -16,9 +16,10 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from newsdesk.models import SavedView
+from newsdesk.models import FeedToken, SavedView
 
 from . import desks, tokens
+from .feeds import TOKEN_FEED_ROUTES
 from .forms import ThrottledAuthenticationForm
 from .middleware import public_view
 from .roles import user_can_read_desk
@@ -83,9 +84,7 @@ def _owned(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 def desk_list(request: HttpRequest) -> HttpResponse:
     views = desks.saved_views_of(owner=request.user)
     live = set(
-        tokens.FeedToken.objects.filter(saved_view__in=views, revoked_at__isnull=True).values_list(
-            "saved_view_id", flat=True
-        )
+        FeedToken.objects.filter(saved_view__in=views, revoked_at__isnull=True).values_list("saved_view_id", flat=True)
     )
     rows = [{"view": v, "has_token": v.id in live, "url": dashboard_url(query=v.query)} for v in views]
     return render(request, "newsdesk/desks.html", {"rows": rows})
@@ -158,7 +157,7 @@ def desk_token_rotate(request: HttpRequest, pk: int) -> HttpResponse:
     view, raw = tokens.feed_token_rotate(owner=request.user, pk=pk)
     links = [
         (label, request.build_absolute_uri(reverse(name, kwargs={"token": raw})))
-        for label, name in _token_feed_routes()
+        for label, name, _ in TOKEN_FEED_ROUTES
     ]
     response = render(request, "newsdesk/desk_token.html", {"view": view, "links": links})
     add_never_cache_headers(response)
@@ -173,9 +172,3 @@ def desk_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     if tokens.feed_token_revoke(owner=request.user, pk=pk):
         messages.success(request, "Feed URLs revoked; readers using them now get 404.")
     return _back(request, reverse("desk-list"))
-
-
-def _token_feed_routes() -> list[tuple[str, str]]:
-    from .feeds import TOKEN_FEED_ROUTES
-
-    return [(label, name) for label, name, _ in TOKEN_FEED_ROUTES]
