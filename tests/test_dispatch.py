@@ -95,6 +95,47 @@ def test_two_dispatchers_at_once_poll_each_source_once(feed_server):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_the_same_sources_sent_twice_at_once_are_polled_once(feed_server):
+    """A duplicated message (two dispatchers, a redelivery, a manual poll)
+    racing the original: the per-source claim lets one poll run; the other
+    skips, even while the first is still fetching (slow server)."""
+    import time
+
+    from tests.support.http import Response
+
+    n = 12
+    for i in range(n):
+        body = _feed(i)
+        feed_server.route(f"/{i}.xml", lambda _req, body=body: (time.sleep(0.2), Response(200, body))[1])
+        Source.objects.create(name=str(i), url=feed_server.url(f"/{i}.xml"))
+    ids = list(Source.objects.values_list("id", flat=True))
+    barrier = threading.Barrier(2)
+    polled: list[set[int]] = [set(), set()]
+    errors: list[BaseException] = []
+
+    def poller(slot: int) -> None:
+        try:
+            barrier.wait()
+            results = sources_poll(source_ids=ids, force=True)
+            polled[slot] = {r.source_id for r in results if r.attempt is not None}
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=poller, args=(slot,)) for slot in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    assert not polled[0] & polled[1]
+    assert polled[0] | polled[1] == set(ids)
+    assert [feed_server.hits(f"/{i}.xml") for i in range(n)] == [1] * n
+    assert FetchAttempt.objects.count() == n
+
+
+@pytest.mark.django_db(transaction=True)
 def test_dispatch_task_polls_through_a_real_worker(feed_server, settings):
     """dispatch_due_sources on a real Celery worker sends batches that poll every due source once."""
     n = 25
