@@ -445,7 +445,8 @@ class Suite:
         def mid() -> bool:
             return 0 < Article.objects.filter(source=src).count() < expected
 
-        if not self.wait_mid(mid, timeout=120):
+        caught = self.wait_mid(mid, timeout=120)
+        if not caught:
             result.notes.append("never caught the pipeline mid-drop")
         else:
             killed = worker.kill_children()
@@ -464,7 +465,7 @@ class Suite:
         left = [p.name for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".")]
         if left:
             result.notes.append(f"{len(left)} files left in the inbox")
-        result.ok = ok and result.stored == expected and result.duplicates == 0
+        result.ok = caught and ok and result.stored == expected and result.duplicates == 0
         return result
 
     def scenario_kill_worker(self) -> Result:
@@ -626,7 +627,7 @@ class Suite:
                 continue
             src = self.db(lambda sid=sid: Source.objects.get(id=sid))
             dead = self.db(lambda sid=sid: DeadLetter.objects.filter(object_key=str(sid)).exists())
-            is_marked = bool(src.last_error or dead) and src.next_poll_at > now + timedelta(minutes=10)
+            is_marked = bool(src.last_error or dead) and src.next_poll_at > now
             marked += is_marked
             result.notes.append(
                 f"{path.split('/')[-1]}: {'dead letter, ' if dead else ''}errors={src.error_count} "
@@ -682,7 +683,8 @@ class Suite:
         ids = self.sources(farm, httpd)
         from newsdesk.models import Source
 
-        Source.objects.update(next_poll_at=self._far_future())  # only our messages poll
+        # As the dispatcher leaves them: QUEUED, next poll pushed out; only our messages poll.
+        Source.objects.update(state="queued", next_poll_at=self._far_future())
         self.stack.worker(concurrency=2)
         self.stack.worker(concurrency=2)
         for sid in ids:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -60,6 +60,9 @@ class Verdict:
     run: bool
     attempts: int = 0
     reason: str = ""
+    # The task id that last started this object: equal to the current one
+    # when this message is a redelivery or retry of a run that did not finish.
+    previous_task_id: str = ""
 
 
 def attempt_begin(
@@ -86,6 +89,7 @@ def attempt_begin(
         except IntegrityError:  # created concurrently by a duplicate message
             row = TaskAttempt.objects.select_for_update().get(task_name=task_name, object_key=object_key)
         unfinished = row.count
+        previous = row.last_task_id
         if unfinished >= limit:
             reason = f"{unfinished} runs did not finish (worker lost, time limit or error)"
             if row.last_error:
@@ -106,7 +110,7 @@ def attempt_begin(
         row.count = unfinished + 1
         row.last_task_id = task_id or ""
         row.save(update_fields=["count", "last_task_id", "updated_at"])
-        return Verdict(run=True, attempts=row.count)
+        return Verdict(run=True, attempts=row.count, previous_task_id=previous)
 
 
 def attempt_finish(*, task_name: str, object_key: str) -> None:
@@ -149,6 +153,30 @@ def batch_begin(*, task_name: str, object_keys: Sequence[str], task_id: str) -> 
     TaskAttempt.objects.filter(task_name=task_name, object_key__in=keys).update(
         count=F("count") + 1, last_task_id=task_id or ""
     )
+
+
+def previous_delivery_keys(*, task_name: str, object_keys: Sequence[str], task_id: str) -> list[str]:
+    """Objects that an earlier delivery of this very message started and never
+    finished. That delivery is over: Redis redelivers a message only after its
+    worker was lost (``task_reject_on_worker_lost``), after the visibility
+    timeout (longer than any run), or as a retry the task itself sent."""
+    from newsdesk.models import TaskAttempt
+
+    if not task_id:
+        return []
+    return list(
+        TaskAttempt.objects.filter(
+            task_name=task_name, object_key__in=list(object_keys), last_task_id=task_id
+        ).values_list("object_key", flat=True)
+    )
+
+
+def release_previous_claims(*, task_name: str, object_keys: Sequence[str]) -> None:
+    """Free what a dead earlier delivery of this message still holds, so the
+    redelivered message can do the work now instead of after a stale window."""
+    hook = RELEASE_HOOKS.get(task_name)
+    if hook is not None and object_keys:
+        hook(list(object_keys))
 
 
 def batch_finish(*, task_name: str, object_keys: Sequence[str]) -> None:
@@ -204,34 +232,72 @@ def _source_backed_off(object_key: str, reason: str) -> None:
     )
 
 
-def _polled_since(object_keys: Sequence[str], since: datetime) -> set[str]:
+def _attempt_mark() -> int:
+    """The newest FetchAttempt id now: attempts after it belong to this run.
+    Ids, not timestamps, so a clock step cannot confuse the probe."""
+    from newsdesk.models import FetchAttempt
+
+    return FetchAttempt.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def _polled_after(object_keys: Sequence[str], mark: int) -> set[str]:
     """Sources that recorded a FetchAttempt during the run. A poll that ended
     without one did not really finish: it was skipped because the source is
     still claimed by a run that died, and must not clear that run's count."""
     from newsdesk.models import FetchAttempt
 
     ids = [int(k) for k in object_keys if k.isdigit()]
-    done = FetchAttempt.objects.filter(source_id__in=ids, started_at__gte=since).values_list("source_id", flat=True)
+    done = FetchAttempt.objects.filter(source_id__in=ids, id__gt=mark).values_list("source_id", flat=True)
     return {str(i) for i in done}
 
 
-# How to tell that a run's object was really handled (default: the task returned).
-SUCCESS_PROBES: dict[str, Callable[[Sequence[str], datetime], set[str]]] = {
-    "newsdesk.tasks.poll_source": _polled_since,
-    "newsdesk.tasks.poll_sources": _polled_since,
+@dataclass(frozen=True)
+class SuccessProbe:
+    """How to tell that a run's object was really handled (default: the task returned)."""
+
+    mark: Callable[[], int]
+    done: Callable[[Sequence[str], int], set[str]]
+
+
+_POLL_PROBE = SuccessProbe(mark=_attempt_mark, done=_polled_after)
+SUCCESS_PROBES: dict[str, SuccessProbe] = {
+    "newsdesk.tasks.poll_source": _POLL_PROBE,
+    "newsdesk.tasks.poll_sources": _POLL_PROBE,
 }
 
 
-def finished_keys(*, task_name: str, object_keys: Sequence[str], since: datetime) -> list[str]:
+def run_mark(*, task_name: str) -> int:
+    probe = SUCCESS_PROBES.get(task_name)
+    return probe.mark() if probe else 0
+
+
+def finished_keys(*, task_name: str, object_keys: Sequence[str], mark: int) -> list[str]:
     probe = SUCCESS_PROBES.get(task_name)
     if probe is None:
         return list(object_keys)
-    done = probe(object_keys, since)
+    done = probe.done(object_keys, mark)
     return [k for k in object_keys if k in done]
 
 
 # Batch tasks whose first argument is a list of ids; a retry resends one id.
 BATCH_TASKS = {"newsdesk.tasks.poll_sources"}
+
+
+def _sources_unclaimed(object_keys: Sequence[str]) -> None:
+    """The poll claim (state POLLING) taken by a delivery that died goes back to
+    QUEUED, as the dispatcher left it, so the redelivered message may claim it."""
+    from newsdesk.models import Source, SourceState
+
+    ids = [int(k) for k in object_keys if k.isdigit()]
+    Source.objects.filter(id__in=ids, state=SourceState.POLLING).update(
+        state=SourceState.QUEUED, state_changed_at=timezone.now()
+    )
+
+
+RELEASE_HOOKS: dict[str, Callable[[Sequence[str]], None]] = {
+    "newsdesk.tasks.poll_source": _sources_unclaimed,
+    "newsdesk.tasks.poll_sources": _sources_unclaimed,
+}
 
 DEAD_LETTER_HOOKS: dict[str, Callable[[str, str], None]] = {
     "newsdesk.tasks.poll_source": _source_backed_off,

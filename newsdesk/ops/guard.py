@@ -14,7 +14,6 @@ from typing import Any
 from celery.contrib.django.task import DjangoTask
 from celery.exceptions import Ignore, Reject, Retry
 from django.db import DatabaseError
-from django.utils import timezone
 
 from . import deadletter
 
@@ -43,6 +42,9 @@ class GuardedTask(DjangoTask):
         if not verdict.run:
             self._dead(key, verdict.reason)
             return None
+        if verdict.previous_task_id and verdict.previous_task_id == self.request.id:
+            log.warning("event=redelivered task_name=%s released=%s", self.name, key)
+            self._quietly(lambda: deadletter.release_previous_claims(task_name=self.name, object_keys=[key]))
         return self._run_counted(
             [key],
             lambda: super(GuardedTask, self).__call__(*args, **kwargs),
@@ -64,6 +66,8 @@ class GuardedTask(DjangoTask):
             if not ids:
                 return None
             careful = deadletter.batch_suspects(task_name=self.name, object_keys=keys)
+            if careful or self.request.retries:
+                self._release_previous(keys)
             if not careful:
                 deadletter.batch_begin(task_name=self.name, object_keys=keys, task_id=self.request.id or "")
         except DatabaseError as exc:
@@ -108,10 +112,13 @@ class GuardedTask(DjangoTask):
         return None
 
     def _run_counted(self, keys: list[str], call: Any, *, undo: Any) -> Any:
-        since = timezone.now()
+        try:
+            mark = deadletter.run_mark(task_name=self.name)
+        except DatabaseError:
+            mark = 0
 
         def finish() -> None:
-            done = deadletter.finished_keys(task_name=self.name, object_keys=keys, since=since)
+            done = deadletter.finished_keys(task_name=self.name, object_keys=keys, mark=mark)
             deadletter.batch_finish(task_name=self.name, object_keys=done)
 
         try:
@@ -131,6 +138,13 @@ class GuardedTask(DjangoTask):
             raise
         self._quietly(finish)
         return result
+
+    def _release_previous(self, keys: list[str]) -> None:
+        task_id = self.request.id or ""
+        mine = deadletter.previous_delivery_keys(task_name=self.name, object_keys=keys, task_id=task_id)
+        if mine:
+            log.warning("event=redelivered task_name=%s released=%s", self.name, ",".join(mine))
+            deadletter.release_previous_claims(task_name=self.name, object_keys=mine)
 
     def _dead(self, key: str, reason: str) -> None:
         log.error("event=dead_letter task_name=%s object=%s reason=%r", self.name, key, reason)
