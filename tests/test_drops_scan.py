@@ -261,20 +261,20 @@ def test_a_file_the_database_refuses_fails_alone(drop, monkeypatch):
     offending file goes to failed/."""
     from django.db import DataError
 
-    from newsdesk.drops import scan
+    from newsdesk.drops import store
 
     def bulk_refuses(**kwargs):
         raise DataError("value too long for type character varying(2000)")
 
-    real_upsert = scan.article_upsert
+    real_upsert = store.article_upsert
 
     def upsert(*, source, item, now=None):
         if item.title == "Poison":
             raise DataError("value too long for type character varying(2000)")
         return real_upsert(source=source, item=item, now=now)
 
-    monkeypatch.setattr(scan, "articles_upsert", bulk_refuses)
-    monkeypatch.setattr(scan, "article_upsert", upsert)
+    monkeypatch.setattr(store, "articles_upsert", bulk_refuses)
+    monkeypatch.setattr(store, "article_upsert", upsert)
     _put(drop, "1.txt", b"Fine one\nbody")
     _put(drop, "2.txt", b"Poison\nbody")
     _put(drop, "3.txt", b"Fine three\nbody")

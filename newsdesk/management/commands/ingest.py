@@ -22,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from newsdesk.drops.inbox import name_skipped, stat_refusal
-from newsdesk.drops.scan import BATCH_MAX_BYTES, DropInput, FileResult, OutletCache, drop_inputs_ingest
+from newsdesk.drops.store import BATCH_MAX_BYTES, DropInput, FileResult, OutletCache, drop_inputs_ingest
 from newsdesk.models import FetchAttempt, Source, SourceKind
 
 DEFAULT_SOURCE = "Manual ingest"
