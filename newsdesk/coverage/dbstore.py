@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import psycopg
+from django.conf import settings
 from django.db import connection
 
 from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageStory, CoverageTerm, Story
@@ -44,8 +47,27 @@ def _dt(at: float) -> datetime:
     return datetime.fromtimestamp(at, tz=UTC)
 
 
+@contextmanager
+def pg_cursor() -> Iterator[psycopg.Cursor]:
+    """A server-side-binding cursor on Django's connection, in its transaction.
+
+    Django's own cursors bind parameters client-side, so PostgreSQL parses and
+    plans every statement afresh; this one sends parameters apart, which lets
+    :func:`pg_execute` prepare each statement once per connection.
+    """
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        yield cursor
+
+
+def pg_execute(cursor: psycopg.Cursor, sql: str, params: Sequence[object]) -> None:
+    cursor.execute(sql, params, prepare=True if settings.NEWSDESK_COVERAGE_PREPARED_STATEMENTS else None)
+
+
 def _json(value: object) -> object:
     # Django reads jsonb as text from a raw cursor (JSONField decodes it itself).
+    if value == "{}":
+        return {}  # most articles have no names or grams: skip the parser
     return json.loads(value) if isinstance(value, str) else value
 
 
@@ -97,8 +119,9 @@ class DbStore:
     def df(self, keys: Sequence[str]) -> dict[str, int]:
         wanted = [DOC_COUNT_KEY, *keys]
         if not self._locked:
-            with connection.cursor() as cursor:
-                cursor.execute(
+            with pg_cursor() as cursor:
+                pg_execute(
+                    cursor,
                     "SELECT term, df FROM newsdesk_coverage_lock_df(%s::bigint[], %s::text[])",
                     [self._lock_keys, wanted],
                 )
@@ -174,8 +197,8 @@ class DbStore:
             "SELECT NULL, NULL, NULL, l.centroid, NULL, NULL, l.id FROM l"
         )
         params = [list(terms), _dt(since), _dt(until), per_term, self.article.id, self.params.candidates]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+        with pg_cursor() as cursor:
+            pg_execute(cursor, sql, params)
             rows = cursor.fetchall()
         found = []
         for key, hits, at, terms_, names, grams, story in rows:

@@ -30,6 +30,7 @@ from newsdesk.models import (
     TranslationStatus,
 )
 
+from .dbstore import pg_cursor, pg_execute
 from .engine import centroid_add
 
 if TYPE_CHECKING:
@@ -62,9 +63,10 @@ def _story_lock_pg(story: int) -> tuple[int, dict[str, float]]:
     from what that join wrote, never from a stale copy.
     """
     sto, cent = Story._meta.db_table, CoverageStory._meta.db_table
-    with connection.cursor() as cursor:
+    with pg_cursor() as cursor:
         for _ in range(100):
-            cursor.execute(
+            pg_execute(
+                cursor,
                 f"SELECT s.merged_into_id, c.centroid FROM {sto} s JOIN {cent} c ON c.story_id = s.id "  # noqa: S608
                 "WHERE s.id = %s FOR UPDATE",
                 [story],
@@ -73,7 +75,7 @@ def _story_lock_pg(story: int) -> tuple[int, dict[str, float]]:
             if row is None:
                 # No centroid row: merged away (its centroid moved), or a
                 # story the index has not seen. Lock the story alone.
-                cursor.execute(f"SELECT merged_into_id FROM {sto} WHERE id = %s FOR UPDATE", [story])  # noqa: S608
+                pg_execute(cursor, f"SELECT merged_into_id FROM {sto} WHERE id = %s FOR UPDATE", [story])  # noqa: S608
                 row = cursor.fetchone()
                 if row is None:
                     raise Story.DoesNotExist(f"story {story} is gone")
@@ -188,8 +190,8 @@ def assignment_write_pg(
         *(article.id, _dt(doc.at), list(dict.fromkeys(pending.index_terms))),
         sorted({DOC_COUNT_KEY, *pending.df_keys}),
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
+    with pg_cursor() as cursor:
+        pg_execute(cursor, sql, values)
         row = cursor.fetchone()
         names = [col.name for col in cursor.description]
     if doc.story == NEW_STORY:
