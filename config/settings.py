@@ -408,6 +408,10 @@ NEWSDESK_MYMEMORY_URL = env_str("NEWSDESK_MYMEMORY_URL", "")
 # window costs precision only at the margin and no time. 60 days: events such
 # as a trial or a scandal run for weeks with quiet spells in between.
 NEWSDESK_COVERAGE_WINDOW_HOURS = env_float("NEWSDESK_COVERAGE_WINDOW_HOURS", 1440.0)
+# On PostgreSQL the story assignment's few statements are prepared once per
+# connection (planning them cost about as much as running them). Turn off
+# behind a pooler that does not keep sessions (PgBouncer in transaction mode).
+NEWSDESK_COVERAGE_PREPARED_STATEMENTS = env_bool("NEWSDESK_COVERAGE_PREPARED_STATEMENTS", True)
 
 # Operations (newsdesk/ops/): Prometheus metrics at /metrics, off by default.
 NEWSDESK_METRICS = env_bool("NEWSDESK_METRICS", False)
