@@ -303,8 +303,12 @@ def _parse_ndjson(text: str, mtime: datetime) -> list[DropEntry]:
 # --- Feeds ----------------------------------------------------------------------------
 
 
+# A dropped feed file is a delivery, not a poll: keep every item up to a generous bound.
+DROP_FEED_MAX_ITEMS = 10_000
+
+
 def _parse_feed_file(data: bytes, mtime: datetime, notes: list[str] | None = None) -> list[DropEntry]:
-    feed = parse_feed(body=data)
+    feed = parse_feed(body=data, max_items=DROP_FEED_MAX_ITEMS)
     dropped = getattr(feed, "entries_dropped", 0)
     if dropped and notes is not None:
         notes.append(f"the feed parser skipped {dropped} of {getattr(feed, 'entries_total', '?')} entries")

@@ -31,7 +31,12 @@ QUEUED_STALE_AFTER = timedelta(seconds=max(settings.CELERY_TASK_TIME_LIMIT * 2, 
 def sources_claim_due(*, now: datetime, limit: int = 5000) -> list[int]:
     """Return ids of due feed sources, marking them QUEUED in one transaction."""
     with transaction.atomic():
-        due = Source.objects.filter(enabled=True, kind=SourceKind.FEED, next_poll_at__lte=now).order_by("next_poll_at")
+        # Outlets first seen in a drop are feed-kind sources without a URL: nothing to poll.
+        due = (
+            Source.objects.filter(enabled=True, kind=SourceKind.FEED, next_poll_at__lte=now)
+            .exclude(url="")
+            .order_by("next_poll_at")
+        )
         if connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True)
         # On SQLite the IMMEDIATE transaction (settings.py) holds the write

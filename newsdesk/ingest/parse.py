@@ -495,8 +495,14 @@ def _json_authors(holder: dict) -> list[dict]:
 # --- Entry point ------------------------------------------------------------------------------
 
 
-def parse_feed(*, body: bytes, headers: Mapping[str, str] | None = None, base_url: str = "") -> ParsedFeed:
-    """Parse and normalise a feed document; raise FeedRejected with a reason if it is not one we take."""
+def parse_feed(
+    *, body: bytes, headers: Mapping[str, str] | None = None, base_url: str = "", max_items: int | None = None
+) -> ParsedFeed:
+    """Parse and normalise a feed document; raise FeedRejected with a reason if it is not one we take.
+
+    ``max_items`` defaults to NEWSDESK_MAX_ITEMS_PER_POLL (a poll stores the newest items);
+    a dropped feed file passes its own larger cap so a backfill keeps every item.
+    """
     if not isinstance(body, bytes | bytearray | memoryview):
         raise TypeError("parse_feed takes the body as bytes")
     body = bytes(body)
@@ -506,7 +512,7 @@ def parse_feed(*, body: bytes, headers: Mapping[str, str] | None = None, base_ur
     max_bytes = int(settings.NEWSDESK_FETCH_MAX_BYTES)
     if len(body) > max_bytes:
         raise FeedRejected(f"document of {len(body)} bytes exceeds the {max_bytes} byte cap")
-    limit = int(settings.NEWSDESK_MAX_ITEMS_PER_POLL)
+    limit = int(settings.NEWSDESK_MAX_ITEMS_PER_POLL if max_items is None else max_items)
     base_url = url_safe(base_url) if base_url else ""
     head = _without_bom(body[:4096]).lstrip()
     if head.startswith((b"{", b"[")):
