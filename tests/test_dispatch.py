@@ -162,3 +162,11 @@ def test_dispatch_task_polls_through_a_real_worker(feed_server, settings):
 def _close_poll_threads():
     yield
     thread_pool_shutdown()
+
+
+@pytest.mark.django_db
+def test_outlets_without_a_url_are_never_dispatched():
+    """Outlets created from drop cards are feed-kind sources with no URL: nothing to poll."""
+    now = timezone.now()
+    Source.objects.create(name="From a card", url="", next_poll_at=now - timedelta(minutes=1))
+    assert sources_claim_due(now=now) == []

@@ -327,3 +327,13 @@ def test_zip_member_error_names_member_and_line():
     with pytest.raises(DropRejected) as info:
         drop_parse(data=_zip({"items.ndjson": b'{"title": "ok"}\n{"nope": 1}\n'}), name="x.zip", mtime=MTIME)
     assert (info.value.member, info.value.line, info.value.field) == ("items.ndjson", 2, "title")
+
+
+def test_dropped_feed_file_keeps_more_items_than_a_poll_stores(settings):
+    """A feed file is a delivery: the per-poll item cap does not truncate it."""
+    from tests.support.http import rss
+
+    settings.NEWSDESK_MAX_ITEMS_PER_POLL = 5
+    items = [{"title": f"Item {i}", "guid": f"g-{i}", "link": f"https://example.org/{i}"} for i in range(40)]
+    parsed = drop_parse(data=rss(items), name="backfill.xml", mtime=MTIME)
+    assert len(parsed.entries) == 40
