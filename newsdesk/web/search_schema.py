@@ -29,6 +29,8 @@ POSTGRES_STORAGE = [
     "ALTER TABLE newsdesk_article ALTER COLUMN search_vector SET STORAGE MAIN",
     "ALTER TABLE newsdesk_article SET (toast_tuple_target = 4080)",
 ]
+# Applied by migration 0010; takes effect at the next ANALYZE (autovacuum runs it).
+POSTGRES_STATISTICS = "ALTER TABLE newsdesk_article ALTER COLUMN search_vector SET STATISTICS 1000"
 POSTGRES_REMOVE = [
     "DROP INDEX IF EXISTS article_search_gin",
     "ALTER TABLE newsdesk_article DROP COLUMN IF EXISTS search_vector",
