@@ -19,6 +19,9 @@ from .env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("NEWSDESK_VAR_DIR", str(BASE_DIR / "var")))
+# Local state lives here (SQLite file, beat schedule, embedded Redis); create it
+# so a fresh checkout or a new NEWSDESK_VAR_DIR works without a setup step.
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 # --- Core -------------------------------------------------------------------
 
