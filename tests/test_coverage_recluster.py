@@ -8,6 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from newsdesk.coverage import recluster as recluster_module
 from newsdesk.coverage.cluster import article_assign_story
 from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageTerm, Story
 from tests.test_coverage_cluster import FED, QUAKE, T0, make_article
@@ -54,6 +55,23 @@ def test_full_rebuild_matches_live_assignment_and_is_deterministic():
     assert sorted(Story.objects.values_list("headline", "article_count")) == first_ids
     quake = Article.objects.get(id=articles[1].id)
     assert quake.story_evidence["shared_terms"] and quake.story_score > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rebuild_with_a_helper_process_for_text_analysis_gives_the_same_stories(monkeypatch):
+    """Big rebuilds analyse text in a forked helper, batch by batch; the stories do not change."""
+    articles = corpus()
+    for a in articles:
+        article_assign_story(article=a)
+    live = grouping()
+    scores = dict(Article.objects.values_list("id", "story_score"))
+    monkeypatch.setattr(recluster_module, "_PARALLEL_MIN", 1)
+    monkeypatch.setattr(recluster_module, "_BATCH", 2)  # three batches, so the hand-over runs
+    out = recluster()
+    assert "reclustered articles=6 stories=3" in out
+    assert grouping() == live
+    assert dict(Article.objects.values_list("id", "story_score")) == pytest.approx(scores)
+    assert Story.objects.count() == 3  # the old stories are gone, not only emptied
 
 
 @pytest.mark.django_db(transaction=True)
