@@ -217,6 +217,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="300 articles (well under a minute)")
     parser.add_argument("--articles", type=int, default=None)
+    parser.add_argument(
+        "--profile", metavar="N", type=int, default=0, help="print the N top functions of a cProfile of the timed loop"
+    )
     args = parser.parse_args()
     count = args.articles or (300 if args.quick else 1000)
 
@@ -235,7 +238,7 @@ def main() -> int:
     os.environ.setdefault("SECRET_KEY", "bench-" + os.urandom(24).hex())
     os.environ["NEWSDESK_VAR_DIR"] = str(workdir)
     try:
-        return run(count)
+        return run(count, profile=args.profile)
     finally:
         if redis_proc is not None:
             redis_proc.terminate()
@@ -243,7 +246,7 @@ def main() -> int:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def run(count: int) -> int:
+def run(count: int, *, profile: int = 0) -> int:
     import django
 
     django.setup()
@@ -294,6 +297,12 @@ def run(count: int) -> int:
         # The limiter still runs (one Redis script per call) but never makes us wait.
         settings.NEWSDESK_TRANSLATION_RATES = "google=1000"
         STATS.reset()
+        profiler = None
+        if profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         started, cpu_started = time.perf_counter(), time.process_time()
         for article in articles:
             article_translate(article=article)
@@ -308,6 +317,11 @@ def run(count: int) -> int:
                 ]
             )
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        if profiler is not None:
+            import pstats
+
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(profile)
         stats = json.loads(urllib.request.urlopen(base + "/_stats", timeout=10).read())
         calls, chars_sent = stats["calls"], stats["characters"]
     finally:
