@@ -348,6 +348,21 @@ class Server:
         self.stop()
         raise SystemExit("gunicorn did not start; see var/bench-dashboard/gunicorn.log")
 
+    def cpu_seconds(self) -> float:
+        """User+system CPU of the gunicorn workers so far: app time, whatever else loads the machine."""
+        total = 0.0
+        try:
+            children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        except OSError:
+            return float("nan")
+        for pid in children:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
@@ -487,9 +502,17 @@ def main() -> int:
         port = server.port
         for paths in (["/"], search_paths, feed_paths):  # warm connections, caches and plans
             load_run(port=port, paths=paths, requests=len(paths) * 4, concurrency=2)
-        dash, dash_err = load_run(port=port, paths=["/"], requests=requests, concurrency=2)
-        srch, srch_err = load_run(port=port, paths=search_paths, requests=requests, concurrency=2)
-        feeds, feed_err = load_run(port=port, paths=feed_paths, requests=requests, concurrency=2)
+        cpu: dict[str, float] = {}
+
+        def measured(name: str, paths: list[str]) -> tuple[list[float], int]:
+            before = server.cpu_seconds()
+            result = load_run(port=port, paths=paths, requests=requests, concurrency=2)
+            cpu[name] = (server.cpu_seconds() - before) * 1000 / requests
+            return result
+
+        dash, dash_err = measured("dashboard", ["/"])
+        srch, srch_err = measured("search", search_paths)
+        feeds, feed_err = measured("feed", feed_paths)
         # 304: revalidate each feed with the ETag it just gave.
         conn = http.client.HTTPConnection("127.0.0.1", port)
         not_modified: list[float] = []
@@ -517,17 +540,21 @@ def main() -> int:
     sql_srch = sql_times(db=db, queries=search, feed=False, repeats=max(requests // 100, 3))
     sql_feed = sql_times(db=db, queries=FEED_QUERIES, feed=True, repeats=max(requests // 50, 3))
 
-    def line(name: str, page: list[float], sql: list[float]) -> None:
+    def line(name: str, page: list[float], sql: list[float], cpu_ms: float) -> None:
         ratio = statistics.median(page) / max(statistics.median(sql), 1e-6)
         print(
             f"{name:<22} p50={pct(page, 0.5):7.2f}ms p95={pct(page, 0.95):7.2f}ms  "
-            f"sql p50={pct(sql, 0.5):7.2f}ms p95={pct(sql, 0.95):7.2f}ms  page/sql(median)={ratio:5.1f}"
+            f"sql p50={pct(sql, 0.5):7.2f}ms p95={pct(sql, 0.95):7.2f}ms  page/sql(median)={ratio:5.1f}  "
+            f"app cpu/request={cpu_ms:5.1f}ms"
         )
 
-    print(f"\narticles={articles:,}  requests per scenario={requests}  concurrency=2 (gunicorn -w 2)")
-    line("dashboard first page", dash, sql_dash)
-    line("filters + search", srch, sql_srch)
-    line("rss/atom 50 items", feeds, sql_feed)
+    print(
+        f"\narticles={articles:,}  requests per scenario={requests}  concurrency=2 (gunicorn -w 2)  "
+        f"machine load average={os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+    line("dashboard first page", dash, sql_dash, cpu["dashboard"])
+    line("filters + search", srch, sql_srch, cpu["search"])
+    line("rss/atom 50 items", feeds, sql_feed, cpu["feed"])
     print(f"{'feed 304':<22} p50={pct(not_modified, 0.5):7.2f}ms p95={pct(not_modified, 0.95):7.2f}ms")
     print(f"throughput ({tool}, mixed dashboard/search): {rps:.0f} req/s, errors={tp_err}")
     errors = dash_err + srch_err + feed_err + nm_err + tp_err
