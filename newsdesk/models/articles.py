@@ -73,6 +73,20 @@ class Article(models.Model):
         return self.display_title[:80]
 
     @property
+    def original_language(self) -> str:
+        """The language the story was first written in, for the card's brackets.
+
+        A card dropped as text already in English for a Spanish outlet (the
+        seed card: "El Financiero (ES)") carries a translation: the text is
+        English, but the original is the declared language. Otherwise the
+        effective language (detected when confident) is the original.
+        """
+        target = "en"
+        if self.language == target and self.language_declared and self.language_declared != target:
+            return self.language_declared
+        return self.language or self.language_declared
+
+    @property
     def display_title(self) -> str:
         return self.title_en or self.title_orig
 

@@ -56,7 +56,7 @@ class Card:
 
 def card_from(article: Article, *, story_prefix: str) -> Card:
     published = article.published_at.astimezone(UTC)
-    lang = article.language or ""
+    lang = article.original_language or ""
     show_original = bool(article.title_en) and article.title_orig != article.title_en
     story = article.story if article.story_id else None
     return Card(
