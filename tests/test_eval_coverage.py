@@ -46,7 +46,7 @@ def semeval(corpora: Path) -> dict[str, float]:
 
 # The issue's targets. Not reached yet by the lexical defaults (see
 # docs/benchmarks.md); strict, so the marker must go once they pass.
-@pytest.mark.xfail(strict=True, reason="target F1 0.93 not reached yet (0.904 measured)")
+@pytest.mark.xfail(strict=True, reason="target F1 0.93 not reached yet (0.910 measured)")
 def test_giveme5w1h_meets_the_clustering_target(corpora):
     assert giveme(corpora)["bcubed_f1"] >= 0.93
 
@@ -59,7 +59,7 @@ def test_semeval_pairs_meet_the_similarity_targets_without_translation(corpora):
 
 def test_quality_does_not_regress_below_what_was_measured(corpora):
     """Floors a little under the committed figures: a change that loses quality fails here."""
-    assert giveme(corpora)["bcubed_f1"] >= 0.89
+    assert giveme(corpora)["bcubed_f1"] >= 0.905
     got = semeval(corpora)
     assert got["pearson"] >= 0.65 and got["auc"] >= 0.845
 

@@ -35,8 +35,14 @@ class Params:
     """Tuning of the clustering. One set of defaults serves every corpus."""
 
     window_hours: float = 1440.0
-    query_terms: int = 12  # distinctive terms an article is indexed under and searched by
-    postings_per_term: int = 200  # most recent postings read per query term
+    query_terms: int = 12  # distinctive terms an article is indexed under
+    # An article is searched by twice the terms it is indexed under: a long
+    # article's top terms drift from those of the story's earlier members, and
+    # matching its 13th-24th terms against their index terms finds them. Fewer
+    # postings per term keep the read the same size or smaller (24 x 50 <
+    # 12 x 200); rare terms (names) are the ones that find a story anyway.
+    search_terms: int = 24
+    postings_per_term: int = 50  # most recent postings read per search term
     candidates: int = 40  # candidate articles scored in full
     join_threshold: float = 0.4
     merge_threshold: float = 0.7
@@ -198,7 +204,12 @@ def doc_assign(*, doc_key: int, at: float, features: Features, store: Store, par
     doc = doc_build(key=doc_key, at=at, features=features, store=store, params=params)
     index_terms = doc.index_terms(params.query_terms)
     window = params.window_hours * 3600.0
-    found = store.candidates(terms=index_terms, since=at - window, until=at + window, per_term=params.postings_per_term)
+    found = store.candidates(
+        terms=doc.index_terms(params.search_terms),
+        since=at - window,
+        until=at + window,
+        per_term=params.postings_per_term,
+    )
     found = [c for c in found if c.key != doc_key]
     found.sort(key=lambda c: (-c.hits, c.key))
     scored: list[tuple[float, Doc]] = []
