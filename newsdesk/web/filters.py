@@ -27,7 +27,7 @@ from .search import SearchQuery, search_apply, search_clean, search_parse
 # source's scheduling and health columns) stays in the database.
 CARD_FIELDS = (
     "id", "source_id", "story_id", "url", "category", "title_orig", "summary_orig", "title_en", "summary_en",
-    "language", "country", "translation_status", "published_at", "updated_at",
+    "language", "language_declared", "country", "translation_status", "published_at", "updated_at",
     "source__id", "source__name", "story__id", "story__source_count",
 )  # fmt: skip
 SORTS = {"newest": "Newest first", "covered": "Most covered"}
