@@ -94,6 +94,9 @@ class DbStore:
         self.params = params
         self.pg = connection.vendor == "postgresql"
         self._lock_keys = term_lock_keys(lock_terms) if self.pg else []
+        self.lock_terms = set(lock_terms)
+        # Keys whose CoverageTerm row existed at the locked read.
+        self.df_known: set[str] = set()
         self._locked = not self._lock_keys
         self._n = 0
         self._docs: dict[int, Doc] = {}
@@ -129,6 +132,7 @@ class DbStore:
             self._locked = True
         else:
             rows = dict(CoverageTerm.objects.filter(term__in=wanted).values_list("term", "df"))
+        self.df_known.update(rows)
         self._n = rows.pop(DOC_COUNT_KEY, 0)
         return rows
 

@@ -32,11 +32,17 @@ class CoveragePosting(models.Model):
     the article breaks ties in time the way the in-memory store does). The
     unique (article, term) index also serves deletes by article, so the
     foreign key needs no index of its own: one index less to write per posting.
+    Nor a database constraint: the ORM deletes an article's postings with it
+    (CASCADE is Django's), and a check per posting (a dozen per article, a
+    million rows for a rebuild) bought nothing, since readers join postings
+    to the vectors table, which keeps its constraint, and skip strays.
     """
 
     id = models.BigAutoField(primary_key=True)
     term = models.CharField(max_length=64)
-    article = models.ForeignKey("newsdesk.Article", on_delete=models.CASCADE, related_name="+", db_index=False)
+    article = models.ForeignKey(
+        "newsdesk.Article", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     published_at = models.DateTimeField()
 
     class Meta:
