@@ -1,59 +1,89 @@
-"""A daily character budget per provider, kept in the database.
+"""A daily character budget per provider: reserved in Redis, kept in the database.
 
 The budget is money (DeepL Free: 500,000 characters a month), so it is
-durable (a Redis flush must not reset it) and reserved atomically before a
-call: ``UPDATE ... SET characters = characters + n WHERE characters + n <= budget``
-either takes the characters or touches no row. A failed call gives them back.
+reserved atomically before a call and counted durably after it:
+
+* The reservation is an ``INCRBY`` inside the Redis script that also takes
+  the breaker, the rate slot and the single-flight lock (:mod:`.gate`), so it
+  costs no round trip of its own and concurrent workers cannot overspend.
+  A failed call gives its characters back.
+* Every call is also written to the day's ``ProviderUsage`` row, in the same
+  database statement that stores its translation. That row is the durable
+  record: when the Redis counter is missing (first call of the day, a Redis
+  flush or restart) it is seeded from the row, so a flush cannot reset the
+  budget (it can only forget calls in flight at that moment).
 """
 
 from __future__ import annotations
 
+import datetime
+from functools import lru_cache
+
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import connection
 from django.utils import timezone
 
 from newsdesk.models import ProviderUsage
 
 from .ratelimit import parse_per_provider
+from .redisstate import redis_client, redis_key
 
-
-class BudgetExhausted(Exception):
-    pass
+# Long enough to span the day it counts, whatever the time zone of the reader.
+_KEY_SECONDS = 2 * 86400
 
 
 def budget_daily_limit(*, provider: str) -> int:
+    """Characters per UTC day for ``provider``; 0 means no limit."""
     return int(parse_per_provider(raw=settings.NEWSDESK_TRANSLATION_DAILY_CHARS).get(provider, 0))
 
 
-def _today():
-    return timezone.now().date()
+def budget_day() -> datetime.date:
+    return timezone.now().astimezone(datetime.UTC).date()
 
 
-def budget_reserve(*, provider: str, characters: int) -> None:
-    """Take ``characters`` from today's budget or raise BudgetExhausted."""
-    limit = budget_daily_limit(provider=provider)
-    day = _today()
-    for _ in range(2):
-        rows = ProviderUsage.objects.filter(provider=provider, day=day)
-        if limit > 0:
-            rows = rows.filter(characters__lte=limit - characters)
-        if rows.update(characters=F("characters") + characters, calls=F("calls") + 1):
-            return
-        if ProviderUsage.objects.filter(provider=provider, day=day).exists():
-            raise BudgetExhausted(f"{provider}: daily budget of {limit} characters used up")
-        if limit > 0 and characters > limit:
-            raise BudgetExhausted(f"{provider}: text longer than the daily budget of {limit} characters")
-        try:
-            with transaction.atomic():
-                ProviderUsage.objects.create(provider=provider, day=day)
-        except IntegrityError:
-            pass  # another worker created today's row first
-    raise BudgetExhausted(f"{provider}: could not reserve budget")
+def budget_key(*, provider: str, day: datetime.date | None = None) -> str:
+    return redis_key("budget", provider, (day or budget_day()).isoformat())
+
+
+def budget_seed(*, provider: str, key: str, day: datetime.date | None = None) -> None:
+    """Start the Redis counter from the day's durable usage (unless another worker just did)."""
+    used = (
+        ProviderUsage.objects.filter(provider=provider, day=day or budget_day())
+        .values_list("characters", flat=True)
+        .first()
+    )
+    redis_client().set(key, int(used or 0), nx=True, ex=_KEY_SECONDS)
 
 
 def budget_refund(*, provider: str, characters: int) -> None:
-    """Give back the characters of a call that failed (providers bill successes)."""
-    ProviderUsage.objects.filter(provider=provider, day=_today(), characters__gte=characters).update(
-        characters=F("characters") - characters, failures=F("failures") + 1
+    """Give back the Redis reservation of a call that failed (providers bill successes)."""
+    if characters:
+        redis_client().decrby(budget_key(provider=provider), characters)
+
+
+@lru_cache(maxsize=4)
+def _usage_sql(vendor: str) -> str:
+    quote = connection.ops.quote_name
+    table = quote(ProviderUsage._meta.db_table)
+    columns = [quote(ProviderUsage._meta.get_field(name).column) for name in ("provider", "day")]
+    counters = [quote(ProviderUsage._meta.get_field(name).column) for name in ("characters", "calls", "failures")]
+    updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in counters)
+    # Only quoted names of our own model are formatted in; values are parameters.
+    return (
+        f"INSERT INTO {table} ({', '.join(columns + counters)}) VALUES (%s, %s, %s, %s, %s) "  # noqa: S608
+        f"ON CONFLICT ({', '.join(columns)}) DO UPDATE SET {updates}"
     )
+
+
+def usage_statement(*, provider: str, characters: int, calls: int = 1, failures: int = 0) -> tuple[str, list]:
+    """SQL and parameters adding to today's ProviderUsage row (creating it), for
+    callers that combine it with other writes in one round trip."""
+    day = connection.ops.adapt_datefield_value(budget_day())
+    return _usage_sql(connection.vendor), [provider, day, characters, calls, failures]
+
+
+def usage_record(*, provider: str, characters: int, calls: int = 1, failures: int = 0) -> None:
+    """Count a call (and its characters, when billed) in today's durable usage."""
+    sql, params = usage_statement(provider=provider, characters=characters, calls=calls, failures=failures)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)

@@ -414,6 +414,41 @@ def _classify(exc: BaseException, record: CallRecord, name: str) -> ProviderErro
     return ProviderError(f"{name}: unusable response ({type(exc).__name__})", retryable=False)
 
 
+# Settings a provider object is built from: a cached object is reused only
+# while they are unchanged (tests and the admin can change them at run time).
+_BUILD_SETTINGS = (
+    "NEWSDESK_GOOGLE_TRANSLATE_URL",
+    "NEWSDESK_DEEPL_KEY",
+    "NEWSDESK_DEEPL_FREE",
+    "NEWSDESK_DEEPL_URL",
+    "NEWSDESK_MICROSOFT_KEY",
+    "NEWSDESK_MICROSOFT_REGION",
+    "NEWSDESK_MICROSOFT_URL",
+    "NEWSDESK_LIBRETRANSLATE_URL",
+    "NEWSDESK_LIBRETRANSLATE_KEY",
+    "NEWSDESK_MYMEMORY_EMAIL",
+    "NEWSDESK_MYMEMORY_URL",
+)
+
+
+def _translator(provider: Provider, source: str, target: str) -> BaseTranslator:
+    """The deep-translator object for (provider, source, target), built once per
+    pool thread: building one validates languages and copies tables, and an
+    object is not safe to share between threads (``translate`` writes the text
+    into the object's URL parameters before sending them)."""
+    cache = getattr(_local, "translators", None)
+    if cache is None or getattr(_local, "translators_pid", None) != os.getpid():
+        cache = _local.translators = {}
+        _local.translators_pid = os.getpid()
+    key = (provider.name, source, target, tuple(getattr(settings, name, None) for name in _BUILD_SETTINGS))
+    translator = cache.get(key)
+    if translator is None:
+        if len(cache) > 256:
+            cache.clear()
+        translator = cache[key] = provider.build(source, target)
+    return translator
+
+
 def provider_call(*, provider: Provider, text: str, source: str, target: str, deadline: float) -> str | None:
     """One provider request under a hard deadline. Returns the provider's text
     (possibly None or empty, which the caller handles), or raises ProviderError."""
@@ -423,7 +458,7 @@ def provider_call(*, provider: Provider, text: str, source: str, target: str, de
 
     def run() -> str | None:
         _current.set(record)
-        translator = provider.build(src, tgt)
+        translator = _translator(provider, src, tgt)
         started_inner, cpu_inner = time.perf_counter(), time.thread_time()
         try:
             return translator.translate(text)

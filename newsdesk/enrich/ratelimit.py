@@ -9,6 +9,7 @@ A caller whose slot is further away than it may wait does not reserve it.
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 
 from .redisstate import redis_client, redis_key
 
@@ -36,7 +37,13 @@ class RateLimited(Exception):
 
 
 def parse_per_provider(*, raw: str) -> dict[str, float]:
-    """'google=4,deepl=10' -> {'google': 4.0, 'deepl': 10.0}."""
+    """'google=4,deepl=10' -> {'google': 4.0, 'deepl': 10.0} (read-only: shared between calls)."""
+    return _parse(raw)
+
+
+@lru_cache(maxsize=32)
+def _parse(raw: str) -> dict[str, float]:
+    # Called on every provider call with the same setting: parse it once.
     out: dict[str, float] = {}
     for part in raw.split(","):
         name, _, value = part.partition("=")

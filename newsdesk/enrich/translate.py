@@ -29,13 +29,15 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from newsdesk.models import Translation
 
-from .breaker import breaker_failure, breaker_state, breaker_success, provider_gate
-from .budget import BudgetExhausted, budget_refund, budget_reserve
+from .breaker import breaker_failure, breaker_state
+from .budget import budget_refund, usage_record, usage_statement
 from .chunking import Chunk, chunks_join, text_chunks
+from .gate import RECHECK_SECONDS, Claim, call_claim, call_finish
 from .providers import (
     LanguageUnsupported,
     Provider,
@@ -44,8 +46,7 @@ from .providers import (
     provider_get,
     secrets_scrub,
 )
-from .ratelimit import parse_per_provider
-from .redisstate import redis_client, redis_key
+from .redisstate import redis_key
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,9 @@ log = logging.getLogger(__name__)
 # could disguise text; translations are untrusted.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
-_LOCK_RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end"
+# A "done" marker whose row cannot be found this long (an admin deleted the
+# row, or its writer died) is taken over instead of waited for.
+_DONE_GRACE_SECONDS = 2.0
 
 
 class TranslationPending(Exception):
@@ -87,35 +90,60 @@ def text_needs_translation(*, text: str) -> bool:
     return any(ch.isalpha() for ch in text)
 
 
+def _cached_many(*, digests: list[str], source: str, target: str, chain: list[str]) -> dict[str, Translation]:
+    """Cached rows for several texts in one query; for each text the first provider in the chain wins."""
+    rows = Translation.objects.filter(
+        text_hash__in=digests, source_language=source, target_language=target, provider__in=chain
+    ).only("text_hash", "translated", "provider")
+    hits: dict[str, Translation] = {}
+    for row in sorted(rows, key=lambda row: chain.index(row.provider), reverse=True):
+        hits[row.text_hash] = row
+    return hits
+
+
 def _cached(*, digest: str, source: str, target: str, chain: list[str]) -> Translation | None:
-    rows = list(
-        Translation.objects.filter(
-            text_hash=digest, source_language=source, target_language=target, provider__in=chain
-        ).only("translated", "provider")
-    )
-    if not rows:
-        return None
-    rows.sort(key=lambda row: chain.index(row.provider))
-    return rows[0]
+    return _cached_many(digests=[digest], source=source, target=target, chain=chain).get(digest)
 
 
-def _store(*, digest: str, source: str, target: str, provider: str, translated: str, characters: int) -> None:
-    row = Translation(
-        text_hash=digest,
-        source_language=source,
-        target_language=target,
-        provider=provider,
-        translated=translated,
-        characters=characters,
+def _insert_sql(vendor: str) -> str:
+    quote = connection.ops.quote_name
+    meta = Translation._meta
+    names = ("text_hash", "source_language", "target_language", "provider", "translated", "characters", "created_at")
+    columns = [quote(meta.get_field(name).column) for name in names]
+    # Only quoted names of our own model are formatted in; values are parameters.
+    return (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "  # noqa: S608
+        f"ON CONFLICT ({', '.join(columns[:4])}) DO NOTHING"
     )
-    try:
-        if transaction.get_connection().in_atomic_block:
-            with transaction.atomic():  # a savepoint, so a duplicate does not break the caller's transaction
-                row.save(force_insert=True)
-        else:
-            row.save(force_insert=True)
-    except IntegrityError:
-        pass  # stored by a concurrent worker (same text, same provider): keep the first
+
+
+def _store(
+    *, digest: str, source: str, target: str, provider: str, translated: str, characters: int, billed: bool = False
+) -> None:
+    """Insert the cache row (a concurrent duplicate keeps the first) and, when
+    ``billed``, count the call in today's usage, in one round trip where the
+    database allows it (PostgreSQL: one statement; SQLite: one transaction)."""
+    params = [
+        digest,
+        source,
+        target,
+        provider,
+        translated,
+        characters,
+        connection.ops.adapt_datetimefield_value(timezone.now()),
+    ]
+    insert = _insert_sql(connection.vendor)
+    with connection.cursor() as cursor:
+        if not billed:
+            cursor.execute(insert, params)
+            return
+        usage_sql, usage_params = usage_statement(provider=provider, characters=characters)
+        if connection.vendor == "postgresql":
+            cursor.execute(f"WITH stored AS ({insert}) {usage_sql}", params + usage_params)
+            return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(insert, params)
+        cursor.execute(usage_sql, usage_params)
 
 
 def _retries(retries: int | None) -> int:
@@ -123,26 +151,23 @@ def _retries(retries: int | None) -> int:
 
 
 def _call_with_retries(
-    *, provider: Provider, text: str, source: str, target: str, retries: int | None = None
-) -> str | None:
-    """One provider, a few attempts; raises ProviderError with the last reason."""
+    *, provider: Provider, text: str, source: str, target: str, claim: Claim, retries: int | None = None
+) -> tuple[str | None, bool]:
+    """One provider, a few attempts; the first under ``claim`` (taken by the
+    caller with the lock). Returns the provider's text and whether the breaker
+    needs closing; raises ProviderError with the last reason."""
     timeout = settings.NEWSDESK_TRANSLATION_TIMEOUT
-    rate = parse_per_provider(raw=settings.NEWSDESK_TRANSLATION_RATES).get(provider.name, 0.0)
     attempts = 1 + _retries(retries)
     for attempt in range(attempts):
-        gate = provider_gate(provider=provider.name, per_second=rate, max_wait=timeout, probe_seconds=timeout + 5)
-        if not gate.allowed:
-            raise ProviderError(gate.reason, retryable=False, breaker=False)
-        try:
-            budget_reserve(provider=provider.name, characters=len(text))
-        except BudgetExhausted as exc:
-            raise ProviderError(str(exc), retryable=False, breaker=False) from None
+        if attempt:
+            claim = call_claim(provider=provider.name, characters=len(text))
         try:
             result = provider_call(
                 provider=provider, text=text, source=source, target=target, deadline=time.monotonic() + timeout
             )
         except ProviderError as exc:
-            budget_refund(provider=provider.name, characters=len(text))
+            budget_refund(provider=provider.name, characters=claim.reserved)
+            usage_record(provider=provider.name, characters=0, failures=1)
             opened = exc.breaker and breaker_failure(
                 provider=provider.name, reason=exc.reason, retry_after=exc.retry_after
             )
@@ -157,18 +182,8 @@ def _call_with_retries(
             # Full jitter: sleep uniformly in [0, base * 2^attempt].
             time.sleep(random.uniform(0, settings.NEWSDESK_TRANSLATION_BACKOFF * 2**attempt))
             continue
-        if gate.dirty:
-            breaker_success(provider=provider.name)
-        return result
+        return result, claim.dirty
     raise ProviderError(f"{provider.name}: no attempt made", retryable=True)  # pragma: no cover
-
-
-def _lock_acquire(key: str, token: str, seconds: float) -> bool:
-    return bool(redis_client().set(key, token, nx=True, px=max(1, int(seconds * 1000))))
-
-
-def _lock_release(key: str, token: str) -> None:
-    redis_client().eval(_LOCK_RELEASE, 1, key, token)
 
 
 def _translate_chunk(
@@ -179,38 +194,73 @@ def _translate_chunk(
     chain: list[str],
     provider: Provider,
     retries: int | None = None,
-    checked: bool = False,
+    missed_at: float | None = None,
 ) -> TranslationResult:
     """Translate one chunk with one provider, at most one call across all workers.
-    ``checked``: the caller already looked this very text up in the cache."""
+
+    ``missed_at``: ``time.monotonic()`` taken just before a cache lookup that
+    missed this very text (None: look it up here). See :mod:`.gate` for why a
+    recent miss needs no second lookup once the lock is ours.
+    """
     digest = text_hash(text)
-    hit = None if checked else _cached(digest=digest, source=source, target=target, chain=chain)
-    if hit is not None:
-        return TranslationResult(hit.translated, hit.provider)
+    if missed_at is None:
+        missed_at = time.monotonic()
+        hit = _cached(digest=digest, source=source, target=target, chain=chain)
+        if hit is not None:
+            return TranslationResult(hit.translated, hit.provider)
     attempts = 1 + _retries(retries)
     hold = settings.NEWSDESK_TRANSLATION_TIMEOUT * attempts + settings.NEWSDESK_TRANSLATION_BACKOFF * 2**attempts + 5
     lock_key = redis_key("lock", digest, source, target)
     token = secrets.token_hex(8)
     waited_until = time.monotonic() + hold
-    while not _lock_acquire(lock_key, token, hold):
-        # Another worker is translating this very text: wait for its row.
-        if time.monotonic() > waited_until:
-            raise ProviderError("waited too long for a concurrent translation", retryable=True, breaker=False)
-        time.sleep(0.05)
+    done_missing_since: float | None = None
+    while True:
+        take_done = done_missing_since is not None and time.monotonic() - done_missing_since > _DONE_GRACE_SECONDS
+        claim = call_claim(
+            provider=provider.name,
+            characters=len(text),
+            lock_key=lock_key,
+            token=token,
+            lock_seconds=hold,
+            take_done=take_done,
+        )
+        if claim.outcome == "go":
+            break
+        # Another worker is translating (or has just translated) this very text: wait for its row.
+        if claim.outcome == "held":
+            done_missing_since = None
+            if time.monotonic() > waited_until:
+                raise ProviderError("waited too long for a concurrent translation", retryable=True, breaker=False)
+            time.sleep(0.05)
+        elif done_missing_since is None:
+            done_missing_since = time.monotonic()
+        else:
+            time.sleep(0.05)
+        missed_at = time.monotonic()
         hit = _cached(digest=digest, source=source, target=target, chain=chain)
         if hit is not None:
             return TranslationResult(hit.translated, hit.provider)
+    done, dirty = False, False
     try:
-        hit = _cached(digest=digest, source=source, target=target, chain=chain)
-        if hit is not None:
-            return TranslationResult(hit.translated, hit.provider)
-        raw = _call_with_retries(provider=provider, text=text, source=source, target=target, retries=retries)
+        if time.monotonic() - missed_at > RECHECK_SECONDS:
+            hit = _cached(digest=digest, source=source, target=target, chain=chain)
+            if hit is not None:
+                budget_refund(provider=provider.name, characters=claim.reserved)
+                return TranslationResult(hit.translated, hit.provider)
+        raw, dirty = _call_with_retries(
+            provider=provider, text=text, source=source, target=target, claim=claim, retries=retries
+        )
         translated = text_clean(text=str(raw)).strip() if raw is not None else ""
         if not translated:
             # None or empty for a non-empty text: keep the original, and do not
             # cache it, so a later re-translation can still do better.
             log.warning("event=translation_empty provider=%s chars=%s", provider.name, len(text))
+            usage_record(provider=provider.name, characters=len(text))
             return TranslationResult(text, provider.name, calls=1, complete=False)
+        # Marked done before the row is written, so that a worker which missed
+        # the cache just before the write sees the marker (gate.py).
+        call_finish(provider=provider.name, lock_key=lock_key, token=token, done=True, dirty=dirty)
+        done = True
         _store(
             digest=digest,
             source=source,
@@ -218,18 +268,35 @@ def _translate_chunk(
             provider=provider.name,
             translated=translated,
             characters=len(text),
+            billed=True,
         )
         return TranslationResult(translated, provider.name, calls=1)
     finally:
-        # Always free the lock: waiters would see the row anyway, but a cache
-        # row deleted by an admin must not leave this text blocked until expiry.
-        _lock_release(lock_key, token)
+        # Otherwise free the lock: nothing was stored, so the next caller must be able to try.
+        if not done:
+            call_finish(provider=provider.name, lock_key=lock_key, token=token, dirty=dirty)
 
 
 def _translate_with(
-    *, provider: Provider, text: str, source: str, target: str, chain: list[str], retries: int | None = None
+    *,
+    provider: Provider,
+    text: str,
+    source: str,
+    target: str,
+    chain: list[str],
+    retries: int | None = None,
+    missed_at: float | None = None,
 ) -> TranslationResult:
+    """``missed_at``: when a cache lookup of the whole ``text`` missed (see _translate_chunk)."""
     chunks: list[Chunk] = text_chunks(text=text, limit=provider.max_chars, size=provider.chunk_size)
+    hits: dict[str, Translation] = {}
+    if len(chunks) > 1:
+        # One lookup for every chunk, not one per chunk.
+        missed_at = time.monotonic()
+        digests = [text_hash(chunk.text) for chunk in chunks]
+        hits = _cached_many(digests=digests, source=source, target=target, chain=chain)
+    elif chunks and chunks[0].text != text:
+        missed_at = None
     pieces: list[str] = []
     calls = 0
     complete = True
@@ -238,6 +305,11 @@ def _translate_with(
         if not text_needs_translation(text=chunk.text):
             pieces.append(chunk.text)
             continue
+        row = hits.get(text_hash(chunk.text)) if hits else None
+        if row is not None:
+            pieces.append(row.translated)
+            providers_used.append(row.provider)
+            continue
         result = _translate_chunk(
             text=chunk.text,
             source=source,
@@ -245,7 +317,7 @@ def _translate_with(
             chain=chain,
             provider=provider,
             retries=retries,
-            checked=len(chunks) == 1 and chunk.text == text,
+            missed_at=missed_at,
         )
         pieces.append(result.text)
         calls += result.calls
@@ -280,20 +352,15 @@ def translate_texts(
     """``translate_text`` for several texts of one article, with one cache query for all of them."""
     chain = [name for name in settings.NEWSDESK_TRANSLATORS if name]
     normal = [_normalise(text) for text in texts]
-    digests = {text_hash(text): text for text in normal if text and text_needs_translation(text=text)}
+    wanted = {text_hash(text): text for text in normal if text and text_needs_translation(text=text)}
     hits: dict[str, Translation] = {}
-    if digests and source_language != target_language:
-        rows = Translation.objects.filter(
-            text_hash__in=list(digests),
-            source_language=source_language,
-            target_language=target_language,
-            provider__in=chain,
-        ).only("text_hash", "translated", "provider")
-        for row in sorted(rows, key=lambda row: chain.index(row.provider), reverse=True):
-            hits[row.text_hash] = row  # the first provider in the chain wins
+    missed_at = time.monotonic()
+    if wanted and source_language != target_language:
+        hits = _cached_many(digests=list(wanted), source=source_language, target=target_language, chain=chain)
     results = []
     for text in normal:
-        row = hits.get(text_hash(text)) if text in digests.values() else None
+        digest = text_hash(text) if text else ""
+        row = hits.get(digest) if digest in wanted else None
         if row is not None:
             results.append(TranslationResult(row.translated, row.provider))
         else:
@@ -303,7 +370,7 @@ def translate_texts(
                     source_language=source_language,
                     target_language=target_language,
                     retries=retries,
-                    _known_miss=bool(digests) and text in digests.values(),
+                    _missed_at=missed_at if digest in wanted else None,
                 )
             )
     return results
@@ -315,11 +382,13 @@ def translate_text(
     source_language: str,
     target_language: str = "en",
     retries: int | None = None,
-    _known_miss: bool = False,
+    _missed_at: float | None = None,
 ) -> TranslationResult:
     """English (or ``target_language``) text for ``text``, from cache or the provider chain.
 
     ``retries`` overrides NEWSDESK_TRANSLATION_RETRIES (a web request wants none).
+    ``_missed_at``: ``time.monotonic()`` just before the caller's cache lookup
+    missed this text (translate_texts), so it is not looked up again.
 
     Raises TranslationPending when every provider is unavailable for now, and
     TranslationFailed when none can translate this language or input.
@@ -329,9 +398,11 @@ def translate_text(
         return TranslationResult(text, "")
     chain = [name for name in settings.NEWSDESK_TRANSLATORS if name]
     digest = text_hash(text)
-    whole = None if _known_miss else _cached(digest=digest, source=source_language, target=target_language, chain=chain)
-    if whole is not None:
-        return TranslationResult(whole.translated, whole.provider)
+    if _missed_at is None:
+        _missed_at = time.monotonic()
+        whole = _cached(digest=digest, source=source_language, target=target_language, chain=chain)
+        if whole is not None:
+            return TranslationResult(whole.translated, whole.provider)
     reasons: list[str] = []
     transient = False
     for name in chain:
@@ -344,6 +415,7 @@ def translate_text(
                 target=target_language,
                 chain=chain,
                 retries=retries,
+                missed_at=_missed_at,
             )
         except LanguageUnsupported as exc:
             reasons.append(exc.reason)

@@ -1,0 +1,206 @@
+"""One Redis round trip before a provider call, one after it.
+
+Before every provider call four shared decisions are needed, each atomic
+across worker processes: the single-flight lock on the text (nobody else is
+translating it), the circuit breaker (closed, or we hold the half-open
+probe), the daily character budget (reserved, not merely checked) and a
+rate-limit slot (GCRA on Redis's clock). :func:`call_claim` takes them all in
+one Lua script, so a cache miss costs one round trip instead of four; a
+refusal by any of them takes nothing from the others.
+
+After the call, :func:`call_finish` marks the text ``done`` (or frees the lock
+when there is nothing to cache) and, when the call was a half-open probe or
+followed failures, closes the breaker, again in one round trip.
+
+Why a ``done`` marker instead of deleting the lock: a worker looks the text
+up in the cache, misses, then claims the lock. If another worker stored the
+text in between, the claim sees ``done`` (kept ``DONE_SECONDS``, set before
+the row is written) and the worker reads the row instead of calling again.
+So a claim that gets the lock within ``RECHECK_SECONDS`` of a cache miss
+needs no second cache query; an older miss is looked up again.
+
+The budget lives in Redis for the reservation (atomic with the rest) and in
+the database for durability (:mod:`.budget`): a missing Redis counter is
+seeded from the day's ``ProviderUsage`` row.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from .breaker import _keys as breaker_keys
+from .budget import budget_daily_limit, budget_key, budget_seed
+from .providers import ProviderError
+from .ratelimit import parse_per_provider
+from .redisstate import redis_client, redis_key
+
+log = logging.getLogger(__name__)
+
+# A cache miss younger than this needs no second lookup after the lock is taken.
+RECHECK_SECONDS = 60.0
+# How long the "done" marker outlives the call; far above RECHECK_SECONDS plus
+# the time between marking and writing the row (milliseconds).
+DONE_SECONDS = 600.0
+
+# KEYS: 1 breaker open, 2 breaker tripped, 3 probe, 4 rate, 5 breaker fails, 6 budget, 7 lock
+# ARGV: 1 rate interval ms, 2 longest rate wait ms, 3 probe ms, 4 characters,
+#       5 daily limit (0: none), 6 lock token ('': no lock), 7 lock ms, 8 take over 'done'
+# Returns {code, n, dirty}: 0 open, 1 half-open probe busy, 2 rate slot n ms away,
+# 3 go (sleep n ms first), 4 budget spent (n used), 5 budget counter missing,
+# 6 lock held by another caller, 7 text already done.
+_CLAIM = """
+local token = ARGV[6]
+if token ~= '' then
+  local held = redis.call('GET', KEYS[7])
+  if held then
+    if held ~= 'done' then return {6, 0, 0} end
+    if ARGV[8] ~= '1' then return {7, 0, 0} end
+  end
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then return {0, 0, 0} end
+local limit = tonumber(ARGV[5])
+local chars = tonumber(ARGV[4])
+if limit > 0 then
+  local used = redis.call('GET', KEYS[6])
+  if not used then return {5, 0, 0} end
+  if tonumber(used) + chars > limit then return {4, tonumber(used), 0} end
+end
+local probing = 0
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  if not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[3]) then return {1, 0, 0} end
+  probing = 1
+end
+local wait = 0
+local interval = tonumber(ARGV[1])
+if interval > 0 then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local tat = tonumber(redis.call('GET', KEYS[4]) or '0')
+  if tat < now then tat = now end
+  wait = tat - now
+  if wait > tonumber(ARGV[2]) then
+    if probing == 1 then redis.call('DEL', KEYS[3]) end
+    return {2, wait, 0}
+  end
+  redis.call('SET', KEYS[4], tat + interval, 'PX', wait + interval + 1000)
+end
+if limit > 0 then redis.call('INCRBY', KEYS[6], chars) end
+if token ~= '' then redis.call('SET', KEYS[7], token, 'PX', ARGV[7]) end
+return {3, wait, redis.call('EXISTS', KEYS[5]) + probing}
+"""
+
+# KEYS: 1 lock, 2 breaker fails, 3 tripped, 4 probe, 5 open; ARGV: 1 token, 2 'done' or 'release',
+# 3 done ms, 4 '1' to close the breaker. Returns 1 when it closed the breaker.
+_FINISH = """
+local closed = 0
+if ARGV[4] == '1' and redis.call('EXISTS', KEYS[2], KEYS[3], KEYS[4]) > 0 then
+  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+  closed = 1
+end
+if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) == ARGV[1] then
+  if ARGV[2] == 'done' then redis.call('SET', KEYS[1], 'done', 'PX', ARGV[3]) else redis.call('DEL', KEYS[1]) end
+end
+return closed
+"""
+
+_scripts: dict[tuple[int, str], object] = {}
+
+
+def _script(source: str) -> object:
+    client = redis_client()
+    key = (id(client), source)
+    script = _scripts.get(key)
+    if script is None:
+        script = _scripts[key] = client.register_script(source)
+    return script
+
+
+@dataclass(frozen=True)
+class Claim:
+    """``go``: call now (lock, probe, budget and slot taken); ``held``: another
+    caller is translating this text; ``done``: another caller translated it."""
+
+    outcome: str
+    # True when the breaker holds failures or a probe: a success must clear them.
+    dirty: bool = False
+    # Characters taken from the Redis budget (given back if the call fails).
+    reserved: int = 0
+
+
+def call_claim(
+    *,
+    provider: str,
+    characters: int,
+    lock_key: str = "",
+    token: str = "",
+    lock_seconds: float = 0.0,
+    take_done: bool = False,
+) -> Claim:
+    """Take the lock (when ``token``), pass the breaker, reserve the budget and
+    a rate slot (sleeping until it), in one round trip. Raises ProviderError
+    (not retryable, not a breaker failure) when the breaker, the budget or the
+    rate limit refuses. While a half-open probe is in flight, waits up to the
+    call timeout for its outcome."""
+    timeout = settings.NEWSDESK_TRANSLATION_TIMEOUT
+    per_second = parse_per_provider(raw=settings.NEWSDESK_TRANSLATION_RATES).get(provider, 0.0)
+    interval_ms = max(1, int(1000 / per_second)) if per_second > 0 else 0
+    limit = budget_daily_limit(provider=provider)
+    open_key, fails_key, tripped_key, probe_key = breaker_keys(provider)
+    bkey = budget_key(provider=provider)
+    keys = [open_key, tripped_key, probe_key, redis_key("rate", provider), fails_key, bkey, lock_key or bkey]
+    args = [
+        interval_ms,
+        int(timeout * 1000),
+        max(1, int((timeout + 5) * 1000)),
+        characters,
+        limit,
+        token,
+        max(1, int(lock_seconds * 1000)),
+        "1" if take_done else "0",
+    ]
+    script = _script(_CLAIM)
+    give_up = time.monotonic() + timeout
+    while True:
+        code, n, dirty = script(keys=keys, args=args)
+        if code == 3:
+            if n:
+                time.sleep(n / 1000)
+            return Claim("go", dirty=bool(dirty), reserved=characters if limit > 0 else 0)
+        if code == 6:
+            return Claim("held")
+        if code == 7:
+            return Claim("done")
+        if code == 5:
+            budget_seed(provider=provider, key=bkey)
+            continue
+        if code == 0:
+            raise ProviderError(f"{provider}: circuit open", retryable=False, breaker=False)
+        if code == 2:
+            raise ProviderError(f"{provider}: rate limit: next slot in {n / 1000:.2f}s", retryable=False, breaker=False)
+        if code == 4:
+            if characters > limit:
+                reason = f"{provider}: text longer than the daily budget of {limit} characters"
+            else:
+                reason = f"{provider}: daily budget of {limit} characters used up"
+            raise ProviderError(reason, retryable=False, breaker=False)
+        if time.monotonic() >= give_up:
+            raise ProviderError(f"{provider}: circuit half-open, probe in flight", retryable=False, breaker=False)
+        time.sleep(0.05)
+
+
+def call_finish(*, provider: str, lock_key: str = "", token: str = "", done: bool = False, dirty: bool = False) -> None:
+    """After a call: mark the text done (``done``) or free the lock, and close
+    the breaker after a successful call that found it ``dirty``."""
+    if not token and not dirty:
+        return
+    open_key, fails_key, tripped_key, probe_key = breaker_keys(provider)
+    closed = _script(_FINISH)(
+        keys=[lock_key or fails_key, fails_key, tripped_key, probe_key, open_key],
+        args=[token, "done" if done else "release", int(DONE_SECONDS * 1000), "1" if dirty else "0"],
+    )
+    if closed:
+        log.info("event=breaker_closed provider=%s", provider)

@@ -1,0 +1,115 @@
+"""The one-round-trip claim before a provider call: single flight, breaker, budget, rate slot."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from django.db import close_old_connections
+
+from newsdesk.enrich.breaker import breaker_failure
+from newsdesk.enrich.budget import budget_key
+from newsdesk.enrich.gate import RECHECK_SECONDS
+from newsdesk.enrich.redisstate import redis_client, redis_key, redis_state_clear
+from newsdesk.enrich.translate import TranslationPending, text_hash, translate_text
+from newsdesk.models import ProviderUsage, Translation
+from tests.support.translator import fast_settings
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def fast_translation(settings):
+    fast_settings(settings)
+    redis_state_clear()
+    yield
+    redis_state_clear()
+
+
+def test_text_stored_just_after_our_cache_miss_is_read_not_translated_again(translator):
+    """A worker whose cache lookup missed a moment before another worker stored
+    the text gets the lock's "done" marker, reads the row and makes no call."""
+    first = translate_text(text="Una noticia de agencia", source_language="es")
+    again = translate_text(text="Una noticia de agencia", source_language="es", _missed_at=time.monotonic())
+    assert again.text == first.text == "EN: Una noticia de agencia"
+    assert translator.calls == 1
+
+
+def test_an_old_cache_miss_is_looked_up_again_before_calling(translator):
+    """Past RECHECK_SECONDS the marker may be gone: the row is looked up again."""
+    translate_text(text="Otra noticia de agencia", source_language="es")
+    redis_state_clear()  # the marker expired (or Redis was flushed)
+    stale = time.monotonic() - 2 * RECHECK_SECONDS
+    again = translate_text(text="Otra noticia de agencia", source_language="es", _missed_at=stale)
+    assert again.text == "EN: Otra noticia de agencia"
+    assert translator.calls == 1
+
+
+def test_deleted_cache_row_is_translated_again_soon(translator):
+    """An admin deleting cached rows must not leave the text blocked behind its "done" marker."""
+    translate_text(text="Noticia borrada", source_language="es")
+    Translation.objects.all().delete()
+    started = time.monotonic()
+    assert translate_text(text="Noticia borrada", source_language="es").text == "EN: Noticia borrada"
+    assert time.monotonic() - started < 10
+    assert translator.calls == 2
+    assert Translation.objects.filter(text_hash=text_hash("Noticia borrada")).count() == 1
+
+
+def test_budget_survives_a_redis_flush(translator, settings):
+    """The Redis counter is seeded from the durable ProviderUsage row."""
+    settings.NEWSDESK_TRANSLATION_DAILY_CHARS = "google=10"
+    translate_text(text="Hola hola", source_language="es")  # 9 characters
+    redis_state_clear()
+    with pytest.raises(TranslationPending, match="budget"):
+        translate_text(text="Adiós", source_language="es")
+    assert translator.calls == 1
+    usage = ProviderUsage.objects.get(provider="google")
+    assert (usage.characters, usage.calls) == (9, 1)
+
+
+def test_concurrent_callers_cannot_overspend_the_budget(translator, settings):
+    settings.NEWSDESK_TRANSLATION_DAILY_CHARS = "google=20"
+    outcomes: list[str] = []
+
+    def one(i: int) -> None:
+        try:
+            translate_text(text=f"Frase{i}", source_language="es")  # 6 characters each
+            outcomes.append("done")
+        except TranslationPending:
+            outcomes.append("pending")
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert outcomes.count("done") == translator.calls == 3  # 3 x 6 <= 20 < 4 x 6
+    assert ProviderUsage.objects.get(provider="google").characters == 18
+
+
+def test_refused_claim_takes_neither_lock_nor_budget(translator, settings):
+    settings.NEWSDESK_TRANSLATION_DAILY_CHARS = "google=1000"
+    translate_text(text="Primera", source_language="es")
+    breaker_failure(provider="google", reason="test", retry_after=30)
+    with pytest.raises(TranslationPending, match="circuit open"):
+        translate_text(text="Segunda", source_language="es")
+    client = redis_client()
+    assert int(client.get(budget_key(provider="google"))) == len("Primera")
+    assert client.get(redis_key("lock", text_hash("Segunda"), "es", "en")) is None
+    assert translator.calls == 1
+
+
+def test_failed_call_frees_the_lock_and_the_budget(translator, settings):
+    settings.NEWSDESK_TRANSLATION_DAILY_CHARS = "google=1000"
+    translator.mode = "down"
+    with pytest.raises(TranslationPending):
+        translate_text(text="Caída", source_language="es")
+    client = redis_client()
+    assert int(client.get(budget_key(provider="google"))) == 0
+    assert client.get(redis_key("lock", text_hash("Caída"), "es", "en")) is None
+    translator.mode = "ok"
+    assert translate_text(text="Caída", source_language="es").text == "EN: Caída"
