@@ -178,8 +178,17 @@ class Suite:
         return {s.id: s.url.split(str(port), 1)[1] for s in Source.objects.filter(kind="feed")}
 
     def queued(self, queues: tuple[str, ...] = ("poll", "enrich", "drops")) -> int:
+        """Messages waiting in, or reserved by a worker from, these queues."""
         client = self._redis()
-        return sum(client.llen(q) for q in queues)
+        waiting = sum(client.llen(q) for q in queues)
+        reserved = 0
+        for raw in client.hvals("unacked"):
+            try:
+                routing_key = json.loads(raw)[2]
+            except (ValueError, IndexError, TypeError):
+                continue
+            reserved += routing_key in queues
+        return waiting + reserved
 
     def db(self, fn: Callable[[], object]) -> object:
         """Run a query, riding out a database that is restarting."""
@@ -443,7 +452,11 @@ class Suite:
         self.stack.beat()
 
         def mid() -> bool:
-            return 0 < Article.objects.filter(source=src).count() < expected
+            # Mid-drop: a file claimed into processing/, or some files done and some not.
+            claimed = any((inbox / "processing").glob("*"))
+            done = sum(1 for p in (inbox / "done").rglob("*") if p.is_file())
+            stored = Article.objects.filter(source=src).count()
+            return claimed or 0 < done < files or 0 < stored < expected
 
         caught = self.wait_mid(mid, timeout=120)
         if not caught:
@@ -626,7 +639,11 @@ class Suite:
             if path.startswith("/f/"):
                 continue
             src = self.db(lambda sid=sid: Source.objects.get(id=sid))
-            dead = self.db(lambda sid=sid: DeadLetter.objects.filter(object_key=str(sid)).exists())
+            dead = self.db(
+                lambda sid=sid: DeadLetter.objects.filter(
+                    task_name__startswith="newsdesk.tasks.poll", object_key=str(sid)
+                ).exists()
+            )
             is_marked = bool(src.last_error or dead) and src.next_poll_at > now
             marked += is_marked
             result.notes.append(
@@ -634,6 +651,9 @@ class Suite:
                 f"next in {(src.next_poll_at - now).total_seconds() / 60:.0f} min"
                 f"{'' if is_marked else ' NOT MARKED'}"
             )
+        healthy_dead = self.db(lambda: DeadLetter.objects.filter(object_key__in=[str(sid) for sid in healthy]).count())
+        if healthy_dead:
+            result.notes.append(f"{healthy_dead} HEALTHY sources dead-lettered")
         crashes = self.fault_triggers("crash")
         result.notes.append(f"crash fired {crashes}x")
         from django.conf import settings
@@ -643,6 +663,7 @@ class Suite:
             and result.stored == result.expected
             and result.duplicates == 0
             and marked == len(poison)
+            and healthy_dead == 0
             and crashes <= settings.NEWSDESK_DEAD_LETTER_AFTER + 1
             and worker.proc.poll() is None
         )

@@ -53,15 +53,17 @@ def test_a_finished_run_clears_the_count_and_a_retry_does_not_count():
 
 
 @pytest.mark.django_db
-def test_a_poll_that_recorded_no_attempt_did_not_finish():
-    """A poll skipped because its source is still claimed by a dead run must not clear the count."""
-    source = Source.objects.create(name="S", url="http://127.0.0.1:9/a.xml")
-    other = Source.objects.create(name="T", url="http://127.0.0.1:9/b.xml")
-    FetchAttempt.objects.create(source=source)  # an earlier run's attempt does not count
+def test_a_poll_skipped_for_a_dead_claim_did_not_finish():
+    """A poll skipped because its source is still claimed by a dead run must not
+    clear the count; one that polled, or had nothing to do, finished."""
+    stuck = Source.objects.create(name="S", url="http://127.0.0.1:9/a.xml", state="polling")
+    polled = Source.objects.create(name="T", url="http://127.0.0.1:9/b.xml", state="polling")
+    idle = Source.objects.create(name="U", url="http://127.0.0.1:9/c.xml", state="idle")
+    FetchAttempt.objects.create(source=stuck)  # an earlier run's attempt does not count
     mark = deadletter.run_mark(task_name=POLL)
-    FetchAttempt.objects.create(source=other, started_at=timezone.now() - timedelta(days=1))  # clock stepped back
-    keys = deadletter.finished_keys(task_name=POLL, object_keys=[str(source.id), str(other.id)], mark=mark)
-    assert keys == [str(other.id)]
+    FetchAttempt.objects.create(source=polled, started_at=timezone.now() - timedelta(days=1))  # clock stepped back
+    keys = [str(stuck.id), str(polled.id), str(idle.id)]
+    assert deadletter.finished_keys(task_name=POLL, object_keys=keys, mark=mark) == keys[1:]
     # Tasks without a probe finish when they return.
     assert deadletter.finished_keys(task_name="t.z", object_keys=["1", "2"], mark=0) == ["1", "2"]
 

@@ -241,14 +241,16 @@ def _attempt_mark() -> int:
 
 
 def _polled_after(object_keys: Sequence[str], mark: int) -> set[str]:
-    """Sources that recorded a FetchAttempt during the run. A poll that ended
-    without one did not really finish: it was skipped because the source is
-    still claimed by a run that died, and must not clear that run's count."""
-    from newsdesk.models import FetchAttempt
+    """Sources the run really handled: polled (a FetchAttempt after ``mark``),
+    or skipped because there was nothing to do (not due, already polled). A
+    source skipped because it is still claimed (POLLING) by a run that died
+    was not handled, and must not clear that run's count."""
+    from newsdesk.models import FetchAttempt, Source, SourceState
 
     ids = [int(k) for k in object_keys if k.isdigit()]
-    done = FetchAttempt.objects.filter(source_id__in=ids, id__gt=mark).values_list("source_id", flat=True)
-    return {str(i) for i in done}
+    polled = set(FetchAttempt.objects.filter(source_id__in=ids, id__gt=mark).values_list("source_id", flat=True))
+    claimed = set(Source.objects.filter(id__in=ids, state=SourceState.POLLING).values_list("id", flat=True))
+    return {str(i) for i in ids if i in polled or i not in claimed}
 
 
 @dataclass(frozen=True)
