@@ -321,7 +321,7 @@ def run(count: int, *, profile: int = 0) -> int:
             import pstats
 
             profiler.disable()
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(profile)
+            pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative")).print_stats(profile)
         stats = json.loads(urllib.request.urlopen(base + "/_stats", timeout=10).read())
         calls, chars_sent = stats["calls"], stats["characters"]
     finally:

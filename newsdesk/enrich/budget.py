@@ -16,12 +16,14 @@ reserved atomically before a call and counted durably after it:
 
 from __future__ import annotations
 
+import contextvars
 import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 from django.conf import settings
 from django.db import connection
-from django.utils import timezone
 
 from newsdesk.models import ProviderUsage
 
@@ -38,7 +40,7 @@ def budget_daily_limit(*, provider: str) -> int:
 
 
 def budget_day() -> datetime.date:
-    return timezone.now().astimezone(datetime.UTC).date()
+    return datetime.datetime.now(datetime.UTC).date()
 
 
 def budget_key(*, provider: str, day: datetime.date | None = None) -> str:
@@ -87,3 +89,37 @@ def usage_record(*, provider: str, characters: int, calls: int = 1, failures: in
     sql, params = usage_statement(provider=provider, characters=characters, calls=calls, failures=failures)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+# Billed characters per provider waiting to be written at the end of a usage_batch().
+_batch: contextvars.ContextVar[dict[str, list[int]] | None] = contextvars.ContextVar("usage_batch", default=None)
+
+
+@contextmanager
+def usage_batch() -> Iterator[None]:
+    """Within the block, ``usage_add`` sums successful calls per provider and
+    writes them in one statement when the block ends (an article's title,
+    summary and chunks: one write instead of one per call). Calls that
+    happened are written even if the block raises."""
+    if _batch.get() is not None:  # nested: the outer block writes
+        yield
+        return
+    pending: dict[str, list[int]] = {}
+    token = _batch.set(pending)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+        for provider, (characters, calls) in pending.items():
+            usage_record(provider=provider, characters=characters, calls=calls)
+
+
+def usage_add(*, provider: str, characters: int) -> None:
+    """Count one successful call: now, or at the end of the current usage_batch()."""
+    pending = _batch.get()
+    if pending is None:
+        usage_record(provider=provider, characters=characters)
+        return
+    counts = pending.setdefault(provider, [0, 0])
+    counts[0] += characters
+    counts[1] += 1

@@ -1,4 +1,4 @@
-"""One Redis round trip before a provider call, one after it.
+"""One Redis round trip before a provider call, none after a successful one.
 
 Before every provider call four shared decisions are needed, each atomic
 across worker processes: the single-flight lock on the text (nobody else is
@@ -8,16 +8,18 @@ rate-limit slot (GCRA on Redis's clock). :func:`call_claim` takes them all in
 one Lua script, so a cache miss costs one round trip instead of four; a
 refusal by any of them takes nothing from the others.
 
-After the call, :func:`call_finish` marks the text ``done`` (or frees the lock
-when there is nothing to cache) and, when the call was a half-open probe or
-followed failures, closes the breaker, again in one round trip.
-
-Why a ``done`` marker instead of deleting the lock: a worker looks the text
-up in the cache, misses, then claims the lock. If another worker stored the
-text in between, the claim sees ``done`` (kept ``DONE_SECONDS``, set before
-the row is written) and the worker reads the row instead of calling again.
-So a claim that gets the lock within ``RECHECK_SECONDS`` of a cache miss
-needs no second cache query; an older miss is looked up again.
+Why the lock outlives the call: a worker looks the text up in the cache,
+misses, then claims the lock. If another worker stored the text in between,
+the claim must not succeed, or the text would be sent twice. So the lock
+records when its holder's call must be over (``token:end``, on Redis's
+clock) and stays ``DONE_SECONDS`` past that: a claim before the end finds it
+held, a claim after it finds the text done, and either way the worker reads
+the row instead of calling. A claim that gets the lock within
+``RECHECK_SECONDS`` of its cache miss therefore needs no second cache query
+(an older miss is looked up again), and a successful call needs no Redis
+round trip afterwards. A failed or empty call frees the lock at once
+(:func:`call_finish`), so the next caller may try; a done lock whose row is
+missing (deleted by an admin) is taken over after a short grace.
 
 The budget lives in Redis for the reservation (atomic with the rest) and in
 the database for durability (:mod:`.budget`): a missing Redis counter is
@@ -48,16 +50,22 @@ DONE_SECONDS = 600.0
 
 # KEYS: 1 breaker open, 2 breaker tripped, 3 probe, 4 rate, 5 breaker fails, 6 budget, 7 lock
 # ARGV: 1 rate interval ms, 2 longest rate wait ms, 3 probe ms, 4 characters,
-#       5 daily limit (0: none), 6 lock token ('': no lock), 7 lock ms, 8 take over 'done'
+#       5 daily limit (0: none), 6 lock token ('': no lock), 7 lock ms (the holder's
+#       longest call), 8 take over a finished lock, 9 how long a finished lock stays
+# The lock's value is "token:end" (Redis clock, ms): before its end the holder may
+# still be calling; after it, until the key expires, the text counts as done.
 # Returns {code, n, dirty}: 0 open, 1 half-open probe busy, 2 rate slot n ms away,
 # 3 go (sleep n ms first), 4 budget spent (n used), 5 budget counter missing,
-# 6 lock held by another caller, 7 text already done.
+# 6 lock held by a caller still within its call, 7 text done (lock past its end).
 _CLAIM = """
 local token = ARGV[6]
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 if token ~= '' then
   local held = redis.call('GET', KEYS[7])
   if held then
-    if held ~= 'done' then return {6, 0, 0} end
+    local ends = tonumber(string.match(held, ':(%d+)$') or '0')
+    if now < ends then return {6, 0, 0} end
     if ARGV[8] ~= '1' then return {7, 0, 0} end
   end
 end
@@ -77,8 +85,6 @@ end
 local wait = 0
 local interval = tonumber(ARGV[1])
 if interval > 0 then
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   local tat = tonumber(redis.call('GET', KEYS[4]) or '0')
   if tat < now then tat = now end
   wait = tat - now
@@ -89,20 +95,23 @@ if interval > 0 then
   redis.call('SET', KEYS[4], tat + interval, 'PX', wait + interval + 1000)
 end
 if limit > 0 then redis.call('INCRBY', KEYS[6], chars) end
-if token ~= '' then redis.call('SET', KEYS[7], token, 'PX', ARGV[7]) end
+if token ~= '' then
+  redis.call('SET', KEYS[7], token .. ':' .. (now + tonumber(ARGV[7])), 'PX', tonumber(ARGV[7]) + tonumber(ARGV[9]))
+end
 return {3, wait, redis.call('EXISTS', KEYS[5]) + probing}
 """
 
-# KEYS: 1 lock, 2 breaker fails, 3 tripped, 4 probe, 5 open; ARGV: 1 token, 2 'done' or 'release',
-# 3 done ms, 4 '1' to close the breaker. Returns 1 when it closed the breaker.
+# KEYS: 1 lock, 2 breaker fails, 3 tripped, 4 probe, 5 open; ARGV: 1 token ('': keep the lock),
+# 2 '1' to close the breaker. Frees the lock if it is still ours; returns 1 when it closed the breaker.
 _FINISH = """
 local closed = 0
-if ARGV[4] == '1' and redis.call('EXISTS', KEYS[2], KEYS[3], KEYS[4]) > 0 then
+if ARGV[2] == '1' and redis.call('EXISTS', KEYS[2], KEYS[3], KEYS[4]) > 0 then
   redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
   closed = 1
 end
-if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) == ARGV[1] then
-  if ARGV[2] == 'done' then redis.call('SET', KEYS[1], 'done', 'PX', ARGV[3]) else redis.call('DEL', KEYS[1]) end
+if ARGV[1] ~= '' then
+  local held = redis.call('GET', KEYS[1])
+  if held and string.sub(held, 1, #ARGV[1] + 1) == ARGV[1] .. ':' then redis.call('DEL', KEYS[1]) end
 end
 return closed
 """
@@ -161,6 +170,7 @@ def call_claim(
         token,
         max(1, int(lock_seconds * 1000)),
         "1" if take_done else "0",
+        int(DONE_SECONDS * 1000),
     ]
     script = _script(_CLAIM)
     give_up = time.monotonic() + timeout
@@ -192,15 +202,17 @@ def call_claim(
         time.sleep(0.05)
 
 
-def call_finish(*, provider: str, lock_key: str = "", token: str = "", done: bool = False, dirty: bool = False) -> None:
-    """After a call: mark the text done (``done``) or free the lock, and close
-    the breaker after a successful call that found it ``dirty``."""
+def call_finish(*, provider: str, lock_key: str = "", token: str = "", dirty: bool = False) -> None:
+    """After a call: free the lock (when ``token``: nothing was cached, so the
+    next caller must be able to try) and close the breaker after a successful
+    call that found it ``dirty``. A successful call that cached its text needs
+    neither, so it makes no round trip here."""
     if not token and not dirty:
         return
     open_key, fails_key, tripped_key, probe_key = breaker_keys(provider)
     closed = _script(_FINISH)(
         keys=[lock_key or fails_key, fails_key, tripped_key, probe_key, open_key],
-        args=[token, "done" if done else "release", int(DONE_SECONDS * 1000), "1" if dirty else "0"],
+        args=[token, "1" if dirty else "0"],
     )
     if closed:
         log.info("event=breaker_closed provider=%s", provider)

@@ -27,15 +27,17 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from newsdesk.models import Translation
 
 from .breaker import breaker_failure, breaker_state
-from .budget import budget_refund, usage_record, usage_statement
+from .budget import budget_refund, usage_add, usage_batch, usage_record, usage_statement
 from .chunking import Chunk, chunks_join, text_chunks
 from .gate import RECHECK_SECONDS, Claim, call_claim, call_finish
 from .providers import (
@@ -90,21 +92,46 @@ def text_needs_translation(*, text: str) -> bool:
     return any(ch.isalpha() for ch in text)
 
 
-def _cached_many(*, digests: list[str], source: str, target: str, chain: list[str]) -> dict[str, Translation]:
-    """Cached rows for several texts in one query; for each text the first provider in the chain wins."""
-    rows = Translation.objects.filter(
-        text_hash__in=digests, source_language=source, target_language=target, provider__in=chain
-    ).only("text_hash", "translated", "provider")
-    hits: dict[str, Translation] = {}
-    for row in sorted(rows, key=lambda row: chain.index(row.provider), reverse=True):
-        hits[row.text_hash] = row
+class Cached(NamedTuple):
+    translated: str
+    provider: str
+
+
+@lru_cache(maxsize=64)
+def _lookup_sql(vendor: str, texts: int, providers: int) -> str:
+    quote = connection.ops.quote_name
+    meta = Translation._meta
+    hash_, source, target, provider, translated = (
+        quote(meta.get_field(name).column)
+        for name in ("text_hash", "source_language", "target_language", "provider", "translated")
+    )
+    # Only quoted names of our own model are formatted in; values are parameters.
+    return (
+        f"SELECT {hash_}, {translated}, {provider} FROM {quote(meta.db_table)} "  # noqa: S608
+        f"WHERE {hash_} IN ({', '.join(['%s'] * texts)}) AND {source} = %s AND {target} = %s "
+        f"AND {provider} IN ({', '.join(['%s'] * providers)})"
+    )
+
+
+def _cached_many(*, digests: list[str], source: str, target: str, chain: list[str]) -> dict[str, Cached]:
+    """Cached rows for several texts in one query; for each text the first provider in the chain wins.
+    (Plain SQL: this runs for every article, and the ORM's query building cost more than the query.)"""
+    if not digests or not chain:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(_lookup_sql(connection.vendor, len(digests), len(chain)), [*digests, source, target, *chain])
+        rows = cursor.fetchall()
+    hits: dict[str, Cached] = {}
+    for digest, translated, provider in sorted(rows, key=lambda row: chain.index(row[2]), reverse=True):
+        hits[digest] = Cached(translated, provider)
     return hits
 
 
-def _cached(*, digest: str, source: str, target: str, chain: list[str]) -> Translation | None:
+def _cached(*, digest: str, source: str, target: str, chain: list[str]) -> Cached | None:
     return _cached_many(digests=[digest], source=source, target=target, chain=chain).get(digest)
 
 
+@lru_cache(maxsize=4)
 def _insert_sql(vendor: str) -> str:
     quote = connection.ops.quote_name
     meta = Translation._meta
@@ -121,8 +148,10 @@ def _store(
     *, digest: str, source: str, target: str, provider: str, translated: str, characters: int, billed: bool = False
 ) -> None:
     """Insert the cache row (a concurrent duplicate keeps the first) and, when
-    ``billed``, count the call in today's usage, in one round trip where the
-    database allows it (PostgreSQL: one statement; SQLite: one transaction)."""
+    ``billed``, count the call in today's usage: on PostgreSQL in the same
+    statement (one round trip), elsewhere through usage_add (SQLite has no
+    round trip to save, but each statement and commit costs, so the usage of
+    an article is written once, by translate_texts' usage_batch)."""
     params = [
         digest,
         source,
@@ -134,16 +163,13 @@ def _store(
     ]
     insert = _insert_sql(connection.vendor)
     with connection.cursor() as cursor:
-        if not billed:
-            cursor.execute(insert, params)
-            return
-        usage_sql, usage_params = usage_statement(provider=provider, characters=characters)
-        if connection.vendor == "postgresql":
+        if billed and connection.vendor == "postgresql":
+            usage_sql, usage_params = usage_statement(provider=provider, characters=characters)
             cursor.execute(f"WITH stored AS ({insert}) {usage_sql}", params + usage_params)
             return
-    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(insert, params)
-        cursor.execute(usage_sql, usage_params)
+    if billed:
+        usage_add(provider=provider, characters=characters)
 
 
 def _retries(retries: int | None) -> int:
@@ -212,8 +238,10 @@ def _translate_chunk(
     hold = settings.NEWSDESK_TRANSLATION_TIMEOUT * attempts + settings.NEWSDESK_TRANSLATION_BACKOFF * 2**attempts + 5
     lock_key = redis_key("lock", digest, source, target)
     token = secrets.token_hex(8)
-    waited_until = time.monotonic() + hold
+    # A holder's lock turns "done" after ``hold``; a done lock without its row is taken over after the grace.
+    waited_until = time.monotonic() + hold + _DONE_GRACE_SECONDS + 1
     done_missing_since: float | None = None
+    waits = 0
     while True:
         take_done = done_missing_since is not None and time.monotonic() - done_missing_since > _DONE_GRACE_SECONDS
         claim = call_claim(
@@ -226,16 +254,16 @@ def _translate_chunk(
         )
         if claim.outcome == "go":
             break
-        # Another worker is translating (or has just translated) this very text: wait for its row.
+        # Another worker is translating (or has translated) this very text: wait for its row.
         if claim.outcome == "held":
             done_missing_since = None
             if time.monotonic() > waited_until:
                 raise ProviderError("waited too long for a concurrent translation", retryable=True, breaker=False)
-            time.sleep(0.05)
         elif done_missing_since is None:
             done_missing_since = time.monotonic()
-        else:
+        if waits:
             time.sleep(0.05)
+        waits += 1
         missed_at = time.monotonic()
         hit = _cached(digest=digest, source=source, target=target, chain=chain)
         if hit is not None:
@@ -255,12 +283,11 @@ def _translate_chunk(
             # None or empty for a non-empty text: keep the original, and do not
             # cache it, so a later re-translation can still do better.
             log.warning("event=translation_empty provider=%s chars=%s", provider.name, len(text))
-            usage_record(provider=provider.name, characters=len(text))
+            usage_add(provider=provider.name, characters=len(text))
             return TranslationResult(text, provider.name, calls=1, complete=False)
-        # Marked done before the row is written, so that a worker which missed
-        # the cache just before the write sees the marker (gate.py).
-        call_finish(provider=provider.name, lock_key=lock_key, token=token, done=True, dirty=dirty)
+        # The lock stays (gate.py): workers that missed the cache before this row is written see it.
         done = True
+        call_finish(provider=provider.name, dirty=dirty)
         _store(
             digest=digest,
             source=source,
@@ -289,7 +316,7 @@ def _translate_with(
 ) -> TranslationResult:
     """``missed_at``: when a cache lookup of the whole ``text`` missed (see _translate_chunk)."""
     chunks: list[Chunk] = text_chunks(text=text, limit=provider.max_chars, size=provider.chunk_size)
-    hits: dict[str, Translation] = {}
+    hits: dict[str, Cached] = {}
     if len(chunks) > 1:
         # One lookup for every chunk, not one per chunk.
         missed_at = time.monotonic()
@@ -353,27 +380,48 @@ def translate_texts(
     chain = [name for name in settings.NEWSDESK_TRANSLATORS if name]
     normal = [_normalise(text) for text in texts]
     wanted = {text_hash(text): text for text in normal if text and text_needs_translation(text=text)}
-    hits: dict[str, Translation] = {}
+    hits: dict[str, Cached] = {}
     missed_at = time.monotonic()
     if wanted and source_language != target_language:
         hits = _cached_many(digests=list(wanted), source=source_language, target=target_language, chain=chain)
     results = []
-    for text in normal:
-        digest = text_hash(text) if text else ""
-        row = hits.get(digest) if digest in wanted else None
-        if row is not None:
-            results.append(TranslationResult(row.translated, row.provider))
-        else:
+    with usage_batch():
+        for text in normal:
             results.append(
-                translate_text(
+                _translate_one(
                     text=text,
+                    hits=hits,
+                    wanted=wanted,
+                    missed_at=missed_at,
                     source_language=source_language,
                     target_language=target_language,
                     retries=retries,
-                    _missed_at=missed_at if digest in wanted else None,
                 )
             )
     return results
+
+
+def _translate_one(
+    *,
+    text: str,
+    hits: dict[str, Cached],
+    wanted: dict[str, str],
+    missed_at: float,
+    source_language: str,
+    target_language: str,
+    retries: int | None,
+) -> TranslationResult:
+    digest = text_hash(text) if text else ""
+    row = hits.get(digest) if digest in wanted else None
+    if row is not None:
+        return TranslationResult(row.translated, row.provider)
+    return translate_text(
+        text=text,
+        source_language=source_language,
+        target_language=target_language,
+        retries=retries,
+        _missed_at=missed_at if digest in wanted else None,
+    )
 
 
 def translate_text(
@@ -405,36 +453,37 @@ def translate_text(
             return TranslationResult(whole.translated, whole.provider)
     reasons: list[str] = []
     transient = False
-    for name in chain:
-        try:
-            provider = provider_get(name=name)
-            result = _translate_with(
-                provider=provider,
-                text=text,
-                source=source_language,
-                target=target_language,
-                chain=chain,
-                retries=retries,
-                missed_at=_missed_at,
-            )
-        except LanguageUnsupported as exc:
-            reasons.append(exc.reason)
-            continue
-        except ProviderError as exc:
-            reasons.append(exc.reason)
-            # Only a refused input or a missing configuration is final; outages, breakers, budgets heal.
-            transient = transient or not exc.final
-            continue
-        if result.chunks > 1 and result.provider and result.complete:
-            _store(
-                digest=digest,
-                source=source_language,
-                target=target_language,
-                provider=result.provider,
-                translated=result.text,
-                characters=len(text),
-            )
-        return result
+    with usage_batch():  # chunks of a long text: one usage write
+        for name in chain:
+            try:
+                provider = provider_get(name=name)
+                result = _translate_with(
+                    provider=provider,
+                    text=text,
+                    source=source_language,
+                    target=target_language,
+                    chain=chain,
+                    retries=retries,
+                    missed_at=_missed_at,
+                )
+            except LanguageUnsupported as exc:
+                reasons.append(exc.reason)
+                continue
+            except ProviderError as exc:
+                reasons.append(exc.reason)
+                # Only a refused input or a missing configuration is final; outages, breakers, budgets heal.
+                transient = transient or not exc.final
+                continue
+            if result.chunks > 1 and result.provider and result.complete:
+                _store(
+                    digest=digest,
+                    source=source_language,
+                    target=target_language,
+                    provider=result.provider,
+                    translated=result.text,
+                    characters=len(text),
+                )
+            return result
     message = secrets_scrub(text="; ".join(reasons) or "no translation provider configured")[:1000]
     if transient:
         raise TranslationPending(message)
