@@ -38,6 +38,12 @@ def giveme(corpora: Path) -> dict[str, float]:
     return figures(out)
 
 
+def uci(corpora: Path) -> dict[str, float]:
+    out = run(corpora / "uci_headlines.csv").strip().splitlines()[-1]
+    assert out.startswith("uci_headlines.csv: bcubed_f1=")
+    return figures(out)
+
+
 def semeval(corpora: Path) -> dict[str, float]:
     out = run(corpora / "semeval2022_pairs.jsonl").strip().splitlines()[-1]
     assert out.startswith("semeval2022_pairs.jsonl: pearson=")
@@ -46,7 +52,12 @@ def semeval(corpora: Path) -> dict[str, float]:
 
 # The issue's targets. Not reached yet by the lexical defaults (see
 # docs/benchmarks.md); strict, so the marker must go once they pass.
-@pytest.mark.xfail(strict=True, reason="target F1 0.93 not reached yet (0.910 measured)")
+@pytest.mark.xfail(strict=True, reason="target F1 0.82 not reached yet (0.805 measured)")
+def test_uci_headlines_meet_the_clustering_target(corpora):
+    assert uci(corpora)["bcubed_f1"] >= 0.82
+
+
+@pytest.mark.xfail(strict=True, reason="target F1 0.93 not reached yet (0.908 measured)")
 def test_giveme5w1h_meets_the_clustering_target(corpora):
     assert giveme(corpora)["bcubed_f1"] >= 0.93
 
@@ -59,7 +70,8 @@ def test_semeval_pairs_meet_the_similarity_targets_without_translation(corpora):
 
 def test_quality_does_not_regress_below_what_was_measured(corpora):
     """Floors a little under the committed figures: a change that loses quality fails here."""
-    assert giveme(corpora)["bcubed_f1"] >= 0.905
+    assert uci(corpora)["bcubed_f1"] >= 0.80
+    assert giveme(corpora)["bcubed_f1"] >= 0.90
     got = semeval(corpora)
     assert got["pearson"] >= 0.65 and got["auc"] >= 0.845
 

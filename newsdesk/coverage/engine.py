@@ -9,9 +9,10 @@ One article at a time (streaming, as production receives them):
    are ever compared; the cost does not grow with the number of articles kept.
 3. Score each candidate with :func:`doc_similarity` (the same function the
    pair evaluation uses) and each candidate story by its best members.
-4. Join the best story above the threshold, or start a new one. When the
-   article binds two stories strongly, they were one story: merge them into
-   the older one (lowest id, so the result does not depend on timing).
+4. Join the best story above the threshold, or start a new one. Among
+   stories that fit, time proximity prefers the one still being covered
+   (:func:`_story_quiet`). When the article binds two stories strongly, they
+   were one story: merge them into the older one (lowest id, so the result does not depend on timing).
 
 Storage is an interface (:class:`Store`): :mod:`newsdesk.coverage.memory` for
 evaluation and tests, :mod:`newsdesk.coverage.dbstore` for production. Both
@@ -67,6 +68,21 @@ class Params:
     # to member and story scores alike; the thresholds above are on this scale.
     score_power: float = 0.5
     time_decay: float = 0.15  # similarity lost at the far edge of the window
+    # Time proximity between stories that all fit the article. Coverage of
+    # one story comes in waves at its own rhythm; when several stories pass
+    # the join threshold (near-identical topics: "stocks fall on China data"
+    # on Monday and on Tuesday), the one still being covered is the likelier
+    # home. A story's rhythm is the mean gap between its candidate members;
+    # it counts as gone quiet after ``tempo_gaps`` such gaps (never under
+    # ``tempo_floor_hours``, about a feed's timestamp resolution), and its
+    # score for the choice loses up to ``tempo_weight``. Only the choice:
+    # whether to join at all is decided on content alone, so a late follow-up
+    # of a story with no fresher rival still joins (sparse streams, stories
+    # that run for weeks). Stories of one article have no rhythm and lose
+    # nothing.
+    tempo_weight: float = 0.2
+    tempo_gaps: float = 5.0
+    tempo_floor_hours: float = 1.0
     df_prior_docs: int = 50  # pretend the index holds this many unrelated documents
 
 
@@ -177,6 +193,17 @@ def _time_factor(a: Doc, b: Doc, *, params: Params) -> float:
     return 1.0 - params.time_decay * min(1.0, abs(a.at - b.at) / window)
 
 
+def _story_quiet(at: float, member_times: list[float], *, params: Params) -> float:
+    """How far a story has gone quiet at ``at``, 0 (active) .. 1, judged by its own rhythm."""
+    if len(member_times) < 2:
+        return 0.0
+    first, last = min(member_times), max(member_times)
+    rhythm_h = (last - first) / (len(member_times) - 1) / 3600.0
+    scale_h = max(params.tempo_floor_hours, params.tempo_gaps * rhythm_h)
+    gap_h = max(0.0, at - last) / 3600.0
+    return 1.0 - 2.0 ** (-gap_h / scale_h)
+
+
 def centroid_add(centroid: dict[str, float], vec: dict[str, float], *, keep: int) -> dict[str, float]:
     """A story's summed term vector after adding one member, cut to its ``keep`` heaviest terms."""
     out = dict(centroid)
@@ -235,9 +262,14 @@ def doc_assign(*, doc_key: int, at: float, features: Features, store: Store, par
             cs = max(cs, 0.0) ** params.score_power * _time_factor(doc, match, params=params)
             mixed = (1 - params.centroid_weight) * member_score + params.centroid_weight * cs
             best_by_story[story_key] = (mixed, match)
+    content_best = max((sc for sc, _ in best_by_story.values()), default=0.0)
+    if params.tempo_weight:
+        for story_key, (sc, match) in list(best_by_story.items()):
+            quiet = _story_quiet(doc.at, [d.at for _, d in by_story[story_key]], params=params)
+            best_by_story[story_key] = (sc * (1.0 - params.tempo_weight * quiet), match)
     ranked = sorted(best_by_story.items(), key=lambda kv: (-kv[1][0], kv[0]))
     df_keys = [*features.terms, *(GRAM_PREFIX + g for g in features.grams)]
-    if not ranked or ranked[0][1][0] < params.join_threshold:
+    if not ranked or content_best < params.join_threshold:
         story = store.story_create(doc=doc)
         doc.story = story
         store.doc_save(doc=doc, index_terms=index_terms, df_keys=df_keys)

@@ -1,0 +1,79 @@
+"""The clustering engine on the in-memory store: time proximity chooses among stories that fit."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from newsdesk.coverage.engine import Params, _story_quiet, doc_assign
+from newsdesk.coverage.memory import MemoryStore
+from newsdesk.coverage.text import text_features
+
+HOUR = 3600.0
+DAY = 24 * HOUR
+MARKETS = [
+    "Stocks fall on weak China data as factory output slows",
+    "Wall Street stocks fall after weak China factory data",
+    "Weak China data sends stocks lower, factory output slows",
+]
+OTHER = [
+    "Chelsea beat Arsenal in the London derby",
+    "Volcano erupts in Iceland, flights cancelled",
+    "New telescope photographs a distant galaxy",
+]
+
+
+def assign(store: MemoryStore, key: int, at: float, title: str, params: Params) -> int:
+    doc_assign(doc_key=key, at=at, features=text_features(title=title), store=store, params=params)
+    story = store.story_of(key)
+    assert story is not None
+    return story
+
+
+def two_days_of_the_same_topic(params: Params) -> tuple[MemoryStore, int, int]:
+    """Monday's "stocks fall on China data" story, and Tuesday's, begun by a first article forced apart."""
+    store = MemoryStore(centroid_terms=params.centroid_terms)
+    for i, title in enumerate(OTHER):  # a little document frequency, so the weights are not all equal
+        assign(store, i + 1, i * HOUR, title, params)
+    monday = {assign(store, 10 + i, 10 * HOUR + i * 600, title, params) for i, title in enumerate(MARKETS)}
+    assert len(monday) == 1
+    tuesday = assign(store, 20, DAY + 10 * HOUR, MARKETS[0], replace(params, join_threshold=2.0))
+    assert tuesday not in monday
+    return store, monday.pop(), tuesday
+
+
+def test_an_article_fitting_two_stories_joins_the_one_still_being_covered():
+    params = replace(Params(), merge_threshold=2.0)  # keep both stories apart to see the choice
+    store, monday, tuesday = two_days_of_the_same_topic(params)
+    later = DAY + 11 * HOUR
+    assert assign(store, 100, later, MARKETS[1], params) == tuesday
+
+    # Without time proximity the bigger Monday story wins on content: the choice above is the time signal's.
+    plain = replace(params, tempo_weight=0.0)
+    store, monday, tuesday = two_days_of_the_same_topic(plain)
+    assert assign(store, 100, later, MARKETS[1], plain) == monday
+
+
+def test_a_late_follow_up_still_joins_a_story_with_no_fresher_rival():
+    params = Params()
+    store = MemoryStore(centroid_terms=params.centroid_terms)
+    for i, title in enumerate(OTHER):
+        assign(store, i + 1, i * HOUR, title, params)
+    story = {assign(store, 10 + i, 10 * HOUR + i * 600, t, params) for i, t in enumerate(MARKETS)}
+    assert len(story) == 1
+    # Ten days later the story has gone quiet, but content alone decides whether to join.
+    assert assign(store, 50, 10 * DAY, MARKETS[1], params) in story
+
+
+def test_quiet_is_judged_by_the_story_s_own_rhythm():
+    params = Params()
+    assert _story_quiet(10 * DAY, [0.0], params=params) == 0.0  # one article: no rhythm, no penalty
+    burst = [0.0, 60.0, 120.0]  # three articles a minute apart: the one-hour floor applies
+    assert _story_quiet(120.0 + 10 * 60, burst, params=params) < 0.2
+    assert _story_quiet(120.0 + 10 * HOUR, burst, params=params) > 0.99
+    slow = [0.0, DAY, 2 * DAY]  # one article a day: quiet only after several days
+    assert _story_quiet(3 * DAY, slow, params=params) == pytest.approx(1 - 2 ** (-1 / 5))
+    assert _story_quiet(2 * DAY + 10 * HOUR, slow, params=params) < _story_quiet(
+        120.0 + 10 * HOUR, burst, params=params
+    )
