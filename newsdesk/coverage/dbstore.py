@@ -111,8 +111,10 @@ class DbStore:
             CoverageDoc.objects.filter(article_id=article.id).first() if article.story_id is not None else None
         )
         self.previous_story = article.story_id
-        # The fast path defers the story insert and all writes to one statement.
-        self.fast = self.pg and self.previous is None
+        # The fast path defers the story insert and all writes to one statement,
+        # and counts the article into its story in place: only for an article
+        # in no story yet (one linked without an index entry is recounted).
+        self.fast = self.pg and article.story_id is None
 
     # -- reads -------------------------------------------------------------
 
