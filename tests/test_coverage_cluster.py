@@ -218,7 +218,14 @@ def test_two_workers_at_once_make_one_story():
         a.refresh_from_db()
         b.refresh_from_db()
         assert a.story_id == b.story_id
+        story = Story.objects.get(id=a.story_id)
+        kept = {f: getattr(story, f) for f in COUNTED}
+        assert kept["article_count"] == 2 and CoverageTerm.objects.get(term="").df == 2
+        story_refresh_counts(story=story)
+        story.refresh_from_db()
+        assert {f: getattr(story, f) for f in COUNTED} == kept  # counted in place under the race
         Article.objects.all().delete()
+        CoverageTerm.objects.all().delete()
 
 
 def _partition(pairs) -> set[frozenset[int]]:
