@@ -8,11 +8,12 @@ import time
 import pytest
 from django.db import close_old_connections
 
+from newsdesk.enrich import gate, translate
 from newsdesk.enrich.breaker import breaker_failure
 from newsdesk.enrich.budget import budget_key
 from newsdesk.enrich.gate import RECHECK_SECONDS
 from newsdesk.enrich.redisstate import redis_client, redis_key, redis_state_clear
-from newsdesk.enrich.translate import TranslationPending, text_hash, translate_text
+from newsdesk.enrich.translate import TranslationPending, text_hash, translate_text, translate_texts
 from newsdesk.models import ProviderUsage, Translation
 from tests.support.translator import fast_settings
 
@@ -115,3 +116,69 @@ def test_failed_call_frees_the_lock_and_the_budget(translator, settings):
     assert client.get(redis_key("lock", text_hash("Caída"), "es", "en")) is None
     translator.mode = "ok"
     assert translate_text(text="Caída", source_language="es").text == "EN: Caída"
+
+
+@pytest.fixture
+def one_by_one(monkeypatch):
+    """Counts the texts claimed one by one (not together with the article's other texts)."""
+    claimed: list[str] = []
+
+    def spy(**kwargs):
+        claimed.append(kwargs.get("lock_key", ""))
+        return gate.call_claim(**kwargs)
+
+    monkeypatch.setattr(translate, "call_claim", spy)
+    return claimed
+
+
+def test_title_and_summary_claimed_together_are_each_translated_once(translator, settings, one_by_one):
+    settings.NEWSDESK_TRANSLATION_DAILY_CHARS = "google=1000"
+    translate_text(text="Primera", source_language="es")  # starts today's budget counter
+    assert len(one_by_one) == 1
+    texts = ["Titular del día", "Resumen de la noticia del día."]
+    first = translate_texts(texts=texts, source_language="es")
+    again = translate_texts(texts=texts, source_language="es")
+    assert len(one_by_one) == 1  # both texts were claimed in one round trip
+    assert [r.text for r in first] == [r.text for r in again] == [f"EN: {t}" for t in texts]
+    assert translator.calls == 3
+    spent = len("Primera") + sum(len(t) for t in texts)
+    assert int(redis_client().get(budget_key(provider="google"))) == spent
+    usage = ProviderUsage.objects.get(provider="google")
+    assert (usage.characters, usage.calls) == (spent, 3)
+
+
+def test_claims_of_texts_never_sent_are_given_back(translator, settings, one_by_one):
+    """The title's call fails, so the article is pending and its summary is not
+    sent: the summary's lock and budget, claimed with the title's, are freed."""
+    settings.NEWSDESK_TRANSLATION_DAILY_CHARS = "google=1000"
+    settings.NEWSDESK_TRANSLATION_RETRIES = 0
+    translate_text(text="Primera", source_language="es")  # starts today's budget counter
+    translator.mode = "down"
+    with pytest.raises(TranslationPending):
+        translate_texts(texts=["Titular caído", "Resumen que no se envía."], source_language="es")
+    assert len(one_by_one) == 1
+    assert translator.calls == 2
+    client = redis_client()
+    assert int(client.get(budget_key(provider="google"))) == len("Primera")
+    assert client.get(redis_key("lock", text_hash("Resumen que no se envía."), "es", "en")) is None
+    translator.mode = "ok"
+    results = translate_texts(texts=["Titular caído", "Resumen que no se envía."], source_language="es")
+    assert [r.text for r in results] == ["EN: Titular caído", "EN: Resumen que no se envía."]
+
+
+def test_texts_claimed_together_still_respect_the_rate_limit(translator, settings, one_by_one):
+    settings.NEWSDESK_TRANSLATION_RATES = "google=10"
+    started = time.monotonic()
+    for i in range(3):
+        translate_texts(texts=[f"Titular {i}", f"Resumen {i}."], source_language="es")
+    # Six calls at 10/s need at least five intervals of 0.1 s.
+    assert time.monotonic() - started >= 0.45
+    assert translator.calls == 6
+    assert one_by_one == []
+
+
+def test_open_breaker_refuses_texts_claimed_together(translator):
+    breaker_failure(provider="google", reason="test", retry_after=30)
+    with pytest.raises(TranslationPending, match="circuit open"):
+        translate_texts(texts=["Titular cerrado", "Resumen cerrado."], source_language="es")
+    assert translator.calls == 0

@@ -4,14 +4,17 @@ The unit of work is a chunk (a whole text when it fits the provider's
 limit). For each chunk:
 
 1. Cache: a Translation row for (sha256, source, target) from any provider
-   in the chain answers without a call. Identical wire copies cost nothing.
-2. Single flight: a Redis ``SET NX`` lock per chunk lets one worker call the
-   provider while any other worker wanting the same text waits for the row.
+   in the chain answers without a call (:mod:`.cache`). Identical wire copies
+   cost nothing. An article's texts are looked up in one query.
+2. Claim, in one Redis script (:mod:`.gate`): the single-flight lock on the
+   text (so one worker calls the provider while any other wanting the same
+   text waits for the row), the circuit breaker, the daily budget and a
+   rate-limit slot. A title and summary that both missed are claimed together.
 3. Chain: providers in ``NEWSDESK_TRANSLATORS`` order, skipping those whose
    circuit breaker is open or whose budget is spent.
-4. Each call: rate-limit slot, budget reservation, deadline-bound request,
-   in-call retries of transient errors with exponential backoff and full
-   jitter, breaker bookkeeping.
+4. Each call: deadline-bound request, in-call retries of transient errors
+   with exponential backoff and full jitter, breaker bookkeeping; then the
+   row and the usage are written (one statement on PostgreSQL).
 
 Long texts are translated chunk by chunk, each chunk cached on its own so
 a partial failure resumes where it stopped, then also cached whole.
@@ -27,25 +30,21 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import NamedTuple
 
 from django.conf import settings
-from django.db import connection
-from django.utils import timezone
-
-from newsdesk.models import Translation
 
 from .breaker import breaker_failure, breaker_state
-from .budget import budget_refund, usage_add, usage_batch, usage_record, usage_statement
+from .budget import budget_refund, usage_add, usage_batch, usage_record
+from .cache import Cached, cache_lookup, cache_lookup_many, cache_store
 from .chunking import Chunk, chunks_join, text_chunks
-from .gate import RECHECK_SECONDS, Claim, call_claim, call_finish
+from .gate import RECHECK_SECONDS, Claim, call_claim, call_claim_many, call_finish
 from .providers import (
     LanguageUnsupported,
     Provider,
     ProviderError,
     provider_call,
     provider_get,
+    provider_language,
     secrets_scrub,
 )
 from .redisstate import redis_key
@@ -92,86 +91,6 @@ def text_needs_translation(*, text: str) -> bool:
     return any(ch.isalpha() for ch in text)
 
 
-class Cached(NamedTuple):
-    translated: str
-    provider: str
-
-
-@lru_cache(maxsize=64)
-def _lookup_sql(vendor: str, texts: int, providers: int) -> str:
-    quote = connection.ops.quote_name
-    meta = Translation._meta
-    hash_, source, target, provider, translated = (
-        quote(meta.get_field(name).column)
-        for name in ("text_hash", "source_language", "target_language", "provider", "translated")
-    )
-    # Only quoted names of our own model are formatted in; values are parameters.
-    return (
-        f"SELECT {hash_}, {translated}, {provider} FROM {quote(meta.db_table)} "  # noqa: S608
-        f"WHERE {hash_} IN ({', '.join(['%s'] * texts)}) AND {source} = %s AND {target} = %s "
-        f"AND {provider} IN ({', '.join(['%s'] * providers)})"
-    )
-
-
-def _cached_many(*, digests: list[str], source: str, target: str, chain: list[str]) -> dict[str, Cached]:
-    """Cached rows for several texts in one query; for each text the first provider in the chain wins.
-    (Plain SQL: this runs for every article, and the ORM's query building cost more than the query.)"""
-    if not digests or not chain:
-        return {}
-    with connection.cursor() as cursor:
-        cursor.execute(_lookup_sql(connection.vendor, len(digests), len(chain)), [*digests, source, target, *chain])
-        rows = cursor.fetchall()
-    hits: dict[str, Cached] = {}
-    for digest, translated, provider in sorted(rows, key=lambda row: chain.index(row[2]), reverse=True):
-        hits[digest] = Cached(translated, provider)
-    return hits
-
-
-def _cached(*, digest: str, source: str, target: str, chain: list[str]) -> Cached | None:
-    return _cached_many(digests=[digest], source=source, target=target, chain=chain).get(digest)
-
-
-@lru_cache(maxsize=4)
-def _insert_sql(vendor: str) -> str:
-    quote = connection.ops.quote_name
-    meta = Translation._meta
-    names = ("text_hash", "source_language", "target_language", "provider", "translated", "characters", "created_at")
-    columns = [quote(meta.get_field(name).column) for name in names]
-    # Only quoted names of our own model are formatted in; values are parameters.
-    return (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "  # noqa: S608
-        f"ON CONFLICT ({', '.join(columns[:4])}) DO NOTHING"
-    )
-
-
-def _store(
-    *, digest: str, source: str, target: str, provider: str, translated: str, characters: int, billed: bool = False
-) -> None:
-    """Insert the cache row (a concurrent duplicate keeps the first) and, when
-    ``billed``, count the call in today's usage: on PostgreSQL in the same
-    statement (one round trip), elsewhere through usage_add (SQLite has no
-    round trip to save, but each statement and commit costs, so the usage of
-    an article is written once, by translate_texts' usage_batch)."""
-    params = [
-        digest,
-        source,
-        target,
-        provider,
-        translated,
-        characters,
-        connection.ops.adapt_datetimefield_value(timezone.now()),
-    ]
-    insert = _insert_sql(connection.vendor)
-    with connection.cursor() as cursor:
-        if billed and connection.vendor == "postgresql":
-            usage_sql, usage_params = usage_statement(provider=provider, characters=characters)
-            cursor.execute(f"WITH stored AS ({insert}) {usage_sql}", params + usage_params)
-            return
-        cursor.execute(insert, params)
-    if billed:
-        usage_add(provider=provider, characters=characters)
-
-
 def _retries(retries: int | None) -> int:
     return max(0, settings.NEWSDESK_TRANSLATION_RETRIES if retries is None else retries)
 
@@ -212,30 +131,27 @@ def _call_with_retries(
     raise ProviderError(f"{provider.name}: no attempt made", retryable=True)  # pragma: no cover
 
 
-def _translate_chunk(
+def _hold_seconds(retries: int | None) -> float:
+    """Longest time one chunk's calls can take (the lock is held that long)."""
+    attempts = 1 + _retries(retries)
+    return settings.NEWSDESK_TRANSLATION_TIMEOUT * attempts + settings.NEWSDESK_TRANSLATION_BACKOFF * 2**attempts + 5
+
+
+def _claim_lock(
     *,
     text: str,
+    digest: str,
     source: str,
     target: str,
     chain: list[str],
     provider: Provider,
-    retries: int | None = None,
-    missed_at: float | None = None,
-) -> TranslationResult:
-    """Translate one chunk with one provider, at most one call across all workers.
-
-    ``missed_at``: ``time.monotonic()`` taken just before a cache lookup that
-    missed this very text (None: look it up here). See :mod:`.gate` for why a
-    recent miss needs no second lookup once the lock is ours.
-    """
-    digest = text_hash(text)
-    if missed_at is None:
-        missed_at = time.monotonic()
-        hit = _cached(digest=digest, source=source, target=target, chain=chain)
-        if hit is not None:
-            return TranslationResult(hit.translated, hit.provider)
-    attempts = 1 + _retries(retries)
-    hold = settings.NEWSDESK_TRANSLATION_TIMEOUT * attempts + settings.NEWSDESK_TRANSLATION_BACKOFF * 2**attempts + 5
+    retries: int | None,
+    missed_at: float,
+) -> tuple[Claim | Cached, float, str, str]:
+    """Claim the text's lock (with breaker, budget and rate slot), or wait for
+    the row of the worker holding it. Returns the claim (or the row found),
+    when the last cache lookup missed, the lock key and the token."""
+    hold = _hold_seconds(retries)
     lock_key = redis_key("lock", digest, source, target)
     token = secrets.token_hex(8)
     # A holder's lock turns "done" after ``hold``; a done lock without its row is taken over after the grace.
@@ -253,7 +169,7 @@ def _translate_chunk(
             take_done=take_done,
         )
         if claim.outcome == "go":
-            break
+            return claim, missed_at, lock_key, token
         # Another worker is translating (or has translated) this very text: wait for its row.
         if claim.outcome == "held":
             done_missing_since = None
@@ -265,13 +181,67 @@ def _translate_chunk(
             time.sleep(0.05)
         waits += 1
         missed_at = time.monotonic()
-        hit = _cached(digest=digest, source=source, target=target, chain=chain)
+        hit = cache_lookup(digest=digest, source=source, target=target, chain=chain)
         if hit is not None:
+            return hit, missed_at, lock_key, token
+
+
+def _claim_release(*, provider: str, claim: Claim) -> None:
+    """Give back a claim taken for a call that will not happen."""
+    budget_refund(provider=provider, characters=claim.reserved)
+    call_finish(provider=provider, lock_key=claim.lock_key, token=claim.token)
+
+
+def _translate_chunk(
+    *,
+    text: str,
+    source: str,
+    target: str,
+    chain: list[str],
+    provider: Provider,
+    retries: int | None = None,
+    missed_at: float | None = None,
+    preclaimed: dict[tuple[str, str], Claim] | None = None,
+) -> TranslationResult:
+    """Translate one chunk with one provider, at most one call across all workers.
+
+    ``missed_at``: ``time.monotonic()`` taken just before a cache lookup that
+    missed this very text (None: look it up here). See :mod:`.gate` for why a
+    recent miss needs no second lookup once the lock is ours.
+    ``preclaimed``: claims taken for the article's texts at once
+    (translate_texts); the one for (provider, text) is used, and so removed.
+    """
+    digest = text_hash(text)
+    claim = preclaimed.pop((provider.name, digest), None) if preclaimed else None
+    if missed_at is None:
+        missed_at = time.monotonic()
+        hit = cache_lookup(digest=digest, source=source, target=target, chain=chain)
+        if hit is not None:
+            if claim is not None:
+                _claim_release(provider=provider.name, claim=claim)
             return TranslationResult(hit.translated, hit.provider)
+    if claim is not None:
+        lock_key, token = claim.lock_key, claim.token
+        if claim.not_before > time.monotonic():
+            time.sleep(claim.not_before - time.monotonic())
+    else:
+        found, missed_at, lock_key, token = _claim_lock(
+            text=text,
+            digest=digest,
+            source=source,
+            target=target,
+            chain=chain,
+            provider=provider,
+            retries=retries,
+            missed_at=missed_at,
+        )
+        if isinstance(found, Cached):
+            return TranslationResult(found.translated, found.provider)
+        claim = found
     done, dirty = False, False
     try:
         if time.monotonic() - missed_at > RECHECK_SECONDS:
-            hit = _cached(digest=digest, source=source, target=target, chain=chain)
+            hit = cache_lookup(digest=digest, source=source, target=target, chain=chain)
             if hit is not None:
                 budget_refund(provider=provider.name, characters=claim.reserved)
                 return TranslationResult(hit.translated, hit.provider)
@@ -288,7 +258,7 @@ def _translate_chunk(
         # The lock stays (gate.py): workers that missed the cache before this row is written see it.
         done = True
         call_finish(provider=provider.name, dirty=dirty)
-        _store(
+        cache_store(
             digest=digest,
             source=source,
             target=target,
@@ -313,15 +283,16 @@ def _translate_with(
     chain: list[str],
     retries: int | None = None,
     missed_at: float | None = None,
+    preclaimed: dict[tuple[str, str], Claim] | None = None,
 ) -> TranslationResult:
-    """``missed_at``: when a cache lookup of the whole ``text`` missed (see _translate_chunk)."""
+    """``missed_at``, ``preclaimed``: see _translate_chunk."""
     chunks: list[Chunk] = text_chunks(text=text, limit=provider.max_chars, size=provider.chunk_size)
     hits: dict[str, Cached] = {}
     if len(chunks) > 1:
         # One lookup for every chunk, not one per chunk.
         missed_at = time.monotonic()
         digests = [text_hash(chunk.text) for chunk in chunks]
-        hits = _cached_many(digests=digests, source=source, target=target, chain=chain)
+        hits = cache_lookup_many(digests=digests, source=source, target=target, chain=chain)
     elif chunks and chunks[0].text != text:
         missed_at = None
     pieces: list[str] = []
@@ -345,6 +316,7 @@ def _translate_with(
             provider=provider,
             retries=retries,
             missed_at=missed_at,
+            preclaimed=preclaimed,
         )
         pieces.append(result.text)
         calls += result.calls
@@ -383,22 +355,69 @@ def translate_texts(
     hits: dict[str, Cached] = {}
     missed_at = time.monotonic()
     if wanted and source_language != target_language:
-        hits = _cached_many(digests=list(wanted), source=source_language, target=target_language, chain=chain)
+        hits = cache_lookup_many(digests=list(wanted), source=source_language, target=target_language, chain=chain)
     results = []
-    with usage_batch():
-        for text in normal:
-            results.append(
-                _translate_one(
-                    text=text,
-                    hits=hits,
-                    wanted=wanted,
-                    missed_at=missed_at,
-                    source_language=source_language,
-                    target_language=target_language,
-                    retries=retries,
-                )
+    misses = [text for digest, text in wanted.items() if digest not in hits]
+    preclaimed: dict[tuple[str, str], Claim] = {}
+    try:
+        if len(misses) > 1 and source_language != target_language and chain:
+            preclaimed = _preclaim(
+                texts=misses, source=source_language, target=target_language, provider_name=chain[0], retries=retries
             )
+        with usage_batch():
+            for text in normal:
+                results.append(
+                    _translate_one(
+                        text=text,
+                        hits=hits,
+                        wanted=wanted,
+                        missed_at=missed_at,
+                        source_language=source_language,
+                        target_language=target_language,
+                        retries=retries,
+                        preclaimed=preclaimed,
+                    )
+                )
+    finally:
+        # Claims not used (an earlier text failed, so the article is pending): give them back.
+        for (provider, _digest), claim in preclaimed.items():
+            _claim_release(provider=provider, claim=claim)
     return results
+
+
+def _preclaim(
+    *, texts: list[str], source: str, target: str, provider_name: str, retries: int | None
+) -> dict[tuple[str, str], Claim]:
+    """Claims for an article's texts that each fit in one call of the first
+    provider, in one Redis round trip (gate.call_claim_many); empty when that
+    is not possible, and the texts are then claimed one by one."""
+    try:
+        provider = provider_get(name=provider_name)
+        provider_language(provider=provider, code=source)
+        provider_language(provider=provider, code=target)
+    except ProviderError:
+        return {}
+    single = []
+    for text in texts:
+        chunks = text_chunks(text=text, limit=provider.max_chars, size=provider.chunk_size)
+        if len(chunks) != 1 or chunks[0].text != text:
+            continue
+        digest = text_hash(text)
+        single.append((digest, redis_key("lock", digest, source, target), secrets.token_hex(8), len(text)))
+    if len(single) < 2:
+        return {}
+    claims = call_claim_many(
+        provider=provider.name,
+        texts=[(key, token, chars) for _digest, key, token, chars in single],
+        lock_seconds=_hold_seconds(retries),
+    )
+    if claims is None:
+        return {}
+    return {
+        (provider.name, digest): claim
+        for (digest, *_rest), claim in zip(single, claims, strict=True)
+        if claim.outcome == "go"
+    }
 
 
 def _translate_one(
@@ -410,6 +429,7 @@ def _translate_one(
     source_language: str,
     target_language: str,
     retries: int | None,
+    preclaimed: dict[tuple[str, str], Claim],
 ) -> TranslationResult:
     digest = text_hash(text) if text else ""
     row = hits.get(digest) if digest in wanted else None
@@ -421,6 +441,7 @@ def _translate_one(
         target_language=target_language,
         retries=retries,
         _missed_at=missed_at if digest in wanted else None,
+        _preclaimed=preclaimed,
     )
 
 
@@ -431,6 +452,7 @@ def translate_text(
     target_language: str = "en",
     retries: int | None = None,
     _missed_at: float | None = None,
+    _preclaimed: dict[tuple[str, str], Claim] | None = None,
 ) -> TranslationResult:
     """English (or ``target_language``) text for ``text``, from cache or the provider chain.
 
@@ -448,7 +470,7 @@ def translate_text(
     digest = text_hash(text)
     if _missed_at is None:
         _missed_at = time.monotonic()
-        whole = _cached(digest=digest, source=source_language, target=target_language, chain=chain)
+        whole = cache_lookup(digest=digest, source=source_language, target=target_language, chain=chain)
         if whole is not None:
             return TranslationResult(whole.translated, whole.provider)
     reasons: list[str] = []
@@ -465,6 +487,7 @@ def translate_text(
                     chain=chain,
                     retries=retries,
                     missed_at=_missed_at,
+                    preclaimed=_preclaimed,
                 )
             except LanguageUnsupported as exc:
                 reasons.append(exc.reason)
@@ -475,7 +498,7 @@ def translate_text(
                 transient = transient or not exc.final
                 continue
             if result.chunks > 1 and result.provider and result.complete:
-                _store(
+                cache_store(
                     digest=digest,
                     source=source_language,
                     target=target_language,
