@@ -77,3 +77,27 @@ def test_quiet_is_judged_by_the_story_s_own_rhythm():
     assert _story_quiet(2 * DAY + 10 * HOUR, slow, params=params) < _story_quiet(
         120.0 + 10 * HOUR, burst, params=params
     )
+
+
+def two_stories_of_one_burst(params: Params) -> tuple[MemoryStore, int, int]:
+    """Two outlets' first reports a minute apart, the second forced into a story of its own."""
+    store = MemoryStore(centroid_terms=params.centroid_terms)
+    for i, title in enumerate(OTHER):
+        assign(store, i + 1, i * HOUR, title, params)
+    first = assign(store, 10, 10 * HOUR, MARKETS[0], params)
+    second = assign(store, 11, 10 * HOUR + 60, MARKETS[1], replace(params, join_threshold=2.0))
+    assert first != second
+    return store, first, second
+
+
+def test_stories_both_being_covered_merge_at_the_lower_bar_quiet_ones_do_not():
+    # Bars set apart so the test sees which one applies: 0.3 while both are active, never otherwise.
+    params = replace(Params(), merge_threshold=2.0, merge_threshold_active=0.3)
+    store, first, second = two_stories_of_one_burst(params)
+    assert assign(store, 12, 10 * HOUR + 120, MARKETS[2], params) == first
+    assert store.story_of(11) == first  # the younger story was merged into the older
+
+    store, first, second = two_stories_of_one_burst(params)
+    # Two days later neither one-article story counts as active: no merge, one of them is joined.
+    assert assign(store, 12, 2 * DAY, MARKETS[2], params) in {first, second}
+    assert store.story_of(10) != store.story_of(11)

@@ -52,7 +52,7 @@ def semeval(corpora: Path) -> dict[str, float]:
 
 # The issue's targets. Not reached yet by the lexical defaults (see
 # docs/benchmarks.md); strict, so the marker must go once they pass.
-@pytest.mark.xfail(strict=True, reason="target F1 0.82 not reached yet (0.805 measured)")
+@pytest.mark.xfail(strict=True, reason="target F1 0.82 not reached yet (0.816 measured)")
 def test_uci_headlines_meet_the_clustering_target(corpora):
     assert uci(corpora)["bcubed_f1"] >= 0.82
 
@@ -70,7 +70,7 @@ def test_semeval_pairs_meet_the_similarity_targets_without_translation(corpora):
 
 def test_quality_does_not_regress_below_what_was_measured(corpora):
     """Floors a little under the committed figures: a change that loses quality fails here."""
-    assert uci(corpora)["bcubed_f1"] >= 0.80
+    assert uci(corpora)["bcubed_f1"] >= 0.81
     assert giveme(corpora)["bcubed_f1"] >= 0.90
     got = semeval(corpora)
     assert got["pearson"] >= 0.65 and got["auc"] >= 0.845

@@ -83,6 +83,13 @@ class Params:
     tempo_weight: float = 0.2
     tempo_gaps: float = 5.0
     tempo_floor_hours: float = 1.0
+    # Two stories that are both being covered right now (quiet <= 0.1) and
+    # that one article fits well are one story that arrival order split in
+    # two (two outlets' first reports seconds apart each started one): they
+    # merge at this lower bar. Below about 0.55 merges cascade across
+    # related topics, so the bar stays well above that.
+    merge_threshold_active: float = 0.65
+    active_quiet: float = 0.1
     df_prior_docs: int = 50  # pretend the index holds this many unrelated documents
 
 
@@ -263,10 +270,14 @@ def doc_assign(*, doc_key: int, at: float, features: Features, store: Store, par
             mixed = (1 - params.centroid_weight) * member_score + params.centroid_weight * cs
             best_by_story[story_key] = (mixed, match)
     content_best = max((sc for sc, _ in best_by_story.values()), default=0.0)
-    if params.tempo_weight:
-        for story_key, (sc, match) in list(best_by_story.items()):
-            quiet = _story_quiet(doc.at, [d.at for _, d in by_story[story_key]], params=params)
-            best_by_story[story_key] = (sc * (1.0 - params.tempo_weight * quiet), match)
+    active: set[int] = set()
+    for story_key, (sc, match) in list(best_by_story.items()):
+        times = [d.at for _, d in by_story[story_key]]
+        quiet = _story_quiet(doc.at, times, params=params)
+        best_by_story[story_key] = (sc * (1.0 - params.tempo_weight * quiet), match)
+        # A story of one article has no rhythm: active only within the floor.
+        if quiet <= params.active_quiet and (len(times) > 1 or doc.at - max(times) <= params.tempo_floor_hours * 3600):
+            active.add(story_key)
     ranked = sorted(best_by_story.items(), key=lambda kv: (-kv[1][0], kv[0]))
     df_keys = [*features.terms, *(GRAM_PREFIX + g for g in features.grams)]
     if not ranked or content_best < params.join_threshold:
@@ -275,8 +286,13 @@ def doc_assign(*, doc_key: int, at: float, features: Features, store: Store, par
         store.doc_save(doc=doc, index_terms=index_terms, df_keys=df_keys)
         return Assignment(story=story, created=True, score=None, evidence={})
     story, (score, match) = ranked[0]
-    merged = sorted(s for s, (sc, _) in ranked[1:] if sc >= params.merge_threshold)
-    if merged and score >= params.merge_threshold:
+
+    def merge_bar(other: int) -> float:
+        both_active = story in active and other in active
+        return params.merge_threshold_active if both_active else params.merge_threshold
+
+    merged = sorted(s for s, (sc, _) in ranked[1:] if min(sc, score) >= merge_bar(s))
+    if merged:
         target = min([story, *merged])
         for source in sorted({story, *merged} - {target}):
             store.story_merge(source=source, target=target)
