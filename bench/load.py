@@ -46,35 +46,60 @@ def drive(port: int, seconds: float, clients: int) -> dict[str, float]:
     """Hammer the site from ``clients`` threads for ``seconds``; return figures."""
     latencies: list[float] = []
     errors = 0
+    retried = 0
+    kinds: dict[str, int] = {}
     lock = threading.Lock()
     stop = time.monotonic() + seconds
 
     def client(offset: int) -> None:
-        nonlocal errors
+        nonlocal errors, retried
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        used = 0  # requests served on this connection
         i = offset
         mine: list[float] = []
         bad = 0
+        again = 0
+        why: dict[str, int] = {}
         while time.monotonic() < stop:
             url = URLS[i % len(URLS)]
             i += 1
             t0 = time.perf_counter()
-            try:
-                conn.request("GET", url, headers={"Host": "127.0.0.1"})
-                response = conn.getresponse()
-                response.read()
-                if response.status != 200:
+            for attempt in (1, 2):
+                try:
+                    conn.request("GET", url, headers={"Host": "127.0.0.1"})
+                    response = conn.getresponse()
+                    response.read()
+                    used += 1
+                    if response.status != 200:
+                        bad += 1
+                        why[f"HTTP {response.status}"] = why.get(f"HTTP {response.status}", 0) + 1
+                    break
+                except (OSError, http.client.HTTPException) as exc:
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                    # A keep-alive connection the server closed between requests (a
+                    # gunicorn worker recycled after max_requests): browsers and
+                    # proxies resend an idempotent GET once on a new connection.
+                    stale = used > 0 and isinstance(
+                        exc, http.client.RemoteDisconnected | ConnectionResetError | BrokenPipeError
+                    )
+                    used = 0
+                    if attempt == 1 and stale:
+                        again += 1
+                        continue
                     bad += 1
-            except (OSError, http.client.HTTPException):
-                bad += 1
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                    why[type(exc).__name__] = why.get(type(exc).__name__, 0) + 1
+                    break
+            else:  # pragma: no cover - the loop always breaks
                 continue
             mine.append(time.perf_counter() - t0)
         conn.close()
         with lock:
             latencies.extend(mine)
             errors += bad
+            retried += again
+            for k, v in why.items():
+                kinds[k] = kinds.get(k, 0) + v
 
     threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
     started = time.monotonic()
@@ -91,6 +116,8 @@ def drive(port: int, seconds: float, clients: int) -> dict[str, float]:
         "p50_ms": (statistics.median(latencies) if latencies else 0) * 1000,
         "p95_ms": p95 * 1000,
         "errors": errors,
+        "error_kinds": kinds,
+        "retried_stale_keepalive": retried,
     }
 
 
