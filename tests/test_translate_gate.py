@@ -10,7 +10,7 @@ from django.db import close_old_connections
 
 from newsdesk.enrich import gate, translate
 from newsdesk.enrich.breaker import breaker_failure
-from newsdesk.enrich.budget import budget_key
+from newsdesk.enrich.budget import budget_key, budget_refund
 from newsdesk.enrich.gate import RECHECK_SECONDS
 from newsdesk.enrich.redisstate import redis_client, redis_key, redis_state_clear
 from newsdesk.enrich.translate import TranslationPending, text_hash, translate_text, translate_texts
@@ -182,3 +182,12 @@ def test_open_breaker_refuses_texts_claimed_together(translator):
     with pytest.raises(TranslationPending, match="circuit open"):
         translate_texts(texts=["Titular cerrado", "Resumen cerrado."], source_language="es")
     assert translator.calls == 0
+
+
+def test_refund_after_a_redis_flush_does_not_create_a_counter(translator, settings):
+    """A reservation given back after the counter vanished must not leave a
+    negative counter behind (it would never expire and hide spent budget)."""
+    settings.NEWSDESK_TRANSLATION_DAILY_CHARS = "google=100"
+    redis_state_clear()
+    budget_refund(provider="google", characters=40)
+    assert redis_client().get(budget_key(provider="google")) is None

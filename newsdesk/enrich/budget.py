@@ -57,10 +57,15 @@ def budget_seed(*, provider: str, key: str, day: datetime.date | None = None) ->
     redis_client().set(key, int(used or 0), nx=True, ex=_KEY_SECONDS)
 
 
+# Only a counter that exists: DECRBY on a missing one would create a negative
+# counter without expiry, which the next claim would take as spent budget.
+_REFUND = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECRBY', KEYS[1], ARGV[1]) end return 0"
+
+
 def budget_refund(*, provider: str, characters: int) -> None:
     """Give back the Redis reservation of a call that failed (providers bill successes)."""
     if characters:
-        redis_client().decrby(budget_key(provider=provider), characters)
+        redis_client().eval(_REFUND, 1, budget_key(provider=provider), characters)
 
 
 @lru_cache(maxsize=4)
