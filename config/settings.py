@@ -225,6 +225,7 @@ CELERY_TASK_ROUTES = {
     "newsdesk.tasks.poll_sources": {"queue": "poll"},
     "newsdesk.tasks.poll_source": {"queue": "poll"},
     "newsdesk.tasks.enrich_article": {"queue": "enrich"},
+    "newsdesk.tasks.retranslate_article": {"queue": "enrich"},
     "newsdesk.tasks.scan_drop_sources": {"queue": "drops"},
     "newsdesk.tasks.*drop*": {"queue": "drops"},
 }

@@ -16,8 +16,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # The CI subset: a worker killed mid-poll, Redis restarted with no persistence
-# (its queued messages lost), PostgreSQL restarted, duplicate messages.
-SCENARIOS = "kill_poll,redis_restart_mem,pg_restart,duplicate_messages"
+# (its queued messages lost), PostgreSQL restarted, duplicate messages, and
+# 1,000 sources due at once under two beats (single-beat safety).
+SCENARIOS = "kill_poll,redis_restart_mem,pg_restart,duplicate_messages,thousand_due"
 
 
 @pytest.mark.slow
@@ -34,4 +35,4 @@ def test_quick_fault_suite_loses_and_duplicates_nothing():
     output = proc.stdout + proc.stderr
     last = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
     assert proc.returncode == 0, output[-4000:]
-    assert "scenarios_passed=4/4" in last and "lost_articles=0" in last and "duplicates=0" in last, output[-4000:]
+    assert "scenarios_passed=5/5" in last and "lost_articles=0" in last and "duplicates=0" in last, output[-4000:]
