@@ -276,9 +276,12 @@ class Suite:
             stats = self.article_stats()
             sig = (stats["total"], stats["unenriched"], stats["untranslated"])
             busy = self.queued(("poll", "drops", "enrich") if enrich else ("poll", "drops"))
-            if sig != last_sig or busy:
-                last_sig, last_change = sig, time.monotonic()
-            elif warp_seconds and warped < max_warps and time.monotonic() - last_change > idle_for:
+            # Messages still reserved but nothing moving for a long while: their
+            # worker is gone and they wait for the visibility timeout.
+            quiet_for = idle_for if busy == 0 else idle_for * 3
+            if (sig, busy) != last_sig:
+                last_sig, last_change = (sig, busy), time.monotonic()
+            elif warp_seconds and warped < max_warps and time.monotonic() - last_change > quiet_for:
                 self.clock_advance(warp_seconds)
                 warped += 1
                 last_change = time.monotonic()
