@@ -100,6 +100,10 @@ def retry_pending_translations(limit: int = 500) -> int:
     period). Failed articles wait for the admin action."""
     from newsdesk.enrich.translate import translation_chain_available
 
+    if enrich_backlog() > 0:
+        # Messages from an earlier sweep (or from ingest) are still waiting: adding
+        # the same ids again would only grow the queue while the backlog drains.
+        return 0
     lost_before = timezone.now() - timedelta(minutes=10)
     pending = Q(translation_status=TranslationStatus.PENDING, enriched_at__isnull=False)
     lost = Q(enriched_at__isnull=True, fetched_at__lt=lost_before)
@@ -109,6 +113,19 @@ def retry_pending_translations(limit: int = 500) -> int:
     for article_id in ids:
         enrich_article.delay(article_id)
     return len(ids)
+
+
+def enrich_backlog() -> int:
+    """Messages waiting in the enrich queue (0 if the broker cannot say)."""
+    from django.conf import settings
+
+    queue = settings.CELERY_TASK_ROUTES.get("newsdesk.tasks.enrich_article", {}).get("queue", "celery")
+    try:
+        with enrich_article.app.connection_for_read() as conn:
+            return int(conn.default_channel.client.llen(queue))
+    except Exception:  # a broker that cannot answer means "unknown", not "busy"
+        log.warning("event=enrich_backlog_unknown queue=%s", queue)
+        return 0
 
 
 @shared_task

@@ -337,3 +337,25 @@ def test_dropped_feed_file_keeps_more_items_than_a_poll_stores(settings):
     items = [{"title": f"Item {i}", "guid": f"g-{i}", "link": f"https://example.org/{i}"} for i in range(40)]
     parsed = drop_parse(data=rss(items), name="backfill.xml", mtime=MTIME)
     assert len(parsed.entries) == 40
+
+
+def test_control_characters_are_stripped_from_card_fields():
+    """A backspace or U+FFFE in a card never reaches the stored title or body."""
+    data = (
+        "Feb 9 • 11:00 UTC 🇲🇽 Mexico El Financiero (ES)\n\n\x08Title\ufffe here\n\nBody\x0b text\n\n📡 Similar Coverage\n"
+    ).encode()
+    (entry,) = drop_parse(data=data, name="card.txt", mtime=MTIME).entries
+    assert entry.item.title == "Title here"
+    assert "\x0b" not in entry.item.summary and "Body text" in entry.item.summary
+
+
+def test_zip_with_an_unsupported_compression_version_is_refused_with_a_reason():
+    """zipfile raises NotImplementedError for some headers; that is a refusal, not a crash."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.txt", "Title\nBody")
+    raw = bytearray(buffer.getvalue())
+    central = raw.find(b"PK\x01\x02")
+    raw[central + 6 : central + 8] = (84).to_bytes(2, "little")  # "version needed to extract" 8.4
+    with pytest.raises(DropRejected):
+        drop_parse(data=bytes(raw), name="bad.zip", mtime=MTIME)

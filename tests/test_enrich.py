@@ -119,12 +119,37 @@ def test_unknown_language_is_failed_not_pending(translator, settings):
     assert "not supported" in article.translation_error
 
 
-def test_retry_task_skips_pending_while_every_breaker_is_open(translator, settings):
-    from newsdesk.tasks import retry_pending_translations
+def _purge_queues() -> None:
+    from config.celery import app
 
+    app.control.purge()
+
+
+def test_retry_sweep_adds_nothing_while_its_earlier_messages_wait(translator):
+    """The sweep does not re-send ids while the enrich queue still holds a backlog,
+    so a long outage cannot grow the queue without bound."""
+    from newsdesk.tasks import enrich_backlog, retry_pending_translations
+
+    _purge_queues()
     article = _article()
     Article.objects.filter(id=article.id).update(enriched_at="2026-01-01T00:00:00Z")
     assert retry_pending_translations() == 1
+    assert enrich_backlog() == 1
+    assert retry_pending_translations() == 0, "the first sweep's message is still queued"
+    assert enrich_backlog() == 1
+    _purge_queues()
+    assert retry_pending_translations() == 1
+    _purge_queues()
+
+
+def test_retry_task_skips_pending_while_every_breaker_is_open(translator, settings):
+    from newsdesk.tasks import retry_pending_translations
+
+    _purge_queues()
+    article = _article()
+    Article.objects.filter(id=article.id).update(enriched_at="2026-01-01T00:00:00Z")
+    assert retry_pending_translations() == 1
+    _purge_queues()  # an empty queue, so only the breaker can hold the sweep back
     for _ in range(settings.NEWSDESK_TRANSLATION_BREAKER_FAILURES):
         breaker_failure(provider="google", reason="test outage")
     assert retry_pending_translations() == 0

@@ -22,6 +22,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import PurePosixPath
 
 from newsdesk.ingest.parse import FeedRejected, ParsedItem, dedupe_key_for, html_to_text, parse_feed
+from newsdesk.ingest.sanitize import text_clean
 from newsdesk.web.countries import NAME_TO_CODE, code_from_flag
 
 from .card import card_looks_like, card_parse
@@ -332,7 +333,7 @@ def _parse_zip(data: bytes, mtime: datetime, limits: ZipLimits) -> list[DropEntr
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, ValueError, EOFError) as exc:
+    except (zipfile.BadZipFile, ValueError, EOFError, NotImplementedError, RuntimeError) as exc:
         raise DropRejected(f"not a readable zip archive: {exc}") from exc
     files = [info for info in infos if not info.is_dir()]
     if len(files) > limits.max_members:
@@ -413,4 +414,17 @@ def drop_parse(*, data: bytes, name: str, mtime: datetime, zip_limits: ZipLimits
             result = ParsedDrop(format=kind, encoding=decoded.encoding, entries=_parse_text(text, mtime, suffix))
     if not result.entries:
         raise DropRejected(f"no articles found in this {result.format} file")
+    for entry in result.entries:
+        _entry_clean(entry)
     return result
+
+
+def _entry_clean(entry: DropEntry) -> None:
+    """Strip control and non-characters from every text field, as the feed parser does
+    for polled items: a card, JSON or text file can carry them too (\x08, U+FFFE…)."""
+    item = entry.item
+    item.title = text_clean(item.title).strip()
+    item.summary = text_clean(item.summary)
+    item.content = text_clean(item.content)
+    item.author = text_clean(item.author)
+    item.category = text_clean(item.category)
