@@ -257,6 +257,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "newsdesk.tasks.retry_pending_translations",
         "schedule": env_float("NEWSDESK_TRANSLATION_RETRY_SECONDS", 300.0),
     },
+    "prune-fetch-history": {
+        "task": "newsdesk.tasks.prune_fetch_history",
+        "schedule": 3600.0,
+    },
     "worker-heartbeat": {
         "task": "newsdesk.tasks.heartbeat",
         "schedule": 30.0,
@@ -304,6 +308,9 @@ NEWSDESK_POLL_MIN_SECONDS = env_int("NEWSDESK_POLL_MIN_SECONDS", 300)
 NEWSDESK_POLL_MAX_SECONDS = env_int("NEWSDESK_POLL_MAX_SECONDS", 86400)
 NEWSDESK_ERROR_BACKOFF_MAX_SECONDS = env_int("NEWSDESK_ERROR_BACKOFF_MAX_SECONDS", 86400)
 NEWSDESK_DISABLE_AFTER_DAYS = env_float("NEWSDESK_DISABLE_AFTER_DAYS", 7.0)
+# FetchAttempt rows (one per poll or drop file) older than this are deleted
+# hourly, in batches; 0 keeps them forever. The stats page reads 7 days.
+NEWSDESK_FETCH_HISTORY_DAYS = env_float("NEWSDESK_FETCH_HISTORY_DAYS", 30.0)
 # Sources per poll message: batching amortises Celery's per-task overhead.
 # Batch size x fetch deadline / poll threads must stay under the task soft time limit.
 NEWSDESK_POLL_BATCH_SIZE = env_int("NEWSDESK_POLL_BATCH_SIZE", 20)

@@ -128,6 +128,14 @@ def enrich_backlog() -> int:
         return 0
 
 
+@shared_task(**RETRY)
+def prune_fetch_history() -> int:
+    """Delete FetchAttempts older than NEWSDESK_FETCH_HISTORY_DAYS (hourly)."""
+    from newsdesk.ops.retention import fetch_history_prune
+
+    return fetch_history_prune(now=timezone.now())
+
+
 @shared_task
 def heartbeat() -> None:
     Heartbeat.objects.update_or_create(name="worker", defaults={"at": timezone.now()})

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from newsdesk.models import Article, FetchAttempt, Source, Translation
@@ -31,6 +34,8 @@ def test_metrics_count_polls_articles_translations_queues_and_durations(client, 
     FetchAttempt.objects.create(source=source, outcome="ok")
     FetchAttempt.objects.create(source=source, outcome="ok")
     FetchAttempt.objects.create(source=source, outcome="error")
+    # Older than an hour: outside the gauge's window.
+    FetchAttempt.objects.create(source=source, outcome="error", started_at=timezone.now() - timedelta(hours=2))
     Article.objects.create(source=source, dedupe_key="a", title_orig="A", translation_status="done")
     Article.objects.create(source=source, dedupe_key="b", title_orig="B", translation_status="failed")
     Translation.objects.create(
@@ -52,8 +57,8 @@ def test_metrics_count_polls_articles_translations_queues_and_durations(client, 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain")
     s = _samples(response)
-    assert s[("newsdesk_polls_total", (("outcome", "ok"),))] == 2
-    assert s[("newsdesk_polls_total", (("outcome", "error"),))] == 1
+    assert s[("newsdesk_polls_last_hour", (("outcome", "ok"),))] == 2
+    assert s[("newsdesk_polls_last_hour", (("outcome", "error"),))] == 1
     assert s[("newsdesk_articles_ingested_total", (("translation_status", "done"),))] == 1
     assert s[("newsdesk_translation_calls_total", (("provider", "google"),))] == 2
     assert s[("newsdesk_translation_characters_total", (("provider", "google"),))] == 42

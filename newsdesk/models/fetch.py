@@ -28,7 +28,11 @@ class FetchAttempt(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
-        indexes = [models.Index(fields=["source", "-started_at"], name="fetch_source_idx")]
+        indexes = [
+            models.Index(fields=["source", "-started_at"], name="fetch_source_idx"),
+            # Retention pruning, recent-window metrics and the stats page.
+            models.Index(fields=["started_at"], name="fetch_started_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.source_id} {self.outcome} @ {self.started_at:%Y-%m-%d %H:%M}"

@@ -22,11 +22,13 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, Sum
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -48,10 +50,18 @@ class DatabaseCollector:
     def collect(self) -> Iterator[Any]:
         from newsdesk.models import Article, DeadLetter, FetchAttempt, Source, Translation
 
-        polls = CounterMetricFamily(
-            "newsdesk_polls", "Feed polls and drop-file scans, by outcome (FetchAttempt rows).", labels=["outcome"]
+        # A gauge over a fixed window, not a counter of rows: FetchAttempts are
+        # pruned hourly (NEWSDESK_FETCH_HISTORY_DAYS), and a row counter that
+        # drops would look like a reset to Prometheus' rate().
+        polls = GaugeMetricFamily(
+            "newsdesk_polls_last_hour",
+            "Feed polls and drop-file scans started in the last hour, by outcome (FetchAttempt rows).",
+            labels=["outcome"],
         )
-        for row in FetchAttempt.objects.values("outcome").annotate(n=Count("id")).order_by():
+        since = timezone.now() - timedelta(hours=1)
+        for row in (
+            FetchAttempt.objects.filter(started_at__gte=since).values("outcome").annotate(n=Count("id")).order_by()
+        ):
             polls.add_metric([row["outcome"]], row["n"])
         yield polls
 
