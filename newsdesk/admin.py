@@ -287,6 +287,7 @@ class TranslationAdmin(admin.ModelAdmin):
     list_filter = ("provider", "source_language")
 
 
-# Dead letters and the file-drop ledger (their own admin modules register them).
+# Dead letters, the file-drop ledger and saved views (their own admin modules register them).
+from newsdesk.accounts import admin as _accounts_admin  # noqa: E402, F401
 from newsdesk.drops import admin as _drops_admin  # noqa: E402, F401
 from newsdesk.ops import admin as _ops_admin  # noqa: E402, F401
