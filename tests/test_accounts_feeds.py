@@ -146,3 +146,14 @@ def test_the_pages_flow_shows_urls_once_and_revokes(desk):
 
 def test_public_feeds_still_require_a_session_on_a_private_desk(client, desk):
     assert client.get(reverse("feed-rss") + "?country=MX").status_code == 401
+
+
+@pytest.mark.parametrize("public", [True, False])
+def test_dashboard_subscribe_link_points_readers_to_token_feeds_on_a_private_desk(client, settings, public):
+    settings.NEWSDESK_DASHBOARD_PUBLIC = public
+    make_article(make_source(country="MX"), "Lithium royalties rise in Sonora")
+    client.force_login(make_editor())
+    page = client.get("/?country=MX").content.decode()
+    assert 'data-feed="rss"' in page  # the view's own feeds are always offered
+    hint = "for a feed reader, save the view"
+    assert (hint in page) is (not public)

@@ -107,6 +107,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "query": query,
         "next_url": f"?{query}&before={page.next_cursor}" if query else f"?before={page.next_cursor}",
         "feeds": feed_links(flt),
+        # A private desk's feeds need the reader's session: point to token feeds.
+        "feeds_need_token": not settings.NEWSDESK_DASHBOARD_PUBLIC,
         "first_page": not request.GET.get("before"),
     }
     partial = request.headers.get(PARTIAL_HEADER, "")
