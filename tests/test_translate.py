@@ -285,3 +285,71 @@ def test_deepl_key_never_in_logs_even_at_debug(settings, caplog):
             translate_text(text="Adiós", source_language="es")
     assert any("/v2/translate" in record.getMessage() for record in caplog.records)
     assert "sekret" not in caplog.text
+
+
+@pytest.fixture
+def microsoft(settings):
+    with FakeTranslator() as server:
+        settings.NEWSDESK_TRANSLATORS = ["microsoft"]
+        settings.NEWSDESK_MICROSOFT_KEY = server.microsoft_key
+        settings.NEWSDESK_MICROSOFT_URL = server.url("/microsoft/translate?api-version=3.0")
+        yield server
+
+
+@pytest.fixture
+def mymemory(settings):
+    with FakeTranslator() as server:
+        settings.NEWSDESK_TRANSLATORS = ["mymemory"]
+        settings.NEWSDESK_MYMEMORY_URL = server.url("/mymemory/get")
+        yield server
+
+
+def test_microsoft_protocol_translates_with_the_key_in_a_header(microsoft):
+    result = translate_text(text=SPANISH, source_language="es")
+    assert (result.text, result.provider) == ("Critical minerals should not be negotiated separately", "microsoft")
+    sent = microsoft.requests[-1]
+    assert sent.query["from"] == ["es"] and sent.query["to"] == ["en"]
+    assert microsoft.microsoft_key not in sent.path  # never in the URL, so never in access logs
+
+
+def test_microsoft_wrong_key_fails_without_leaking_it(microsoft, settings, caplog):
+    settings.NEWSDESK_MICROSOFT_KEY = "sekret-azure-key-9876"
+    with caplog.at_level(logging.DEBUG), pytest.raises(TranslationPending) as raised:
+        translate_text(text=SPANISH, source_language="es")
+    assert "401" in str(raised.value)
+    assert "sekret-azure-key-9876" not in caplog.text + str(raised.value)
+    assert not Translation.objects.exists()
+
+
+@pytest.mark.parametrize("protocol", ["microsoft", "mymemory"])
+def test_500_and_outage_are_pending_for_every_protocol(protocol, microsoft, settings):
+    server = microsoft
+    if protocol == "mymemory":
+        settings.NEWSDESK_TRANSLATORS = ["mymemory"]
+        settings.NEWSDESK_MYMEMORY_URL = server.url("/mymemory/get")
+    server.mode = "down"
+    with pytest.raises(TranslationPending):
+        translate_text(text=SPANISH, source_language="es")
+    assert not Translation.objects.exists()
+
+
+def test_mymemory_protocol_translates_in_small_chunks(mymemory):
+    result = translate_text(text=SPANISH, source_language="es")
+    assert (result.text, result.provider) == ("Critical minerals should not be negotiated separately", "mymemory")
+    assert mymemory.requests[-1].query["langpair"][0].split("|")[1].startswith("en")
+    long = " ".join(f"Frase número {i} sobre minerales críticos." for i in range(60))
+    translate_text(text=long, source_language="es")
+    assert all(len(sent) < 500 for sent in mymemory.texts)  # MyMemory refuses 500 characters and more
+
+
+def test_mymemory_quota_warning_inside_a_200_is_not_a_translation(mymemory, settings):
+    """MyMemory answers HTTP 200 with its quota warning as translatedText."""
+    settings.NEWSDESK_TRANSLATION_BREAKER_MAX_COOLDOWN = 86400
+    mymemory.mode = "quota"
+    with pytest.raises(TranslationPending) as raised:
+        translate_text(text=SPANISH, source_language="es")
+    assert "quota" in str(raised.value)
+    assert not Translation.objects.exists()  # the warning is never cached as English
+    state = breaker_state(provider="mymemory")
+    assert state.state == "open"
+    assert 7500 <= state.open_seconds <= 7509  # "NEXT AVAILABLE IN 2 HOURS 05 MINUTES 09 SECONDS"

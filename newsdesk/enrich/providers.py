@@ -27,6 +27,7 @@ because every socket operation it can block on has one.
 from __future__ import annotations
 
 import contextvars
+import json
 import logging
 import os
 import re
@@ -141,6 +142,7 @@ class CallRecord:
     retry_after: float | None = None
     transport_error: str = ""
     url_lengths: list[int] = field(default_factory=list)
+    body: bytes = b""  # the last response's body, for providers that report errors inside a 200
 
 
 _current: contextvars.ContextVar[CallRecord | None] = contextvars.ContextVar("translation_call", default=None)
@@ -214,6 +216,8 @@ class _DeadlineRequests:
             response.close()
         response._content = bytes(body)
         response._content_consumed = True
+        if record is not None:
+            record.body = response._content
         return response
 
 
@@ -234,6 +238,9 @@ class Provider:
     # URL) longest percent-encoded chunk.
     max_chars: int
     max_url_bytes: int | None = None
+    # Inspects the raw response after deep-translator returned: for providers
+    # that answer HTTP 200 with an error (or a quota warning) as the "translation".
+    check: Callable[[CallRecord], None] | None = None
 
     def chunk_size(self, text: str) -> int:
         """Size of a chunk against this provider's limit (compared with max_chars)."""
@@ -255,6 +262,25 @@ _SPELLING = {
     "libre": {"nb": "nb", "zh": "zh"},
     "mymemory": {},
 }
+
+
+def _mymemory_spelling() -> dict[str, str]:
+    """ISO 639-1 -> MyMemory's locale code, spelled as deep-translator accepts
+    it (case matters: "es-ES", never "es-es"). The language's own region wins
+    (es-ES, fr-FR, de-DE, pt-PT), else the entry with the plainest name
+    ("english" -> en-GB, "chinese simplified" -> zh-CN)."""
+    best: dict[str, tuple[tuple[int, int], str]] = {}
+    for name, code in MY_MEMORY_LANGUAGES_TO_CODES.items():
+        language, _, region = code.partition("-")
+        rank = (0 if region.upper() == language.upper() else 1, len(name))
+        if language not in best or rank < best[language][0]:
+            best[language] = (rank, code)
+    spelling = {language: code for language, (_, code) in best.items()}
+    spelling["sr"] = "sr-Latn-RS"  # Serbian, not Montenegrin (the shortest name)
+    return spelling
+
+
+_SPELLING["mymemory"] = _mymemory_spelling()
 
 
 def _google(source: str, target: str) -> BaseTranslator:
@@ -318,6 +344,38 @@ def _mymemory(source: str, target: str) -> BaseTranslator:
     return translator
 
 
+_MYMEMORY_WAIT = re.compile(r"NEXT AVAILABLE IN\s+(?:(\d+) HOURS?)?\s*(?:(\d+) MINUTES?)?\s*(?:(\d+) SECONDS?)?")
+
+
+def _mymemory_check(record: CallRecord) -> None:
+    """MyMemory reports quota and input errors inside an HTTP 200, with the
+    warning as ``translatedText`` ("MYMEMORY WARNING: YOU USED ALL AVAILABLE
+    FREE TRANSLATIONS FOR TODAY. NEXT AVAILABLE IN 10 HOURS ..."), and
+    deep-translator returns that text as the translation. Read the envelope."""
+    try:
+        data = json.loads(record.body or b"{}")
+    except ValueError:
+        raise ProviderError("mymemory: unusable response (not JSON)", retryable=False) from None
+    if not isinstance(data, dict):
+        raise ProviderError("mymemory: unusable response (not an object)", retryable=False)
+    try:
+        status = int(data.get("responseStatus", 200))
+    except (TypeError, ValueError):
+        status = 0
+    reply = data.get("responseData") or {}
+    text = str(reply.get("translatedText") or "") if isinstance(reply, dict) else ""
+    if data.get("quotaFinished") or status == 429 or text.upper().startswith("MYMEMORY WARNING"):
+        wait = _MYMEMORY_WAIT.search(text.upper())
+        retry_after = None
+        if wait:
+            hours, minutes, seconds = (int(g or 0) for g in wait.groups())
+            retry_after = float(hours * 3600 + minutes * 60 + seconds) or None
+        raise ProviderError("mymemory: daily quota used up", retryable=False, retry_after=retry_after)
+    if status != 200:
+        details = secrets_scrub(text=str(data.get("responseDetails") or text))[:120]
+        raise ProviderError(f"mymemory: refused ({status}: {details})", retryable=False)
+
+
 REGISTRY: dict[str, Provider] = {
     # Google's endpoint refuses 5,000 characters and more.
     "google": Provider("google", _google, _codes(GOOGLE_LANGUAGES_TO_CODES), max_chars=4999),
@@ -327,7 +385,12 @@ REGISTRY: dict[str, Provider] = {
     "libre": Provider("libre", _libre, _codes(LIBRE_LANGUAGES_TO_CODES), max_chars=1500, max_url_bytes=6000),
     # MyMemory refuses 500 characters and more; the text is in the URL too.
     "mymemory": Provider(
-        "mymemory", _mymemory, _codes(MY_MEMORY_LANGUAGES_TO_CODES), max_chars=499, max_url_bytes=4000
+        "mymemory",
+        _mymemory,
+        _codes(MY_MEMORY_LANGUAGES_TO_CODES),
+        max_chars=499,
+        max_url_bytes=4000,
+        check=_mymemory_check,
     ),
 }
 
@@ -347,10 +410,6 @@ def provider_language(*, provider: Provider, code: str) -> str:
     for candidate in (spelled, code):
         if candidate.lower() in provider.languages:
             return candidate
-    # MyMemory spells most languages as locale codes (es-ES); accept a prefix match.
-    for known in provider.languages:
-        if known.split("-")[0] == code:
-            return known
     raise LanguageUnsupported(f"{provider.name}: language {code!r} not supported")
 
 
@@ -461,7 +520,10 @@ def provider_call(*, provider: Provider, text: str, source: str, target: str, de
         translator = _translator(provider, src, tgt)
         started_inner, cpu_inner = time.perf_counter(), time.thread_time()
         try:
-            return translator.translate(text)
+            result = translator.translate(text)
+            if provider.check is not None:
+                provider.check(record)
+            return result
         finally:
             STATS.provider_seconds += time.perf_counter() - started_inner
             STATS.provider_cpu_seconds += time.thread_time() - cpu_inner

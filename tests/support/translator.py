@@ -70,7 +70,10 @@ class FakeTranslator(LoopbackServer):
         self.route("/m", self._google)
         self.route("/translate", self._libre)
         self.route("/v2/translate", self._deepl)
+        self.route("/microsoft/translate", self._microsoft)
+        self.route("/mymemory/get", self._mymemory)
         self.route("/_stats", self._stats)
+        self.microsoft_key = "loopback-microsoft-key"
 
     def _stats(self, _request: Request) -> Response:
         with self._count_lock:
@@ -130,6 +133,62 @@ class FakeTranslator(LoopbackServer):
             return fault
         body = json.dumps({"translations": [{"detected_source_language": "ES", "text": fake_translate(text)}]})
         return Response(200, body.encode(), {"Content-Type": "application/json"})
+
+    def _microsoft(self, request: Request) -> Response:
+        """Azure Translator v3: POST ?api-version=3.0&from=es&to=en, JSON [{"text": ...}]."""
+        if request.headers.get("ocp-apim-subscription-key") != self.microsoft_key:
+            body = {
+                "error": {
+                    "code": 401000,
+                    "message": "The request is not authorized because credentials are missing or invalid.",
+                }
+            }
+            return Response(401, json.dumps(body).encode(), {"Content-Type": "application/json"})
+        if request.query.get("api-version") != ["3.0"] or not request.query.get("to"):
+            body = {"error": {"code": 400000, "message": "One of the request inputs is not valid."}}
+            return Response(400, json.dumps(body).encode(), {"Content-Type": "application/json"})
+        items = json.loads(request.body or b"[]")
+        text = items[0]["text"] if items else ""
+        fault = self._enter(text)
+        if fault is not None:
+            return fault
+        body = [{"translations": [{"text": fake_translate(text), "to": request.query["to"][0]}]}]
+        return Response(200, json.dumps(body).encode(), {"Content-Type": "application/json; charset=utf-8"})
+
+    def _mymemory(self, request: Request) -> Response:
+        """MyMemory: GET /get?q=...&langpair=es-ES|en-GB; errors ride inside an HTTP 200."""
+        text = request.query.get("q", [""])[0]
+        pair = request.query.get("langpair", [""])[0]
+        if "|" not in pair:
+            body = {
+                "responseData": {"translatedText": "INVALID LANGUAGE PAIR SPECIFIED. EXAMPLE: LANGPAIR=EN|IT"},
+                "responseDetails": "INVALID LANGUAGE PAIR SPECIFIED",
+                "responseStatus": "403",
+            }
+            return Response(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
+        fault = self._enter(text)
+        if fault is not None:
+            return fault
+        if self.mode == "quota":
+            warning = (
+                "MYMEMORY WARNING: YOU USED ALL AVAILABLE FREE TRANSLATIONS FOR TODAY. NEXT AVAILABLE IN  "
+                "2 HOURS 05 MINUTES 09 SECONDS VISIT HTTPS://MYMEMORY.TRANSLATED.NET/DOC/USAGELIMITS.PHP TO TRANSLATE MORE"
+            )
+            body = {
+                "responseData": {"translatedText": warning, "match": 0},
+                "quotaFinished": True,
+                "responseStatus": 429,
+            }
+            return Response(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
+        translated = fake_translate(text)
+        body = {
+            "responseData": {"translatedText": translated, "match": 0.85},
+            "quotaFinished": False,
+            "responseDetails": "",
+            "responseStatus": 200,
+            "matches": [{"id": "1", "segment": text, "translation": translated, "quality": "74"}],
+        }
+        return Response(200, json.dumps(body).encode(), {"Content-Type": "application/json; charset=utf-8"})
 
 
 # Small deadlines and backoffs so fault tests stay quick (names and values).
