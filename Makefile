@@ -13,7 +13,9 @@ export DJANGO_SETTINGS_MODULE := config.settings
 
 $(STAMP): requirements.txt requirements-test.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) 2>/dev/null || \
+	  { rm -rf $(VENV) && $(PYTHON) -m venv --without-pip $(VENV) && $(BIN)/python deploy/bootstrap_pip.py; }
+	test -x $(BIN)/pip || $(BIN)/python deploy/bootstrap_pip.py
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-test.txt
 	touch $(STAMP)
