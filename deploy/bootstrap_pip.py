@@ -22,9 +22,15 @@ import urllib.request
 from pathlib import Path
 
 
+def _open(url: str, *, timeout: float):
+    if not url.startswith(("https://", "http://")):
+        raise SystemExit(f"bootstrap_pip: refusing to open {url!r}: only http(s) URLs")
+    return urllib.request.urlopen(url, timeout=timeout)  # noqa: S310 - scheme checked above
+
+
 def newest_wheel(index: str) -> tuple[str, str, str]:
     """(filename, url, sha256) of pip's newest py3 wheel on the index."""
-    with urllib.request.urlopen(f"{index.rstrip('/')}/pypi/pip/json", timeout=60) as response:
+    with _open(f"{index.rstrip('/')}/pypi/pip/json", timeout=60) as response:
         data = json.load(response)
     for item in data["urls"]:
         if item["packagetype"] == "bdist_wheel" and item["filename"].endswith("-py3-none-any.whl"):
@@ -40,7 +46,7 @@ def main() -> int:
         name, url, digest = newest_wheel(args.index)
         with tempfile.TemporaryDirectory() as tmp:
             wheel = Path(tmp) / name
-            with urllib.request.urlopen(url, timeout=120) as response:
+            with _open(url, timeout=120) as response:
                 wheel.write_bytes(response.read())
             if hashlib.sha256(wheel.read_bytes()).hexdigest() != digest:
                 raise SystemExit(f"bootstrap_pip: {name} does not match PyPI's SHA-256; not installing it")
