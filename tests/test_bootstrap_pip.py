@@ -61,9 +61,7 @@ def test_pip_is_installed_from_the_index_after_its_digest_checks(tmp_path):
     python = _bare_venv(tmp_path)
     with LoopbackServer() as server:
         _pypi(server, wheel, digest=hashlib.sha256(wheel.read_bytes()).hexdigest())
-        done = subprocess.run(
-            [python, SCRIPT, "--index", server.url("/")], capture_output=True, text=True, timeout=180
-        )
+        done = subprocess.run([python, SCRIPT, "--index", server.url("/")], capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
     version = subprocess.run([python, "-m", "pip", "--version"], capture_output=True, text=True, check=True)
     assert wheel.name.split("-")[1] in version.stdout
@@ -75,9 +73,7 @@ def test_a_wheel_that_does_not_match_its_digest_is_not_installed(tmp_path):
     python = _bare_venv(tmp_path)
     with LoopbackServer() as server:
         _pypi(server, wheel, digest="0" * 64)
-        done = subprocess.run(
-            [python, SCRIPT, "--index", server.url("/")], capture_output=True, text=True, timeout=60
-        )
+        done = subprocess.run([python, SCRIPT, "--index", server.url("/")], capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert "does not match PyPI's SHA-256" in done.stderr
     assert subprocess.run([python, "-m", "pip", "--version"], capture_output=True).returncode != 0
