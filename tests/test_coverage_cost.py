@@ -127,3 +127,41 @@ def test_prepared_statements_can_be_turned_off_for_poolers(settings):
         article_assign_story(article=_article(title, summary, minutes=i))
     assert pg_prepared_count() == 0
     connection.close()
+
+
+def _recluster() -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("recluster", "--no-progress", stdout=StringIO(), stderr=StringIO())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rebuild_keeps_the_ids_of_stories_it_finds_again_and_leaves_unchanged_links_alone():
+    articles = [_article(t, s, minutes=i) for i, (t, s) in enumerate(QUAKE)]
+    articles.append(_article("Federal Reserve raises interest rates", "Jerome Powell spoke on inflation.", 30))
+    for a in articles:
+        article_assign_story(article=a)
+    live = dict(Article.objects.values_list("id", "story_id"))
+    assert len(set(live.values())) == 2
+    _recluster()
+    assert dict(Article.objects.values_list("id", "story_id")) == live  # same stories, same ids
+    from newsdesk.models import Story
+
+    assert set(Story.objects.values_list("id", flat=True)) == set(live.values())
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id, xmin::text FROM newsdesk_article")
+            versions = dict(cursor.fetchall())
+            _recluster()  # the same data again: no article row is rewritten
+            cursor.execute("SELECT id, xmin::text FROM newsdesk_article")
+            assert dict(cursor.fetchall()) == versions
+    # A story found anew (its first member's old story is gone) gets a new id; unused ids go.
+    fed = articles[-1]
+    Story.objects.filter(id=live[fed.id]).update(merged_into=Story.objects.get(id=live[articles[0].id]))
+    _recluster()
+    now = dict(Article.objects.values_list("id", "story_id"))
+    assert now[fed.id] not in live.values()
+    assert {now[a.id] for a in articles[:3]} == {live[articles[0].id]}
+    assert set(Story.objects.values_list("id", flat=True)) == set(now.values())
