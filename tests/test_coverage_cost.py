@@ -165,3 +165,16 @@ def test_rebuild_keeps_the_ids_of_stories_it_finds_again_and_leaves_unchanged_li
     assert now[fed.id] not in live.values()
     assert {now[a.id] for a in articles[:3]} == {live[articles[0].id]}
     assert set(Story.objects.values_list("id", flat=True)) == set(now.values())
+
+
+@pytest.mark.django_db
+def test_document_frequency_table_has_one_index_and_room_for_hot_updates():
+    if connection.vendor != "postgresql":
+        pytest.skip("index and storage options are PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'newsdesk_coverageterm'")
+        indexes = [row[0] for row in cursor.fetchall()]
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'newsdesk_coverageterm'")
+        options = cursor.fetchone()[0]
+    assert len(indexes) == 1 and "newsdesk_coverageterm_pkey" in indexes[0]
+    assert "fillfactor=70" in options
