@@ -35,6 +35,8 @@ from .engine import Candidate, Doc, Params, centroid_add
 DOC_COUNT_KEY = ""
 # story_create's answer when the story is inserted later, by flush().
 NEW_STORY = -1
+# psycopg's automatic-preparation threshold on our connections: never reached.
+PREPARE_ONLY_WHEN_ASKED = 2**62
 
 
 def term_lock_keys(terms: Sequence[str]) -> list[int]:
@@ -56,7 +58,15 @@ def pg_cursor() -> Iterator[psycopg.Cursor]:
     :func:`pg_execute` prepare each statement once per connection.
     """
     connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+    conn = connection.connection
+    if conn.prepare_threshold is None and settings.NEWSDESK_COVERAGE_PREPARED_STATEMENTS:
+        # Django opens its connections with preparation off (prepare_threshold
+        # None), which makes psycopg ignore even ``prepare=True``. A threshold
+        # no statement reaches keeps automatic preparation off for everything
+        # else (Django's own cursors bind client-side and never prepare) and
+        # lets pg_execute prepare the statements it asks for.
+        conn.prepare_threshold = PREPARE_ONLY_WHEN_ASKED
+    with connection.wrap_database_errors, psycopg.Cursor(conn) as cursor:
         yield cursor
 
 
@@ -64,11 +74,31 @@ def pg_execute(cursor: psycopg.Cursor, sql: str, params: Sequence[object]) -> No
     cursor.execute(sql, params, prepare=True if settings.NEWSDESK_COVERAGE_PREPARED_STATEMENTS else None)
 
 
+def pg_prepared_count() -> int:
+    """How many statements this connection holds prepared (for tests and the bench)."""
+    with pg_cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        return cursor.fetchone()[0]
+
+
 def _json(value: object) -> object:
     # Django reads jsonb as text from a raw cursor (JSONField decodes it itself).
     if value == "{}":
         return {}  # most articles have no names or grams: skip the parser
     return json.loads(value) if isinstance(value, str) else value
+
+
+def _grams_column(params: Params, column: str) -> str:
+    """The stored gram vector, or an empty one when the scoring gives grams no weight.
+
+    With ``weight_grams`` at zero the engine never reads a candidate's grams
+    (:func:`~newsdesk.coverage.engine.doc_similarity` skips them), and they
+    are the longest part of a stored vector (hundreds of character n-grams
+    per article): not sending and not decoding them is most of the read's
+    transfer and JSON work. The article's own grams are still weighted,
+    stored and counted, so turning the weight on needs no rebuild.
+    """
+    return column if params.weight_grams else "'{}'::jsonb"
 
 
 @dataclass(slots=True)
@@ -186,6 +216,7 @@ class DbStore:
         """
         post, doc, sto = CoveragePosting._meta.db_table, CoverageDoc._meta.db_table, Story._meta.db_table
         art, cent = Article._meta.db_table, CoverageStory._meta.db_table
+        grams = _grams_column(self.params, "v.grams")
         sql = (
             "WITH q AS (SELECT u.term, u.rnk FROM unnest(%s::text[]) WITH ORDINALITY AS u(term, rnk)), "  # noqa: S608
             "p AS (SELECT q.rnk, x.article_id FROM q CROSS JOIN LATERAL ("
@@ -194,7 +225,8 @@ class DbStore:
             "ORDER BY c.published_at DESC, c.article_id DESC LIMIT %s) AS x), "
             "h AS (SELECT p.article_id, sum(1.0::float8 / p.rnk ORDER BY p.rnk) AS hits FROM p "
             "WHERE p.article_id <> %s GROUP BY p.article_id ORDER BY hits DESC, p.article_id LIMIT %s), "
-            "d AS MATERIALIZED (SELECT h.article_id, h.hits, v.at, v.terms, v.names, v.grams, a.story_id FROM h "
+            f"d AS MATERIALIZED (SELECT h.article_id, h.hits, v.at, v.terms, v.names, {grams} AS grams, a.story_id "
+            "FROM h "
             f"LEFT JOIN {doc} v ON v.article_id = h.article_id LEFT JOIN {art} a ON a.id = h.article_id), "
             f"l AS (SELECT s.id, c.centroid FROM {sto} s JOIN {cent} c ON c.story_id = s.id "
             "WHERE s.id IN (SELECT d.story_id FROM d WHERE d.terms IS NOT NULL) AND s.merged_into_id IS NULL "
@@ -224,11 +256,13 @@ class DbStore:
             return []
         missing = [k for k in keys if k not in self._docs]
         if missing:
-            rows = CoverageDoc.objects.filter(article_id__in=missing, article__story__isnull=False).values_list(
-                "article_id", "at", "terms", "names", "grams", "article__story_id"
-            )
+            fields = ["article_id", "at", "terms", "names", "article__story_id"]
+            if self.params.weight_grams:
+                fields.append("grams")
+            rows = CoverageDoc.objects.filter(article_id__in=missing, article__story__isnull=False).values_list(*fields)
             for r in rows:
-                self._docs[r[0]] = Doc(key=r[0], at=r[1], terms=r[2], names=r[3], grams=r[4], story=r[5])
+                grams = r[5] if self.params.weight_grams else {}
+                self._docs[r[0]] = Doc(key=r[0], at=r[1], terms=r[2], names=r[3], grams=grams, story=r[4])
         return [self._docs[k] for k in keys if k in self._docs]
 
     def centroids(self, keys: Sequence[int]) -> dict[int, dict[str, float]]:

@@ -99,6 +99,12 @@ def _story_insert_sql(story: Story) -> tuple[str, list]:
     return sql, list(params)
 
 
+def _story_columns() -> str:
+    # Named, not ``*``: a prepared statement returning ``*`` fails once a
+    # migration adds a column while a worker still holds it.
+    return ", ".join(connection.ops.quote_name(f.column) for f in Story._meta.concrete_fields)
+
+
 def _story_update_sql(*, story: int, article: Article, now) -> tuple[str, list]:
     """Counters of a story gaining one member, updated in place rather than recounted.
 
@@ -116,7 +122,7 @@ def _story_update_sql(*, story: int, article: Article, now) -> tuple[str, list]:
         "first_published_at = LEAST(first_published_at, %s), last_published_at = GREATEST(last_published_at, %s), "
         f"headline = CASE WHEN %s AND NOT EXISTS ({others} AND o.translation_status = ANY(%s) AND o.title_en > '' "
         "AND (o.published_at, o.id) < (%s, %s)) THEN %s ELSE headline END, updated_at = %s "
-        "WHERE id = %s RETURNING *"
+        f"WHERE id = %s RETURNING {_story_columns()}"
     )
     me, pub = article.id, article.published_at
     params = [

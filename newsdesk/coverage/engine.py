@@ -172,7 +172,8 @@ def doc_build(*, key: int, at: float, features: Features, store: Store, params: 
 def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
     if len(a) > len(b):
         a, b = b, a
-    return sum(v * b.get(k, 0.0) for k, v in a.items())
+    # Terms missing from b add exactly 0.0: skipping them gives the same sum, in the same order.
+    return sum(v * b[k] for k, v in a.items() if k in b)
 
 
 def _name_overlap(a: dict[str, float], b: dict[str, float]) -> float:
@@ -185,11 +186,10 @@ def _name_overlap(a: dict[str, float], b: dict[str, float]) -> float:
 
 def doc_similarity(a: Doc, b: Doc, *, params: Params) -> float:
     """How likely two articles report the same story, in [0, 1]."""
-    score = (
-        params.weight_terms * _cosine(a.terms, b.terms)
-        + params.weight_grams * _cosine(a.grams, b.grams)
-        + params.weight_names * _name_overlap(a.names, b.names)
-    )
+    score = params.weight_terms * _cosine(a.terms, b.terms)
+    if params.weight_grams:  # a zero weight adds exactly 0.0: skip the (long) gram vectors
+        score += params.weight_grams * _cosine(a.grams, b.grams)
+    score += params.weight_names * _name_overlap(a.names, b.names)
     return max(score, 0.0) ** params.score_power * _time_factor(a, b, params=params)
 
 

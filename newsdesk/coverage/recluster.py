@@ -30,7 +30,17 @@ from .memory import MemoryStore
 from .text import Features
 
 Progress = Callable[[int, int], None]
-_FIELDS = ("id", "title_orig", "summary_orig", "title_en", "summary_en", "translation_status", "published_at")
+_FIELDS = (
+    "id",
+    "title_orig",
+    "summary_orig",
+    "title_en",
+    "summary_en",
+    "translation_status",
+    "published_at",
+    "story_id",
+)
+_AT = _FIELDS.index("published_at")
 _PARALLEL_MIN = 5000  # below this, starting a helper process costs more than it saves
 _BATCH = 5000  # articles per batch handed to the helper
 
@@ -83,32 +93,68 @@ def _recluster_all(*, progress: Progress | None) -> ReclusterStats:
     store = MemoryStore(centroid_terms=params.centroid_terms)
     total = Article.objects.count()
     links: list[tuple[int, int, float | None, dict]] = []
+    previous: dict[int, int | None] = {}
     rows = Article.objects.order_by("published_at", "id").values_list(*_FIELDS).iterator(chunk_size=2000)
     for n, (row, features) in enumerate(_features_stream(rows, total=total), 1):
-        key, at = row[0], row[-1].timestamp()
+        key, at = row[0], row[_AT].timestamp()
+        previous[key] = row[-1]
         result = doc_assign(doc_key=key, at=at, features=features, store=store, params=params)
         links.append((key, result.story, result.score, result.evidence))
         if progress and (n % 500 == 0 or n == total):
             progress(n, total)
     with transaction.atomic():
         _index_clear()
-        # Stories in the order they were first seen: ids follow the timeline.
+        # Stories in the order they were first seen.
         final = {key: store.story_of(key) for key, *_ in links}
         order: dict[int, int] = {}
         for key, *_ in links:
             order.setdefault(final[key] or 0, key)
-        old = list(Story.objects.values_list("id", flat=True))
-        stories = Story.objects.bulk_create([Story() for _ in order], batch_size=2000)
-        story_id = {mem: s.id for mem, s in zip(order, stories, strict=True)}
-        # Every article gets its new link in one pass; only then do the old
-        # stories go (nothing points at them any more, so no article is
-        # written twice).
+        old = dict(Story.objects.values_list("id", "merged_into_id"))
+        story_id = _story_ids_reused(order=order, previous=previous, old=old)
+        fresh = [mem for mem in order if mem not in story_id]
+        stories = Story.objects.bulk_create([Story() for _ in fresh], batch_size=2000)
+        story_id.update({mem: s.id for mem, s in zip(fresh, stories, strict=True)})
+        # Every article gets its new link in one pass; only then do the
+        # unused old stories go (nothing points at them any more, so no
+        # article is written twice).
         _links_write([(key, story_id[final[key] or 0], score, ev) for key, _, score, ev in links])
-        for i in range(0, len(old), 5000):
-            Story.objects.filter(id__in=old[i : i + 5000]).delete()
+        _stories_delete(sorted(set(old) - set(story_id.values())))
         _index_write(store=store, story_id=story_id, params_query_terms=params.query_terms)
         _stories_refresh_all()
     return ReclusterStats(articles=len(links), stories=len(order))
+
+
+def _story_ids_reused(
+    *, order: dict[int, int], previous: dict[int, int | None], old: dict[int, int | None]
+) -> dict[int, int]:
+    """Keep the id of each rebuilt story's first member's old story, if no earlier story took it.
+
+    A rebuild that finds the same stories (a re-run, a small change of
+    settings) then keeps their ids: story pages and per-story feeds stay
+    where subscribers found them, and the articles whose link did not change
+    are not rewritten (see :func:`_links_write`). Stories are taken in
+    timeline order, so the result depends only on the data and the old links.
+    """
+    reused: dict[int, int] = {}
+    taken: set[int] = set()
+    for mem, first in order.items():
+        was = previous.get(first)
+        if was is not None and was in old and old[was] is None and was not in taken:
+            reused[mem] = was
+            taken.add(was)
+    return reused
+
+
+def _stories_delete(ids: Sequence[int]) -> None:
+    """Delete stories no article points at any more (their centroids went with the index)."""
+    if connection.vendor == "postgresql":
+        # One statement: the ORM's collector would look up every relation of
+        # every story first, and nothing references these rows any more.
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {Story._meta.db_table} WHERE id = ANY(%s)", [list(ids)])  # noqa: S608
+        return
+    for i in range(0, len(ids), 5000):
+        Story.objects.filter(id__in=ids[i : i + 5000]).delete()
 
 
 def _recluster_since(*, since: datetime, progress: Progress | None) -> ReclusterStats:
@@ -175,9 +221,12 @@ def _links_write(rows: Sequence[tuple[int, int, float | None, dict]]) -> None:
                 ("id", "story", "score", "ev"),
                 ((a, s, sc, json.dumps(e)) for a, s, sc, e in rows),
             )
+            # Only rows whose link changed: a rewritten article row costs an
+            # entry in every one of its indexes (full-text included).
             cursor.execute(
                 f"UPDATE {table} a SET story_id = l.story, story_score = l.score, story_evidence = l.ev "  # noqa: S608
-                "FROM coverage_links l WHERE a.id = l.id"
+                "FROM coverage_links l WHERE a.id = l.id "
+                "AND (a.story_id, a.story_score, a.story_evidence) IS DISTINCT FROM (l.story, l.score, l.ev)"
             )
         return
     objs = [Article(id=a, story_id=s, story_score=sc, story_evidence=e) for a, s, sc, e in rows]

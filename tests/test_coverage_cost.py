@@ -1,0 +1,180 @@
+"""What keeps a story assignment cheap: prepared statements, grams left unread when unweighted."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from itertools import count
+
+import pytest
+from django.db import connection, transaction
+
+from newsdesk.coverage.cluster import article_assign_story, article_features, coverage_params
+from newsdesk.coverage.dbstore import DbStore, pg_cursor, pg_prepared_count
+from newsdesk.coverage.engine import Doc, Params, doc_similarity
+from newsdesk.models import Article, CoverageDoc, Source, TranslationStatus
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+_seq = count(1)
+QUAKE = [
+    ("Earthquake of magnitude 7.1 strikes Sumatra, tsunami warning issued", "A 7.1 earthquake hit Sumatra on Monday."),
+    ("Sumatra earthquake: magnitude 7.1 tremor triggers tsunami alert", "Indonesia issued a tsunami warning."),
+    ("Tsunami warning after strong 7.1 quake off Sumatra, Indonesia", "The quake struck off Sumatra's west coast."),
+]
+
+
+def _article(title: str, summary: str, minutes: int = 0) -> Article:
+    n = next(_seq)
+    source = Source.objects.create(name=f"Cost outlet {n}", country="GB", language="en")
+    return Article.objects.create(
+        source=source,
+        dedupe_key=f"cost{n}",
+        url=f"https://example.org/cost/{n}",
+        title_orig=title,
+        summary_orig=summary,
+        title_en=title,
+        summary_en=summary,
+        language="en",
+        country="GB",
+        translation_status=TranslationStatus.NOT_NEEDED,
+        published_at=T0 + timedelta(minutes=minutes),
+    )
+
+
+class _Unreadable(dict):
+    """A gram vector that fails the test if the scoring looks inside it."""
+
+    def _fail(self, *args, **kwargs):
+        raise AssertionError("gram vector read")
+
+    items = keys = values = get = __iter__ = __contains__ = __getitem__ = _fail
+
+
+def _doc(key: int, terms: dict[str, float], grams: dict[str, float]) -> Doc:
+    return Doc(key=key, at=0.0, terms=terms, grams=grams, names={"sumatr": 3.0})
+
+
+def test_zero_gram_weight_never_reads_the_gram_vectors_and_scores_the_same():
+    terms_a, terms_b = {"earthq": 0.8, "sumatr": 0.6}, {"earthq": 0.6, "tsunam": 0.8}
+    params = Params(weight_grams=0.0)
+    untouched = doc_similarity(
+        _doc(1, terms_a, _Unreadable(a=1.0)), _doc(2, terms_b, _Unreadable(a=1.0)), params=params
+    )
+    plain = doc_similarity(_doc(1, terms_a, {"_ear": 1.0}), _doc(2, terms_b, {"_ear": 1.0}), params=params)
+    assert untouched == plain > 0
+    # A non-zero weight still counts the grams.
+    weighted = Params(weight_grams=0.3)
+    same = doc_similarity(_doc(1, terms_a, {"_ear": 1.0}), _doc(2, terms_b, {"_ear": 1.0}), params=weighted)
+    apart = doc_similarity(_doc(1, terms_a, {"_ear": 1.0}), _doc(2, terms_b, {"_tsu": 1.0}), params=weighted)
+    assert same > apart
+
+
+def _candidate_docs(article: Article, params: Params) -> list[Doc]:
+    features = article_features(article=article)
+    with transaction.atomic():
+        store = DbStore(article=article, params=params, lock_terms=list(features.terms))
+        store.df(list(features.terms))
+        found = store.candidates(
+            terms=list(features.terms),
+            since=article.published_at.timestamp() - 3600,
+            until=article.published_at.timestamp() + 3600,
+            per_term=50,
+        )
+        return store.docs([c.key for c in found])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_candidate_reads_leave_out_grams_only_while_they_weigh_nothing():
+    for i, (title, summary) in enumerate(QUAKE[:2]):
+        article_assign_story(article=_article(title, summary, minutes=i))
+    stored = dict(CoverageDoc.objects.values_list("article_id", "grams"))
+    assert all(stored.values())  # the index keeps every article's grams
+    probe = _article(*QUAKE[2], minutes=5)
+    unweighted = _candidate_docs(probe, coverage_params())
+    assert coverage_params().weight_grams == 0.0
+    assert {d.key for d in unweighted} == set(stored)
+    assert all(d.grams == {} and d.terms for d in unweighted)
+    weighted = _candidate_docs(probe, Params(window_hours=coverage_params().window_hours, weight_grams=0.2))
+    assert {d.key: d.grams for d in weighted} == stored
+
+
+@pytest.mark.django_db(transaction=True)
+def test_assignment_statements_are_prepared_once_per_connection(settings):
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are the PostgreSQL path's")
+    settings.NEWSDESK_COVERAGE_PREPARED_STATEMENTS = True
+    connection.close()  # a fresh connection, opened by Django with preparation off
+    for i, (title, summary) in enumerate(QUAKE):
+        article_assign_story(article=_article(title, summary, minutes=i))
+    list(Article.objects.all())  # Django's own queries bind client-side and are never prepared
+    list(Article.objects.all())
+    with pg_cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        statements = [row[0] for row in cursor.fetchall()]
+    assert any("newsdesk_coverage_lock_df" in s for s in statements)
+    assert any(s.startswith("WITH q AS") for s in statements)  # the candidate read
+    assert any(s.startswith("WITH s AS") for s in statements)  # the writes
+    assert not any('"newsdesk_article"."title_orig"' in s for s in statements)
+    assert pg_prepared_count() == len(statements)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_prepared_statements_can_be_turned_off_for_poolers(settings):
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are the PostgreSQL path's")
+    settings.NEWSDESK_COVERAGE_PREPARED_STATEMENTS = False
+    connection.close()
+    for i, (title, summary) in enumerate(QUAKE):
+        article_assign_story(article=_article(title, summary, minutes=i))
+    assert pg_prepared_count() == 0
+    connection.close()
+
+
+def _recluster() -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("recluster", "--no-progress", stdout=StringIO(), stderr=StringIO())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rebuild_keeps_the_ids_of_stories_it_finds_again_and_leaves_unchanged_links_alone():
+    articles = [_article(t, s, minutes=i) for i, (t, s) in enumerate(QUAKE)]
+    articles.append(_article("Federal Reserve raises interest rates", "Jerome Powell spoke on inflation.", 30))
+    for a in articles:
+        article_assign_story(article=a)
+    live = dict(Article.objects.values_list("id", "story_id"))
+    assert len(set(live.values())) == 2
+    _recluster()
+    assert dict(Article.objects.values_list("id", "story_id")) == live  # same stories, same ids
+    from newsdesk.models import Story
+
+    assert set(Story.objects.values_list("id", flat=True)) == set(live.values())
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id, xmin::text FROM newsdesk_article")
+            versions = dict(cursor.fetchall())
+            _recluster()  # the same data again: no article row is rewritten
+            cursor.execute("SELECT id, xmin::text FROM newsdesk_article")
+            assert dict(cursor.fetchall()) == versions
+    # A story found anew (its first member's old story is gone) gets a new id; unused ids go.
+    fed = articles[-1]
+    Story.objects.filter(id=live[fed.id]).update(merged_into=Story.objects.get(id=live[articles[0].id]))
+    _recluster()
+    now = dict(Article.objects.values_list("id", "story_id"))
+    assert now[fed.id] not in live.values()
+    assert {now[a.id] for a in articles[:3]} == {live[articles[0].id]}
+    assert set(Story.objects.values_list("id", flat=True)) == set(now.values())
+
+
+@pytest.mark.django_db
+def test_document_frequency_table_has_one_index_and_room_for_hot_updates():
+    if connection.vendor != "postgresql":
+        pytest.skip("index and storage options are PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'newsdesk_coverageterm'")
+        indexes = [row[0] for row in cursor.fetchall()]
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'newsdesk_coverageterm'")
+        options = cursor.fetchone()[0]
+    assert len(indexes) == 1 and "newsdesk_coverageterm_pkey" in indexes[0]
+    assert "fillfactor=70" in options
