@@ -29,6 +29,7 @@ from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFee
 from django.utils.html import escape
 from django.utils.http import http_date
 
+from newsdesk.changes import versioned_get, versioned_set
 from newsdesk.models import Article
 
 from .countries import country_name
@@ -292,15 +293,40 @@ class ArticleFeed(Feed):
 
     # --- HTTP -------------------------------------------------------------
 
-    def __call__(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        obj = self.get_object(request, *args, **kwargs)
-        versions = self.item_versions(obj)
+    def memo_scope(self, obj) -> str:
+        """What, besides the URL, decides this feed's items (a saved view's stored filter, a story's id)."""
+        if isinstance(obj, ArticleFilter):
+            return obj.as_query()
+        meta = getattr(obj, "_meta", None)
+        return f"{meta.label}:{obj.pk}" if meta is not None else repr(obj)
+
+    def validators(self, request: HttpRequest, obj, versions: list[tuple[int, datetime]]) -> tuple[str, int | None]:
+        """(ETag, Last-Modified timestamp) of the items (id, updated_at) ``versions``."""
         digest = hashlib.sha256(f"{self.format_name}|{request.get_full_path()}".encode())
         for ident, updated in versions:
             digest.update(f"|{ident}:{updated.timestamp():.6f}".encode())
-        etag = f'"{digest.hexdigest()[:32]}"'
         last_modified = max((updated for _, updated in versions), default=None)
-        last_modified_ts = int(last_modified.timestamp()) if last_modified else None
+        return f'"{digest.hexdigest()[:32]}"', int(last_modified.timestamp()) if last_modified else None
+
+    def __call__(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        obj = self.get_object(request, *args, **kwargs)
+        # A repeat of an unchanged view answers 304 from the validator memoized
+        # under the current articles version (newsdesk/changes.py), without
+        # running the item query. The version is read before any query, so a
+        # memo never outlives a write it could have missed.
+        scope = f"{type(self).__module__}.{type(self).__qualname__}|{request.get_full_path()}|{self.memo_scope(obj)}"
+        memo_key = "feeds:validator:" + hashlib.sha256(scope.encode()).hexdigest()
+        version, memo = versioned_get(memo_key)
+        conditional = "HTTP_IF_NONE_MATCH" in request.META or "HTTP_IF_MODIFIED_SINCE" in request.META
+        if conditional and memo is not None and version is not None and memo[0] == version:
+            _, etag, last_modified_ts = memo
+            response = get_conditional_response(request, etag=etag, last_modified=last_modified_ts)
+            if response is not None:
+                return self._finish(response, etag=etag, last_modified_ts=last_modified_ts)
+        versions = self.item_versions(obj)
+        etag, last_modified_ts = self.validators(request, obj, versions)
+        if version is not None and memo != (version, etag, last_modified_ts):
+            versioned_set(memo_key, (version, etag, last_modified_ts), timeout=settings.NEWSDESK_FEED_VALIDATOR_TTL)
         response = get_conditional_response(request, etag=etag, last_modified=last_modified_ts)
         if response is None:
             token = _VERSIONS.set(versions)
@@ -313,6 +339,9 @@ class ArticleFeed(Feed):
             buffer = io.StringIO()
             feedgen.write(buffer, "utf-8")
             response = HttpResponse(buffer.getvalue(), content_type=feedgen.content_type)
+        return self._finish(response, etag=etag, last_modified_ts=last_modified_ts)
+
+    def _finish(self, response: HttpResponse, *, etag: str, last_modified_ts: int | None) -> HttpResponse:
         response.headers["ETag"] = etag
         if last_modified_ts is not None:
             response.headers["Last-Modified"] = http_date(last_modified_ts)
