@@ -162,8 +162,27 @@ def test_not_modified_costs_no_query(client, django_assert_num_queries):
     etag = client.get(reverse("feed-rss")).headers["ETag"]
     with django_assert_num_queries(0):  # the validator memo (tests/test_feeds_validators.py)
         assert client.get(reverse("feed-rss"), headers={"If-None-Match": etag}).status_code == 304
-    with django_assert_num_queries(2):  # validators, then the items by id
+    with django_assert_num_queries(1):  # a sure 200: the items, validators taken from them
         assert client.get(reverse("feed-rss")).status_code == 200
+    with django_assert_num_queries(2):  # a stale validator: (id, updated_at) first, then the items by id
+        assert client.get(reverse("feed-rss"), headers={"If-None-Match": '"old"'}).status_code == 200
+
+
+@pytest.mark.parametrize("name", [*FORMATS, "feed-json"])
+@pytest.mark.parametrize(
+    ("params", "expected"), [({}, 5), ({"country": "MX"}, 4), ({"sort": "covered"}, 4), ({"coverage": "2"}, 3)]
+)
+def test_both_ways_to_a_200_give_the_same_feed(client, name, params, expected):
+    source = make_source()
+    for minutes in range(4):
+        make_article(source=source, story=make_story(sources=minutes + 1), minutes_ago=minutes)
+    make_article(source=make_source(country="FR", language="fr"), minutes_ago=9)
+    plain = client.get(reverse(name), params)
+    revalidated = client.get(reverse(name), params, headers={"If-None-Match": '"stale"'})
+    assert plain.status_code == revalidated.status_code == 200
+    assert plain.content == revalidated.content
+    assert plain.headers["ETag"] == revalidated.headers["ETag"]
+    assert plain.content.count(b"newsdesk-article-") == expected
 
 
 def test_feed_of_empty_view_is_valid(client):
@@ -210,3 +229,22 @@ def test_fast_writer_matches_djangos(pair):
         outputs.append(re.sub(r"<lastBuildDate>[^<]*</lastBuildDate>", "", buffer.getvalue()))
     assert outputs[0] == outputs[1]
     assert "<nd:outlet>El País</nd:outlet>" in outputs[0]
+
+
+@pytest.mark.parametrize("name", ["feed-rss", "feed-atom", "feed-json", "story-rss"])
+def test_cached_attribute_lookup_gives_what_djangos_gives(client, monkeypatch, name):
+    from django.contrib.syndication.views import Feed
+
+    from newsdesk.web.feeds import ArticleFeed
+
+    story = make_story(sources=2, headline="Lithium")
+    source = make_source()
+    for minutes in range(3):
+        make_article(source=source, story=story, minutes_ago=minutes, category="Economía")
+    url = reverse(name, args=[story.id]) if name == "story-rss" else reverse(name)
+    ours = client.get(url)
+    monkeypatch.setattr(ArticleFeed, "_get_dynamic_attr", Feed._get_dynamic_attr)
+    djangos = client.get(url)
+    assert ours.status_code == djangos.status_code == 200
+    assert ours.content == djangos.content
+    assert ours.content.count(b"newsdesk-article-") == 3

@@ -127,7 +127,7 @@ def test_a_translation_reset_by_queryset_update_and_the_admin_bump_gives_200(cli
 
 
 def test_story_coverage_reaching_the_threshold_enters_the_view(client, mexico):
-    source, article, _ = mexico
+    _, article, _ = mexico
     story = make_story(sources=2)
     Article.objects.filter(id=article.id).update(story=story)
     changes.articles_changed()

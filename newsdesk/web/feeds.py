@@ -13,6 +13,7 @@ carry, so a feed stays well-formed whatever the sources published.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import io
 import json
 import re
@@ -41,9 +42,16 @@ EXTRA_FIELDS = ("original_title", "original_language", "country", "country_name"
 # surrogates, and U+FFFE/U+FFFF.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # The validator query's result, handed from __call__ to items() so that a
-# full response does not run the filtered query twice. (The Feed instance
-# is shared by all threads, so it cannot hold per-request state.)
+# full response does not run the filtered query twice: either the items
+# themselves (an unconditional request loads them in one query) or their
+# (id, updated_at). (The Feed instance is shared by all threads, so it
+# cannot hold per-request state.)
 _VERSIONS: ContextVar[list[tuple[int, datetime]] | None] = ContextVar("newsdesk_feed_versions", default=None)
+_ITEMS: ContextVar[list[Article] | None] = ContextVar("newsdesk_feed_items", default=None)
+# How Feed._get_dynamic_attr finds each attribute, per feed class: Django
+# inspects the attribute's signature on every call, 15 times per item.
+_MISSING, _VALUE, _CALL_WITH_OBJ, _CALL = range(4)
+_ATTR_KINDS: dict[tuple[type, str], int] = {}
 
 
 def xml_text(value: object) -> str:
@@ -228,14 +236,51 @@ class ArticleFeed(Feed):
 
     # --- items ------------------------------------------------------------
 
+    def _get_dynamic_attr(self, attname, obj, default=None):
+        # Django's lookup, with what it learns about each attribute kept per class.
+        key = (type(self), attname)
+        kind = _ATTR_KINDS.get(key)
+        if kind is None:
+            attr = getattr(self, attname, _ATTR_KINDS)
+            if attr is _ATTR_KINDS:
+                kind = _MISSING
+            elif not callable(attr):
+                kind = _VALUE
+            else:
+                code = getattr(inspect.unwrap(attr), "__code__", None)
+                if code is None or not code.co_argcount:  # odd callables: Django decides, every time
+                    return super()._get_dynamic_attr(attname, obj, default)
+                kind = _CALL_WITH_OBJ if code.co_argcount == 2 else _CALL
+            _ATTR_KINDS[key] = kind
+        if kind == _MISSING:
+            return default
+        attr = getattr(self, attname)
+        if kind == _CALL_WITH_OBJ:
+            return attr(obj)
+        if kind == _CALL:
+            return attr()
+        return attr
+
+    def items_builtin(self) -> bool:
+        """True when the items are ``item_queryset``'s first rows (not a subclass's own list)."""
+        return type(self).items is ArticleFeed.items
+
+    def item_rows(self, obj) -> list[Article]:
+        """The feed's articles with what items show, in one query."""
+        qs = self.item_queryset(obj).select_related("source", "story").only(*CARD_FIELDS)
+        return list(qs[: settings.NEWSDESK_FEED_SIZE])
+
     def item_versions(self, obj) -> list[tuple[int, datetime]]:
         """(id, updated_at) of the feed's items, newest first: the validator source."""
-        if type(self).items is not ArticleFeed.items:
+        if not self.items_builtin():
             # A subclass that builds its own item list: derive from it.
             return [(item.id, item.updated_at) for item in self.items(obj)]
         return list(self.item_queryset(obj).values_list("id", "updated_at")[: settings.NEWSDESK_FEED_SIZE])
 
     def items(self, obj) -> list[Article]:
+        rows = _ITEMS.get()
+        if rows is not None:
+            return rows
         versions = _VERSIONS.get()
         if versions is None:
             versions = self.item_versions(obj)
@@ -323,17 +368,24 @@ class ArticleFeed(Feed):
             response = get_conditional_response(request, etag=etag, last_modified=last_modified_ts)
             if response is not None:
                 return self._finish(response, etag=etag, last_modified_ts=last_modified_ts)
-        versions = self.item_versions(obj)
+        rows = None
+        if not conditional and self.items_builtin():
+            # A 200 for sure: load the items and take the validators from them.
+            rows = self.item_rows(obj)
+            versions = [(row.id, row.updated_at) for row in rows]
+        else:
+            versions = self.item_versions(obj)
         etag, last_modified_ts = self.validators(request, obj, versions)
         if version is not None and memo != (version, etag, last_modified_ts):
             versioned_set(memo_key, (version, etag, last_modified_ts), timeout=settings.NEWSDESK_FEED_VALIDATOR_TTL)
         response = get_conditional_response(request, etag=etag, last_modified=last_modified_ts)
         if response is None:
-            token = _VERSIONS.set(versions)
+            token, items_token = _VERSIONS.set(versions), _ITEMS.set(rows)
             try:
                 feedgen = self.get_feed(obj, request)
             finally:
                 _VERSIONS.reset(token)
+                _ITEMS.reset(items_token)
             # Serialise into one buffer: the XML writer emits thousands of tiny
             # pieces, and HttpResponse.write() costs far more per call.
             buffer = io.StringIO()
