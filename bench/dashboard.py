@@ -320,6 +320,10 @@ def database_prepare(*, db: str, articles: int, regen: bool) -> None:
         have = cursor.fetchone()[0]
         if have == articles and not regen:
             print(f"reusing {have:,} articles in {db}", flush=True)
+            # An expression index added by a later migration has no statistics until ANALYZE.
+            cursor.execute("SELECT 1 FROM pg_stats WHERE tablename = 'article_category_ci_idx'")
+            if cursor.fetchone() is None:
+                cursor.execute("ANALYZE newsdesk_article")
             return
         print(f"generating {articles:,} articles in {db}", flush=True)
         took = data_generate(cursor=cursor, articles=articles)
