@@ -19,6 +19,7 @@ import json
 import re
 from contextvars import ContextVar
 from datetime import datetime
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
@@ -34,7 +35,7 @@ from newsdesk.changes import versioned_get, versioned_set
 from newsdesk.models import Article
 
 from .countries import country_name
-from .filters import CARD_FIELDS, ArticleFilter
+from .filters import ArticleFilter
 
 NAMESPACE = "urn:x-newsdesk:feed:1"
 EXTRA_FIELDS = ("original_title", "original_language", "country", "country_name", "outlet", "coverage")
@@ -52,6 +53,37 @@ _ITEMS: ContextVar[list[Article] | None] = ContextVar("newsdesk_feed_items", def
 # inspects the attribute's signature on every call, 15 times per item.
 _MISSING, _VALUE, _CALL_WITH_OBJ, _CALL = range(4)
 _ATTR_KINDS: dict[tuple[type, str], int] = {}
+
+
+class FeedItem(NamedTuple):
+    """What a feed item shows of an article: one row, no model instances (three per item)."""
+
+    id: int
+    url: str
+    category: str
+    title_orig: str
+    summary_orig: str
+    title_en: str
+    summary_en: str
+    language: str
+    country: str
+    published_at: datetime
+    updated_at: datetime
+    story_id: int | None
+    source_name: str
+    coverage: int | None  # the story's outlet count
+
+    @property
+    def display_title(self) -> str:
+        return self.title_en or self.title_orig
+
+    @property
+    def display_summary(self) -> str:
+        return self.summary_en or self.summary_orig
+
+
+# The columns of FeedItem, in order, as the ORM names them.
+FEED_ITEM_COLUMNS = (*FeedItem._fields[:-2], "source__name", "story__source_count")
 
 
 def xml_text(value: object) -> str:
@@ -265,10 +297,10 @@ class ArticleFeed(Feed):
         """True when the items are ``item_queryset``'s first rows (not a subclass's own list)."""
         return type(self).items is ArticleFeed.items
 
-    def item_rows(self, obj) -> list[Article]:
-        """The feed's articles with what items show, in one query."""
-        qs = self.item_queryset(obj).select_related("source", "story").only(*CARD_FIELDS)
-        return list(qs[: settings.NEWSDESK_FEED_SIZE])
+    def item_rows(self, obj) -> list[FeedItem]:
+        """The feed's items, in one query."""
+        rows = self.item_queryset(obj).values_list(*FEED_ITEM_COLUMNS)[: settings.NEWSDESK_FEED_SIZE]
+        return [FeedItem._make(row) for row in rows]
 
     def item_versions(self, obj) -> list[tuple[int, datetime]]:
         """(id, updated_at) of the feed's items, newest first: the validator source."""
@@ -277,7 +309,7 @@ class ArticleFeed(Feed):
             return [(item.id, item.updated_at) for item in self.items(obj)]
         return list(self.item_queryset(obj).values_list("id", "updated_at")[: settings.NEWSDESK_FEED_SIZE])
 
-    def items(self, obj) -> list[Article]:
+    def items(self, obj) -> list[FeedItem]:
         rows = _ITEMS.get()
         if rows is not None:
             return rows
@@ -285,37 +317,39 @@ class ArticleFeed(Feed):
         if versions is None:
             versions = self.item_versions(obj)
         ids = [ident for ident, _ in versions]
-        by_id = Article.objects.select_related("source", "story").only(*CARD_FIELDS).in_bulk(ids)
+        by_id = {
+            row[0]: FeedItem._make(row) for row in Article.objects.filter(id__in=ids).values_list(*FEED_ITEM_COLUMNS)
+        }
         return [by_id[i] for i in ids if i in by_id]
 
-    def item_title(self, item: Article) -> str:
+    def item_title(self, item: FeedItem) -> str:
         return xml_text(item.display_title)
 
-    def item_description(self, item: Article) -> str:
+    def item_description(self, item: FeedItem) -> str:
         # RSS and Atom readers treat descriptions as HTML; ours is plain text.
         return xml_text(escape(item.display_summary))
 
-    def item_link(self, item: Article) -> str:
+    def item_link(self, item: FeedItem) -> str:
         if item.url:
             return xml_text(item.url)
         if item.story_id:
             return reverse("story", args=[item.story_id])
         return reverse("dashboard")
 
-    def item_guid(self, item: Article) -> str:
+    def item_guid(self, item: FeedItem) -> str:
         return f"newsdesk-article-{item.id}"
 
-    def item_pubdate(self, item: Article) -> datetime:
+    def item_pubdate(self, item: FeedItem) -> datetime:
         return item.published_at
 
-    def item_updateddate(self, item: Article) -> datetime:
+    def item_updateddate(self, item: FeedItem) -> datetime:
         return item.updated_at
 
-    def item_author_name(self, item: Article) -> str:
-        return xml_text(item.source.name)
+    def item_author_name(self, item: FeedItem) -> str:
+        return xml_text(item.source_name)
 
-    def item_categories(self, item: Article) -> list[str]:
-        cats = [item.source.name]
+    def item_categories(self, item: FeedItem) -> list[str]:
+        cats = [item.source_name]
         if item.country:
             cats.append(country_name(item.country))
         if item.language:
@@ -324,14 +358,14 @@ class ArticleFeed(Feed):
             cats.append(item.category)
         return [xml_text(c) for c in cats if xml_text(c).strip()]
 
-    def item_extra_kwargs(self, item: Article) -> dict:
+    def item_extra_kwargs(self, item: FeedItem) -> dict:
         return {
             "original_title": xml_text(item.title_orig) if item.title_orig != item.display_title else "",
             "original_language": item.language,
             "country": item.country,
             "country_name": country_name(item.country) if item.country else "",
-            "outlet": xml_text(item.source.name),
-            "coverage": item.story.source_count if item.story_id and item.story else "",
+            "outlet": xml_text(item.source_name),
+            "coverage": item.coverage if item.story_id and item.coverage is not None else "",
             "summary_text": xml_text(item.display_summary),
             "language_en": "en" if item.title_en else item.language,
         }
