@@ -27,7 +27,14 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.cache import get_conditional_response, patch_cache_control
-from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed, rfc3339_date
+from django.utils.feedgenerator import (
+    Atom1Feed,
+    Rss201rev2Feed,
+    SyndicationFeed,
+    get_tag_uri,
+    rfc2822_date,
+    rfc3339_date,
+)
 from django.utils.html import escape
 from django.utils.http import http_date
 
@@ -144,8 +151,18 @@ class FastXMLWriter:
         return "".join(self.parts)
 
 
+def _quick(name: str, contents: str | None) -> str:
+    """``FastXMLWriter.addQuickElement(name, contents)`` without attributes, as a string."""
+    return f"<{name}>{_escape_text(contents)}</{name}>" if contents else f"<{name}/>"
+
+
 class _ExtraElements:
-    """Adds ``nd:*`` elements for the original-language fields to RSS and Atom items."""
+    """Adds ``nd:*`` elements for the original-language fields to RSS and Atom items.
+
+    Items of the shape ArticleFeed produces are written straight into the fast
+    writer's buffer, one string each: the same output as the generic
+    ``add_item_elements`` path (tests compare them), at a fraction of the calls.
+    """
 
     def add_extra(self, handler, item) -> None:
         for key in EXTRA_FIELDS:
@@ -153,8 +170,64 @@ class _ExtraElements:
             if value not in (None, ""):
                 handler.addQuickElement(f"nd:{key}", xml_text(value))
 
+    def _extra_text(self, item) -> str:
+        return "".join(
+            _quick(f"nd:{key}", xml_text(value)) for key in EXTRA_FIELDS if (value := item.get(key)) not in (None, "")
+        )
+
+    def _plain(self, item) -> bool:
+        """True for items with nothing the direct writer does not know (no email, enclosure, comments...)."""
+        return (
+            item["author_email"] is None
+            and item["author_link"] is None
+            and item["comments"] is None
+            and item["ttl"] is None
+            and not item["enclosures"]
+            and item["item_copyright"] is None
+            and not self.item_attributes(item)
+        )
+
+    def write_items(self, handler):
+        if not isinstance(handler, FastXMLWriter):
+            return super().write_items(handler)
+        for item in self.items:
+            if self._plain(item):
+                handler.parts.append(self.item_text(item))
+            else:
+                handler.startElement(self.item_element, self.item_attributes(item))
+                self.add_item_elements(handler, item)
+                handler.endElement(self.item_element)
+        return None
+
 
 class NewsdeskRss(_ExtraElements, Rss201rev2Feed):
+    item_element = "item"
+
+    def item_text(self, item) -> str:
+        # Rss201rev2Feed.add_item_elements for a plain item, then the extras.
+        parts = ["<item>", _quick("title", item["title"]), _quick("link", item["link"])]
+        if item["description"] is not None:
+            parts.append(_quick("description", item["description"]))
+        if item["author_name"]:
+            creator = _escape_text(item["author_name"])
+            parts.append(f'<dc:creator xmlns:dc="http://purl.org/dc/elements/1.1/">{creator}</dc:creator>')
+        if item["pubdate"] is not None:
+            parts.append(_quick("pubDate", rfc2822_date(item["pubdate"])))
+        if item["unique_id"] is not None:
+            if isinstance(item.get("unique_id_is_permalink"), bool):
+                permalink = str(item["unique_id_is_permalink"]).lower()
+                parts.append(
+                    f'<guid isPermaLink="{_escape_attr(permalink)}">{_escape_text(item["unique_id"])}</guid>'
+                    if item["unique_id"]
+                    else f'<guid isPermaLink="{_escape_attr(permalink)}"/>'
+                )
+            else:
+                parts.append(_quick("guid", item["unique_id"]))
+        parts.extend(_quick("category", cat) for cat in item["categories"])
+        parts.append(self._extra_text(item))
+        parts.append("</item>")
+        return "".join(parts)
+
     def write(self, outfile, encoding):
         # Rss201rev2Feed.write with the fast writer.
         handler = FastXMLWriter()
@@ -177,6 +250,34 @@ class NewsdeskRss(_ExtraElements, Rss201rev2Feed):
 
 
 class NewsdeskAtom(_ExtraElements, Atom1Feed):
+    item_element = "entry"
+
+    def item_text(self, item) -> str:
+        # Atom1Feed.add_item_elements for a plain item, then the extras.
+        parts = [
+            "<entry>",
+            _quick("title", item["title"]),
+            f'<link href="{_escape_attr(item["link"])}" rel="alternate"/>',
+        ]
+        if item["pubdate"] is not None:
+            parts.append(_quick("published", rfc3339_date(item["pubdate"])))
+        if item["updateddate"] is not None:
+            parts.append(_quick("updated", rfc3339_date(item["updateddate"])))
+        if item["author_name"] is not None:
+            parts.append(f"<author>{_quick('name', item['author_name'])}</author>")
+        unique_id = item["unique_id"] if item["unique_id"] is not None else get_tag_uri(item["link"], item["pubdate"])
+        parts.append(_quick("id", unique_id))
+        if item["description"] is not None:
+            parts.append(
+                f'<summary type="html">{_escape_text(item["description"])}</summary>'
+                if item["description"]
+                else '<summary type="html"/>'
+            )
+        parts.extend(f'<category term="{_escape_attr(cat)}"/>' for cat in item["categories"])
+        parts.append(self._extra_text(item))
+        parts.append("</entry>")
+        return "".join(parts)
+
     def write(self, outfile, encoding):
         # Atom1Feed.write with the fast writer.
         handler = FastXMLWriter()
