@@ -343,7 +343,7 @@ class Server:
             [GUNICORN, "config.wsgi", "-b", f"127.0.0.1:{self.port}", "-w", str(workers), "--threads", "1",
              "--worker-class", "sync", "--keep-alive", "30", "--log-level", "warning",
              # Server time: gunicorn's %(D)s is microseconds from reading the request to the last byte sent.
-             "--access-logfile", str(self.access_log), "--access-logformat", "%(s)s %(D)s"],
+             "--access-logfile", str(self.access_log), "--access-logformat", "%(s)s %(D)s %(U)s?%(q)s"],
             cwd=ROOT, env=env_for(db), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         deadline = time.monotonic() + 30
@@ -376,8 +376,11 @@ class Server:
     def log_offset(self) -> int:
         return self.access_log.stat().st_size
 
-    def server_times(self, since: int, *, count: int) -> list[float]:
-        """Server time (ms) of the requests logged after byte ``since``; waits for ``count`` lines."""
+    def server_times(self, since: int, *, count: int, by_path: dict[str, list[float]] | None = None) -> list[float]:
+        """Server time (ms) of the requests logged after byte ``since``; waits for ``count`` lines.
+
+        With ``by_path``, also files each time under its request path.
+        """
         deadline = time.monotonic() + 5
         while True:
             with self.access_log.open("rb") as f:
@@ -386,7 +389,14 @@ class Server:
             if len(lines) >= count or time.monotonic() > deadline:
                 break
             time.sleep(0.05)
-        return [int(line.split()[1]) / 1000 for line in lines if len(line.split()) == 2]
+        times = []
+        for line in lines:
+            fields = line.split()
+            if len(fields) == 3:
+                times.append(int(fields[1]) / 1000)
+                if by_path is not None:
+                    by_path.setdefault(fields[2].removesuffix("?"), []).append(times[-1])
+        return times
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -535,13 +545,14 @@ def main() -> int:
             load_run(port=port, paths=paths, requests=len(paths) * 4, concurrency=2)
         cpu: dict[str, float] = {}
         server_ms: dict[str, list[float]] = {}
+        by_path: dict[str, dict[str, list[float]]] = {}
 
         def measured(name: str, paths: list[str], headers: dict | None = None, expect: int = 200, n: int = 0):
             n = n or requests
             before, offset = server.cpu_seconds(), server.log_offset()
             result = load_run(port=port, paths=paths, requests=n, concurrency=2, headers=headers, expect=expect)
             cpu[name] = (server.cpu_seconds() - before) * 1000 / n
-            server_ms[name] = server.server_times(offset, count=n)
+            server_ms[name] = server.server_times(offset, count=n, by_path=by_path.setdefault(name, {}))
             return result
 
         dash, dash_err = measured("dashboard", ["/"])
@@ -597,6 +608,13 @@ def main() -> int:
     line("filters + search", "search", srch, sql_srch)
     line("rss/atom 50 items", "feed", feeds, sql_feed)
     line("feed 304", "feed_304", not_modified, None)
+    views: dict[str, list[float]] = {}
+    for path, times in by_path["feed"].items():  # RSS and Atom of one view together
+        views.setdefault(path.split("?", 1)[1], []).extend(times)
+    print(
+        "  feed views, server p50/p95 ms: "
+        + "; ".join(f"{view}: {pct(t, 0.5):.1f}/{pct(t, 0.95):.1f}" for view, t in views.items())
+    )
     print(f"throughput ({tool}, mixed dashboard/search): {rps:.0f} req/s, errors={tp_err}")
     errors = dash_err + srch_err + feed_err + nm_err + tp_err
     figures = {
