@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 logger = logging.getLogger(__name__)
@@ -72,7 +74,9 @@ def versioned_get(key: str) -> tuple[int | None, object]:
     works from the database and stores nothing.
     """
     try:
-        found = cache.get_many([VERSION_KEY, key])
+        found = _redis_get_many([VERSION_KEY, key])
+        if found is None:
+            found = cache.get_many([VERSION_KEY, key])
         version = found.get(VERSION_KEY)
         if version is None:
             cache.add(VERSION_KEY, _fresh(), timeout=None)
@@ -81,6 +85,29 @@ def versioned_get(key: str) -> tuple[int | None, object]:
     except Exception:
         logger.warning("event=feed_version_read_failed", exc_info=True)
         return None, None
+
+
+# (cache backend, its Redis client, serializer): Django's Redis backend builds a
+# client object on every call, a third of a 304's cache time. Per thread, as
+# Django's cache handles are.
+_REDIS = threading.local()
+
+
+def _redis_get_many(keys: list[str]) -> dict[str, object] | None:
+    """``cache.get_many(keys)`` through one kept Redis client; None when the cache is not Django's Redis.
+
+    It reads the primary (a replica may lag a bump behind).
+    """
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    held = getattr(_REDIS, "held", None)
+    if held is None or held[0] is not backend:
+        inner = getattr(backend, "_cache", None)
+        if not isinstance(backend, RedisCache) or not hasattr(inner, "_serializer"):
+            return None
+        held = _REDIS.held = (backend, inner.get_client(None, write=True), inner._serializer)
+    _, client, serializer = held
+    values = client.mget([backend.make_and_validate_key(k) for k in keys])
+    return {k: serializer.loads(v) for k, v in zip(keys, values, strict=True) if v is not None}
 
 
 def versioned_set(key: str, value: object, *, timeout: int) -> None:

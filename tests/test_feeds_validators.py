@@ -231,3 +231,22 @@ def test_a_token_feed_follows_its_saved_views_filter(client, settings, mexico):
     spain = client.get(url, headers={"If-None-Match": etag})
     assert spain.status_code == 200
     assert b"Madrid housing vote" in spain.content
+
+
+def test_other_cache_backends_use_the_generic_path(client, settings, mexico, django_assert_num_queries):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    _, article, _ = mexico
+    etag = _get(client, "feed-rss", MX).headers["ETag"]
+    with django_assert_num_queries(0):
+        assert _get(client, "feed-rss", MX, etag).status_code == 304
+    article.title_en = "Changed under locmem"
+    article.save()
+    assert _get(client, "feed-rss", MX, etag).status_code == 200
+
+
+def test_the_kept_redis_client_reads_what_the_cache_api_wrote(mexico):
+    cache.set("feeds:validator:probe", (7, '"etag"', 123))
+    version, memo = changes.versioned_get("feeds:validator:probe")
+    assert version == cache.get(changes.VERSION_KEY)
+    assert memo == (7, '"etag"', 123)
+    assert changes.versioned_get("feeds:validator:absent")[1] is None
