@@ -250,3 +250,14 @@ def test_the_kept_redis_client_reads_what_the_cache_api_wrote(mexico):
     assert version == cache.get(changes.VERSION_KEY)
     assert memo == (7, '"etag"', 123)
     assert changes.versioned_get("feeds:validator:absent")[1] is None
+
+
+def test_parameters_the_filter_drops_or_reorders_share_one_validator(client, mexico, django_assert_num_queries):
+    etag = _get(client, "feed-rss", {"country": "MX", "lang": "es"}).headers["ETag"]
+    same = client.get(reverse("feed-rss") + "?lang=es&utm_source=x&country=MX&sort=bogus")
+    assert same.headers["ETag"] == etag
+    with django_assert_num_queries(0):
+        again = client.get(reverse("feed-rss") + "?utm_source=y&lang=es&country=MX", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert _get(client, "feed-rss", {"country": "MX"}).headers["ETag"] != etag  # another view
+    assert _get(client, "feed-atom", {"country": "MX", "lang": "es"}).headers["ETag"] != etag  # another format

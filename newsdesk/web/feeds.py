@@ -531,9 +531,14 @@ class ArticleFeed(Feed):
         meta = getattr(obj, "_meta", None)
         return f"{meta.label}:{obj.pk}" if meta is not None else repr(obj)
 
+    def view_key(self, request: HttpRequest, obj) -> str:
+        """Which feed this is: class, path and the normalized filter, so parameters
+        the filter drops or reorders share one validator (and one memo)."""
+        return f"{type(self).__module__}.{type(self).__qualname__}|{request.path}|{self.memo_scope(obj)}"
+
     def validators(self, request: HttpRequest, obj, versions: list[tuple[int, datetime]]) -> tuple[str, int | None]:
         """(ETag, Last-Modified timestamp) of the items (id, updated_at) ``versions``."""
-        digest = hashlib.sha256(f"{self.format_name}|{request.get_full_path()}".encode())
+        digest = hashlib.sha256(f"{self.format_name}|{self.view_key(request, obj)}".encode())
         for ident, updated in versions:
             digest.update(f"|{ident}:{updated.timestamp():.6f}".encode())
         last_modified = max((updated for _, updated in versions), default=None)
@@ -545,8 +550,7 @@ class ArticleFeed(Feed):
         # under the current articles version (newsdesk/changes.py), without
         # running the item query. The version is read before any query, so a
         # memo never outlives a write it could have missed.
-        scope = f"{type(self).__module__}.{type(self).__qualname__}|{request.get_full_path()}|{self.memo_scope(obj)}"
-        memo_key = "feeds:validator:" + hashlib.sha256(scope.encode()).hexdigest()
+        memo_key = "feeds:validator:" + hashlib.sha256(self.view_key(request, obj).encode()).hexdigest()
         version, memo = versioned_get(memo_key)
         conditional = "HTTP_IF_NONE_MATCH" in request.META or "HTTP_IF_MODIFIED_SINCE" in request.META
         sure_200 = not conditional
