@@ -45,6 +45,13 @@ def _fresh() -> int:
 
 def _bump() -> None:
     try:
+        held = _redis_held()
+        if held is not None:
+            # One round trip: create at a random value if missing, then increment.
+            backend, client, _ = held
+            key = backend.make_and_validate_key(VERSION_KEY)
+            client.pipeline(transaction=True).set(key, _fresh(), nx=True).incr(key).execute()
+            return
         try:
             cache.incr(VERSION_KEY)
         except ValueError:  # no counter yet (or evicted): start anywhere new
@@ -93,11 +100,8 @@ def versioned_get(key: str) -> tuple[int | None, object]:
 _REDIS = threading.local()
 
 
-def _redis_get_many(keys: list[str]) -> dict[str, object] | None:
-    """``cache.get_many(keys)`` through one kept Redis client; None when the cache is not Django's Redis.
-
-    It reads the primary (a replica may lag a bump behind).
-    """
+def _redis_held() -> tuple | None:
+    """(backend, Redis client of the primary, serializer), or None when the cache is not Django's Redis."""
     backend = caches[DEFAULT_CACHE_ALIAS]
     held = getattr(_REDIS, "held", None)
     if held is None or held[0] is not backend:
@@ -105,7 +109,18 @@ def _redis_get_many(keys: list[str]) -> dict[str, object] | None:
         if not isinstance(backend, RedisCache) or not hasattr(inner, "_serializer"):
             return None
         held = _REDIS.held = (backend, inner.get_client(None, write=True), inner._serializer)
-    _, client, serializer = held
+    return held
+
+
+def _redis_get_many(keys: list[str]) -> dict[str, object] | None:
+    """``cache.get_many(keys)`` through one kept Redis client; None when the cache is not Django's Redis.
+
+    It reads the primary (a replica may lag a bump behind).
+    """
+    held = _redis_held()
+    if held is None:
+        return None
+    backend, client, serializer = held
     values = client.mget([backend.make_and_validate_key(k) for k in keys])
     return {k: serializer.loads(v) for k, v in zip(keys, values, strict=True) if v is not None}
 

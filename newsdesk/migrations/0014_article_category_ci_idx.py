@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('newsdesk', '0011_coverage_perf_2'),
+        ('newsdesk', '0013_coverage_term_hot_updates'),
     ]
 
     operations = [
