@@ -4,10 +4,14 @@ One ``Feed`` base class, ``ArticleFeed``, turns an ``ArticleFilter`` into
 items; the Atom and JSON variants change only the generator. Subclasses (the
 per-story feed) override ``get_object`` and ``item_queryset``.
 
-Conditional GET is answered before rendering: the validators come from a
-light query of the items' ids and update times, so a 304 costs one indexed
-query and no XML. Every string is stripped of characters XML 1.0 cannot
-carry, so a feed stays well-formed whatever the sources published.
+Conditional GET is answered before rendering. The ETag is computed from the
+items' ids and update times; it is memoized in Redis under a global
+"articles changed" version (``newsdesk/changes.py``), so a repeat of an
+unchanged view is a 304 with no query at all, and otherwise a light query of
+(id, updated_at) decides. A request that will get a 200 loads its items, as
+plain rows (``FeedItem``), and its validators in one query. Every string is
+stripped of characters XML 1.0 cannot carry, so a feed stays well-formed
+whatever the sources published.
 """
 
 from __future__ import annotations
