@@ -14,5 +14,10 @@ class NewsdeskConfig(AppConfig):
         # SQLite table rebuilds drop the FTS5 sync triggers; put them back.
         post_migrate.connect(search_schema_post_migrate, sender=self, dispatch_uid="newsdesk-search-schema")
 
+        # Feeds' 304s trust a version that every model write bumps (newsdesk/changes.py).
+        from newsdesk.changes import signals_connect
+
+        signals_connect()
+
         # Failed-login counting listens to auth signals from every login form, admin's included.
         import newsdesk.accounts.throttle  # noqa: F401

@@ -10,6 +10,7 @@ from django.db import connection
 from django.urls import reverse
 from lxml import etree, html
 
+from newsdesk.changes import articles_changed
 from newsdesk.web.feeds import NAMESPACE, xml_text
 from tests.support.articles import make_article, make_source, make_story
 
@@ -157,13 +158,35 @@ def test_conditional_get(client, name):
     assert b"Updated headline" in changed.content
 
 
-def test_not_modified_costs_one_query(client, django_assert_num_queries):
+def test_not_modified_costs_no_query(client, django_assert_num_queries):
     make_article(source=make_source())
     etag = client.get(reverse("feed-rss")).headers["ETag"]
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(0):  # the validator memo (tests/test_feeds_validators.py)
         assert client.get(reverse("feed-rss"), headers={"If-None-Match": etag}).status_code == 304
-    with django_assert_num_queries(2):  # validators, then the items by id
+    with django_assert_num_queries(1):  # a sure 200: the items, validators taken from them
         assert client.get(reverse("feed-rss")).status_code == 200
+    with django_assert_num_queries(1):  # a validator the memo knows is stale: a sure 200 again
+        assert client.get(reverse("feed-rss"), headers={"If-None-Match": '"old"'}).status_code == 200
+    articles_changed()  # the memo no longer vouches for anything
+    with django_assert_num_queries(2):  # (id, updated_at) first, may be a 304; then the items by id
+        assert client.get(reverse("feed-rss"), headers={"If-None-Match": '"old"'}).status_code == 200
+
+
+@pytest.mark.parametrize("name", [*FORMATS, "feed-json"])
+@pytest.mark.parametrize(
+    ("params", "expected"), [({}, 5), ({"country": "MX"}, 4), ({"sort": "covered"}, 4), ({"coverage": "2"}, 3)]
+)
+def test_both_ways_to_a_200_give_the_same_feed(client, name, params, expected):
+    source = make_source()
+    for minutes in range(4):
+        make_article(source=source, story=make_story(sources=minutes + 1), minutes_ago=minutes)
+    make_article(source=make_source(country="FR", language="fr"), minutes_ago=9)
+    plain = client.get(reverse(name), params)
+    revalidated = client.get(reverse(name), params, headers={"If-None-Match": '"stale"'})
+    assert plain.status_code == revalidated.status_code == 200
+    assert plain.content == revalidated.content
+    assert plain.headers["ETag"] == revalidated.headers["ETag"]
+    assert plain.content.count(b"newsdesk-article-") == expected
 
 
 def test_feed_of_empty_view_is_valid(client):
@@ -205,8 +228,59 @@ def test_fast_writer_matches_djangos(pair):
             pubdate=datetime(2026, 2, 9, 11, tzinfo=UTC), updateddate=datetime(2026, 2, 9, 12, tzinfo=UTC),
             author_name='O\'x "y"', categories=["c1", "c&2"], outlet="El País", country="ES",
         )  # fmt: skip
+        # Items the direct item writer handles with empty or missing parts, and markup (characters
+        # XML cannot carry are tested through whole feeds: Django's writer refuses them; and a '"' in
+        # an attribute, which Django's writer single-quotes and ours writes as &quot;)...
+        feed.add_item(title="", link="http://x/2", description="", unique_id="", categories=[], coverage=0)
+        feed.add_item(
+            title="]]> \"q\" \t\n 🇲🇽", link="http://x/3?q=\"", description=None, unique_id="g3",
+            unique_id_is_permalink=True, author_name="", categories=["a'b", "<c>"], original_title="<t>&amp;",
+        )  # fmt: skip
+        feed.add_item(title="t4", link="http://x/4", description="d", pubdate=datetime(2026, 2, 9, tzinfo=UTC))
+        # ...and ones it leaves to the generic path (an author e-mail, an enclosure, comments).
+        feed.add_item(title="t5", link="http://x/5", description="d", author_email="a@x", author_name="A", comments="c")
         buffer = io.StringIO()
         write(feed, buffer, "utf-8")
         outputs.append(re.sub(r"<lastBuildDate>[^<]*</lastBuildDate>", "", buffer.getvalue()))
     assert outputs[0] == outputs[1]
     assert "<nd:outlet>El País</nd:outlet>" in outputs[0]
+
+
+@pytest.mark.parametrize("name", ["feed-rss", "feed-atom", "feed-json", "story-rss"])
+def test_our_item_loop_and_attribute_lookup_give_what_djangos_give(client, monkeypatch, name):
+    from django.contrib.syndication.views import Feed
+
+    from newsdesk.web.feeds import ArticleFeed
+
+    story = make_story(sources=2, headline="Lithium")
+    source = make_source()
+    for minutes in range(3):
+        make_article(source=source, story=story, minutes_ago=minutes, category="Economía")
+    url = reverse(name, args=[story.id]) if name == "story-rss" else reverse(name)
+    ours = client.get(url)
+    monkeypatch.setattr(ArticleFeed, "_get_dynamic_attr", Feed._get_dynamic_attr)
+    monkeypatch.setattr(ArticleFeed, "get_feed", Feed.get_feed)
+    djangos = client.get(url)
+    assert ours.status_code == djangos.status_code == 200
+    assert ours.content == djangos.content
+    assert ours.content.count(b"newsdesk-article-") == 3
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_direct_item_writer_matches_the_generic_path_on_hostile_content(client, monkeypatch, name):
+    from newsdesk.web.feeds import _ExtraElements
+
+    hostile = [text.replace("\x00", "") for text in HOSTILE] if connection.vendor == "postgresql" else HOSTILE
+    for i, text in enumerate(hostile):
+        make_article(
+            source=make_source(name=f"Outlet {text}", country="MX"),
+            title_en=f"Title {text}", summary_en=f"Summary {text}", title_orig=f"Orig {text}",
+            category=text[:100], url=f"https://example.org/{i}?q=<&>\x01", story=make_story(sources=i + 2),
+        )  # fmt: skip
+    direct = client.get(reverse(name))
+    monkeypatch.setattr(_ExtraElements, "_plain", lambda self, item: False)
+    generic = client.get(reverse(name))
+    assert direct.status_code == generic.status_code == 200
+    assert direct.content == generic.content
+    assert len(_strict(direct.content)) > 0
+    assert direct.content.count(b"newsdesk-article-") == len(hostile)

@@ -27,6 +27,7 @@ import psycopg
 from django.conf import settings
 from django.db import connection
 
+from newsdesk.changes import articles_changed
 from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageStory, CoverageTerm, Story
 
 from .engine import Candidate, Doc, Params, centroid_add
@@ -290,6 +291,7 @@ class DbStore:
 
         story_merge(source=source, target=target, centroid_terms=self.params.centroid_terms)
         self.merged.append(source)
+        articles_changed()
 
     def doc_save(self, *, doc: Doc, index_terms: Sequence[str], df_keys: Sequence[str]) -> None:
         assert doc.story is not None
@@ -302,10 +304,13 @@ class DbStore:
         if self.fast:
             from .dbwrite import assignment_write_pg
 
-            return assignment_write_pg(store=self, pending=pending, score=score, evidence=evidence)
-        from .dbwrite import assignment_write_orm
+            written = assignment_write_pg(store=self, pending=pending, score=score, evidence=evidence)
+        else:
+            from .dbwrite import assignment_write_orm
 
-        return assignment_write_orm(store=self, pending=pending, score=score, evidence=evidence), False
+            written = assignment_write_orm(store=self, pending=pending, score=score, evidence=evidence), False
+        articles_changed()  # story membership and outlet counts are raw SQL / QuerySet.update: no signals
+        return written
 
 
 def store_reset() -> None:

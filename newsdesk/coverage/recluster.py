@@ -21,6 +21,7 @@ from itertools import islice
 
 from django.db import connection, transaction
 
+from newsdesk.changes import articles_changed
 from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageStory, CoverageTerm, Story
 
 from .cluster import article_assign_story, article_features, coverage_params, story_refresh_counts
@@ -52,9 +53,9 @@ class ReclusterStats:
 
 
 def articles_recluster(*, since: datetime | None = None, progress: Progress | None = None) -> ReclusterStats:
-    if since is not None:
-        return _recluster_since(since=since, progress=progress)
-    return _recluster_all(progress=progress)
+    stats = _recluster_since(since=since, progress=progress) if since is not None else _recluster_all(progress=progress)
+    articles_changed()  # bulk updates and raw SQL send no model signals
+    return stats
 
 
 def _features_of(row: tuple) -> Features:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 
@@ -67,6 +69,9 @@ class Article(models.Model):
             models.Index(fields=["source", "-published_at"], name="article_source_idx"),
             models.Index(fields=["story", "-published_at"], name="article_story_idx"),
             models.Index(fields=["translation_status"], name="article_translation_idx"),
+            # The category filter is case-insensitive (UPPER(category) = UPPER(%s)): this index
+            # serves it in date order, and gives the planner statistics on the expression.
+            models.Index(Upper("category"), F("published_at").desc(), name="article_category_ci_idx"),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,153 @@
+"""A cheap global version of "what feeds show", so a feed's 304 needs no article query.
+
+Every write that can change a feed (an article stored, edited, translated or
+deleted; a story's membership or outlet count; an outlet's name or country)
+calls ``articles_changed()``, which increments one counter in the cache
+(Redis). The model saves and deletes do it through signals (connected in
+``NewsdeskConfig.ready``); bulk writes that bypass signals (``bulk_create``,
+``QuerySet.update``, raw SQL) call it themselves.
+
+Feeds memoize their exact validator (computed from the items' ids and update
+times) under the version they read *before* running their query, so:
+
+- the counter moves *after* the writing transaction commits (and once more
+  when the write is made, which keeps tests and autocommit code simple): a
+  reader that saw the new version also sees the new rows;
+- a missing counter (evicted, Redis restarted) starts again from a random
+  value, so it never lands back on a version an old memo was stored under;
+- with the cache unreachable, readers compute the validator from the
+  database as before; a bump lost to an outage is covered by the memo's
+  expiry (``NEWSDESK_FEED_VALIDATOR_TTL``, the feeds' max-age by default,
+  which is how stale HTTP caches may already serve a feed).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.redis import RedisCache
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+
+logger = logging.getLogger(__name__)
+
+VERSION_KEY = "feeds:articles-version"
+# Source columns a feed item shows or filters on; a save touching only others
+# (poll scheduling, health) leaves feeds as they were.
+SOURCE_FEED_FIELDS = frozenset({"name", "country", "language"})
+
+
+def _fresh() -> int:
+    return secrets.randbits(52)
+
+
+def _bump() -> None:
+    try:
+        held = _redis_held()
+        if held is not None:
+            # One round trip: create at a random value if missing, then increment.
+            backend, client, _ = held
+            key = backend.make_and_validate_key(VERSION_KEY)
+            client.pipeline(transaction=True).set(key, _fresh(), nx=True).incr(key).execute()
+            return
+        try:
+            cache.incr(VERSION_KEY)
+        except ValueError:  # no counter yet (or evicted): start anywhere new
+            cache.add(VERSION_KEY, _fresh(), timeout=None)
+            cache.incr(VERSION_KEY)
+    except Exception:  # the cache is an optimisation: never fail a write for it
+        logger.warning("event=feed_version_bump_failed", exc_info=True)
+
+
+def _after_commit() -> None:
+    _bump()
+
+
+def articles_changed(*, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Record that what some feed shows may have changed (call after writing)."""
+    _bump()
+    connection = connections[using]
+    # Once more when the transaction commits; one callback per transaction.
+    if connection.in_atomic_block and not any(func is _after_commit for _, func, _ in connection.run_on_commit):
+        transaction.on_commit(_after_commit, using=using)
+
+
+def versioned_get(key: str) -> tuple[int | None, object]:
+    """(current version, the value cached under ``key``) in one cache round trip.
+
+    The version is None when the cache cannot be reached: the caller then
+    works from the database and stores nothing.
+    """
+    try:
+        found = _redis_get_many([VERSION_KEY, key])
+        if found is None:
+            found = cache.get_many([VERSION_KEY, key])
+        version = found.get(VERSION_KEY)
+        if version is None:
+            cache.add(VERSION_KEY, _fresh(), timeout=None)
+            return cache.get(VERSION_KEY), None
+        return version, found.get(key)
+    except Exception:
+        logger.warning("event=feed_version_read_failed", exc_info=True)
+        return None, None
+
+
+# (cache backend, its Redis client, serializer): Django's Redis backend builds a
+# client object on every call, a third of a 304's cache time. Per thread, as
+# Django's cache handles are.
+_REDIS = threading.local()
+
+
+def _redis_held() -> tuple | None:
+    """(backend, Redis client of the primary, serializer), or None when the cache is not Django's Redis."""
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    held = getattr(_REDIS, "held", None)
+    if held is None or held[0] is not backend:
+        inner = getattr(backend, "_cache", None)
+        if not isinstance(backend, RedisCache) or not hasattr(inner, "_serializer"):
+            return None
+        held = _REDIS.held = (backend, inner.get_client(None, write=True), inner._serializer)
+    return held
+
+
+def _redis_get_many(keys: list[str]) -> dict[str, object] | None:
+    """``cache.get_many(keys)`` through one kept Redis client; None when the cache is not Django's Redis.
+
+    It reads the primary (a replica may lag a bump behind).
+    """
+    held = _redis_held()
+    if held is None:
+        return None
+    backend, client, serializer = held
+    values = client.mget([backend.make_and_validate_key(k) for k in keys])
+    return {k: serializer.loads(v) for k, v in zip(keys, values, strict=True) if v is not None}
+
+
+def versioned_set(key: str, value: object, *, timeout: int) -> None:
+    try:
+        cache.set(key, value, timeout=timeout)
+    except Exception:
+        logger.warning("event=feed_version_memo_failed", exc_info=True)
+
+
+def _on_article_or_story(sender, using=DEFAULT_DB_ALIAS, **kwargs) -> None:
+    articles_changed(using=using)
+
+
+def _on_source_save(sender, using=DEFAULT_DB_ALIAS, update_fields=None, **kwargs) -> None:
+    if update_fields is None or SOURCE_FEED_FIELDS & set(update_fields):
+        articles_changed(using=using)
+
+
+def signals_connect() -> None:
+    from django.db.models.signals import post_delete, post_save
+
+    from newsdesk.models import Article, Source, Story
+
+    for model in (Article, Story):
+        post_save.connect(_on_article_or_story, sender=model, dispatch_uid=f"feed-version-save-{model.__name__}")
+        post_delete.connect(_on_article_or_story, sender=model, dispatch_uid=f"feed-version-delete-{model.__name__}")
+    post_save.connect(_on_source_save, sender=Source, dispatch_uid="feed-version-save-Source")
+    post_delete.connect(_on_article_or_story, sender=Source, dispatch_uid="feed-version-delete-Source")

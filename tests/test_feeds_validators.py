@@ -1,0 +1,275 @@
+"""Feed 304s from a memoized validator: no article query on a repeat, never stale after a write."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.urls import reverse
+
+from newsdesk import changes
+from newsdesk.accounts import desks, tokens
+from newsdesk.ingest.parse import ParsedItem
+from newsdesk.ingest.store import articles_upsert
+from newsdesk.models import Article, SavedView, Story, TranslationStatus
+from tests.support.accounts import make_editor
+from tests.support.articles import BASE_TIME, make_article, make_source, make_story
+
+pytestmark = pytest.mark.django_db
+
+FORMATS = ["feed-rss", "feed-atom", "feed-json"]
+MX = {"country": "MX"}
+
+
+def _get(client, name, params=None, etag=None):
+    headers = {"If-None-Match": etag} if etag else {}
+    return client.get(reverse(name), params or {}, headers=headers)
+
+
+def _version() -> int:
+    return cache.get(changes.VERSION_KEY)
+
+
+@pytest.fixture
+def mexico():
+    source = make_source(country="MX")
+    return source, make_article(source=source), make_article(source=source, minutes_ago=5)
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_a_repeat_answers_304_without_any_query(client, mexico, django_assert_num_queries, name):
+    etag = _get(client, name, MX).headers["ETag"]
+    with django_assert_num_queries(0):
+        again = _get(client, name, MX, etag)
+    assert again.status_code == 304
+    assert again.headers["ETag"] == etag
+    assert "max-age=" in again.headers["Cache-Control"]
+    assert again.headers["Last-Modified"]
+
+
+def test_if_modified_since_is_also_answered_from_the_memo(client, mexico, django_assert_num_queries):
+    modified = _get(client, "feed-rss", MX).headers["Last-Modified"]
+    with django_assert_num_queries(0):
+        again = client.get(reverse("feed-rss"), MX, headers={"If-Modified-Since": modified})
+    assert again.status_code == 304
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_a_changed_article_in_the_view_gives_200_and_a_new_etag(client, mexico, name):
+    _, article, _ = mexico
+    etag = _get(client, name, MX).headers["ETag"]
+    assert _get(client, name, MX, etag).status_code == 304  # memoized
+    article.title_en = "Lithium deal signed"
+    article.save()
+    changed = _get(client, name, MX, etag)
+    assert changed.status_code == 200
+    assert changed.headers["ETag"] != etag
+    assert b"Lithium deal signed" in changed.content
+
+
+def test_a_change_outside_the_view_still_gives_304_after_one_recompute(client, mexico, django_assert_num_queries):
+    etag = _get(client, "feed-rss", MX).headers["ETag"]
+    before = _version()
+    make_article(source=make_source(country="FR", language="fr"))
+    assert _version() != before  # the write moved the version...
+    with django_assert_num_queries(1):  # ...so the validator is computed again, once
+        assert _get(client, "feed-rss", MX, etag).status_code == 304
+    with django_assert_num_queries(0):  # and memoized under the new version
+        assert _get(client, "feed-rss", MX, etag).status_code == 304
+
+
+def test_a_new_article_in_the_view_gives_200(client, mexico):
+    source, _, _ = mexico
+    etag = _get(client, "feed-atom", MX).headers["ETag"]
+    assert _get(client, "feed-atom", MX, etag).status_code == 304
+    make_article(source=source, title_en="Fresh copper news", published_at=BASE_TIME + timedelta(minutes=1))
+    fresh = _get(client, "feed-atom", MX, etag)
+    assert fresh.status_code == 200
+    assert b"Fresh copper news" in fresh.content
+
+
+def test_a_deleted_article_gives_200(client, mexico):
+    _, article, _ = mexico
+    etag = _get(client, "feed-rss", MX).headers["ETag"]
+    assert _get(client, "feed-rss", MX, etag).status_code == 304
+    title = article.title_en.encode()
+    Article.objects.filter(id=article.id).first().delete()
+    gone = _get(client, "feed-rss", MX, etag)
+    assert gone.status_code == 200
+    assert gone.content.count(title) == 1  # the other Mexican article is still there
+
+
+def test_bulk_ingest_moves_the_version(client, mexico):
+    source, _, _ = mexico
+    etag = _get(client, "feed-rss", MX).headers["ETag"]
+    assert _get(client, "feed-rss", MX, etag).status_code == 304
+    item = ParsedItem(
+        dedupe_key="bulk-1", title="Bulk stored headline", url="https://example.org/bulk-1", summary="s",
+        language="es", published_at=BASE_TIME + timedelta(minutes=2),
+    )  # fmt: skip
+    assert articles_upsert(source=source, items=[item]).new == 1
+    fresh = _get(client, "feed-rss", MX, etag)
+    assert fresh.status_code == 200
+    assert b"Bulk stored headline" in fresh.content
+
+
+def test_a_translation_reset_by_queryset_update_and_the_admin_bump_gives_200(client, mexico):
+    """Writes that bypass signals call articles_changed() themselves (here, as the admin action does)."""
+    _, article, _ = mexico
+    params = {**MX, "status": "done"}
+    etag = _get(client, "feed-rss", params).headers["ETag"]
+    assert _get(client, "feed-rss", params, etag).status_code == 304
+    Article.objects.filter(id=article.id).update(translation_status=TranslationStatus.PENDING)
+    changes.articles_changed()
+    assert _get(client, "feed-rss", params, etag).status_code == 200
+
+
+def test_story_coverage_reaching_the_threshold_enters_the_view(client, mexico):
+    _, article, _ = mexico
+    story = make_story(sources=2)
+    Article.objects.filter(id=article.id).update(story=story)
+    changes.articles_changed()
+    params = {"coverage": "3"}
+    etag = _get(client, "feed-rss", params).headers["ETag"]
+    assert _get(client, "feed-rss", params, etag).status_code == 304
+    Story.objects.filter(id=story.id).update(source_count=3)  # raw counter update, as coverage does
+    assert _get(client, "feed-rss", params, etag).status_code == 304  # no bump: nothing told the feeds
+    story.source_count = 3
+    story.save()  # a model save bumps through the signal
+    entered = _get(client, "feed-rss", params, etag)
+    assert entered.status_code == 200
+    assert article.title_en.encode() in entered.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inside_a_transaction_the_version_moves_again_on_commit():
+    source = make_source(country="MX")
+    start = _version()
+    with transaction.atomic():
+        make_article(source=source)
+        make_article(source=source)
+        during = _version()
+        assert during != start  # bumped at the write...
+        assert [f for _, f, _ in connection.run_on_commit].count(changes._after_commit) == 1  # ...and on commit
+    assert _version() != during
+
+
+def test_a_rolled_back_transaction_still_registers_the_commit_bump_next_time(mexico):
+    source, _, _ = mexico
+    with transaction.atomic():
+        sid = transaction.savepoint()
+        make_article(source=source)
+        transaction.savepoint_rollback(sid)
+        make_article(source=source)
+        assert [f for _, f, _ in connection.run_on_commit].count(changes._after_commit) == 1
+
+
+def test_a_lost_version_key_restarts_elsewhere_and_invalidates_memos(client, mexico, django_assert_num_queries):
+    etag = _get(client, "feed-rss", MX).headers["ETag"]
+    cache.delete(changes.VERSION_KEY)
+    with django_assert_num_queries(1):
+        assert _get(client, "feed-rss", MX, etag).status_code == 304
+    with django_assert_num_queries(0):
+        assert _get(client, "feed-rss", MX, etag).status_code == 304
+
+
+def test_source_saves_that_feeds_do_not_show_leave_the_version(mexico):
+    source, _, _ = mexico
+    before = _version()
+    source.last_error = "timeout"
+    source.save(update_fields=["last_error"])
+    assert _version() == before
+    source.name = "Renamed outlet"
+    source.save(update_fields=["name"])
+    assert _version() != before
+
+
+@pytest.fixture
+def cache_down(settings):
+    """The cache on a loopback port nothing listens on."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+            "OPTIONS": {"socket_connect_timeout": 0.5},
+        }
+    }
+
+
+def test_with_the_cache_down_feeds_compute_their_validators(client, mexico, cache_down, django_assert_num_queries):
+    _, article, _ = mexico
+    first = _get(client, "feed-rss", MX)
+    assert first.status_code == 200
+    etag = first.headers["ETag"]
+    with django_assert_num_queries(1):
+        assert _get(client, "feed-rss", MX, etag).status_code == 304
+    article.title_en = "Changed while the cache was down"
+    article.save()  # the bump fails quietly; the write stands
+    assert Article.objects.get(id=article.id).title_en == "Changed while the cache was down"
+    changed = _get(client, "feed-rss", MX, etag)
+    assert changed.status_code == 200
+    assert b"Changed while the cache was down" in changed.content
+
+
+def test_a_token_feed_follows_its_saved_views_filter(client, settings, mexico):
+    settings.NEWSDESK_DASHBOARD_PUBLIC = False
+    make_article(source=make_source(country="ES", name="El País"), title_en="Madrid housing vote")
+    editor = make_editor()
+    view = desks.saved_view_create(owner=editor, name="Mexico", query="country=MX")
+    _, raw = tokens.feed_token_rotate(owner=editor, pk=view.pk)
+    url = reverse("desk-feed-rss", kwargs={"token": raw})
+    etag = client.get(url).headers["ETag"]
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    SavedView.objects.filter(id=view.id).update(query="country=ES")  # no article changed
+    spain = client.get(url, headers={"If-None-Match": etag})
+    assert spain.status_code == 200
+    assert b"Madrid housing vote" in spain.content
+
+
+def test_other_cache_backends_use_the_generic_path(client, settings, mexico, django_assert_num_queries):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    _, article, _ = mexico
+    etag = _get(client, "feed-rss", MX).headers["ETag"]
+    with django_assert_num_queries(0):
+        assert _get(client, "feed-rss", MX, etag).status_code == 304
+    article.title_en = "Changed under locmem"
+    article.save()
+    assert _get(client, "feed-rss", MX, etag).status_code == 200
+
+
+def test_the_kept_redis_client_reads_what_the_cache_api_wrote(mexico):
+    cache.set("feeds:validator:probe", (7, '"etag"', 123))
+    version, memo = changes.versioned_get("feeds:validator:probe")
+    assert version == cache.get(changes.VERSION_KEY)
+    assert memo == (7, '"etag"', 123)
+    assert changes.versioned_get("feeds:validator:absent")[1] is None
+
+
+def test_parameters_the_filter_drops_or_reorders_share_one_validator(client, mexico, django_assert_num_queries):
+    etag = _get(client, "feed-rss", {"country": "MX", "lang": "es"}).headers["ETag"]
+    same = client.get(reverse("feed-rss") + "?lang=es&utm_source=x&country=MX&sort=bogus")
+    assert same.headers["ETag"] == etag
+    with django_assert_num_queries(0):
+        again = client.get(reverse("feed-rss") + "?utm_source=y&lang=es&country=MX", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert _get(client, "feed-rss", {"country": "MX"}).headers["ETag"] != etag  # another view
+    assert _get(client, "feed-atom", {"country": "MX", "lang": "es"}).headers["ETag"] != etag  # another format
+
+
+def test_a_bump_after_the_counter_was_lost_starts_at_a_random_value(client, mexico, django_assert_num_queries):
+    etag = _get(client, "feed-rss", MX).headers["ETag"]
+    cache.delete(changes.VERSION_KEY)
+    changes.articles_changed()
+    first = _version()
+    assert first > 2**20  # not 1: an old memo stored under a small count can never match
+    with django_assert_num_queries(1):  # the memo's version is gone: computed again
+        assert _get(client, "feed-rss", MX, etag).status_code == 304
+    changes.articles_changed()
+    assert _version() == first + 1
