@@ -1,0 +1,120 @@
+"""The semantic backend's part of the database index (only used when it is enabled).
+
+:class:`SemanticDbStore` wraps the production :class:`~newsdesk.coverage.dbstore.DbStore`:
+candidates get their stored embeddings (one extra read), stories their summed
+embeddings, and a merge folds the sums. Everything else is the wrapped store's.
+The summed embedding of a story (``CoverageStory.embedding``) is kept
+incrementally: a first assignment adds the article's vector under the lock
+its join already holds; a re-assignment, rare, recomputes the two stories'
+sums from their members.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from newsdesk.models import Article, CoverageEmbedding, CoverageStory
+
+from .dbstore import DbStore
+from .engine import Doc
+from .semantic import vector_bytes, vector_from
+
+SUM_DTYPE = "float32"  # a sum of many unit vectors: float16 would round its small components away
+
+
+class SemanticDbStore:
+    def __init__(self, inner: DbStore) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def docs(self, keys: Sequence[int]) -> list[Doc]:
+        docs = self.inner.docs(keys)
+        missing = [d.key for d in docs if d.embedding is None]
+        if missing:
+            vectors = dict(CoverageEmbedding.objects.filter(article_id__in=missing).values_list("article_id", "vector"))
+            for d in docs:
+                if d.key in vectors:
+                    d.embedding = vector_from(vectors[d.key])
+        return docs
+
+    def centroid_embeddings(self, keys: Sequence[int]) -> dict[int, Any]:
+        rows = CoverageStory.objects.filter(story_id__in=keys, embedding__isnull=False).values_list(
+            "story_id", "embedding"
+        )
+        return {story: vector_from(data, dtype=SUM_DTYPE) for story, data in rows}
+
+    def story_merge(self, *, source: int, target: int) -> None:
+        # The stories' rows are locked by the read that found them (PostgreSQL)
+        # or by SQLite's single writer; the wrapped merge deletes the source's row.
+        moved = CoverageStory.objects.filter(story_id=source).values_list("embedding", flat=True).first()
+        self.inner.story_merge(source=source, target=target)
+        if moved is not None:
+            story_embedding_add(story=target, vec=vector_from(moved, dtype=SUM_DTYPE))
+
+
+def story_embedding_add(*, story: int, vec: Any) -> None:
+    """Add one vector to a story's summed embedding (the caller holds the story's lock)."""
+    row = CoverageStory.objects.select_for_update().filter(story_id=story).values_list("embedding", flat=True)
+    found = list(row)
+    if not found:
+        return  # no index row for the story (the lexical centroid creates it): nothing to add to
+    current = found[0]
+    total = vec.astype(SUM_DTYPE) if current is None else vector_from(current, dtype=SUM_DTYPE) + vec
+    CoverageStory.objects.filter(story_id=story).update(embedding=vector_bytes(total, dtype=SUM_DTYPE))
+
+
+def story_embeddings_rebuild(stories: Iterable[int]) -> None:
+    """Recompute stories' summed embeddings from their members' stored vectors."""
+    import numpy as np
+
+    for story in sorted({s for s in stories if s is not None}):
+        ids = Article.objects.filter(story_id=story).values_list("id", flat=True)
+        total = None
+        for data in CoverageEmbedding.objects.filter(article_id__in=ids).values_list("vector", flat=True):
+            vec = vector_from(data)
+            total = vec.astype(np.float32) if total is None else total + vec
+        CoverageStory.objects.filter(story_id=story).update(
+            embedding=None if total is None else vector_bytes(total, dtype=SUM_DTYPE)
+        )
+
+
+def embeddings_ensure(*, batch: int = 64, progress: Any = None) -> dict[int, Any]:
+    """Every article's current embedding (float16), computing the missing and stale ones first.
+
+    For ``recluster``: articles enriched before the backend was installed, or
+    whose translation arrived since, are embedded here in batches; the rest
+    are read as stored. Articles without English text have none.
+    """
+    import numpy as np
+
+    from .semantic import article_english_text, encoder, text_digest
+
+    stored = dict(CoverageEmbedding.objects.values_list("article_id", "digest").iterator(chunk_size=5000))
+    todo: list[tuple[int, str, str]] = []
+    fields = ("id", "title_en", "summary_en", "translation_status")
+    for row in Article.objects.order_by("id").values_list(*fields).iterator(chunk_size=5000):
+        text = article_english_text(Article(**dict(zip(fields, row, strict=True))))
+        if text is not None and stored.get(row[0]) != text_digest(text):
+            todo.append((row[0], text_digest(text), text))
+    for start in range(0, len(todo), batch):
+        chunk = todo[start : start + batch]
+        vectors = encoder().embed([t for _, _, t in chunk])
+        for (key, digest, _), vec in zip(chunk, vectors, strict=True):
+            CoverageEmbedding.objects.update_or_create(
+                article_id=key, defaults={"digest": digest, "vector": vector_bytes(vec)}
+            )
+        if progress:
+            progress(min(start + batch, len(todo)), len(todo))
+    out: dict[int, Any] = {}
+    for key, data in CoverageEmbedding.objects.values_list("article_id", "vector").iterator(chunk_size=5000):
+        out[key] = np.frombuffer(bytes(data), dtype=np.float16)
+    return out
+
+
+def story_embeddings_write(items: Iterable[tuple[int, Any]]) -> None:
+    """Store summed embeddings (story id, vector) after a rebuild wrote the stories' index rows."""
+    rows = [CoverageStory(story_id=story, embedding=vector_bytes(vec, dtype=SUM_DTYPE)) for story, vec in items]
+    CoverageStory.objects.bulk_update(rows, ["embedding"], batch_size=500)
