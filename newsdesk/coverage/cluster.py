@@ -86,13 +86,15 @@ def story_refresh_counts(*, story: Story) -> None:
     story.save()
 
 
-def _story_embeddings_update(*, store: DbStore, story: int, embedding: object) -> None:
+def _story_embeddings_update(*, store: DbStore, story: int, created: bool, embedding: object) -> None:
     """Keep the stories' summed embeddings current after a write (semantic backend only)."""
-    from .dbsemantic import story_embedding_add, story_embeddings_rebuild
+    from .dbsemantic import story_embedding_add, story_embedding_set, story_embeddings_rebuild
 
     if store.previous_story is not None:
         # A re-assignment (rare): both stories are recomputed from their members.
         story_embeddings_rebuild([store.previous_story, story])
+    elif embedding is not None and created:
+        story_embedding_set(story=story, vec=embedding)  # its first member: nothing to read
     elif embedding is not None:
         story_embedding_add(story=story, vec=embedding)
 
@@ -120,7 +122,7 @@ def article_assign_story(*, article: Article, params: Params | None = None, refr
         )
         story, counted = store.flush(score=result.score, evidence=result.evidence)
         if semantic_enabled():
-            _story_embeddings_update(store=store, story=story.id, embedding=embedding)
+            _story_embeddings_update(store=store, story=story.id, created=result.created, embedding=embedding)
         if refresh and not counted:
             story_refresh_counts(story=story)
         if refresh:

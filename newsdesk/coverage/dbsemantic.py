@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from django.db.models import Value
+
 from newsdesk.models import Article, CoverageEmbedding, CoverageStory
 
 from .dbstore import DbStore
@@ -26,31 +28,48 @@ SUM_DTYPE = "float32"  # a sum of many unit vectors: float16 would round its sma
 class SemanticDbStore:
     def __init__(self, inner: DbStore) -> None:
         self.inner = inner
+        self._sums: dict[int, Any] = {}  # story -> summed embedding, as read in this transaction
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
     def docs(self, keys: Sequence[int]) -> list[Doc]:
+        """The wrapped store's docs with their embeddings; their stories' sums come in the same read."""
         docs = self.inner.docs(keys)
         missing = [d.key for d in docs if d.embedding is None]
-        if missing:
-            vectors = dict(CoverageEmbedding.objects.filter(article_id__in=missing).values_list("article_id", "vector"))
+        stories = sorted({d.story for d in docs if d.story is not None} - set(self._sums))
+        if missing or stories:
+            vectors = CoverageEmbedding.objects.filter(article_id__in=missing).annotate(kind=Value(0))
+            sums = CoverageStory.objects.filter(story_id__in=stories, embedding__isnull=False).annotate(kind=Value(1))
+            rows = vectors.values_list("kind", "article_id", "vector").union(
+                sums.values_list("kind", "story_id", "embedding"), all=True
+            )
+            found: dict[int, Any] = {}
+            for kind, key, data in rows:
+                if kind:
+                    self._sums[key] = vector_from(data, dtype=SUM_DTYPE)
+                else:
+                    found[key] = vector_from(data)
             for d in docs:
-                if d.key in vectors:
-                    d.embedding = vector_from(vectors[d.key])
+                if d.key in found:
+                    d.embedding = found[d.key]
         return docs
 
     def centroid_embeddings(self, keys: Sequence[int]) -> dict[int, Any]:
-        rows = CoverageStory.objects.filter(story_id__in=keys, embedding__isnull=False).values_list(
-            "story_id", "embedding"
-        )
-        return {story: vector_from(data, dtype=SUM_DTYPE) for story, data in rows}
+        missing = [k for k in keys if k not in self._sums]
+        if missing:
+            rows = CoverageStory.objects.filter(story_id__in=missing, embedding__isnull=False)
+            for story, data in rows.values_list("story_id", "embedding"):
+                self._sums[story] = vector_from(data, dtype=SUM_DTYPE)
+        return {k: self._sums[k] for k in keys if k in self._sums}
 
     def story_merge(self, *, source: int, target: int) -> None:
         # The stories' rows are locked by the read that found them (PostgreSQL)
         # or by SQLite's single writer; the wrapped merge deletes the source's row.
         moved = CoverageStory.objects.filter(story_id=source).values_list("embedding", flat=True).first()
         self.inner.story_merge(source=source, target=target)
+        self._sums.pop(source, None)
+        self._sums.pop(target, None)
         if moved is not None:
             story_embedding_add(story=target, vec=vector_from(moved, dtype=SUM_DTYPE))
 
@@ -64,6 +83,11 @@ def story_embedding_add(*, story: int, vec: Any) -> None:
     current = found[0]
     total = vec.astype(SUM_DTYPE) if current is None else vector_from(current, dtype=SUM_DTYPE) + vec
     CoverageStory.objects.filter(story_id=story).update(embedding=vector_bytes(total, dtype=SUM_DTYPE))
+
+
+def story_embedding_set(*, story: int, vec: Any) -> None:
+    """A new story's summed embedding: its first member's vector."""
+    CoverageStory.objects.filter(story_id=story).update(embedding=vector_bytes(vec, dtype=SUM_DTYPE))
 
 
 def story_embeddings_rebuild(stories: Iterable[int]) -> None:
@@ -90,7 +114,7 @@ def embeddings_ensure(*, batch: int = 64, progress: Any = None) -> dict[int, Any
     """
     import numpy as np
 
-    from .semantic import article_english_text, encoder, text_digest
+    from .semantic import article_english_text, embeddings_store, encoder, text_digest
 
     stored = dict(CoverageEmbedding.objects.values_list("article_id", "digest").iterator(chunk_size=5000))
     todo: list[tuple[int, str, str]] = []
@@ -102,10 +126,7 @@ def embeddings_ensure(*, batch: int = 64, progress: Any = None) -> dict[int, Any
     for start in range(0, len(todo), batch):
         chunk = todo[start : start + batch]
         vectors = encoder().embed([t for _, _, t in chunk])
-        for (key, digest, _), vec in zip(chunk, vectors, strict=True):
-            CoverageEmbedding.objects.update_or_create(
-                article_id=key, defaults={"digest": digest, "vector": vector_bytes(vec)}
-            )
+        embeddings_store([(key, digest, vec) for (key, digest, _), vec in zip(chunk, vectors, strict=True)])
         if progress:
             progress(min(start + batch, len(todo)), len(todo))
     out: dict[int, Any] = {}

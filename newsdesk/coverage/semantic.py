@@ -108,9 +108,7 @@ def article_embedding(article: Article) -> np.ndarray | None:
     if row is not None and row[0] == digest:
         return vector_from(row[1])
     vec = encoder().embed([text])[0]
-    CoverageEmbedding.objects.update_or_create(
-        article_id=article.id, defaults={"digest": digest, "vector": vector_bytes(vec)}
-    )
+    embeddings_store([(article.id, digest, vec)])
     # What the clustering compares is what was stored.
     return vector_from(vector_bytes(vec))
 
@@ -266,3 +264,15 @@ def encoder() -> Encoder:
             if _encoder is None:
                 _encoder = Encoder()
     return _encoder
+
+
+def embeddings_store(rows: list[tuple[int, str, Any]]) -> None:
+    """Insert or replace (article id, digest, vector) rows, one statement per batch."""
+    from newsdesk.models import CoverageEmbedding
+
+    CoverageEmbedding.objects.bulk_create(
+        [CoverageEmbedding(article_id=key, digest=digest, vector=vector_bytes(vec)) for key, digest, vec in rows],
+        update_conflicts=True,
+        unique_fields=["article"],
+        update_fields=["digest", "vector"],
+    )
