@@ -86,7 +86,9 @@ def story_refresh_counts(*, story: Story) -> None:
     story.save()
 
 
-def _story_embeddings_update(*, store: DbStore, story: int, created: bool, embedding: object) -> None:
+def _story_embeddings_update(
+    *, store: DbStore, engine_store: Store, story: int, created: bool, embedding: object
+) -> None:
     """Keep the stories' summed embeddings current after a write (semantic backend only)."""
     from .dbsemantic import story_embedding_add, story_embedding_set, story_embeddings_rebuild
 
@@ -96,7 +98,7 @@ def _story_embeddings_update(*, store: DbStore, story: int, created: bool, embed
     elif embedding is not None and created:
         story_embedding_set(story=story, vec=embedding)  # its first member: nothing to read
     elif embedding is not None:
-        story_embedding_add(story=story, vec=embedding)
+        story_embedding_add(story=story, vec=embedding, store=engine_store if engine_store is not store else None)  # type: ignore[arg-type]
 
 
 def article_assign_story(*, article: Article, params: Params | None = None, refresh: bool = True) -> Story:
@@ -122,7 +124,9 @@ def article_assign_story(*, article: Article, params: Params | None = None, refr
         )
         story, counted = store.flush(score=result.score, evidence=result.evidence)
         if semantic_enabled():
-            _story_embeddings_update(store=store, story=story.id, created=result.created, embedding=embedding)
+            _story_embeddings_update(
+                store=store, engine_store=engine_store, story=story.id, created=result.created, embedding=embedding
+            )
         if refresh and not counted:
             story_refresh_counts(story=story)
         if refresh:

@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from django.db import connection
 from django.db.models import Value
 
 from newsdesk.models import Article, CoverageEmbedding, CoverageStory
 
-from .dbstore import DbStore
+from .dbstore import DbStore, pg_cursor, pg_execute
 from .engine import Doc
 from .semantic import vector_bytes, vector_from
 
@@ -28,7 +29,9 @@ SUM_DTYPE = "float32"  # a sum of many unit vectors: float16 would round its sma
 class SemanticDbStore:
     def __init__(self, inner: DbStore) -> None:
         self.inner = inner
-        self._sums: dict[int, Any] = {}  # story -> summed embedding, as read in this transaction
+        # story -> summed embedding (None: the story has none), as read in this transaction
+        # after the candidate read locked the stories' rows.
+        self._sums: dict[int, Any] = {}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -39,13 +42,9 @@ class SemanticDbStore:
         missing = [d.key for d in docs if d.embedding is None]
         stories = sorted({d.story for d in docs if d.story is not None} - set(self._sums))
         if missing or stories:
-            vectors = CoverageEmbedding.objects.filter(article_id__in=missing).annotate(kind=Value(0))
-            sums = CoverageStory.objects.filter(story_id__in=stories, embedding__isnull=False).annotate(kind=Value(1))
-            rows = vectors.values_list("kind", "article_id", "vector").union(
-                sums.values_list("kind", "story_id", "embedding"), all=True
-            )
             found: dict[int, Any] = {}
-            for kind, key, data in rows:
+            self._sums.update(dict.fromkeys(stories))
+            for kind, key, data in _vectors_and_sums(articles=missing, stories=stories):
                 if kind:
                     self._sums[key] = vector_from(data, dtype=SUM_DTYPE)
                 else:
@@ -58,10 +57,15 @@ class SemanticDbStore:
     def centroid_embeddings(self, keys: Sequence[int]) -> dict[int, Any]:
         missing = [k for k in keys if k not in self._sums]
         if missing:
+            self._sums.update(dict.fromkeys(missing))
             rows = CoverageStory.objects.filter(story_id__in=missing, embedding__isnull=False)
             for story, data in rows.values_list("story_id", "embedding"):
                 self._sums[story] = vector_from(data, dtype=SUM_DTYPE)
-        return {k: self._sums[k] for k in keys if k in self._sums}
+        return {k: v for k in keys if (v := self._sums.get(k)) is not None}
+
+    def sum_read(self, story: int) -> tuple[bool, Any]:
+        """Whether this transaction read the story's sum (under its lock, no merge since), and the sum."""
+        return (story in self._sums, self._sums.get(story))
 
     def story_merge(self, *, source: int, target: int) -> None:
         # The stories' rows are locked by the read that found them (PostgreSQL)
@@ -74,8 +78,34 @@ class SemanticDbStore:
             story_embedding_add(story=target, vec=vector_from(moved, dtype=SUM_DTYPE))
 
 
-def story_embedding_add(*, story: int, vec: Any) -> None:
+def _vectors_and_sums(*, articles: list[int], stories: list[int]) -> list[tuple[int, int, Any]]:
+    """(0, article, vector) and (1, story, summed embedding) rows in one read."""
+    if connection.vendor == "postgresql":
+        # Bound server-side and prepared once per connection, like the store's other reads.
+        emb, sto = CoverageEmbedding._meta.db_table, CoverageStory._meta.db_table
+        sql = (
+            f"SELECT 0, article_id, vector FROM {emb} WHERE article_id = ANY(%s::bigint[]) UNION ALL "  # noqa: S608
+            f"SELECT 1, story_id, embedding FROM {sto} WHERE story_id = ANY(%s::bigint[]) AND embedding IS NOT NULL"
+        )
+        with pg_cursor() as cursor:
+            pg_execute(cursor, sql, [articles, stories])
+            return cursor.fetchall()
+    vectors = CoverageEmbedding.objects.filter(article_id__in=articles).annotate(kind=Value(0))
+    sums = CoverageStory.objects.filter(story_id__in=stories, embedding__isnull=False).annotate(kind=Value(1))
+    return list(
+        vectors.values_list("kind", "article_id", "vector").union(
+            sums.values_list("kind", "story_id", "embedding"), all=True
+        )
+    )
+
+
+def story_embedding_add(*, story: int, vec: Any, store: SemanticDbStore | None = None) -> None:
     """Add one vector to a story's summed embedding (the caller holds the story's lock)."""
+    known, current_sum = store.sum_read(story) if store is not None else (False, None)
+    if known:  # read under the lock in this transaction: one write, no second read
+        total = vec.astype(SUM_DTYPE) if current_sum is None else current_sum + vec
+        CoverageStory.objects.filter(story_id=story).update(embedding=vector_bytes(total, dtype=SUM_DTYPE))
+        return
     row = CoverageStory.objects.select_for_update().filter(story_id=story).values_list("embedding", flat=True)
     found = list(row)
     if not found:
