@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 
 export DJANGO_SETTINGS_MODULE := config.settings
 
-.PHONY: run test install lint migrate demo clean
+.PHONY: run test install lint migrate demo clean semantic
 
 $(STAMP): requirements.txt requirements-test.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -21,6 +21,10 @@ $(STAMP): requirements.txt requirements-test.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Optional semantic backend for Similar Coverage (see requirements-semantic.txt).
+semantic: install
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-semantic.txt
 
 var:
 	mkdir -p var

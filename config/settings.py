@@ -423,6 +423,13 @@ NEWSDESK_COVERAGE_WINDOW_HOURS = env_float("NEWSDESK_COVERAGE_WINDOW_HOURS", 144
 # connection (planning them cost about as much as running them). Turn off
 # behind a pooler that does not keep sessions (PgBouncer in transaction mode).
 NEWSDESK_COVERAGE_PREPARED_STATEMENTS = env_bool("NEWSDESK_COVERAGE_PREPARED_STATEMENTS", True)
+# Optional semantic backend (requirements-semantic.txt, `make semantic`):
+# sentence embeddings of English titles and leads mixed into the similarity.
+# auto = on when its packages import; on = required (startup fails without
+# them); off = lexical only, exactly as without the packages.
+NEWSDESK_COVERAGE_SEMANTIC = env_str("NEWSDESK_COVERAGE_SEMANTIC", "auto").strip().lower()
+if NEWSDESK_COVERAGE_SEMANTIC not in ("auto", "on", "off"):
+    raise ImproperlyConfigured("NEWSDESK_COVERAGE_SEMANTIC must be auto, on or off.")
 
 # Operations (newsdesk/ops/): Prometheus metrics at /metrics, off by default.
 NEWSDESK_METRICS = env_bool("NEWSDESK_METRICS", False)

@@ -14,6 +14,7 @@ from django.db import connection, connections
 from newsdesk.coverage.cluster import article_assign_story, article_features, coverage_params, story_refresh_counts
 from newsdesk.coverage.engine import Params, doc_assign
 from newsdesk.coverage.memory import MemoryStore
+from newsdesk.coverage.semantic import article_embedding, semantic_enabled
 from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageTerm, Source, Story, TranslationStatus
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -251,6 +252,7 @@ def test_database_store_decides_as_the_memory_store():
     params = coverage_params()
     memory = MemoryStore(centroid_terms=params.centroid_terms)
     expected: dict[int, float | None] = {}
+    semantic = semantic_enabled()  # with the optional backend, both paths see the same embeddings
     for a in articles:
         result = doc_assign(
             doc_key=a.id,
@@ -258,6 +260,7 @@ def test_database_store_decides_as_the_memory_store():
             features=article_features(article=a),
             store=memory,
             params=params,
+            embedding=article_embedding(a) if semantic else None,
         )
         expected[a.id] = result.score
         article_assign_story(article=a)

@@ -26,7 +26,8 @@ from django.db.models import Count, Max, Min, Q
 from newsdesk.models import Article, Story, TranslationStatus
 
 from .dbstore import DbStore
-from .engine import Params, doc_assign
+from .engine import Params, Store, doc_assign
+from .semantic import article_embedding, semantic_enabled
 from .text import Features, text_features
 
 log = logging.getLogger(__name__)
@@ -85,20 +86,47 @@ def story_refresh_counts(*, story: Story) -> None:
     story.save()
 
 
+def _story_embeddings_update(
+    *, store: DbStore, engine_store: Store, story: int, created: bool, embedding: object
+) -> None:
+    """Keep the stories' summed embeddings current after a write (semantic backend only)."""
+    from .dbsemantic import story_embedding_add, story_embedding_set, story_embeddings_rebuild
+
+    if store.previous_story is not None:
+        # A re-assignment (rare): both stories are recomputed from their members.
+        story_embeddings_rebuild([store.previous_story, story])
+    elif embedding is not None and created:
+        story_embedding_set(story=story, vec=embedding)  # its first member: nothing to read
+    elif embedding is not None:
+        story_embedding_add(story=story, vec=embedding, store=engine_store if engine_store is not store else None)  # type: ignore[arg-type]
+
+
 def article_assign_story(*, article: Article, params: Params | None = None, refresh: bool = True) -> Story:
     """Join the article to the story it belongs to, or start one; record why."""
     params = params or coverage_params()
     features = article_features(article=article)
+    # The model runs before the transaction: no lock is held while it computes.
+    embedding = article_embedding(article) if semantic_enabled() else None
     with transaction.atomic():
         store = DbStore(article=article, params=params, lock_terms=list(features.terms))
+        engine_store: Store = store
+        if embedding is not None:
+            from .dbsemantic import SemanticDbStore
+
+            engine_store = SemanticDbStore(store)  # type: ignore[assignment]
         result = doc_assign(
             doc_key=article.id,
             at=article.published_at.timestamp(),
             features=features,
-            store=store,
+            store=engine_store,
             params=params,
+            embedding=embedding,
         )
         story, counted = store.flush(score=result.score, evidence=result.evidence)
+        if semantic_enabled():
+            _story_embeddings_update(
+                store=store, engine_store=engine_store, story=story.id, created=result.created, embedding=embedding
+            )
         if refresh and not counted:
             story_refresh_counts(story=story)
         if refresh:

@@ -18,6 +18,7 @@ through :func:`newsdesk.coverage.engine.doc_assign` on a
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import re
@@ -26,9 +27,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from .engine import Params, doc_assign, pair_similarity
 from .memory import MemoryStore
+from .semantic import embed_text
 from .text import text_features
 
 # SemEval 2022 task 8 rates 1 (same story) .. 4 (unrelated); a pair counts as
@@ -47,6 +50,7 @@ class Item:
     title: str
     body: str
     cluster: str
+    language: str = ""  # ISO 639-1 when the file says; "" = detect, as enrichment does
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +60,14 @@ class Pair:
     b_title: str
     b_body: str
     overall: float
+    a_language: str = ""
+    b_language: str = ""
+
+
+def _language(value: object) -> str:
+    """A plain language code from the file, or "" (missing, or labels such as "unknown(likely en)")."""
+    code = str(value or "").strip().lower()
+    return code if re.fullmatch(r"[a-z]{2,3}", code) else ""
 
 
 def _parse_time(value: object) -> float | None:
@@ -116,6 +128,8 @@ def _read_jsonl(path: Path) -> list[Item] | list[Pair]:
                     b_title=str(row.get("title2") or ""),
                     b_body=str(row["text2"] or ""),
                     overall=float(row["Overall"]),
+                    a_language=_language(row.get("lang1")),
+                    b_language=_language(row.get("lang2")),
                 )
             )
         elif {"title", "cluster"} <= row.keys():
@@ -127,6 +141,7 @@ def _read_jsonl(path: Path) -> list[Item] | list[Pair]:
                     title=str(row["title"] or ""),
                     body=str(row.get("text") or ""),
                     cluster=str(row["cluster"]),
+                    language=_language(row.get("language")),
                 )
             )
         else:
@@ -156,6 +171,7 @@ def _read_csv(path: Path) -> list[Item]:
                     title=row["title"] or "",
                     body=row.get("text") or "",
                     cluster=row[cluster_col],
+                    language=_language(row.get("language")),
                 )
             )
     return _ordered(items)
@@ -164,13 +180,10 @@ def _read_csv(path: Path) -> list[Item]:
 def _ordered(items: list[Item]) -> list[Item]:
     """Timestamp order, file order among equals and where a timestamp is missing."""
     if all(math.isnan(i.at) for i in items):
-        return [Item(key=i.key, at=0.0, title=i.title, body=i.body, cluster=i.cluster) for i in items]
+        return [dataclasses.replace(i, at=0.0) for i in items]
     known = [i.at for i in items if not math.isnan(i.at)]
     fill = min(known)
-    fixed = [
-        i if not math.isnan(i.at) else Item(key=i.key, at=fill, title=i.title, body=i.body, cluster=i.cluster)
-        for i in items
-    ]
+    fixed = [i if not math.isnan(i.at) else dataclasses.replace(i, at=fill) for i in items]
     return sorted(fixed, key=lambda i: (i.at, i.key))
 
 
@@ -220,14 +233,54 @@ def roc_auc(scores: list[float], positive: list[bool]) -> float:
     return (rank_sum - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
 
 
+# Texts -> unit-length embeddings, one row per text (the semantic backend's ``embed``).
+Embedder = Callable[[list[str]], Any]
+
+
+def _embed_english(embed: Embedder, texts: list[tuple[str, str, str]]) -> list[Any]:
+    """Embeddings of the (title, lead, language) texts that are English, None for the others.
+
+    The model reads English only (production embeds the English title and
+    lead: the original, or the translation once done); without translation,
+    as the evaluation runs, other languages get no embedding and are scored
+    on their lexical features alone. A missing language is detected as
+    enrichment detects it.
+    """
+    english = [i for i, (title, lead, lang) in enumerate(texts) if semantic_language(title, lead, lang) == "en"]
+    out: list[Any] = [None] * len(texts)
+    if english:
+        rows = embed([embed_text(title=texts[i][0], lead=texts[i][1]) for i in english])
+        for row, i in enumerate(english):
+            out[i] = rows[row]
+    return out
+
+
+def semantic_language(title: str, lead: str, language: str) -> str:
+    if language:
+        return language
+    from newsdesk.enrich.language import detect_language
+
+    return detect_language(text=f"{title}\n{lead}")[0]
+
+
 def items_cluster(
-    items: list[Item], *, params: Params, progress: Callable[[int], None] | None = None
+    items: list[Item],
+    *,
+    params: Params,
+    progress: Callable[[int], None] | None = None,
+    embed: Embedder | None = None,
 ) -> dict[int, int]:
-    """Stream articles through the real assignment code; return item key -> story."""
+    """Stream articles through the real assignment code; return item key -> story.
+
+    With ``embed``, every article carries its embedding, computed up front in
+    batches (production computes it per article at enrichment, the same vector).
+    """
     store = MemoryStore(centroid_terms=params.centroid_terms)
+    vectors = _embed_english(embed, [(i.title, i.body, i.language) for i in items]) if embed else None
     for n, item in enumerate(items, 1):
         features = text_features(title=item.title, body=item.body)
-        doc_assign(doc_key=item.key, at=item.at, features=features, store=store, params=params)
+        embedding = vectors[n - 1] if vectors is not None else None
+        doc_assign(doc_key=item.key, at=item.at, features=features, store=store, params=params, embedding=embedding)
         if progress:
             progress(n)
     return {item.key: store.story_of(item.key) or 0 for item in items}
@@ -246,33 +299,52 @@ def title_split(*, title: str, text: str) -> tuple[str, str]:
     return match.group(1), text[match.end() :]
 
 
-def pairs_score(pairs: list[Pair], *, params: Params) -> list[float]:
+def pairs_score(pairs: list[Pair], *, params: Params, embed: Embedder | None = None) -> list[float]:
     """Similarity of every pair, after streaming all their texts into the index (for df)."""
     store = MemoryStore()
     feats = []
+    texts: list[tuple[str, str, str]] = []
     for pair in pairs:
         a_title, a_body = title_split(title=pair.a_title, text=pair.a_body)
         b_title, b_body = title_split(title=pair.b_title, text=pair.b_body)
         a = text_features(title=a_title, body=a_body)
         b = text_features(title=b_title, body=b_body)
         feats.append((a, b))
+        texts += [(a_title, a_body, pair.a_language), (b_title, b_body, pair.b_language)]
         for f in (a, b):
             store.df_add([*f.terms, *("#" + g for g in f.grams)])
-    return [pair_similarity(a=a, b=b, store=store, params=params) for a, b in feats]
+    vectors = _embed_english(embed, texts) if embed else None
+    return [
+        pair_similarity(
+            a=a,
+            b=b,
+            store=store,
+            params=params,
+            embedding_a=vectors[2 * n] if vectors is not None else None,
+            embedding_b=vectors[2 * n + 1] if vectors is not None else None,
+        )
+        for n, (a, b) in enumerate(feats)
+    ]
 
 
-def corpus_evaluate(path: Path, *, params: Params, progress: Callable[[int], None] | None = None) -> str:
+def corpus_evaluate(
+    path: Path,
+    *,
+    params: Params,
+    progress: Callable[[int], None] | None = None,
+    embed: Embedder | None = None,
+) -> str:
     """The result line for one file, e.g. ``bcubed_f1=0.934 precision=0.951 recall=0.918``."""
     data = corpus_read(path)
     if not data:
         raise CorpusError(f"{path.name}: no rows")
     if isinstance(data[0], Pair):
         pairs = [p for p in data if isinstance(p, Pair)]
-        scores = pairs_score(pairs, params=params)
+        scores = pairs_score(pairs, params=params, embed=embed)
         sameness = [-p.overall for p in pairs]
         auc = roc_auc(scores, [p.overall <= PAIR_SAME_AT_MOST for p in pairs])
         return f"pearson={pearson(scores, sameness):.3f} auc={auc:.3f}"
     items = [i for i in data if isinstance(i, Item)]
-    predicted = items_cluster(items, params=params, progress=progress)
+    predicted = items_cluster(items, params=params, progress=progress, embed=embed)
     p, r, f1 = bcubed(predicted=predicted, gold={i.key: i.cluster for i in items})
     return f"bcubed_f1={f1:.3f} precision={p:.3f} recall={r:.3f}"

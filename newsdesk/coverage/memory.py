@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 from .engine import Candidate, Doc, centroid_add
 
@@ -18,6 +19,7 @@ class MemoryStore:
     def __init__(self, *, centroid_terms: int = 200) -> None:
         self._centroid_terms = centroid_terms
         self._centroids: dict[int, dict[str, float]] = {}
+        self._centroid_embeddings: dict[int, Any] = {}  # story -> sum of its members' embeddings
         self._df: dict[str, int] = defaultdict(int)
         self._docs: dict[int, Doc] = {}
         # term -> postings sorted by (time, key)
@@ -64,6 +66,11 @@ class MemoryStore:
         self._centroids[doc.story] = centroid_add(
             self._centroids.get(doc.story, {}), doc.terms, keep=self._centroid_terms
         )
+        if doc.embedding is not None:
+            previous_sum = self._centroid_embeddings.get(doc.story)
+            self._centroid_embeddings[doc.story] = (
+                doc.embedding.copy() if previous_sum is None else previous_sum + doc.embedding
+            )
         for term in index_terms:
             bisect.insort(self._postings[term], (doc.at, doc.key))
         self.df_add(df_keys)
@@ -81,6 +88,13 @@ class MemoryStore:
         self._centroids[target] = centroid_add(
             self._centroids.get(target, {}), self._centroids.pop(source, {}), keep=self._centroid_terms
         )
+        moved = self._centroid_embeddings.pop(source, None)
+        if moved is not None:
+            kept = self._centroid_embeddings.get(target)
+            self._centroid_embeddings[target] = moved if kept is None else kept + moved
+
+    def centroid_embeddings(self, keys: Sequence[int]) -> dict[int, Any]:
+        return {k: self._centroid_embeddings[k] for k in keys if k in self._centroid_embeddings}
 
     def centroids(self, keys: Sequence[int]) -> dict[int, dict[str, float]]:
         return {k: self._centroids[k] for k in keys if k in self._centroids}
@@ -97,3 +111,6 @@ class MemoryStore:
 
     def centroid_items(self) -> list[tuple[int, dict[str, float]]]:
         return list(self._centroids.items())
+
+    def centroid_embedding_items(self) -> list[tuple[int, Any]]:
+        return list(self._centroid_embeddings.items())

@@ -28,6 +28,7 @@ from .cluster import article_assign_story, article_features, coverage_params, st
 from .dbstore import DOC_COUNT_KEY
 from .engine import GRAM_PREFIX, doc_assign
 from .memory import MemoryStore
+from .semantic import semantic_enabled
 from .text import Features
 
 Progress = Callable[[int, int], None]
@@ -95,11 +96,14 @@ def _recluster_all(*, progress: Progress | None) -> ReclusterStats:
     total = Article.objects.count()
     links: list[tuple[int, int, float | None, dict]] = []
     previous: dict[int, int | None] = {}
+    vectors = _semantic_vectors()
     rows = Article.objects.order_by("published_at", "id").values_list(*_FIELDS).iterator(chunk_size=2000)
     for n, (row, features) in enumerate(_features_stream(rows, total=total), 1):
         key, at = row[0], row[_AT].timestamp()
         previous[key] = row[-1]
-        result = doc_assign(doc_key=key, at=at, features=features, store=store, params=params)
+        vec = vectors.get(key)
+        embedding = None if vec is None else vec.astype("float32")
+        result = doc_assign(doc_key=key, at=at, features=features, store=store, params=params, embedding=embedding)
         links.append((key, result.story, result.score, result.evidence))
         if progress and (n % 500 == 0 or n == total):
             progress(n, total)
@@ -121,6 +125,10 @@ def _recluster_all(*, progress: Progress | None) -> ReclusterStats:
         _links_write([(key, story_id[final[key] or 0], score, ev) for key, _, score, ev in links])
         _stories_delete(sorted(set(old) - set(story_id.values())))
         _index_write(store=store, story_id=story_id, params_query_terms=params.query_terms)
+        if vectors:
+            from .dbsemantic import story_embeddings_write
+
+            story_embeddings_write((story_id[s], v) for s, v in store.centroid_embedding_items() if s in story_id)
         _stories_refresh_all()
     return ReclusterStats(articles=len(links), stories=len(order))
 
@@ -158,6 +166,15 @@ def _stories_delete(ids: Sequence[int]) -> None:
         Story.objects.filter(id__in=ids[i : i + 5000]).delete()
 
 
+def _semantic_vectors() -> dict:
+    """Article id -> stored embedding when the semantic backend is on (computing missing ones), else {}."""
+    if not semantic_enabled():
+        return {}
+    from .dbsemantic import embeddings_ensure
+
+    return embeddings_ensure()
+
+
 def _recluster_since(*, since: datetime, progress: Progress | None) -> ReclusterStats:
     ids = list(
         Article.objects.filter(published_at__gte=since).order_by("published_at", "id").values_list("id", flat=True)
@@ -178,6 +195,10 @@ def _recluster_since(*, since: datetime, progress: Progress | None) -> Recluster
         for story in Story.objects.filter(id__in=touched):
             _centroid_rebuild(story)
             story_refresh_counts(story=story)
+        if semantic_enabled():
+            from .dbsemantic import story_embeddings_rebuild
+
+            story_embeddings_rebuild(touched)
         Story.objects.filter(id__in=touched, article_count=0, merged_into__isnull=True).delete()
     stories = set()
     for n, article in enumerate(Article.objects.filter(id__in=ids).order_by("published_at", "id").iterator(), 1):

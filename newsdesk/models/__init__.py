@@ -1,7 +1,7 @@
 """Newsdesk models, one module per entity."""
 
 from .articles import Article, TranslationStatus
-from .coverage import CoverageDoc, CoveragePosting, CoverageStory, CoverageTerm
+from .coverage import CoverageDoc, CoverageEmbedding, CoveragePosting, CoverageStory, CoverageTerm
 from .desks import FeedToken, SavedView
 from .drops import DropFile
 from .fetch import FetchAttempt
@@ -13,6 +13,7 @@ from .translation import ProviderUsage, Translation
 __all__ = [
     "Article",
     "CoverageDoc",
+    "CoverageEmbedding",
     "CoveragePosting",
     "CoverageStory",
     "CoverageTerm",

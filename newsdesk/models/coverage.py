@@ -77,6 +77,28 @@ class CoverageStory(models.Model):
         "newsdesk.Story", on_delete=models.CASCADE, primary_key=True, related_name="coverage_centroid"
     )
     centroid = models.JSONField(default=dict)
+    # Optional semantic backend: the sum of the members' sentence embeddings
+    # (float32 bytes), or null when no member has one.
+    embedding = models.BinaryField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"centroid {self.story_id}"
+
+
+class CoverageEmbedding(models.Model):
+    """An article's sentence embedding (optional semantic backend), computed once at enrichment.
+
+    Kept apart from :class:`CoverageDoc` so a rebuild of the index
+    (``recluster``) reuses it instead of running the model again. ``digest``
+    identifies the text it was computed from: a translation that arrives later
+    changes the text, and the embedding is computed anew.
+    """
+
+    article = models.OneToOneField(
+        "newsdesk.Article", on_delete=models.CASCADE, primary_key=True, related_name="coverage_embedding"
+    )
+    digest = models.CharField(max_length=32)
+    vector = models.BinaryField(help_text="Unit-length embedding, float16 bytes.")
+
+    def __str__(self) -> str:
+        return f"embedding {self.article_id}"

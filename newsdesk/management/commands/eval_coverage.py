@@ -4,7 +4,9 @@
 
 The articles stream through the real assignment code in timestamp order; the
 last line per file is ``FILE: bcubed_f1=... precision=... recall=...`` or
-``FILE: pearson=... auc=...``.
+``FILE: pearson=... auc=...``. The first line says which similarity ran
+(``backend: lexical``, or with the optional semantic backend,
+``NEWSDESK_COVERAGE_SEMANTIC``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from newsdesk.coverage.cluster import coverage_params
 from newsdesk.coverage.evaluate import CorpusError, corpus_evaluate
+from newsdesk.coverage.semantic import backend_name, encoder, semantic_enabled
 
 
 class Command(BaseCommand):
@@ -26,13 +29,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, files: list[Path], **options) -> None:
         params = coverage_params()
+        embed = encoder().embed if semantic_enabled() else None
+        self.stdout.write(f"backend: {backend_name()}")
         failed = []
         for path in files:
             if not path.is_file():
                 raise CommandError(f"{path}: no such file")
             started = time.monotonic()
             try:
-                line = corpus_evaluate(path, params=params)
+                line = corpus_evaluate(path, params=params, embed=embed)
             except (CorpusError, UnicodeDecodeError) as exc:
                 self.stderr.write(f"{path}: {exc}")
                 failed.append(path)

