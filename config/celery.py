@@ -12,6 +12,9 @@ import os
 from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# The optional semantic backend runs numpy; one BLAS thread per worker child,
+# or BLAS threads fight the prefork pool for the same cores.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 app = Celery("newsdesk", task_cls="newsdesk.ops.guard:GuardedTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
