@@ -10,7 +10,7 @@ from django.http import QueryDict
 
 from newsdesk.models import Article, TranslationStatus
 from newsdesk.web.filters import ArticleFilter
-from newsdesk.web.pagination import cursor_condition, keyset_page
+from newsdesk.web.pagination import cursor_condition, cursor_encode, keyset_page
 from tests.support.articles import BASE_TIME, make_article, make_source, make_story
 
 
@@ -111,6 +111,25 @@ def test_most_covered_sort(desk):
     assert _names(desk, _filter(sort="covered")) == ["mx_new", "fr", "mx_old"]
 
 
+def test_most_covered_keeps_each_story_together_newest_story_first(db):
+    # Two stories with the same outlet count whose articles interleave in
+    # time: the list shows the later story's articles, then the earlier's,
+    # each newest first; a story with more outlets comes before both.
+    src = make_source()
+    early, late, top = make_story(sources=3), make_story(sources=3), make_story(sources=4)
+    e1 = make_article(source=src, story=early, minutes_ago=10)
+    l1 = make_article(source=src, story=late, minutes_ago=20)
+    e2 = make_article(source=src, story=early, minutes_ago=30)
+    l2 = make_article(source=src, story=late, minutes_ago=40)
+    t1 = make_article(source=src, story=top, minutes_ago=50)
+    got = [a.id for a in _filter(sort="covered").queryset()]
+    assert got == [t1.id, l1.id, l2.id, e1.id, e2.id]
+    # and a page break inside a story resumes inside it
+    first = keyset_page(_filter(sort="covered").queryset(), cursor="", size=2, sort="covered")
+    second = keyset_page(_filter(sort="covered").queryset(), cursor=first.next_cursor, size=2, sort="covered")
+    assert [a.id for a in first.items + second.items] == got[:4]
+
+
 @pytest.mark.parametrize("sort", ["newest", "covered"])
 def test_keyset_pages_cover_everything_once(db, sort):
     sources = [make_source() for _ in range(3)]
@@ -137,3 +156,19 @@ def test_keyset_pages_cover_everything_once(db, sort):
 @pytest.mark.parametrize("raw", ["", "x", "1_", "_1", "n_1.000000_1", "1e9_1", "99999999999999.000000_1", "5_1.5_1"])
 def test_bad_cursors_mean_first_page(raw):
     assert cursor_condition(raw, sort="newest") is None or raw == ""
+
+
+@pytest.mark.parametrize(
+    "raw", ["x", "5_1.000000_1", "n_3_1.000000_1", "5_x_1.000000_1", "5_3_99999999999999.000000_1", "5_3_1.5_1"]
+)
+def test_bad_covered_cursors_mean_first_page(raw):
+    # including a cursor of the earlier (count, published, id) shape
+    assert cursor_condition(raw, sort="covered") is None
+
+
+def test_covered_cursor_round_trip(db):
+    story = make_story(sources=3)
+    article = make_article(source=make_source(), story=story)
+    raw = cursor_encode(Article.objects.select_related("story").get(id=article.id), sort="covered")
+    assert raw.startswith(f"3_{story.id}_")
+    assert cursor_condition(raw, sort="covered") is not None

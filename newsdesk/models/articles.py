@@ -14,12 +14,12 @@ class TranslationStatus(models.TextChoices):
 
 
 class Article(models.Model):
-    source = models.ForeignKey("newsdesk.Source", on_delete=models.CASCADE, related_name="articles")
+    source = models.ForeignKey("newsdesk.Source", on_delete=models.CASCADE, related_name="articles", db_index=False)
     # guid, else canonical link, else hash of title and date; unique per source.
     dedupe_key = models.CharField(max_length=255)
     url = models.URLField(max_length=2000, blank=True)
     author = models.CharField(max_length=300, blank=True)
-    category = models.CharField(max_length=200, blank=True, db_index=True)
+    category = models.CharField(max_length=200, blank=True)
 
     # As published.
     title_orig = models.TextField()
@@ -51,8 +51,11 @@ class Article(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     enriched_at = models.DateTimeField(null=True, blank=True)
 
+    # No single-column index on either foreign key (see ``source`` too): article_story_idx and
+    # article_source_idx (and the unique constraint) lead with them, and every
+    # index on this table is written again by each coverage assignment.
     story = models.ForeignKey(
-        "newsdesk.Story", null=True, blank=True, on_delete=models.SET_NULL, related_name="articles"
+        "newsdesk.Story", null=True, blank=True, on_delete=models.SET_NULL, related_name="articles", db_index=False
     )
     story_score = models.FloatField(null=True, blank=True)
     story_evidence = models.JSONField(default=dict, blank=True)

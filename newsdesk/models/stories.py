@@ -17,7 +17,7 @@ class Story(models.Model):
     first_published_at = models.DateTimeField(null=True, blank=True)
     last_published_at = models.DateTimeField(null=True, blank=True, db_index=True)
     article_count = models.PositiveIntegerField(default=0)
-    source_count = models.PositiveIntegerField(default=0, db_index=True)
+    source_count = models.PositiveIntegerField(default=0)
     country_count = models.PositiveIntegerField(default=0)
     language_count = models.PositiveIntegerField(default=0)
     merged_into = models.ForeignKey(
@@ -26,6 +26,11 @@ class Story(models.Model):
 
     class Meta:
         verbose_name_plural = "stories"
+        indexes = [
+            # "Most covered": stories by outlet count, newest story first
+            # (also serves the minimum-coverage filter).
+            models.Index(fields=["-source_count", "-id"], name="story_coverage_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.headline[:80] or f"Story {self.pk}"

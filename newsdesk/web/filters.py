@@ -161,7 +161,12 @@ class ArticleFilter:
     @property
     def ordering(self) -> tuple:
         if self.sort == "covered":
-            return (F("story__source_count").desc(), "-published_at", "-id")
+            # Stories by outlet count, then the newest story first, each
+            # story's articles together and newest first. Ties are broken by
+            # the story (not by each article's date) so PostgreSQL can walk
+            # the stories in index order and stop after one page, rather than
+            # read every article of the top-count stories to sort them.
+            return (F("story__source_count").desc(), F("story_id").desc(), "-published_at", "-id")
         return ("-published_at", "-id")
 
     def params(self) -> list[tuple[str, str]]:

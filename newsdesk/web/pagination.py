@@ -1,8 +1,8 @@
 """Keyset pagination for both sort orders. No OFFSET, no COUNT.
 
 A cursor names the last row shown: ``<published>_<id>`` for newest-first,
-``<coverage>_<published>_<id>`` for most-covered (which lists only articles
-that belong to a story). A malformed cursor is treated as
+``<coverage>_<story>_<published>_<id>`` for most-covered (which lists only
+articles that belong to a story, grouped by story). A malformed cursor is treated as
 "first page" rather than an error: it is only ever a link we printed.
 """
 
@@ -17,7 +17,7 @@ from django.db.models import Q, QuerySet
 from newsdesk.models import Article
 
 _NEWEST = re.compile(r"^(\d{1,12}\.\d{6})_(\d{1,18})$")
-_COVERED = re.compile(r"^(\d{1,9}|n)_(\d{1,12}\.\d{6})_(\d{1,18})$")
+_COVERED = re.compile(r"^(\d{1,9}|n)_(\d{1,18})_(\d{1,12}\.\d{6})_(\d{1,18})$")
 
 
 @dataclass
@@ -44,7 +44,7 @@ def _dt(raw: str) -> datetime | None:
 def cursor_encode(article: Article, *, sort: str) -> str:
     if sort == "covered":
         count = article.story.source_count if article.story_id and article.story else None
-        return f"{'n' if count is None else count}_{_ts(article.published_at)}_{article.id}"
+        return f"{'n' if count is None else count}_{article.story_id or 0}_{_ts(article.published_at)}_{article.id}"
     return f"{_ts(article.published_at)}_{article.id}"
 
 
@@ -54,11 +54,12 @@ def cursor_condition(raw: str, *, sort: str) -> Q | None:
         m = _COVERED.match(raw)
         if not m or m.group(1) == "n":
             return None
-        count, published, ident = int(m.group(1)), _dt(m.group(2)), int(m.group(3))
+        count, story, published, ident = int(m.group(1)), int(m.group(2)), _dt(m.group(3)), int(m.group(4))
         if published is None:
             return None
         later = Q(published_at__lt=published) | Q(published_at=published, id__lt=ident)
-        return Q(story__source_count__lt=count) | (Q(story__source_count=count) & later)
+        same_count = Q(story_id__lt=story) | (Q(story_id=story) & later)
+        return Q(story__source_count__lt=count) | (Q(story__source_count=count) & same_count)
     m = _NEWEST.match(raw)
     if not m:
         return None
