@@ -246,3 +246,47 @@ def test_query_count_is_constant_in_the_number_of_cards(client, django_assert_nu
     with django_assert_num_queries(2):
         response = client.get(reverse("dashboard"), {"sort": sort})
     assert len(_doc(response).find_class("card")) == 31
+
+
+def _cards_html(client) -> dict[str, str]:
+    doc = _doc(client.get(reverse("dashboard")))
+    return {el.get("id"): html.tostring(el, encoding="unicode") for el in doc.find_class("card")}
+
+
+def test_rendered_card_cache_gives_the_template_s_output_and_follows_changes(client, settings):
+    from newsdesk.models import Article
+    from newsdesk.web.cards import rendered_cards
+
+    source = make_source(name="El Financiero", country="MX", language="es")
+    story = make_story(sources=2)
+    a = make_article(source=source, story=story, title_en="<i>Lithium</i> deal")
+    make_article(source=source, title_en="", summary_en="", status=TranslationStatus.PENDING)
+    settings.NEWSDESK_CARD_CACHE = 0
+    rendered_cards.clear()
+    plain = _cards_html(client)
+    assert len(rendered_cards) == 0
+    settings.NEWSDESK_CARD_CACHE = 100
+    assert _cards_html(client) == plain  # rendered and stored
+    assert len(rendered_cards) == 2
+    assert _cards_html(client) == plain  # served from the cache
+    assert "&lt;i&gt;Lithium&lt;/i&gt;" in plain[f"a{a.id}"]  # still escaped
+    # Any change to what a card shows makes a different card, never a stale one.
+    Article.objects.filter(id=a.id).update(title_en="Copper deal")
+    story.source_count = 5
+    story.save()
+    changed = _cards_html(client)[f"a{a.id}"]
+    assert "Copper deal" in changed and "Similar Coverage (4)" in changed
+    settings.NEWSDESK_CARD_CACHE = 0
+    assert _cards_html(client)[f"a{a.id}"] == changed
+
+
+def test_rendered_card_cache_is_bounded(client, settings):
+    from newsdesk.web.cards import rendered_cards
+
+    settings.NEWSDESK_CARD_CACHE = 3
+    rendered_cards.clear()
+    source = make_source()
+    for i in range(5):
+        make_article(source=source, title_en=f"Story {i}", minutes_ago=i)
+    assert len(_cards_html(client)) == 5
+    assert len(rendered_cards) == 3
