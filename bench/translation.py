@@ -257,9 +257,19 @@ def run(count: int, *, profile: int = 0) -> int:
     from newsdesk.enrich.pipeline import article_translate
     from newsdesk.enrich.providers import REGISTRY, STATS
     from newsdesk.enrich.redisstate import redis_state_clear
-    from newsdesk.models import Article, ProviderUsage, Source, TranslationStatus
+    from newsdesk.models import Article, ProviderUsage, Source, Translation, TranslationStatus
 
     call_command("migrate", verbosity=0)
+    # A DATABASE_URL may name a reused scratch database: start from the same
+    # empty state every run (articles and cached translations of an earlier
+    # run would be counted again, or answered without the provider). A
+    # database holding anything but this bench's own sources is refused.
+    if Source.objects.exclude(name__startswith="bench ").exists():
+        print("bench/translation.py: DATABASE_URL holds other sources; give it a scratch database", file=sys.stderr)
+        return 2
+    Source.objects.all().delete()
+    Translation.objects.all().delete()
+    ProviderUsage.objects.all().delete()
     redis_state_clear()
     texts = make_texts(count)
     unique_texts = {(lang, t) for lang, title, summary in texts for t in (title, summary)}
