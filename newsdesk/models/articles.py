@@ -13,6 +13,13 @@ class TranslationStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+def original_language(*, language: str, declared: str) -> str:
+    """:attr:`Article.original_language` from the two columns (for rows read without the model)."""
+    if language == "en" and declared and declared != "en":
+        return declared
+    return language or declared
+
+
 class Article(models.Model):
     source = models.ForeignKey("newsdesk.Source", on_delete=models.CASCADE, related_name="articles", db_index=False)
     # guid, else canonical link, else hash of title and date; unique per source.
@@ -89,10 +96,7 @@ class Article(models.Model):
         English, but the original is the declared language. Otherwise the
         effective language (detected when confident) is the original.
         """
-        target = "en"
-        if self.language == target and self.language_declared and self.language_declared != target:
-            return self.language_declared
-        return self.language or self.language_declared
+        return original_language(language=self.language, declared=self.language_declared)
 
     @property
     def display_title(self) -> str:

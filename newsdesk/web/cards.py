@@ -20,7 +20,8 @@ from django.urls import reverse
 from django.utils.autoreload import file_changed
 from django.utils.safestring import SafeString, mark_safe
 
-from newsdesk.models import Article, TranslationStatus
+from newsdesk.models import TranslationStatus
+from newsdesk.models.articles import original_language
 
 from .countries import country_name, flag
 
@@ -125,35 +126,36 @@ def _template_changed(sender, file_path: Path, **kwargs) -> None:
         rendered_cards.clear()
 
 
-def card_from(article: Article, *, story_prefix: str) -> Card:
-    published = article.published_at.astimezone(UTC)
-    lang = article.original_language or ""
-    show_original = bool(article.title_en) and article.title_orig != article.title_en
-    story = article.story if article.story_id else None
+def card_from(row, *, story_prefix: str) -> Card:
+    """The card of a row of :meth:`ArticleFilter.card_rows <newsdesk.web.filters.ArticleFilter.card_rows>`."""
+    published = row.published_at.astimezone(UTC)
+    lang = original_language(language=row.language, declared=row.language_declared) or ""
+    show_original = bool(row.title_en) and row.title_orig != row.title_en
+    in_story = bool(row.story_id) and row.story__source_count is not None
     return Card(
-        id=article.id,
+        id=row.id,
         time_iso=published.isoformat(),
         time_label=f"{published:%b} {published.day} • {published:%H:%M} UTC",
-        country=article.country,
-        flag=flag(article.country),
-        country_name=country_name(article.country) if article.country else "",
-        outlet=article.source.name,
+        country=row.country,
+        flag=flag(row.country),
+        country_name=country_name(row.country) if row.country else "",
+        outlet=row.source__name,
         language=lang.upper(),
-        badge=_BADGES.get(article.translation_status, ""),
-        badge_class=f"badge-{article.translation_status}",
-        title=article.title_en or article.title_orig,
-        title_lang="" if article.title_en else (lang or "und"),
-        summary=_clip(article.summary_en or article.summary_orig),
-        summary_lang="" if article.summary_en else (lang or "und"),
-        original_title=article.title_orig if show_original else "",
-        original_summary=_clip(article.summary_orig) if show_original else "",
-        story_url=f"{story_prefix}{article.story_id}/" if story else "",
-        similar=max((story.source_count or 0) - 1, 0) if story else 0,
-        href=_http(article.url),
+        badge=_BADGES.get(row.translation_status, ""),
+        badge_class=f"badge-{row.translation_status}",
+        title=row.title_en or row.title_orig,
+        title_lang="" if row.title_en else (lang or "und"),
+        summary=_clip(row.summary_en or row.summary_orig),
+        summary_lang="" if row.summary_en else (lang or "und"),
+        original_title=row.title_orig if show_original else "",
+        original_summary=_clip(row.summary_orig) if show_original else "",
+        story_url=f"{story_prefix}{row.story_id}/" if in_story else "",
+        similar=max((row.story__source_count or 0) - 1, 0) if in_story else 0,
+        href=_http(row.url),
     )
 
 
-def cards_from(articles: list[Article]) -> list[Card]:
+def cards_from(rows: list) -> list[Card]:
     # reverse() once: every story URL shares the prefix.
     prefix = reverse("story", args=[0]).removesuffix("0/")
-    return [card_from(a, story_prefix=prefix) for a in articles]
+    return [card_from(r, story_prefix=prefix) for r in rows]

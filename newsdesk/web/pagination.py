@@ -22,7 +22,7 @@ _COVERED = re.compile(r"^(\d{1,9}|n)_(\d{1,18})_(\d{1,12}\.\d{6})_(\d{1,18})$")
 
 @dataclass
 class Page:
-    items: list[Article]
+    items: list  # Articles, or the rows of the queryset given
     next_cursor: str
 
     @property
@@ -41,9 +41,19 @@ def _dt(raw: str) -> datetime | None:
         return None
 
 
-def cursor_encode(article: Article, *, sort: str) -> str:
+def _coverage(item) -> int | None:
+    """The story's outlet count of an Article or of a row with ``story__source_count``."""
+    if not item.story_id:
+        return None
+    if isinstance(item, Article):
+        return item.story.source_count if item.story else None
+    return item.story__source_count
+
+
+def cursor_encode(article, *, sort: str) -> str:
+    """The cursor after ``article`` (an Article, or a row of ArticleFilter.card_rows)."""
     if sort == "covered":
-        count = article.story.source_count if article.story_id and article.story else None
+        count = _coverage(article)
         return f"{'n' if count is None else count}_{article.story_id or 0}_{_ts(article.published_at)}_{article.id}"
     return f"{_ts(article.published_at)}_{article.id}"
 
@@ -69,8 +79,8 @@ def cursor_condition(raw: str, *, sort: str) -> Q | None:
     return Q(published_at__lt=published) | Q(published_at=published, id__lt=ident)
 
 
-def keyset_page(qs: QuerySet[Article], *, cursor: str, size: int, sort: str = "newest") -> Page:
-    """One page of ``qs`` (already ordered for ``sort``) after ``cursor``."""
+def keyset_page(qs: QuerySet, *, cursor: str, size: int, sort: str = "newest") -> Page:
+    """One page of ``qs`` (articles or their rows, already ordered for ``sort``) after ``cursor``."""
     condition = cursor_condition(cursor, sort=sort) if cursor else None
     if condition is not None:
         qs = qs.filter(condition)

@@ -94,7 +94,7 @@ def feed_links(flt: ArticleFilter) -> list[tuple[str, str, str]]:
 def dashboard(request: HttpRequest) -> HttpResponse:
     flt = ArticleFilter.from_query(request.GET)
     page = keyset_page(
-        flt.queryset(),
+        flt.card_rows(),
         cursor=request.GET.get("before", "")[:80],
         size=settings.NEWSDESK_PAGE_SIZE,
         sort=flt.sort,
