@@ -423,6 +423,12 @@ NEWSDESK_COVERAGE_WINDOW_HOURS = env_float("NEWSDESK_COVERAGE_WINDOW_HOURS", 144
 # connection (planning them cost about as much as running them). Turn off
 # behind a pooler that does not keep sessions (PgBouncer in transaction mode).
 NEWSDESK_COVERAGE_PREPARED_STATEMENTS = env_bool("NEWSDESK_COVERAGE_PREPARED_STATEMENTS", True)
+# On PostgreSQL a story assignment commits without waiting for its WAL flush
+# (synchronous_commit off for that transaction only). A database crash can
+# then forget the last fraction of a second of assignments; the articles stay
+# enriched and without a story, and the retry sweep (every
+# NEWSDESK_TRANSLATION_RETRY_SECONDS) assigns them again after 10 minutes.
+NEWSDESK_COVERAGE_ASYNC_COMMIT = env_bool("NEWSDESK_COVERAGE_ASYNC_COMMIT", True)
 # Optional semantic backend (requirements-semantic.txt, `make semantic`):
 # sentence embeddings of English titles and leads mixed into the similarity.
 # auto = on when its packages import; on = required (startup fails without

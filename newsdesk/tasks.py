@@ -97,7 +97,8 @@ def retry_pending_translations(limit: int = 500) -> int:
     """Re-queue enrichment for articles whose translation is pending (provider
     outage, open breaker, spent budget) once some provider can take calls again,
     and for articles whose enrich message was lost (never enriched after a grace
-    period). Failed articles wait for the admin action."""
+    period) or whose story assignment was (enriched, still in no story after
+    the same grace period). Failed articles wait for the admin action."""
     from newsdesk.enrich.translate import translation_chain_available
 
     if enrich_backlog() > 0:
@@ -105,11 +106,18 @@ def retry_pending_translations(limit: int = 500) -> int:
         # the same ids again would only grow the queue while the backlog drains.
         return 0
     lost_before = timezone.now() - timedelta(minutes=10)
-    pending = Q(translation_status=TranslationStatus.PENDING, enriched_at__isnull=False)
-    lost = Q(enriched_at__isnull=True, fetched_at__lt=lost_before)
+    # Never enriched (a lost message), or enriched without joining a story (the
+    # assignment failed, or its asynchronous commit was lost to a database
+    # crash): both are read through the small index of story-less articles.
+    lost = Q(story__isnull=True) & (
+        Q(enriched_at__isnull=True, fetched_at__lt=lost_before) | Q(enriched_at__lt=lost_before)
+    )
+    ids = list(Article.objects.filter(lost).order_by("id").values_list("id", flat=True)[:limit])
     # While every provider's breaker is open, re-queueing would only churn.
-    wanted = (pending | lost) if translation_chain_available() else lost
-    ids = list(Article.objects.filter(wanted).order_by("id").values_list("id", flat=True)[:limit])
+    if len(ids) < limit and translation_chain_available():
+        pending = Q(translation_status=TranslationStatus.PENDING, enriched_at__isnull=False)
+        more = Article.objects.filter(pending).exclude(id__in=ids).order_by("id").values_list("id", flat=True)
+        ids += list(more[: limit - len(ids)])
     for article_id in ids:
         enrich_article.delay(article_id)
     return len(ids)

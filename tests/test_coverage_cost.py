@@ -10,8 +10,8 @@ from django.db import connection, transaction
 
 from newsdesk.coverage.cluster import article_assign_story, article_features, coverage_params
 from newsdesk.coverage.dbstore import DbStore, pg_cursor, pg_prepared_count
-from newsdesk.coverage.engine import Doc, Params, doc_similarity
-from newsdesk.models import Article, CoverageDoc, Source, TranslationStatus
+from newsdesk.coverage.engine import GRAM_PREFIX, Doc, Params, doc_similarity
+from newsdesk.models import Article, CoverageDoc, CoverageTerm, Source, TranslationStatus
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 _seq = count(1)
@@ -69,7 +69,7 @@ def test_zero_gram_weight_never_reads_the_gram_vectors_and_scores_the_same():
 
 
 def _candidate_docs(article: Article, params: Params) -> list[Doc]:
-    features = article_features(article=article)
+    features = article_features(article=article, grams=bool(params.weight_grams))
     with transaction.atomic():
         store = DbStore(article=article, params=params, lock_terms=list(features.terms))
         store.df(list(features.terms))
@@ -83,18 +83,30 @@ def _candidate_docs(article: Article, params: Params) -> list[Doc]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_candidate_reads_leave_out_grams_only_while_they_weigh_nothing():
+def test_grams_are_neither_counted_nor_stored_while_they_weigh_nothing():
+    assert coverage_params().weight_grams == 0.0
     for i, (title, summary) in enumerate(QUAKE[:2]):
         article_assign_story(article=_article(title, summary, minutes=i))
-    stored = dict(CoverageDoc.objects.values_list("article_id", "grams"))
-    assert all(stored.values())  # the index keeps every article's grams
+    assert list(CoverageDoc.objects.values_list("grams", flat=True)) == [{}, {}]
+    assert not CoverageTerm.objects.filter(term__startswith=GRAM_PREFIX).exists()
+    assert CoverageTerm.objects.filter(term__in=list(article_features(article=Article.objects.first()).terms)).exists()
     probe = _article(*QUAKE[2], minutes=5)
+    assert article_features(article=probe).grams == {}
     unweighted = _candidate_docs(probe, coverage_params())
-    assert coverage_params().weight_grams == 0.0
-    assert {d.key for d in unweighted} == set(stored)
-    assert all(d.grams == {} and d.terms for d in unweighted)
-    weighted = _candidate_docs(probe, Params(window_hours=coverage_params().window_hours, weight_grams=0.2))
-    assert {d.key: d.grams for d in weighted} == stored
+    assert len(unweighted) == 2 and all(d.grams == {} and d.terms for d in unweighted)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_gram_weight_counts_stores_and_reads_grams():
+    weighted = Params(window_hours=coverage_params().window_hours, weight_grams=0.2)
+    for i, (title, summary) in enumerate(QUAKE[:2]):
+        article_assign_story(article=_article(title, summary, minutes=i), params=weighted)
+    stored = dict(CoverageDoc.objects.values_list("article_id", "grams"))
+    assert len(stored) == 2 and all(stored.values())
+    assert CoverageTerm.objects.filter(term=GRAM_PREFIX + "_sum").get().df == 2  # "_sum" of "Sumatra", in both
+    probe = _article(*QUAKE[2], minutes=5)
+    assert article_features(article=probe, grams=True).grams
+    assert {d.key: d.grams for d in _candidate_docs(probe, weighted)} == stored
 
 
 @pytest.mark.django_db(transaction=True)

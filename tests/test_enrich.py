@@ -12,7 +12,7 @@ from django.urls import reverse
 from newsdesk.enrich.breaker import breaker_failure
 from newsdesk.enrich.pipeline import article_enrich, article_translate, content_plain_text
 from newsdesk.enrich.redisstate import redis_state_clear
-from newsdesk.models import Article, Translation, TranslationStatus
+from newsdesk.models import Article, CoverageDoc, CoveragePosting, Story, Translation, TranslationStatus
 from tests.support.articles import make_article, make_source
 from tests.support.translator import fast_settings, refused_url
 
@@ -147,11 +147,45 @@ def test_retry_task_skips_pending_while_every_breaker_is_open(translator, settin
 
     _purge_queues()
     article = _article()
-    Article.objects.filter(id=article.id).update(enriched_at="2026-01-01T00:00:00Z")
+    # Enriched with its translation pending, and (as every enriched article) in a story.
+    story = Story.objects.create(headline="h")
+    Article.objects.filter(id=article.id).update(enriched_at="2026-01-01T00:00:00Z", story=story)
     assert retry_pending_translations() == 1
     _purge_queues()  # an empty queue, so only the breaker can hold the sweep back
     for _ in range(settings.NEWSDESK_TRANSLATION_BREAKER_FAILURES):
         breaker_failure(provider="google", reason="test outage")
+    assert retry_pending_translations() == 0
+
+
+def test_retry_sweep_assigns_articles_whose_story_assignment_was_lost(translator, settings):
+    """Enriched but in no story after the grace period (a failed assignment, or its
+    asynchronous commit lost to a database crash): enriched again, so it joins one."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from newsdesk.tasks import retry_pending_translations
+
+    _purge_queues()
+    done = _article()
+    article_enrich(article_id=done.id)
+    done.refresh_from_db()
+    assert done.story_id is not None and done.translation_status == TranslationStatus.DONE
+    lost, recent = _article(), _article()
+    for a in (lost, recent):
+        article_enrich(article_id=a.id)
+    # What a lost assignment leaves: its whole transaction gone (link, index entry, postings).
+    Article.objects.filter(id__in=[lost.id, recent.id]).update(story=None)
+    CoveragePosting.objects.filter(article_id__in=[lost.id, recent.id]).delete()
+    CoverageDoc.objects.filter(article_id__in=[lost.id, recent.id]).delete()
+    Article.objects.filter(id=lost.id).update(enriched_at=timezone.now() - timedelta(minutes=11))
+    for _ in range(settings.NEWSDESK_TRANSLATION_BREAKER_FAILURES):
+        breaker_failure(provider="google", reason="test outage")  # lost assignments are swept all the same
+    assert retry_pending_translations() == 1
+    _purge_queues()
+    article_enrich(article_id=lost.id)
+    lost.refresh_from_db()
+    assert lost.story_id is not None
     assert retry_pending_translations() == 0
 
 

@@ -38,8 +38,11 @@ def coverage_params() -> Params:
     return Params(window_hours=settings.NEWSDESK_COVERAGE_WINDOW_HOURS)
 
 
-def article_features(*, article: Article) -> Features:
+def article_features(*, article: Article, grams: bool | None = None) -> Features:
     """English title and lead when we have them, plus the original text.
+
+    Character n-grams only when the scoring weighs them (``grams=None``: as
+    the shipped parameters say).
 
     The original keeps names and numbers matchable in their own script and
     lets an untranslated article (pending or failed) still meet articles in
@@ -50,7 +53,9 @@ def article_features(*, article: Article) -> Features:
     lead = article.summary_en if translated else article.summary_orig
     if translated:
         lead = f"{lead}\n{article.title_orig}\n{article.summary_orig}"
-    return text_features(title=title or article.title_en, body=lead)
+    if grams is None:
+        grams = bool(coverage_params().weight_grams)
+    return text_features(title=title or article.title_en, body=lead, grams=grams)
 
 
 def story_refresh_counts(*, story: Story) -> None:
@@ -104,7 +109,7 @@ def _story_embeddings_update(
 def article_assign_story(*, article: Article, params: Params | None = None, refresh: bool = True) -> Story:
     """Join the article to the story it belongs to, or start one; record why."""
     params = params or coverage_params()
-    features = article_features(article=article)
+    features = article_features(article=article, grams=bool(params.weight_grams))
     # The model runs before the transaction: no lock is held while it computes.
     embedding = article_embedding(article) if semantic_enabled() else None
     with transaction.atomic():

@@ -309,7 +309,9 @@ class DbStore:
             from .dbwrite import assignment_write_orm
 
             written = assignment_write_orm(store=self, pending=pending, score=score, evidence=evidence), False
-        articles_changed()  # story membership and outlet counts are raw SQL / QuerySet.update: no signals
+        # Story membership and outlet counts are raw SQL / QuerySet.update: no
+        # signals. Readers need the bump after the commit; one is enough.
+        articles_changed(at_commit_only=True)
         return written
 
 

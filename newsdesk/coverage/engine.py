@@ -168,14 +168,25 @@ def _unit(vec: dict[str, float]) -> dict[str, float]:
     return {k: v / norm for k, v in vec.items()}
 
 
+def features_grams(features: Features, params: Params) -> dict[str, float]:
+    """The character n-grams that count: none while the scoring gives them no weight.
+
+    A zero weight adds exactly 0.0 to every similarity, so their document
+    frequencies are neither read nor written and no gram vector is stored
+    (real articles carry ~240 grams against ~50 terms: most of an
+    assignment's writes). Giving grams a weight needs ``recluster`` first.
+    """
+    return features.grams if params.weight_grams else {}
+
+
 def doc_build(*, key: int, at: float, features: Features, store: Store, params: Params, embedding: Any = None) -> Doc:
     """Weigh features by the store's current document frequencies."""
-    gram_keys = [GRAM_PREFIX + g for g in features.grams]
-    df = store.df([*features.terms, *gram_keys])
+    gram_tf = features_grams(features, params)
+    df = store.df([*features.terms, *(GRAM_PREFIX + g for g in gram_tf)])
     n = store.doc_count()
     prior = params.df_prior_docs
     terms = {t: (1 + math.log(tf)) * _idf(df.get(t, 0), n, prior) for t, tf in features.terms.items()}
-    grams = {g: (1 + math.log(tf)) * _idf(df.get(GRAM_PREFIX + g, 0), n, prior) for g, tf in features.grams.items()}
+    grams = {g: (1 + math.log(tf)) * _idf(df.get(GRAM_PREFIX + g, 0), n, prior) for g, tf in gram_tf.items()}
     names = {t: _idf(df.get(t, 0), n, prior) for t in features.names if t in features.terms}
     return Doc(key=key, at=at, terms=_unit(terms), grams=_unit(grams), names=names, embedding=embedding)
 
@@ -310,7 +321,7 @@ def doc_assign(
         if quiet <= params.active_quiet and (len(times) > 1 or doc.at - max(times) <= params.tempo_floor_hours * 3600):
             active.add(story_key)
     ranked = sorted(best_by_story.items(), key=lambda kv: (-kv[1][0], kv[0]))
-    df_keys = [*features.terms, *(GRAM_PREFIX + g for g in features.grams)]
+    df_keys = [*features.terms, *(GRAM_PREFIX + g for g in features_grams(features, params))]
     if not ranked or content_best < params.join_threshold:
         story = store.story_create(doc=doc)
         doc.story = story

@@ -278,7 +278,7 @@ def items_cluster(
     store = MemoryStore(centroid_terms=params.centroid_terms)
     vectors = _embed_english(embed, [(i.title, i.body, i.language) for i in items]) if embed else None
     for n, item in enumerate(items, 1):
-        features = text_features(title=item.title, body=item.body)
+        features = text_features(title=item.title, body=item.body, grams=bool(params.weight_grams))
         embedding = vectors[n - 1] if vectors is not None else None
         doc_assign(doc_key=item.key, at=item.at, features=features, store=store, params=params, embedding=embedding)
         if progress:
@@ -307,8 +307,8 @@ def pairs_score(pairs: list[Pair], *, params: Params, embed: Embedder | None = N
     for pair in pairs:
         a_title, a_body = title_split(title=pair.a_title, text=pair.a_body)
         b_title, b_body = title_split(title=pair.b_title, text=pair.b_body)
-        a = text_features(title=a_title, body=a_body)
-        b = text_features(title=b_title, body=b_body)
+        a = text_features(title=a_title, body=a_body, grams=bool(params.weight_grams))
+        b = text_features(title=b_title, body=b_body, grams=bool(params.weight_grams))
         feats.append((a, b))
         texts += [(a_title, a_body, pair.a_language), (b_title, b_body, pair.b_language)]
         for f in (a, b):

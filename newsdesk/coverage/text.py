@@ -139,10 +139,14 @@ def _tokens(text: str) -> list[tuple[str, bool]]:
     return out
 
 
-def text_features(*, title: str, body: str = "", body_chars: int = 600) -> Features:
-    """Features of a title and the start of its body (the lead)."""
+def text_features(*, title: str, body: str = "", body_chars: int = 600, grams: bool = True) -> Features:
+    """Features of a title and the start of its body (the lead).
+
+    ``grams=False`` leaves out the character n-grams (an empty dict), which
+    the shipped scoring does not weigh (see ``engine.features_grams``).
+    """
     terms: Counter[str] = Counter()
-    grams: Counter[str] = Counter()
+    gram_counts: Counter[str] = Counter()
     names: set[str] = set()
     body = body[:body_chars]
     for part, weight in ((title, TITLE_WEIGHT), (body, 1.0)):
@@ -155,8 +159,8 @@ def text_features(*, title: str, body: str = "", body_chars: int = 600) -> Featu
             terms[stem] += weight
             if is_name and (len(word) >= 3 or word.isdigit()):
                 names.add(stem)
-            if not word.isdigit() and len(word) >= GRAM_LEN:
+            if grams and not word.isdigit() and len(word) >= GRAM_LEN:
                 padded = f"_{word}_"
                 for i in range(len(padded) - GRAM_LEN + 1):
-                    grams[padded[i : i + GRAM_LEN]] += weight
-    return Features(terms=dict(terms), grams=dict(grams), names=frozenset(names))
+                    gram_counts[padded[i : i + GRAM_LEN]] += weight
+    return Features(terms=dict(terms), grams=dict(gram_counts), names=frozenset(names))

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 
@@ -82,6 +82,10 @@ class Article(models.Model):
             # The category filter is case-insensitive (UPPER(category) = UPPER(%s)): this index
             # serves it in date order, and gives the planner statistics on the expression.
             models.Index(Upper("category"), F("published_at").desc(), name="article_category_ci_idx"),
+            # Articles not (yet) in a story: those waiting for enrichment, and
+            # any whose assignment was lost (the retry sweep finds both here).
+            # Small: every enriched article joins a story within seconds.
+            models.Index(fields=["enriched_at"], name="article_unassigned_idx", condition=Q(story__isnull=True)),
         ]
 
     def __str__(self) -> str:
