@@ -190,3 +190,23 @@ def test_document_frequency_table_has_one_index_and_room_for_hot_updates():
         options = cursor.fetchone()[0]
     assert len(indexes) == 1 and "newsdesk_coverageterm_pkey" in indexes[0]
     assert "fillfactor=70" in options
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("async_commit", [True, False])
+def test_an_assignment_commits_asynchronously_only_when_configured(settings, async_commit):
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's")
+    settings.NEWSDESK_COVERAGE_ASYNC_COMMIT = async_commit
+    article = _article(*QUAKE[0])
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('synchronous_commit')")
+        assert cursor.fetchone()[0] == "on"
+        article_assign_story(article=article)
+        cursor.execute("SELECT current_setting('synchronous_commit')")
+        assert cursor.fetchone()[0] == ("off" if async_commit else "on")
+    with connection.cursor() as cursor:  # transaction-local: the next one waits for its flush again
+        cursor.execute("SELECT current_setting('synchronous_commit')")
+        assert cursor.fetchone()[0] == "on"
+    article.refresh_from_db()
+    assert article.story_id is not None

@@ -156,6 +156,22 @@ def test_inside_a_transaction_the_version_moves_again_on_commit():
     assert _version() != during
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_story_assignment_moves_the_version_once_at_commit_and_its_feed_changes():
+    from newsdesk.coverage.cluster import article_assign_story
+
+    source = make_source(country="MX")
+    article = make_article(source=source)
+    start = _version()
+    with transaction.atomic():
+        article_assign_story(article=article)
+        during = _version()
+    assert _version() != during  # moved after the commit, when readers can see the story
+    if connection.vendor == "postgresql":
+        # The one-statement path sends no model signals: one bump, at commit.
+        assert during == start and _version() == start + 1
+
+
 def test_a_rolled_back_transaction_still_registers_the_commit_bump_next_time(mexico):
     source, _, _ = mexico
     with transaction.atomic():
