@@ -461,6 +461,8 @@ NEWSDESK_FEED_VALIDATOR_TTL = env_int("NEWSDESK_FEED_VALIDATOR_TTL", NEWSDESK_FE
 NEWSDESK_STATS_CACHE_SECONDS = env_int("NEWSDESK_STATS_CACHE_SECONDS", 300)
 # Rendered dashboard cards kept per web process, keyed by everything a card shows (0 = off).
 NEWSDESK_CARD_CACHE = env_int("NEWSDESK_CARD_CACHE", 4096)
+# Serialised feed items kept per web process, keyed by everything an item shows (0 = off).
+NEWSDESK_FEED_ITEM_CACHE = env_int("NEWSDESK_FEED_ITEM_CACHE", 4096)
 # /healthz: the worker heartbeat is written every 30 s; the dispatcher runs every minute.
 NEWSDESK_HEALTH_MAX_HEARTBEAT_AGE = env_int("NEWSDESK_HEALTH_MAX_HEARTBEAT_AGE", 120)
 NEWSDESK_HEALTH_MAX_BEAT_LAG = env_int("NEWSDESK_HEALTH_MAX_BEAT_LAG", 600)

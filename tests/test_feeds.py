@@ -267,9 +267,10 @@ def test_our_item_loop_and_attribute_lookup_give_what_djangos_give(client, monke
 
 
 @pytest.mark.parametrize("name", FORMATS)
-def test_direct_item_writer_matches_the_generic_path_on_hostile_content(client, monkeypatch, name):
+def test_direct_item_writer_matches_the_generic_path_on_hostile_content(client, monkeypatch, settings, name):
     from newsdesk.web.feeds import _ExtraElements
 
+    settings.NEWSDESK_FEED_ITEM_CACHE = 0  # both requests must write their items
     hostile = [text.replace("\x00", "") for text in HOSTILE] if connection.vendor == "postgresql" else HOSTILE
     for i, text in enumerate(hostile):
         make_article(
@@ -284,3 +285,132 @@ def test_direct_item_writer_matches_the_generic_path_on_hostile_content(client, 
     assert direct.content == generic.content
     assert len(_strict(direct.content)) > 0
     assert direct.content.count(b"newsdesk-article-") == len(hostile)
+
+
+def _hostile_desk() -> list:
+    """Articles with every kind of awkward content, in and out of stories, with and without a URL."""
+    hostile = [text.replace("\x00", "") for text in HOSTILE] if connection.vendor == "postgresql" else HOSTILE
+    articles = []
+    for i, text in enumerate(hostile):
+        articles.append(
+            make_article(
+                source=make_source(name=f"Outlet {text}", country="MX" if i % 2 else "FR"),
+                title_en=f"Title {text}" if i % 3 else "",
+                summary_en=f"Summary {text}",
+                title_orig=f"Orig {text}",
+                category=text[:100],
+                url=f"https://example.org/{i}?q=<&>\x01" if i % 4 else "",
+                story=make_story(sources=i + 2) if i % 2 else None,
+                minutes_ago=i,
+            )
+        )
+    return articles
+
+
+@pytest.mark.parametrize("name", [*FORMATS, "feed-json"])
+def test_item_cache_gives_the_uncached_bytes_and_skips_the_item_work(client, monkeypatch, settings, name):
+    from django.utils.feedgenerator import SyndicationFeed
+
+    from newsdesk.web.feeds import ArticleFeed, feed_items
+
+    articles = _hostile_desk()
+    settings.NEWSDESK_FEED_ITEM_CACHE = 0
+    feed_items.clear()
+    plain = client.get(reverse(name)).content
+    assert len(feed_items) == 0
+    assert plain.count(b"newsdesk-article-") == len(articles)
+    settings.NEWSDESK_FEED_ITEM_CACHE = 100
+    assert client.get(reverse(name)).content == plain  # written and stored
+    assert len(feed_items) == len(articles)
+    # A hit does no per-item work at all.
+    calls = []
+    for cls, hook in ((SyndicationFeed, "add_item"), (ArticleFeed, "item_title"), (ArticleFeed, "item_categories")):
+        original = getattr(cls, hook)
+        monkeypatch.setattr(cls, hook, lambda *a, _o=original, _h=hook, **k: calls.append(_h) or _o(*a, **k))
+    assert client.get(reverse(name)).content == plain
+    assert calls == []
+    if name == "feed-json":
+        # The JSON writer joins item texts itself: still exactly json.dumps of the whole document.
+        assert json.dumps(json.loads(plain), ensure_ascii=False).encode() == plain
+    else:
+        _strict(plain)
+
+
+@pytest.mark.parametrize("name", [*FORMATS, "feed-json"])
+def test_item_cache_follows_every_change_an_item_shows(client, settings, name):
+    from newsdesk.models import Article
+    from newsdesk.web.feeds import feed_items
+
+    settings.NEWSDESK_FEED_ITEM_CACHE = 100
+    feed_items.clear()
+    source = make_source(name="El Financiero", country="MX")
+    story = make_story(sources=2)
+    article = make_article(source=source, story=story, title_en="Lithium deal")
+    before = client.get(reverse(name)).content
+    assert b"Lithium deal" in before and b"El Financiero" in before
+    assert client.get(reverse(name)).content == before  # from the cache
+    article.title_en = "Copper deal"
+    article.save()  # updated_at moves
+    source.name = "El Economista"
+    source.save()
+    story.source_count = 7
+    story.save()
+    after = client.get(reverse(name)).content
+    assert b"Copper deal" in after and b"Lithium deal" not in after
+    assert b"El Economista" in after and b"El Financiero" not in after
+    coverage = b'"coverage": 7' if name == "feed-json" else b"<nd:coverage>7</nd:coverage>"
+    assert coverage in after
+    # Even a write that leaves updated_at alone makes a new entry: the key is the whole row.
+    Article.objects.filter(id=article.id).update(summary_en="Rewritten lead")
+    assert b"Rewritten lead" in client.get(reverse(name)).content
+    settings.NEWSDESK_FEED_ITEM_CACHE = 0
+    assert client.get(reverse(name)).content == client.get(reverse(name)).content
+    uncached = client.get(reverse(name)).content
+    settings.NEWSDESK_FEED_ITEM_CACHE = 100
+    assert client.get(reverse(name)).content == uncached
+
+
+@pytest.mark.parametrize("name", [*FORMATS, "feed-json"])
+def test_item_cache_keeps_scheme_and_host_of_links_apart(client, settings, name):
+    from newsdesk.web.feeds import feed_items
+
+    settings.NEWSDESK_FEED_ITEM_CACHE = 100
+    settings.ALLOWED_HOSTS = ["testserver", "other.example"]
+    feed_items.clear()
+    story = make_story(sources=2)
+    make_article(source=make_source(), story=story, url="")  # linked to its story page, on this site
+    path = reverse("story", args=[story.id]).encode()
+    assert b"http://testserver" + path in client.get(reverse(name)).content
+    assert b"https://testserver" + path in client.get(reverse(name), secure=True).content
+    assert b"http://other.example" + path in client.get(reverse(name), headers={"Host": "other.example"}).content
+    assert len(feed_items) == 3
+
+
+def test_item_cache_is_bounded(client, settings):
+    from newsdesk.web.feeds import feed_items
+
+    settings.NEWSDESK_FEED_ITEM_CACHE = 0
+    source = make_source()
+    for i in range(5):
+        make_article(source=source, title_en=f"Story {i}", minutes_ago=i)
+    plain = client.get(reverse("feed-rss")).content
+    settings.NEWSDESK_FEED_ITEM_CACHE = 3
+    feed_items.clear()
+    assert client.get(reverse("feed-rss")).content == plain
+    assert len(feed_items) == 3
+    assert client.get(reverse("feed-rss")).content == plain
+
+
+def test_a_subclass_with_its_own_item_hooks_is_not_served_the_base_feeds_items(rf, settings):
+    from newsdesk.web.feeds import ArticleFeed, feed_items
+
+    class ShoutingFeed(ArticleFeed):
+        def item_title(self, item):
+            return super().item_title(item).upper()
+
+    settings.NEWSDESK_FEED_ITEM_CACHE = 100
+    feed_items.clear()
+    make_article(source=make_source(), title_en="Quiet headline")
+    assert b"Quiet headline" in ArticleFeed()(rf.get("/feeds/rss/")).content
+    shouted = ShoutingFeed()(rf.get("/feeds/rss/")).content
+    assert b"QUIET HEADLINE" in shouted and b"Quiet headline" not in shouted

@@ -12,6 +12,12 @@ unchanged view is a 304 with no query at all, and otherwise a light query of
 plain rows (``FeedItem``), and its validators in one query. Every string is
 stripped of characters XML 1.0 cannot carry, so a feed stays well-formed
 whatever the sources published.
+
+Each item's serialised text is kept per process (``feed_items``), keyed by
+the feed class, the generator and the request's link context and by the
+whole row the item is made from, so an entry can never be stale: an article,
+outlet name or coverage count that changes makes a different key. On a hit
+the item's per-item work (building its dict, escaping, writing) is skipped.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ import inspect
 import io
 import json
 import re
+import threading
+from collections import OrderedDict
 from contextvars import ContextVar
 from datetime import datetime
 from typing import NamedTuple
@@ -30,7 +38,7 @@ from django.contrib.sites.shortcuts import get_current_site
 from django.contrib.syndication.views import Feed, add_domain
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.feedgenerator import (
     Atom1Feed,
@@ -66,6 +74,12 @@ _ITEMS: ContextVar[list[Article] | None] = ContextVar("newsdesk_feed_items", def
 # inspects the attribute's signature on every call, 15 times per item.
 _MISSING, _VALUE, _CALL_WITH_OBJ, _CALL = range(4)
 _ATTR_KINDS: dict[tuple[type, str], int] = {}
+# The hooks get_feed calls per item; a class that overrides one keeps its items out of the cache.
+_ITEM_HOOKS = (
+    "item_title", "item_link", "item_description", "item_guid", "item_guid_is_permalink", "item_pubdate",
+    "item_updateddate", "item_author_name", "item_categories", "item_extra_kwargs",
+)  # fmt: skip
+_CACHEABLE: dict[type, bool] = {}
 
 
 class FeedItem(NamedTuple):
@@ -162,6 +176,59 @@ def _quick(name: str, contents: str | None) -> str:
     return f"<{name}>{_escape_text(contents)}</{name}>" if contents else f"<{name}/>"
 
 
+class RenderedItem(dict):
+    """A feed item already serialised by its generator.
+
+    ``text`` is what the generator writes for it; the dict holds only the two
+    dates Django's ``latest_post_date`` reads (``lastBuildDate``, Atom's
+    ``updated``).
+    """
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str, pubdate: datetime | None, updateddate: datetime | None) -> None:
+        super().__init__(pubdate=pubdate, updateddate=updateddate)
+        self.text = text
+
+
+class _FeedItems:
+    """A small LRU of serialised feed items, per process.
+
+    The key holds the whole row an item is made from (``FeedItem``) and
+    everything else its text depends on, so an entry is never stale. The
+    first page of a busy view is the same fifty items for every subscriber
+    until the next article arrives, and views overlap.
+    """
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[tuple, RenderedItem] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_many(self, keys: list[tuple]) -> list[RenderedItem | None]:
+        with self._lock:
+            found = [self._items.get(key) for key in keys]
+            for key, item in zip(keys, found, strict=True):
+                if item is not None:
+                    self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple, item: RenderedItem, *, size: int) -> None:
+        with self._lock:
+            self._items[key] = item
+            while len(self._items) > size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+feed_items = _FeedItems()
+
+
 class _ExtraElements:
     """Adds ``nd:*`` elements for the original-language fields to RSS and Atom items.
 
@@ -193,16 +260,22 @@ class _ExtraElements:
             and not self.item_attributes(item)
         )
 
+    def item_fragment(self, item) -> str:
+        """The item's element as text, as ``write_items`` writes it."""
+        if self._plain(item):
+            return self.item_text(item)
+        handler = FastXMLWriter()
+        handler.startElement(self.item_element, self.item_attributes(item))
+        self.add_item_elements(handler, item)
+        handler.endElement(self.item_element)
+        return handler.getvalue()
+
     def write_items(self, handler):
         if not isinstance(handler, FastXMLWriter):
             return super().write_items(handler)
-        for item in self.items:
-            if self._plain(item):
-                handler.parts.append(self.item_text(item))
-            else:
-                handler.startElement(self.item_element, self.item_attributes(item))
-                self.add_item_elements(handler, item)
-                handler.endElement(self.item_element)
+        handler.parts.extend(
+            item.text if type(item) is RenderedItem else self.item_fragment(item) for item in self.items
+        )
         return None
 
 
@@ -307,37 +380,39 @@ class JsonFeedGenerator(SyndicationFeed):
 
     content_type = "application/feed+json; charset=utf-8"
 
+    def item_fragment(self, item) -> str:
+        """The item's JSON object as text."""
+        entry = {
+            "id": item["unique_id"],
+            "url": item["link"],
+            "title": item["title"],
+            "content_text": item.get("summary_text") or "",
+            "tags": list(item["categories"] or []),
+            "_newsdesk": {k: item.get(k) for k in EXTRA_FIELDS if item.get(k) not in (None, "")},
+        }
+        if item["pubdate"]:
+            entry["date_published"] = rfc3339_date(item["pubdate"])
+        if item["updateddate"]:
+            entry["date_modified"] = rfc3339_date(item["updateddate"])
+        if item.get("outlet"):
+            entry["authors"] = [{"name": item["outlet"]}]
+        if item.get("language_en"):
+            entry["language"] = item["language_en"]
+        return json.dumps(entry, ensure_ascii=False)
+
     def write(self, outfile, encoding):
         feed = self.feed
-        items = []
-        for item in self.items:
-            entry = {
-                "id": item["unique_id"],
-                "url": item["link"],
-                "title": item["title"],
-                "content_text": item.get("summary_text") or "",
-                "tags": list(item["categories"] or []),
-                "_newsdesk": {k: item.get(k) for k in EXTRA_FIELDS if item.get(k) not in (None, "")},
-            }
-            if item["pubdate"]:
-                entry["date_published"] = rfc3339_date(item["pubdate"])
-            if item["updateddate"]:
-                entry["date_modified"] = rfc3339_date(item["updateddate"])
-            if item.get("outlet"):
-                entry["authors"] = [{"name": item["outlet"]}]
-            if item.get("language_en"):
-                entry["language"] = item["language_en"]
-            items.append(entry)
-        data = {
+        head = {
             "version": "https://jsonfeed.org/version/1.1",
             "title": feed["title"],
             "home_page_url": feed["link"],
             "feed_url": feed["feed_url"],
             "description": feed["description"],
             "language": feed["language"],
-            "items": items,
         }
-        outfile.write(json.dumps(data, ensure_ascii=False))
+        items = (item.text if type(item) is RenderedItem else self.item_fragment(item) for item in self.items)
+        # json.dumps({**head, "items": [...]}) written out: its separators are ", " and ": ".
+        outfile.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "items": [' + ", ".join(items) + "]}")
 
 
 class ArticleFeed(Feed):
@@ -414,7 +489,25 @@ class ArticleFeed(Feed):
         finally:
             _ITEMS.reset(token)
         domain, secure, tz = get_current_site(request).domain, request.is_secure(), get_default_timezone()
-        for item in items:
+        size = settings.NEWSDESK_FEED_ITEM_CACHE
+        if (
+            size > 0
+            and self._cacheable_items()
+            and hasattr(feed, "item_fragment")
+            and all(type(item) is FeedItem for item in items)  # rows compare by value, model instances by pk
+        ):
+            # Everything an item's text depends on besides its row: the hooks
+            # (class), the writer, the links' site, scheme and URL resolution,
+            # and the zone that makes naive dates aware.
+            scope = (type(self), type(feed), domain, secure, get_script_prefix(), get_urlconf(), str(tz))
+            keys = [(scope, item) for item in items]
+            cached = feed_items.get_many(keys)
+        else:
+            keys = cached = None
+        for n, item in enumerate(items):
+            if cached is not None and (hit := cached[n]) is not None:
+                feed.items.append(hit)
+                continue
             pubdate, updateddate = self.item_pubdate(item), self.item_updateddate(item)
             if pubdate and is_naive(pubdate):
                 pubdate = make_aware(pubdate, tz)
@@ -437,6 +530,10 @@ class ArticleFeed(Feed):
                 item_copyright=None,
                 **self.item_extra_kwargs(item),
             )
+            if keys is not None:
+                rendered = RenderedItem(feed.item_fragment(feed.items[-1]), pubdate, updateddate)
+                feed.items[-1] = rendered
+                feed_items.put(keys[n], rendered, size=size)
         return feed
 
     @classmethod
@@ -448,6 +545,15 @@ class ArticleFeed(Feed):
             and not any(hasattr(cls, name) for name in unknown)
             and cls.item_enclosures is Feed.item_enclosures
         )
+
+    @classmethod
+    def _cacheable_items(cls) -> bool:
+        """True when every item hook is ArticleFeed's own: an item's text is then a function of its row alone."""
+        cacheable = _CACHEABLE.get(cls)
+        if cacheable is None:
+            cacheable = all(getattr(cls, name) is getattr(ArticleFeed, name) for name in _ITEM_HOOKS)
+            _CACHEABLE[cls] = cacheable
+        return cacheable
 
     def items_builtin(self) -> bool:
         """True when the items are ``item_queryset``'s first rows (not a subclass's own list)."""
