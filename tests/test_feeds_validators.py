@@ -143,6 +143,38 @@ def test_story_coverage_reaching_the_threshold_enters_the_view(client, mexico):
     assert article.title_en.encode() in entered.content
 
 
+@pytest.mark.parametrize("name", FORMATS)
+def test_a_coverage_change_in_an_item_gives_200_to_a_repeat(client, mexico, name):
+    """A story gaining an outlet changes its members' items ("Similar Coverage (N)")
+    without touching the articles: the old ETag and Last-Modified must not match."""
+    _, article, _ = mexico
+    story = make_story(sources=2)
+    Article.objects.filter(id=article.id).update(story=story)
+    Article.objects.update(updated_at=BASE_TIME)  # the articles were last edited long ago
+    Story.objects.filter(id=story.id).update(updated_at=BASE_TIME)
+    changes.articles_changed()
+    first = _get(client, name, MX)
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    assert _get(client, name, MX, etag).status_code == 304
+    story.source_count = 3
+    story.save()  # as coverage does: the counter and the story's update time move together
+    again = _get(client, name, MX, etag)
+    assert again.status_code == 200 and again.headers["ETag"] != etag
+    assert b"3" in again.content
+    since = client.get(reverse(name), MX, headers={"If-Modified-Since": modified})
+    assert since.status_code == 200, "Last-Modified follows the story too"
+
+
+def test_an_outlet_rename_gives_200_to_a_repeat(client, mexico):
+    source, _, _ = mexico
+    etag = _get(client, "feed-rss", MX).headers["ETag"]
+    source.name = "Renamed Outlet"
+    source.save(update_fields=["name"])  # bumps the version through the signal
+    again = _get(client, "feed-rss", MX, etag)
+    assert again.status_code == 200
+    assert b"Renamed Outlet" in again.content
+
+
 @pytest.mark.django_db(transaction=True)
 def test_inside_a_transaction_the_version_moves_again_on_commit():
     source = make_source(country="MX")

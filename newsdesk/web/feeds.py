@@ -68,7 +68,7 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # themselves (an unconditional request loads them in one query) or their
 # (id, updated_at). (The Feed instance is shared by all threads, so it
 # cannot hold per-request state.)
-_VERSIONS: ContextVar[list[tuple[int, datetime]] | None] = ContextVar("newsdesk_feed_versions", default=None)
+_VERSIONS: ContextVar[list[tuple] | None] = ContextVar("newsdesk_feed_versions", default=None)
 _ITEMS: ContextVar[list[Article] | None] = ContextVar("newsdesk_feed_items", default=None)
 # How Feed._get_dynamic_attr finds each attribute, per feed class: Django
 # inspects the attribute's signature on every call, 15 times per item.
@@ -99,6 +99,7 @@ class FeedItem(NamedTuple):
     story_id: int | None
     source_name: str
     coverage: int | None  # the story's outlet count
+    story_updated_at: datetime | None  # moves with the story's membership (and so its coverage)
 
     @property
     def display_title(self) -> str:
@@ -110,7 +111,19 @@ class FeedItem(NamedTuple):
 
 
 # The columns of FeedItem, in order, as the ORM names them.
-FEED_ITEM_COLUMNS = (*FeedItem._fields[:-2], "source__name", "story__source_count")
+FEED_ITEM_COLUMNS = (*FeedItem._fields[:-3], "source__name", "story__source_count", "story__updated_at")
+# What the validators are computed from: besides the article's own update time,
+# what an item shows that changes without it (the outlet's name, the story's
+# coverage), so a repeat never gets a 304 for a feed whose text changed.
+VERSION_COLUMNS = ("id", "updated_at", "story_id", "story__source_count", "source__name", "story__updated_at")
+ItemVersion = tuple[int, datetime, int | None, int | None, str, datetime | None]
+
+
+def item_version(item) -> ItemVersion:
+    """The validator source of one item (a FeedItem, or a subclass's own object)."""
+    if isinstance(item, FeedItem):
+        return (item.id, item.updated_at, item.story_id, item.coverage, item.source_name, item.story_updated_at)
+    return (item.id, item.updated_at, getattr(item, "story_id", None), None, "", None)
 
 
 def xml_text(value: object) -> str:
@@ -564,12 +577,12 @@ class ArticleFeed(Feed):
         rows = self.item_queryset(obj).values_list(*FEED_ITEM_COLUMNS)[: settings.NEWSDESK_FEED_SIZE]
         return [FeedItem._make(row) for row in rows]
 
-    def item_versions(self, obj) -> list[tuple[int, datetime]]:
-        """(id, updated_at) of the feed's items, newest first: the validator source."""
+    def item_versions(self, obj) -> list[ItemVersion]:
+        """``item_version`` of the feed's items, newest first: the validator source."""
         if not self.items_builtin():
             # A subclass that builds its own item list: derive from it.
-            return [(item.id, item.updated_at) for item in self.items(obj)]
-        return list(self.item_queryset(obj).values_list("id", "updated_at")[: settings.NEWSDESK_FEED_SIZE])
+            return [item_version(item) for item in self.items(obj)]
+        return list(self.item_queryset(obj).values_list(*VERSION_COLUMNS)[: settings.NEWSDESK_FEED_SIZE])
 
     def items(self, obj) -> list[FeedItem]:
         rows = _ITEMS.get()
@@ -578,7 +591,7 @@ class ArticleFeed(Feed):
         versions = _VERSIONS.get()
         if versions is None:
             versions = self.item_versions(obj)
-        ids = [ident for ident, _ in versions]
+        ids = [v[0] for v in versions]
         by_id = {
             row[0]: FeedItem._make(row) for row in Article.objects.filter(id__in=ids).values_list(*FEED_ITEM_COLUMNS)
         }
@@ -646,12 +659,19 @@ class ArticleFeed(Feed):
         the filter drops or reorders share one validator (and one memo)."""
         return f"{type(self).__module__}.{type(self).__qualname__}|{request.path}|{self.memo_scope(obj)}"
 
-    def validators(self, request: HttpRequest, obj, versions: list[tuple[int, datetime]]) -> tuple[str, int | None]:
-        """(ETag, Last-Modified timestamp) of the items (id, updated_at) ``versions``."""
+    def validators(self, request: HttpRequest, obj, versions: list[ItemVersion]) -> tuple[str, int | None]:
+        """(ETag, Last-Modified timestamp) of the items' ``versions`` (see ``item_version``).
+
+        Last-Modified is the latest article or story change: a story gaining an
+        outlet changes its members' coverage without touching the articles.
+        """
         digest = hashlib.sha256(f"{self.format_name}|{self.view_key(request, obj)}".encode())
-        for ident, updated in versions:
-            digest.update(f"|{ident}:{updated.timestamp():.6f}".encode())
-        last_modified = max((updated for _, updated in versions), default=None)
+        last_modified = None
+        for ident, updated, story, coverage, outlet, story_updated in versions:
+            digest.update(f"|{ident}:{updated.timestamp():.6f}:{story}:{coverage}:{len(outlet)}:{outlet}".encode())
+            for moment in (updated, story_updated):
+                if moment is not None and (last_modified is None or moment > last_modified):
+                    last_modified = moment
         return f'"{digest.hexdigest()[:32]}"', int(last_modified.timestamp()) if last_modified else None
 
     def __call__(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
@@ -674,7 +694,7 @@ class ArticleFeed(Feed):
         if sure_200 and self.items_builtin():
             # A 200 for sure: load the items and take the validators from them.
             rows = self.item_rows(obj)
-            versions = [(row.id, row.updated_at) for row in rows]
+            versions = [item_version(row) for row in rows]
         else:
             versions = self.item_versions(obj)
         etag, last_modified_ts = self.validators(request, obj, versions)
