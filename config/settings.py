@@ -56,6 +56,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "newsdesk.web.csp.CachedCSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Repeats of unchanged public feeds end here with a 304 (everything above
+    # only adds response headers, so the 304 carries them all).
+    "newsdesk.web.feeds.FeedRevalidationMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -63,7 +67,6 @@ MIDDLEWARE = [
     # Default-deny access policy for a private desk (NEWSDESK_DASHBOARD_PUBLIC=false).
     "newsdesk.accounts.middleware.AccessPolicyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
