@@ -35,9 +35,9 @@ from datetime import datetime
 from typing import NamedTuple
 
 from django.conf import settings
-from django.core.exceptions import DisallowedHost
 from django.contrib.sites.shortcuts import get_current_site
 from django.contrib.syndication.views import Feed, add_domain
+from django.core.exceptions import DisallowedHost
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import get_script_prefix, get_urlconf, resolve, reverse
