@@ -10,9 +10,12 @@ What it does:
    in SQL from word lists in eight languages, with skewed word frequencies, titles of 6-14
    words and summaries of 15-90 words; English text beside the original. The GIN index is
    rebuilt after the load. A database with the right row count is reused (``--regen`` forces).
-2. Starts gunicorn (2 workers, one per core) on a free loopback port, DEBUG off.
-3. Loads it with a load generator on loopback (one keep-alive connection per gunicorn
-   worker) and reports p50/p95 of **server time**, from gunicorn's access log (``%(D)s``:
+2. Starts gunicorn (2 sync workers, one per core) on a free loopback port, DEBUG off.
+   Sync workers close the connection after every response (production's
+   ``config/gunicorn.py`` runs threaded workers with keep-alive); kept so that figures
+   compare across sessions.
+3. Loads it with a load generator on loopback (two client threads, one request at a time
+   each) and reports p50/p95 of **server time**, from gunicorn's access log (``%(D)s``:
    request read to response sent, so the load generator's own CPU is not counted), with
    the client's round trip beside it, for: the dashboard first page; filter combinations
    with full-text search; RSS/Atom of filtered views (50 items, no validators); the same
