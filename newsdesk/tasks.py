@@ -106,12 +106,11 @@ def retry_pending_translations(limit: int = 500) -> int:
         # the same ids again would only grow the queue while the backlog drains.
         return 0
     lost_before = timezone.now() - timedelta(minutes=10)
-    # Never enriched (a lost message), or enriched without joining a story (the
-    # assignment failed, or its asynchronous commit was lost to a database
-    # crash): both are read through the small index of story-less articles.
-    lost = Q(story__isnull=True) & (
-        Q(enriched_at__isnull=True, fetched_at__lt=lost_before) | Q(enriched_at__lt=lost_before)
-    )
+    # Never enriched (a lost message; recluster may have put it in a story
+    # already), or enriched without joining a story (the assignment failed, or
+    # its asynchronous commit was lost to a database crash: read through the
+    # small partial index of story-less articles).
+    lost = Q(enriched_at__isnull=True, fetched_at__lt=lost_before) | Q(story__isnull=True, enriched_at__lt=lost_before)
     ids = list(Article.objects.filter(lost).order_by("id").values_list("id", flat=True)[:limit])
     # While every provider's breaker is open, re-queueing would only churn.
     if len(ids) < limit and translation_chain_available():

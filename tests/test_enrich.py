@@ -189,6 +189,21 @@ def test_retry_sweep_assigns_articles_whose_story_assignment_was_lost(translator
     assert retry_pending_translations() == 0
 
 
+def test_retry_sweep_still_sends_a_lost_enrich_message_for_an_article_a_recluster_put_in_a_story(translator):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from newsdesk.tasks import retry_pending_translations
+
+    _purge_queues()
+    article = _article()
+    story = Story.objects.create(headline="h")
+    Article.objects.filter(id=article.id).update(story=story, fetched_at=timezone.now() - timedelta(minutes=11))
+    assert retry_pending_translations() == 1
+    _purge_queues()
+
+
 def test_admin_retranslate_action_marks_pending_and_translates_again(translator, client):
     from newsdesk.tasks import retranslate_article
 

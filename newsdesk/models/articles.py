@@ -82,10 +82,14 @@ class Article(models.Model):
             # The category filter is case-insensitive (UPPER(category) = UPPER(%s)): this index
             # serves it in date order, and gives the planner statistics on the expression.
             models.Index(Upper("category"), F("published_at").desc(), name="article_category_ci_idx"),
-            # Articles not (yet) in a story: those waiting for enrichment, and
-            # any whose assignment was lost (the retry sweep finds both here).
-            # Small: every enriched article joins a story within seconds.
-            models.Index(fields=["enriched_at"], name="article_unassigned_idx", condition=Q(story__isnull=True)),
+            # Articles not enriched or in no story: what the retry sweep looks
+            # for (a lost enrich message, a lost assignment). Small: every
+            # article is enriched and joins a story within seconds.
+            models.Index(
+                fields=["enriched_at"],
+                name="article_unassigned_idx",
+                condition=Q(story__isnull=True) | Q(enriched_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
