@@ -7,8 +7,6 @@ page has thirty cards.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
@@ -24,6 +22,7 @@ from newsdesk.models import TranslationStatus
 from newsdesk.models.articles import original_language
 
 from .countries import country_name, flag
+from .lru import LockedLRU
 
 SUMMARY_CHARS = 600
 _BADGES = {TranslationStatus.PENDING: "Translation pending", TranslationStatus.FAILED: "Translation failed"}
@@ -70,42 +69,14 @@ class Card:
         return card_html(self)
 
 
-class _RenderedCards:
-    """A small LRU of rendered cards, per process.
-
-    The key is the whole :class:`Card` (every value the template prints), so
-    an entry can never be stale: an article that changes makes a different
-    card. Rendering thirty cards through the template engine is most of a
-    dashboard page's time; the first page of a busy desk is the same thirty
-    cards for every editor until the next article arrives.
-    """
-
-    def __init__(self) -> None:
-        self._items: OrderedDict[Card, SafeString] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, card: Card) -> SafeString | None:
-        with self._lock:
-            html = self._items.get(card)
-            if html is not None:
-                self._items.move_to_end(card)
-            return html
-
-    def put(self, card: Card, html: SafeString, *, size: int) -> None:
-        with self._lock:
-            self._items[card] = html
-            while len(self._items) > size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
-rendered_cards = _RenderedCards()
+# A small LRU of rendered cards, per process.
+#
+# The key is the whole :class:`Card` (every value the template prints), so
+# an entry can never be stale: an article that changes makes a different
+# card. Rendering thirty cards through the template engine is most of a
+# dashboard page's time; the first page of a busy desk is the same thirty
+# cards for every editor until the next article arrives.
+rendered_cards: LockedLRU[Card, SafeString] = LockedLRU()
 
 
 def card_html(card: Card) -> SafeString:

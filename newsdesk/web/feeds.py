@@ -27,8 +27,6 @@ import inspect
 import io
 import json
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import datetime
@@ -59,6 +57,7 @@ from newsdesk.models import Article
 
 from .countries import country_name
 from .filters import ArticleFilter
+from .lru import LockedLRU
 
 NAMESPACE = "urn:x-newsdesk:feed:1"
 EXTRA_FIELDS = ("original_title", "original_language", "country", "country_name", "outlet", "coverage")
@@ -208,42 +207,13 @@ class RenderedItem(dict):
         self.text = text
 
 
-class _FeedItems:
-    """A small LRU of serialised feed items, per process.
-
-    The key holds the whole row an item is made from (``FeedItem``) and
-    everything else its text depends on, so an entry is never stale. The
-    first page of a busy view is the same fifty items for every subscriber
-    until the next article arrives, and views overlap.
-    """
-
-    def __init__(self) -> None:
-        self._items: OrderedDict[tuple, RenderedItem] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get_many(self, keys: list[tuple]) -> list[RenderedItem | None]:
-        with self._lock:
-            found = [self._items.get(key) for key in keys]
-            for key, item in zip(keys, found, strict=True):
-                if item is not None:
-                    self._items.move_to_end(key)
-            return found
-
-    def put(self, key: tuple, item: RenderedItem, *, size: int) -> None:
-        with self._lock:
-            self._items[key] = item
-            while len(self._items) > size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
-feed_items = _FeedItems()
+# A small LRU of serialised feed items, per process.
+#
+# The key holds the whole row an item is made from (``FeedItem``) and
+# everything else its text depends on, so an entry is never stale. The
+# first page of a busy view is the same fifty items for every subscriber
+# until the next article arrives, and views overlap.
+feed_items: LockedLRU[tuple, RenderedItem] = LockedLRU()
 
 
 class _ExtraElements:
