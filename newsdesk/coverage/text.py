@@ -8,6 +8,9 @@ prefix (a cheap stemmer that works the same in every language: ``president``,
 ``presidente``, ``presidential``), and character n-grams inside words catch
 cognates and inflected names that prefixes miss. Capitalised words and numbers
 are kept apart as "names", the evidence that travels best across languages.
+Scripts written without spaces (Chinese, Japanese, Thai...) are cut into
+overlapping character pairs or triples, and combining marks (Devanagari vowel
+signs, Arabic vowel points) stay inside their word.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 # A short prefix is the stem. Six letters keep "minister"/"ministro"/"minist..."
@@ -52,8 +56,44 @@ _TRANSLIT = {
 }
 _TRANSLIT_TABLE = str.maketrans(_TRANSLIT)
 
+
+def _ranges(points: Iterable[int]) -> Iterator[tuple[int, int]]:
+    """Consecutive runs of ascending code points, as (first, last)."""
+    lo = hi = -2
+    for point in points:
+        if point != hi + 1:
+            if hi >= 0:
+                yield lo, hi
+            lo = point
+        hi = point
+    if hi >= 0:
+        yield lo, hi
+
+
+# Combining marks belong to their word: Devanagari and Thai vowel signs,
+# Arabic and Hebrew vowel points, accents written as separate characters.
+# Python's \w leaves them out, so a word would break at every one of them.
+_MARKS = "".join(
+    f"{chr(lo)}-{chr(hi)}" if hi > lo else chr(lo)
+    for lo, hi in _ranges(c for c in range(0x300, 0x10000) if unicodedata.category(chr(c)).startswith("M"))
+)
 # Words joined by apostrophes or hyphens are split; digits stay with their group.
-_TOKEN = re.compile(r"[^\W_]+(?:[.,][0-9]+)*", re.UNICODE)
+# Underscores are not letters (they are replaced by a space before matching).
+_TOKEN = re.compile(rf"[\w{_MARKS}]+(?:[.,][0-9]+)*", re.UNICODE)
+# Scripts written without spaces between words. Chinese and Japanese (and
+# Korean, whose words carry their particles) are cut into overlapping
+# character pairs, as search engines index them (Lucene's CJK bigrams); Thai,
+# Lao, Khmer and Myanmar, whose letters are closer to ours, into overlapping
+# triples. Neither needs a dictionary, and both match across word boundaries
+# no one marked.
+_CJK = "\u3005\u3007\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_SEA = "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff"
+_DENSE = re.compile(rf"([{_CJK}]+)|([{_SEA}]+)")
+_DENSE_FIRST = "\u0e00"  # no character below this is in a dense script
+# A lead is cut at ``body_chars`` of Latin-script text. A Chinese, Japanese or
+# Korean character carries about three Latin characters' worth of text.
+_CJK_CHAR = re.compile(rf"[{_CJK}]")
+_CJK_WIDTH = 3
 _SENTENCE_END = re.compile(r"[.!?:;\n\"“”«»]\s*$")
 
 # Function words of the languages we see most. IDF would learn these too, but a
@@ -119,24 +159,77 @@ def _stem(word: str) -> str:
     return word[:STEM_LEN]
 
 
-def _tokens(text: str) -> list[tuple[str, bool]]:
-    """(folded word, looks like a name) for every word of the text."""
-    out: list[tuple[str, bool]] = []
+def _dense_pieces(piece: str, size: int) -> list[str]:
+    """Overlapping runs of ``size`` characters (the piece itself when shorter)."""
+    if len(piece) <= size:
+        return [piece]
+    return [piece[i : i + size] for i in range(len(piece) - size + 1)]
+
+
+def _word(raw: str, start_of_sentence: bool) -> tuple[str, bool] | None:
+    """(folded word, looks like a name), or None when nothing is left of it."""
+    folded = text_fold(raw)
+    if not folded:  # a lone mark or hard sign
+        return None
+    is_number = folded[0].isdigit()
+    if is_number:
+        folded = folded.replace(",", "").replace(".", "")
+    capital = raw[0].isupper() and not start_of_sentence and not raw.isupper()
+    acronym = len(raw) >= 2 and raw.isupper() and raw.isalpha()
+    return folded, is_number or capital or acronym
+
+
+def _tokens(text: str) -> list[tuple[str, bool, bool]]:
+    """(word, looks like a name, is a piece of a dense script) for every word of the text.
+
+    Words are folded (see ``text_fold``); pieces of Chinese, Japanese, Korean,
+    Thai, Lao, Khmer or Myanmar runs are kept whole (no stem, no stopwords).
+    """
+    out: list[tuple[str, bool, bool]] = []
     start_of_sentence = True
-    for match in _TOKEN.finditer(text):
+    plain = max(text, default="") < _DENSE_FIRST  # no dense script anywhere: skip the per-word check
+    for match in _TOKEN.finditer(text.replace("_", " ")):
         raw = match.group()
         before = text[max(0, match.start() - 3) : match.start()]
         if before and _SENTENCE_END.search(before):
             start_of_sentence = True
-        folded = text_fold(raw)
-        is_number = folded[0].isdigit()
-        if is_number:
-            folded = folded.replace(",", "").replace(".", "")
-        capital = raw[0].isupper() and not start_of_sentence and not raw.isupper()
-        acronym = len(raw) >= 2 and raw.isupper() and raw.isalpha()
-        out.append((folded, is_number or capital or acronym))
+        if plain or max(raw) < _DENSE_FIRST:  # most words: _word() inlined, for speed
+            folded = text_fold(raw)
+            if folded:
+                is_number = folded[0].isdigit()
+                if is_number:
+                    folded = folded.replace(",", "").replace(".", "")
+                capital = raw[0].isupper() and not start_of_sentence and not raw.isupper()
+                acronym = len(raw) >= 2 and raw.isupper() and raw.isalpha()
+                out.append((folded, is_number or capital or acronym, False))
+        else:
+            # Half-width kana and compatibility ideographs become the usual
+            # ones; what the words between dense runs fold to is unchanged.
+            raw = unicodedata.normalize("NFKC", raw)
+            done = 0
+            for dense in _DENSE.finditer(raw):
+                if dense.start() > done and (word := _word(raw[done : dense.start()], start_of_sentence and not done)):
+                    out.append((*word, False))
+                cjk, sea = dense.groups()
+                out.extend((piece, False, True) for piece in _dense_pieces(cjk or sea, 2 if cjk else 3))
+                done = dense.end()
+            if done < len(raw) and (word := _word(raw[done:], start_of_sentence and not done)):
+                out.append((*word, False))
         start_of_sentence = False
     return out
+
+
+def _lead(body: str, chars: int) -> str:
+    """The start of the body: ``chars`` characters, a CJK character counting as three."""
+    lead = body[:chars]
+    if not lead or max(lead) < _DENSE_FIRST or not _CJK_CHAR.search(lead):
+        return lead
+    budget = chars
+    for i, char in enumerate(body):
+        budget -= _CJK_WIDTH if _CJK_CHAR.match(char) else 1
+        if budget < 0:
+            return body[:i]
+    return body
 
 
 def text_features(*, title: str, body: str = "", body_chars: int = 600, grams: bool = True) -> Features:
@@ -148,9 +241,12 @@ def text_features(*, title: str, body: str = "", body_chars: int = 600, grams: b
     terms: Counter[str] = Counter()
     gram_counts: Counter[str] = Counter()
     names: set[str] = set()
-    body = body[:body_chars]
+    body = _lead(body, body_chars)
     for part, weight in ((title, TITLE_WEIGHT), (body, 1.0)):
-        for word, is_name in _tokens(part):
+        for word, is_name, dense in _tokens(part):
+            if dense:
+                terms[word] += weight
+                continue
             if word in STOPWORDS or (len(word) < 3 and not word.isdigit()):
                 continue
             if word.isdigit() and len(word) < 2:
