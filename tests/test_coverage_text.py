@@ -98,3 +98,11 @@ def test_a_cjk_lead_is_cut_at_a_third_of_the_characters():
     assert cut.terms == whole.terms and len(cut.terms) == 199
     latin = text_features(title="", body="word " * 200, body_chars=600)
     assert latin.terms == text_features(title="", body="word " * 120, body_chars=600).terms
+
+
+def test_arabic_spelling_variants_meet():
+    # Teh marbuta written as heh, alef maksura as yeh, a stretched word, Persian letters.
+    assert text_features(title="المدرسة الجديدة").terms == text_features(title="المدرسه الجديده").terms
+    assert text_features(title="مصطفى").terms == text_features(title="مصطفي").terms
+    assert text_features(title="الرئيـــس").terms == text_features(title="الرئيس").terms
+    assert text_features(title="کتابی").terms == text_features(title="كتابي").terms

@@ -53,6 +53,14 @@ _TRANSLIT = {
     "đ": "d",
     "ð": "d",
     "þ": "th",
+    # Arabic-script spellings that vary by writer and region (the usual
+    # normalisation of Arabic search): final teh marbuta and alef maksura,
+    # Persian yeh and keheh, and the tatweel that only stretches a word.
+    "ة": "ه",
+    "ى": "ي",
+    "ی": "ي",
+    "ک": "ك",
+    "ـ": "",
 }
 _TRANSLIT_TABLE = str.maketrans(_TRANSLIT)
 
