@@ -158,3 +158,23 @@ def test_unknown_shape_is_a_clear_error(tmp_path):
         run(bad)
     with pytest.raises(CommandError, match="no such file"):
         run(tmp_path / "missing.jsonl")
+
+
+def test_an_untitled_pair_text_s_first_sentence_is_its_headline_in_any_script():
+    from newsdesk.coverage.evaluate import title_split
+
+    latin = "Brad & Jen im Tuschel-Talk. Während der Golden Globes saßen sie nur wenige Meter entfernt."
+    assert title_split(title="", text=latin) == (
+        "Brad & Jen im Tuschel-Talk",
+        " Während der Golden Globes saßen sie nur wenige Meter entfernt.",
+    )
+    chinese = "日本央行宣布加息。日本央行周二宣布将基准利率上调，这是十七年来首次加息。"
+    assert title_split(title="", text=chinese) == (
+        "日本央行宣布加息",
+        "日本央行周二宣布将基准利率上调，这是十七年来首次加息。",
+    )
+    japanese = "日銀が利上げを決定！マイナス金利を解除した。"
+    assert title_split(title="", text=japanese)[0] == "日銀が利上げを決定"
+    # A given title is kept; a text with no sentence end has no headline.
+    assert title_split(title="T", text=chinese) == ("T", chinese)
+    assert title_split(title="", text="no end here") == ("", "no end here")

@@ -287,15 +287,19 @@ def items_cluster(
 
 
 _FIRST_SENTENCE = re.compile(r"^\s*(.{20,200}?)(?:[.!?](?=\s)|\n|\s{2,})")
+# Chinese and Japanese end a sentence with a full-width stop and no space, and
+# say in 6 characters what takes 20 in a Latin script.
+_FIRST_SENTENCE_CJK = re.compile(r"^\s*(.{6,100}?)[。！？]")
 
 
 def title_split(*, title: str, text: str) -> tuple[str, str]:
     """A pair without titles: its first sentence is the headline, as a feed would give it."""
     if title:
         return title, text
-    match = _FIRST_SENTENCE.match(text)
-    if not match:
+    matches = [m for m in (_FIRST_SENTENCE.match(text), _FIRST_SENTENCE_CJK.match(text)) if m]
+    if not matches:
         return "", text
+    match = min(matches, key=lambda m: m.end())
     return match.group(1), text[match.end() :]
 
 
