@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 
 export DJANGO_SETTINGS_MODULE := config.settings
 
-.PHONY: run test install lint migrate demo clean semantic
+.PHONY: run test install lint migrate demo clean semantic semantic-multilingual
 
 $(STAMP): requirements.txt requirements-test.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -25,6 +25,10 @@ install: $(STAMP)
 # Optional semantic backend for Similar Coverage (see requirements-semantic.txt).
 semantic: install
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements-semantic.txt
+
+# Optional multilingual semantic backend (see requirements-semantic-multilingual.txt).
+semantic-multilingual: install
+	$(BIN)/python -m pip install --quiet -r requirements-semantic-multilingual.txt
 
 var:
 	mkdir -p var

@@ -439,6 +439,17 @@ NEWSDESK_COVERAGE_ASYNC_COMMIT = env_bool("NEWSDESK_COVERAGE_ASYNC_COMMIT", True
 NEWSDESK_COVERAGE_SEMANTIC = env_str("NEWSDESK_COVERAGE_SEMANTIC", "auto").strip().lower()
 if NEWSDESK_COVERAGE_SEMANTIC not in ("auto", "on", "off"):
     raise ImproperlyConfigured("NEWSDESK_COVERAGE_SEMANTIC must be auto, on or off.")
+# Which model: multilingual-e5-small (requirements-semantic-multilingual.txt,
+# reads every language untranslated), all-minilm-l6-v2 (English text only),
+# or auto: the multilingual one when installed, else MiniLM.
+NEWSDESK_COVERAGE_SEMANTIC_MODEL = env_str("NEWSDESK_COVERAGE_SEMANTIC_MODEL", "auto").strip().lower()
+if NEWSDESK_COVERAGE_SEMANTIC_MODEL not in ("auto", "multilingual-e5-small", "all-minilm-l6-v2"):
+    raise ImproperlyConfigured(
+        "NEWSDESK_COVERAGE_SEMANTIC_MODEL must be auto, multilingual-e5-small or all-minilm-l6-v2."
+    )
+# CPU threads of the multilingual model's engine in each process (Celery
+# runs one process per core already).
+NEWSDESK_COVERAGE_SEMANTIC_THREADS = env_int("NEWSDESK_COVERAGE_SEMANTIC_THREADS", 1)
 
 # Operations (newsdesk/ops/): Prometheus metrics at /metrics, off by default.
 NEWSDESK_METRICS = env_bool("NEWSDESK_METRICS", False)

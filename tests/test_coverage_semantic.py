@@ -1,8 +1,10 @@
 """The optional semantic backend: the numpy encoder, its place in the score, storage, and its absence.
 
-Tests marked ``needs_backend`` run only where requirements-semantic.txt is
-installed (``make semantic``); the others prove that without it, or with
-``NEWSDESK_COVERAGE_SEMANTIC=off``, nothing of it runs.
+Tests marked ``needs_minilm`` run only where requirements-semantic.txt is
+installed (``make semantic``), ``needs_e5`` where
+requirements-semantic-multilingual.txt is (``make semantic-multilingual``),
+``any_model`` once per installed model; the others prove that without them,
+or with ``NEWSDESK_COVERAGE_SEMANTIC=off``, nothing of it runs.
 """
 
 from __future__ import annotations
@@ -21,9 +23,37 @@ from newsdesk.coverage.text import text_features
 from newsdesk.models import Article, CoverageEmbedding, CoverageStory, TranslationStatus
 from tests.test_coverage_cluster import FED, QUAKE, T0, make_article
 
-needs_backend = pytest.mark.skipif(
-    not semantic.available(), reason=f"semantic backend not installed: {semantic.INSTALL_HINT}"
+
+def installed(model: semantic.Model) -> bool:
+    return all(map(semantic._importable, model.packages))
+
+
+needs_minilm = pytest.mark.skipif(
+    not installed(semantic.MINILM), reason=f"MiniLM backend not installed: {semantic.MINILM.install_hint}"
 )
+needs_e5 = pytest.mark.skipif(
+    not installed(semantic.E5_SMALL), reason=f"multilingual backend not installed: {semantic.E5_SMALL.install_hint}"
+)
+
+
+@pytest.fixture
+def minilm(settings):
+    settings.NEWSDESK_COVERAGE_SEMANTIC_MODEL = semantic.MINILM.key
+
+
+@pytest.fixture
+def e5(settings):
+    settings.NEWSDESK_COVERAGE_SEMANTIC_MODEL = semantic.E5_SMALL.key
+
+
+@pytest.fixture(params=[semantic.MINILM, semantic.E5_SMALL], ids=lambda m: m.key)
+def any_model(request, settings):
+    """Each installed model in turn (the tests that hold for both)."""
+    if not installed(request.param):
+        pytest.skip(f"{request.param.key} not installed: {request.param.install_hint}")
+    settings.NEWSDESK_COVERAGE_SEMANTIC_MODEL = request.param.key
+    return request.param
+
 
 # Paraphrases that share one word: lexically below the join bar, semantically close.
 IPHONE = "Apple unveils new iPhone with a bigger screen"
@@ -44,8 +74,53 @@ def test_off_disables_and_on_requires_the_packages(settings, monkeypatch):
     monkeypatch.setattr(semantic, "available", lambda: False)
     assert semantic.semantic_enabled() is False
     settings.NEWSDESK_COVERAGE_SEMANTIC = "on"
+    settings.NEWSDESK_COVERAGE_SEMANTIC_MODEL = semantic.MINILM.key
     with pytest.raises(ImproperlyConfigured, match=r"requirements-semantic\.txt"):
         semantic.semantic_enabled()
+    settings.NEWSDESK_COVERAGE_SEMANTIC_MODEL = semantic.E5_SMALL.key
+    with pytest.raises(ImproperlyConfigured, match=r"requirements-semantic-multilingual\.txt"):
+        semantic.semantic_enabled()
+
+
+def test_auto_takes_the_multilingual_model_when_installed_else_minilm(settings, monkeypatch):
+    from newsdesk.coverage.cluster import coverage_params
+
+    have: set[str] = set()
+    monkeypatch.setattr(semantic, "_importable", lambda package: package in have)
+    settings.NEWSDESK_COVERAGE_SEMANTIC_MODEL = "auto"
+    assert semantic.model() is semantic.MINILM and not semantic.available()  # nothing installed
+    have.update(semantic.MINILM.packages)
+    assert semantic.model() is semantic.MINILM and semantic.available()
+    have.update(semantic.E5_SMALL.packages)
+    assert semantic.model() is semantic.E5_SMALL and semantic.available()
+    # Each model places its cosine in the score its own way.
+    assert (coverage_params().semantic_floor, coverage_params().semantic_weight) == (0.8, 0.4)
+    settings.NEWSDESK_COVERAGE_SEMANTIC_MODEL = semantic.MINILM.key
+    assert semantic.model() is semantic.MINILM
+    assert (coverage_params().semantic_floor, coverage_params().semantic_weight) == (0.0, 0.5)
+    # A vector computed by one model is stale for the other.
+    minilm_digest = semantic.text_digest("Quake hits Sumatra")
+    settings.NEWSDESK_COVERAGE_SEMANTIC_MODEL = semantic.E5_SMALL.key
+    assert semantic.text_digest("Quake hits Sumatra") != minilm_digest
+
+
+def test_the_multilingual_model_reads_the_original_in_any_language(settings):
+    settings.NEWSDESK_COVERAGE_SEMANTIC_MODEL = semantic.E5_SMALL.key
+    german = Article(
+        title_orig="Erdbeben vor Sumatra",
+        summary_orig="Ein starkes  Beben " + "x" * 400,
+        title_en="",
+        translation_status=TranslationStatus.PENDING,
+    )
+    text = semantic.article_semantic_text(german)
+    assert text is not None and text.startswith("Erdbeben vor Sumatra. Ein starkes Beben x")
+    assert len(text) == len("Erdbeben vor Sumatra. ") + semantic.E5_SMALL.lead_chars
+    # Translated or not, it reads the same original text (no new vector when the translation lands).
+    german.title_en, german.translation_status = "Earthquake off Sumatra", TranslationStatus.DONE
+    assert semantic.article_semantic_text(german) == text
+    assert semantic.article_semantic_text(Article(title_orig="", summary_orig="")) is None
+    settings.NEWSDESK_COVERAGE_SEMANTIC_MODEL = semantic.MINILM.key
+    assert semantic.article_semantic_text(german) == "Earthquake off Sumatra"
 
 
 def test_only_english_text_is_embedded():
@@ -81,8 +156,8 @@ def test_without_embeddings_the_score_is_the_lexical_one():
 # -- with the backend ---------------------------------------------------------
 
 
-@needs_backend
-def test_encoder_reproduces_the_models_published_similarities():
+@needs_minilm
+def test_encoder_reproduces_the_models_published_similarities(minilm):
     """sentence-transformers' documented example for all-MiniLM-L6-v2: 0.6660, 0.1046, 0.1411."""
     vecs = semantic.encoder().embed(
         ["The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."]
@@ -95,8 +170,8 @@ def test_encoder_reproduces_the_models_published_similarities():
     assert [float(sims[i, i]) for i in range(3)] == pytest.approx([1.0, 1.0, 1.0], abs=1e-5)
 
 
-@needs_backend
-def test_batching_and_padding_do_not_change_an_embedding():
+@needs_minilm
+def test_batching_and_padding_do_not_change_an_embedding(minilm):
     texts = [IPHONE, "Short.", QUAKE[0][0] + " " + QUAKE[0][1] * 3]
     together = semantic.encoder().embed(texts, batch_size=3)
     for i, text in enumerate(texts):
@@ -104,16 +179,16 @@ def test_batching_and_padding_do_not_change_an_embedding():
         assert float(alone @ together[i]) == pytest.approx(1.0, abs=1e-5)
 
 
-@needs_backend
-def test_long_text_is_cut_at_256_tokens():
+@needs_minilm
+def test_long_text_is_cut_at_256_tokens(minilm):
     long = " ".join(["Parliament debated the budget for many hours on Tuesday."] * 60)
     a, b = semantic.encoder().embed([long, long + " Then a completely different story about football began."])
     assert float(a @ b) == pytest.approx(1.0, abs=1e-5)
     assert semantic.encoder().max_tokens == 256
 
 
-@needs_backend
-def test_paraphrases_join_with_the_backend_and_not_without():
+@needs_minilm
+def test_paraphrases_join_with_the_backend_and_not_without(minilm):
     vecs = semantic.encoder().embed([IPHONE, IPHONE_PARAPHRASE, APPLE_SHARES])
     texts = [IPHONE, IPHONE_PARAPHRASE, APPLE_SHARES]
 
@@ -141,9 +216,8 @@ def test_paraphrases_join_with_the_backend_and_not_without():
     assert mixed[2] != mixed[0]  # same company, another story
 
 
-@needs_backend
 @pytest.mark.django_db(transaction=True)
-def test_assignment_stores_embeddings_and_keeps_story_sums(settings):
+def test_assignment_stores_embeddings_and_keeps_story_sums(settings, any_model):
     settings.NEWSDESK_COVERAGE_SEMANTIC = "on"
     articles = [make_article(title=t, summary=s) for t, s in QUAKE]
     stories = [article_assign_story(article=a) for a in articles]
@@ -160,9 +234,9 @@ def test_assignment_stores_embeddings_and_keeps_story_sums(settings):
     assert CoverageEmbedding.objects.get(article_id=articles[0].id).digest == before
 
 
-@needs_backend
+@needs_minilm
 @pytest.mark.django_db(transaction=True)
-def test_untranslated_article_has_no_embedding_and_still_clusters(settings):
+def test_untranslated_article_has_no_embedding_and_still_clusters(settings, minilm):
     settings.NEWSDESK_COVERAGE_SEMANTIC = "on"
     first = article_assign_story(article=make_article(title=QUAKE[0][0], summary=QUAKE[0][1]))
     german = make_article(
@@ -176,9 +250,9 @@ def test_untranslated_article_has_no_embedding_and_still_clusters(settings):
     assert Article.objects.get(id=german.id).story_id == first.id
 
 
-@needs_backend
+@needs_minilm
 @pytest.mark.django_db(transaction=True)
-def test_translation_arriving_later_adds_the_embedding_and_keeps_the_sums(settings):
+def test_translation_arriving_later_adds_the_embedding_and_keeps_the_sums(settings, minilm):
     settings.NEWSDESK_COVERAGE_SEMANTIC = "on"
     quake = [article_assign_story(article=make_article(title=t, summary=s)) for t, s in QUAKE[:2]]
     article_assign_story(article=make_article(title=FED[0], summary=FED[1]))
@@ -205,9 +279,8 @@ def test_translation_arriving_later_adds_the_embedding_and_keeps_the_sums(settin
         assert semantic.vector_from(row.embedding, dtype="float32") == pytest.approx(expected, abs=1e-3)
 
 
-@needs_backend
 @pytest.mark.django_db(transaction=True)
-def test_recluster_reuses_stored_embeddings_and_rebuilds_the_same_story_sums(settings):
+def test_recluster_reuses_stored_embeddings_and_rebuilds_the_same_story_sums(settings, any_model):
     from tests.test_coverage_recluster import corpus, grouping, recluster
 
     settings.NEWSDESK_COVERAGE_SEMANTIC = "on"
@@ -230,3 +303,59 @@ def test_recluster_reuses_stored_embeddings_and_rebuilds_the_same_story_sums(set
     for c in CoverageStory.objects.all():
         members = frozenset(Article.objects.filter(story_id=c.story_id).values_list("id", flat=True))
         assert semantic.vector_from(c.embedding, dtype="float32") == pytest.approx(sums[members], abs=1e-3)
+
+
+# -- the multilingual model ---------------------------------------------------
+
+# One story told in English, German and Spanish, and other news in the same languages.
+RATES = [
+    "Central bank raises interest rates for the first time in a decade",
+    "Notenbank erhöht erstmals seit zehn Jahren die Leitzinsen",
+    "El banco central sube los tipos de interés por primera vez en una década",
+]
+OTHER_NEWS = [
+    "Floods in Valencia kill dozens as rivers burst their banks",
+    "Überschwemmungen in Valencia: Dutzende Tote",
+    "Apple presenta un nuevo iPhone con una pantalla más grande",
+]
+
+
+@needs_e5
+def test_the_multilingual_model_places_one_story_in_three_languages_together(e5):
+    vecs = semantic.encoder().embed(RATES + OTHER_NEWS)
+    assert vecs.shape == (6, 384)
+    assert [float(v @ v) for v in vecs] == pytest.approx([1.0] * 6, abs=1e-3)
+    sims = vecs @ vecs.T
+    same = [sims[i, j] for i in range(3) for j in range(3) if i < j]
+    across = [sims[i, j] for i in range(3) for j in range(3, 6)]
+    assert min(same) > max(across) + 0.03
+    # Unrelated news sits near the model's floor; the same story well above it.
+    assert max(across) < semantic.E5_SMALL.floor < min(same)
+    # Batching does not change a vector.
+    alone = semantic.encoder().embed([RATES[1]])[0]
+    assert float(alone @ vecs[1]) == pytest.approx(1.0, abs=1e-3)
+
+
+@needs_e5
+@pytest.mark.django_db(transaction=True)
+def test_an_untranslated_article_is_embedded_from_its_original_and_joins(settings, e5):
+    settings.NEWSDESK_COVERAGE_SEMANTIC = "on"
+    first = article_assign_story(article=make_article(title=QUAKE[0][0], summary=QUAKE[0][1]))
+    article_assign_story(article=make_article(title=FED[0], summary=FED[1]))
+    german = make_article(
+        title="Erdbeben der Stärke 7,1 erschüttert Sumatra, Tsunami-Warnung",
+        language="de",
+        title_en="",
+        status=TranslationStatus.PENDING,
+    )
+    assert article_assign_story(article=german).id == first.id
+    vec = semantic.vector_from(CoverageEmbedding.objects.get(article_id=german.id).vector)
+    fresh = semantic.encoder().embed([semantic.article_semantic_text(german)])[0]
+    assert float(vec @ fresh) > 0.999
+    members = Article.objects.filter(story_id=first.id).values_list("id", flat=True)
+    expected = sum(
+        semantic.vector_from(v)
+        for v in CoverageEmbedding.objects.filter(article_id__in=members).values_list("vector", flat=True)
+    )
+    stored = semantic.vector_from(CoverageStory.objects.get(story_id=first.id).embedding, dtype="float32")
+    assert stored == pytest.approx(expected, abs=1e-3)

@@ -28,14 +28,20 @@ from newsdesk.models import Article, Story, TranslationStatus
 from .dbstore import DbStore
 from .engine import Params, Store, doc_assign
 from .semantic import article_embedding, semantic_enabled
+from .semantic import model as semantic_model
 from .text import Features, text_features
 
 log = logging.getLogger(__name__)
 
 
 def coverage_params() -> Params:
-    """The shipped defaults, with the window from settings."""
-    return Params(window_hours=settings.NEWSDESK_COVERAGE_WINDOW_HOURS)
+    """The shipped defaults, with the window from settings and the semantic model's place in the score."""
+    chosen = semantic_model()
+    return Params(
+        window_hours=settings.NEWSDESK_COVERAGE_WINDOW_HOURS,
+        semantic_floor=chosen.floor,
+        semantic_weight=chosen.weight,
+    )
 
 
 def article_features(*, article: Article, grams: bool | None = None) -> Features:

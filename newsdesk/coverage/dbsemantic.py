@@ -139,20 +139,25 @@ def embeddings_ensure(*, batch: int = 64, progress: Any = None) -> dict[int, Any
     """Every article's current embedding (float16), computing the missing and stale ones first.
 
     For ``recluster``: articles enriched before the backend was installed, or
-    whose translation arrived since, are embedded here in batches; the rest
-    are read as stored. Articles without English text have none.
+    whose translation arrived since, or embedded by another model, are
+    embedded here in batches; the rest are read as stored. Articles with
+    nothing the model reads (MiniLM: no English text yet) have none.
     """
     import numpy as np
 
-    from .semantic import article_english_text, embeddings_store, encoder, text_digest
+    from .semantic import article_semantic_text, embeddings_store, encoder, text_digest
 
     stored = dict(CoverageEmbedding.objects.values_list("article_id", "digest").iterator(chunk_size=5000))
     todo: list[tuple[int, str, str]] = []
-    fields = ("id", "title_en", "summary_en", "translation_status")
+    wanted: dict[int, str] = {}  # what each article's vector must have been computed from
+    fields = ("id", "title_en", "summary_en", "translation_status", "title_orig", "summary_orig")
     for row in Article.objects.order_by("id").values_list(*fields).iterator(chunk_size=5000):
-        text = article_english_text(Article(**dict(zip(fields, row, strict=True))))
-        if text is not None and stored.get(row[0]) != text_digest(text):
-            todo.append((row[0], text_digest(text), text))
+        text = article_semantic_text(Article(**dict(zip(fields, row, strict=True))))
+        if text is None:
+            continue
+        wanted[row[0]] = digest = text_digest(text)
+        if stored.get(row[0]) != digest:
+            todo.append((row[0], digest, text))
     for start in range(0, len(todo), batch):
         chunk = todo[start : start + batch]
         vectors = encoder().embed([t for _, _, t in chunk])
@@ -160,8 +165,11 @@ def embeddings_ensure(*, batch: int = 64, progress: Any = None) -> dict[int, Any
         if progress:
             progress(min(start + batch, len(todo)), len(todo))
     out: dict[int, Any] = {}
-    for key, data in CoverageEmbedding.objects.values_list("article_id", "vector").iterator(chunk_size=5000):
-        out[key] = np.frombuffer(bytes(data), dtype=np.float16)
+    rows = CoverageEmbedding.objects.values_list("article_id", "digest", "vector").iterator(chunk_size=5000)
+    for key, digest, data in rows:
+        # A vector of another model, or of text the model no longer reads, takes no part.
+        if wanted.get(key) == digest:
+            out[key] = np.frombuffer(bytes(data), dtype=np.float16)
     return out
 
 

