@@ -432,8 +432,8 @@ NEWSDESK_COVERAGE_PREPARED_STATEMENTS = env_bool("NEWSDESK_COVERAGE_PREPARED_STA
 # enriched and without a story, and the retry sweep (every
 # NEWSDESK_TRANSLATION_RETRY_SECONDS) assigns them again after 10 minutes.
 NEWSDESK_COVERAGE_ASYNC_COMMIT = env_bool("NEWSDESK_COVERAGE_ASYNC_COMMIT", True)
-# Optional semantic backend (requirements-semantic.txt, `make semantic`):
-# sentence embeddings of English titles and leads mixed into the similarity.
+# Optional semantic backend (`make semantic-multilingual` or `make semantic`):
+# sentence embeddings of titles and leads mixed into the similarity.
 # auto = on when its packages import; on = required (startup fails without
 # them); off = lexical only, exactly as without the packages.
 NEWSDESK_COVERAGE_SEMANTIC = env_str("NEWSDESK_COVERAGE_SEMANTIC", "auto").strip().lower()
