@@ -359,3 +359,15 @@ def test_an_untranslated_article_is_embedded_from_its_original_and_joins(setting
     )
     stored = semantic.vector_from(CoverageStory.objects.get(story_id=first.id).embedding, dtype="float32")
     assert stored == pytest.approx(expected, abs=1e-3)
+
+
+@pytest.mark.django_db
+def test_a_rebuild_ignores_vectors_the_chosen_model_did_not_compute(settings, minilm):
+    """After a switch of model, a stored vector of the other one takes no part in the story sums."""
+    from newsdesk.coverage.dbsemantic import embeddings_ensure
+
+    pending = make_article(title="Erdbeben vor Sumatra", language="de", title_en="", status=TranslationStatus.PENDING)
+    # Left by the multilingual model, which read the German original; MiniLM reads nothing of it yet.
+    CoverageEmbedding.objects.create(article=pending, digest="multilingual", vector=bytes(2 * semantic.DIM))
+    assert semantic.article_semantic_text(pending) is None
+    assert embeddings_ensure() == {}
