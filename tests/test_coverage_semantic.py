@@ -364,6 +364,7 @@ def test_an_untranslated_article_is_embedded_from_its_original_and_joins(setting
 @pytest.mark.django_db
 def test_a_rebuild_ignores_vectors_the_chosen_model_did_not_compute(settings, minilm):
     """After a switch of model, a stored vector of the other one takes no part in the story sums."""
+    pytest.importorskip("numpy", reason="numpy comes with either semantic backend")
     from newsdesk.coverage.dbsemantic import embeddings_ensure
 
     pending = make_article(title="Erdbeben vor Sumatra", language="de", title_en="", status=TranslationStatus.PENDING)
