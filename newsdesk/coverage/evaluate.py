@@ -31,6 +31,7 @@ from typing import Any
 
 from .engine import Params, doc_assign, pair_similarity
 from .memory import MemoryStore
+from .refine import Refinement, RefineParams, stories_refine
 from .semantic import embed_text
 from .semantic import model as semantic_model
 from .text import text_features
@@ -275,6 +276,7 @@ def items_cluster(
     params: Params,
     progress: Callable[[int], None] | None = None,
     embed: Embedder | None = None,
+    refine: RefineParams | None = None,
 ) -> dict[int, int]:
     """Stream articles through the real assignment code; return item key -> story.
 
@@ -283,13 +285,37 @@ def items_cluster(
     """
     store = MemoryStore(centroid_terms=params.centroid_terms)
     vectors = _embed_english(embed, [(i.title, i.body, i.language) for i in items]) if embed else None
+    timed = any(i.at for i in items)
+    last_pass: float | None = None
+    cache: dict[tuple[int, int], float] = {}  # pair similarities, reused by the next passes
     for n, item in enumerate(items, 1):
         features = text_features(title=item.title, body=item.body, grams=bool(params.weight_grams))
         embedding = vectors[n - 1] if vectors is not None else None
         doc_assign(doc_key=item.key, at=item.at, features=features, store=store, params=params, embedding=embedding)
+        if refine is not None:
+            # As beat runs it: every few minutes of stream time over the last
+            # 48 hours, or, without times, every few articles over the last
+            # 20,000; and once after the last article (beat's next tick).
+            if last_pass is None:
+                last_pass = item.at
+            due = item.at - last_pass >= refine.every_seconds if timed else n % refine.every_articles == 0
+            if due or n == len(items):
+                window_refine(store=store, now=item.at, params=params, refine=refine, cache=cache)
+                last_pass = item.at
         if progress:
             progress(n)
     return {item.key: store.story_of(item.key) or 0 for item in items}
+
+
+def window_refine(
+    *, store: MemoryStore, now: float, params: Params, refine: RefineParams, cache: dict | None = None
+) -> Refinement:
+    """One refinement pass over the store's recent window, applied to the store."""
+    docs = store.window_docs(since=now - refine.window_hours * 3600.0, limit=refine.window_articles)
+    result = stories_refine(docs=docs, params=params, refine=refine, cache=cache)
+    if result.changed:
+        store.stories_apply(moves=result.moves)
+    return result
 
 
 _FIRST_SENTENCE = re.compile(r"^\s*(.{20,200}?)(?:[.!?](?=\s)|\n|\s{2,})")
