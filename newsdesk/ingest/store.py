@@ -20,7 +20,6 @@ from enum import StrEnum
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from newsdesk.changes import articles_changed
 from newsdesk.models import Article, Source, TranslationStatus
 
 from .parse import ParsedItem
@@ -193,6 +192,4 @@ def articles_upsert(*, source: Source, items: list[ParsedItem], now: datetime | 
             Article.objects.bulk_update(edited, _EDIT_FIELDS)
             for article in edited:
                 counts.add(UpsertOutcome.UPDATED, article.id)
-        if new or edited:
-            articles_changed()  # bulk writes send no model signals
     return counts

@@ -5,6 +5,8 @@ from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 
+from .shown import FeedShownQuerySet
+
 
 class TranslationStatus(models.TextChoices):
     NOT_NEEDED = "not_needed", "Not needed"
@@ -21,6 +23,8 @@ def original_language(*, language: str, declared: str) -> str:
 
 
 class Article(models.Model):
+    objects = FeedShownQuerySet.as_manager()  # every write moves the feed version
+
     source = models.ForeignKey("newsdesk.Source", on_delete=models.CASCADE, related_name="articles", db_index=False)
     # guid, else canonical link, else hash of title and date; unique per source.
     dedupe_key = models.CharField(max_length=255)
