@@ -14,7 +14,8 @@ Where a setting lives:
 - ``queues``: Celery (limits, queues, routes, beat);
 - one module per stage, in the order data flows: ``ingest`` (fetch, poll
   scheduling), ``drops``, ``enrich`` (language, translation), ``coverage``,
-  ``web`` (dashboard and feeds), ``accounts``, ``ops``.
+  ``web`` (dashboard and feeds), ``accounts``, ``delivery`` (alerts, e-mail,
+  pushes), ``api``, ``ops``.
 
 Code reads every value as ``django.conf.settings.NEWSDESK_*``, so tests can
 override any of them with pytest-django's ``settings`` fixture. A new
@@ -23,8 +24,10 @@ setting goes into the module of the stage that reads it.
 
 # Each part imports what it needs from the others explicitly; names never overlap.
 from config.settings.accounts import *  # noqa: F403
+from config.settings.api import *  # noqa: F403
 from config.settings.core import *  # noqa: F403
 from config.settings.coverage import *  # noqa: F403
+from config.settings.delivery import *  # noqa: F403
 from config.settings.drops import *  # noqa: F403
 from config.settings.enrich import *  # noqa: F403
 from config.settings.ingest import *  # noqa: F403

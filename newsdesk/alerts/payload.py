@@ -53,10 +53,7 @@ def slack_text(*, alert: Alert, story: Story, threshold: int, url: str) -> str:
     """One line in Slack's mrkdwn (``<url|label>``): what happened, to which story, which alert."""
     headline = (story.headline or f"Story {story.id}").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     link = f"<{url}|{headline}>" if url.startswith(("http://", "https://")) else headline
-    if alert.metric == AlertMetric.NEW_STORY:
-        what = "New story"
-    else:
-        what = f"Covered in {threshold}+ {_UNITS[alert.metric]}"
+    what = "New story" if alert.metric == AlertMetric.NEW_STORY else f"Covered in {threshold}+ {_UNITS[alert.metric]}"
     return f"📡 {what}: {link} — alert “{alert.name}” on “{alert.saved_view.name}”"
 
 
@@ -127,8 +124,14 @@ def email_body(payload: dict) -> str:
         "",
     ]
     for member in story["members"]:
-        lines.append(f"- {member['title']} ({member['outlet']}, {member['country'] or '?'}, {member['language'] or '?'})")
+        lines.append(
+            f"- {member['title']} ({member['outlet']}, {member['country'] or '?'}, {member['language'] or '?'})"
+        )
         if member["url"]:
             lines.append(f"  {member['url']}")
-    lines += ["", f"Alert “{payload['alert']['name']}” on the saved view “{payload['view']['name']}”.", f"Event id: {payload['id']}"]
+    lines += [
+        "",
+        f"Alert “{payload['alert']['name']}” on the saved view “{payload['view']['name']}”.",
+        f"Event id: {payload['id']}",
+    ]
     return "\n".join(lines) + "\n"

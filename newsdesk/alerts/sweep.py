@@ -166,7 +166,9 @@ def alert_check(*, alert_id: int, now: datetime, baseline: bool = False) -> Chec
 def _fire(*, alert: Alert, story: Story, threshold: int, value: int, now: datetime) -> bool:
     """Record the event and queue it to the alert's destinations; False if it already exists."""
     event = AlertEvent(alert=alert, story=story, story_ref=story.id, threshold=threshold, value=value, payload={})
-    event.payload = event_payload(alert=alert, story=story, threshold=threshold, value=value, event_id=event.id, now=now)
+    event.payload = event_payload(
+        alert=alert, story=story, threshold=threshold, value=value, event_id=event.id, now=now
+    )
     try:
         with transaction.atomic():
             event.save(force_insert=True)

@@ -95,9 +95,8 @@ def delivery_claim(*, delivery_id: int, now: datetime) -> Delivery | None:
     due = Q(status=DeliveryStatus.PENDING, next_attempt_at__lte=now) | Q(
         status=DeliveryStatus.SENDING, claimed_at__lt=stale
     )
-    claimed = (
-        Delivery.objects.filter(due, id=delivery_id)
-        .update(status=DeliveryStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    claimed = Delivery.objects.filter(due, id=delivery_id).update(
+        status=DeliveryStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
     )
     if not claimed:
         return None
@@ -144,7 +143,9 @@ def _webhook_send(*, delivery: Delivery, destination: Destination) -> SendResult
     body = delivery.body.encode("utf-8")
     try:
         response = post_url(
-            url=destination.url, body=body, headers=webhook_headers(delivery=delivery, destination=destination, body=body)
+            url=destination.url,
+            body=body,
+            headers=webhook_headers(delivery=delivery, destination=destination, body=body),
         )
     except FetchError as exc:
         return SendResult(error=f"{exc.kind}: {exc}"[:ERROR_CHARS], permanent=not exc.transient)
@@ -185,7 +186,7 @@ def backoff_seconds(*, attempt: int, retry_after: float | None = None) -> float:
     base = float(settings.NEWSDESK_DELIVERY_BACKOFF_SECONDS)
     cap = float(settings.NEWSDESK_DELIVERY_BACKOFF_MAX)
     delay = min(cap, base * 2 ** max(attempt - 1, 0))
-    delay *= random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not a secret
+    delay *= random.uniform(0.8, 1.2)
     if retry_after is not None:
         delay = max(delay, min(retry_after, cap))
     return delay
