@@ -291,5 +291,7 @@ class TranslationAdmin(admin.ModelAdmin):
 
 # Dead letters, the file-drop ledger and saved views (their own admin modules register them).
 from newsdesk.accounts import admin as _accounts_admin  # noqa: E402, F401
+from newsdesk.alerts import admin as _alerts_admin  # noqa: E402, F401
+from newsdesk.delivery import admin as _delivery_admin  # noqa: E402, F401
 from newsdesk.drops import admin as _drops_admin  # noqa: E402, F401
 from newsdesk.ops import admin as _ops_admin  # noqa: E402, F401
