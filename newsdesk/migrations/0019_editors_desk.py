@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('newsdesk', '0017_article_unassigned_idx'),
+        ('newsdesk', '0018_language_declared_normalised'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
