@@ -466,7 +466,7 @@ def post_url(*, url: str, body: bytes, headers: dict[str, str], max_bytes: int =
         status=status,
         body=response_body,
         headers=response_headers,
-        retry_after_seconds=retry_after_parse(response_headers.get("retry-after", "")),
+        retry_after_seconds=retry_after_seconds(response_headers.get("retry-after")),
         connected_ip=connected_ip,
         elapsed_ms=(time.monotonic() - started) * 1000,
     )
