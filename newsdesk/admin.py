@@ -444,13 +444,12 @@ class ArticleAdmin(admin.ModelAdmin):
 
     @admin.action(description="Re-translate selected articles")
     def retranslate(self, request, queryset) -> None:
-        from newsdesk.changes import articles_changed
         from newsdesk.tasks import retranslate_article
 
         ids = list(queryset.values_list("id", flat=True))
         # Pending at once (the card shows the badge) with a fresh attempt count.
+        # The update moves the feed version (FeedShownQuerySet): feeds filter on the status.
         queryset.update(translation_status=TranslationStatus.PENDING, translation_error="", translation_attempts=0)
-        articles_changed()  # QuerySet.update sends no signal; feeds show the status
         for article_id in ids:
             transaction.on_commit(lambda aid=article_id: retranslate_article.delay(aid))
         self.message_user(request, f"Queued {len(ids)} article(s) for translation.", messages.SUCCESS)

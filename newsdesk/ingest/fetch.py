@@ -24,7 +24,6 @@ address, and to bound each read by the time left.
 
 from __future__ import annotations
 
-import email.utils
 import http.client
 import io
 import ipaddress
@@ -37,11 +36,12 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import lru_cache
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from django.conf import settings
+
+from newsdesk.httpheaders import max_age_seconds, retry_after_seconds
 
 from . import netguard
 
@@ -54,7 +54,6 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECT_STATUSES = frozenset({301, 308})
 ALLOWED_SCHEMES = frozenset({"http", "https"})
 _CHUNK = 64 * 1024
-_MAX_AGE_RE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d{1,10})", re.IGNORECASE)
 # Characters that may stand unescaped in a request target; anything else
 # (spaces, non-ASCII) is percent-encoded, existing escapes are kept.
 _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
@@ -354,27 +353,6 @@ def _header_map(response: http.client.HTTPResponse) -> dict[str, str]:
     return headers
 
 
-def retry_after_parse(value: str, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After value (delta-seconds or HTTP-date)."""
-    value = (value or "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(int(value))
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(tz=UTC))).total_seconds())
-
-
-def max_age_parse(value: str) -> int | None:
-    match = _MAX_AGE_RE.search(value or "")
-    return int(match.group(1)) if match else None
-
-
 def _request(
     *, url: str, request_headers: dict[str, str], clock: _Clock, connect_timeout: float, max_bytes: int
 ) -> tuple[int, dict[str, str], bytes, str]:
@@ -493,8 +471,8 @@ def fetch_url(*, url: str, etag: str = "", last_modified: str = "") -> FetchResu
                 body=body,
                 headers=headers,
                 permanent_redirect_url=permanent_url,
-                retry_after_seconds=retry_after_parse(headers.get("retry-after", "")),
-                max_age_seconds=max_age_parse(headers.get("cache-control", "")),
+                retry_after_seconds=retry_after_seconds(headers.get("retry-after")),
+                max_age_seconds=max_age_seconds(headers.get("cache-control")),
                 connected_ip=connected_ip,
                 redirects=visited[1:],
                 elapsed_ms=(time.monotonic() - started) * 1000,
