@@ -9,6 +9,8 @@ Allowed without a session:
 - views marked ``@public_view`` (login, health checks) or ``@token_view``
   (private feeds, which check their own secret);
 - Django admin, which has its own login and refuses non-staff users;
+- the API (/api/v1/), which checks its own bearer tokens and applies the
+  same public/private rule itself (newsdesk/api/auth.py);
 - static files, if they are ever routed through Django.
 
 Refused anonymous requests get a redirect to the login page, except feeds
@@ -37,7 +39,7 @@ TOKEN = "token"  # noqa: S105 - a policy label, not a secret
 # load balancers and monitoring probe them.
 PUBLIC_URL_NAMES = frozenset({"healthz", "metrics"})
 # Namespaces that do their own authentication.
-SELF_AUTHENTICATED_NAMESPACES = frozenset({"admin"})
+SELF_AUTHENTICATED_NAMESPACES = frozenset({"admin", "api-1"})
 
 
 def public_view(view: Callable) -> Callable:
