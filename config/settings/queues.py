@@ -8,8 +8,9 @@ from __future__ import annotations
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
-from config.env import env_int
+from config.env import env_int, env_str
 from config.settings.core import VAR_DIR
+from config.settings.delivery import NEWSDESK_ALERT_SWEEP_SECONDS, NEWSDESK_DELIVERY_DISPATCH_SECONDS
 from config.settings.drops import NEWSDESK_DROP_SCAN_SECONDS
 from config.settings.enrich import NEWSDESK_TRANSLATION_RETRY_SECONDS
 from config.settings.ingest import NEWSDESK_DISPATCH_SECONDS
@@ -60,6 +61,9 @@ CELERY_TASK_ROUTES = {
     "newsdesk.tasks.retranslate_article": {"queue": "enrich"},
     "newsdesk.tasks.scan_drop_sources": {"queue": "drops"},
     "newsdesk.tasks.*drop*": {"queue": "drops"},
+    "newsdesk.tasks.sweep_alerts": {"queue": "default"},
+    "newsdesk.tasks.dispatch_deliveries": {"queue": "default"},
+    "newsdesk.tasks.deliver": {"queue": "default"},
 }
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
@@ -70,9 +74,17 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
-# A child that grew past this (kB) is replaced after its task: feed parsing
-# and language models can fragment memory over days.
-CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("NEWSDESK_WORKER_MAX_MEMORY_KB", 1_000_000)
+# A child that grew by more than this (kB) beyond the size it was forked at
+# is replaced after its task (feed parsing can fragment memory over days);
+# newsdesk/ops/memory.py turns it into Celery's per-child limit at start-up,
+# so the preloaded language models never count. 0 switches the guard off.
+NEWSDESK_WORKER_MAX_GROWTH_KB = env_int("NEWSDESK_WORKER_MAX_GROWTH_KB", 500_000)
+if env_str("NEWSDESK_WORKER_MAX_MEMORY_KB", ""):
+    raise ImproperlyConfigured(
+        "NEWSDESK_WORKER_MAX_MEMORY_KB (an absolute size) was replaced by NEWSDESK_WORKER_MAX_GROWTH_KB: "
+        "how much a worker child may grow beyond the size it starts at (README, 'Memory')."
+    )
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = None
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -92,6 +104,14 @@ CELERY_BEAT_SCHEDULE = {
     "prune-fetch-history": {
         "task": "newsdesk.tasks.prune_fetch_history",
         "schedule": 3600.0,
+    },
+    "sweep-alerts": {
+        "task": "newsdesk.tasks.sweep_alerts",
+        "schedule": NEWSDESK_ALERT_SWEEP_SECONDS,
+    },
+    "dispatch-deliveries": {
+        "task": "newsdesk.tasks.dispatch_deliveries",
+        "schedule": NEWSDESK_DELIVERY_DISPATCH_SECONDS,
     },
     "worker-heartbeat": {
         "task": "newsdesk.tasks.heartbeat",

@@ -75,7 +75,7 @@ _NAMES_LONGEST_FIRST = sorted(NAME_TO_CODE, key=len, reverse=True)
 
 
 @dataclass
-class Card:
+class ParsedCard:
     published_at: datetime
     country: str
     outlet: str
@@ -135,7 +135,7 @@ def _country_and_outlet(rest: str) -> tuple[str, str]:
     return "", rest.strip()
 
 
-def card_parse(*, text: str, reference: datetime) -> Card:
+def card_parse(*, text: str, reference: datetime) -> ParsedCard:
     """Parse card text; ``reference`` is the file's time, used to pick the year."""
     lines = text.splitlines()
     index = next((i for i, line in enumerate(lines) if line.strip()), None)
@@ -183,7 +183,7 @@ def card_parse(*, text: str, reference: datetime) -> Card:
         if MARKER_RE.match(line):
             break  # the marker and anything the dashboard lists below it are not the article
         body_lines.append(line)
-    return Card(
+    return ParsedCard(
         published_at=published,
         country=country,
         outlet=outlet,
