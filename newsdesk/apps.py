@@ -20,5 +20,7 @@ class NewsdeskConfig(AppConfig):
 
         signals_connect(source_fields=SOURCE_FEED_FIELDS)
 
+        # System checks: a translation setting that can never work is found at start.
         # Failed-login counting listens to auth signals from every login form, admin's included.
-        import newsdesk.accounts.throttle  # noqa: F401
+        import newsdesk.accounts.throttle
+        import newsdesk.enrich.checks  # noqa: F401

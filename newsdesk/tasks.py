@@ -1,13 +1,18 @@
-"""Celery tasks: thin wrappers that look rows up by id and call a stage.
+"""Celery tasks: thin wrappers that look rows up by id and call a stage;
+and the one public way to queue each kind of work (``*_enqueue``).
 
 Every task is safe to run twice: the stages are idempotent and backed by
 unique constraints, so a redelivered message (late acks, worker lost) does
-no harm.
+no harm. Every enqueue sends after the caller's transaction commits, so a
+worker never looks for a row that is not there yet; a message lost on the
+way is re-sent from the database (the dispatcher, the retry sweep).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from celery import shared_task
@@ -18,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from newsdesk.flow import BULK_QUEUE, FRESH_QUEUE, article_finish, articles_finish, enrich_batches_plan
-from newsdesk.ingest.dispatch import sources_dispatch
+from newsdesk.ingest.dispatch import source_batches, sources_dispatch
 from newsdesk.ingest.poll import source_poll, sources_poll
 from newsdesk.models import Article, Heartbeat, TranslationStatus
 
@@ -42,12 +47,8 @@ def dispatch_due_sources() -> int:
     """Claim due sources and send them in batches, all messages over one
     broker connection (pipelined), to NEWSDESK_POLL_QUEUE."""
 
-    queue = settings.NEWSDESK_POLL_QUEUE
-    with poll_sources.app.producer_or_acquire() as producer:
-        return sources_dispatch(
-            now=timezone.now(),
-            send_batch=lambda ids: poll_sources.apply_async((ids,), queue=queue, producer=producer),
-        )
+    with _poll_batch_sender() as send_batch:
+        return sources_dispatch(now=timezone.now(), send_batch=send_batch)
 
 
 def enrich_enqueue(*, by_source: dict[int, list[int]]) -> int:
@@ -72,7 +73,7 @@ def enrich_enqueue_ids(article_ids: list[int]) -> int:
     return enrich_enqueue(by_source=by_source)
 
 
-class _EnrichSender:
+class EnrichSender:
     """Collects the ids a drop scan stores and sends them after commit, a few hundred at a time."""
 
     def __init__(self, flush_at: int = 500) -> None:
@@ -129,7 +130,7 @@ def enrich_article(article_id: int) -> None:
 def scan_drop_sources() -> int:
     from newsdesk.drops.scan import drops_scan_all
 
-    sender = _EnrichSender()
+    sender = EnrichSender()
     try:
         return drops_scan_all(on_new_article=sender.add)
     finally:
@@ -195,9 +196,79 @@ def heartbeat() -> None:
     Heartbeat.objects.update_or_create(name="worker", defaults={"at": timezone.now()})
 
 
+# --- Queueing work -----------------------------------------------------------
+
+
+@contextmanager
+def _poll_batch_sender() -> Iterator[Callable[[list[int]], None]]:
+    """Send poll batches to NEWSDESK_POLL_QUEUE, all over one broker connection (pipelined)."""
+    queue = settings.NEWSDESK_POLL_QUEUE
+    with poll_sources.app.producer_or_acquire() as producer:
+        yield lambda ids: poll_sources.apply_async((ids,), queue=queue, producer=producer)
+
+
+def sources_poll_enqueue(*, source_ids: Iterable[int]) -> int:
+    """Queue polls of these sources, in the dispatcher's batches, once the transaction commits."""
+    batches = source_batches(source_ids=list(source_ids))
+
+    def send() -> None:
+        with _poll_batch_sender() as send_batch:
+            for batch in batches:
+                send_batch(batch)
+
+    if batches:
+        transaction.on_commit(send)
+    return sum(map(len, batches))
+
+
+def articles_retranslate_enqueue(*, article_ids: Iterable[int]) -> int:
+    """Queue a forced translation of each article once the transaction commits.
+
+    The articles are pending already (``articles_retranslate_mark``), so the
+    retry sweep re-sends any message lost on the way.
+    """
+    ids = list(article_ids)
+
+    def send() -> None:
+        with retranslate_article.app.producer_or_acquire() as producer:
+            for article_id in ids:
+                retranslate_article.apply_async((article_id,), producer=producer)
+
+    if ids:
+        transaction.on_commit(send)
+    return len(ids)
+
+
 @worker_ready.connect
 def _kick_on_start(**_: object) -> None:
     """Dispatch and scan once when a worker starts, instead of waiting for beat's
     first tick: recovers work left by a restart and gives `make run` instant data."""
     dispatch_due_sources.delay()
     scan_drop_sources.delay()
+
+
+@shared_task(**RETRY)
+def deliver(delivery_id: int) -> str:
+    """One attempt of one outgoing delivery (webhook, e-mail); it claims the row itself."""
+    from newsdesk.delivery.service import delivery_send
+
+    return delivery_send(delivery_id=delivery_id)
+
+
+@shared_task(**RETRY)
+def dispatch_deliveries() -> int:
+    """Re-send deliveries that are due and whose message was lost or whose worker vanished."""
+    from newsdesk.delivery.service import deliveries_due
+
+    ids = deliveries_due(now=timezone.now())
+    for delivery_id in ids:
+        deliver.delay(delivery_id)
+    return len(ids)
+
+
+@shared_task(**RETRY)
+def sweep_alerts() -> int:
+    """Check every enabled alert against the stories changed since its last check."""
+    from newsdesk.alerts.sweep import alerts_sweep
+
+    return alerts_sweep(now=timezone.now()).fired

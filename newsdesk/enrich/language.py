@@ -21,6 +21,7 @@ from functools import lru_cache
 from django.conf import settings
 from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder
 
+from newsdesk.languages import language_code_normalise
 from newsdesk.ops.memory import worker_preload_register
 
 log = logging.getLogger(__name__)
@@ -39,20 +40,10 @@ CONFUSABLE_GROUPS: tuple[frozenset[str], ...] = (
     frozenset({"pt", "gl"}),
 )
 
-# Language codes feeds use that are aliases of one another.
-_ALIASES = {"no": "nb", "iw": "he", "in": "id", "ji": "yi", "fil": "tl"}
-
 # lingua only needs the beginning of a long text; detection time grows with
 # length, and 250 characters (a title and the start of a summary) already
 # give trigram-only detection its full accuracy.
 MAX_DETECT_CHARS = 250
-
-
-def language_code_normalise(*, code: str) -> str:
-    """'pt-BR' -> 'pt', 'EN_us' -> 'en', 'no' -> 'nb'; '' for nothing usable."""
-    base = (code or "").strip().lower().replace("_", "-").split("-")[0]
-    base = _ALIASES.get(base, base)
-    return base if base.isalpha() and 2 <= len(base) <= 3 else ""
 
 
 def languages_configured() -> list[Language]:

@@ -20,7 +20,7 @@ from enum import StrEnum
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from newsdesk.changes import articles_changed
+from newsdesk.languages import language_code_normalise
 from newsdesk.models import Article, Source, TranslationStatus
 
 from .parse import ParsedItem
@@ -75,6 +75,7 @@ def _published(item: ParsedItem, now: datetime) -> datetime:
 
 
 def _new_article(*, source: Source, item: ParsedItem, content_hash: str, now: datetime) -> Article:
+    declared = language_code_normalise(code=item.language or source.language)
     return Article(
         source=source,
         dedupe_key=item.dedupe_key,
@@ -85,8 +86,9 @@ def _new_article(*, source: Source, item: ParsedItem, content_hash: str, now: da
         summary_orig=item.summary,
         content_orig=item.content,
         content_hash=content_hash,
-        language_declared=item.language or source.language,
-        language=item.language or source.language,
+        # Stored normalised ('es-MX' -> 'es'): the language filter compares codes.
+        language_declared=declared,
+        language=declared,
         country=source.country,
         published_at=_published(item, now),
         fetched_at=now,
@@ -225,8 +227,6 @@ def articles_upsert(*, source: Source, items: list[ParsedItem], now: datetime | 
                 Article.objects.bulk_update(articles, fields)
             for article in articles:
                 counts.add(outcome, article.id, changed[article.id][0])
-        if new or changed:
-            articles_changed()  # bulk writes send no model signals
     return counts
 
 

@@ -5,6 +5,10 @@ from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 
+from newsdesk.languages import original_language as original_language
+
+from .shown import FeedShownQuerySet
+
 
 class TranslationStatus(models.TextChoices):
     NOT_NEEDED = "not_needed", "Not needed"
@@ -13,14 +17,9 @@ class TranslationStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-def original_language(*, language: str, declared: str) -> str:
-    """:attr:`Article.original_language` from the two columns (for rows read without the model)."""
-    if language == "en" and declared and declared != "en":
-        return declared
-    return language or declared
-
-
 class Article(models.Model):
+    objects = FeedShownQuerySet.as_manager()  # every write moves the feed version
+
     source = models.ForeignKey("newsdesk.Source", on_delete=models.CASCADE, related_name="articles", db_index=False)
     # guid, else canonical link, else hash of title and date; unique per source.
     dedupe_key = models.CharField(max_length=255)

@@ -8,21 +8,24 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
+from newsdesk.languages import language_name, original_language
 from newsdesk.models import Article, Story
 
+from .cards import cards_from
 from .countries import country_name, flag
 from .feeds import ArticleFeed, xml_text
+from .filters import CARD_COLUMNS
 
-CHART_WIDTH = 300  # SVG user units: bars and the timeline scale to this
-TIMELINE_ROW = 18
+CHART_WIDTH = 300  # SVG user units of one bar or timeline row; labels are HTML text beside it
 MAX_FOLLOW = 50  # merged_into hops followed before giving up (a cycle would be a bug)
+STORY_COLUMNS = (*CARD_COLUMNS, "story_evidence")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,14 +33,23 @@ class Bar:
     label: str
     count: int
     width: int  # of CHART_WIDTH
-    y: int
 
 
 @dataclass(frozen=True, slots=True)
 class TimelineRow:
     outlet: str
-    y: int
-    dots: list[tuple[int, str]]  # (x, tooltip)
+    dots: list[tuple[int, str]]  # (x of CHART_WIDTH, tooltip)
+
+
+@dataclass(frozen=True, slots=True)
+class Headline:
+    """The story's English headline, with the original it was translated from at hand."""
+
+    text: str
+    lang: str  # '' when English
+    original: str  # '' when the headline is the original
+    original_lang: str
+    original_language_name: str
 
 
 def story_resolve(pk: int) -> Story:
@@ -50,22 +62,32 @@ def story_resolve(pk: int) -> Story:
     raise Http404("story merge chain too long")
 
 
-def story_members(story: Story) -> QuerySet[Article]:
-    return Article.objects.filter(story=story).select_related("source").order_by("published_at", "id")
+def story_members(story: Story) -> QuerySet:
+    """The story's articles, oldest first, as the card rows the dashboard renders (plus evidence)."""
+    return Article.objects.filter(story=story).order_by("published_at", "id").values_list(*STORY_COLUMNS, named=True)
 
 
-def _bars(counter: Counter[str], *, label) -> list[Bar]:
+def story_headline(*, story: Story, members: list) -> Headline:
+    """The first member's English title (the story's own headline while none is translated)."""
+    for row in members:
+        if row.title_en:
+            lang = original_language(language=row.language, declared=row.language_declared)
+            original = row.title_orig if row.title_orig.strip() != row.title_en.strip() else ""
+            return Headline(row.title_en, "", original, lang, language_name(lang) if lang else "")
+    first = members[0] if members else None
+    lang = original_language(language=first.language, declared=first.language_declared) if first else ""
+    return Headline(story.headline or (first.title_orig if first else ""), lang or "und", "", "", "")
+
+
+def _bars(counter: Counter[str]) -> list[Bar]:
     if not counter:
         return []
     top = max(counter.values())
-    rows = sorted(counter.items(), key=lambda kv: (-kv[1], label(kv[0])))
-    return [
-        Bar(label=label(key), count=n, width=max(2, round(CHART_WIDTH * n / top)), y=i * TIMELINE_ROW)
-        for i, (key, n) in enumerate(rows)
-    ]
+    rows = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [Bar(label=key, count=n, width=max(2, round(CHART_WIDTH * n / top))) for key, n in rows]
 
 
-def _timeline(members: list[Article]) -> tuple[list[TimelineRow], datetime | None, datetime | None]:
+def _timeline(members: list) -> tuple[list[TimelineRow], datetime | None, datetime | None]:
     if not members:
         return [], None, None
     first, last = members[0].published_at, members[-1].published_at
@@ -73,12 +95,23 @@ def _timeline(members: list[Article]) -> tuple[list[TimelineRow], datetime | Non
     rows: dict[str, list[tuple[int, str]]] = {}
     for a in members:
         x = round(CHART_WIDTH * (a.published_at - first).total_seconds() / span)
-        rows.setdefault(a.source.name, []).append((x, f"{a.source.name} · {a.published_at:%b %d %H:%M} UTC"))
-    return (
-        [TimelineRow(outlet=name, y=i * TIMELINE_ROW, dots=dots) for i, (name, dots) in enumerate(rows.items())],
-        first,
-        last,
+        tip = f"{a.source__name} · {a.published_at.astimezone(UTC):%b %d %H:%M} UTC"
+        rows.setdefault(a.source__name, []).append((x, tip))
+    return [TimelineRow(outlet=name, dots=dots) for name, dots in rows.items()], first, last
+
+
+def story_breakdown(members: list) -> list[tuple[str, list[Bar]]]:
+    """Outlets, countries and languages of the story, by number of articles."""
+    languages = Counter(
+        language_name(lang)
+        for a in members
+        if (lang := original_language(language=a.language, declared=a.language_declared))
     )
+    return [
+        ("Outlets", _bars(Counter(a.source__name for a in members))),
+        ("Countries", _bars(Counter(f"{flag(a.country)} {country_name(a.country)}" for a in members if a.country))),
+        ("Languages", _bars(languages)),
+    ]
 
 
 def story_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -86,24 +119,20 @@ def story_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if story.pk != pk:
         return redirect("story", pk=story.pk, permanent=True)
     members = list(story_members(story))
+    cards = cards_from(members, story_links=False)
     timeline, first, last = _timeline(members)
-    breakdown = [
-        ("Outlets", _bars(Counter(a.source.name for a in members), label=str)),
-        (
-            "Countries",
-            _bars(
-                Counter(a.country for a in members if a.country),
-                label=lambda c: f"{flag(c)} {country_name(c)}",
-            ),
-        ),
-        ("Languages", _bars(Counter(a.language.upper() for a in members if a.language), label=str)),
-    ]
+    outlets = len({a.source__name for a in members})
     context = {
         "story": story,
-        "members": members,
-        "breakdown": [(title, bars, len(bars) * TIMELINE_ROW) for title, bars in breakdown],
-        "timeline": timeline,
-        "timeline_height": len(timeline) * TIMELINE_ROW,
+        "headline": story_headline(story=story, members=members),
+        "members": list(zip(members, cards, strict=True)),
+        "outlets": outlets,
+        "countries": len({a.country for a in members if a.country}),
+        "languages": len(
+            {original_language(language=a.language, declared=a.language_declared) for a in members} - {""}
+        ),
+        "breakdown": story_breakdown(members) if outlets > 1 else [],
+        "timeline": timeline if len(members) > 1 else [],
         "chart_width": CHART_WIDTH,
         "first": first,
         "last": last,

@@ -15,12 +15,13 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
-from newsdesk.models import Article, Source, Story, TranslationStatus
+from newsdesk.languages import language_code_normalise, language_name
+from newsdesk.models import Article, Source, TranslationStatus
 
 from .cards import cards_from
 from .countries import country_name
@@ -42,7 +43,10 @@ def filter_options() -> dict:
     countries = sorted({c for _, _, c, _ in rows if c}, key=country_name)
     return {
         "countries": [(c, country_name(c)) for c in countries],
-        "languages": [(lang, lang.upper()) for lang in sorted({lang for _, _, _, lang in rows if lang})],
+        "languages": sorted(
+            {(code, language_name(code)) for *_, lang in rows if (code := language_code_normalise(code=lang))},
+            key=lambda pair: pair[1],
+        ),
         "sources": [(ident, name) for ident, name, _, _ in rows],
         "categories": [(c, c) for c in category_choices()],
         "statuses": TranslationStatus.choices,
@@ -119,9 +123,3 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         response = render(request, "newsdesk/dashboard.html", context)
     patch_vary_headers(response, [PARTIAL_HEADER])
     return response
-
-
-def story_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    story = get_object_or_404(Story, pk=pk)
-    members = list(Article.objects.filter(story=story).select_related("source").order_by("published_at", "id"))
-    return render(request, "newsdesk/story.html", {"story": story, "members": members})
