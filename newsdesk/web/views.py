@@ -74,7 +74,7 @@ def category_choices() -> list[str]:
             .values_list("category", flat=True)[:40]
         )
 
-    return cached("newsdesk:web:categories", compute, timeout=settings.NEWSDESK_STATS_CACHE_SECONDS, what="categories")
+    return cached(CATEGORIES_CACHE_KEY, compute, timeout=settings.NEWSDESK_STATS_CACHE_SECONDS, what="categories")
 
 
 def feed_links(flt: ArticleFilter) -> list[tuple[str, str, str]]:
