@@ -1,9 +1,10 @@
 from django.urls import path
 
-from . import feeds, health, stats, story, translation_views, views
+from . import feeds, health, live, stats, story, translation_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("live/", live.dashboard_live, name="dashboard-live"),
     path("stats/", stats.stats, name="stats"),
     path("healthz", health.healthz, name="healthz"),
     path("stories/<int:pk>/", story.story_detail, name="story"),
