@@ -129,15 +129,25 @@
         if (empty) {
           empty.remove();
         }
-        var scrolled = window.scrollY > 0;
-        var height = document.documentElement.scrollHeight;
+        // Keep what the reader is looking at in place: note where the first card in view
+        // sits, insert, and scroll by however far it moved (zero where the browser's own
+        // scroll anchoring already kept it).
         var anchor = cards.firstElementChild;
+        var watched = null;
+        Array.prototype.some.call(cards.querySelectorAll(".card"), function (card) {
+          if (card.getBoundingClientRect().bottom > 0) {
+            watched = card;
+            return true;
+          }
+          return false;
+        });
+        var top = watched ? watched.getBoundingClientRect().top : 0;
         fresh.forEach(function (card) {
           card.classList.add("card-fresh");
           cards.insertBefore(card, anchor);
         });
-        if (scrolled) {
-          window.scrollBy(0, document.documentElement.scrollHeight - height);
+        if (watched && window.scrollY > 0) {
+          window.scrollBy(0, watched.getBoundingClientRect().top - top);
         }
         if (after) {
           el.setAttribute("data-after", after);
