@@ -289,7 +289,8 @@ class TranslationAdmin(admin.ModelAdmin):
     list_filter = ("provider", "source_language")
 
 
-# Dead letters, the file-drop ledger and saved views (their own admin modules register them).
+# Dead letters, the file-drop ledger, saved views and story decisions (their own admin modules register them).
 from newsdesk.accounts import admin as _accounts_admin  # noqa: E402, F401
+from newsdesk.coverage import admin as _coverage_admin  # noqa: E402, F401
 from newsdesk.drops import admin as _drops_admin  # noqa: E402, F401
 from newsdesk.ops import admin as _ops_admin  # noqa: E402, F401

@@ -27,6 +27,8 @@ from newsdesk.models import Article, Story, TranslationStatus
 
 from .dbstore import DbStore
 from .engine import Params, Store, doc_assign
+from .links import Links
+from .linkstore import links_load
 from .semantic import article_embedding, semantic_enabled
 from .semantic import model as semantic_model
 from .text import Features, text_features
@@ -112,13 +114,20 @@ def _story_embeddings_update(
         story_embedding_add(story=story, vec=embedding, store=engine_store if engine_store is not store else None)  # type: ignore[arg-type]
 
 
-def article_assign_story(*, article: Article, params: Params | None = None, refresh: bool = True) -> Story:
-    """Join the article to the story it belongs to, or start one; record why."""
+def article_assign_story(
+    *, article: Article, params: Params | None = None, refresh: bool = True, links: Links | None = None
+) -> Story:
+    """Join the article to the story it belongs to, or start one; record why.
+
+    ``links`` are the editors' decisions the engine respects (read from the
+    database when not given).
+    """
     params = params or coverage_params()
     features = article_features(article=article, grams=bool(params.weight_grams))
     # The model runs before the transaction: no lock is held while it computes.
     embedding = article_embedding(article) if semantic_enabled() else None
     with transaction.atomic():
+        links = links_load() if links is None else links
         store = DbStore(article=article, params=params, lock_terms=list(features.terms))
         engine_store: Store = store
         if embedding is not None:
@@ -132,6 +141,7 @@ def article_assign_story(*, article: Article, params: Params | None = None, refr
             store=engine_store,
             params=params,
             embedding=embedding,
+            links=links,
         )
         story, counted = store.flush(score=result.score, evidence=result.evidence)
         if semantic_enabled():

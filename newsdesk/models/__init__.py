@@ -2,6 +2,7 @@
 
 from .articles import Article, TranslationStatus
 from .coverage import CoverageDoc, CoverageEmbedding, CoveragePosting, CoverageStory, CoverageTerm
+from .decisions import StoryDecision, StoryDecisionKind
 from .desks import FeedToken, SavedView
 from .drops import DropFile
 from .fetch import FetchAttempt
@@ -28,6 +29,8 @@ __all__ = [
     "SourceKind",
     "SourceState",
     "Story",
+    "StoryDecision",
+    "StoryDecisionKind",
     "TaskAttempt",
     "Translation",
     "TranslationStatus",
