@@ -16,8 +16,11 @@ class NewsdeskConfig(AppConfig):
 
         # Feeds' 304s trust a version that every model write bumps (newsdesk/changes.py).
         from newsdesk.changes import signals_connect
+        from newsdesk.web.feeds.items import SOURCE_FEED_FIELDS
 
-        signals_connect()
+        signals_connect(source_fields=SOURCE_FEED_FIELDS)
 
+        # System checks: a translation setting that can never work is found at start.
         # Failed-login counting listens to auth signals from every login form, admin's included.
-        import newsdesk.accounts.throttle  # noqa: F401
+        import newsdesk.accounts.throttle
+        import newsdesk.enrich.checks  # noqa: F401

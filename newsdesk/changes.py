@@ -34,9 +34,9 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "feeds:articles-version"
-# Source columns a feed item shows or filters on; a save touching only others
-# (poll scheduling, health) leaves feeds as they were.
-SOURCE_FEED_FIELDS = frozenset({"name", "country", "language"})
+# Source columns a feed item shows, as the feeds declare them (signals_connect);
+# a save touching only others (poll scheduling, health) leaves feeds as they were.
+SOURCE_FEED_FIELDS: frozenset[str] = frozenset()
 
 
 def _fresh() -> int:
@@ -160,8 +160,12 @@ def _on_source_save(sender, using=DEFAULT_DB_ALIAS, update_fields=None, **kwargs
         articles_changed(using=using)
 
 
-def signals_connect() -> None:
+def signals_connect(*, source_fields: frozenset[str]) -> None:
+    """Bump on every model write that can change a feed; ``source_fields``: the Source columns feeds show."""
     from django.db.models.signals import post_delete, post_save
+
+    global SOURCE_FEED_FIELDS
+    SOURCE_FEED_FIELDS = source_fields
 
     from newsdesk.models import Article, Source, Story
 

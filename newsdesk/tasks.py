@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from celery import shared_task
 from celery.signals import worker_ready
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -29,7 +30,8 @@ RETRYABLE = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 RETRY = {
     "autoretry_for": RETRYABLE,
     "retry_backoff": 5,
-    "retry_backoff_max": 600,
+    # The visibility timeout is checked against this at start-up (config/settings/queues.py).
+    "retry_backoff_max": settings.NEWSDESK_RETRY_BACKOFF_MAX,
     "retry_jitter": True,
     "max_retries": 8,
 }
@@ -39,7 +41,6 @@ RETRY = {
 def dispatch_due_sources() -> int:
     """Claim due sources and send them in batches, all messages over one
     broker connection (pipelined), to NEWSDESK_POLL_QUEUE."""
-    from django.conf import settings
 
     queue = settings.NEWSDESK_POLL_QUEUE
     with poll_sources.app.producer_or_acquire() as producer:
@@ -124,8 +125,6 @@ def retry_pending_translations(limit: int = 500) -> int:
 
 def enrich_backlog() -> int:
     """Messages waiting in the enrich queue (0 if the broker cannot say)."""
-    from django.conf import settings
-
     queue = settings.CELERY_TASK_ROUTES.get("newsdesk.tasks.enrich_article", {}).get("queue", "celery")
     try:
         with enrich_article.app.connection_for_read() as conn:

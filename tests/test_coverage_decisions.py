@@ -38,7 +38,7 @@ def story_of(article: Article) -> int:
 
 
 @pytest.fixture
-def quake(db) -> list[Article]:
+def quake(transactional_db) -> list[Article]:
     """Three reports of one earthquake, grouped by the machine into one story."""
     made = [make_article(title=t, summary=s, at=T0 + timedelta(minutes=10 * i)) for i, (t, s) in enumerate(QUAKE)]
     stories = {article_assign_story(article=a).id for a in made}
@@ -47,14 +47,14 @@ def quake(db) -> list[Article]:
 
 
 @pytest.fixture
-def fed(db) -> Article:
+def fed(transactional_db) -> Article:
     article = make_article(title=FED[0], summary=FED[1], at=T0 + timedelta(minutes=5))
     article_assign_story(article=article)
     return article
 
 
 @pytest.fixture
-def editor(db):
+def editor(transactional_db):
     return make_editor()
 
 

@@ -357,13 +357,13 @@ def test_a_repeat_with_a_foreign_host_is_refused_as_before(client, mexico):
 
 
 def test_a_repeat_the_memo_cannot_answer_reads_the_cache_once(client, mexico, monkeypatch):
-    from newsdesk.web import feeds
+    from newsdesk.web.feeds import conditional
 
     etag = _get(client, "feed-rss", MX).headers["ETag"]
     make_article(source=mexico[0], minutes_ago=1)  # a new article in the view: the version moves
     reads = []
-    real = feeds.versioned_get
-    monkeypatch.setattr(feeds, "versioned_get", lambda key: reads.append(key) or real(key))
+    real = conditional.versioned_get
+    monkeypatch.setattr(conditional, "versioned_get", lambda key: reads.append(key) or real(key))
     response = _get(client, "feed-rss", MX, etag)
     assert response.status_code == 200 and response.headers["ETag"] != etag
     assert len(reads) == 1, "the middleware's read is reused by the view"

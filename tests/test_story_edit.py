@@ -129,7 +129,7 @@ def test_editor_moves_and_merges_by_story_number_or_address(stories):
 
 
 def test_why_shows_similarity_shared_names_language_and_the_editor(stories):
-    quake, fed, members = stories
+    quake, _, members = stories
     doc = html.fromstring(Client().get(reverse("story", args=[quake.pk])).content)
     whys = css(doc, "details.why")
     assert len(whys) == 4
@@ -139,10 +139,10 @@ def test_why_shows_similarity_shared_names_language_and_the_editor(stories):
     assert score == pytest.approx(Article.objects.get(pk=members[1].pk).story_score, abs=0.005)
     terms = css(second, "dd.why-terms")[0].text_content()
     assert "Sumatra" in terms and "tsunami" in terms and "sumatr," not in terms
-    assert css(second, "dd.why-language")[0].text_content().strip() == "EN"
+    assert css(second, "dd.why-language")[0].text_content().strip() == "English (EN)"
     # The untranslated Spanish report joined on its original text; the page says so.
     spanish = css(whys[3], "dd.why-language")[0].text_content()
-    assert spanish.startswith("ES") and "not translated" in spanish
+    assert spanish.startswith("Spanish (ES)") and "not translated" in spanish
     # An editor's move: readers see that an editor placed it, editors also see who and when.
     user = make_editor()
     story_article_move(article=members[-1], target=quake, editor=user)

@@ -22,7 +22,7 @@ from itertools import islice
 from django.db import connection, transaction
 
 from newsdesk.changes import articles_changed
-from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageStory, CoverageTerm, Story
+from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageStory, CoverageTerm, Story, StoryDecision
 
 from .cluster import article_assign_story, article_features, coverage_params, story_refresh_counts
 from .dbstore import DOC_COUNT_KEY
@@ -162,7 +162,11 @@ def _stories_delete(ids: Sequence[int]) -> None:
     """Delete stories no article points at any more (their centroids went with the index)."""
     if connection.vendor == "postgresql":
         # One statement: the ORM's collector would look up every relation of
-        # every story first, and nothing references these rows any more.
+        # every story first, and no article references these rows any more.
+        # Editors' decisions name stories as history only (their pairs of
+        # articles are what binds): the references go, as SET_NULL says.
+        StoryDecision.objects.filter(story_id__in=ids).update(story=None)
+        StoryDecision.objects.filter(target_id__in=ids).update(target=None)
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {Story._meta.db_table} WHERE id = ANY(%s)", [list(ids)])  # noqa: S608
         return

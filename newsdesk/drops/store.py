@@ -144,6 +144,8 @@ def drop_entries_store(
         elif outcome is UpsertOutcome.UPDATED:
             result.updated += 1
             result.to_enrich.append(article.id)
+        elif outcome is UpsertOutcome.REVISED:
+            result.updated += 1
         else:
             result.unchanged += 1
 
@@ -244,7 +246,7 @@ def _store_grouped(*, items: list[DropInput], outlets: OutletCache, now: datetim
     }
     changed: dict[tuple[int, str], DropInput] = {}
     for source, members in groups.values():
-        articles_upsert(source=source, items=[entry.item for _, entry in members], now=now)
+        counts = articles_upsert(source=source, items=[entry.item for _, entry in members], now=now)
         for item, entry in members:
             key = (source.id, entry.item.dedupe_key)
             if key not in before:
@@ -258,7 +260,8 @@ def _store_grouped(*, items: list[DropInput], outlets: OutletCache, now: datetim
                 item.result.unchanged += 1
             else:
                 item.result.updated += 1
-                changed[key] = item
+                if key[1] in counts.enrich_keys:  # not a content-only revision
+                    changed[key] = item
     if changed:
         wanted = Q()
         for source_id in {source_id for source_id, _ in changed}:

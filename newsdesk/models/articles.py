@@ -5,19 +5,14 @@ from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 
+from newsdesk.languages import original_language as original_language
+
 
 class TranslationStatus(models.TextChoices):
     NOT_NEEDED = "not_needed", "Not needed"
     PENDING = "pending", "Pending"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
-
-
-def original_language(*, language: str, declared: str) -> str:
-    """:attr:`Article.original_language` from the two columns (for rows read without the model)."""
-    if language == "en" and declared and declared != "en":
-        return declared
-    return language or declared
 
 
 class Article(models.Model):

@@ -9,9 +9,10 @@ time from where the truth already is:
   status, translation calls and characters by provider (the Translation cache
   holds one row per provider call that succeeded), failed translations,
   sources by state, dead letters;
-* Redis: queue lengths (``LLEN`` of each Celery queue) and task durations,
+* Redis: queue lengths (``LLEN`` of each Celery queue), task durations,
   which the Celery hooks (newsdesk/ops/celery_hooks.py) add to a histogram
-  hash per task name.
+  hash per task name, and worker children recycled by the memory guard
+  (newsdesk/ops/memory.py).
 
 The database counts are totals over the rows kept, so deleting old rows shows
 up as a counter reset, which Prometheus' ``rate()`` already handles.
@@ -34,6 +35,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from .celery_hooks import DURATION_BUCKETS, DURATION_KEY, STATE_KEY
+from .memory import recycles_count
 
 log = logging.getLogger("newsdesk.ops")
 
@@ -130,6 +132,7 @@ class RedisCollector:
             duration_keys = sorted(k.decode() for k in client.scan_iter(match=DURATION_KEY + "*", count=500))
             hashes = {k[len(DURATION_KEY) :]: client.hgetall(k) for k in duration_keys}
             states = client.hgetall(STATE_KEY)
+            recycles = recycles_count(client)
         except Exception as exc:  # any redis failure: report it as a metric, not a 500
             log.warning("event=metrics_redis_failed error=%s", type(exc).__name__)
             up.add_metric([], 0)
@@ -156,6 +159,12 @@ class RedisCollector:
             task, _, state = field.decode().rpartition("|")
             runs.add_metric([task, state], int(value))
         yield runs
+
+        yield CounterMetricFamily(
+            "newsdesk_worker_recycles",
+            "Worker children replaced because they grew past NEWSDESK_WORKER_MAX_GROWTH_KB.",
+            value=recycles,
+        )
 
 
 def metrics_render() -> bytes:

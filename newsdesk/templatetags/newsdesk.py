@@ -4,8 +4,11 @@ from datetime import UTC, datetime
 from html import escape as _escape
 
 from django import template
+from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.timesince import timesince
 
+from newsdesk.languages import language_name as _language_name
 from newsdesk.web.countries import country_name as _country_name
 from newsdesk.web.countries import flag as _flag
 
@@ -20,6 +23,22 @@ def flag(code: str) -> str:
 @register.filter
 def country_name(code: str) -> str:
     return _country_name(code)
+
+
+@register.filter
+def language_name(code: str) -> str:
+    """'es' -> 'Spanish'."""
+    return _language_name(code) if code else ""
+
+
+@register.filter
+def ago(value: datetime | None) -> str:
+    """'just now' under a minute, else '3 minutes ago' / '1 day, 2 hours ago'."""
+    if value is None:
+        return ""
+    if (timezone.now() - value).total_seconds() < 60:
+        return "just now"
+    return f"{timesince(value)} ago"
 
 
 @register.filter

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from django.db.models import F, Q, QuerySet
 from django.http import QueryDict
 
+from newsdesk.languages import original_language_q
 from newsdesk.models import Article, Source, TranslationStatus
 
 from .countries import NAME_TO_CODE
@@ -27,14 +28,15 @@ from .search import SearchQuery, search_apply, search_clean, search_parse
 # source's scheduling and health columns) stays in the database.
 CARD_FIELDS = (
     "id", "source_id", "story_id", "url", "category", "title_orig", "summary_orig", "title_en", "summary_en",
-    "language", "language_declared", "country", "translation_status", "published_at", "updated_at",
-    "source__id", "source__name", "story__id", "story__source_count",
+    "language", "language_declared", "language_detected", "country", "translation_status", "translation_error",
+    "published_at", "updated_at", "source__id", "source__name", "story__id", "story__source_count",
 )  # fmt: skip
 # What a dashboard card reads, as plain rows (values_list(named=True)): building
 # thirty model instances with their source and story cost more than the query.
 CARD_COLUMNS = (
     "id", "story_id", "url", "title_orig", "summary_orig", "title_en", "summary_en", "language",
-    "language_declared", "country", "translation_status", "published_at", "source__name", "story__source_count",
+    "language_declared", "language_detected", "country", "translation_status", "translation_error", "published_at",
+    "source__name", "story__source_count",
 )  # fmt: skip
 SORTS = {"newest": "Newest first", "covered": "Most covered"}
 MAX_VALUES = 10  # per multi-valued parameter
@@ -135,10 +137,11 @@ class ArticleFilter:
             qs = qs.filter(country__in=self.country)
         if countries or search.countries:
             qs = qs.filter(country__in=sorted(countries))  # unknown names match nothing
+        # "Original language", one rule everywhere (newsdesk/languages.py).
         if self.lang:
-            qs = qs.filter(language__in=self.lang)
+            qs = qs.filter(original_language_q(self.lang))
         if langs or search.langs:
-            qs = qs.filter(language__in=sorted(langs))
+            qs = qs.filter(original_language_q(langs))  # unknown codes match nothing
         if self.source:
             qs = qs.filter(source_id__in=self.source)
         if search.sources:

@@ -10,7 +10,7 @@ import calendar
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -19,14 +19,17 @@ from django.urls import reverse
 
 from newsdesk.accounts.roles import user_can_correct_stories
 from newsdesk.coverage.text import text_fold
+from newsdesk.languages import language_name, original_language
 from newsdesk.models import Article, Story, StoryDecision, StoryDecisionKind
 
+from .cards import cards_from
 from .countries import country_name, flag
 from .feeds import ArticleFeed, xml_text
+from .filters import CARD_COLUMNS
 
-CHART_WIDTH = 300  # SVG user units: bars and the timeline scale to this
-TIMELINE_ROW = 18
+CHART_WIDTH = 300  # SVG user units of one bar or timeline row; labels are HTML text beside it
 MAX_FOLLOW = 50  # merged_into hops followed before giving up (a cycle would be a bug)
+STORY_COLUMNS = (*CARD_COLUMNS, "story_evidence")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,14 +37,23 @@ class Bar:
     label: str
     count: int
     width: int  # of CHART_WIDTH
-    y: int
 
 
 @dataclass(frozen=True, slots=True)
 class TimelineRow:
     outlet: str
-    y: int
-    dots: list[tuple[int, str]]  # (x, tooltip)
+    dots: list[tuple[int, str]]  # (x of CHART_WIDTH, tooltip)
+
+
+@dataclass(frozen=True, slots=True)
+class Headline:
+    """The story's English headline, with the original it was translated from at hand."""
+
+    text: str
+    lang: str  # '' when English
+    original: str  # '' when the headline is the original
+    original_lang: str
+    original_language_name: str
 
 
 def story_resolve(pk: int) -> Story:
@@ -54,22 +66,32 @@ def story_resolve(pk: int) -> Story:
     raise Http404("story merge chain too long")
 
 
-def story_members(story: Story) -> QuerySet[Article]:
-    return Article.objects.filter(story=story).select_related("source").order_by("published_at", "id")
+def story_members(story: Story) -> QuerySet:
+    """The story's articles, oldest first, as the card rows the dashboard renders (plus evidence)."""
+    return Article.objects.filter(story=story).order_by("published_at", "id").values_list(*STORY_COLUMNS, named=True)
 
 
-def _bars(counter: Counter[str], *, label) -> list[Bar]:
+def story_headline(*, story: Story, members: list) -> Headline:
+    """The first member's English title (the story's own headline while none is translated)."""
+    for row in members:
+        if row.title_en:
+            lang = original_language(language=row.language, declared=row.language_declared)
+            original = row.title_orig if row.title_orig.strip() != row.title_en.strip() else ""
+            return Headline(row.title_en, "", original, lang, language_name(lang) if lang else "")
+    first = members[0] if members else None
+    lang = original_language(language=first.language, declared=first.language_declared) if first else ""
+    return Headline(story.headline or (first.title_orig if first else ""), lang or "und", "", "", "")
+
+
+def _bars(counter: Counter[str]) -> list[Bar]:
     if not counter:
         return []
     top = max(counter.values())
-    rows = sorted(counter.items(), key=lambda kv: (-kv[1], label(kv[0])))
-    return [
-        Bar(label=label(key), count=n, width=max(2, round(CHART_WIDTH * n / top)), y=i * TIMELINE_ROW)
-        for i, (key, n) in enumerate(rows)
-    ]
+    rows = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [Bar(label=key, count=n, width=max(2, round(CHART_WIDTH * n / top))) for key, n in rows]
 
 
-def _timeline(members: list[Article]) -> tuple[list[TimelineRow], datetime | None, datetime | None]:
+def _timeline(members: list) -> tuple[list[TimelineRow], datetime | None, datetime | None]:
     if not members:
         return [], None, None
     first, last = members[0].published_at, members[-1].published_at
@@ -77,12 +99,23 @@ def _timeline(members: list[Article]) -> tuple[list[TimelineRow], datetime | Non
     rows: dict[str, list[tuple[int, str]]] = {}
     for a in members:
         x = round(CHART_WIDTH * (a.published_at - first).total_seconds() / span)
-        rows.setdefault(a.source.name, []).append((x, f"{a.source.name} · {a.published_at:%b %d %H:%M} UTC"))
-    return (
-        [TimelineRow(outlet=name, y=i * TIMELINE_ROW, dots=dots) for i, (name, dots) in enumerate(rows.items())],
-        first,
-        last,
+        tip = f"{a.source__name} · {a.published_at.astimezone(UTC):%b %d %H:%M} UTC"
+        rows.setdefault(a.source__name, []).append((x, tip))
+    return [TimelineRow(outlet=name, dots=dots) for name, dots in rows.items()], first, last
+
+
+def story_breakdown(members: list) -> list[tuple[str, list[Bar]]]:
+    """Outlets, countries and languages of the story, by number of articles."""
+    languages = Counter(
+        language_name(lang)
+        for a in members
+        if (lang := original_language(language=a.language, declared=a.language_declared))
     )
+    return [
+        ("Outlets", _bars(Counter(a.source__name for a in members))),
+        ("Countries", _bars(Counter(f"{flag(a.country)} {country_name(a.country)}" for a in members if a.country))),
+        ("Languages", _bars(languages)),
+    ]
 
 
 @dataclass(slots=True)
@@ -94,8 +127,11 @@ class Why:
     names: list[str] = field(default_factory=list)
     particulars: list[str] = field(default_factory=list)
     terms: list[str] = field(default_factory=list)
-    matched: Article | None = None
+    matched: object = None  # the member row it was matched with
     by_editor: StoryDecision | None = None  # the decision that placed it here
+    language: str = ""  # the original's language, by name ("Spanish")
+    language_code: str = ""
+    translation_status: str = ""
 
 
 def particular_label(key: str) -> str:
@@ -130,7 +166,7 @@ def terms_readable(stems: list[str], *texts: str) -> list[str]:
     return out
 
 
-def story_decisions(members: list[Article]) -> list[StoryDecision]:
+def story_decisions(members: list) -> list[StoryDecision]:
     """Standing decisions that put members where they are (moves into, merges into the story)."""
     ids = [a.id for a in members]
     moved = StoryDecision.objects.filter(undone_at__isnull=True, kind=StoryDecisionKind.MOVE, article_id__in=ids)
@@ -141,9 +177,7 @@ def story_decisions(members: list[Article]) -> list[StoryDecision]:
     return sorted(found, key=lambda d: (d.created_at, d.pk))
 
 
-def story_decisions_for_editors(
-    story: Story, members: list[Article], placing: list[StoryDecision]
-) -> list[StoryDecision]:
+def story_decisions_for_editors(story: Story, members: list, placing: list[StoryDecision]) -> list[StoryDecision]:
     """Every standing decision about this story: what was taken out of it, moved into it, merged into it."""
     touching = StoryDecision.objects.filter(undone_at__isnull=True).filter(
         Q(story_id=story.pk) | Q(target_id=story.pk) | Q(article_id__in=[a.id for a in members])
@@ -152,7 +186,7 @@ def story_decisions_for_editors(
     return sorted(found.values(), key=lambda d: (d.created_at, d.pk), reverse=True)
 
 
-def member_reasons(members: list[Article], decisions: list[StoryDecision]) -> dict[int, Why]:
+def member_reasons(members: list, decisions: list[StoryDecision]) -> dict[int, Why]:
     """Each member's ties to the story: its recorded evidence, or the editor's decision that placed it."""
     by_id = {a.id: a for a in members}
     placed: dict[int, StoryDecision] = {}
@@ -165,6 +199,7 @@ def member_reasons(members: list[Article], decisions: list[StoryDecision]) -> di
         ev = a.story_evidence or {}
         score = ev.get("score")
         texts = (a.title_orig, a.summary_orig, a.title_en, a.summary_en)
+        lang = original_language(language=a.language, declared=a.language_declared)
         out[a.id] = Why(
             first=score is None and not ev.get("by_editor") and a.id not in placed,
             score=score,
@@ -173,6 +208,9 @@ def member_reasons(members: list[Article], decisions: list[StoryDecision]) -> di
             terms=terms_readable(list(ev.get("shared_terms", [])), *texts),
             matched=by_id.get(ev.get("matched_article")),
             by_editor=placed.get(a.id),
+            language=language_name(lang) if lang else "",
+            language_code=lang,
+            translation_status=a.translation_status,
         )
     return out
 
@@ -182,32 +220,26 @@ def story_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if story.pk != pk:
         return redirect("story", pk=story.pk, permanent=True)
     members = list(story_members(story))
+    cards = cards_from(members, story_links=False)
     timeline, first, last = _timeline(members)
-    breakdown = [
-        ("Outlets", _bars(Counter(a.source.name for a in members), label=str)),
-        (
-            "Countries",
-            _bars(
-                Counter(a.country for a in members if a.country),
-                label=lambda c: f"{flag(c)} {country_name(c)}",
-            ),
-        ),
-        ("Languages", _bars(Counter(a.language.upper() for a in members if a.language), label=str)),
-    ]
+    outlets = len({a.source__name for a in members})
     decisions = story_decisions(members)
     reasons = member_reasons(members, decisions)
-    for a in members:
-        a.why = reasons[a.id]
     can_correct = user_can_correct_stories(user=request.user)
     context = {
         "story": story,
-        "members": members,
+        "headline": story_headline(story=story, members=members),
+        "members": [(a, card, reasons[a.id]) for a, card in zip(members, cards, strict=True)],
         "can_correct": can_correct,
         # Readers of the public desk see the result; editors see who decided what, and can undo it.
         "decisions": story_decisions_for_editors(story, members, decisions) if can_correct else [],
-        "breakdown": [(title, bars, len(bars) * TIMELINE_ROW) for title, bars in breakdown],
-        "timeline": timeline,
-        "timeline_height": len(timeline) * TIMELINE_ROW,
+        "outlets": outlets,
+        "countries": len({a.country for a in members if a.country}),
+        "languages": len(
+            {original_language(language=a.language, declared=a.language_declared) for a in members} - {""}
+        ),
+        "breakdown": story_breakdown(members) if outlets > 1 else [],
+        "timeline": timeline if len(members) > 1 else [],
         "chart_width": CHART_WIDTH,
         "first": first,
         "last": last,

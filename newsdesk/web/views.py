@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
+from newsdesk.languages import language_code_normalise, language_name
 from newsdesk.models import Article, Source, Story, TranslationStatus
 
 from .cards import cards_from
@@ -42,7 +43,10 @@ def filter_options() -> dict:
     countries = sorted({c for _, _, c, _ in rows if c}, key=country_name)
     return {
         "countries": [(c, country_name(c)) for c in countries],
-        "languages": [(lang, lang.upper()) for lang in sorted({lang for _, _, _, lang in rows if lang})],
+        "languages": sorted(
+            {(code, language_name(code)) for *_, lang in rows if (code := language_code_normalise(code=lang))},
+            key=lambda pair: pair[1],
+        ),
         "sources": [(ident, name) for ident, name, _, _ in rows],
         "categories": [(c, c) for c in category_choices()],
         "statuses": TranslationStatus.choices,

@@ -31,7 +31,10 @@ def test_database_url() -> str:
 
 
 @contextmanager
-def celery_worker(extra_env: dict[str, str] | None = None, concurrency: int = 1) -> Iterator[subprocess.Popen[bytes]]:
+def celery_worker(
+    extra_env: dict[str, str] | None = None, concurrency: int = 1, include: str = ""
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A worker on every queue; ``include`` names extra task modules it imports (``--include``)."""
     from config.celery import app
 
     app.control.purge()
@@ -69,6 +72,7 @@ def celery_worker(extra_env: dict[str, str] | None = None, concurrency: int = 1)
             "--without-mingle",
             "-n",
             f"test-{os.getpid()}@%h",
+            *([f"--include={include}"] if include else []),
         ],
         cwd=ROOT,
         env=env,
