@@ -33,19 +33,27 @@ semantic-multilingual: install
 var:
 	mkdir -p var
 
-migrate: install var
-	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
+# Local development settings (DEBUG=true, a generated SECRET_KEY), written once
+# and git-ignored; the settings read it, so manage.py works in any new shell.
+.env:
+	$(PYTHON) -m config.dotenv create .env
 
+migrate: install var .env
+	$(BIN)/python manage.py migrate --noinput
+
+# `make run` loads the demo itself once Redis is up (see Procfile.dev).
 demo: migrate
-	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py load_demo
 
-run: demo
+# Procfile.dev starts Redis first; the other processes wait for it, and the
+# web process loads the demo before serving.
+run: migrate
 	@echo ""
 	@echo "  Newsdesk is starting at http://127.0.0.1:$(PORT)/"
 	@echo "  Create an admin user:  $(BIN)/python manage.py createsuperuser"
 	@echo "  Stop everything with Ctrl-C."
 	@echo ""
-	PATH="$(abspath $(BIN)):$$PATH" DEBUG=$${DEBUG:-true} WEB_PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start
+	PATH="$(abspath $(BIN)):$$PATH" WEB_PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start
 
 test: install var
 	DEBUG=true $(BIN)/python -m newsdesk.embedded_redis run -- $(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -153,3 +153,30 @@ def _kick_on_start(**_: object) -> None:
     first tick: recovers work left by a restart and gives `make run` instant data."""
     dispatch_due_sources.delay()
     scan_drop_sources.delay()
+
+
+@shared_task(**RETRY)
+def deliver(delivery_id: int) -> str:
+    """One attempt of one outgoing delivery (webhook, e-mail); it claims the row itself."""
+    from newsdesk.delivery.service import delivery_send
+
+    return delivery_send(delivery_id=delivery_id)
+
+
+@shared_task(**RETRY)
+def dispatch_deliveries() -> int:
+    """Re-send deliveries that are due and whose message was lost or whose worker vanished."""
+    from newsdesk.delivery.service import deliveries_due
+
+    ids = deliveries_due(now=timezone.now())
+    for delivery_id in ids:
+        deliver.delay(delivery_id)
+    return len(ids)
+
+
+@shared_task(**RETRY)
+def sweep_alerts() -> int:
+    """Check every enabled alert against the stories changed since its last check."""
+    from newsdesk.alerts.sweep import alerts_sweep
+
+    return alerts_sweep(now=timezone.now()).fired

@@ -15,9 +15,10 @@ from email.utils import format_datetime
 
 import pytest
 
+from newsdesk.httpheaders import retry_after_seconds
 from newsdesk.ingest import fetch as fetch_module
 from newsdesk.ingest import netguard
-from newsdesk.ingest.fetch import USER_AGENT, FetchError, fetch_url, retry_after_parse, url_for_fetch
+from newsdesk.ingest.fetch import USER_AGENT, FetchError, fetch_url, url_for_fetch
 from tests.support.http import Response
 from tests.support.rawhttp import RawServer, drip, gzip_bomb, response_head, zeros
 
@@ -92,9 +93,9 @@ def test_429_retry_after_seconds_and_503_retry_after_date(feed_server):
 
 
 def test_retry_after_garbage_is_ignored():
-    assert retry_after_parse("soon") is None
-    assert retry_after_parse("") is None
-    assert retry_after_parse("Mon, 09 Feb 2015 11:00:00 GMT") == 0.0
+    assert retry_after_seconds("soon") is None
+    assert retry_after_seconds("") is None
+    assert retry_after_seconds("Mon, 09 Feb 2015 11:00:00 GMT") == 0.0
 
 
 def test_gzip_and_deflate_bodies_are_decoded(feed_server):

@@ -34,7 +34,8 @@ def _load_settings(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[st
         for k, v in os.environ.items()
         if k not in ("DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY") and not k.startswith("NEWSDESK_")
     }
-    clean.update(DJANGO_SETTINGS_MODULE="config.settings", NEWSDESK_VAR_DIR=str(tmp_path), **env)
+    # NEWSDESK_ENV_FILE empty: a developer's .env must not fill in what the test leaves out.
+    clean.update(DJANGO_SETTINGS_MODULE="config.settings", NEWSDESK_VAR_DIR=str(tmp_path), NEWSDESK_ENV_FILE="", **env)
     return subprocess.run(
         [sys.executable, "-c", _PRINT_SERVICES], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60
     )

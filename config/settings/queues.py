@@ -10,6 +10,7 @@ from kombu import Queue
 
 from config.env import env_int, env_str
 from config.settings.core import VAR_DIR
+from config.settings.delivery import NEWSDESK_ALERT_SWEEP_SECONDS, NEWSDESK_DELIVERY_DISPATCH_SECONDS
 from config.settings.drops import NEWSDESK_DROP_SCAN_SECONDS
 from config.settings.enrich import NEWSDESK_TRANSLATION_RETRY_SECONDS
 from config.settings.ingest import NEWSDESK_DISPATCH_SECONDS
@@ -60,6 +61,9 @@ CELERY_TASK_ROUTES = {
     "newsdesk.tasks.retranslate_article": {"queue": "enrich"},
     "newsdesk.tasks.scan_drop_sources": {"queue": "drops"},
     "newsdesk.tasks.*drop*": {"queue": "drops"},
+    "newsdesk.tasks.sweep_alerts": {"queue": "default"},
+    "newsdesk.tasks.dispatch_deliveries": {"queue": "default"},
+    "newsdesk.tasks.deliver": {"queue": "default"},
 }
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
@@ -100,6 +104,14 @@ CELERY_BEAT_SCHEDULE = {
     "prune-fetch-history": {
         "task": "newsdesk.tasks.prune_fetch_history",
         "schedule": 3600.0,
+    },
+    "sweep-alerts": {
+        "task": "newsdesk.tasks.sweep_alerts",
+        "schedule": NEWSDESK_ALERT_SWEEP_SECONDS,
+    },
+    "dispatch-deliveries": {
+        "task": "newsdesk.tasks.dispatch_deliveries",
+        "schedule": NEWSDESK_DELIVERY_DISPATCH_SECONDS,
     },
     "worker-heartbeat": {
         "task": "newsdesk.tasks.heartbeat",

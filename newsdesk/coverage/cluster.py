@@ -21,7 +21,6 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Max, Min, Q
 
 from newsdesk.models import Article, Story, TranslationStatus
 
@@ -31,7 +30,10 @@ from .links import Links
 from .linkstore import links_load
 from .semantic import article_embedding, semantic_enabled
 from .semantic import model as semantic_model
+from .storycounts import story_refresh_counts
 from .text import Features, text_features
+
+__all__ = ["article_assign_story", "article_features", "coverage_params", "story_refresh_counts"]
 
 log = logging.getLogger(__name__)
 
@@ -64,39 +66,6 @@ def article_features(*, article: Article, grams: bool | None = None) -> Features
     if grams is None:
         grams = bool(coverage_params().weight_grams)
     return text_features(title=title or article.title_en, body=lead, grams=grams)
-
-
-def story_refresh_counts(*, story: Story) -> None:
-    """Recount the denormalised coverage figures and pick the English headline."""
-    agg = story.articles.aggregate(
-        n=Count("id"),
-        sources=Count("source", distinct=True),
-        countries=Count("country", distinct=True, filter=~Q(country="")),
-        languages=Count("language", distinct=True, filter=~Q(language="")),
-        first=Min("published_at"),
-        last=Max("published_at"),
-    )
-    story.article_count = agg["n"]
-    story.source_count = agg["sources"]
-    story.country_count = agg["countries"]
-    story.language_count = agg["languages"]
-    story.first_published_at = agg["first"]
-    story.last_published_at = agg["last"]
-    # The first member with an English title names the story.
-    english = (
-        story.articles.filter(
-            translation_status__in=[TranslationStatus.DONE, TranslationStatus.NOT_NEEDED], title_en__gt=""
-        )
-        .order_by("published_at", "id")
-        .values_list("title_en", flat=True)
-        .first()
-    )
-    if english:
-        story.headline = english
-    elif not story.headline:
-        first = story.articles.order_by("published_at", "id").first()
-        story.headline = first.display_title if first else ""
-    story.save()
 
 
 def _story_embeddings_update(

@@ -25,10 +25,11 @@ from django.utils import timezone
 from newsdesk.changes import articles_changed
 from newsdesk.models import Article, Story, StoryDecision, StoryDecisionKind
 
-from .cluster import article_assign_story, coverage_params, story_refresh_counts
+from .cluster import article_assign_story, coverage_params
 from .links import links_build, links_merge
 from .linkstore import links_load
 from .semantic import semantic_enabled
+from .storycounts import story_refresh_counts
 
 log = logging.getLogger(__name__)
 MAX_FOLLOW = 100  # merged_into hops followed (a cycle would be a bug)

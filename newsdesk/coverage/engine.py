@@ -22,7 +22,7 @@ run this same code.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -157,6 +157,10 @@ class Store(Protocol):
 
     def centroids(self, keys: Sequence[int]) -> dict[int, dict[str, float]]: ...
 
+    def stories_of(self, keys: Sequence[int]) -> dict[int, int]:
+        """The current story of each of these articles that has one (editors' links name few)."""
+        ...
+
 
 def _idf(df: int, n: int, prior: int) -> float:
     return math.log((n + prior + 1) / (df + 1)) + 1.0
@@ -288,7 +292,7 @@ def doc_assign(
         placed = _doc_assign_must(doc=doc, store=store, links=links, index_terms=index_terms, df_keys=df_keys)
         if placed is not None:
             return placed
-    forbidden = {d.story for d in store.docs(sorted(links.cannot_of(doc_key)))} if links else set()
+    forbidden = set(store.stories_of(sorted(links.cannot_of(doc_key))).values()) if links else set()
     window = params.window_hours * 3600.0
     found = store.candidates(
         terms=doc.index_terms(params.search_terms),
@@ -374,10 +378,7 @@ def doc_assign(
 
 
 def _forbidden_pairs(store: Store, links: Links) -> set[frozenset[int]]:
-    def story_of(keys):
-        return {d.key: d.story for d in store.docs(sorted(keys)) if d.story is not None}
-
-    return links_story_pairs_forbidden(links, story_of)
+    return links_story_pairs_forbidden(links, lambda keys: store.stories_of(sorted(keys)))
 
 
 def _doc_assign_must(
@@ -388,8 +389,8 @@ def _doc_assign_must(
     Partners in several stories bring them together, lowest id first, as far
     as cannot-links allow; the article joins the lowest.
     """
-    stories = sorted({d.story for d in store.docs(sorted(links.must_of(doc.key))) if d.story is not None})
-    forbidden_own = {d.story for d in store.docs(sorted(links.cannot_of(doc.key)))}
+    stories = sorted(set(store.stories_of(sorted(links.must_of(doc.key))).values()))
+    forbidden_own = set(store.stories_of(sorted(links.cannot_of(doc.key))).values())
     stories = [s for s in stories if s not in forbidden_own]
     if not stories:
         return None
@@ -417,7 +418,3 @@ def pair_similarity(
     doc_a = doc_build(key=-1, at=at, features=a, store=store, params=params, embedding=embedding_a)
     doc_b = doc_build(key=-2, at=at, features=b, store=store, params=params, embedding=embedding_b)
     return doc_similarity(doc_a, doc_b, params=params)
-
-
-def keys_sorted(keys: Iterable[str]) -> list[str]:
-    return sorted(set(keys))

@@ -37,7 +37,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from urllib.parse import quote
 
 import requests
@@ -62,6 +61,8 @@ from deep_translator.constants import (
     MY_MEMORY_LANGUAGES_TO_CODES,
 )
 from django.conf import settings
+
+from newsdesk.httpheaders import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -158,19 +159,6 @@ def _session() -> requests.Session:
     return session
 
 
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
-
-
 class _DeadlineRequests:
     """What deep-translator's provider modules see as ``requests``."""
 
@@ -201,7 +189,7 @@ class _DeadlineRequests:
             raise
         if record is not None:
             record.status = response.status_code
-            record.retry_after = _retry_after(response.headers.get("Retry-After"))
+            record.retry_after = retry_after_seconds(response.headers.get("Retry-After"))
             if response.request is not None and response.request.url:
                 record.url_lengths.append(len(response.request.url))
         body = bytearray()

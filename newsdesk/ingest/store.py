@@ -20,7 +20,6 @@ from enum import StrEnum
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from newsdesk.changes import articles_changed
 from newsdesk.languages import language_code_normalise
 from newsdesk.models import Article, Source, TranslationStatus
 
@@ -228,8 +227,6 @@ def articles_upsert(*, source: Source, items: list[ParsedItem], now: datetime | 
                 Article.objects.bulk_update(articles, fields)
             for article in articles:
                 counts.add(outcome, article.id, changed[article.id][0])
-        if new or changed:
-            articles_changed()  # bulk writes send no model signals
     return counts
 
 

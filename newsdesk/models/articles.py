@@ -7,6 +7,8 @@ from django.utils import timezone
 
 from newsdesk.languages import original_language as original_language
 
+from .shown import FeedShownQuerySet
+
 
 class TranslationStatus(models.TextChoices):
     NOT_NEEDED = "not_needed", "Not needed"
@@ -16,6 +18,8 @@ class TranslationStatus(models.TextChoices):
 
 
 class Article(models.Model):
+    objects = FeedShownQuerySet.as_manager()  # every write moves the feed version
+
     source = models.ForeignKey("newsdesk.Source", on_delete=models.CASCADE, related_name="articles", db_index=False)
     # guid, else canonical link, else hash of title and date; unique per source.
     dedupe_key = models.CharField(max_length=255)

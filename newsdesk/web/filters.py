@@ -18,10 +18,10 @@ from urllib.parse import urlencode
 from django.db.models import F, Q, QuerySet
 from django.http import QueryDict
 
-from newsdesk.languages import original_language_q
+from newsdesk.languages import language_name, original_language_q
 from newsdesk.models import Article, Source, TranslationStatus
 
-from .countries import NAME_TO_CODE
+from .countries import NAME_TO_CODE, country_name
 from .search import SearchQuery, search_apply, search_clean, search_parse
 
 # What cards and feed items read; everything else (full texts, evidence, the
@@ -215,5 +215,28 @@ class ArticleFilter:
         return not self.params()
 
     def describe(self) -> str:
-        """Short human title for feeds: 'country=MX, q=lithium'."""
-        return ", ".join(f"{k}={v}" for k, v in self.params())
+        """A human title for feeds: 'Mexico, Spanish', 'El Financiero, search “lithium”'."""
+        parts: list[str] = [country_name(c) for c in self.country]
+        parts += [language_name(code) for code in self.lang]
+        if self.source:
+            names = dict(Source.objects.filter(id__in=self.source).values_list("id", "name"))
+            parts += [names.get(ident, f"source {ident}") for ident in self.source]
+        if self.category:
+            parts.append(f"topic “{self.category}”")
+        if self.date_from and self.date_to:
+            parts.append(
+                f"{self.date_from:%b} {self.date_from.day}–{self.date_to:%b} {self.date_to.day}, {self.date_to.year}"
+            )
+        elif self.date_from:
+            parts.append(f"since {self.date_from:%b} {self.date_from.day}, {self.date_from.year}")
+        elif self.date_to:
+            parts.append(f"until {self.date_to:%b} {self.date_to.day}, {self.date_to.year}")
+        if self.status:
+            parts.append(f"translation {TranslationStatus(self.status).label.lower()}")
+        if self.coverage:
+            parts.append(f"covered by {self.coverage}+ outlets")
+        if self.q:
+            parts.append(f"search “{self.q}”")
+        if self.sort == "covered":
+            parts.append("most covered first")
+        return ", ".join(parts)

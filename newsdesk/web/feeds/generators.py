@@ -174,6 +174,9 @@ class NewsdeskAtom(_ExtraElements, Atom1Feed):
         # Atom1Feed.write with the fast writer.
         handler = FastXMLWriter()
         handler.startDocument()
+        # Django writes stylesheets for RSS only; a browser shows Atom through the same XSL.
+        for stylesheet in self.feed["stylesheets"] or []:
+            handler.processingInstruction("xml-stylesheet", str(stylesheet))
         handler.startElement("feed", self.root_attributes())
         self.add_root_elements(handler)
         self.write_items(handler)

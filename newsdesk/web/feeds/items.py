@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, NamedTuple, get_type_hints
 
+from newsdesk.languages import original_language
 from newsdesk.web.countries import country_name
 
 from .xml import xml_text
@@ -46,6 +47,7 @@ class FeedItem(NamedTuple):
     title_en: Annotated[str, Column("title_en")]
     summary_en: Annotated[str, Column("summary_en")]
     language: Annotated[str, Column("language")]
+    language_declared: Annotated[str, Column("language_declared")]
     country: Annotated[str, Column("country")]
     published_at: Annotated[datetime, Column("published_at")]
     updated_at: Annotated[datetime, Column("updated_at", modified=True)]
@@ -63,6 +65,11 @@ class FeedItem(NamedTuple):
     def display_summary(self) -> str:
         return self.summary_en or self.summary_orig
 
+    @property
+    def original_language(self) -> str:
+        """The card's "(ES)": newsdesk/languages.py's one rule."""
+        return original_language(language=self.language, declared=self.language_declared)
+
 
 class Extra(NamedTuple):
     """A field an item carries beyond Django's standard ones."""
@@ -76,7 +83,7 @@ class Extra(NamedTuple):
 
 EXTRAS: tuple[Extra, ...] = (
     Extra("original_title", lambda i: xml_text(i.title_orig) if i.title_orig != i.display_title else ""),
-    Extra("original_language", lambda i: i.language),
+    Extra("original_language", lambda i: i.original_language),
     Extra("country", lambda i: i.country),
     Extra("country_name", lambda i: country_name(i.country) if i.country else ""),
     Extra("outlet", lambda i: xml_text(i.source_name)),

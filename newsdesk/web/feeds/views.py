@@ -30,8 +30,10 @@ from django.contrib.sites.shortcuts import get_current_site
 from django.contrib.syndication.views import Feed, add_domain
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.templatetags.static import static
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.cache import get_conditional_response
+from django.utils.feedgenerator import Stylesheet
 from django.utils.html import escape
 from django.utils.timezone import get_default_timezone, is_naive, make_aware
 
@@ -90,6 +92,10 @@ class ArticleFeed(ConditionalGet, Feed):
 
     def description(self, obj: ArticleFilter) -> str:
         return "English headlines from Newsdesk" + (f" for {obj.describe()}" if not obj.is_empty else "")
+
+    def stylesheets(self, obj) -> list[Stylesheet]:
+        """An XSL stylesheet, so a feed opened in a browser reads as a page, not a wall of XML."""
+        return [Stylesheet(static("newsdesk/feed.xsl"), mimetype="text/xsl")]
 
     def link(self, obj: ArticleFilter) -> str:
         query = obj.as_query()
@@ -159,8 +165,8 @@ class ArticleFeed(ConditionalGet, Feed):
         cats = [item.source_name]
         if item.country:
             cats.append(country_name(item.country))
-        if item.language:
-            cats.append(f"lang:{item.language}")
+        if item.original_language:
+            cats.append(f"lang:{item.original_language}")
         if item.category:
             cats.append(item.category)
         return [xml_text(c) for c in cats if xml_text(c).strip()]

@@ -30,7 +30,7 @@ def editors_may_not_decide(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("newsdesk", "0018_language_declared_normalised"),
+        ("newsdesk", "0019_editors_desk"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
