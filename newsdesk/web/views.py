@@ -12,16 +12,16 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
 from newsdesk.languages import language_code_normalise, language_name
-from newsdesk.models import Article, Source, Story, TranslationStatus
+from newsdesk.models import Article, Source, TranslationStatus
+from newsdesk.redisconn import cached
 
 from .cards import cards_from
 from .countries import country_name
@@ -33,6 +33,8 @@ from .visits import desk_visit, seen_marker
 logger = logging.getLogger(__name__)
 
 PARTIAL_HEADER = "X-Newsdesk-Partial"
+# The filter form's category list, cached for NEWSDESK_STATS_CACHE_SECONDS.
+CATEGORIES_CACHE_KEY = "newsdesk:web:categories"
 PARTIAL_TEMPLATES = {
     "results": "newsdesk/_results.html",
     "more": "newsdesk/_more.html",
@@ -64,28 +66,19 @@ def category_choices() -> list[str]:
     A DISTINCT over every article would scan the table on each page view,
     so this is computed at most once per cache period.
     """
-    key = "newsdesk:web:categories"
-    try:
-        cached = cache.get(key)
-    except Exception:  # a Redis outage must not take the dashboard down
-        logger.warning("web: cache unavailable for categories", exc_info=True)
-        cached = None
-    if cached is not None:
-        return cached
-    since = timezone.now() - timedelta(days=30)
-    value = list(
-        Article.objects.filter(published_at__gte=since)
-        .exclude(category="")
-        .values("category")
-        .annotate(n=Count("id"))
-        .order_by("-n")
-        .values_list("category", flat=True)[:40]
-    )
-    try:
-        cache.set(key, value, settings.NEWSDESK_STATS_CACHE_SECONDS)
-    except Exception:
-        logger.warning("web: cache unavailable for categories", exc_info=True)
-    return value
+
+    def compute() -> list[str]:
+        since = timezone.now() - timedelta(days=30)
+        return list(
+            Article.objects.filter(published_at__gte=since)
+            .exclude(category="")
+            .values("category")
+            .annotate(n=Count("id"))
+            .order_by("-n")
+            .values_list("category", flat=True)[:40]
+        )
+
+    return cached(CATEGORIES_CACHE_KEY, compute, timeout=settings.NEWSDESK_STATS_CACHE_SECONDS, what="categories")
 
 
 def feed_links(flt: ArticleFilter) -> list[tuple[str, str, str]]:
@@ -163,9 +156,3 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         response = render(request, "newsdesk/dashboard.html", context)
     patch_vary_headers(response, [PARTIAL_HEADER])
     return response
-
-
-def story_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    story = get_object_or_404(Story, pk=pk)
-    members = list(Article.objects.filter(story=story).select_related("source").order_by("published_at", "id"))
-    return render(request, "newsdesk/story.html", {"story": story, "members": members})

@@ -27,7 +27,7 @@ def desk(live_server):
             title_orig="English only",
             summary_orig="",
             url=f"{live_server.url}/healthz?second",
-        ),  # fmt: skip
+        ),
         make_article(source=mx, minutes_ago=20, title_en="Third", title_orig="Tercero"),
     ]
     return {"cards": cards, "story": story, "mx": mx}
