@@ -22,6 +22,8 @@ from .countries import country_name
 
 logger = logging.getLogger(__name__)
 DAYS = 30
+# The daily counts by language and by country, cached for NEWSDESK_STATS_CACHE_SECONDS.
+STATS_CACHE_KEYS = ("newsdesk:web:stats:lang", "newsdesk:web:stats:country")
 
 
 def stats_daily_counts(*, field: str, days: int = DAYS) -> dict:
@@ -120,8 +122,8 @@ def _provider_rows() -> list:
 
 
 def stats(request: HttpRequest) -> HttpResponse:
-    by_lang = _cached("newsdesk:web:stats:lang", lambda: stats_daily_counts(field="language"))
-    by_country = _cached("newsdesk:web:stats:country", lambda: stats_daily_counts(field="country"))
+    by_lang = _cached(STATS_CACHE_KEYS[0], lambda: stats_daily_counts(field="language"))
+    by_country = _cached(STATS_CACHE_KEYS[1], lambda: stats_daily_counts(field="country"))
     lang_counts = {(d, language_name(v) if v else "?"): n for (d, v), n in by_lang["counts"].items()}
     country_counts = {(d, country_name(v) if v else "?"): n for (d, v), n in by_country["counts"].items()}
     context = {

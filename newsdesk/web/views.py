@@ -31,6 +31,8 @@ from .pagination import keyset_page
 logger = logging.getLogger(__name__)
 
 PARTIAL_HEADER = "X-Newsdesk-Partial"
+# The filter form's category list, cached for NEWSDESK_STATS_CACHE_SECONDS.
+CATEGORIES_CACHE_KEY = "newsdesk:web:categories"
 PARTIAL_TEMPLATES = {
     "results": "newsdesk/_results.html",
     "more": "newsdesk/_more.html",
@@ -60,7 +62,7 @@ def category_choices() -> list[str]:
     A DISTINCT over every article would scan the table on each page view,
     so this is computed at most once per cache period.
     """
-    key = "newsdesk:web:categories"
+    key = CATEGORIES_CACHE_KEY
     try:
         cached = cache.get(key)
     except Exception:  # a Redis outage must not take the dashboard down
