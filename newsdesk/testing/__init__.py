@@ -1,1 +1,1 @@
-"""Helpers that tests and benches share (test dependencies only; the application never imports them)."""
+"""Helpers shared by the tests and the benchmarks in bench/ (never imported by the app)."""
