@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import models, transaction
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -19,6 +19,18 @@ from newsdesk.models import Article, FetchAttempt, Source, SourceKind, Story, Tr
 admin.site.site_header = "Newsdesk admin"
 admin.site.site_title = "Newsdesk admin"
 admin.site.index_title = "Sources, articles and stories"
+
+# Django 6 makes https the scheme assumed for a URL typed without one; say so now
+# (and without the RemovedInDjango60Warning every URL form field raised).
+URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
+
+
+def url_formfield(field, **kwargs):
+    """ModelForm ``formfield_callback``: URL fields assume https, as Django 6 will."""
+    if isinstance(field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return field.formfield(**kwargs)
+
 
 SSRF_HELP = (
     "Newsdesk refuses private, loopback and link-local addresses so that a feed URL cannot reach "
@@ -60,6 +72,7 @@ class SourceAdminForm(forms.ModelForm):
     class Meta:
         model = Source
         fields = "__all__"
+        formfield_callback = url_formfield
 
     discovered: list = []
 
@@ -114,6 +127,7 @@ def source_kind_of(*, request, obj: Source | None) -> str:
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
     form = SourceAdminForm
+    formfield_overrides = URL_FIELDS
     change_list_template = "admin/newsdesk/source/change_list.html"
     list_display = (
         "name",
@@ -353,6 +367,7 @@ class ArticleAdmin(admin.ModelAdmin):
         "story",
     )
     list_filter = ("translation_status", "country", "language")
+    formfield_overrides = URL_FIELDS
     search_fields = ("title_orig", "title_en", "dedupe_key")
     raw_id_fields = ("source", "story")
     list_select_related = ("source", "story")

@@ -290,3 +290,13 @@ def test_rendered_card_cache_is_bounded(client, settings):
         make_article(source=source, title_en=f"Story {i}", minutes_ago=i)
     assert len(_cards_html(client)) == 5
     assert len(rendered_cards) == 3
+
+
+def test_favicon_is_served_on_a_private_desk_too(client, settings, db):
+    settings.NEWSDESK_DASHBOARD_PUBLIC = False
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/x-icon"
+    body = b"".join(response)
+    assert body[:4] == b"\x00\x00\x01\x00", "an ICO header"
+    assert "max-age=86400" in response["Cache-Control"]

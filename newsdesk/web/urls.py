@@ -1,11 +1,12 @@
 from django.urls import path
 
-from . import feeds, health, stats, story, translation_views, views
+from . import favicon, feeds, health, stats, story, translation_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("stats/", stats.stats, name="stats"),
     path("healthz", health.healthz, name="healthz"),
+    path("favicon.ico", favicon.favicon, name="favicon"),
     path("stories/<int:pk>/", story.story_detail, name="story"),
     path("stories/<int:pk>/rss/", story.StoryFeed(), name="story-rss"),
     path(
