@@ -14,7 +14,8 @@ Where a setting lives:
 - ``queues``: Celery (limits, queues, routes, beat);
 - one module per stage, in the order data flows: ``ingest`` (fetch, poll
   scheduling), ``drops``, ``enrich`` (language, translation), ``coverage``,
-  ``web`` (dashboard and feeds), ``accounts``, ``ops``.
+  ``web`` (dashboard and feeds), ``accounts``, ``delivery`` (alerts, e-mail,
+  pushes), ``api``, ``ops``.
 
 A git-ignored ``.env`` at the project root (``make run`` writes one with
 ``DEBUG=true`` and a generated secret; see ``config/dotenv.py``) fills in
@@ -32,8 +33,10 @@ dotenv_load()
 
 # Each part imports what it needs from the others explicitly; names never overlap.
 from config.settings.accounts import *  # noqa: E402, F403
+from config.settings.api import *  # noqa: E402, F403
 from config.settings.core import *  # noqa: E402, F403
 from config.settings.coverage import *  # noqa: E402, F403
+from config.settings.delivery import *  # noqa: E402, F403
 from config.settings.drops import *  # noqa: E402, F403
 from config.settings.enrich import *  # noqa: E402, F403
 from config.settings.ingest import *  # noqa: E402, F403

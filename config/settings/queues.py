@@ -10,6 +10,7 @@ from kombu import Queue
 
 from config.env import env_int, env_str
 from config.settings.core import VAR_DIR
+from config.settings.delivery import NEWSDESK_ALERT_SWEEP_SECONDS, NEWSDESK_DELIVERY_DISPATCH_SECONDS
 from config.settings.drops import NEWSDESK_DROP_SCAN_SECONDS
 from config.settings.enrich import NEWSDESK_TRANSLATION_RETRY_SECONDS
 from config.settings.ingest import NEWSDESK_DISPATCH_SECONDS
@@ -49,7 +50,9 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 15, "interval_start": 0, "int
 # (file inboxes), default (heartbeat, anything unrouted). A worker started
 # without -Q consumes all of them; production runs one pool per queue.
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES = [Queue(name) for name in ("poll", "enrich", "drops", "default")]
+# enrich_bulk takes the rest of a source's burst of new articles (newsdesk/flow.py), so
+# that a worker reading both in turn never makes another source's new items wait behind it.
+CELERY_TASK_QUEUES = [Queue(name) for name in ("poll", "enrich", "enrich_bulk", "drops", "default")]
 CELERY_TASK_ROUTES = {
     # The sweeps are cheap and must not wait behind a backlog they would fix.
     "newsdesk.tasks.dispatch_due_sources": {"queue": "default"},
@@ -57,9 +60,13 @@ CELERY_TASK_ROUTES = {
     "newsdesk.tasks.poll_sources": {"queue": "poll"},
     "newsdesk.tasks.poll_source": {"queue": "poll"},
     "newsdesk.tasks.enrich_article": {"queue": "enrich"},
+    "newsdesk.tasks.enrich_articles": {"queue": "enrich"},
     "newsdesk.tasks.retranslate_article": {"queue": "enrich"},
     "newsdesk.tasks.scan_drop_sources": {"queue": "drops"},
     "newsdesk.tasks.*drop*": {"queue": "drops"},
+    "newsdesk.tasks.sweep_alerts": {"queue": "default"},
+    "newsdesk.tasks.dispatch_deliveries": {"queue": "default"},
+    "newsdesk.tasks.deliver": {"queue": "default"},
 }
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
@@ -100,6 +107,14 @@ CELERY_BEAT_SCHEDULE = {
     "prune-fetch-history": {
         "task": "newsdesk.tasks.prune_fetch_history",
         "schedule": 3600.0,
+    },
+    "sweep-alerts": {
+        "task": "newsdesk.tasks.sweep_alerts",
+        "schedule": NEWSDESK_ALERT_SWEEP_SECONDS,
+    },
+    "dispatch-deliveries": {
+        "task": "newsdesk.tasks.dispatch_deliveries",
+        "schedule": NEWSDESK_DELIVERY_DISPATCH_SECONDS,
     },
     "worker-heartbeat": {
         "task": "newsdesk.tasks.heartbeat",

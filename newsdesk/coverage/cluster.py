@@ -81,13 +81,25 @@ def _story_embeddings_update(
         story_embedding_add(story=story, vec=embedding, store=engine_store if engine_store is not store else None)  # type: ignore[arg-type]
 
 
-def article_assign_story(*, article: Article, params: Params | None = None, refresh: bool = True) -> Story:
-    """Join the article to the story it belongs to, or start one; record why."""
+_COMPUTE = object()
+
+
+def article_assign_story(
+    *, article: Article, params: Params | None = None, refresh: bool = True, embedding: object = _COMPUTE
+) -> Story:
+    """Join the article to the story it belongs to, or start one; record why.
+
+    Inside a caller's transaction it writes in that transaction (no savepoint:
+    a failure rolls the caller's work back with it). ``embedding``: the
+    article's vector when the caller computed it for a batch
+    (:func:`~newsdesk.coverage.semantic.articles_embeddings`).
+    """
     params = params or coverage_params()
     features = article_features(article=article, grams=bool(params.weight_grams))
     # The model runs before the transaction: no lock is held while it computes.
-    embedding = article_embedding(article) if semantic_enabled() else None
-    with transaction.atomic():
+    if embedding is _COMPUTE:
+        embedding = article_embedding(article) if semantic_enabled() else None
+    with transaction.atomic(savepoint=False):
         store = DbStore(article=article, params=params, lock_terms=list(features.terms))
         engine_store: Store = store
         if embedding is not None:

@@ -48,7 +48,7 @@ class Pending:
     df_keys: list[str]
 
 
-def story_resolve(story: int) -> int:
+def story_lock_survivor(story: int) -> int:
     """Follow merges, locking the surviving story's row for the join."""
     for _ in range(100):
         row = Story.objects.select_for_update().filter(id=story).values_list("merged_into_id", flat=True).first()
@@ -218,7 +218,7 @@ def assignment_write_orm(
     """
     doc = pending.doc
     assert doc.story is not None
-    doc.story = story_resolve(doc.story)
+    doc.story = story_lock_survivor(doc.story)
     if previous is not None:
         # Re-assignment: withdraw the old vector from its old story; the
         # article was already counted in the document frequencies.

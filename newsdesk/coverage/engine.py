@@ -22,7 +22,7 @@ run this same code.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -366,7 +366,3 @@ def pair_similarity(
     doc_a = doc_build(key=-1, at=at, features=a, store=store, params=params, embedding=embedding_a)
     doc_b = doc_build(key=-2, at=at, features=b, store=store, params=params, embedding=embedding_b)
     return doc_similarity(doc_a, doc_b, params=params)
-
-
-def keys_sorted(keys: Iterable[str]) -> list[str]:
-    return sorted(set(keys))

@@ -190,6 +190,27 @@ def article_embedding(article: Article) -> np.ndarray | None:
     return vector_from(vector_bytes(vec))
 
 
+def articles_embeddings(articles: list[Article]) -> dict[int, np.ndarray | None]:
+    """:func:`article_embedding` for a batch: one read of the stored vectors,
+    one encoder call for the missing ones and one write (enrichment batches)."""
+    from newsdesk.models import CoverageEmbedding
+
+    texts = {article.id: article_semantic_text(article) for article in articles}
+    digests = {key: text_digest(text) for key, text in texts.items() if text is not None}
+    stored = dict(CoverageEmbedding.objects.filter(article_id__in=list(digests)).values_list("article_id", "digest"))
+    out: dict[int, np.ndarray | None] = {key: None for key in texts}
+    fresh = [key for key, digest in digests.items() if stored.get(key) != digest]
+    if fresh:
+        vectors = encoder().embed([texts[key] for key in fresh])  # type: ignore[misc]
+        embeddings_store([(key, digests[key], vec) for key, vec in zip(fresh, vectors, strict=True)])
+        for key, vec in zip(fresh, vectors, strict=True):
+            out[key] = vector_from(vector_bytes(vec))  # what the clustering compares is what was stored
+    kept = [key for key in digests if key not in fresh]
+    for key, data in CoverageEmbedding.objects.filter(article_id__in=kept).values_list("article_id", "vector"):
+        out[key] = vector_from(data)
+    return out
+
+
 def embed_text(*, title: str, lead: str, chars: int = LEAD_CHARS) -> str:
     """What an article is embedded from: its title and the start of its lead."""
     lead = " ".join(lead.split())[:chars]

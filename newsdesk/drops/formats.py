@@ -209,13 +209,18 @@ def _json_array(text: str, mtime: datetime) -> list[DropEntry]:
     decoder = json.JSONDecoder()
     position = text.index("[") + 1
     entries = []
+    # Lines are counted on from the previous element, not from the start:
+    # counting from the start for each element costs time quadratic in the file.
+    line, counted = 1, 0
     while True:
         while position < len(text) and text[position] in " \t\r\n,":
             position += 1
         if position >= len(text) or text[position] == "]":
             break
         value, end = decoder.raw_decode(text, position)
-        entries.append(_entry_from_object(value, _line_of(text, position), mtime))
+        line += text.count("\n", counted, position)
+        counted = position
+        entries.append(_entry_from_object(value, line, mtime))
         position = end
     return entries
 

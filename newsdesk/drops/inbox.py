@@ -256,7 +256,7 @@ def file_refuse(*, box: Inbox, name: str, reason: str) -> Path | None:
 
 
 @dataclass
-class Claim:
+class FileClaim:
     """A file this process holds: open, locked, and renamed into processing/."""
 
     box: Inbox
@@ -297,7 +297,7 @@ def claim_token() -> str:
     return f"{time.time_ns():x}.{os.getpid()}.{secrets.token_hex(3)}"
 
 
-def file_claim(*, box: Inbox, name: str, max_bytes: int) -> Claim | Refusal | None:
+def file_claim(*, box: Inbox, name: str, max_bytes: int) -> FileClaim | Refusal | None:
     """Take ``name`` from the inbox. None when another worker has it (or it vanished)."""
     src = box.path / name
     try:
@@ -341,14 +341,14 @@ def file_claim(*, box: Inbox, name: str, max_bytes: int) -> Claim | Refusal | No
             # what we locked. Leave it unlocked in processing/: the sweeper returns it.
             os.close(fd)
             return None
-        return Claim(box=box, name=name, path=target, fd=fd, info=info)
+        return FileClaim(box=box, name=name, path=target, fd=fd, info=info)
     except BaseException:
         with contextlib.suppress(OSError):
             os.close(fd)
         raise
 
 
-def claim_done(*, claim: Claim, day: datetime | None = None) -> Path:
+def claim_done(*, claim: FileClaim, day: datetime | None = None) -> Path:
     """After the database commit: processing/ -> done/YYYY-MM-DD/<name>."""
     day = day or datetime.now(UTC)
     target = move_unique(claim.path, claim.box.done / day.strftime("%Y-%m-%d"), claim.name)
@@ -357,7 +357,7 @@ def claim_done(*, claim: Claim, day: datetime | None = None) -> Path:
     return target
 
 
-def claim_failed(*, claim: Claim, reason: str, where: str = "") -> Path:
+def claim_failed(*, claim: FileClaim, reason: str, where: str = "") -> Path:
     target = move_unique(claim.path, claim.box.failed, claim.name)
     claim.path = target
     _error_write(
@@ -368,7 +368,7 @@ def claim_failed(*, claim: Claim, reason: str, where: str = "") -> Path:
     return target
 
 
-def claim_release(*, claim: Claim) -> Path:
+def claim_release(*, claim: FileClaim) -> Path:
     """Give the file back to the inbox (it was still changing, or the database was down)."""
     target = move_unique(claim.path, claim.box.path, claim.name)
     claim.path = target

@@ -28,8 +28,8 @@ from django.utils import timezone
 from newsdesk.models import FetchAttempt, Source, SourceKind
 
 from .inbox import (
-    Claim,
     FileChanging,
+    FileClaim,
     Inbox,
     InboxInvalid,
     Refusal,
@@ -87,7 +87,7 @@ def _refuse(*, source: Source, box: Inbox, refusal: Refusal, now: datetime) -> F
     return result
 
 
-def _claims_read(claims: list[Claim]) -> tuple[list[DropInput], list[FileResult]]:
+def _claims_read(claims: list[FileClaim]) -> tuple[list[DropInput], list[FileResult]]:
     """Read claimed files; a file still being written goes straight back to the inbox."""
     inputs: list[DropInput] = []
     released: list[FileResult] = []
@@ -112,7 +112,7 @@ def _claims_read(claims: list[Claim]) -> tuple[list[DropInput], list[FileResult]
 
 
 def drop_claims_process(
-    *, source: Source, claims: list[Claim], outlets: OutletCache, on_article: ArticleCallback | None = None
+    *, source: Source, claims: list[FileClaim], outlets: OutletCache, on_article: ArticleCallback | None = None
 ) -> list[FileResult]:
     """Read, store (one transaction) and move on claimed files. Every claim is closed on return."""
     try:
@@ -197,7 +197,7 @@ def drop_source_scan(
         if deadline is not None and time.monotonic() > deadline:
             scan.waiting += len(ready) - position
             break
-        claims: list[Claim] = []
+        claims: list[FileClaim] = []
         batch_bytes = 0
         while position < len(ready) and len(claims) < batch_size and batch_bytes < BATCH_MAX_BYTES:
             name = ready[position]

@@ -28,7 +28,7 @@ from newsdesk.models import Article, DropFile, FetchAttempt, Source, SourceKind
 
 from .errors import DropRejected
 from .formats import DropEntry, ParsedDrop, ZipLimits, drop_parse
-from .inbox import Claim
+from .inbox import FileClaim
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ class DropInput:
     name: str
     data: bytes
     mtime: datetime
-    claim: Claim | None = None
+    claim: FileClaim | None = None
     started: float = field(default_factory=time.monotonic)
     sha256: str = ""
     parsed: ParsedDrop | None = None

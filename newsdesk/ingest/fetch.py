@@ -354,7 +354,14 @@ def _header_map(response: http.client.HTTPResponse) -> dict[str, str]:
 
 
 def _request(
-    *, url: str, request_headers: dict[str, str], clock: _Clock, connect_timeout: float, max_bytes: int
+    *,
+    url: str,
+    request_headers: dict[str, str],
+    clock: _Clock,
+    connect_timeout: float,
+    max_bytes: int,
+    method: str = "GET",
+    body: bytes | None = None,
 ) -> tuple[int, dict[str, str], bytes, str]:
     """One hop: (status, headers, body, connected ip). Redirect and 304 bodies are not read."""
     parts = urlsplit(url)
@@ -381,7 +388,7 @@ def _request(
             except (ConnectionError, TimeoutError) as exc:
                 last_error = exc  # try the host's next address
                 continue
-            conn.request("GET", target, headers=headers)
+            conn.request(method, target, body=body, headers=headers)
             response = conn.getresponse()
             response_headers = _header_map(response)
             status = response.status
@@ -411,6 +418,76 @@ def _request(
             conn.close()
     assert last_error is not None
     raise last_error
+
+
+def post_url(*, url: str, body: bytes, headers: dict[str, str], max_bytes: int = 1024 * 1024) -> FetchResult:
+    """POST ``body`` to ``url`` under the same guard and bounds as :func:`fetch_url`.
+
+    For outgoing pushes (webhooks, WebSub): one hop, redirects are not
+    followed (a 3xx is returned as it is), and at most ``max_bytes`` of the
+    answer are read. Failures before a response raise FetchError.
+    """
+    started = time.monotonic()
+    deadline_seconds = float(settings.NEWSDESK_FETCH_DEADLINE)
+    clock = _Clock(deadline=started + deadline_seconds, read_timeout=float(settings.NEWSDESK_FETCH_READ_TIMEOUT))
+    current = url_for_fetch(url)
+    request_headers = {"User-Agent": USER_AGENT, "Connection": "close", **headers}
+    try:
+        status, response_headers, response_body, connected_ip = _request(
+            url=current,
+            request_headers=request_headers,
+            clock=clock,
+            connect_timeout=float(settings.NEWSDESK_FETCH_CONNECT_TIMEOUT),
+            max_bytes=max_bytes,
+            method="POST",
+            body=body,
+        )
+    except FetchError:
+        raise
+    except netguard.AddressRefused as exc:
+        raise FetchError(f"{current}: {exc}", kind="ssrf", transient=False) from exc
+    except _DeadlineExceeded as exc:
+        raise FetchError(f"{current}: overall deadline of {deadline_seconds:g}s exceeded", kind="deadline") from exc
+    except TimeoutError as exc:
+        raise FetchError(f"{current}: timed out ({exc or 'no answer'})", kind="timeout") from exc
+    except ConnectionRefusedError as exc:
+        raise FetchError(f"{current}: connection refused", kind="connect") from exc
+    except ssl.SSLError as exc:
+        raise FetchError(f"{current}: TLS failed: {exc}", kind="tls") from exc
+    except http.client.HTTPException as exc:
+        raise FetchError(f"{current}: bad HTTP response: {type(exc).__name__}: {exc}", kind="protocol") from exc
+    except OSError as exc:
+        raise FetchError(f"{current}: {type(exc).__name__}: {exc}", kind="network") from exc
+    except ValueError as exc:
+        raise FetchError(f"{current}: {type(exc).__name__}: {exc}", kind="protocol", transient=False) from exc
+    return FetchResult(
+        url=url,
+        final_url=current,
+        status=status,
+        body=response_body,
+        headers=response_headers,
+        retry_after_seconds=retry_after_seconds(response_headers.get("retry-after")),
+        connected_ip=connected_ip,
+        elapsed_ms=(time.monotonic() - started) * 1000,
+    )
+
+
+def url_guard_check(*, url: str) -> str:
+    """The URL as it would be requested, after resolving its host and checking every address.
+
+    Raises FetchError (kind ``ssrf``, ``bad_url``, ``scheme`` or ``dns``) with
+    a message fit for the person who typed it. For forms that take a push URL.
+    """
+    current = url_for_fetch(url)
+    parts = urlsplit(current)
+    clock = _Clock(deadline=time.monotonic() + float(settings.NEWSDESK_FETCH_CONNECT_TIMEOUT), read_timeout=1.0)
+    try:
+        _candidates(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80), clock)
+    except netguard.AddressRefused as exc:
+        raise FetchError(f"{exc}", kind="ssrf", transient=False) from exc
+    except _DeadlineExceeded as exc:
+        raise FetchError(f"cannot resolve {parts.hostname!r}: timed out", kind="dns") from exc
+    return current
 
 
 def fetch_url(*, url: str, etag: str = "", last_modified: str = "") -> FetchResult:

@@ -124,11 +124,6 @@ def sources_claim(*, source_ids: Iterable[int], now: datetime, force: bool = Fal
     return list(Source.objects.raw(sql, (SourceState.POLLING.value, changed_at, *inner_params)))
 
 
-def source_claim(*, source_id: int, now: datetime, force: bool = True) -> bool:
-    """Take the per-source lock for one source; False if it is being polled."""
-    return bool(sources_claim(source_ids=[source_id], now=now, force=force))
-
-
 # --- Outcomes ------------------------------------------------------------------
 
 

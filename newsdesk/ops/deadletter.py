@@ -206,13 +206,6 @@ def attempt_undo(*, task_name: str, object_key: str) -> None:
     TaskAttempt.objects.filter(task_name=task_name, object_key=object_key, count__gt=0).update(count=F("count") - 1)
 
 
-def attempt_failed(*, task_name: str, object_key: str, error: str) -> None:
-    """The run raised: keep it counted and remember why, for the dead letter."""
-    from newsdesk.models import TaskAttempt
-
-    TaskAttempt.objects.filter(task_name=task_name, object_key=object_key).update(last_error=error[:2000])
-
-
 # --- What a dead letter means for the object ---------------------------------
 
 

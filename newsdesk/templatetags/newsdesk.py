@@ -50,21 +50,6 @@ def card_time(value: datetime | None) -> str:
     return f"{value:%b} {value.day} • {value:%H:%M} UTC"
 
 
-@register.filter
-def similar_count(story) -> int:
-    """Other outlets covering the story: the N of '📡 Similar Coverage (N)'."""
-    if story is None:
-        return 0
-    return max((story.source_count or 0) - 1, 0)
-
-
-@register.filter
-def http_url(value: str) -> str:
-    """``value`` if it is an http(s) URL, else ''. Autoescape does not stop ``javascript:``."""
-    value = (value or "").strip()
-    return value if value.lower().startswith(("http://", "https://")) else ""
-
-
 @register.simple_tag
 def options(choices, selected=()) -> str:
     """``<option>`` elements for (value, label) pairs, escaped, with ``selected`` marked.

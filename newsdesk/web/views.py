@@ -15,13 +15,13 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
 from newsdesk.languages import language_code_normalise, language_name
-from newsdesk.models import Article, Source, Story, TranslationStatus
+from newsdesk.models import Article, Source, TranslationStatus
 
 from .cards import cards_from
 from .countries import country_name
@@ -123,9 +123,3 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         response = render(request, "newsdesk/dashboard.html", context)
     patch_vary_headers(response, [PARTIAL_HEADER])
     return response
-
-
-def story_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    story = get_object_or_404(Story, pk=pk)
-    members = list(Article.objects.filter(story=story).select_related("source").order_by("published_at", "id"))
-    return render(request, "newsdesk/story.html", {"story": story, "members": members})
