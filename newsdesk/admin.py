@@ -511,9 +511,10 @@ class TranslationAdmin(admin.ModelAdmin):
         return super().changelist_view(request, {**context, **(extra_context or {})})
 
 
-# Dead letters, the file-drop ledger and saved views (their own admin modules register them).
+# Dead letters, the file-drop ledger, saved views and story decisions (their own admin modules register them).
 from newsdesk.accounts import admin as _accounts_admin  # noqa: E402, F401
 from newsdesk.alerts import admin as _alerts_admin  # noqa: E402, F401
+from newsdesk.coverage import admin as _coverage_admin  # noqa: E402, F401
 from newsdesk.delivery import admin as _delivery_admin  # noqa: E402, F401
 from newsdesk.drops import admin as _drops_admin  # noqa: E402, F401
 from newsdesk.ops import admin as _ops_admin  # noqa: E402, F401

@@ -12,7 +12,6 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -22,6 +21,7 @@ from django.utils.cache import patch_vary_headers
 
 from newsdesk.languages import language_code_normalise, language_name
 from newsdesk.models import Article, Source, TranslationStatus
+from newsdesk.redisconn import cached
 
 from .cards import cards_from
 from .countries import country_name
@@ -31,6 +31,8 @@ from .pagination import keyset_page
 logger = logging.getLogger(__name__)
 
 PARTIAL_HEADER = "X-Newsdesk-Partial"
+# The filter form's category list, cached for NEWSDESK_STATS_CACHE_SECONDS.
+CATEGORIES_CACHE_KEY = "newsdesk:web:categories"
 PARTIAL_TEMPLATES = {
     "results": "newsdesk/_results.html",
     "more": "newsdesk/_more.html",
@@ -60,28 +62,19 @@ def category_choices() -> list[str]:
     A DISTINCT over every article would scan the table on each page view,
     so this is computed at most once per cache period.
     """
-    key = "newsdesk:web:categories"
-    try:
-        cached = cache.get(key)
-    except Exception:  # a Redis outage must not take the dashboard down
-        logger.warning("web: cache unavailable for categories", exc_info=True)
-        cached = None
-    if cached is not None:
-        return cached
-    since = timezone.now() - timedelta(days=30)
-    value = list(
-        Article.objects.filter(published_at__gte=since)
-        .exclude(category="")
-        .values("category")
-        .annotate(n=Count("id"))
-        .order_by("-n")
-        .values_list("category", flat=True)[:40]
-    )
-    try:
-        cache.set(key, value, settings.NEWSDESK_STATS_CACHE_SECONDS)
-    except Exception:
-        logger.warning("web: cache unavailable for categories", exc_info=True)
-    return value
+
+    def compute() -> list[str]:
+        since = timezone.now() - timedelta(days=30)
+        return list(
+            Article.objects.filter(published_at__gte=since)
+            .exclude(category="")
+            .values("category")
+            .annotate(n=Count("id"))
+            .order_by("-n")
+            .values_list("category", flat=True)[:40]
+        )
+
+    return cached(CATEGORIES_CACHE_KEY, compute, timeout=settings.NEWSDESK_STATS_CACHE_SECONDS, what="categories")
 
 
 def feed_links(flt: ArticleFilter) -> list[tuple[str, str, str]]:
