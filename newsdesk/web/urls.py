@@ -1,10 +1,6 @@
 from django.urls import path
 
-<<<<<<< HEAD
-from . import favicon, feeds, health, stats, story, translation_views, views
-=======
-from . import feeds, health, stats, story, story_edit, translation_views, views
->>>>>>> main
+from . import favicon, feeds, health, stats, story, story_edit, translation_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
