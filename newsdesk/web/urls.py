@@ -1,9 +1,10 @@
 from django.urls import path
 
-from . import favicon, feeds, health, stats, story, story_edit, translation_views, views
+from . import favicon, feeds, health, live, stats, story, story_edit, translation_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("live/", live.dashboard_live, name="dashboard-live"),
     path("stats/", stats.stats, name="stats"),
     path("healthz", health.healthz, name="healthz"),
     path("favicon.ico", favicon.favicon, name="favicon"),
