@@ -6,7 +6,6 @@ import logging
 from datetime import UTC, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.http import HttpRequest, HttpResponse
@@ -16,6 +15,7 @@ from django.utils import timezone
 from newsdesk.enrich.status import provider_statuses
 from newsdesk.languages import language_name, original_language
 from newsdesk.models import Article, FetchAttempt, Source, SourceKind
+from newsdesk.redisconn import cached
 
 from .charts import stacked_days
 from .countries import country_name
@@ -50,18 +50,7 @@ def stats_daily_counts(*, field: str, days: int = DAYS) -> dict:
 
 
 def _cached(key: str, compute):
-    try:
-        value = cache.get(key)
-    except Exception:
-        logger.warning("stats: cache unavailable", exc_info=True)
-        return compute()
-    if value is None:
-        value = compute()
-        try:
-            cache.set(key, value, settings.NEWSDESK_STATS_CACHE_SECONDS)
-        except Exception:
-            logger.warning("stats: cache unavailable", exc_info=True)
-    return value
+    return cached(key, compute, timeout=settings.NEWSDESK_STATS_CACHE_SECONDS, what="stats")
 
 
 def source_health_rows() -> list[dict]:
