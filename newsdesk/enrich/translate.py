@@ -56,10 +56,6 @@ log = logging.getLogger(__name__)
 # Bidi overrides and isolates could disguise a translation's text; translations are untrusted.
 _BIDI_CONTROLS = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
 
-# A "done" marker whose row cannot be found this long (an admin deleted the
-# row, or its writer died) is taken over instead of waited for.
-_DONE_GRACE_SECONDS = 2.0
-
 
 class TranslationPending(Exception):
     """No provider could translate now; worth retrying later (outage, breaker, budget)."""
@@ -137,7 +133,11 @@ def _call_with_retries(
 def _hold_seconds(retries: int | None) -> float:
     """Longest time one chunk's calls can take (the lock is held that long)."""
     attempts = 1 + _retries(retries)
-    return settings.NEWSDESK_TRANSLATION_TIMEOUT * attempts + settings.NEWSDESK_TRANSLATION_BACKOFF * 2**attempts + 5
+    return (
+        settings.NEWSDESK_TRANSLATION_TIMEOUT * attempts
+        + settings.NEWSDESK_TRANSLATION_BACKOFF * 2**attempts
+        + settings.NEWSDESK_TRANSLATION_LOCK_MARGIN
+    )
 
 
 def _claim_lock(
@@ -158,11 +158,14 @@ def _claim_lock(
     lock_key = redis_key("lock", digest, source, target)
     token = secrets.token_hex(8)
     # A holder's lock turns "done" after ``hold``; a done lock without its row is taken over after the grace.
-    waited_until = time.monotonic() + hold + _DONE_GRACE_SECONDS + 1
+    # A "done" marker whose row cannot be found this long (an admin deleted the
+    # row, or its writer died) is taken over instead of waited for.
+    grace = settings.NEWSDESK_TRANSLATION_DONE_GRACE
+    waited_until = time.monotonic() + hold + grace + 1
     done_missing_since: float | None = None
     waits = 0
     while True:
-        take_done = done_missing_since is not None and time.monotonic() - done_missing_since > _DONE_GRACE_SECONDS
+        take_done = done_missing_since is not None and time.monotonic() - done_missing_since > grace
         claim = call_claim(
             provider=provider.name,
             characters=len(text),
