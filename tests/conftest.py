@@ -78,8 +78,17 @@ def fresh_web_cache():
     cache.delete_many([CATEGORIES_CACHE_KEY, *STATS_CACHE_KEYS])
 
 
+_deselected = pytest.StashKey[int]()
+
+
+def pytest_deselected(items):
+    config = items[0].config if items else None
+    if config is not None:
+        config.stash[_deselected] = config.stash.get(_deselected, 0) + len(items)
+
+
 def pytest_sessionfinish(session, exitstatus):
-    """A marker expression that selects none of the collected tests (``-m "slow and django_db"``
-    on a tree without such tests) is a pass, not pytest's exit 5; collecting nothing at all still fails."""
-    if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and session.testscollected > 0:
+    """A marker expression that deselects every collected test (``-m "slow and django_db"`` on a
+    tree without such tests) is a pass, not pytest's exit 5; collecting nothing at all still fails."""
+    if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and session.config.stash.get(_deselected, 0):
         session.exitstatus = pytest.ExitCode.OK
