@@ -33,6 +33,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from newsdesk.ingest.sanitize import text_clean
+
 from .breaker import breaker_failure, breaker_state
 from .budget import budget_refund, usage_add, usage_batch, usage_record
 from .cache import Cached, cache_lookup, cache_lookup_many, cache_store
@@ -51,9 +53,8 @@ from .redisstate import redis_key
 
 log = logging.getLogger(__name__)
 
-# C0/C1 control characters (keeping tab and newline) and bidi overrides that
-# could disguise text; translations are untrusted.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# Bidi overrides and isolates could disguise a translation's text; translations are untrusted.
+_BIDI_CONTROLS = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
 
 
 class TranslationPending(Exception):
@@ -78,8 +79,10 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def text_clean(*, text: str) -> str:
-    return _CONTROL.sub("", text)
+def translation_clean(*, text: str) -> str:
+    """A provider's answer as we store it: what ``text_clean`` removes from any
+    text we are given (control characters, non-characters), and bidi controls."""
+    return _BIDI_CONTROLS.sub("", text_clean(text))
 
 
 def text_needs_translation(*, text: str) -> bool:
@@ -251,7 +254,7 @@ def _translate_chunk(
         raw, dirty = _call_with_retries(
             provider=provider, text=text, source=source, target=target, claim=claim, retries=retries
         )
-        translated = text_clean(text=str(raw)).strip() if raw is not None else ""
+        translated = translation_clean(text=str(raw)).strip() if raw is not None else ""
         if not translated:
             # None or empty for a non-empty text: keep the original, and do not
             # cache it, so a later re-translation can still do better.
