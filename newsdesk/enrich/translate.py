@@ -33,6 +33,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from newsdesk.ingest.sanitize import html_to_text
+
 from .breaker import breaker_failure, breaker_state
 from .budget import budget_refund, usage_add, usage_batch, usage_record
 from .cache import Cached, cache_lookup, cache_lookup_many, cache_store
@@ -53,6 +55,8 @@ log = logging.getLogger(__name__)
 
 # C0/C1 control characters (keeping tab and newline) and bidi overrides that
 # could disguise text; translations are untrusted.
+# A tag-like span, bounded so a missing ">" costs no backtracking over the text.
+_TAG_LIKE = re.compile(r"</?[a-zA-Z!?][^<>]{0,300}>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 # A "done" marker whose row cannot be found this long (an admin deleted the
@@ -84,6 +88,24 @@ def text_hash(text: str) -> str:
 
 def text_clean(*, text: str) -> str:
     return _CONTROL.sub("", text)
+
+
+def translation_clean(*, text: str, source: str | None = None) -> str:
+    """A provider's answer cleaned like the originals.
+
+    Titles and summaries (``source`` None) go through ``html_to_text`` as at
+    ingest: tags and comments gone, entities decoded, whitespace collapsed. A
+    provider answering ``<img onerror=...>`` must not put markup in a title
+    that an RSS reader renders as HTML. Full content (``source``: the plain
+    text that was sent) keeps its paragraphs and any tag-like text the
+    original itself had ("a <b> tag" in an article about HTML); tags the
+    provider added are dropped.
+    """
+    if source is None:
+        return html_to_text(text_clean(text=text))
+    text = text_clean(text=text)
+    known = set(_TAG_LIKE.findall(source))
+    return _TAG_LIKE.sub(lambda m: m.group() if m.group() in known else "", text).strip()
 
 
 def text_needs_translation(*, text: str) -> bool:
