@@ -1,20 +1,20 @@
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from newsdesk.enrich.retranslate import articles_retranslate_mark
+from newsdesk.ingest.sources import sources_disable, sources_enable, sources_poll_now
 from newsdesk.languages import language_name, language_note
 from newsdesk.models import Article, FetchAttempt, Source, SourceKind, Story, Translation, TranslationStatus
+from newsdesk.tasks import articles_retranslate_enqueue, sources_poll_enqueue
 
 admin.site.site_header = "Newsdesk admin"
 admin.site.site_title = "Newsdesk admin"
@@ -242,30 +242,21 @@ class SourceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Poll selected sources now")
     def poll_now(self, request, queryset) -> None:
-        from newsdesk.tasks import poll_sources
-
-        feeds = queryset.filter(kind=SourceKind.FEED)
-        ids = list(feeds.filter(enabled=True).values_list("id", flat=True))
-        skipped = feeds.filter(enabled=False).count()
-        # Due now: the worker's claim then takes it even if a dispatcher tick got there first.
-        Source.objects.filter(id__in=ids).update(next_poll_at=timezone.now())
-        size = settings.NEWSDESK_POLL_BATCH_SIZE
-        for start in range(0, len(ids), size):
-            batch = ids[start : start + size]
-            transaction.on_commit(lambda b=batch: poll_sources.apply_async((b,), queue=settings.NEWSDESK_POLL_QUEUE))
-        note = f" {skipped} disabled source(s) skipped: enable them first, or use Preview." if skipped else ""
-        self.message_user(request, f"Queued {len(ids)} source(s) for polling.{note}", messages.SUCCESS)
+        now = sources_poll_now(source_ids=queryset.values_list("id", flat=True))
+        queued = sources_poll_enqueue(source_ids=now.due)
+        note = f" {now.disabled} disabled source(s) skipped: enable them first, or use Preview." if now.disabled else ""
+        self.message_user(request, f"Queued {queued} source(s) for polling.{note}", messages.SUCCESS)
 
     @admin.action(description="Enable selected sources")
     def enable(self, request, queryset) -> None:
-        n = queryset.update(
-            enabled=True, disabled_reason="", next_poll_at=timezone.now(), error_count=0, first_error_at=None
-        )
+        n = sources_enable(source_ids=queryset.values_list("id", flat=True))
         self.message_user(request, f"Enabled {n} source(s).", messages.SUCCESS)
 
     @admin.action(description="Disable selected sources")
     def disable(self, request, queryset) -> None:
-        n = queryset.update(enabled=False, disabled_reason=f"Disabled by {request.user.get_username()}.")
+        n = sources_disable(
+            source_ids=queryset.values_list("id", flat=True), reason=f"Disabled by {request.user.get_username()}."
+        )
         self.message_user(request, f"Disabled {n} source(s).", messages.SUCCESS)
 
     @admin.action(description="Preview selected feeds (fetch and parse, store nothing)")
@@ -444,15 +435,9 @@ class ArticleAdmin(admin.ModelAdmin):
 
     @admin.action(description="Re-translate selected articles")
     def retranslate(self, request, queryset) -> None:
-        from newsdesk.tasks import retranslate_article
-
-        ids = list(queryset.values_list("id", flat=True))
-        # Pending at once (the card shows the badge) with a fresh attempt count.
-        # The update moves the feed version (FeedShownQuerySet): feeds filter on the status.
-        queryset.update(translation_status=TranslationStatus.PENDING, translation_error="", translation_attempts=0)
-        for article_id in ids:
-            transaction.on_commit(lambda aid=article_id: retranslate_article.delay(aid))
-        self.message_user(request, f"Queued {len(ids)} article(s) for translation.", messages.SUCCESS)
+        ids = articles_retranslate_mark(article_ids=queryset.values_list("id", flat=True))
+        queued = articles_retranslate_enqueue(article_ids=ids)
+        self.message_user(request, f"Queued {queued} article(s) for translation.", messages.SUCCESS)
 
 
 @admin.register(Story)
@@ -510,9 +495,10 @@ class TranslationAdmin(admin.ModelAdmin):
         return super().changelist_view(request, {**context, **(extra_context or {})})
 
 
-# Dead letters, the file-drop ledger and saved views (their own admin modules register them).
+# Dead letters, the file-drop ledger, saved views and story decisions (their own admin modules register them).
 from newsdesk.accounts import admin as _accounts_admin  # noqa: E402, F401
 from newsdesk.alerts import admin as _alerts_admin  # noqa: E402, F401
+from newsdesk.coverage import admin as _coverage_admin  # noqa: E402, F401
 from newsdesk.delivery import admin as _delivery_admin  # noqa: E402, F401
 from newsdesk.drops import admin as _drops_admin  # noqa: E402, F401
 from newsdesk.ops import admin as _ops_admin  # noqa: E402, F401

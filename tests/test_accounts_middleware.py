@@ -38,6 +38,7 @@ API_OPEN = "api-open"  # the API's schema and root: describe the API, not the de
 
 ROUTES: dict[str, str] = {
     "dashboard": PAGE,
+    "dashboard-live": PAGE,  # JSON for the dashboard's own script
     "stats": PAGE,
     "story": PAGE,
     "feed-rss": FEED,

@@ -10,8 +10,9 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from newsdesk.enrich.breaker import breaker_failure
-from newsdesk.enrich.pipeline import article_enrich, article_translate, content_plain_text
+from newsdesk.enrich.pipeline import article_translate, content_plain_text
 from newsdesk.enrich.redisstate import redis_state_clear
+from newsdesk.flow import article_finish as article_enrich
 from newsdesk.models import Article, CoverageDoc, CoveragePosting, Story, Translation, TranslationStatus
 from tests.support.articles import make_article, make_source
 from tests.support.translator import fast_settings, refused_url

@@ -12,9 +12,10 @@ from newsdesk.enrich import gate, translate
 from newsdesk.enrich.breaker import breaker_failure
 from newsdesk.enrich.budget import budget_key, budget_refund
 from newsdesk.enrich.gate import RECHECK_SECONDS
-from newsdesk.enrich.redisstate import redis_client, redis_key, redis_state_clear
+from newsdesk.enrich.redisstate import redis_key, redis_state_clear
 from newsdesk.enrich.translate import TranslationPending, text_hash, translate_text, translate_texts
 from newsdesk.models import ProviderUsage, Translation
+from newsdesk.redisconn import redis_client
 from tests.support.translator import fast_settings
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -50,7 +50,9 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 15, "interval_start": 0, "int
 # (file inboxes), default (heartbeat, anything unrouted). A worker started
 # without -Q consumes all of them; production runs one pool per queue.
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES = [Queue(name) for name in ("poll", "enrich", "drops", "default")]
+# enrich_bulk takes the rest of a source's burst of new articles (newsdesk/flow.py), so
+# that a worker reading both in turn never makes another source's new items wait behind it.
+CELERY_TASK_QUEUES = [Queue(name) for name in ("poll", "enrich", "enrich_bulk", "drops", "default")]
 CELERY_TASK_ROUTES = {
     # The sweeps are cheap and must not wait behind a backlog they would fix.
     "newsdesk.tasks.dispatch_due_sources": {"queue": "default"},
@@ -58,6 +60,7 @@ CELERY_TASK_ROUTES = {
     "newsdesk.tasks.poll_sources": {"queue": "poll"},
     "newsdesk.tasks.poll_source": {"queue": "poll"},
     "newsdesk.tasks.enrich_article": {"queue": "enrich"},
+    "newsdesk.tasks.enrich_articles": {"queue": "enrich"},
     "newsdesk.tasks.retranslate_article": {"queue": "enrich"},
     "newsdesk.tasks.scan_drop_sources": {"queue": "drops"},
     "newsdesk.tasks.*drop*": {"queue": "drops"},

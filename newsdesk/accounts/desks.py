@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Max
 from django.http import QueryDict
 from django.utils import timezone
 
 from newsdesk.models import Article, SavedView
+from newsdesk.redisconn import cache_get, cache_set
 from newsdesk.web.filters import ArticleFilter
 
 NAME_MAX = 120
@@ -182,7 +182,7 @@ def saved_view_new_count(*, view: SavedView) -> NewCount:
     ttl = settings.NEWSDESK_NEW_COUNT_CACHE_SECONDS
     key = _new_count_key(view)
     if ttl > 0:
-        cached = cache.get(key)
+        cached = cache_get(key, what="saved view count")
         if cached is not None:
             return NewCount(count=cached[0], capped=cached[1])
     problem = saved_view_problem(view=view)
@@ -199,7 +199,7 @@ def saved_view_new_count(*, view: SavedView) -> NewCount:
         return NewCount(count=0, capped=False, broken=f"it could not be evaluated ({type(exc).__name__})")
     result = NewCount(count=cap, capped=True) if n > cap else NewCount(count=n, capped=False)
     if ttl > 0:
-        cache.set(key, (result.count, result.capped), timeout=ttl)
+        cache_set(key, (result.count, result.capped), timeout=ttl, what="saved view count")
     return result
 
 

@@ -144,9 +144,7 @@ def card_parse(*, text: str, reference: datetime) -> ParsedCard:
     header_line = index + 1
     header = lines[index].strip()
     if len(header) > MAX_HEADER_CHARS:
-        raise DropRejected(
-            f"card header longer than {MAX_HEADER_CHARS} characters", line=header_line, field="header"
-        )
+        raise DropRejected(f"card header longer than {MAX_HEADER_CHARS} characters", line=header_line, field="header")
     match = CARD_HEADER_RE.match(header)
     if not match:
         raise DropRejected(

@@ -27,7 +27,6 @@ from __future__ import annotations
 import http.client
 import io
 import ipaddress
-import os
 import re
 import socket
 import ssl
@@ -42,6 +41,7 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 from django.conf import settings
 
 from newsdesk.httpheaders import max_age_seconds, retry_after_seconds
+from newsdesk.perprocess import PerProcess
 
 from . import netguard
 
@@ -305,16 +305,16 @@ def url_for_fetch(url: str) -> str:
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
-_resolver_pool: tuple[int, ThreadPoolExecutor] | None = None
+# getaddrinfo runs on these threads; one pool per process (a forked child builds its own).
+_resolver_pool: PerProcess[ThreadPoolExecutor] = PerProcess(
+    lambda: ThreadPoolExecutor(max_workers=4, thread_name_prefix="newsdesk-dns")
+)
 
 
 def _resolve_within(host: str, port: int, clock: _Clock) -> list[tuple[int, str]]:
     """getaddrinfo cannot be given a timeout; run it on a helper thread so a
     slow resolver still counts against the fetch's deadline."""
-    global _resolver_pool
-    if _resolver_pool is None or _resolver_pool[0] != os.getpid():  # new after a fork
-        _resolver_pool = (os.getpid(), ThreadPoolExecutor(max_workers=4, thread_name_prefix="newsdesk-dns"))
-    future = _resolver_pool[1].submit(netguard.host_resolve, host, port)
+    future = _resolver_pool.get().submit(netguard.host_resolve, host, port)
     try:
         return future.result(timeout=clock.budget(float(settings.NEWSDESK_FETCH_CONNECT_TIMEOUT)))
     except FutureTimeout:

@@ -14,7 +14,6 @@ of sources is claimed with one SELECT and one UPDATE.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -29,6 +28,7 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from newsdesk.models import Article, FetchAttempt, Source, SourceKind, SourceState
+from newsdesk.perprocess import PerProcess
 
 from . import schedule
 from .fetch import FetchError, FetchResult, fetch_url
@@ -337,27 +337,20 @@ def _poll_safely(source: Source) -> PollResult:
 
 # --- Batches -------------------------------------------------------------------
 
-_pool: ThreadPoolExecutor | None = None
-_pool_pid = 0
-_pool_lock = threading.Lock()
+# One pool per process (prefork workers each get their own).
+_pool: PerProcess[ThreadPoolExecutor] = PerProcess(
+    lambda: ThreadPoolExecutor(max_workers=settings.NEWSDESK_POLL_THREADS, thread_name_prefix="poll")
+)
 
 
 def _thread_pool() -> ThreadPoolExecutor:
-    """One pool per process, created after fork (prefork workers each get their own)."""
-    global _pool, _pool_pid
-    with _pool_lock:
-        if _pool is None or _pool_pid != os.getpid():
-            _pool = ThreadPoolExecutor(max_workers=settings.NEWSDESK_POLL_THREADS, thread_name_prefix="poll")
-            _pool_pid = os.getpid()
-        return _pool
+    return _pool.get()
 
 
 def thread_pool_shutdown() -> None:
     """Close the pool threads' database connections and stop the pool
     (tests, and anything that must drop its connections, call this)."""
-    global _pool
-    with _pool_lock:
-        pool, _pool = _pool, None
+    pool = _pool.pop()
     if pool is None:
         return
     size = pool._max_workers

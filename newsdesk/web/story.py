@@ -6,17 +6,21 @@ computed here so the template only places shapes.
 
 from __future__ import annotations
 
+import calendar
+import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
+from newsdesk.accounts.roles import user_can_correct_stories
+from newsdesk.coverage.text import text_fold
 from newsdesk.languages import language_name, original_language
-from newsdesk.models import Article, Story
+from newsdesk.models import Article, Story, StoryDecision, StoryDecisionKind
 
 from .cards import cards_from
 from .countries import country_name, flag
@@ -114,6 +118,103 @@ def story_breakdown(members: list) -> list[tuple[str, list[Bar]]]:
     ]
 
 
+@dataclass(slots=True)
+class Why:
+    """What ties one member to its story, as the story page shows it."""
+
+    first: bool = False  # started the story (nothing to compare with then)
+    score: float | None = None
+    names: list[str] = field(default_factory=list)
+    particulars: list[str] = field(default_factory=list)
+    terms: list[str] = field(default_factory=list)
+    matched: object = None  # the member row it was matched with
+    by_editor: StoryDecision | None = None  # the decision that placed it here
+    language: str = ""  # the original's language, by name ("Spanish")
+    language_code: str = ""
+    translation_status: str = ""
+
+
+def particular_label(key: str) -> str:
+    """A particular (``p:MX``, ``y:2008``, ``d:12-14``, ``n:6.1``) as a reader says it."""
+    kind, _, value = key.partition(":")
+    if kind == "p" and len(value) == 2:
+        return f"{flag(value)} {country_name(value)}".strip()
+    if kind == "d":
+        month, _, day = value.partition("-")
+        if month.isdigit() and day.isdigit() and 1 <= int(month) <= 12:
+            return f"{calendar.month_abbr[int(month)]} {int(day)}"
+    return value or key
+
+
+_WORD = re.compile(r"\w+(?:[.,][0-9]+)*")
+
+
+def terms_readable(stems: list[str], *texts: str) -> list[str]:
+    """The clustering's folded word stems (``sumatr``) as the words the article wrote (``Sumatra``)."""
+    words: dict[str, str] = {}
+    for text in texts:
+        for raw in _WORD.findall(text or ""):
+            folded = text_fold(raw)
+            if folded[:1].isdigit():
+                folded = folded.replace(",", "").replace(".", "")
+            words.setdefault(folded, raw)
+    out = []
+    for stem in stems:
+        word = words.get(stem) or next((raw for folded, raw in words.items() if folded.startswith(stem)), stem)
+        if word.casefold() not in (w.casefold() for w in out):
+            out.append(word)
+    return out
+
+
+def story_decisions(members: list) -> list[StoryDecision]:
+    """Standing decisions that put members where they are (moves into, merges into the story)."""
+    ids = [a.id for a in members]
+    moved = StoryDecision.objects.filter(undone_at__isnull=True, kind=StoryDecisionKind.MOVE, article_id__in=ids)
+    merged = StoryDecision.objects.filter(undone_at__isnull=True, kind=StoryDecisionKind.MERGE)
+    found = list(moved.select_related("editor"))
+    present = set(ids)
+    found += [d for d in merged.select_related("editor") if present.intersection(d.subject)]
+    return sorted(found, key=lambda d: (d.created_at, d.pk))
+
+
+def story_decisions_for_editors(story: Story, members: list, placing: list[StoryDecision]) -> list[StoryDecision]:
+    """Every standing decision about this story: what was taken out of it, moved into it, merged into it."""
+    touching = StoryDecision.objects.filter(undone_at__isnull=True).filter(
+        Q(story_id=story.pk) | Q(target_id=story.pk) | Q(article_id__in=[a.id for a in members])
+    )
+    found = {d.pk: d for d in [*placing, *touching.select_related("editor", "article")]}
+    return sorted(found.values(), key=lambda d: (d.created_at, d.pk), reverse=True)
+
+
+def member_reasons(members: list, decisions: list[StoryDecision]) -> dict[int, Why]:
+    """Each member's ties to the story: its recorded evidence, or the editor's decision that placed it."""
+    by_id = {a.id: a for a in members}
+    placed: dict[int, StoryDecision] = {}
+    for d in decisions:  # oldest first: the latest decision about an article is the one shown
+        for key in [d.article_id] if d.kind == StoryDecisionKind.MOVE else d.subject:
+            if key in by_id:
+                placed[key] = d
+    out: dict[int, Why] = {}
+    for a in members:
+        ev = a.story_evidence or {}
+        score = ev.get("score")
+        texts = (a.title_orig, a.summary_orig, a.title_en, a.summary_en)
+        lang = original_language(language=a.language, declared=a.language_declared)
+        out[a.id] = Why(
+            first=score is None and not ev.get("by_editor") and a.id not in placed,
+            score=score,
+            names=terms_readable(list(ev.get("shared_names", [])), *texts),
+            particulars=[particular_label(p) for p in ev.get("shared_particulars", [])],
+            terms=terms_readable(list(ev.get("shared_terms", [])), *texts),
+            matched=by_id.get(ev.get("matched_article")),
+            by_editor=placed.get(a.id),
+            language=language_name(lang) if lang else "",
+            language_code=lang,
+            translation_status=a.translation_status,
+        )
+    return out
+
+
 def story_detail(request: HttpRequest, pk: int) -> HttpResponse:
     story = story_resolve(pk)
     if story.pk != pk:
@@ -122,10 +223,16 @@ def story_detail(request: HttpRequest, pk: int) -> HttpResponse:
     cards = cards_from(members, story_links=False)
     timeline, first, last = _timeline(members)
     outlets = len({a.source__name for a in members})
+    decisions = story_decisions(members)
+    reasons = member_reasons(members, decisions)
+    can_correct = user_can_correct_stories(user=request.user)
     context = {
         "story": story,
         "headline": story_headline(story=story, members=members),
-        "members": list(zip(members, cards, strict=True)),
+        "members": [(a, card, reasons[a.id]) for a, card in zip(members, cards, strict=True)],
+        "can_correct": can_correct,
+        # Readers of the public desk see the result; editors see who decided what, and can undo it.
+        "decisions": story_decisions_for_editors(story, members, decisions) if can_correct else [],
         "outlets": outlets,
         "countries": len({a.country for a in members if a.country}),
         "languages": len(

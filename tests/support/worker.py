@@ -32,12 +32,14 @@ def test_database_url() -> str:
 
 @contextmanager
 def celery_worker(
-    extra_env: dict[str, str] | None = None, concurrency: int = 1, include: str = ""
+    extra_env: dict[str, str] | None = None, concurrency: int = 1, include: str = "", purge: bool = True
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """A worker on every queue; ``include`` names extra task modules it imports (``--include``)."""
+    """A worker on every queue; ``include`` names extra task modules it imports (``--include``).
+    The queues are emptied first unless ``purge`` is false (the test queued its messages already)."""
     from config.celery import app
 
-    app.control.purge()
+    if purge:
+        app.control.purge()
     env = dict(os.environ)
     env.update(
         {

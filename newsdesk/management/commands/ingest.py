@@ -92,9 +92,9 @@ class Command(BaseCommand):
         files = _walk(options["paths"])
         enqueue = None
         if not options["no_enrich"]:
-            from newsdesk.tasks import enrich_article
+            from newsdesk.tasks import EnrichSender
 
-            enqueue = enrich_article.delay
+            enqueue = EnrichSender()
         outlets = OutletCache(source)
         totals = {"ok": 0, "duplicate": 0, "failed": 0}
         counts = {"new": 0, "updated": 0}
@@ -111,7 +111,7 @@ class Command(BaseCommand):
                 failures.append(f"{path}: {result.error}")
             if enqueue is not None:
                 for article_id in result.to_enrich:
-                    enqueue(article_id)
+                    enqueue.add(article_id)
 
         def flush() -> None:
             # One transaction per batch, as the inbox scan does.
@@ -143,6 +143,8 @@ class Command(BaseCommand):
             bar.set_postfix(new=counts["new"], dup=totals["duplicate"], failed=totals["failed"], refresh=False)
         if batch:
             flush()
+        if enqueue is not None:
+            enqueue.flush()
         bar.close()
         for line in failures:
             self.stderr.write(f"failed: {line}")
