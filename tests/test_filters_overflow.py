@@ -77,3 +77,13 @@ def test_a_broken_saved_views_token_feeds_answer_and_list_nothing(client, broken
     assert "Lithium royalties" not in body  # dropping the bad value would have widened the feed
     if name.endswith("json"):
         assert json.loads(body)["items"] == []
+
+
+def test_a_broken_saved_views_api_listing_is_a_clear_409(client, broken_view):
+    from newsdesk.accounts.apitokens import api_token_create
+
+    editor, view = broken_view
+    _, raw = api_token_create(owner=editor, name="wall screen")
+    response = client.get(f"/api/v1/views/{view.pk}/articles/", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert response.status_code == 409
+    assert "broken" in json.dumps(response.json())

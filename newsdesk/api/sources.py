@@ -181,11 +181,7 @@ class ViewArticlesQuery(Schema):
     limit: str = ""
 
 
-@views.get(
-    "/views/{view_id}/articles/",
-    response={200: ArticlePage, **ERRORS, 404: ErrorOut, 409: ErrorOut},
-    url_name="view-articles",
-)
+@views.get("/views/{view_id}/articles/", response={200: ArticlePage, **ERRORS, 404: ErrorOut}, url_name="view-articles")
 def view_articles(request: HttpRequest, view_id: int, page: Query[ViewArticlesQuery]):
     """The saved view's articles: its stored query, paged like /articles/."""
     view = _own_view(request, view_id)
