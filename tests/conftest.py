@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.support.http import LoopbackServer
-from tests.support.translator import FakeTranslator
+from tests.support.translator import FakeTranslator, fast_settings
 
 
 @pytest.fixture
@@ -25,3 +27,59 @@ def translator(settings):
 def _allow_loopback_fetch(settings):
     # Test feed servers live on loopback, which the SSRF guard refuses by default.
     settings.NEWSDESK_FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _light_language_models():
+    """Low-accuracy lingua (0.5 s to load) unless the environment asks otherwise, as for the
+    workers tests start (tests/support/worker.py). The shipped high-accuracy models read
+    about 1 GB of n-grams (10 s of CPU): tests/test_language.py checks them, marked slow."""
+    from django.conf import settings
+
+    settings.NEWSDESK_LANGUAGE_ACCURACY = os.environ.get("NEWSDESK_LANGUAGE_ACCURACY", "low")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing():
+    """Django's testing advice: production's PBKDF2 costs most of a second per user created or logged in."""
+    from django.conf import settings
+    from django.contrib.auth.hashers import get_hashers, get_hashers_by_algorithm
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    get_hashers.cache_clear()
+    get_hashers_by_algorithm.cache_clear()
+
+
+@pytest.fixture
+def fast_translation(settings):
+    """Small deadlines, backoffs and lock margins so fault tests stay quick; translation state in Redis cleared."""
+    from newsdesk.enrich.redisstate import redis_state_clear
+
+    fast_settings(settings)
+    redis_state_clear()
+    yield
+    redis_state_clear()
+
+
+@pytest.fixture
+def fresh_counts(settings):
+    """Saved views' "new" counts are cached in production; these tests check the counting itself."""
+    settings.NEWSDESK_NEW_COUNT_CACHE_SECONDS = 0
+
+
+@pytest.fixture
+def fresh_web_cache():
+    """The dashboard's cached lists and charts live in Redis, which outlives each test's database."""
+    from django.core.cache import cache
+
+    from newsdesk.web.stats import STATS_CACHE_KEYS
+    from newsdesk.web.views import CATEGORIES_CACHE_KEY
+
+    cache.delete_many([CATEGORIES_CACHE_KEY, *STATS_CACHE_KEYS])
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """A marker expression that selects none of the collected tests (``-m "slow and django_db"``
+    on a tree without such tests) is a pass, not pytest's exit 5; collecting nothing at all still fails."""
+    if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and session.testscollected > 0:
+        session.exitstatus = pytest.ExitCode.OK

@@ -47,6 +47,7 @@ ROUTES: dict[str, str] = {
     "story-rss": FEED,
     "article-translation": PAGE,  # an HTML/JSON fragment the card fetches
     "healthz": OPEN,
+    "favicon": OPEN,
     "metrics": OPEN,
     "login": OPEN,
     "logout": LOGOUT,

@@ -11,24 +11,15 @@ from django.urls import reverse
 
 from newsdesk.enrich.breaker import breaker_failure
 from newsdesk.enrich.pipeline import article_translate, content_plain_text
-from newsdesk.enrich.redisstate import redis_state_clear
 from newsdesk.flow import article_finish as article_enrich
 from newsdesk.models import Article, CoverageDoc, CoveragePosting, Story, Translation, TranslationStatus
 from tests.support.articles import make_article, make_source
-from tests.support.translator import fast_settings, refused_url
+from tests.support.translator import refused_url
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_translation")]
 
 SPANISH_TITLE = "Los minerales críticos no deben negociarse por separado"
 SPANISH_SUMMARY = "El gobierno de Estados Unidos destaca la importancia de los minerales críticos."
-
-
-@pytest.fixture(autouse=True)
-def fast_translation(settings):
-    fast_settings(settings)
-    redis_state_clear()
-    yield
-    redis_state_clear()
 
 
 def _article(**extra) -> Article:

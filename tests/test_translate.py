@@ -10,7 +10,6 @@ import pytest
 
 from newsdesk.enrich.breaker import breaker_state
 from newsdesk.enrich.providers import STATS
-from newsdesk.enrich.redisstate import redis_state_clear
 from newsdesk.enrich.translate import (
     TranslationFailed,
     TranslationPending,
@@ -19,20 +18,11 @@ from newsdesk.enrich.translate import (
 )
 from newsdesk.models import ProviderUsage, Translation
 from tests.support.http import Response
-from tests.support.translator import FakeTranslator, fast_settings, refused_url
+from tests.support.translator import FakeTranslator, refused_url
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_translation")]
 
 SPANISH = "Los minerales críticos no deben negociarse por separado"
-
-
-@pytest.fixture(autouse=True)
-def fast_translation(settings):
-    """Small deadlines and backoffs so fault tests stay quick; clean shared state."""
-    fast_settings(settings)
-    redis_state_clear()
-    yield
-    redis_state_clear()
 
 
 @pytest.fixture

@@ -74,6 +74,11 @@ NEWSDESK_TRANSLATION_TIMEOUT = env_float("NEWSDESK_TRANSLATION_TIMEOUT", 15.0)
 # In-call retries of transient failures (timeouts, 5xx, refused), exponential backoff with full jitter.
 NEWSDESK_TRANSLATION_RETRIES = env_int("NEWSDESK_TRANSLATION_RETRIES", 2)
 NEWSDESK_TRANSLATION_BACKOFF = env_float("NEWSDESK_TRANSLATION_BACKOFF", 0.5)
+# Single-flight lock on a text being translated: held for the holder's longest call
+# (timeout x attempts + backoff) plus this margin for writing the row; once the lock
+# is past its end and the row is still missing (deleted), it is taken over after the grace.
+NEWSDESK_TRANSLATION_LOCK_MARGIN = env_float("NEWSDESK_TRANSLATION_LOCK_MARGIN", 5.0)
+NEWSDESK_TRANSLATION_DONE_GRACE = env_float("NEWSDESK_TRANSLATION_DONE_GRACE", 2.0)
 # Circuit breaker per provider, shared through Redis: opens after this many failures
 # within the window, stays open for the cooldown (doubling up to the max while probes fail).
 NEWSDESK_TRANSLATION_BREAKER_FAILURES = env_int("NEWSDESK_TRANSLATION_BREAKER_FAILURES", 5)

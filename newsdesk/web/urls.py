@@ -1,12 +1,13 @@
 from django.urls import path
 
-from . import feeds, health, live, stats, story, story_edit, translation_views, views
+from . import favicon, feeds, health, live, stats, story, story_edit, translation_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("live/", live.dashboard_live, name="dashboard-live"),
     path("stats/", stats.stats, name="stats"),
     path("healthz", health.healthz, name="healthz"),
+    path("favicon.ico", favicon.favicon, name="favicon"),
     path("stories/<int:pk>/", story.story_detail, name="story"),
     path("stories/<int:pk>/rss/", story.StoryFeed(), name="story-rss"),
     # Editors' corrections (POST, editors only).
