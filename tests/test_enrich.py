@@ -253,3 +253,27 @@ def test_translation_view_shows_original_when_pending(client, settings):
 
 def test_translation_view_404(client):
     assert client.get(reverse("article-translation", args=[999999])).status_code == 404
+
+
+def test_translated_title_and_summary_are_cleaned_like_originals(translator, monkeypatch):
+    """A provider answering with markup does not put it in the English title (issue #16 item 5)."""
+    from tests.support import translator as phrasebook
+
+    monkeypatch.setitem(phrasebook.PHRASES, SPANISH_TITLE, "Minerals <img src=x onerror=alert(1)>talks &amp; trade")
+    monkeypatch.setitem(phrasebook.PHRASES, SPANISH_SUMMARY, "<script>alert(1)</script>The <b>summary</b>.")
+    article = article_enrich(article_id=_article().id)
+    article.refresh_from_db()
+    assert article.title_en == "Minerals talks & trade"
+    assert article.summary_en == "The summary ."
+    assert article.translation_status == TranslationStatus.DONE
+
+
+def test_translated_content_loses_markup_the_provider_added_but_keeps_the_originals_text(translator, monkeypatch):
+    from tests.support import translator as phrasebook
+
+    original = "Dos párrafos sobre la etiqueta <b> del HTML."
+    monkeypatch.setitem(phrasebook.PHRASES, original, 'Two paragraphs on the <b> tag <img src=x onerror="alert(1)">of HTML.')
+    article = _article(content_orig="<p>Dos párrafos sobre la etiqueta &lt;b&gt; del HTML.</p>", language="es")
+    from newsdesk.enrich.pipeline import article_translate_content
+
+    assert article_translate_content(article=article) == "Two paragraphs on the <b> tag of HTML."
