@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from newsdesk.ingest.sanitize import text_clean
+from newsdesk.ingest.sanitize import html_to_text, text_clean
 
 from .breaker import breaker_failure, breaker_state
 from .budget import budget_refund, usage_add, usage_batch, usage_record
@@ -55,6 +55,8 @@ log = logging.getLogger(__name__)
 
 # Bidi overrides and isolates could disguise a translation's text; translations are untrusted.
 _BIDI_CONTROLS = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+# A tag-like span, bounded so a missing ">" costs no backtracking over the text.
+_TAG_LIKE = re.compile(r"</?[a-zA-Z!?][^<>]{0,300}>")
 
 
 class TranslationPending(Exception):
@@ -83,6 +85,24 @@ def translation_clean(*, text: str) -> str:
     """A provider's answer as we store it: what ``text_clean`` removes from any
     text we are given (control characters, non-characters), and bidi controls."""
     return _BIDI_CONTROLS.sub("", text_clean(text))
+
+
+def translation_as_original(*, text: str, source: str | None = None) -> str:
+    """A provider's answer cleaned like the originals (on top of ``translation_clean``).
+
+    Titles and summaries (``source`` None) go through ``html_to_text`` as at
+    ingest: tags and comments gone, entities decoded, whitespace collapsed. A
+    provider answering ``<img onerror=...>`` must not put markup in a title
+    that an RSS reader renders as HTML. Full content (``source``: the plain
+    text that was sent) keeps its paragraphs and any tag-like text the
+    original itself had ("a <b> tag" in an article about HTML); tags the
+    provider added are dropped.
+    """
+    if source is None:
+        return html_to_text(translation_clean(text=text))
+    text = translation_clean(text=text)
+    known = set(_TAG_LIKE.findall(source))
+    return _TAG_LIKE.sub(lambda m: m.group() if m.group() in known else "", text).strip()
 
 
 def text_needs_translation(*, text: str) -> bool:
