@@ -292,3 +292,13 @@ def sweep_alerts() -> int:
     from newsdesk.alerts.sweep import alerts_sweep
 
     return alerts_sweep(now=timezone.now()).fired
+
+
+@shared_task(**RETRY)
+def prune_alerts_and_deliveries() -> int:
+    """Hourly: old finished deliveries, and the alerts' record of articles long out of their window."""
+    from newsdesk.alerts.sweep import alerts_covered_prune
+    from newsdesk.delivery.service import deliveries_prune
+
+    now = timezone.now()
+    return deliveries_prune(now=now) + alerts_covered_prune(now=now)
