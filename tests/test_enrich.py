@@ -13,6 +13,7 @@ from newsdesk.enrich.breaker import breaker_failure
 from newsdesk.enrich.pipeline import article_translate, content_plain_text
 from newsdesk.flow import article_finish as article_enrich
 from newsdesk.models import Article, CoverageDoc, CoveragePosting, Story, Translation, TranslationStatus
+from tests.support.accounts import make_editor
 from tests.support.articles import make_article, make_source
 from tests.support.translator import refused_url
 
@@ -226,8 +227,9 @@ def test_content_plain_text_keeps_paragraphs_and_drops_markup():
 def test_translation_view_translates_once_and_escapes(translator, client):
     article = _article(content_orig="<p>Primer párrafo &lt;script&gt;x&lt;/script&gt;.</p><p>Segundo párrafo.</p>")
     article_enrich(article_id=article.id)
+    client.force_login(make_editor())
     url = reverse("article-translation", args=[article.id])
-    response = client.get(url)
+    response = client.post(url)
     assert response.status_code == 200
     body = response.content.decode()
     assert "<script>" not in body
@@ -245,7 +247,8 @@ def test_translation_view_shows_original_when_pending(client, settings):
     settings.NEWSDESK_TRANSLATORS = ["google"]
     settings.NEWSDESK_GOOGLE_TRANSLATE_URL = refused_url("/m")
     article = _article(content_orig="<p>Hola <b>mundo</b></p>", language="es")
-    response = client.get(reverse("article-translation", args=[article.id]))
+    client.force_login(make_editor())
+    response = client.post(reverse("article-translation", args=[article.id]))
     assert response.status_code == 503
     assert "Translation pending" in response.content.decode()
     assert "<p>Hola mundo</p>" in response.content.decode()

@@ -107,3 +107,11 @@ NEWSDESK_MYMEMORY_EMAIL = env_str("NEWSDESK_MYMEMORY_EMAIL", "")
 NEWSDESK_DEEPL_URL = env_str("NEWSDESK_DEEPL_URL", "")
 NEWSDESK_MICROSOFT_URL = env_str("NEWSDESK_MICROSOFT_URL", "")
 NEWSDESK_MYMEMORY_URL = env_str("NEWSDESK_MYMEMORY_URL", "")
+# On-demand translation of an article's full text (POST /articles/<id>/translation/, editors only):
+# requests per editor per hour, the most characters one request may send, and the share of
+# the day's budget it may take, as a fraction of each chain provider's daily budget and as
+# an absolute cap; what is left is ingest's, which on-demand requests never touch.
+NEWSDESK_ONDEMAND_PER_USER_HOUR = env_int("NEWSDESK_ONDEMAND_PER_USER_HOUR", 20)
+NEWSDESK_ONDEMAND_MAX_CHARS = env_int("NEWSDESK_ONDEMAND_MAX_CHARS", 20_000)
+NEWSDESK_ONDEMAND_BUDGET_SHARE = env_float("NEWSDESK_ONDEMAND_BUDGET_SHARE", 0.1)
+NEWSDESK_ONDEMAND_DAILY_CHARS = env_int("NEWSDESK_ONDEMAND_DAILY_CHARS", 200_000)
