@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 
 export DJANGO_SETTINGS_MODULE := config.settings
 
-.PHONY: run test install lint migrate demo clean semantic semantic-multilingual
+.PHONY: run test test-slow install lint migrate demo clean semantic semantic-multilingual
 
 $(STAMP): requirements.txt requirements-test.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -33,22 +33,36 @@ semantic-multilingual: install
 var:
 	mkdir -p var
 
-migrate: install var
-	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
+# Local development settings (DEBUG=true, a generated SECRET_KEY), written once
+# and git-ignored; the settings read it, so manage.py works in any new shell.
+.env:
+	$(PYTHON) -m config.dotenv create .env
 
+migrate: install var .env
+	$(BIN)/python manage.py migrate --noinput
+
+# `make run` loads the demo itself once Redis is up (see Procfile.dev).
 demo: migrate
-	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py load_demo
 
-run: demo
+# Procfile.dev starts Redis first; the other processes wait for it, and the
+# web process loads the demo before serving.
+run: migrate
 	@echo ""
 	@echo "  Newsdesk is starting at http://127.0.0.1:$(PORT)/"
 	@echo "  Create an admin user:  $(BIN)/python manage.py createsuperuser"
 	@echo "  Stop everything with Ctrl-C."
 	@echo ""
-	PATH="$(abspath $(BIN)):$$PATH" DEBUG=$${DEBUG:-true} WEB_PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start
+	PATH="$(abspath $(BIN)):$$PATH" WEB_PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start
 
+# Everything but the tests marked slow (real worker processes, browsers, whole corpora).
 test: install var
-	DEBUG=true $(BIN)/python -m newsdesk.embedded_redis run -- $(BIN)/python -m pytest $(PYTEST_ARGS)
+	DEBUG=true $(BIN)/python -m newsdesk.embedded_redis run -- $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# The slow tests; SLOW narrows them (CI: SLOW="slow and django_db" for a second database).
+SLOW ?= slow
+test-slow: install var
+	DEBUG=true $(BIN)/python -m newsdesk.embedded_redis run -- $(BIN)/python -m pytest -m "$(SLOW)" $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -224,7 +224,7 @@ def assign_timings(n_stored: int, samples: int, warmup: int = 10) -> tuple[list[
 
 def explain_next_read() -> None:
     """Print EXPLAIN (ANALYZE, BUFFERS) of the next assignment's candidate read, once."""
-    from newsdesk.coverage import dbstore
+    from newsdesk.coverage import dbstore  # its candidate read calls pg_execute through its own name
 
     plain = dbstore.pg_execute
 

@@ -133,10 +133,10 @@ def _configure_env(args: argparse.Namespace, var: Path) -> None:
             "LOG_LEVEL": "WARNING",
         }
     )
-    if args.database_url:
-        os.environ["DATABASE_URL"] = args.database_url
-    else:
-        os.environ.pop("DATABASE_URL", None)
+    # Production settings refuse to fall back to development defaults, so the
+    # bench names its database (and the Redis it does not use) explicitly.
+    os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{var / 'newsdesk.sqlite3'}"
+    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def _postgres(database_url: str, *, create: bool) -> None:

@@ -20,4 +20,5 @@ app = Celery("newsdesk", task_cls="newsdesk.ops.guard:GuardedTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-import newsdesk.ops.celery_hooks  # noqa: E402, F401  (connects the task signal hooks)
+import newsdesk.ops.celery_hooks  # noqa: E402  (connects the task signal hooks)
+import newsdesk.ops.memory  # noqa: E402, F401  (the memory guard)

@@ -9,15 +9,18 @@ class NewsdeskConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from newsdesk.web.search_schema import search_schema_post_migrate
+        from newsdesk.models.search_schema import search_schema_post_migrate
 
         # SQLite table rebuilds drop the FTS5 sync triggers; put them back.
         post_migrate.connect(search_schema_post_migrate, sender=self, dispatch_uid="newsdesk-search-schema")
 
         # Feeds' 304s trust a version that every model write bumps (newsdesk/changes.py).
         from newsdesk.changes import signals_connect
+        from newsdesk.web.feeds.items import SOURCE_FEED_FIELDS
 
-        signals_connect()
+        signals_connect(source_fields=SOURCE_FEED_FIELDS)
 
+        # System checks: a translation setting that can never work is found at start.
         # Failed-login counting listens to auth signals from every login form, admin's included.
-        import newsdesk.accounts.throttle  # noqa: F401
+        import newsdesk.accounts.throttle
+        import newsdesk.enrich.checks  # noqa: F401

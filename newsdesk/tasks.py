@@ -1,25 +1,45 @@
-"""Celery tasks: thin wrappers that look rows up by id and call a stage.
+"""Celery tasks: thin wrappers that look rows up by id and call a stage;
+and the one public way to queue each kind of work (``*_enqueue``).
 
 Every task is safe to run twice: the stages are idempotent and backed by
 unique constraints, so a redelivered message (late acks, worker lost) does
-no harm.
+no harm. Every enqueue sends after the caller's transaction commits, so a
+worker never looks for a row that is not there yet; a message lost on the
+way is re-sent from the database (the dispatcher, the retry sweep).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
 
 from celery import shared_task
 from celery.signals import worker_ready
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from newsdesk.enrich.pipeline import article_enrich
-from newsdesk.ingest.dispatch import sources_dispatch
-from newsdesk.ingest.poll import source_poll, sources_poll
-from newsdesk.models import Article, Heartbeat, TranslationStatus
+from newsdesk.flow import (
+    BULK_QUEUE,
+    FRESH_QUEUE,
+    article_finish,
+    articles_finish,
+    articles_unfinished,
+    enrich_batches_plan,
+)
+from newsdesk.ingest.dispatch import source_batches, sources_dispatch
+from newsdesk.ingest.poll import (
+    polls_mark,
+    source_dead_letter,
+    source_poll,
+    sources_claims_release,
+    sources_handled,
+    sources_poll,
+)
+from newsdesk.models import Article, Heartbeat
+from newsdesk.ops.deadletter import ObjectHooks, SuccessProbe
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +49,8 @@ RETRYABLE = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 RETRY = {
     "autoretry_for": RETRYABLE,
     "retry_backoff": 5,
-    "retry_backoff_max": 600,
+    # The visibility timeout is checked against this at start-up (config/settings/queues.py).
+    "retry_backoff_max": settings.NEWSDESK_RETRY_BACKOFF_MAX,
     "retry_jitter": True,
     "max_retries": 8,
 }
@@ -39,57 +60,120 @@ RETRY = {
 def dispatch_due_sources() -> int:
     """Claim due sources and send them in batches, all messages over one
     broker connection (pipelined), to NEWSDESK_POLL_QUEUE."""
-    from django.conf import settings
 
-    queue = settings.NEWSDESK_POLL_QUEUE
-    with poll_sources.app.producer_or_acquire() as producer:
-        return sources_dispatch(
-            now=timezone.now(),
-            send_batch=lambda ids: poll_sources.apply_async((ids,), queue=queue, producer=producer),
-        )
+    with _poll_batch_sender() as send_batch:
+        return sources_dispatch(now=timezone.now(), send_batch=send_batch)
 
 
-def _enqueue_enrich(article_ids: list[int]) -> None:
-    if not article_ids:
-        return
-    with enrich_article.app.producer_or_acquire() as producer:
-        for article_id in article_ids:
-            enrich_article.apply_async((article_id,), producer=producer)
+def enrich_enqueue(*, by_source: dict[int, list[int]]) -> int:
+    """Send enrichment for new or changed articles, grouped by their source,
+    in batches on the fresh and bulk lanes (newsdesk/flow.py). Returns the messages sent."""
+    plan = enrich_batches_plan(by_source=by_source, batch_size=settings.NEWSDESK_ENRICH_BATCH_SIZE)
+    if not plan:
+        return 0
+    try:
+        with enrich_articles.app.producer_or_acquire() as producer:
+            for queue, ids in plan:
+                enrich_articles.apply_async((ids,), queue=queue, producer=producer)
+    except Exception as exc:  # no broker: the articles are stored, and retry_pending_translations sends them later
+        log.warning("event=enrich_enqueue_failed articles=%s error=%s", sum(len(ids) for _, ids in plan), exc)
+        return 0
+    return len(plan)
 
 
-@shared_task(**RETRY)
+def enrich_enqueue_ids(article_ids: list[int]) -> int:
+    """:func:`enrich_enqueue` for ids whose sources the caller does not know (one query)."""
+    by_source: dict[int, list[int]] = {}
+    for article_id, source_id in Article.objects.filter(id__in=article_ids).values_list("id", "source_id"):
+        by_source.setdefault(source_id, []).append(article_id)
+    for ids in by_source.values():
+        ids.sort()
+    return enrich_enqueue(by_source=by_source)
+
+
+class EnrichSender:
+    """Collects the ids a drop scan stores and sends them after commit, a few hundred at a time."""
+
+    def __init__(self, flush_at: int = 500) -> None:
+        self.ids: list[int] = []
+        self.flush_at = flush_at
+        self.scheduled = False
+
+    def add(self, article_id: int) -> None:
+        self.ids.append(article_id)
+        if len(self.ids) >= self.flush_at and not self.scheduled:
+            self.scheduled = True
+            transaction.on_commit(self.flush)
+
+    def flush(self) -> None:
+        self.scheduled = False
+        ids, self.ids = self.ids, []
+        if ids:
+            enrich_enqueue_ids(ids)
+
+
+def _ids(keys: Sequence[str]) -> list[int]:
+    return [int(k) for k in keys if k.isdigit()]
+
+
+# What the task guard (newsdesk/ops/guard.py) asks of a poll's sources.
+POLL_HOOKS = ObjectHooks(
+    release=lambda keys: sources_claims_release(source_ids=_ids(keys)),
+    dead_letter=lambda key, reason: source_dead_letter(source_id=int(key), reason=reason),
+    probe=SuccessProbe(
+        mark=polls_mark,
+        done=lambda keys, mark: {str(i) for i in sources_handled(source_ids=_ids(keys), since_mark=mark)},
+    ),
+)
+
+
+@shared_task(**RETRY, object_hooks=replace(POLL_HOOKS, batch=True))
 def poll_sources(source_ids: list[int]) -> int:
     """Poll a batch of sources (one message per batch keeps Celery's
     per-task overhead off each poll). Returns how many were polled."""
     results = sources_poll(source_ids=source_ids)
-    _enqueue_enrich([article_id for result in results for article_id in result.to_enrich])
+    enrich_enqueue(by_source={result.source_id: result.to_enrich for result in results})
     return sum(1 for result in results if result.attempt is not None)
 
 
-@shared_task(**RETRY)
+@shared_task(**RETRY, object_hooks=POLL_HOOKS)
 def poll_source(source_id: int) -> None:
     result = source_poll(source_id=source_id)
-    _enqueue_enrich(result.to_enrich)
+    enrich_enqueue(by_source={source_id: result.to_enrich})
+
+
+@shared_task(bind=True, **RETRY)
+def enrich_articles(self, article_ids: list[int]) -> int:
+    """Enrich and assign a batch; a failed article is retried alone, its batch-mates stay done."""
+    result = articles_finish(article_ids=article_ids)
+    if result.failed:
+        failed = sorted(result.failed)
+        countdown = min(settings.NEWSDESK_RETRY_BACKOFF_MAX, 5 * 2**self.request.retries)
+        raise self.retry(args=(failed,), exc=result.failed[failed[0]], countdown=countdown)
+    return len(result.finished)
 
 
 @shared_task(**RETRY)
 def enrich_article(article_id: int) -> None:
-    article_enrich(article_id=article_id)
+    """One article (messages sent before batches existed, and commands)."""
+    article_finish(article_id=article_id)
 
 
 @shared_task(**RETRY)
 def scan_drop_sources() -> int:
     from newsdesk.drops.scan import drops_scan_all
 
-    return drops_scan_all(
-        on_new_article=lambda article_id: transaction.on_commit(lambda: enrich_article.delay(article_id))
-    )
+    sender = EnrichSender()
+    try:
+        return drops_scan_all(on_new_article=sender.add)
+    finally:
+        sender.flush()
 
 
 @shared_task(**RETRY)
 def retranslate_article(article_id: int) -> None:
     """Translate again even if done (admin action "re-translate selected")."""
-    article_enrich(article_id=article_id, force_translation=True)
+    article_finish(article_id=article_id, force_translation=True)
 
 
 @shared_task(**RETRY)
@@ -99,39 +183,23 @@ def retry_pending_translations(limit: int = 500) -> int:
     and for articles whose enrich message was lost (never enriched after a grace
     period) or whose story assignment was (enriched, still in no story after
     the same grace period). Failed articles wait for the admin action."""
-    from newsdesk.enrich.translate import translation_chain_available
-
     if enrich_backlog() > 0:
         # Messages from an earlier sweep (or from ingest) are still waiting: adding
         # the same ids again would only grow the queue while the backlog drains.
         return 0
-    lost_before = timezone.now() - timedelta(minutes=10)
-    # Never enriched (a lost message; recluster may have put it in a story
-    # already), or enriched without joining a story (the assignment failed, or
-    # its asynchronous commit was lost to a database crash: read through the
-    # small partial index of story-less articles).
-    lost = Q(enriched_at__isnull=True, fetched_at__lt=lost_before) | Q(story__isnull=True, enriched_at__lt=lost_before)
-    ids = list(Article.objects.filter(lost).order_by("id").values_list("id", flat=True)[:limit])
-    # While every provider's breaker is open, re-queueing would only churn.
-    if len(ids) < limit and translation_chain_available():
-        pending = Q(translation_status=TranslationStatus.PENDING, enriched_at__isnull=False)
-        more = Article.objects.filter(pending).exclude(id__in=ids).order_by("id").values_list("id", flat=True)
-        ids += list(more[: limit - len(ids)])
-    for article_id in ids:
-        enrich_article.delay(article_id)
+    ids = articles_unfinished(now=timezone.now(), limit=limit)
+    enrich_enqueue_ids(ids)
     return len(ids)
 
 
 def enrich_backlog() -> int:
-    """Messages waiting in the enrich queue (0 if the broker cannot say)."""
-    from django.conf import settings
-
-    queue = settings.CELERY_TASK_ROUTES.get("newsdesk.tasks.enrich_article", {}).get("queue", "celery")
+    """Messages waiting in the enrichment queues (0 if the broker cannot say)."""
     try:
-        with enrich_article.app.connection_for_read() as conn:
-            return int(conn.default_channel.client.llen(queue))
+        with enrich_articles.app.connection_for_read() as conn:
+            client = conn.default_channel.client
+            return sum(int(client.llen(queue)) for queue in (FRESH_QUEUE, BULK_QUEUE))
     except Exception:  # a broker that cannot answer means "unknown", not "busy"
-        log.warning("event=enrich_backlog_unknown queue=%s", queue)
+        log.warning("event=enrich_backlog_unknown")
         return 0
 
 
@@ -148,9 +216,89 @@ def heartbeat() -> None:
     Heartbeat.objects.update_or_create(name="worker", defaults={"at": timezone.now()})
 
 
+# --- Queueing work -----------------------------------------------------------
+
+
+@contextmanager
+def _poll_batch_sender() -> Iterator[Callable[[list[int]], None]]:
+    """Send poll batches to NEWSDESK_POLL_QUEUE, all over one broker connection (pipelined)."""
+    queue = settings.NEWSDESK_POLL_QUEUE
+    with poll_sources.app.producer_or_acquire() as producer:
+        yield lambda ids: poll_sources.apply_async((ids,), queue=queue, producer=producer)
+
+
+def sources_poll_enqueue(*, source_ids: Iterable[int]) -> int:
+    """Queue polls of these sources, in the dispatcher's batches, once the transaction commits."""
+    batches = source_batches(source_ids=list(source_ids))
+
+    def send() -> None:
+        with _poll_batch_sender() as send_batch:
+            for batch in batches:
+                send_batch(batch)
+
+    if batches:
+        transaction.on_commit(send)
+    return sum(map(len, batches))
+
+
+def articles_retranslate_enqueue(*, article_ids: Iterable[int]) -> int:
+    """Queue a forced translation of each article once the transaction commits.
+
+    The articles are pending already (``articles_retranslate_mark``), so the
+    retry sweep re-sends any message lost on the way.
+    """
+    ids = list(article_ids)
+
+    def send() -> None:
+        with retranslate_article.app.producer_or_acquire() as producer:
+            for article_id in ids:
+                retranslate_article.apply_async((article_id,), producer=producer)
+
+    if ids:
+        transaction.on_commit(send)
+    return len(ids)
+
+
 @worker_ready.connect
 def _kick_on_start(**_: object) -> None:
     """Dispatch and scan once when a worker starts, instead of waiting for beat's
     first tick: recovers work left by a restart and gives `make run` instant data."""
     dispatch_due_sources.delay()
     scan_drop_sources.delay()
+
+
+@shared_task(**RETRY)
+def deliver(delivery_id: int) -> str:
+    """One attempt of one outgoing delivery (webhook, e-mail); it claims the row itself."""
+    from newsdesk.delivery.service import delivery_send
+
+    return delivery_send(delivery_id=delivery_id)
+
+
+@shared_task(**RETRY)
+def dispatch_deliveries() -> int:
+    """Re-send deliveries that are due and whose message was lost or whose worker vanished."""
+    from newsdesk.delivery.service import deliveries_due
+
+    ids = deliveries_due(now=timezone.now())
+    for delivery_id in ids:
+        deliver.delay(delivery_id)
+    return len(ids)
+
+
+@shared_task(**RETRY)
+def sweep_alerts() -> int:
+    """Check every enabled alert against the stories changed since its last check."""
+    from newsdesk.alerts.sweep import alerts_sweep
+
+    return alerts_sweep(now=timezone.now()).fired
+
+
+@shared_task(**RETRY)
+def prune_alerts_and_deliveries() -> int:
+    """Hourly: old finished deliveries, and the alerts' record of articles long out of their window."""
+    from newsdesk.alerts.sweep import alerts_covered_prune
+    from newsdesk.delivery.service import deliveries_prune
+
+    now = timezone.now()
+    return deliveries_prune(now=now) + alerts_covered_prune(now=now)

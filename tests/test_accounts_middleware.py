@@ -20,6 +20,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, path, reverse
 from config.urls import urlpatterns as project_urlpatterns
 from newsdesk.accounts.desks import saved_view_create
 from newsdesk.accounts.tokens import feed_token_rotate
+from newsdesk.alerts.services import alert_create
 from tests.support.accounts import make_admin, make_article, make_editor, make_plain_user, make_source
 
 pytestmark = pytest.mark.django_db
@@ -31,9 +32,13 @@ ACCOUNT = "account"  # an editor's own pages and actions: sign-in required in bo
 LOGOUT = "logout"
 TOKEN = "token"  # private feeds: a valid token, no session
 ADMIN = "admin"  # Django admin: its own login, staff only
+API = "api"  # read API: anonymous on a public desk, a bearer token on a private one (never a session)
+API_EDITOR = "api-editor"  # the token owner's own things (saved views): a token in both modes
+API_OPEN = "api-open"  # the API's schema and root: describe the API, not the desk
 
 ROUTES: dict[str, str] = {
     "dashboard": PAGE,
+    "dashboard-live": PAGE,  # JSON for the dashboard's own script
     "stats": PAGE,
     "story": PAGE,
     "feed-rss": FEED,
@@ -42,6 +47,7 @@ ROUTES: dict[str, str] = {
     "story-rss": FEED,
     "article-translation": PAGE,  # an HTML/JSON fragment the card fetches
     "healthz": OPEN,
+    "favicon": OPEN,
     "metrics": OPEN,
     "login": OPEN,
     "logout": LOGOUT,
@@ -58,6 +64,27 @@ ROUTES: dict[str, str] = {
     "desk-feed-rss": TOKEN,
     "desk-feed-atom": TOKEN,
     "desk-feed-json": TOKEN,
+    "alert-list": ACCOUNT,
+    "alert-add": ACCOUNT,
+    "alert-secret": ACCOUNT,
+    "alert-toggle": ACCOUNT,
+    "alert-delete": ACCOUNT,
+    "api-token-list": ACCOUNT,
+    "api-token-add": ACCOUNT,
+    "api-token-revoke": ACCOUNT,
+    "api-1:api-root": API_OPEN,
+    "api-1:openapi-json": API_OPEN,
+    "api-1:articles": API,
+    "api-1:article": API,
+    "api-1:stories": API,
+    "api-1:story": API,
+    "api-1:sources": API,
+    "api-1:source": API,
+    "api-1:source-create": API,
+    "api-1:source-update": API,
+    "api-1:views": API_EDITOR,
+    "api-1:view": API_EDITOR,
+    "api-1:view-articles": API_EDITOR,
     "admin:*": ADMIN,
 }
 # Routes that only accept POST, with the form data that makes them succeed for an editor.
@@ -70,11 +97,17 @@ POST_DATA: dict[str, dict[str, str]] = {
     "desk-delete": {},
     "desk-token-rotate": {},
     "desk-token-revoke": {},
+    "alert-add": {"view": "0"},
+    "alert-secret": {},
+    "alert-toggle": {"enabled": "1"},
+    "alert-delete": {},
+    "api-token-add": {"name": "made by the route test"},
+    "api-token-revoke": {},
 }
 
 
 # Routes that invalidate the fixture's view or token run last, in this order.
-LAST = ("desk-token-rotate", "desk-token-revoke", "desk-delete")
+LAST = ("alert-delete", "desk-token-rotate", "desk-token-revoke", "desk-delete")
 
 
 @dataclass(frozen=True)
@@ -117,7 +150,8 @@ def world(db):
     editor = make_editor()
     view = saved_view_create(owner=editor, name="Mexico", query="country=MX")
     _, token = feed_token_rotate(owner=editor, pk=view.pk)
-    return {"story": story, "article": first, "editor": editor, "view": view, "token": token}
+    alert, _ = alert_create(owner=editor, view_pk=view.pk, name="New", metric="new_story", email_to="d@example.org")
+    return {"story": story, "article": first, "editor": editor, "view": view, "token": token, "alert": alert}
 
 
 _CONVERTER = re.compile(r"<(?:(?P<conv>\w+):)?(?P<name>\w+)>")
@@ -132,11 +166,15 @@ def url_for(route: Route, world: dict) -> str:
         conv, name = match.group("conv") or "str", match.group("name")
         if name == "token":
             return world["token"]
-        if route.key.startswith("desk-"):
+        if route.key.startswith("alert-") and "alert" in world:
+            return str(world["alert"].pk)
+        if route.key.startswith("desk-") or name == "view_id":
             return str(world["view"].pk)
+        if name == "source_id":
+            return str(world["article"].source_id)
         if name == "article_id":
             return str(world["article"].pk)
-        if conv == "int":
+        if conv == "int" or name == "story_id":
             return str(world["story"].pk)
         return "x"
 
@@ -156,6 +194,10 @@ def is_login_redirect(response) -> bool:
 
 def is_our_401(response) -> bool:
     return response.status_code == 401 and b"Sign in to read this desk" in response.content
+
+
+def is_api_401(response) -> bool:
+    return response.status_code == 401 and response.json()["error"]["code"] == "token_required"
 
 
 def test_every_route_is_classified():
@@ -199,6 +241,12 @@ def test_anonymous_visitor_on_every_route(client, settings, world, public):
         elif kind == ADMIN:
             assert response.status_code == 302, where
             assert urlparse(response["Location"]).path == reverse("admin:login"), where
+        elif kind == API and public:
+            assert response.status_code == 200, where
+        elif kind in (API, API_EDITOR):
+            assert is_api_401(response), where
+        elif kind == API_OPEN:
+            assert response.status_code in (200, 404) and not is_login_redirect(response), where
         else:
             pytest.fail(f"unclassified route {where}")
 
@@ -223,6 +271,13 @@ def test_editor_on_every_route(client, settings, world, public):
             assert not is_login_redirect(response), where
         elif kind == ADMIN:
             assert urlparse(response["Location"]).path == reverse("admin:login"), where
+        elif kind == API and public:
+            assert response.status_code == 200, where
+        elif kind in (API, API_EDITOR):
+            # The API never takes a session (no CSRF exposure): a token, or nothing.
+            assert is_api_401(response), where
+        elif kind == API_OPEN:
+            assert response.status_code in (200, 404), where
         else:
             pytest.fail(f"unclassified route {where}")
 

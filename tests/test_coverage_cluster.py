@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from django.db import connection, connections
 
-from newsdesk.coverage.cluster import article_assign_story, article_features, coverage_params, story_refresh_counts
+from newsdesk.coverage.cluster import article_assign_story, article_features, coverage_params
 from newsdesk.coverage.engine import Params, doc_assign
 from newsdesk.coverage.memory import MemoryStore
 from newsdesk.coverage.semantic import article_embedding, semantic_enabled
+from newsdesk.coverage.storycounts import story_refresh_counts
 from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageTerm, Source, Story, TranslationStatus
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

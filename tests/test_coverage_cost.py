@@ -9,8 +9,9 @@ import pytest
 from django.db import connection, transaction
 
 from newsdesk.coverage.cluster import article_assign_story, article_features, coverage_params
-from newsdesk.coverage.dbstore import DbStore, pg_cursor, pg_prepared_count
+from newsdesk.coverage.dbstore import DbStore
 from newsdesk.coverage.engine import GRAM_PREFIX, Doc, Params, doc_similarity
+from newsdesk.coverage.sql import pg_cursor, pg_prepared_count
 from newsdesk.models import Article, CoverageDoc, CoverageTerm, Source, TranslationStatus
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

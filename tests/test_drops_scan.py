@@ -114,6 +114,7 @@ def test_same_articles_in_different_bytes_are_a_duplicate_too(drop):
 
 
 def test_edited_card_updates_the_article_in_place(drop):
+    """A body-only edit is stored without new enrichment; an edited lead is enriched again."""
     _put(drop, "card.txt", _seed())
     drop_source_scan(source=drop)
     _put(drop, "card-v2.txt", _seed().replace(b"Last Wednesday", b"On Wednesday"))
@@ -122,6 +123,11 @@ def test_edited_card_updates_the_article_in_place(drop):
     assert (result.status, result.updated) == ("ok", 1)
     article = Article.objects.get()
     assert "On Wednesday" in article.content_orig
+    assert enqueued == []
+    _put(drop, "card-v3.txt", _seed().replace(b"emphasizes the importance", b"stresses the importance"))
+    [result] = drop_source_scan(source=drop, on_article=enqueued.append).files
+    assert (result.status, result.updated) == ("ok", 1)
+    assert "stresses" in Article.objects.get().summary_orig
     assert enqueued == [article.id]
 
 

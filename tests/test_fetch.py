@@ -15,9 +15,9 @@ from email.utils import format_datetime
 
 import pytest
 
-from newsdesk.ingest import fetch as fetch_module
-from newsdesk.ingest import netguard
-from newsdesk.ingest.fetch import USER_AGENT, FetchError, fetch_url, retry_after_parse, url_for_fetch
+from newsdesk.httpheaders import retry_after_seconds
+from newsdesk.ingest import netguard, transport
+from newsdesk.ingest.fetch import USER_AGENT, FetchError, fetch_url, url_for_fetch
 from tests.support.http import Response
 from tests.support.rawhttp import RawServer, drip, gzip_bomb, response_head, zeros
 
@@ -92,9 +92,9 @@ def test_429_retry_after_seconds_and_503_retry_after_date(feed_server):
 
 
 def test_retry_after_garbage_is_ignored():
-    assert retry_after_parse("soon") is None
-    assert retry_after_parse("") is None
-    assert retry_after_parse("Mon, 09 Feb 2015 11:00:00 GMT") == 0.0
+    assert retry_after_seconds("soon") is None
+    assert retry_after_seconds("") is None
+    assert retry_after_seconds("Mon, 09 Feb 2015 11:00:00 GMT") == 0.0
 
 
 def test_gzip_and_deflate_bodies_are_decoded(feed_server):
@@ -413,7 +413,7 @@ def test_https_verifies_the_host_name_while_connecting_to_the_pinned_address(set
     cert, key = tls_pair
     settings.NEWSDESK_FETCH_ALLOWED_NETWORKS = ["127.0.0.2/32"]
     monkeypatch.setattr(netguard, "host_resolve", lambda host, port: [(socket.AF_INET, "127.0.0.2")])
-    monkeypatch.setattr(fetch_module, "_tls_context", lambda: ssl.create_default_context(cafile=str(cert)))
+    monkeypatch.setattr(transport, "tls_context", lambda: ssl.create_default_context(cafile=str(cert)))
     server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_context.load_cert_chain(str(cert), str(key))
 

@@ -9,7 +9,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from newsdesk.models import Heartbeat, SourceState
+from newsdesk.enrich.breaker import breaker_failure
+from newsdesk.enrich.redisstate import redis_state_clear
+from newsdesk.models import Heartbeat, Source, SourceKind, SourceState
 from tests.support.articles import make_source
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +35,8 @@ def test_all_up(client):
     body = response.json()
     assert body["status"] == "ok"
     assert body["down"] == []
-    assert set(body["checks"]) == {"database", "redis", "worker", "beat_lag"}
+    assert set(body["checks"]) == {"database", "redis", "worker", "beat_lag", "translation"}
+    assert body["degraded"] == []
     assert "no-cache" in response.headers["Cache-Control"] or "max-age=0" in response.headers["Cache-Control"]
 
 
@@ -89,3 +92,52 @@ def test_database_down(client, monkeypatch):
     body = response.json()
     assert body["down"] == ["database", "worker", "beat_lag"]
     assert "connection refused" in body["checks"]["database"]["detail"]
+
+
+def test_drop_inboxes_and_drop_outlets_are_never_due_feeds(client, settings):
+    """The first run's demo inbox made a bare install report beat_lag down after ten minutes."""
+    settings.NEWSDESK_HEALTH_MAX_BEAT_LAG = 600
+    _beat(1)
+    long_ago = timezone.now() - timedelta(days=2)
+    inbox = Source.objects.create(name="Demo inbox", kind=SourceKind.DROP, inbox="demo", next_poll_at=long_ago)
+    Source.objects.create(name="Demo Wire", kind=SourceKind.FEED, url="", parent=inbox, next_poll_at=long_ago)
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 200, response.json()
+    assert response.json()["checks"]["beat_lag"]["detail"].startswith("oldest due source waiting 0s")
+
+
+@pytest.fixture
+def clean_breakers():
+    redis_state_clear()
+    yield
+    redis_state_clear()
+
+
+def test_no_provider_able_to_translate_is_degraded_not_down(client, settings, clean_breakers):
+    _beat(1)
+    settings.NEWSDESK_TRANSLATORS = ["google", "deepl"]
+    settings.NEWSDESK_DEEPL_KEY = ""
+    breaker_failure(provider="google", reason="google: connection refused", retry_after=600)
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["down"] == [] and body["degraded"] == ["translation"]
+    assert body["status"].startswith("degraded: translation (google: circuit open until ")
+    assert "(connection refused)" in body["status"]
+    assert "deepl: not configured (NEWSDESK_DEEPL_KEY is not set)" in body["status"]
+
+
+def test_one_working_provider_is_enough(client, settings, clean_breakers):
+    _beat(1)
+    settings.NEWSDESK_TRANSLATORS = ["google", "mymemory"]
+    breaker_failure(provider="google", reason="google: connection refused", retry_after=600)
+    body = client.get(reverse("healthz")).json()
+    assert body["status"] == "ok" and body["degraded"] == []
+
+
+def test_down_wins_over_degraded(client, settings, clean_breakers):
+    settings.NEWSDESK_TRANSLATORS = ["deepl"]
+    settings.NEWSDESK_DEEPL_KEY = ""
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 503
+    assert response.json()["status"] == "down: worker"

@@ -52,3 +52,33 @@ def test_settings_wire_the_filter_and_formatter(settings):
     handler = settings.LOGGING["handlers"]["console"]
     assert "task" in handler["filters"]
     assert settings.LOGGING["formatters"][handler["formatter"]]["()"].startswith("newsdesk.ops.logging.")
+
+
+def _failed(level: int) -> logging.LogRecord:
+    import sys
+
+    try:
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379.\nConnection refused.")
+    except ConnectionError:
+        info = sys.exc_info()
+    record = logging.LogRecord("newsdesk.changes", level, __file__, 1, "event=feed_version_bump_failed", (), info)
+    TaskContextFilter().filter(record)
+    return record
+
+
+def test_a_warning_with_an_exception_is_one_readable_line():
+    """The first start once printed 3.5 KB of escaped traceback per warning."""
+    line = KeyValueFormatter().format(_failed(logging.WARNING))
+    assert "\n" not in line and "\\n" not in line and len(line) < 300
+    assert line.endswith(
+        'event=feed_version_bump_failed error="ConnectionError: Error 111 connecting to 127.0.0.1:6379. '
+        'Connection refused."'
+    )
+    payload = json.loads(JsonFormatter().format(_failed(logging.WARNING)))
+    assert payload["error"].startswith("ConnectionError: Error 111") and "exc" not in payload
+
+
+def test_an_error_keeps_its_traceback():
+    line = KeyValueFormatter().format(_failed(logging.ERROR))
+    assert 'exc="Traceback (most recent call last):' in line
+    assert "Traceback" in json.loads(JsonFormatter().format(_failed(logging.ERROR)))["exc"]

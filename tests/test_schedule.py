@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+from newsdesk.httpheaders import max_age_seconds, retry_after_seconds
 from newsdesk.ingest import schedule
 
 NOW = datetime(2026, 2, 9, 12, 0, tzinfo=UTC)
@@ -65,8 +66,15 @@ def test_disable_only_after_the_configured_days_of_failing(settings):
 
 
 def test_header_parsing():
-    assert schedule.max_age_from_headers({"cache-control": "public, max-age=600"}) == 600
-    assert schedule.max_age_from_headers({"cache-control": "no-cache"}) is None
-    assert schedule.retry_after_from_headers({"retry-after": "120"}, now=NOW) == 120
-    assert schedule.retry_after_from_headers({"retry-after": "Mon, 09 Feb 2026 13:00:00 GMT"}, now=NOW) == 3600
-    assert schedule.retry_after_from_headers({"retry-after": "soon"}, now=NOW) is None
+    """One reading of Cache-Control and Retry-After serves the fetcher, the scheduler and the translators."""
+    assert max_age_seconds("public, max-age=600") == 600
+    assert max_age_seconds("no-cache") is None
+    assert max_age_seconds('s-maxage=900, max-age="300"') == 300  # ours is a private cache
+    assert max_age_seconds("public, s-maxage=900") == 900
+    assert retry_after_seconds("120", now=NOW) == 120
+    assert retry_after_seconds("1.5", now=NOW) == 1.5
+    assert retry_after_seconds("Mon, 09 Feb 2026 13:00:00 GMT", now=NOW) == 3600
+    assert retry_after_seconds("Mon, 09 Feb 2026 13:00:00 -0000", now=NOW) == 3600  # no zone: UTC
+    assert retry_after_seconds("Mon, 09 Feb 2026 11:00:00 GMT", now=NOW) == 0  # past: now
+    assert retry_after_seconds("soon", now=NOW) is None
+    assert retry_after_seconds("-5", now=NOW) is None

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from lxml import html
 
-from newsdesk.enrich.pipeline import article_enrich
+from newsdesk.flow import article_finish as article_enrich
 from newsdesk.models import Article, TranslationStatus
 
 SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seeds" / "000_dfb12736f0fd9d45.txt"

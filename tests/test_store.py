@@ -93,3 +93,34 @@ def test_single_item_upsert_reports_outcomes(source):
     assert article_upsert(source=source, item=item, now=NOW)[0] is UpsertOutcome.UNCHANGED
     item.summary = "changed"
     assert article_upsert(source=source, item=item, now=NOW)[0] is UpsertOutcome.UPDATED
+
+
+def test_an_item_whose_content_alone_changed_is_stored_but_not_enriched_again(source):
+    """Only new text costs: a re-sent item with the same title and summary
+    (a new image, a tracking link) keeps its language, translation and story."""
+    articles_upsert(source=source, items=_items(3), now=NOW)
+    Article.objects.filter(source=source).update(title_en="English", translation_status=TranslationStatus.DONE)
+    resent = _items(3)
+    resent[0].content = "<p>Now with a photo</p>"
+    resent[1].content = '<p><a href="https://example.org/1?utm_source=rss">Read more</a></p>'
+    counts = articles_upsert(source=source, items=resent, now=NOW)
+    assert (counts.new, counts.updated, counts.unchanged) == (0, 2, 1)
+    assert counts.to_enrich == [] and counts.enrich_keys == set()
+    revised = Article.objects.get(dedupe_key="guid-0")
+    assert revised.content_orig == "<p>Now with a photo</p>"
+    assert (revised.translation_status, revised.title_en) == (TranslationStatus.DONE, "English")
+    assert "utm_source" in Article.objects.get(dedupe_key="guid-1").content_orig
+    outcome, _ = article_upsert(source=source, item=_items(1, suffix="")[0], now=NOW)
+    assert outcome is UpsertOutcome.REVISED  # the one-item path agrees (content back to empty)
+
+
+def test_a_changed_title_or_summary_is_enriched_again_once(source):
+    articles_upsert(source=source, items=_items(3), now=NOW)
+    resent = _items(3)
+    resent[2].summary = "Summary 2, updated at noon"
+    counts = articles_upsert(source=source, items=resent, now=NOW)
+    article = Article.objects.get(dedupe_key="guid-2")
+    assert counts.to_enrich == [article.id] and counts.enrich_keys == {"guid-2"}
+    assert article.translation_status == TranslationStatus.PENDING
+    again = articles_upsert(source=source, items=resent, now=NOW)
+    assert again.to_enrich == [] and again.unchanged == 3

@@ -43,21 +43,60 @@ def story(db) -> Story:
     return Story.objects.get(id=made.id)
 
 
-def test_page_lists_every_member_with_time_flag_outlet_language_link(client, story):
+def test_page_lists_every_member_as_a_dashboard_card(client, story):
+    """Each member is the dashboard's own card: time, flag with the country's name, outlet,
+    original language, the English headline with the original at hand, the summary and a link."""
     resp = client.get(reverse("story", args=[story.pk]))
     assert resp.status_code == 200
     doc = html.fromstring(resp.content)
-    assert doc.findtext(".//h1") == QUAKE[0][0]
     members = css(doc, "li.member")
     assert len(members) == 4
     spanish = members[-1]
+    assert css(spanish, "article.card")
     assert css(spanish, "time")[0].get("datetime").startswith("2026-03-01T17:00")
     assert "🇲🇽" in spanish.text_content() and "Mexico" in spanish.text_content()
     assert "(ES)" in spanish.text_content()
-    link = css(spanish, "a")[0]
-    assert link.text == "Magnitude 7.1 earthquake shakes Sumatra; tsunami alert"
-    assert link.get("href").startswith("https://example.org/")
-    assert "Terremoto de magnitud" in css(spanish, ".original")[0].text
+    assert css(spanish, "h2.headline")[0].text == "Magnitude 7.1 earthquake shakes Sumatra; tsunami alert"
+    assert css(spanish, "p.summary")[0].text == "A 7.1 quake hit Sumatra."
+    assert "Terremoto de magnitud" in css(spanish, "p.orig-title")[0].text
+    assert css(spanish, "a.original-link")[0].get("href").startswith("https://example.org/")
+    # The story page is the coverage: its cards do not link back to it.
+    assert not css(doc, "a.coverage")
+
+
+def test_page_has_a_back_link_and_the_english_headline_with_the_original_at_hand(client, db):
+    """The h1 is the first translated member's English title, its original beside it."""
+    source = Source.objects.create(name="El Financiero", country="MX", language="es")
+    article = make_article(
+        title="Los minerales críticos no deben negociarse por separado",
+        title_en="Critical minerals should not be negotiated separately",
+        language="es",
+        source=source,
+        status=TranslationStatus.DONE,
+    )
+    story = article_assign_story(article=article)
+    doc = html.fromstring(client.get(reverse("story", args=[story.pk])).content)
+    back = css(doc, "p.back")[0].find("a")
+    assert back.get("href") == reverse("dashboard")
+    assert doc.findtext(".//h1") == "Critical minerals should not be negotiated separately"
+    original = css(doc, "p.story-original")[0]
+    assert "Original (Spanish):" in original.text_content()
+    assert original.xpath(".//span[@lang='es']")[0].text == "Los minerales críticos no deben negociarse por separado"
+
+
+def test_a_story_with_one_outlet_says_nobody_else_reported_it(client, db):
+    article = make_article(title="Local council approves the new tram line", source=None)
+    story = article_assign_story(article=article)
+    doc = html.fromstring(client.get(reverse("story", args=[story.pk])).content)
+    empty = css(doc, "p.empty-state")
+    assert empty and "No other outlet has reported this yet" in empty[0].text_content()
+    assert not css(doc, "figure.coverage-chart")  # one bar per chart says nothing
+    assert len(css(doc, "li.member")) == 1
+
+
+def test_a_story_with_several_outlets_has_no_empty_state(client, story):
+    doc = html.fromstring(client.get(reverse("story", args=[story.pk])).content)
+    assert not css(doc, "p.empty-state")
 
 
 def test_hover_shows_the_evidence_of_each_link(client, story):
@@ -65,23 +104,32 @@ def test_hover_shows_the_evidence_of_each_link(client, story):
     first, second = css(doc, "li.member")[:2]
     assert first.get("title") is None  # it started the story
     tip = second.get("title")
-    assert tip.startswith("Linked with score 0.") and "sumatr" in tip and "shared names:" in tip
+    # Words as the article wrote them, not the clustering's folded stems.
+    assert (
+        tip.startswith("Linked with score 0.") and "Sumatra" in tip and "sumatr," not in tip and "shared names:" in tip
+    )
 
 
-def test_breakdown_chart_and_timeline_are_svg_without_script(client, story):
+def test_chart_labels_are_html_text_not_scaled_svg(client, story):
+    """Labels and counts are page text (readable at any width); SVG draws only bars and dots."""
     resp = client.get(reverse("story", args=[story.pk]))
     doc = html.fromstring(resp.content)
     assert not doc.xpath("//script[not(@src)]")
+    assert not doc.xpath("//svg//text")
     figures = {f.findtext("figcaption").split(" (")[0]: f for f in css(doc, "figure.coverage-chart")}
     assert set(figures) == {"Outlets", "Countries", "Languages", "When each outlet published"}
-    countries = css(figures["Countries"], "rect.bar")
-    widths = {r.findtext("title"): int(r.get("width")) for r in countries}
+    rows = css(figures["Countries"], "li.chart-row")
+    labels = [css(r, "span.bar-label")[0].text for r in rows]
+    assert labels == ["🇬🇧 United Kingdom", "🇲🇽 Mexico"]
+    widths = {r.findtext("title"): int(r.get("width")) for r in css(figures["Countries"], "rect.bar")}
     assert widths == {"🇬🇧 United Kingdom: 3": 300, "🇲🇽 Mexico: 1": 100}
+    languages = [css(r, "span.bar-label")[0].text for r in css(figures["Languages"], "li.chart-row")]
+    assert languages == ["English", "Spanish"]
     outlets = [r.findtext("title") for r in css(figures["Outlets"], "rect.bar")]
     assert outlets[0] == "BBC: 2" and len(outlets) == 3
     dots = css(figures["When each outlet published"], "circle.dot")
     xs = sorted(int(d.get("cx")) for d in dots)
-    assert len(dots) == 4 and xs[0] == 160 and xs[-1] == 460  # first and last publication at the ends
+    assert len(dots) == 4 and xs[0] == 0 and xs[-1] == 300  # first and last publication at the ends
     assert "3 outlets" in css(doc, "p.breakdown")[0].text_content()
 
 

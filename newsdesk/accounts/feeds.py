@@ -9,22 +9,17 @@ indistinguishable from a route that never existed.
 
 from __future__ import annotations
 
-from contextvars import ContextVar
-
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 
-from newsdesk.models import SavedView
+from newsdesk.models import Article, SavedView
 from newsdesk.web.feeds import ArticleFeed, AtomArticleFeed, JsonArticleFeed, xml_text
 from newsdesk.web.filters import ArticleFilter
 
-from .desks import saved_view_filter
+from .desks import saved_view_filter, saved_view_problem
 from .middleware import TOKEN
 from .tokens import feed_token_resolve
-
-# (saved view, raw token) of the request being served; the Feed instance is
-# shared between threads, so per-request state cannot live on it.
-_CURRENT: ContextVar[tuple[SavedView, str] | None] = ContextVar("newsdesk_token_feed", default=None)
 
 
 class _TokenFeedMixin:
@@ -32,36 +27,39 @@ class _TokenFeedMixin:
 
     newsdesk_access = TOKEN  # read by the access policy: this view checks its own secret
     url_name = ""
+    # Per request, on the request's copy of the feed (ArticleFeed.__call__).
+    saved_view: SavedView
+    token: str
 
-    def __call__(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def respond(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         view = feed_token_resolve(raw=kwargs.get("token", ""))
         if view is None:
             raise Http404("No such feed.")
-        marker = _CURRENT.set((view, kwargs["token"]))
-        try:
-            response = super().__call__(request, *args, **kwargs)
-        finally:
-            _CURRENT.reset(marker)
+        self.saved_view, self.token = view, kwargs["token"]
+        response = super().respond(request, *args, **kwargs)
         # The token is in this URL: never pass it on as a Referer, never index it.
         response["Referrer-Policy"] = "no-referrer"
         response["X-Robots-Tag"] = "noindex, nofollow"
         return response
 
     def get_object(self, request: HttpRequest, *args, **kwargs) -> ArticleFilter:
-        view, _ = _current()
-        return saved_view_filter(view=view)
+        return saved_view_filter(view=self.saved_view)
+
+    def item_queryset(self, obj: ArticleFilter) -> QuerySet[Article]:
+        if saved_view_problem(view=self.saved_view):
+            # Dropping what can no longer be used would widen the feed; a broken view lists nothing.
+            return Article.objects.none()
+        return super().item_queryset(obj)
 
     def title(self, obj: ArticleFilter) -> str:
-        view, _ = _current()
-        return xml_text(f"Newsdesk — {view.name}")
+        problem = saved_view_problem(view=self.saved_view)
+        return xml_text(f"Newsdesk — {self.saved_view.name}" + (f" (broken: {problem})" if problem else ""))
 
     def description(self, obj: ArticleFilter) -> str:
-        view, _ = _current()
-        return xml_text(f"English headlines from Newsdesk for the saved view “{view.name}”")
+        return xml_text(f"English headlines from Newsdesk for the saved view “{self.saved_view.name}”")
 
     def feed_url(self, obj: ArticleFilter) -> str:
-        _, token = _current()
-        return reverse(self.url_name, kwargs={"token": token})
+        return reverse(self.url_name, kwargs={"token": self.token})
 
     def patch_cache(self, response: HttpResponse) -> None:
         super().patch_cache(response)
@@ -71,13 +69,6 @@ class _TokenFeedMixin:
         if "private" not in parts:
             parts.insert(0, "private")
         response["Cache-Control"] = ", ".join(parts)
-
-
-def _current() -> tuple[SavedView, str]:
-    current = _CURRENT.get()
-    if current is None:  # pragma: no cover - only reachable by calling a method outside __call__
-        raise Http404("No such feed.")
-    return current
 
 
 class SavedViewRssFeed(_TokenFeedMixin, ArticleFeed):

@@ -9,6 +9,8 @@ Allowed without a session:
 - views marked ``@public_view`` (login, health checks) or ``@token_view``
   (private feeds, which check their own secret);
 - Django admin, which has its own login and refuses non-staff users;
+- the API (/api/v1/), which checks its own bearer tokens and applies the
+  same public/private rule itself (newsdesk/api/auth.py);
 - static files, if they are ever routed through Django.
 
 Refused anonymous requests get a redirect to the login page, except feeds
@@ -32,13 +34,12 @@ from .roles import user_can_read_desk
 ACCESS_ATTR = "newsdesk_access"
 PUBLIC = "public"
 TOKEN = "token"  # noqa: S105 - a policy label, not a secret
-FEED = "feed"
 
 # URL names of views owned elsewhere that must answer without a session:
-# load balancers and monitoring probe them.
-PUBLIC_URL_NAMES = frozenset({"healthz", "metrics"})
+# load balancers and monitoring probe them; browsers ask for the icon on any page.
+PUBLIC_URL_NAMES = frozenset({"healthz", "metrics", "favicon"})
 # Namespaces that do their own authentication.
-SELF_AUTHENTICATED_NAMESPACES = frozenset({"admin"})
+SELF_AUTHENTICATED_NAMESPACES = frozenset({"admin", "api-1"})
 
 
 def public_view(view: Callable) -> Callable:
@@ -50,12 +51,6 @@ def public_view(view: Callable) -> Callable:
 def token_view(view: Callable) -> Callable:
     """Mark a view as authenticating by its own secret token (private feeds)."""
     setattr(view, ACCESS_ATTR, TOKEN)
-    return view
-
-
-def feed_view(view: Callable) -> Callable:
-    """Mark a non-``Feed`` view as a feed, so anonymous requests get 401 rather than a login redirect."""
-    setattr(view, ACCESS_ATTR, FEED)
     return view
 
 
@@ -83,7 +78,7 @@ def view_is_exempt(*, request: HttpRequest, view_func: Any) -> bool:
 
 
 def view_is_feed(*, request: HttpRequest, view_func: Any) -> bool:
-    if isinstance(view_func, Feed) or _marker(view_func) == FEED:
+    if isinstance(view_func, Feed):
         return True
     match = request.resolver_match
     name = (match.url_name or "") if match else ""

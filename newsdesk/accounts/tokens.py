@@ -51,10 +51,6 @@ def feed_token_revoke(*, owner: AbstractBaseUser, pk: int) -> int:
     return FeedToken.objects.filter(saved_view=view, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
-def feed_token_live(*, view: SavedView) -> FeedToken | None:
-    return FeedToken.objects.filter(saved_view=view, revoked_at__isnull=True).first()
-
-
 def feed_token_resolve(*, raw: str) -> SavedView | None:
     """The saved view a raw token opens, or None when it is malformed, unknown or revoked.
 

@@ -17,6 +17,9 @@ urlpatterns = [
     path("desks/<int:pk>/delete/", views.desk_delete, name="desk-delete"),
     path("desks/<int:pk>/token/", views.desk_token_rotate, name="desk-token-rotate"),
     path("desks/<int:pk>/token/revoke/", views.desk_token_revoke, name="desk-token-revoke"),
+    path("account/api-tokens/", views.api_token_list, name="api-token-list"),
+    path("account/api-tokens/add/", views.api_token_add, name="api-token-add"),
+    path("account/api-tokens/<int:pk>/revoke/", views.api_token_remove, name="api-token-revoke"),
     *(
         path(f"feeds/private/<str:token>/{name.rsplit('-', 1)[1]}/", feed(), name=name)
         for _, name, feed in TOKEN_FEED_ROUTES

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from newsdesk.models import FeedToken, SavedView
 
-from . import desks, tokens
+from . import apitokens, desks, tokens
 from .feeds import TOKEN_FEED_ROUTES
 from .forms import ThrottledAuthenticationForm
 from .middleware import public_view
@@ -107,8 +107,11 @@ def desk_save(request: HttpRequest) -> HttpResponse:
 @editor_required
 @_owned
 def desk_open(request: HttpRequest, pk: int) -> HttpResponse:
+    """Open the view: its "new" count starts again, and the dashboard marks where the unseen articles end."""
+    previous = desks.saved_view_get(owner=request.user, pk=pk).seen_article_id
     view = desks.saved_view_open(owner=request.user, pk=pk)
-    return HttpResponseRedirect(dashboard_url(query=view.query))
+    url = dashboard_url(query=view.query)
+    return HttpResponseRedirect(f"{url}{'&' if view.query else '?'}seen={previous}")
 
 
 @require_POST
@@ -172,3 +175,32 @@ def desk_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     if tokens.feed_token_revoke(owner=request.user, pk=pk):
         messages.success(request, "Feed URLs revoked; readers using them now get 404.")
     return _back(request, reverse("desk-list"))
+
+
+@require_GET
+@editor_required
+def api_token_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "newsdesk/api_tokens.html", {"tokens": apitokens.api_tokens_of(owner=request.user)})
+
+
+@require_POST
+@editor_required
+def api_token_add(request: HttpRequest) -> HttpResponse:
+    """Make a token and show it once, in this response only (not cached, not redirected to)."""
+    try:
+        token, raw = apitokens.api_token_create(owner=request.user, name=request.POST.get("name", ""))
+    except apitokens.ApiTokenError as exc:
+        messages.error(request, str(exc))
+        return HttpResponseRedirect(reverse("api-token-list"))
+    response = render(request, "newsdesk/api_token_new.html", {"token": token, "raw": raw})
+    add_never_cache_headers(response)
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@require_POST
+@editor_required
+def api_token_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    if apitokens.api_token_revoke(owner=request.user, pk=pk):
+        messages.success(request, "Token revoked; requests with it are refused from now on.")
+    return HttpResponseRedirect(reverse("api-token-list"))

@@ -21,15 +21,19 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Max, Min, Q
 
 from newsdesk.models import Article, Story, TranslationStatus
 
 from .dbstore import DbStore
 from .engine import Params, Store, doc_assign
+from .links import Links
+from .linkstore import links_load
 from .semantic import article_embedding, semantic_enabled
 from .semantic import model as semantic_model
+from .storycounts import story_refresh_counts
 from .text import Features, text_features
+
+__all__ = ["article_assign_story", "article_features", "coverage_params", "story_refresh_counts"]
 
 log = logging.getLogger(__name__)
 
@@ -64,39 +68,6 @@ def article_features(*, article: Article, grams: bool | None = None) -> Features
     return text_features(title=title or article.title_en, body=lead, grams=grams)
 
 
-def story_refresh_counts(*, story: Story) -> None:
-    """Recount the denormalised coverage figures and pick the English headline."""
-    agg = story.articles.aggregate(
-        n=Count("id"),
-        sources=Count("source", distinct=True),
-        countries=Count("country", distinct=True, filter=~Q(country="")),
-        languages=Count("language", distinct=True, filter=~Q(language="")),
-        first=Min("published_at"),
-        last=Max("published_at"),
-    )
-    story.article_count = agg["n"]
-    story.source_count = agg["sources"]
-    story.country_count = agg["countries"]
-    story.language_count = agg["languages"]
-    story.first_published_at = agg["first"]
-    story.last_published_at = agg["last"]
-    # The first member with an English title names the story.
-    english = (
-        story.articles.filter(
-            translation_status__in=[TranslationStatus.DONE, TranslationStatus.NOT_NEEDED], title_en__gt=""
-        )
-        .order_by("published_at", "id")
-        .values_list("title_en", flat=True)
-        .first()
-    )
-    if english:
-        story.headline = english
-    elif not story.headline:
-        first = story.articles.order_by("published_at", "id").first()
-        story.headline = first.display_title if first else ""
-    story.save()
-
-
 def _story_embeddings_update(
     *, store: DbStore, engine_store: Store, story: int, created: bool, embedding: object
 ) -> None:
@@ -112,13 +83,33 @@ def _story_embeddings_update(
         story_embedding_add(story=story, vec=embedding, store=engine_store if engine_store is not store else None)  # type: ignore[arg-type]
 
 
-def article_assign_story(*, article: Article, params: Params | None = None, refresh: bool = True) -> Story:
-    """Join the article to the story it belongs to, or start one; record why."""
+_COMPUTE = object()
+
+
+def article_assign_story(
+    *,
+    article: Article,
+    params: Params | None = None,
+    refresh: bool = True,
+    embedding: object = _COMPUTE,
+    links: Links | None = None,
+) -> Story:
+    """Join the article to the story it belongs to, or start one; record why.
+
+    Inside a caller's transaction it writes in that transaction (no savepoint:
+    a failure rolls the caller's work back with it). ``embedding``: the
+    article's vector when the caller computed it for a batch
+    (:func:`~newsdesk.coverage.semantic.articles_embeddings`). ``links``:
+    the editors' decisions the engine respects (read from the database when
+    not given).
+    """
     params = params or coverage_params()
     features = article_features(article=article, grams=bool(params.weight_grams))
     # The model runs before the transaction: no lock is held while it computes.
-    embedding = article_embedding(article) if semantic_enabled() else None
-    with transaction.atomic():
+    if embedding is _COMPUTE:
+        embedding = article_embedding(article) if semantic_enabled() else None
+    with transaction.atomic(savepoint=False):
+        links = links_load() if links is None else links
         store = DbStore(article=article, params=params, lock_terms=list(features.terms))
         engine_store: Store = store
         if embedding is not None:
@@ -132,6 +123,7 @@ def article_assign_story(*, article: Article, params: Params | None = None, refr
             store=engine_store,
             params=params,
             embedding=embedding,
+            links=links,
         )
         story, counted = store.flush(score=result.score, evidence=result.evidence)
         if semantic_enabled():

@@ -19,9 +19,10 @@ from django.db.models import Value
 
 from newsdesk.models import Article, CoverageEmbedding, CoverageStory
 
-from .dbstore import DbStore, pg_cursor, pg_execute
+from .dbstore import DbStore
 from .engine import Doc
 from .semantic import vector_bytes, vector_from
+from .sql import pg_cursor, pg_execute
 
 SUM_DTYPE = "float32"  # a sum of many unit vectors: float16 would round its small components away
 

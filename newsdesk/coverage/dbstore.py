@@ -17,76 +17,23 @@ Re-assignments and merges are rare and take the plain ORM path
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Sequence
 
-import psycopg
-from django.conf import settings
 from django.db import connection
 
 from newsdesk.changes import articles_changed
 from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageStory, CoverageTerm, Story
 
-from .engine import Candidate, Doc, Params, centroid_add
-
-# The CoverageTerm row that counts indexed articles (N).
-DOC_COUNT_KEY = ""
-# story_create's answer when the story is inserted later, by flush().
-NEW_STORY = -1
-# psycopg's automatic-preparation threshold on our connections: never reached.
-PREPARE_ONLY_WHEN_ASKED = 2**62
+from .dbwrite import DOC_COUNT_KEY, NEW_STORY, Pending, assignment_write_orm, assignment_write_pg, story_merge
+from .engine import Candidate, Doc, Params
+from .sql import json_value, pg_cursor, pg_execute, utc_datetime
+from .storycounts import story_first_member
 
 
 def term_lock_keys(terms: Sequence[str]) -> list[int]:
     """Stable signed 64-bit advisory-lock keys for terms, sorted so every worker locks in one order."""
     keys = {int.from_bytes(hashlib.blake2b(t.encode(), digest_size=8).digest(), "big", signed=True) for t in set(terms)}
     return sorted(keys)
-
-
-def _dt(at: float) -> datetime:
-    return datetime.fromtimestamp(at, tz=UTC)
-
-
-@contextmanager
-def pg_cursor() -> Iterator[psycopg.Cursor]:
-    """A server-side-binding cursor on Django's connection, in its transaction.
-
-    Django's own cursors bind parameters client-side, so PostgreSQL parses and
-    plans every statement afresh; this one sends parameters apart, which lets
-    :func:`pg_execute` prepare each statement once per connection.
-    """
-    connection.ensure_connection()
-    conn = connection.connection
-    if conn.prepare_threshold is None and settings.NEWSDESK_COVERAGE_PREPARED_STATEMENTS:
-        # Django opens its connections with preparation off (prepare_threshold
-        # None), which makes psycopg ignore even ``prepare=True``. A threshold
-        # no statement reaches keeps automatic preparation off for everything
-        # else (Django's own cursors bind client-side and never prepare) and
-        # lets pg_execute prepare the statements it asks for.
-        conn.prepare_threshold = PREPARE_ONLY_WHEN_ASKED
-    with connection.wrap_database_errors, psycopg.Cursor(conn) as cursor:
-        yield cursor
-
-
-def pg_execute(cursor: psycopg.Cursor, sql: str, params: Sequence[object]) -> None:
-    cursor.execute(sql, params, prepare=True if settings.NEWSDESK_COVERAGE_PREPARED_STATEMENTS else None)
-
-
-def pg_prepared_count() -> int:
-    """How many statements this connection holds prepared (for tests and the bench)."""
-    with pg_cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
-        return cursor.fetchone()[0]
-
-
-def _json(value: object) -> object:
-    # Django reads jsonb as text from a raw cursor (JSONField decodes it itself).
-    if value == "{}":
-        return {}  # most articles have no names or grams: skip the parser
-    return json.loads(value) if isinstance(value, str) else value
 
 
 def _grams_column(params: Params, column: str) -> str:
@@ -100,13 +47,6 @@ def _grams_column(params: Params, column: str) -> str:
     stored and counted, so turning the weight on needs no rebuild.
     """
     return column if params.weight_grams else "'{}'::jsonb"
-
-
-@dataclass(slots=True)
-class _Pending:
-    doc: Doc
-    index_terms: list[str]
-    df_keys: list[str]
 
 
 class DbStore:
@@ -132,7 +72,7 @@ class DbStore:
         self._n = 0
         self._docs: dict[int, Doc] = {}
         self._centroids: dict[int, dict[str, float]] = {}
-        self._pending: _Pending | None = None
+        self._pending: Pending | None = None
         self.merged: list[int] = []
         # Stories whose rows this transaction locked, with their current centroid.
         self.locked_stories: set[int] = set()
@@ -192,7 +132,7 @@ class DbStore:
         sql = " UNION ALL ".join(part.format(i=i) for i in range(len(terms)))
         params: list[object] = []
         for rank, term in enumerate(terms):
-            params += [rank, term, _dt(since), _dt(until), per_term]
+            params += [rank, term, utc_datetime(since), utc_datetime(until), per_term]
         hits: dict[int, float] = {}
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -235,22 +175,40 @@ class DbStore:
             "SELECT d.article_id, d.hits, d.at, d.terms, d.names, d.grams, d.story_id FROM d UNION ALL "
             "SELECT NULL, NULL, NULL, l.centroid, NULL, NULL, l.id FROM l"
         )
-        params = [list(terms), _dt(since), _dt(until), per_term, self.article.id, self.params.candidates]
+        params = [
+            list(terms),
+            utc_datetime(since),
+            utc_datetime(until),
+            per_term,
+            self.article.id,
+            self.params.candidates,
+        ]
         with pg_cursor() as cursor:
             pg_execute(cursor, sql, params)
             rows = cursor.fetchall()
         found = []
         for key, hits, at, terms_, names, grams, story in rows:
             if key is None:
-                self._centroids[story] = _json(terms_)
+                self._centroids[story] = json_value(terms_)
                 self.locked_stories.add(story)
                 continue
             found.append(Candidate(key=key, story=story or 0, hits=hits))
             if terms_ is not None and story is not None:
                 self._docs[key] = Doc(
-                    key=key, at=at, terms=_json(terms_), names=_json(names), grams=_json(grams), story=story
+                    key=key,
+                    at=at,
+                    terms=json_value(terms_),
+                    names=json_value(names),
+                    grams=json_value(grams),
+                    story=story,
                 )
         return found
+
+    def stories_of(self, keys: Sequence[int]) -> dict[int, int]:
+        """Read from the articles, not the index: an editor's link holds for a member not indexed too."""
+        if not keys:
+            return {}
+        return dict(Article.objects.filter(id__in=keys, story__isnull=False).values_list("id", "story_id"))
 
     def docs(self, keys: Sequence[int]) -> list[Doc]:
         if not keys:
@@ -274,41 +232,50 @@ class DbStore:
             )
         return {k: self._centroids[k] for k in keys if k in self._centroids}
 
-    def centroid_locked(self, story: int) -> dict[str, float]:
-        """The centroid read with the story's row lock (see :meth:`_candidates_pg`)."""
-        assert story in self.locked_stories
-        return self._centroids[story]
-
     # -- writes ------------------------------------------------------------
 
     def story_create(self, *, doc: Doc) -> int:
         if self.fast:
             return NEW_STORY  # inserted by flush(), with everything else
-        return Story.objects.create(headline=self.article.display_title).id
+        story = story_first_member(article=self.article)
+        story.save()
+        return story.id
 
     def story_merge(self, *, source: int, target: int) -> None:
-        from .dbwrite import story_merge
-
         story_merge(source=source, target=target, centroid_terms=self.params.centroid_terms)
         self.merged.append(source)
         articles_changed()
 
     def doc_save(self, *, doc: Doc, index_terms: Sequence[str], df_keys: Sequence[str]) -> None:
         assert doc.story is not None
-        self._pending = _Pending(doc=doc, index_terms=list(index_terms), df_keys=list(df_keys))
+        self._pending = Pending(doc=doc, index_terms=list(index_terms), df_keys=list(df_keys))
 
     def flush(self, *, score: float | None, evidence: dict) -> tuple[Story, bool]:
         """Write the assignment; return the story and whether its counters are already current."""
         pending = self._pending
         assert pending is not None, "doc_assign saves the article before returning"
         if self.fast:
-            from .dbwrite import assignment_write_pg
-
-            written = assignment_write_pg(store=self, pending=pending, score=score, evidence=evidence)
+            written = assignment_write_pg(
+                article=self.article,
+                pending=pending,
+                params=self.params,
+                locked_centroids={story: self._centroids[story] for story in self.locked_stories},
+                merged=bool(self.merged),
+                df_settled=self.df_known & self.lock_terms,
+                score=score,
+                evidence=evidence,
+            )
         else:
-            from .dbwrite import assignment_write_orm
-
-            written = assignment_write_orm(store=self, pending=pending, score=score, evidence=evidence), False
+            story = assignment_write_orm(
+                article=self.article,
+                pending=pending,
+                centroid_terms=self.params.centroid_terms,
+                previous=self.previous,
+                previous_story=self.previous_story,
+                score=score,
+                evidence=evidence,
+            )
+            written = story, False
         # Story membership and outlet counts are raw SQL / QuerySet.update: no
         # signals. Readers need the bump after the commit; one is enough.
         articles_changed(at_commit_only=True)
@@ -323,4 +290,4 @@ def store_reset() -> None:
     CoverageTerm.objects.all().delete()
 
 
-__all__ = ["DOC_COUNT_KEY", "NEW_STORY", "DbStore", "centroid_add", "store_reset", "term_lock_keys"]
+__all__ = ["DOC_COUNT_KEY", "DbStore", "store_reset", "term_lock_keys"]

@@ -1,4 +1,4 @@
-"""Writing one assignment to the database (see :class:`~newsdesk.coverage.dbstore.DbStore`).
+"""Writing one assignment to the database (for :class:`~newsdesk.coverage.dbstore.DbStore`).
 
 Two paths that leave the same rows:
 
@@ -8,49 +8,47 @@ Two paths that leave the same rows:
   link, vector, postings, document frequencies).
 - :func:`assignment_write_orm`: plain ORM steps, for SQLite and for the rare
   cases (re-assignment withdraws an old contribution; merges recount).
+
+The story's figures and headline follow :mod:`newsdesk.coverage.storycounts`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
-from newsdesk.models import (
-    Article,
-    CoverageDoc,
-    CoveragePosting,
-    CoverageStory,
-    CoverageTerm,
-    Story,
-    TranslationStatus,
-)
+from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageStory, CoverageTerm, Story
 
-from .dbstore import pg_cursor, pg_execute
-from .engine import centroid_add
+from .engine import Doc, Params, centroid_add
+from .sql import json_value, pg_cursor, pg_execute, utc_datetime
+from .storycounts import story_first_member, story_join_sql
 
-if TYPE_CHECKING:
-    from .dbstore import DbStore, _Pending
-
-_ENGLISH = (TranslationStatus.DONE.value, TranslationStatus.NOT_NEEDED.value)
+# The CoverageTerm row that counts indexed articles (N).
+DOC_COUNT_KEY = ""
+# DbStore.story_create's answer when the story is inserted later, with the other writes.
+NEW_STORY = -1
 # Set in the transaction's last statement, read at its commit: this
 # transaction alone commits without waiting for its WAL flush (see
 # NEWSDESK_COVERAGE_ASYNC_COMMIT), and no extra round trip is spent on it.
 _ASYNC_COMMIT_QUAL = " WHERE set_config('synchronous_commit', 'off', true) IS NOT NULL"
 
 
-def _dt(at: float):
-    from .dbstore import _dt as dt
+@dataclass(slots=True)
+class Pending:
+    """An article's index entry, held back until the assignment is written."""
 
-    return dt(at)
+    doc: Doc
+    index_terms: list[str]
+    df_keys: list[str]
 
 
-def story_resolve(story: int) -> int:
+def story_lock_survivor(story: int) -> int:
     """Follow merges, locking the surviving story's row for the join."""
     for _ in range(100):
         row = Story.objects.select_for_update().filter(id=story).values_list("merged_into_id", flat=True).first()
@@ -89,8 +87,7 @@ def _story_lock_pg(story: int) -> tuple[int, dict[str, float]]:
                 story = row[0]
                 continue
             if row[0] is None:
-                centroid = row[1]
-                return story, json.loads(centroid) if isinstance(centroid, str) else centroid
+                return story, json_value(row[1])
             story = row[0]
     raise RuntimeError(f"story {story}: merge chain too long")
 
@@ -110,87 +107,54 @@ def _story_columns() -> str:
     return ", ".join(connection.ops.quote_name(f.column) for f in Story._meta.concrete_fields)
 
 
-def _story_update_sql(*, story: int, article: Article, now) -> tuple[str, list]:
-    """Counters of a story gaining one member, updated in place rather than recounted.
-
-    Runs after the story's row lock, so the membership it looks at is current:
-    every writer of a story's membership holds that lock.
-    """
-    sto, art = Story._meta.db_table, Article._meta.db_table
-    others = f"SELECT 1 FROM {art} o WHERE o.story_id = %s AND o.id <> %s"  # noqa: S608
-    english = article.translation_status in _ENGLISH and bool(article.title_en)
-    sql = (
-        f"UPDATE {sto} SET article_count = article_count + 1, "  # noqa: S608
-        f"source_count = source_count + (NOT EXISTS ({others} AND o.source_id = %s))::int, "
-        f"country_count = country_count + (%s <> '' AND NOT EXISTS ({others} AND o.country = %s))::int, "
-        f"language_count = language_count + (%s <> '' AND NOT EXISTS ({others} AND o.language = %s))::int, "
-        "first_published_at = LEAST(first_published_at, %s), last_published_at = GREATEST(last_published_at, %s), "
-        f"headline = CASE WHEN %s AND NOT EXISTS ({others} AND o.translation_status = ANY(%s) AND o.title_en > '' "
-        "AND (o.published_at, o.id) < (%s, %s)) THEN %s ELSE headline END, updated_at = %s "
-        f"WHERE id = %s RETURNING {_story_columns()}"
-    )
-    me, pub = article.id, article.published_at
-    params = [
-        *(story, me, article.source_id),
-        *(article.country, story, me, article.country),
-        *(article.language, story, me, article.language),
-        pub,
-        pub,
-        *(english, story, me, list(_ENGLISH), pub, me, article.title_en),
-        now,
-        story,
-    ]
-    return sql, params
-
-
-def _df_split(*, store: DbStore, keys: Sequence[str]) -> tuple[list[str], list[str]]:
+def _df_split(*, keys: Sequence[str], settled: Collection[str]) -> tuple[list[str], list[str]]:
     """Document-frequency keys to increment by a plain UPDATE, and the rest to upsert.
 
-    A term this assignment holds the lock of, and whose row the locked read
-    found, cannot vanish or be inserted by anyone else meanwhile: a plain
-    UPDATE (several times cheaper than an upsert) is enough. Every other key
-    (the document count, grams, new terms) is upserted, in sorted order so two
-    workers take the shared rows' locks in one order.
+    A ``settled`` key (a term this assignment holds the lock of, whose row the
+    locked read found) cannot vanish or be inserted by anyone else meanwhile:
+    a plain UPDATE (several times cheaper than an upsert) is enough. Every
+    other key (the document count, grams, new terms) is upserted, in sorted
+    order so two workers take the shared rows' locks in one order.
     """
     keys = sorted(set(keys))
-    plain = [k for k in keys if k in store.df_known and k in store.lock_terms]
-    upsert = [k for k in keys if not (k in store.df_known and k in store.lock_terms)]
-    return plain, upsert
+    return [k for k in keys if k in settled], [k for k in keys if k not in settled]
 
 
 def assignment_write_pg(
-    *, store: DbStore, pending: _Pending, score: float | None, evidence: dict
+    *,
+    article: Article,
+    pending: Pending,
+    params: Params,
+    locked_centroids: Mapping[int, dict[str, float]],
+    merged: bool,
+    df_settled: Collection[str],
+    score: float | None,
+    evidence: dict,
 ) -> tuple[Story, bool]:
-    """All writes of a first assignment in one statement; return the story and whether its counters are current."""
-    from .dbstore import DOC_COUNT_KEY, NEW_STORY
+    """All writes of a first assignment in one statement; return the story and whether its counters are current.
 
-    article, doc, params = store.article, pending.doc, store.params
+    ``locked_centroids`` are the candidate stories whose rows (story and
+    centroid) the candidate read locked, with their centroids; ``merged``
+    says this assignment merged stories (their centroids and counts moved).
+    """
+    doc = pending.doc
     now = timezone.now()
     if doc.story == NEW_STORY:
-        english = article.translation_status in _ENGLISH and bool(article.title_en)
-        new = Story(
-            headline=article.title_en if english else article.display_title,
-            article_count=1,
-            source_count=1,
-            country_count=int(bool(article.country)),
-            language_count=int(bool(article.language)),
-            first_published_at=article.published_at,
-            last_published_at=article.published_at,
-        )
+        new = story_first_member(article=article)
         head_sql, head_params = _story_insert_sql(new)
         head_sql += " RETURNING id"
         centroid = centroid_add({}, doc.terms, keep=params.centroid_terms)
         counted = True
     else:
-        if doc.story in store.locked_stories and not store.merged:
-            story_id, current = doc.story, store.centroid_locked(doc.story)
+        if doc.story in locked_centroids and not merged:
+            story_id, current = doc.story, locked_centroids[doc.story]
         else:  # a merge changed the centroid, or the story was not a locked candidate
             story_id, current = _story_lock_pg(doc.story)
         doc.story = story_id
         centroid = centroid_add(current, doc.terms, keep=params.centroid_terms)
-        counted = not store.merged
+        counted = not merged
         if counted:
-            head_sql, head_params = _story_update_sql(story=story_id, article=article, now=now)
+            head_sql, head_params = story_join_sql(story=story_id, article=article, now=now, returning=_story_columns())
         else:
             head_sql, head_params = "SELECT %s::bigint AS id", [story_id]
     art, docs, post = Article._meta.db_table, CoverageDoc._meta.db_table, CoveragePosting._meta.db_table
@@ -214,8 +178,8 @@ def assignment_write_pg(
         json.dumps(centroid),
         *(score, json.dumps(evidence), article.id),
         *(article.id, doc.at, json.dumps(doc.terms), json.dumps(doc.names), json.dumps(doc.grams)),
-        *(article.id, _dt(doc.at), list(dict.fromkeys(pending.index_terms))),
-        *_df_split(store=store, keys=[DOC_COUNT_KEY, *pending.df_keys]),
+        *(article.id, utc_datetime(doc.at), list(dict.fromkeys(pending.index_terms))),
+        *_df_split(keys=[DOC_COUNT_KEY, *pending.df_keys], settled=df_settled),
     ]
     with pg_cursor() as cursor:
         pg_execute(cursor, sql, values)
@@ -237,18 +201,29 @@ def assignment_write_pg(
     return story, counted
 
 
-def assignment_write_orm(*, store: DbStore, pending: _Pending, score: float | None, evidence: dict) -> Story:
-    """The same writes in ORM steps; the caller recounts the stories touched."""
-    from .dbstore import DOC_COUNT_KEY
+def assignment_write_orm(
+    *,
+    article: Article,
+    pending: Pending,
+    centroid_terms: int,
+    previous: CoverageDoc | None,
+    previous_story: int | None,
+    score: float | None,
+    evidence: dict,
+) -> Story:
+    """The same writes in ORM steps; the caller recounts the stories touched.
 
-    article, doc, centroid_terms = store.article, pending.doc, store.params.centroid_terms
+    ``previous`` is the article's index entry from an earlier assignment in
+    ``previous_story``, withdrawn before the new one is saved.
+    """
+    doc = pending.doc
     assert doc.story is not None
-    doc.story = story_resolve(doc.story)
-    if store.previous is not None:
+    doc.story = story_lock_survivor(doc.story)
+    if previous is not None:
         # Re-assignment: withdraw the old vector from its old story; the
         # article was already counted in the document frequencies.
-        if store.previous_story:
-            _centroid_change(store.previous_story, store.previous.terms, sign=-1.0, keep=centroid_terms)
+        if previous_story:
+            _centroid_change(previous_story, previous.terms, sign=-1.0, keep=centroid_terms)
         CoveragePosting.objects.filter(article_id=article.id).delete()
         CoverageDoc.objects.filter(article_id=article.id).update(
             at=doc.at, terms=doc.terms, names=doc.names, grams=doc.grams
@@ -256,7 +231,7 @@ def assignment_write_orm(*, store: DbStore, pending: _Pending, score: float | No
     else:
         CoverageDoc.objects.create(article_id=article.id, at=doc.at, terms=doc.terms, names=doc.names, grams=doc.grams)
         _df_add([DOC_COUNT_KEY, *pending.df_keys])
-    published = _dt(doc.at)
+    published = utc_datetime(doc.at)
     CoveragePosting.objects.bulk_create(
         [
             CoveragePosting(term=t, article_id=article.id, published_at=published)

@@ -84,7 +84,7 @@ def _places(text: str, tokens: list[tuple[str, str]]) -> set[str]:
     found: set[str] = set()
     i = 0
     while i < len(tokens):
-        raw, folded = tokens[i]
+        raw = tokens[i][0]
         hit = 0
         if not _cased(raw) or raw[0].isupper():
             for size in range(min(_MAX_PLACE_WORDS, len(tokens) - i), 0, -1):
@@ -134,10 +134,8 @@ def text_particulars(*, title: str, body: str = "") -> frozenset[str]:
     digits_taken = {tokens[j][1] for j in taken}
     for m in _FIGURE.finditer(text):
         raw = m.group(1)
-        if m.group(2) is not None:
-            value = re.sub(r"[.,\u00a0 ]", "", raw)
-        else:
-            value = raw.replace(",", ".")
+        # "1.500" or "1,500,000" are thousands; "6.1" or "6,1" a decimal.
+        value = re.sub(r"[.,\u00a0 ]", "", raw) if m.group(2) is not None else raw.replace(",", ".")
         if _YEAR.match(value):
             out.add(YEAR + value)
         elif len(value.replace(".", "")) >= 2 and value not in digits_taken:

@@ -13,22 +13,25 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import islice
 
 from django.db import connection, transaction
 
 from newsdesk.changes import articles_changed
-from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageStory, CoverageTerm, Story
+from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageStory, CoverageTerm, Story, StoryDecision
 
-from .cluster import article_assign_story, article_features, coverage_params, story_refresh_counts
-from .dbstore import DOC_COUNT_KEY
+from .cluster import article_assign_story, article_features, coverage_params
+from .dbwrite import DOC_COUNT_KEY
 from .engine import GRAM_PREFIX, doc_assign
+from .linkstore import links_load
 from .memory import MemoryStore
 from .semantic import semantic_enabled
+from .sql import pg_copy, utc_datetime
+from .storycounts import stories_refresh_counts, story_refresh_counts
 from .text import Features
 
 Progress = Callable[[int, int], None]
@@ -94,25 +97,28 @@ def _recluster_all(*, progress: Progress | None) -> ReclusterStats:
     params = coverage_params()
     store = MemoryStore(centroid_terms=params.centroid_terms)
     total = Article.objects.count()
-    links: list[tuple[int, int, float | None, dict]] = []
+    assigned: list[tuple[int, int, float | None, dict]] = []
     previous: dict[int, int | None] = {}
     vectors = _semantic_vectors()
+    links = links_load()  # editors' decisions bind a rebuild too
     rows = Article.objects.order_by("published_at", "id").values_list(*_FIELDS).iterator(chunk_size=2000)
     for n, (row, features) in enumerate(_features_stream(rows, total=total), 1):
         key, at = row[0], row[_AT].timestamp()
         previous[key] = row[-1]
         vec = vectors.get(key)
         embedding = None if vec is None else vec.astype("float32")
-        result = doc_assign(doc_key=key, at=at, features=features, store=store, params=params, embedding=embedding)
-        links.append((key, result.story, result.score, result.evidence))
+        result = doc_assign(
+            doc_key=key, at=at, features=features, store=store, params=params, embedding=embedding, links=links
+        )
+        assigned.append((key, result.story, result.score, result.evidence))
         if progress and (n % 500 == 0 or n == total):
             progress(n, total)
     with transaction.atomic():
         _index_clear()
         # Stories in the order they were first seen.
-        final = {key: store.story_of(key) for key, *_ in links}
+        final = {key: store.story_of(key) for key, *_ in assigned}
         order: dict[int, int] = {}
-        for key, *_ in links:
+        for key, *_ in assigned:
             order.setdefault(final[key] or 0, key)
         old = dict(Story.objects.values_list("id", "merged_into_id"))
         story_id = _story_ids_reused(order=order, previous=previous, old=old)
@@ -122,15 +128,15 @@ def _recluster_all(*, progress: Progress | None) -> ReclusterStats:
         # Every article gets its new link in one pass; only then do the
         # unused old stories go (nothing points at them any more, so no
         # article is written twice).
-        _links_write([(key, story_id[final[key] or 0], score, ev) for key, _, score, ev in links])
+        _links_write([(key, story_id[final[key] or 0], score, ev) for key, _, score, ev in assigned])
         _stories_delete(sorted(set(old) - set(story_id.values())))
         _index_write(store=store, story_id=story_id, params_query_terms=params.query_terms)
         if vectors:
             from .dbsemantic import story_embeddings_write
 
             story_embeddings_write((story_id[s], v) for s, v in store.centroid_embedding_items() if s in story_id)
-        _stories_refresh_all()
-    return ReclusterStats(articles=len(links), stories=len(order))
+        stories_refresh_counts()
+    return ReclusterStats(articles=len(assigned), stories=len(order))
 
 
 def _story_ids_reused(
@@ -158,7 +164,11 @@ def _stories_delete(ids: Sequence[int]) -> None:
     """Delete stories no article points at any more (their centroids went with the index)."""
     if connection.vendor == "postgresql":
         # One statement: the ORM's collector would look up every relation of
-        # every story first, and nothing references these rows any more.
+        # every story first, and no article references these rows any more.
+        # Editors' decisions name stories as history only (their pairs of
+        # articles are what binds): the references go, as SET_NULL says.
+        StoryDecision.objects.filter(story_id__in=ids).update(story=None)
+        StoryDecision.objects.filter(target_id__in=ids).update(target=None)
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {Story._meta.db_table} WHERE id = ANY(%s)", [list(ids)])  # noqa: S608
         return
@@ -201,8 +211,9 @@ def _recluster_since(*, since: datetime, progress: Progress | None) -> Recluster
             story_embeddings_rebuild(touched)
         Story.objects.filter(id__in=touched, article_count=0, merged_into__isnull=True).delete()
     stories = set()
+    links = links_load()
     for n, article in enumerate(Article.objects.filter(id__in=ids).order_by("published_at", "id").iterator(), 1):
-        stories.add(article_assign_story(article=article).id)
+        stories.add(article_assign_story(article=article, links=links).id)
         if progress:
             progress(n, len(ids))
     return ReclusterStats(articles=len(ids), stories=len(stories))
@@ -237,7 +248,7 @@ def _links_write(rows: Sequence[tuple[int, int, float | None, dict]]) -> None:
             cursor.execute(
                 "CREATE TEMP TABLE coverage_links (id bigint, story bigint, score float8, ev jsonb) ON COMMIT DROP"
             )
-            _copy(
+            pg_copy(
                 cursor,
                 "coverage_links",
                 ("id", "story", "score", "ev"),
@@ -257,19 +268,17 @@ def _links_write(rows: Sequence[tuple[int, int, float | None, dict]]) -> None:
 
 def _index_write(*, store: MemoryStore, story_id: dict[int, int], params_query_terms: int) -> None:
     docs = store.all_docs()
-    postings = (
-        (term, d.key, datetime.fromtimestamp(d.at, tz=UTC)) for d in docs for term in d.index_terms(params_query_terms)
-    )
+    postings = ((term, d.key, utc_datetime(d.at)) for d in docs for term in d.index_terms(params_query_terms))
     doc_rows = ((d.key, d.at, json.dumps(d.terms), json.dumps(d.names), json.dumps(d.grams)) for d in docs)
     term_rows = [(DOC_COUNT_KEY, store.doc_count()), *sorted(store.df_items())]
     cent_rows = ((story_id[s], json.dumps(c)) for s, c in store.centroid_items() if s in story_id)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            _copy(cursor, CoverageDoc._meta.db_table, ("article_id", "at", "terms", "names", "grams"), doc_rows)
+            pg_copy(cursor, CoverageDoc._meta.db_table, ("article_id", "at", "terms", "names", "grams"), doc_rows)
             with _indexes_built_after(cursor, CoveragePosting._meta.db_table):
-                _copy(cursor, CoveragePosting._meta.db_table, ("term", "article_id", "published_at"), postings)
-            _copy(cursor, CoverageTerm._meta.db_table, ("term", "df"), term_rows)
-            _copy(cursor, CoverageStory._meta.db_table, ("story_id", "centroid"), cent_rows)
+                pg_copy(cursor, CoveragePosting._meta.db_table, ("term", "article_id", "published_at"), postings)
+            pg_copy(cursor, CoverageTerm._meta.db_table, ("term", "df"), term_rows)
+            pg_copy(cursor, CoverageStory._meta.db_table, ("story_id", "centroid"), cent_rows)
         return
     CoverageDoc.objects.bulk_create(
         [CoverageDoc(article_id=d.key, at=d.at, terms=d.terms, names=d.names, grams=d.grams) for d in docs],
@@ -303,35 +312,3 @@ def _indexes_built_after(cursor, table: str) -> Iterator[None]:
     yield
     for _, ddl in indexes:
         cursor.execute(ddl)
-
-
-def _copy(cursor, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
-    """COPY rows into a PostgreSQL table (psycopg 3), far faster than INSERTs for bulk loads."""
-    cols = ", ".join(columns)
-    with cursor.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
-def _stories_refresh_all() -> None:
-    """story_refresh_counts for every story, in two statements on PostgreSQL."""
-    if connection.vendor != "postgresql":
-        for story in Story.objects.all().iterator(chunk_size=1000):
-            story_refresh_counts(story=story)
-        return
-    art, sto = Article._meta.db_table, Story._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {sto} s SET article_count = a.n, source_count = a.sources, country_count = a.countries, "  # noqa: S608
-            "language_count = a.languages, first_published_at = a.first, last_published_at = a.last, "
-            "updated_at = now() FROM (SELECT story_id, count(*) n, count(DISTINCT source_id) sources, "
-            "count(DISTINCT NULLIF(country, '')) countries, count(DISTINCT NULLIF(language, '')) languages, "
-            f"min(published_at) first, max(published_at) last FROM {art} WHERE story_id IS NOT NULL "
-            "GROUP BY story_id) a WHERE s.id = a.story_id"
-        )
-        cursor.execute(
-            f"UPDATE {sto} s SET headline = h.title FROM (SELECT DISTINCT ON (story_id) story_id, "  # noqa: S608
-            f"COALESCE(NULLIF(title_en, ''), title_orig) title FROM {art} WHERE story_id IS NOT NULL "
-            "ORDER BY story_id, (title_en = '' OR translation_status NOT IN ('done', 'not_needed')), "
-            "published_at, id) h WHERE s.id = h.story_id"
-        )

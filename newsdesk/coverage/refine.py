@@ -24,8 +24,8 @@ minutes, over the last 48 hours) looks at the window's articles together:
 Cost is bounded by the window (``window_articles``) and the caps above,
 never by the whole index.
 
-Editors' decisions are plain inputs: ``cannot_link`` pairs never end in one
-story, ``must_link`` pairs never in two (both by article key).
+Editors' decisions are a plain input (:class:`~newsdesk.coverage.links.Links`):
+cannot-linked articles never end in one story, must-linked ones never in two.
 
 The pass is a pure function of the window's documents and their current
 stories, and a fixed point: re-running it on its own output changes nothing
@@ -40,10 +40,11 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .engine import Doc, Params, doc_similarity
+from .links import NO_LINKS, Links
 
 Pair = tuple[int, int]
 
@@ -301,22 +302,22 @@ def stories_refine(
     docs: Sequence[Doc],
     params: Params,
     refine: RefineParams | None = None,
-    cannot_link: Iterable[Pair] = (),
-    must_link: Iterable[Pair] = (),
+    links: Links = NO_LINKS,
     cache: dict[Pair, float] | None = None,
 ) -> Refinement:
     """Re-examine the stories of ``docs`` (each with its current ``story``); return the moves to make.
 
-    ``cannot_link`` and ``must_link`` are editors' decisions as pairs of
-    article keys; pairs with an article outside ``docs`` are ignored.
+    ``links`` are editors' decisions (:mod:`newsdesk.coverage.links`): a
+    cannot-linked pair never ends in one story, a must-linked pair never in
+    two; links naming an article outside ``docs`` are ignored.
     ``cache`` (article key pair -> similarity) may be kept by a caller that
     runs passes over overlapping windows with the same documents.
     """
     refine = refine or RefineParams()
     docs = sorted(docs, key=lambda d: (d.at, d.key))
     index = {d.key: i for i, d in enumerate(docs)}
-    cannot = {_key(index[a], index[b]) for a, b in cannot_link if a in index and b in index and a != b}
-    must = [(index[a], index[b]) for a, b in must_link if a in index and b in index and a != b]
+    cannot = {_key(index[a], index[b]) for a, bs in links.cannot.items() for b in bs if a in index and b in index}
+    must = sorted({_key(index[a], index[b]) for a, bs in links.must.items() for b in bs if a in index and b in index})
     work = _Pass(docs, params=params, refine=refine, cannot=cannot, must=must, cache=cache)
     before = [d.story if d.story is not None else 0 for d in docs]
     stories = list(before)

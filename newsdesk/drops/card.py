@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
-from newsdesk.web.countries import COUNTRY_NAMES, NAME_TO_CODE, code_from_flag, country_name
+from newsdesk.countries import COUNTRY_NAMES, NAME_TO_CODE, code_from_flag, country_name
 
 from .errors import DropRejected
 from .text import paragraphs_split
@@ -57,10 +57,13 @@ CARD_HEADER_RE = re.compile(
     r"""^\s*(?P<month>[A-Za-z]{3,9})\.?\s+(?P<day>\d{1,2})(?:,?\s+(?P<year>\d{4}))?\s*•\s*
     (?P<hour>\d{1,2}):(?P<minute>\d{2})\s*
     (?P<zone>[A-Za-z]{1,5}|[+-]\d{2}:?\d{2})?\s+
-    (?P<rest>.+?)\s*
+    (?P<rest>\S.*?)\s*
     \((?P<lang>[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?)\)\s*$""",
     re.VERBOSE,
 )
+# A header is one short line; a longer one is refused before the regex runs
+# (its lazy outlet part would otherwise cost time quadratic in the length).
+MAX_HEADER_CHARS = 300
 MARKER_RE = re.compile(r"^\s*📡\s*Similar Coverage\b")
 _FLAG_RE = re.compile(r"^([\U0001F1E6-\U0001F1FF]{2})\s*")
 _UTC_ZONES = {"utc", "gmt", "z"}
@@ -72,7 +75,7 @@ _NAMES_LONGEST_FIRST = sorted(NAME_TO_CODE, key=len, reverse=True)
 
 
 @dataclass
-class Card:
+class ParsedCard:
     published_at: datetime
     country: str
     outlet: str
@@ -132,14 +135,17 @@ def _country_and_outlet(rest: str) -> tuple[str, str]:
     return "", rest.strip()
 
 
-def card_parse(*, text: str, reference: datetime) -> Card:
+def card_parse(*, text: str, reference: datetime) -> ParsedCard:
     """Parse card text; ``reference`` is the file's time, used to pick the year."""
     lines = text.splitlines()
     index = next((i for i, line in enumerate(lines) if line.strip()), None)
     if index is None:
         raise DropRejected("empty card", line=1)
     header_line = index + 1
-    match = CARD_HEADER_RE.match(lines[index])
+    header = lines[index].strip()
+    if len(header) > MAX_HEADER_CHARS:
+        raise DropRejected(f"card header longer than {MAX_HEADER_CHARS} characters", line=header_line, field="header")
+    match = CARD_HEADER_RE.match(header)
     if not match:
         raise DropRejected(
             "card header must read like 'Feb 9 • 11:00 UTC 🇲🇽 Mexico El Financiero (ES)'",
@@ -175,7 +181,7 @@ def card_parse(*, text: str, reference: datetime) -> Card:
         if MARKER_RE.match(line):
             break  # the marker and anything the dashboard lists below it are not the article
         body_lines.append(line)
-    return Card(
+    return ParsedCard(
         published_at=published,
         country=country,
         outlet=outlet,

@@ -28,8 +28,8 @@ from django.utils import timezone
 from newsdesk.models import FetchAttempt, Source, SourceKind
 
 from .inbox import (
-    Claim,
     FileChanging,
+    FileClaim,
     Inbox,
     InboxInvalid,
     Refusal,
@@ -41,6 +41,7 @@ from .inbox import (
     inbox_list,
     inbox_open,
     inbox_sweep,
+    name_shown,
 )
 from .store import (
     BATCH_MAX_BYTES,
@@ -72,22 +73,31 @@ class ScanResult:
 
 
 def _refuse(*, source: Source, box: Inbox, refusal: Refusal, now: datetime) -> FileResult:
-    target = file_refuse(box=box, name=refusal.name, reason=refusal.reason)
-    result = FileResult(name=refusal.name, status="refused", error=refusal.reason, path=target)
-    if target is not None:
-        attempt = FetchAttempt.objects.create(
-            source=source,
-            started_at=now,
-            outcome=FetchAttempt.Outcome.ERROR,
-            error=f"refused: {refusal.reason}"[:2000],
-            detail=f"file {refusal.name} -> failed/{target.name}"[:2000],
-        )
-        result.attempt_id = attempt.id
-        log.warning("event=drop_refused source_id=%s file=%r reason=%r", source.id, refusal.name, refusal.reason)
+    shown = name_shown(refusal.name)
+    try:
+        target = file_refuse(box=box, name=refusal.name, reason=refusal.reason)
+    except OSError as exc:
+        # One file that cannot be moved must not end the scan of the others.
+        log.exception("event=drop_refuse_failed source_id=%s file=%r", source.id, shown)
+        target, reason = None, f"{refusal.reason}; moving it to failed/ failed: {exc}"
+    else:
+        reason = refusal.reason
+        if target is None:
+            return FileResult(name=shown, status="refused", error=reason)  # another worker took it first
+    result = FileResult(name=shown, status="refused", error=reason, path=target)
+    attempt = FetchAttempt.objects.create(
+        source=source,
+        started_at=now,
+        outcome=FetchAttempt.Outcome.ERROR,
+        error=f"refused: {name_shown(reason)}"[:2000],
+        detail=f"file {shown} -> " + (f"failed/{name_shown(target.name)}" if target else "left in the inbox"),
+    )
+    result.attempt_id = attempt.id
+    log.warning("event=drop_refused source_id=%s file=%r reason=%r", source.id, shown, reason)
     return result
 
 
-def _claims_read(claims: list[Claim]) -> tuple[list[DropInput], list[FileResult]]:
+def _claims_read(claims: list[FileClaim]) -> tuple[list[DropInput], list[FileResult]]:
     """Read claimed files; a file still being written goes straight back to the inbox."""
     inputs: list[DropInput] = []
     released: list[FileResult] = []
@@ -112,7 +122,7 @@ def _claims_read(claims: list[Claim]) -> tuple[list[DropInput], list[FileResult]
 
 
 def drop_claims_process(
-    *, source: Source, claims: list[Claim], outlets: OutletCache, on_article: ArticleCallback | None = None
+    *, source: Source, claims: list[FileClaim], outlets: OutletCache, on_article: ArticleCallback | None = None
 ) -> list[FileResult]:
     """Read, store (one transaction) and move on claimed files. Every claim is closed on return."""
     try:
@@ -197,7 +207,7 @@ def drop_source_scan(
         if deadline is not None and time.monotonic() > deadline:
             scan.waiting += len(ready) - position
             break
-        claims: list[Claim] = []
+        claims: list[FileClaim] = []
         batch_bytes = 0
         while position < len(ready) and len(claims) < batch_size and batch_bytes < BATCH_MAX_BYTES:
             name = ready[position]

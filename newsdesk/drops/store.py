@@ -23,13 +23,12 @@ from django.db import DatabaseError, InterfaceError, OperationalError, transacti
 from django.db.models import Q
 from django.utils import timezone
 
-from newsdesk.changes import articles_changed
 from newsdesk.ingest.store import UpsertOutcome, article_upsert, articles_upsert, item_content_hash
 from newsdesk.models import Article, DropFile, FetchAttempt, Source, SourceKind
 
 from .errors import DropRejected
 from .formats import DropEntry, ParsedDrop, ZipLimits, drop_parse
-from .inbox import Claim
+from .inbox import FileClaim
 
 log = logging.getLogger(__name__)
 
@@ -140,10 +139,11 @@ def drop_entries_store(
             if entry.country and article.country != entry.country:
                 # The file's country beats the outlet's (a wire item about Chile from "Demo Wire").
                 Article.objects.filter(id=article.id).update(country=entry.country)
-                articles_changed()
         elif outcome is UpsertOutcome.UPDATED:
             result.updated += 1
             result.to_enrich.append(article.id)
+        elif outcome is UpsertOutcome.REVISED:
+            result.updated += 1
         else:
             result.unchanged += 1
 
@@ -155,7 +155,7 @@ class DropInput:
     name: str
     data: bytes
     mtime: datetime
-    claim: Claim | None = None
+    claim: FileClaim | None = None
     started: float = field(default_factory=time.monotonic)
     sha256: str = ""
     parsed: ParsedDrop | None = None
@@ -244,7 +244,7 @@ def _store_grouped(*, items: list[DropInput], outlets: OutletCache, now: datetim
     }
     changed: dict[tuple[int, str], DropInput] = {}
     for source, members in groups.values():
-        articles_upsert(source=source, items=[entry.item for _, entry in members], now=now)
+        counts = articles_upsert(source=source, items=[entry.item for _, entry in members], now=now)
         for item, entry in members:
             key = (source.id, entry.item.dedupe_key)
             if key not in before:
@@ -253,12 +253,12 @@ def _store_grouped(*, items: list[DropInput], outlets: OutletCache, now: datetim
                 if entry.country and entry.country != source.country:
                     # The file's country beats the outlet's (a wire item about Chile from "Demo Wire").
                     Article.objects.filter(source=source, dedupe_key=key[1]).update(country=entry.country)
-                    articles_changed()
             elif before[key] == item_content_hash(entry.item):
                 item.result.unchanged += 1
             else:
                 item.result.updated += 1
-                changed[key] = item
+                if key[1] in counts.enrich_keys:  # not a content-only revision
+                    changed[key] = item
     if changed:
         wanted = Q()
         for source_id in {source_id for source_id, _ in changed}:

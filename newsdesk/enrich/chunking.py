@@ -41,6 +41,41 @@ def _pieces(text: str, pattern: re.Pattern[str]) -> list[tuple[str, str]]:
     return out
 
 
+def _hard_cuts(piece: str, sep: str, limit: int, size: Callable[[str], int]) -> list[tuple[str, str]]:
+    """Cut one unbroken token into the longest prefixes that fit (at least one
+    character each); the last keeps ``sep``.
+
+    Each prefix is found by galloping, then binary search inside the last
+    window, and the rest is never copied: the cost follows the prefixes
+    found, so cutting a long token stays linear.
+    """
+    cuts: list[tuple[str, str]] = []
+    start = 0
+    while start < len(piece):
+        fits, too_long = 0, max(1, limit)  # lengths known to fit / not to fit
+        while True:
+            if start + too_long >= len(piece):
+                if size(piece[start:]) <= limit:
+                    cuts.append((piece[start:], sep))
+                    return cuts
+                too_long = len(piece) - start
+                break
+            if size(piece[start : start + too_long]) > limit:
+                break
+            fits, too_long = too_long, too_long * 2
+        while too_long - fits > 1:
+            mid = (fits + too_long) // 2
+            if size(piece[start : start + mid]) <= limit:
+                fits = mid
+            else:
+                too_long = mid
+        cut = max(fits, 1)
+        cuts.append((piece[start : start + cut], ""))
+        start += cut
+    cuts[-1] = (cuts[-1][0], sep)
+    return cuts
+
+
 def _fit(piece: str, sep: str, limit: int, size: Callable[[str], int]) -> list[tuple[str, str]]:
     """Break one over-long sentence: at spaces first, then hard cuts."""
     if size(piece) <= limit:
@@ -52,16 +87,7 @@ def _fit(piece: str, sep: str, limit: int, size: Callable[[str], int]) -> list[t
             out.extend(_fit(word, wsep if i < len(words) - 1 else sep, limit, size))
         return out
     # One unbroken token (CJK without spaces, a long URL): cut it.
-    low, high = 1, len(piece)
-    while low < high:  # the longest prefix that fits
-        mid = (low + high + 1) // 2
-        if size(piece[:mid]) <= limit:
-            low = mid
-        else:
-            high = mid - 1
-    cut = low
-    head, tail = piece[:cut], piece[cut:]
-    return [(head, ""), *_fit(tail, sep, limit, size)] if tail else [(head, sep)]
+    return _hard_cuts(piece, sep, limit, size)
 
 
 def text_chunks(*, text: str, limit: int, size: Callable[[str], int] = len) -> list[Chunk]:

@@ -7,7 +7,7 @@ about 100 MB. High accuracy matters for short texts (lingua uses 1- to
 is detected much better with it. We therefore keep high accuracy by default
 and load it ONCE per worker node: the Celery master builds the detector at
 ``worker_init`` (after task modules are imported, before the prefork pool
-forks), so every pool process shares the same read-only pages copy-on-write
+forks; see newsdesk/ops/memory.py), so every pool process shares the same read-only pages copy-on-write
 instead of loading its own copy. The web process never detects, so it never
 pays. ``NEWSDESK_LANGUAGE_ACCURACY=low`` trades short-text accuracy for a
 tenth of the memory on small machines. Figures are in docs/benchmarks.md.
@@ -18,9 +18,11 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 
-from celery.signals import worker_init
 from django.conf import settings
 from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder
+
+from newsdesk.languages import language_code_normalise
+from newsdesk.ops.memory import worker_preload_register
 
 log = logging.getLogger(__name__)
 
@@ -38,20 +40,10 @@ CONFUSABLE_GROUPS: tuple[frozenset[str], ...] = (
     frozenset({"pt", "gl"}),
 )
 
-# Language codes feeds use that are aliases of one another.
-_ALIASES = {"no": "nb", "iw": "he", "in": "id", "ji": "yi", "fil": "tl"}
-
 # lingua only needs the beginning of a long text; detection time grows with
 # length, and 250 characters (a title and the start of a summary) already
 # give trigram-only detection its full accuracy.
 MAX_DETECT_CHARS = 250
-
-
-def language_code_normalise(*, code: str) -> str:
-    """'pt-BR' -> 'pt', 'EN_us' -> 'en', 'no' -> 'nb'; '' for nothing usable."""
-    base = (code or "").strip().lower().replace("_", "-").split("-")[0]
-    base = _ALIASES.get(base, base)
-    return base if base.isalpha() and 2 <= len(base) <= 3 else ""
 
 
 def languages_configured() -> list[Language]:
@@ -81,8 +73,8 @@ def language_detector() -> LanguageDetector:
     return _build(tuple(settings.NEWSDESK_LANGUAGES), settings.NEWSDESK_LANGUAGE_ACCURACY)
 
 
-@worker_init.connect
-def _preload_in_worker_master(**_kwargs: object) -> None:
+@worker_preload_register
+def _preload_in_worker_master() -> None:
     # Runs in the Celery master before the prefork pool forks: children share the models.
     if settings.NEWSDESK_LANGUAGE_PRELOAD:
         language_detector()

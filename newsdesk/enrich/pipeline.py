@@ -1,4 +1,8 @@
-"""Enriching one article: language, English text, then its story."""
+"""Enriching articles: their language and English text.
+
+The story comes after, from coverage/; newsdesk/flow.py runs the two in
+order (this stage knows nothing of coverage).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,12 @@ import logging
 from html.parser import HTMLParser
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
-from newsdesk.coverage.cluster import article_assign_story
 from newsdesk.models import Article, TranslationStatus
 
 from .language import choose_language, detect_language
-from .translate import TranslationFailed, TranslationPending, translate_text, translate_texts
+from .translate import TranslationFailed, TranslationPending, translate_text, translate_texts, translation_as_original
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +60,8 @@ def article_translate(*, article: Article, force: bool = False) -> None:
         article.translation_error = str(exc)[:1000]
         return
     # Empty results keep the original (translate_text never returns "" for a non-empty text).
-    article.title_en = title.text or article.title_orig
-    article.summary_en = summary.text or article.summary_orig
+    article.title_en = translation_as_original(text=title.text) or article.title_orig
+    article.summary_en = translation_as_original(text=summary.text) or article.summary_orig
     article.translation_provider = title.provider or summary.provider
     article.translation_status = TranslationStatus.DONE
     article.translation_error = ""
@@ -84,9 +86,10 @@ def article_translate_content(*, article: Article, retries: int | None = None) -
     result = translate_text(
         text=text, source_language=language, target_language=settings.NEWSDESK_TARGET_LANGUAGE, retries=retries
     )
-    Article.objects.filter(id=article.id, content_orig=article.content_orig).update(content_en=result.text)
-    article.content_en = result.text
-    return result.text
+    english = translation_as_original(text=result.text, source=text)
+    Article.objects.filter(id=article.id, content_orig=article.content_orig).update(content_en=english)
+    article.content_en = english
+    return english
 
 
 class _Paragraphs(HTMLParser):
@@ -144,38 +147,41 @@ _ENRICH_FIELDS = [
 ]
 
 
-def article_enrich(*, article_id: int, force_translation: bool = False) -> Article | None:
-    """Detect the language, translate title and summary, then assign the story.
+def articles_enrich(*, articles: list[Article], force_translation: bool = False) -> dict[int, Exception]:
+    """Detect the language of each article and translate its title and summary, in memory.
 
-    Translation runs outside any transaction (it may wait on a provider); the
-    result is saved only if the article's text did not change meanwhile (an
-    update re-queues its own enrichment), under ``select_for_update``.
+    Nothing is saved here (:func:`article_enrichment_save` does, in the
+    caller's transaction). Translation may wait on a provider, so no
+    transaction is held while it runs. Returns the articles that raised, by
+    id: one article's trouble never stops its batch-mates.
     """
-    article = Article.objects.select_related("source").filter(id=article_id).first()
-    if article is None:
-        log.info("event=enrich_skipped article_id=%s reason=gone", article_id)
-        return None
-    article_detect_language(article=article)
-    if force_translation:
-        article.content_en = ""
-    article_translate(article=article, force=force_translation)
-    article.enriched_at = timezone.now()
-    with transaction.atomic():
-        current = Article.objects.select_for_update().filter(id=article_id).values("title_orig", "summary_orig").first()
-        if current is None:
-            log.info("event=enrich_skipped article_id=%s reason=gone", article_id)
-            return None
-        if (current["title_orig"], current["summary_orig"]) != (article.title_orig, article.summary_orig):
-            log.info("event=enrich_skipped article_id=%s reason=changed_meanwhile", article_id)
-            return None
-        article.save(update_fields=_ENRICH_FIELDS)
-    article_assign_story(article=article)
-    log.info(
-        "event=enriched article_id=%s language=%s translation=%s provider=%s story_id=%s",
-        article.id,
-        article.language,
-        article.translation_status,
-        article.translation_provider,
-        article.story_id,
-    )
-    return article
+    failed: dict[int, Exception] = {}
+    now = timezone.now()
+    for article in articles:
+        try:
+            article_detect_language(article=article)
+            if force_translation:
+                article.content_en = ""
+            article_translate(article=article, force=force_translation)
+            article.enriched_at = now
+        except Exception as exc:
+            failed[article.id] = exc
+    return failed
+
+
+def article_enrichment_save(*, article: Article) -> bool:
+    """Write the enrichment of ``article`` unless its text changed meanwhile (or it is gone).
+
+    One UPDATE guarded by the title and summary it was enriched from: an
+    update of the text re-queues its own enrichment, and this stale result
+    must not overwrite it. Runs in the caller's transaction.
+    """
+    article.updated_at = timezone.now()
+    values = {name: getattr(article, name) for name in _ENRICH_FIELDS}
+    saved = Article.objects.filter(
+        id=article.id, title_orig=article.title_orig, summary_orig=article.summary_orig
+    ).update(**values)
+    if not saved:
+        gone = not Article.objects.filter(id=article.id).exists()
+        log.info("event=enrich_skipped article_id=%s reason=%s", article.id, "gone" if gone else "changed_meanwhile")
+    return bool(saved)

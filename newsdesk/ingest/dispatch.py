@@ -15,7 +15,7 @@ between them instead of both sending them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -50,6 +50,14 @@ def sources_claim_due(*, now: datetime, limit: int = 5000) -> list[int]:
     return ids
 
 
+def source_batches(*, source_ids: Sequence[int], batch_size: int | None = None) -> list[list[int]]:
+    """``source_ids`` in poll messages of NEWSDESK_POLL_BATCH_SIZE ids (batching
+    amortises Celery's per-task cost; one slow batch holds up few sources)."""
+    size = batch_size or settings.NEWSDESK_POLL_BATCH_SIZE
+    ids = list(source_ids)
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
+
+
 def sources_dispatch(
     *,
     now: datetime,
@@ -63,14 +71,13 @@ def sources_dispatch(
     Claims happen in chunks so a large backlog is not one long transaction.
     Returns how many sources were sent.
     """
-    batch_size = batch_size or settings.NEWSDESK_POLL_BATCH_SIZE
     limit = limit or settings.NEWSDESK_DISPATCH_LIMIT
     sent = 0
     while sent < limit:
         ids = sources_claim_due(now=now, limit=min(5000, limit - sent))
         if not ids:
             break
-        for start in range(0, len(ids), batch_size):
-            send_batch(ids[start : start + batch_size])
+        for batch in source_batches(source_ids=ids, batch_size=batch_size):
+            send_batch(batch)
         sent += len(ids)
     return sent

@@ -1,4 +1,4 @@
-"""Polling feed sources: claim -> fetch -> (parse -> store) -> schedule.
+"""Polling feed sources: claim -> fetch -> classify -> (parse -> store) -> schedule.
 
 Every poll is recorded as a FetchAttempt and on the source's health fields.
 Feed-side problems never raise: they become an error outcome, a backoff and,
@@ -13,10 +13,7 @@ of sources is claimed with one SELECT and one UPDATE.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import math
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -27,14 +24,16 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import close_old_connections, connection, connections, transaction
-from django.db.models import Count, Min, Q
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
 from newsdesk.models import Article, FetchAttempt, Source, SourceKind, SourceState
+from newsdesk.perprocess import PerProcess
 
 from . import schedule
 from .fetch import FetchError, FetchResult, fetch_url
 from .parse import FeedRejected, ParsedFeed, parse_feed
+from .responses import Classified, Verdict, response_classify
 from .store import StoreCounts, articles_upsert
 
 log = logging.getLogger(__name__)
@@ -123,11 +122,6 @@ def sources_claim(*, source_ids: Iterable[int], now: datetime, force: bool = Fal
     )
     changed_at = Source._meta.get_field("state_changed_at").get_db_prep_value(now, connection)
     return list(Source.objects.raw(sql, (SourceState.POLLING.value, changed_at, *inner_params)))
-
-
-def source_claim(*, source_id: int, now: datetime, force: bool = True) -> bool:
-    """Take the per-source lock for one source; False if it is being polled."""
-    return bool(sources_claim(source_ids=[source_id], now=now, force=force))
 
 
 # --- Outcomes ------------------------------------------------------------------
@@ -219,20 +213,6 @@ def _refresh_rate(source: Source, now: datetime) -> None:
     source.items_per_day = schedule.items_per_day_from(count=recent["count"], oldest=recent["oldest"], now=now)
 
 
-def _server_floors(result: FetchResult, now: datetime) -> tuple[int | None, int | None]:
-    """(max-age, Retry-After) in seconds, from the fetcher if it parsed them."""
-    max_age = getattr(result, "max_age_seconds", None)
-    if max_age is None:
-        max_age = schedule.max_age_from_headers(result.headers)
-    retry_after = getattr(result, "retry_after_seconds", None)
-    if retry_after is None:
-        retry_after = schedule.retry_after_from_headers(result.headers, now=now)
-    return (
-        None if max_age is None else int(max_age),
-        None if retry_after is None else math.ceil(retry_after),
-    )
-
-
 def _store_parsed(source: Source, attempt: FetchAttempt, feed: ParsedFeed, now: datetime) -> StoreCounts:
     with _poll_transaction():
         counts = articles_upsert(source=source, items=feed.items[: settings.NEWSDESK_MAX_ITEMS_PER_POLL], now=now)
@@ -248,53 +228,71 @@ def _store_parsed(source: Source, attempt: FetchAttempt, feed: ParsedFeed, now: 
     return counts
 
 
+def _schedule_quiet(source: Source, attempt: FetchAttempt, outcome: str, now: datetime, seen: Classified) -> None:
+    """A poll that found nothing new (304, or the same body again)."""
+    attempt.outcome = outcome
+    source.poll_interval = schedule.interval_when_quiet(current=source.poll_interval)
+    _schedule_success(source, now, floors=(seen.max_age, seen.retry_after))
+
+
+def _parse(source: Source, attempt: FetchAttempt, result: FetchResult, now: datetime) -> ParsedFeed | None:
+    """The parsed feed, or None with the error recorded (a parser bug must not kill the batch)."""
+    try:
+        return parse_feed(body=result.body, headers=result.headers, base_url=result.final_url)
+    except FeedRejected as exc:
+        _record_error(source, attempt, f"rejected: {exc}", now)
+    except Exception as exc:
+        log.exception("event=parse_crashed source_id=%s", source.id)
+        _record_error(source, attempt, f"parse failed: {type(exc).__name__}: {exc}", now)
+    return None
+
+
+def _poll_steps(source: Source, attempt: FetchAttempt, now: datetime) -> StoreCounts:
+    """Fetch, classify once, then one short branch per verdict; return what was stored."""
+    nothing = StoreCounts()
+    try:
+        result = fetch_url(url=source.url, etag=source.etag, last_modified=source.last_modified)
+    except FetchError as exc:
+        _record_error(source, attempt, f"fetch failed ({exc.kind}): {exc}", now)
+        return nothing
+    attempt.http_status = result.status
+    attempt.bytes = len(result.body)
+    _follow_permanent_redirect(source, attempt, result.permanent_redirect_url)
+    seen = response_classify(result=result, content_hash=source.content_hash)
+    match seen.verdict:
+        case Verdict.NOT_MODIFIED:
+            _schedule_quiet(source, attempt, FetchAttempt.Outcome.NOT_MODIFIED, now, seen)
+            return nothing
+        case Verdict.GONE:
+            _disable_gone(source, attempt, now)
+            return nothing
+        case Verdict.THROTTLED:
+            _record_error(source, attempt, f"HTTP {seen.status}", now, retry_after=seen.retry_after)
+            return nothing
+        case Verdict.HTTP_ERROR:
+            _record_error(source, attempt, f"HTTP {seen.status}", now)
+            return nothing
+    # A body came: keep its validators for the next conditional GET.
+    source.etag = (result.headers.get("etag") or "")[:500]
+    source.last_modified = (result.headers.get("last-modified") or "")[:100]
+    if seen.verdict is Verdict.UNCHANGED:
+        _schedule_quiet(source, attempt, FetchAttempt.Outcome.UNCHANGED, now, seen)
+        return nothing
+    feed = _parse(source, attempt, result, now)
+    if feed is None:
+        return nothing
+    counts = _store_parsed(source, attempt, feed, now)
+    source.content_hash = seen.body_hash
+    _schedule_success(source, now, floors=(seen.max_age, seen.retry_after))
+    return counts
+
+
 def _poll_claimed(source: Source) -> PollResult:
+    """Poll one claimed source, record the attempt and release the claim."""
     now = timezone.now()
     started = time.monotonic()
     attempt = FetchAttempt(source=source, started_at=now)
-    counts = StoreCounts()
-    try:
-        result: FetchResult = fetch_url(url=source.url, etag=source.etag, last_modified=source.last_modified)
-    except FetchError as exc:
-        kind = getattr(exc, "kind", "network")
-        _record_error(source, attempt, f"fetch failed ({kind}): {exc}", now)
-    else:
-        attempt.http_status = result.status
-        attempt.bytes = len(result.body)
-        max_age, retry_after = _server_floors(result, now)
-        _follow_permanent_redirect(source, attempt, getattr(result, "permanent_redirect_url", "") or "")
-        if result.status == 304:
-            attempt.outcome = FetchAttempt.Outcome.NOT_MODIFIED
-            source.poll_interval = schedule.interval_when_quiet(current=source.poll_interval)
-            _schedule_success(source, now, floors=(max_age, retry_after))
-        elif result.status == 410:
-            _disable_gone(source, attempt, now)
-        elif result.status in (429, 503):
-            _record_error(source, attempt, f"HTTP {result.status}", now, retry_after=retry_after)
-        elif result.status >= 400 or result.status < 200:
-            # 401/403/404 and the rest count as errors; backoff and, in the
-            # end, disabling handle a feed that stays broken.
-            _record_error(source, attempt, f"HTTP {result.status}", now)
-        else:
-            body_hash = hashlib.sha256(result.body).hexdigest()
-            source.etag = (result.headers.get("etag") or "")[:500]
-            source.last_modified = (result.headers.get("last-modified") or "")[:100]
-            if body_hash == source.content_hash:
-                attempt.outcome = FetchAttempt.Outcome.UNCHANGED
-                source.poll_interval = schedule.interval_when_quiet(current=source.poll_interval)
-                _schedule_success(source, now, floors=(max_age, retry_after))
-            else:
-                try:
-                    feed = parse_feed(body=result.body, headers=result.headers, base_url=result.final_url)
-                except FeedRejected as exc:
-                    _record_error(source, attempt, f"rejected: {exc}", now)
-                except Exception as exc:  # a parser bug must not kill the batch
-                    log.exception("event=parse_crashed source_id=%s", source.id)
-                    _record_error(source, attempt, f"parse failed: {type(exc).__name__}: {exc}", now)
-                else:
-                    counts = _store_parsed(source, attempt, feed, now)
-                    source.content_hash = body_hash
-                    _schedule_success(source, now, floors=(max_age, retry_after))
+    counts = _poll_steps(source, attempt, now)
     attempt.items_new = counts.new
     attempt.items_updated = counts.updated
     attempt.items_unchanged = counts.unchanged
@@ -325,41 +323,81 @@ def _poll_safely(source: Source) -> PollResult:
         return _poll_claimed(source)
     except Exception as exc:
         log.exception("event=poll_crashed source_id=%s", source.id)
-        now = timezone.now()
-        Source.objects.filter(id=source.id).update(
-            state=SourceState.IDLE,
-            state_changed_at=now,
-            last_error=f"poll crashed: {type(exc).__name__}: {exc}"[:2000],
-            last_error_at=now,
-            error_count=source.error_count + 1,
-            next_poll_at=now + timedelta(seconds=schedule.error_backoff(error_count=1, base=source.poll_interval)),
+        _sources_release_failed(
+            source_ids=[source.id],
+            error=f"poll crashed: {type(exc).__name__}: {exc}",
+            delay_seconds=schedule.error_backoff(error_count=1, base=source.poll_interval),
         )
         return PollResult(source_id=source.id, skipped=f"crashed: {type(exc).__name__}")
 
 
+# --- Claims of polls that did not end (the task guard, newsdesk/ops/) ----------
+
+
+def _sources_release_failed(*, source_ids: Iterable[int], error: str, delay_seconds: float) -> None:
+    """Release the sources' claims with an error recorded and the next poll ``delay_seconds`` away."""
+    now = timezone.now()
+    Source.objects.filter(id__in=list(source_ids)).update(
+        state=SourceState.IDLE,
+        state_changed_at=now,
+        last_error=error[:2000],
+        last_error_at=now,
+        error_count=F("error_count") + 1,
+        next_poll_at=now + timedelta(seconds=delay_seconds),
+    )
+
+
+def sources_claims_release(*, source_ids: Iterable[int]) -> int:
+    """Claims (POLLING) taken by a delivery that died go back to QUEUED, as the
+    dispatcher left them, so the redelivered message may claim them now."""
+    return Source.objects.filter(id__in=list(source_ids), state=SourceState.POLLING).update(
+        state=SourceState.QUEUED, state_changed_at=timezone.now()
+    )
+
+
+def source_dead_letter(*, source_id: int, reason: str) -> None:
+    """A source whose poll became a dead letter: marked, and pushed back by the
+    longest error backoff, so the dispatcher stops re-sending it every few minutes."""
+    _sources_release_failed(
+        source_ids=[source_id],
+        error=f"dead letter: {reason}",
+        delay_seconds=settings.NEWSDESK_ERROR_BACKOFF_MAX_SECONDS,
+    )
+
+
+def polls_mark() -> int:
+    """The newest FetchAttempt id now: polls recorded after it belong to what runs next.
+    Ids, not timestamps, so a clock step cannot confuse :func:`sources_handled`."""
+    return FetchAttempt.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def sources_handled(*, source_ids: Iterable[int], since_mark: int) -> set[int]:
+    """Sources a run really handled since ``since_mark``: polled (a FetchAttempt
+    after it), or skipped because there was nothing to do (not due, already
+    polled). A source skipped because it is still claimed (POLLING) by a run
+    that died was not handled."""
+    ids = list(source_ids)
+    polled = set(FetchAttempt.objects.filter(source_id__in=ids, id__gt=since_mark).values_list("source_id", flat=True))
+    claimed = set(Source.objects.filter(id__in=ids, state=SourceState.POLLING).values_list("id", flat=True))
+    return {i for i in ids if i in polled or i not in claimed}
+
+
 # --- Batches -------------------------------------------------------------------
 
-_pool: ThreadPoolExecutor | None = None
-_pool_pid = 0
-_pool_lock = threading.Lock()
+# One pool per process (prefork workers each get their own).
+_pool: PerProcess[ThreadPoolExecutor] = PerProcess(
+    lambda: ThreadPoolExecutor(max_workers=settings.NEWSDESK_POLL_THREADS, thread_name_prefix="poll")
+)
 
 
 def _thread_pool() -> ThreadPoolExecutor:
-    """One pool per process, created after fork (prefork workers each get their own)."""
-    global _pool, _pool_pid
-    with _pool_lock:
-        if _pool is None or _pool_pid != os.getpid():
-            _pool = ThreadPoolExecutor(max_workers=settings.NEWSDESK_POLL_THREADS, thread_name_prefix="poll")
-            _pool_pid = os.getpid()
-        return _pool
+    return _pool.get()
 
 
 def thread_pool_shutdown() -> None:
     """Close the pool threads' database connections and stop the pool
     (tests, and anything that must drop its connections, call this)."""
-    global _pool
-    with _pool_lock:
-        pool, _pool = _pool, None
+    pool = _pool.pop()
     if pool is None:
         return
     size = pool._max_workers

@@ -41,9 +41,16 @@ def _noncharacter_class() -> str:
 
 _BAD_CHARS_RE = re.compile(_noncharacter_class())
 _WS_RE = re.compile(r"\s+")
-# Every tag becomes a space so words around block tags do not run together.
-_TAG_RE = re.compile(r"</?[a-zA-Z!?][^>]*>")  # tag-like only: "5 < 6 > 4" stays
-_DROP_BLOCKS_RE = re.compile(r"<(script|style|template|noscript)\b.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL)
+# Where a tag-like "<" starts: an optional "/", then a letter, "!" or "?" ("5 < 6 > 4" stays).
+_TAG_START_RE = re.compile(r"</?[a-zA-Z!?]")
+# Blocks whose whole content goes: the opener, then its closer searched apart.
+_BLOCK_OPEN_RE = re.compile(r"<(script|style|template|noscript)\b|<!--", re.IGNORECASE)
+_BLOCK_CLOSE_RE = {
+    name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in ("script", "style", "template", "noscript")
+}
+# html_to_text never looks further than this into its input: a title or
+# summary is cut far shorter afterwards, and the cap bounds any one call.
+HTML_TO_TEXT_MAX_INPUT = 1_000_000
 _URL_ATTR_RE = re.compile(r'(\s(?:href|src|cite)=")([^"]*)(")')
 _ABSOLUTE_RE = re.compile(r"^\s*[a-zA-Z][a-zA-Z0-9+.\-\t\n\r]*:")
 
@@ -140,12 +147,70 @@ def text_truncate(value: str, limit: int) -> str:
     return value[: limit - 1].rstrip() + "…"
 
 
+def _blocks_drop(value: str) -> str:
+    """``value`` with <script>/<style>/<template>/<noscript> blocks and comments
+    replaced by a space; an opener without its closer stays (the tag pass
+    removes it).
+
+    Linear: each opener's closer is searched once per kind and the answer is
+    reused while it still lies ahead, so "<script" x n costs one scan, not n.
+    """
+    out: list[str] = []
+    ahead: dict[str, int] = {}  # kind -> start of its next closer (-1: none left)
+    done = 0
+    position = 0
+    while (opener := _BLOCK_OPEN_RE.search(value, position)) is not None:
+        kind = (opener.group(1) or "--").lower()
+        closer = ahead.get(kind)
+        if closer is None or 0 <= closer < opener.end():
+            if kind == "--":
+                closer = value.find("-->", opener.end())
+            else:
+                match = _BLOCK_CLOSE_RE[kind].search(value, opener.end())
+                closer = match.start() if match else -1
+            ahead[kind] = closer
+        if closer < 0:
+            position = opener.end()
+            continue
+        end = closer + 3 if kind == "--" else _BLOCK_CLOSE_RE[kind].match(value, closer).end()
+        out.append(value[done : opener.start()])
+        out.append(" ")
+        done = position = end
+    if not out:
+        return value
+    out.append(value[done:])
+    return "".join(out)
+
+
+def _tags_drop(value: str) -> str:
+    """Every tag-like ``<...>`` becomes a space, so words around block tags do
+    not run together. Linear: once no ">" is left, no later "<" can close."""
+    out: list[str] = []
+    done = 0
+    position = 0
+    while (start := _TAG_START_RE.search(value, position)) is not None:
+        end = value.find(">", start.end())
+        if end < 0:
+            break
+        out.append(value[done : start.start()])
+        out.append(" ")
+        done = position = end + 1
+    if not out:
+        return value
+    out.append(value[done:])
+    return "".join(out)
+
+
 def html_to_text(value: str) -> str:
-    """Plain text of an HTML snippet, whitespace collapsed, control characters gone."""
+    """Plain text of an HTML snippet, whitespace collapsed, control characters gone.
+
+    Linear in its input, which is first cut to ``HTML_TO_TEXT_MAX_INPUT``.
+    """
     if not value:
         return ""
+    value = value[:HTML_TO_TEXT_MAX_INPUT]
     if "<" in value:
-        value = _TAG_RE.sub(" ", _DROP_BLOCKS_RE.sub(" ", value))
+        value = _tags_drop(_blocks_drop(value))
     if "&" in value:
         value = html.unescape(value)
     return _WS_RE.sub(" ", text_clean(value)).strip()

@@ -15,10 +15,7 @@ were added together (an OPML import) so they do not stay in lockstep.
 from __future__ import annotations
 
 import random
-import re
-from collections.abc import Mapping
 from datetime import datetime, timedelta
-from email.utils import parsedate_to_datetime
 
 from django.conf import settings
 
@@ -96,30 +93,3 @@ def should_disable(*, first_error_at: datetime | None, now: datetime) -> bool:
     if first_error_at is None:
         return False
     return now - first_error_at >= timedelta(days=settings.NEWSDESK_DISABLE_AFTER_DAYS)
-
-
-_MAX_AGE_RE = re.compile(r"(?:^|[,\s])(s-maxage|max-age)\s*=\s*\"?(\d+)", re.IGNORECASE)
-
-
-def max_age_from_headers(headers: Mapping[str, str]) -> int | None:
-    """Cache-Control max-age in seconds, or None. ``no-cache``/``no-store``
-    say nothing about how often to poll, so they are ignored."""
-    value = headers.get("cache-control", "")
-    ages = [int(m.group(2)) for m in _MAX_AGE_RE.finditer(value)]
-    return max(ages) if ages else None
-
-
-def retry_after_from_headers(headers: Mapping[str, str], *, now: datetime) -> int | None:
-    """Retry-After as seconds from ``now``: either delta-seconds or an HTTP date."""
-    value = (headers.get("retry-after") or "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return int(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None or when.tzinfo is None:
-        return None
-    return max(int((when - now).total_seconds()), 0)

@@ -20,7 +20,7 @@ from enum import StrEnum
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from newsdesk.changes import articles_changed
+from newsdesk.languages import language_code_normalise
 from newsdesk.models import Article, Source, TranslationStatus
 
 from .parse import ParsedItem
@@ -28,7 +28,11 @@ from .parse import ParsedItem
 
 class UpsertOutcome(StrEnum):
     CREATED = "created"
+    # The title or summary changed: the English text is reset and enrichment runs again.
     UPDATED = "updated"
+    # Only the content or the link changed: stored, but language, translation
+    # and story stand (enrichment reads the title and summary alone).
+    REVISED = "revised"
     UNCHANGED = "unchanged"
 
 
@@ -37,18 +41,21 @@ class StoreCounts:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
-    # Articles that need (re-)enrichment, to be queued after commit.
+    # Articles that need (re-)enrichment, to be queued after commit, and their dedupe keys.
     to_enrich: list[int] = field(default_factory=list)
+    enrich_keys: set[str] = field(default_factory=set)
 
-    def add(self, outcome: UpsertOutcome, article_id: int) -> None:
+    def add(self, outcome: UpsertOutcome, article_id: int, key: str = "") -> None:
+        if outcome is UpsertOutcome.UNCHANGED:
+            self.unchanged += 1
+            return
         if outcome is UpsertOutcome.CREATED:
             self.new += 1
-            self.to_enrich.append(article_id)
-        elif outcome is UpsertOutcome.UPDATED:
-            self.updated += 1
-            self.to_enrich.append(article_id)
         else:
-            self.unchanged += 1
+            self.updated += 1
+        if outcome is not UpsertOutcome.REVISED:
+            self.to_enrich.append(article_id)
+            self.enrich_keys.add(key)
 
 
 def item_content_hash(item: ParsedItem) -> str:
@@ -68,6 +75,7 @@ def _published(item: ParsedItem, now: datetime) -> datetime:
 
 
 def _new_article(*, source: Source, item: ParsedItem, content_hash: str, now: datetime) -> Article:
+    declared = language_code_normalise(code=item.language or source.language)
     return Article(
         source=source,
         dedupe_key=item.dedupe_key,
@@ -78,8 +86,9 @@ def _new_article(*, source: Source, item: ParsedItem, content_hash: str, now: da
         summary_orig=item.summary,
         content_orig=item.content,
         content_hash=content_hash,
-        language_declared=item.language or source.language,
-        language=item.language or source.language,
+        # Stored normalised ('es-MX' -> 'es'): the language filter compares codes.
+        language_declared=declared,
+        language=declared,
         country=source.country,
         published_at=_published(item, now),
         fetched_at=now,
@@ -104,6 +113,23 @@ _EDIT_FIELDS = (
 )
 
 
+# A revision of the content or link only: the English title and summary stand.
+_REVISION_FIELDS = ("content_orig", "content_hash", "url", "content_en", "updated_at")
+
+
+def _apply_revision(article: Article, item: ParsedItem, content_hash: str, now: datetime) -> None:
+    article.content_orig = item.content
+    article.content_hash = content_hash
+    article.url = item.url or article.url
+    article.content_en = ""
+    article.updated_at = now
+
+
+def text_changed(*, old_title: str, old_summary: str, item: ParsedItem) -> bool:
+    """Whether an edit touches what enrichment reads (language, translation and story come from these)."""
+    return (old_title, old_summary) != (item.title, item.summary)
+
+
 def _apply_edit(article: Article, item: ParsedItem, content_hash: str, now: datetime) -> None:
     article.title_orig = item.title
     article.summary_orig = item.summary
@@ -119,8 +145,9 @@ def _apply_edit(article: Article, item: ParsedItem, content_hash: str, now: date
 def article_upsert(*, source: Source, item: ParsedItem, now: datetime | None = None) -> tuple[UpsertOutcome, Article]:
     """Create or update the article for one ``item``; report what happened.
 
-    An edited item (same key, changed title/summary/content) is updated in
-    place and its English text reset, so enrichment translates it again.
+    An edited item (same key, changed title or summary) is updated in place
+    and its English text reset, so enrichment translates it again; one whose
+    content or link alone changed is revised without that.
     """
     now = now or timezone.now()
     content_hash = item_content_hash(item)
@@ -128,6 +155,10 @@ def article_upsert(*, source: Source, item: ParsedItem, now: datetime | None = N
     if existing is not None:
         if existing.content_hash == content_hash:
             return UpsertOutcome.UNCHANGED, existing
+        if not text_changed(old_title=existing.title_orig, old_summary=existing.summary_orig, item=item):
+            _apply_revision(existing, item, content_hash, now)
+            existing.save(update_fields=_REVISION_FIELDS)
+            return UpsertOutcome.REVISED, existing
         _apply_edit(existing, item, content_hash, now)
         existing.save(update_fields=_EDIT_FIELDS)
         return UpsertOutcome.UPDATED, existing
@@ -166,17 +197,16 @@ def articles_upsert(*, source: Source, items: list[ParsedItem], now: datetime | 
             ).values_list("dedupe_key", "id", "content_hash")
         }
         new: list[Article] = []
-        edited: list[Article] = []
+        changed: dict[int, tuple[str, ParsedItem, str]] = {}
         for key, (item, content_hash) in batch.items():
             found = existing.get(key)
             if found is None:
                 new.append(_new_article(source=source, item=item, content_hash=content_hash, now=now))
             elif found[1] == content_hash:
-                counts.add(UpsertOutcome.UNCHANGED, found[0])
+                counts.add(UpsertOutcome.UNCHANGED, found[0], key)
             else:
-                article = Article(id=found[0])
-                _apply_edit(article, item, content_hash, now)
-                edited.append(article)
+                changed[found[0]] = (key, item, content_hash)
+        edited, revised = _edits_split(changed, now)
         if new:
             try:
                 with transaction.atomic():
@@ -185,14 +215,40 @@ def articles_upsert(*, source: Source, items: list[ParsedItem], now: datetime | 
                 for article in new:
                     item, _ = batch[article.dedupe_key]
                     outcome, stored = article_upsert(source=source, item=item, now=now)
-                    counts.add(outcome, stored.id)
+                    counts.add(outcome, stored.id, article.dedupe_key)
             else:
                 for article in new:
-                    counts.add(UpsertOutcome.CREATED, article.id)
-        if edited:
-            Article.objects.bulk_update(edited, _EDIT_FIELDS)
-            for article in edited:
-                counts.add(UpsertOutcome.UPDATED, article.id)
-        if new or edited:
-            articles_changed()  # bulk writes send no model signals
+                    counts.add(UpsertOutcome.CREATED, article.id, article.dedupe_key)
+        for outcome, articles, fields in (
+            (UpsertOutcome.UPDATED, edited, _EDIT_FIELDS),
+            (UpsertOutcome.REVISED, revised, _REVISION_FIELDS),
+        ):
+            if articles:
+                Article.objects.bulk_update(articles, fields)
+            for article in articles:
+                counts.add(outcome, article.id, changed[article.id][0])
     return counts
+
+
+def _edits_split(changed: dict[int, tuple[str, ParsedItem, str]], now: datetime) -> tuple[list[Article], list[Article]]:
+    """Articles whose stored hash differs, as (text edits, content-only revisions).
+
+    Reads the old title and summary of just these (edits are rare; the batch's
+    first query stays narrow for the common unchanged and new items).
+    """
+    if not changed:
+        return [], []
+    edited: list[Article] = []
+    revised: list[Article] = []
+    for article_id, title, summary in Article.objects.filter(id__in=list(changed)).values_list(
+        "id", "title_orig", "summary_orig"
+    ):
+        _, item, content_hash = changed[article_id]
+        article = Article(id=article_id)
+        if text_changed(old_title=title, old_summary=summary, item=item):
+            _apply_edit(article, item, content_hash, now)
+            edited.append(article)
+        else:
+            _apply_revision(article, item, content_hash, now)
+            revised.append(article)
+    return edited, revised

@@ -1,8 +1,11 @@
 """Newsdesk models, one module per entity."""
 
+from .alerts import Alert, AlertCovered, AlertEvent, AlertMetric
 from .articles import Article, TranslationStatus
 from .coverage import CoverageDoc, CoverageEmbedding, CoveragePosting, CoverageStory, CoverageTerm
-from .desks import FeedToken, SavedView
+from .decisions import StoryDecision, StoryDecisionKind
+from .delivery import Delivery, DeliveryAttempt, DeliveryStatus, Destination, DestinationKind
+from .desks import ApiToken, DeskVisit, FeedToken, SavedView
 from .drops import DropFile
 from .fetch import FetchAttempt
 from .ops import DeadLetter, Heartbeat, TaskAttempt
@@ -11,6 +14,11 @@ from .stories import Story
 from .translation import ProviderUsage, Translation
 
 __all__ = [
+    "Alert",
+    "AlertCovered",
+    "AlertEvent",
+    "AlertMetric",
+    "ApiToken",
     "Article",
     "CoverageDoc",
     "CoverageEmbedding",
@@ -18,6 +26,12 @@ __all__ = [
     "CoverageStory",
     "CoverageTerm",
     "DeadLetter",
+    "Delivery",
+    "DeliveryAttempt",
+    "DeliveryStatus",
+    "DeskVisit",
+    "Destination",
+    "DestinationKind",
     "DropFile",
     "FeedToken",
     "FetchAttempt",
@@ -28,6 +42,8 @@ __all__ = [
     "SourceKind",
     "SourceState",
     "Story",
+    "StoryDecision",
+    "StoryDecisionKind",
     "TaskAttempt",
     "Translation",
     "TranslationStatus",

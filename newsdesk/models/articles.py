@@ -5,6 +5,11 @@ from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 
+from newsdesk.languages import display_summary, display_title
+from newsdesk.languages import original_language as original_language
+
+from .shown import FeedShownQuerySet
+
 
 class TranslationStatus(models.TextChoices):
     NOT_NEEDED = "not_needed", "Not needed"
@@ -13,14 +18,9 @@ class TranslationStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-def original_language(*, language: str, declared: str) -> str:
-    """:attr:`Article.original_language` from the two columns (for rows read without the model)."""
-    if language == "en" and declared and declared != "en":
-        return declared
-    return language or declared
-
-
 class Article(models.Model):
+    objects = FeedShownQuerySet.as_manager()  # every write moves the feed version
+
     source = models.ForeignKey("newsdesk.Source", on_delete=models.CASCADE, related_name="articles", db_index=False)
     # guid, else canonical link, else hash of title and date; unique per source.
     dedupe_key = models.CharField(max_length=255)
@@ -108,11 +108,11 @@ class Article(models.Model):
 
     @property
     def display_title(self) -> str:
-        return self.title_en or self.title_orig
+        return display_title(self)
 
     @property
     def display_summary(self) -> str:
-        return self.summary_en or self.summary_orig
+        return display_summary(self)
 
     @property
     def needs_translation_badge(self) -> bool:

@@ -60,3 +60,42 @@ class FeedToken(models.Model):
     def __str__(self) -> str:
         state = "revoked" if self.revoked_at else "live"
         return f"Feed token for {self.saved_view} ({state})"
+
+
+class DeskVisit(models.Model):
+    """Where "new since your last visit" begins on an editor's unfiltered dashboard.
+
+    The same state as :attr:`SavedView.seen_article_id`, for the dashboard with
+    no filters: the highest article id when the editor last opened it.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="desk_visit")
+    seen_article_id = models.BigIntegerField(default=0)
+    visited_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} saw up to {self.seen_article_id}"
+
+
+class ApiToken(models.Model):
+    """A read API token (``Authorization: Bearer …``), stored only as a SHA-256 digest.
+
+    Each editor makes and revokes their own; the raw token is shown once. A
+    revoked row is kept for the record. ``prefix`` (the first characters of
+    the raw token) lets an editor tell their tokens apart.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=120)
+    prefix = models.CharField(max_length=12)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["owner", "-created_at"]
+
+    def __str__(self) -> str:
+        state = "revoked" if self.revoked_at else "live"
+        return f"{self.name} ({self.prefix}…, {state})"

@@ -4,6 +4,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from .shown import SourceQuerySet
+
 
 class SourceKind(models.TextChoices):
     FEED = "feed", "Feed (RSS/Atom/JSON Feed URL)"
@@ -25,6 +27,8 @@ class SourceState(models.TextChoices):
 
 
 class Source(models.Model):
+    objects = SourceQuerySet.as_manager()  # a rename moves the feed version
+
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=8, choices=SourceKind.choices, default=SourceKind.FEED)
     url = models.URLField(max_length=2000, blank=True, help_text="Feed URL (feed sources).")

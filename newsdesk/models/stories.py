@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from .shown import FeedShownQuerySet
+
 
 class Story(models.Model):
     """A group of articles covering the same event ("Similar Coverage").
@@ -10,6 +12,8 @@ class Story(models.Model):
     coverage without aggregating over articles; the coverage stage keeps
     them current whenever it changes membership.
     """
+
+    objects = FeedShownQuerySet.as_manager()  # every write moves the feed version
 
     headline = models.TextField(blank=True, help_text="English headline of the story.")
     created_at = models.DateTimeField(auto_now_add=True)

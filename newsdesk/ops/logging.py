@@ -17,6 +17,18 @@ from datetime import UTC, datetime
 _KV_RE = re.compile(r"^[a-z_][a-z0-9_.]*=")
 
 
+def exception_line(record: logging.LogRecord) -> str:
+    """'ConnectionError: Error 111 connecting to 127.0.0.1:6379. Connection refused.'
+
+    A warning is one readable line: below ERROR, a record's exception is
+    logged as its type and message only. Errors keep the whole traceback.
+    """
+    exc = record.exc_info[1] if record.exc_info else None
+    if exc is None:
+        return ""
+    return " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+
+
 def _current_task() -> tuple[str, str]:
     try:
         from celery import current_task
@@ -63,7 +75,9 @@ class KeyValueFormatter(logging.Formatter):
             parts.append(f"task={_quote(getattr(record, 'task', ''))}")
             parts.append(f"task_id={task_id}")
         parts.append(message.replace("\n", "\\n") if _KV_RE.match(message) else f"msg={_quote(message)}")
-        if record.exc_info:
+        if record.exc_info and record.levelno < logging.ERROR:
+            parts.append(f"error={_quote(exception_line(record))}")
+        elif record.exc_info:
             parts.append(f"exc={_quote(self.formatException(record.exc_info))}")
         return " ".join(parts)
 
@@ -88,6 +102,8 @@ class JsonFormatter(logging.Formatter):
                     value = value[1:-1]
                 payload.setdefault(match.group(1), value)
         payload["msg"] = message
-        if record.exc_info:
+        if record.exc_info and record.levelno < logging.ERROR:
+            payload["error"] = exception_line(record)
+        elif record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
         return json.dumps(payload, ensure_ascii=False, default=str)

@@ -9,9 +9,10 @@ time from where the truth already is:
   status, translation calls and characters by provider (the Translation cache
   holds one row per provider call that succeeded), failed translations,
   sources by state, dead letters;
-* Redis: queue lengths (``LLEN`` of each Celery queue) and task durations,
+* Redis: queue lengths (``LLEN`` of each Celery queue), task durations,
   which the Celery hooks (newsdesk/ops/celery_hooks.py) add to a histogram
-  hash per task name.
+  hash per task name, and worker children recycled by the memory guard
+  (newsdesk/ops/memory.py).
 
 The database counts are totals over the rows kept, so deleting old rows shows
 up as a counter reset, which Prometheus' ``rate()`` already handles.
@@ -20,6 +21,7 @@ up as a counter reset, which Prometheus' ``rate()`` already handles.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 from collections.abc import Iterator
 from datetime import timedelta
@@ -34,6 +36,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from .celery_hooks import DURATION_BUCKETS, DURATION_KEY, STATE_KEY
+from .memory import recycles_count
 
 log = logging.getLogger("newsdesk.ops")
 
@@ -130,6 +133,7 @@ class RedisCollector:
             duration_keys = sorted(k.decode() for k in client.scan_iter(match=DURATION_KEY + "*", count=500))
             hashes = {k[len(DURATION_KEY) :]: client.hgetall(k) for k in duration_keys}
             states = client.hgetall(STATE_KEY)
+            recycles = recycles_count(client)
         except Exception as exc:  # any redis failure: report it as a metric, not a 500
             log.warning("event=metrics_redis_failed error=%s", type(exc).__name__)
             up.add_metric([], 0)
@@ -157,12 +161,25 @@ class RedisCollector:
             runs.add_metric([task, state], int(value))
         yield runs
 
+        yield CounterMetricFamily(
+            "newsdesk_worker_recycles",
+            "Worker children replaced because they grew past NEWSDESK_WORKER_MAX_GROWTH_KB.",
+            value=recycles,
+        )
+
 
 def metrics_render() -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DatabaseCollector())
     registry.register(RedisCollector())
     return generate_latest(registry)
+
+
+def _loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
@@ -179,4 +196,12 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         sent = request.headers.get("Authorization", "")
         if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
             return HttpResponse("unauthorized\n", status=401, content_type="text/plain")
+    elif not _loopback(request.META.get("REMOTE_ADDR", "")):
+        # No token (development only: production refuses to start so): this
+        # machine's own scraper only.
+        return HttpResponse(
+            "metrics without NEWSDESK_METRICS_TOKEN answer loopback clients only\n",
+            status=403,
+            content_type="text/plain",
+        )
     return HttpResponse(metrics_render(), content_type=CONTENT_TYPE_LATEST)

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from html import escape as _escape
 
 from django import template
+from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.timesince import timesince
 
-from newsdesk.web.countries import country_name as _country_name
-from newsdesk.web.countries import flag as _flag
+from newsdesk.countries import country_name as _country_name
+from newsdesk.countries import flag as _flag
+from newsdesk.languages import language_name as _language_name
+from newsdesk.web.cards import time_label
 
 register = template.Library()
 
@@ -23,27 +27,25 @@ def country_name(code: str) -> str:
 
 
 @register.filter
-def card_time(value: datetime | None) -> str:
-    """'Feb 9 • 11:00 UTC', as on the dashboard card."""
+def language_name(code: str) -> str:
+    """'es' -> 'Spanish'."""
+    return _language_name(code) if code else ""
+
+
+@register.filter
+def ago(value: datetime | None) -> str:
+    """'just now' under a minute, else '3 minutes ago' / '1 day, 2 hours ago'."""
     if value is None:
         return ""
-    value = value.astimezone(UTC)
-    return f"{value:%b} {value.day} • {value:%H:%M} UTC"
+    if (timezone.now() - value).total_seconds() < 60:
+        return "just now"
+    return f"{timesince(value)} ago"
 
 
 @register.filter
-def similar_count(story) -> int:
-    """Other outlets covering the story: the N of '📡 Similar Coverage (N)'."""
-    if story is None:
-        return 0
-    return max((story.source_count or 0) - 1, 0)
-
-
-@register.filter
-def http_url(value: str) -> str:
-    """``value`` if it is an http(s) URL, else ''. Autoescape does not stop ``javascript:``."""
-    value = (value or "").strip()
-    return value if value.lower().startswith(("http://", "https://")) else ""
+def card_time(value: datetime | None) -> str:
+    """'Feb 9 • 11:00 UTC', as on the dashboard card."""
+    return "" if value is None else time_label(value)
 
 
 @register.simple_tag

@@ -18,23 +18,25 @@ from urllib.parse import urlencode
 from django.db.models import F, Q, QuerySet
 from django.http import QueryDict
 
+from newsdesk.countries import NAME_TO_CODE, country_name
+from newsdesk.languages import language_name, original_language_q
 from newsdesk.models import Article, Source, TranslationStatus
 
-from .countries import NAME_TO_CODE
 from .search import SearchQuery, search_apply, search_clean, search_parse
 
 # What cards and feed items read; everything else (full texts, evidence, the
 # source's scheduling and health columns) stays in the database.
 CARD_FIELDS = (
     "id", "source_id", "story_id", "url", "category", "title_orig", "summary_orig", "title_en", "summary_en",
-    "language", "language_declared", "country", "translation_status", "published_at", "updated_at",
-    "source__id", "source__name", "story__id", "story__source_count",
+    "language", "language_declared", "language_detected", "country", "translation_status", "translation_error",
+    "published_at", "updated_at", "source__id", "source__name", "story__id", "story__source_count",
 )  # fmt: skip
 # What a dashboard card reads, as plain rows (values_list(named=True)): building
 # thirty model instances with their source and story cost more than the query.
 CARD_COLUMNS = (
     "id", "story_id", "url", "title_orig", "summary_orig", "title_en", "summary_en", "language",
-    "language_declared", "country", "translation_status", "published_at", "source__name", "story__source_count",
+    "language_declared", "language_detected", "country", "translation_status", "translation_error", "published_at",
+    "source__name", "story__source_count",
 )  # fmt: skip
 SORTS = {"newest": "Newest first", "covered": "Most covered"}
 MAX_VALUES = 10  # per multi-valued parameter
@@ -53,13 +55,20 @@ def country_code(value: str) -> str:
     return NAME_TO_CODE.get(value.lower(), "")
 
 
+# The dates the filter can compute with: ``to`` is turned into the start of
+# the next day, so the last representable day is refused, not overflowed.
+DATE_MIN = date(1, 1, 1)
+DATE_MAX = date.max - timedelta(days=1)
+
+
 def _parse_date(raw: str) -> date | None:
     if not _DATE.match(raw):
         return None
     try:
-        return date.fromisoformat(raw)
+        value = date.fromisoformat(raw)
     except ValueError:
         return None
+    return value if DATE_MIN <= value <= DATE_MAX else None
 
 
 @dataclass(frozen=True)
@@ -135,10 +144,11 @@ class ArticleFilter:
             qs = qs.filter(country__in=self.country)
         if countries or search.countries:
             qs = qs.filter(country__in=sorted(countries))  # unknown names match nothing
+        # "Original language", one rule everywhere (newsdesk/languages.py).
         if self.lang:
-            qs = qs.filter(language__in=self.lang)
+            qs = qs.filter(original_language_q(self.lang))
         if langs or search.langs:
-            qs = qs.filter(language__in=sorted(langs))
+            qs = qs.filter(original_language_q(langs))  # unknown codes match nothing
         if self.source:
             qs = qs.filter(source_id__in=self.source)
         if search.sources:
@@ -212,5 +222,28 @@ class ArticleFilter:
         return not self.params()
 
     def describe(self) -> str:
-        """Short human title for feeds: 'country=MX, q=lithium'."""
-        return ", ".join(f"{k}={v}" for k, v in self.params())
+        """A human title for feeds: 'Mexico, Spanish', 'El Financiero, search “lithium”'."""
+        parts: list[str] = [country_name(c) for c in self.country]
+        parts += [language_name(code) for code in self.lang]
+        if self.source:
+            names = dict(Source.objects.filter(id__in=self.source).values_list("id", "name"))
+            parts += [names.get(ident, f"source {ident}") for ident in self.source]
+        if self.category:
+            parts.append(f"topic “{self.category}”")
+        if self.date_from and self.date_to:
+            parts.append(
+                f"{self.date_from:%b} {self.date_from.day}–{self.date_to:%b} {self.date_to.day}, {self.date_to.year}"
+            )
+        elif self.date_from:
+            parts.append(f"since {self.date_from:%b} {self.date_from.day}, {self.date_from.year}")
+        elif self.date_to:
+            parts.append(f"until {self.date_to:%b} {self.date_to.day}, {self.date_to.year}")
+        if self.status:
+            parts.append(f"translation {TranslationStatus(self.status).label.lower()}")
+        if self.coverage:
+            parts.append(f"covered by {self.coverage}+ outlets")
+        if self.q:
+            parts.append(f"search “{self.q}”")
+        if self.sort == "covered":
+            parts.append("most covered first")
+        return ", ".join(parts)

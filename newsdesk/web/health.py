@@ -5,9 +5,15 @@ Checks, each bounded in time:
 - redis: ``PING`` on ``REDIS_URL`` (the Celery broker and the cache);
 - worker: age of the ``worker`` heartbeat, which the ``heartbeat`` task
   (sent by beat, run by a worker) writes every 30 s;
-- beat_lag: how long the most overdue enabled, idle source has waited past
-  its ``next_poll_at``. The dispatcher (also sent by beat) picks due sources
+- beat_lag: how long the most overdue enabled, idle feed has waited past
+  its ``next_poll_at``. The dispatcher (also sent by beat) picks due feeds
   up every minute, so a growing lag means beat or the dispatcher stalled.
+  Drop inboxes are not polled (beat scans them, inotify watches them), and
+  outlets first seen in a drop have no URL to poll: neither is ever due;
+- translation: can any provider of NEWSDESK_TRANSLATORS translate now? When
+  none can (unreachable, circuit open, budget spent, no key) the desk still
+  works and shows originals, so this is *degraded*: 200 with
+  ``status: degraded: translation (reason)``. Only a down check answers 503.
 """
 
 from __future__ import annotations
@@ -15,14 +21,18 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import redis
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
-from newsdesk.models import Heartbeat, Source, SourceState
+from newsdesk.enrich.status import provider_statuses, translation_degraded_reason
+from newsdesk.models import Heartbeat, Source, SourceKind, SourceState
+from newsdesk.redisconn import redis_client
+
+# What the dispatcher claims (newsdesk/ingest/dispatch.py): feeds with a URL.
+DUE_FEED_FILTER = {"kind": SourceKind.FEED, "url__gt": ""}
 
 
 @dataclass
@@ -53,12 +63,7 @@ def _database() -> tuple[bool, str]:
 
 
 def _redis() -> tuple[bool, str]:
-    timeout = settings.NEWSDESK_HEALTH_TIMEOUT
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=timeout, socket_connect_timeout=timeout)
-    try:
-        client.ping()
-    finally:
-        client.close()
+    redis_client(timeout=settings.NEWSDESK_HEALTH_TIMEOUT).ping()
     return True, "pong"
 
 
@@ -74,7 +79,7 @@ def _worker() -> tuple[bool, str]:
 def _beat_lag() -> tuple[bool, str]:
     now = timezone.now()
     due = (
-        Source.objects.filter(enabled=True, state=SourceState.IDLE, next_poll_at__lt=now)
+        Source.objects.filter(enabled=True, state=SourceState.IDLE, next_poll_at__lt=now, **DUE_FEED_FILTER)
         .order_by("next_poll_at")
         .values_list("next_poll_at", flat=True)
         .first()
@@ -82,6 +87,11 @@ def _beat_lag() -> tuple[bool, str]:
     lag = (now - due).total_seconds() if due else 0.0
     limit = settings.NEWSDESK_HEALTH_MAX_BEAT_LAG
     return lag <= limit, f"oldest due source waiting {lag:.0f}s (limit {limit}s)"
+
+
+def _translation() -> tuple[bool, str]:
+    reason = translation_degraded_reason(provider_statuses())
+    return not reason, reason or "a provider can translate"
 
 
 def health_checks() -> list[Check]:
@@ -93,13 +103,26 @@ def health_checks() -> list[Check]:
     return checks
 
 
+def health_status(checks: list[Check], degraded: list[Check]) -> tuple[str, int]:
+    """'ok' 200, 'degraded: translation (reason)' 200, or 'down: a, b' 503."""
+    down = [c.name for c in checks if not c.ok]
+    if down:
+        return "down: " + ", ".join(down), 503
+    failing = [c for c in degraded if not c.ok]
+    if failing:
+        return "degraded: " + "; ".join(f"{c.name} ({c.detail})" for c in failing), 200
+    return "ok", 200
+
+
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     checks = health_checks()
-    down = [c.name for c in checks if not c.ok]
+    degraded = [_timed("translation", _translation)] if checks[0].ok else []
+    status, code = health_status(checks, degraded)
     body = {
-        "status": "ok" if not down else "down: " + ", ".join(down),
-        "down": down,
-        "checks": {c.name: c.as_dict() for c in checks},
+        "status": status,
+        "down": [c.name for c in checks if not c.ok],
+        "degraded": [c.name for c in degraded if not c.ok],
+        "checks": {c.name: c.as_dict() for c in [*checks, *degraded]},
     }
-    return JsonResponse(body, status=503 if down else 200)
+    return JsonResponse(body, status=code)

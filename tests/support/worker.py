@@ -31,10 +31,15 @@ def test_database_url() -> str:
 
 
 @contextmanager
-def celery_worker(extra_env: dict[str, str] | None = None, concurrency: int = 1) -> Iterator[subprocess.Popen[bytes]]:
+def celery_worker(
+    extra_env: dict[str, str] | None = None, concurrency: int = 1, include: str = "", purge: bool = True
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A worker on every queue; ``include`` names extra task modules it imports (``--include``).
+    The queues are emptied first unless ``purge`` is false (the test queued its messages already)."""
     from config.celery import app
 
-    app.control.purge()
+    if purge:
+        app.control.purge()
     env = dict(os.environ)
     env.update(
         {
@@ -69,6 +74,7 @@ def celery_worker(extra_env: dict[str, str] | None = None, concurrency: int = 1)
             "--without-mingle",
             "-n",
             f"test-{os.getpid()}@%h",
+            *([f"--include={include}"] if include else []),
         ],
         cwd=ROOT,
         env=env,

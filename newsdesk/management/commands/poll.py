@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from newsdesk.ingest.poll import PollResult, sources_poll
 from newsdesk.models import Source, SourceKind
+from newsdesk.tasks import enrich_enqueue
 
 
 class Command(BaseCommand):
@@ -53,20 +54,7 @@ class Command(BaseCommand):
                 for result in results:
                     if result.attempt is None:
                         done(result)
-                _enqueue_enrich([article for result in results for article in result.to_enrich])
+                # New articles still need language and translation: hand them to the workers.
+                enrich_enqueue(by_source={result.source_id: result.to_enrich for result in results})
         summary = " ".join(f"{k.replace(' ', '_')}={v}" for k, v in sorted(totals.items()))
         self.stdout.write(f"polled={len(ids)} new_items={new} {summary}".strip())
-
-
-def _enqueue_enrich(article_ids: list[int]) -> None:
-    """New articles still need language and translation: hand them to the workers."""
-    if not article_ids:
-        return
-    from newsdesk.tasks import _enqueue_enrich as enqueue
-
-    try:
-        enqueue(article_ids)
-    except Exception as exc:  # no broker: retry_pending_translations picks them up later
-        import logging
-
-        logging.getLogger(__name__).warning("event=enrich_enqueue_failed count=%s error=%s", len(article_ids), exc)

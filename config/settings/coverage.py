@@ -1,0 +1,42 @@
+"""Similar Coverage (newsdesk/coverage/)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_float, env_int, env_str
+
+# How far apart two articles of one story may be published. Running stories
+# (a war, an election, a trial) get follow-ups for weeks; the similarity loses
+# a little with the gap, and candidate reads are capped per term, so a long
+# window costs precision only at the margin and no time. 60 days: events such
+# as a trial or a scandal run for weeks with quiet spells in between.
+NEWSDESK_COVERAGE_WINDOW_HOURS = env_float("NEWSDESK_COVERAGE_WINDOW_HOURS", 1440.0)
+# On PostgreSQL the story assignment's few statements are prepared once per
+# connection (planning them cost about as much as running them). Turn off
+# behind a pooler that does not keep sessions (PgBouncer in transaction mode).
+NEWSDESK_COVERAGE_PREPARED_STATEMENTS = env_bool("NEWSDESK_COVERAGE_PREPARED_STATEMENTS", True)
+# On PostgreSQL a story assignment commits without waiting for its WAL flush
+# (synchronous_commit off for that transaction only). A database crash can
+# then forget the last fraction of a second of assignments; the articles stay
+# enriched and without a story, and the retry sweep (every
+# NEWSDESK_TRANSLATION_RETRY_SECONDS) assigns them again after 10 minutes.
+NEWSDESK_COVERAGE_ASYNC_COMMIT = env_bool("NEWSDESK_COVERAGE_ASYNC_COMMIT", True)
+# Optional semantic backend (`make semantic-multilingual` or `make semantic`):
+# sentence embeddings of titles and leads mixed into the similarity.
+# auto = on when its packages import; on = required (startup fails without
+# them); off = lexical only, exactly as without the packages.
+NEWSDESK_COVERAGE_SEMANTIC = env_str("NEWSDESK_COVERAGE_SEMANTIC", "auto").strip().lower()
+if NEWSDESK_COVERAGE_SEMANTIC not in ("auto", "on", "off"):
+    raise ImproperlyConfigured("NEWSDESK_COVERAGE_SEMANTIC must be auto, on or off.")
+# Which model: multilingual-e5-small (requirements-semantic-multilingual.txt,
+# reads every language untranslated), all-minilm-l6-v2 (English text only),
+# or auto: the multilingual one when installed, else MiniLM.
+NEWSDESK_COVERAGE_SEMANTIC_MODEL = env_str("NEWSDESK_COVERAGE_SEMANTIC_MODEL", "auto").strip().lower()
+if NEWSDESK_COVERAGE_SEMANTIC_MODEL not in ("auto", "multilingual-e5-small", "all-minilm-l6-v2"):
+    raise ImproperlyConfigured(
+        "NEWSDESK_COVERAGE_SEMANTIC_MODEL must be auto, multilingual-e5-small or all-minilm-l6-v2."
+    )
+# CPU threads of the multilingual model's engine in each process (Celery
+# runs one process per core already).
+NEWSDESK_COVERAGE_SEMANTIC_THREADS = env_int("NEWSDESK_COVERAGE_SEMANTIC_THREADS", 1)

@@ -1,0 +1,213 @@
+"""Articles and stories: the dashboard's filter and keyset pagination, as JSON."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from django.conf import settings
+from django.http import HttpRequest, QueryDict
+from django.urls import reverse
+from ninja import Field, Query, Router, Schema
+
+from newsdesk.languages import display_summary, display_title
+from newsdesk.models import Article, Story
+from newsdesk.models.articles import original_language
+from newsdesk.web.filters import ArticleFilter
+from newsdesk.web.pagination import cursor_condition, cursor_encode
+
+from .errors import ApiError
+from .schemas import ArticleOut, ArticlePage, ErrorOut, StoryDetail, StoryPage
+
+router = Router(tags=["articles"])
+stories = Router(tags=["stories"])
+
+# The dashboard's own parameters (web/filters.py), plus the cursor and the page size.
+FILTER_PARAMS = frozenset({"country", "lang", "source", "category", "from", "to", "status", "coverage", "q", "sort"})
+PAGE_PARAMS = frozenset({"before", "limit"})
+ERRORS = {400: ErrorOut, 401: ErrorOut, 429: ErrorOut}
+MEMBERS_MAX = 500
+
+
+class ArticleQuery(Schema):
+    """The dashboard's query string, parameter for parameter (README "Filters")."""
+
+    country: list[str] = []
+    lang: list[str] = []
+    source: list[str] = []
+    category: str = ""
+    from_: str = Field("", alias="from")
+    to: str = ""
+    status: str = ""
+    coverage: str = ""
+    q: str = ""
+    sort: str = ""
+    before: str = ""
+    limit: str = ""
+
+
+def query_check(query: QueryDict, *, allowed: frozenset[str]) -> None:
+    unknown = sorted(set(query) - allowed)
+    if unknown:
+        raise ApiError(
+            400, "unknown_parameter",
+            f"Unknown parameter(s): {', '.join(unknown)[:200]}. Allowed: {', '.join(sorted(allowed))}.",
+            fields=unknown[:20],
+        )  # fmt: skip
+
+
+def page_size(query: QueryDict) -> int:
+    raw = query.get("limit", "").strip()
+    if not raw:
+        return settings.NEWSDESK_API_PAGE_SIZE
+    top = settings.NEWSDESK_API_MAX_PAGE_SIZE
+    if not raw.isdigit() or not 1 <= int(raw) <= top:
+        raise ApiError(400, "invalid_filter", f"limit must be a whole number from 1 to {top}.", fields=["limit"])
+    return int(raw)
+
+
+def filter_from(query: QueryDict) -> ArticleFilter:
+    """The dashboard's parse of the query string; where the page drops a bad value, the API says so."""
+    flt = ArticleFilter.from_query(query)
+    if flt.ignored:
+        raise ApiError(
+            400, "invalid_filter",
+            f"Invalid value for: {', '.join(flt.ignored)}. The dashboard would ignore it; the API refuses it.",
+            fields=list(flt.ignored),
+        )  # fmt: skip
+    return flt
+
+
+def _next_link(request: HttpRequest, cursor: str) -> str | None:
+    if not cursor:
+        return None
+    query = request.GET.copy()
+    query["before"] = cursor
+    return f"{request.path}?{query.urlencode()}"
+
+
+def article_out(row: Article) -> dict:
+    return {
+        "id": row.id,
+        "url": row.url,
+        "title": display_title(row),
+        "summary": display_summary(row),
+        "title_en": row.title_en,
+        "title_orig": row.title_orig,
+        "summary_en": row.summary_en,
+        "summary_orig": row.summary_orig,
+        "language": row.language,
+        "original_language": original_language(language=row.language, declared=row.language_declared),
+        "country": row.country,
+        "category": row.category,
+        "translation_status": row.translation_status,
+        "published_at": row.published_at,
+        "updated_at": row.updated_at,
+        "source": {"id": row.source_id, "name": row.source.name},
+        "story_id": row.story_id,
+        "story_outlets": row.story.source_count if row.story_id and row.story else None,
+        "link": reverse("api-1:article", args=[row.id]),
+    }
+
+
+def articles_page(request: HttpRequest, flt: ArticleFilter) -> dict:
+    """One keyset page of ``flt``: the same query, order and cursor as the dashboard's."""
+    size = page_size(request.GET)
+    qs = flt.queryset()
+    cursor = request.GET.get("before", "").strip()
+    if cursor:
+        condition = cursor_condition(cursor[:80], sort=flt.sort)
+        if condition is None or len(cursor) > 80:
+            raise ApiError(
+                400, "bad_cursor", "before is not a cursor this API gave (take next_cursor from a page as it is).",
+                fields=["before"],
+            )  # fmt: skip
+        qs = qs.filter(condition)
+    rows = list(qs[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    next_cursor = cursor_encode(rows[-1], sort=flt.sort) if more and rows else ""
+    return {
+        "items": [article_out(r) for r in rows],
+        "next_cursor": next_cursor,
+        "next": _next_link(request, next_cursor),
+    }
+
+
+@router.get("/articles/", response={200: ArticlePage, **ERRORS}, url_name="articles")
+def articles_list(request: HttpRequest, filters: Query[ArticleQuery]):
+    """Articles, newest first (or ``sort=covered``), filtered exactly as the dashboard filters them."""
+    query_check(request.GET, allowed=FILTER_PARAMS | PAGE_PARAMS)
+    return articles_page(request, filter_from(request.GET))
+
+
+@router.get("/articles/{article_id}/", response={200: ArticleOut, 404: ErrorOut, 401: ErrorOut}, url_name="article")
+def article_detail(request: HttpRequest, article_id: int):
+    row = Article.objects.select_related("source", "story").filter(id=article_id).first()
+    if row is None:
+        raise ApiError(404, "not_found", f"No article {article_id}.")
+    return article_out(row)
+
+
+def story_out(story: Story) -> dict:
+    return {
+        "id": story.id,
+        "headline": story.headline,
+        "article_count": story.article_count,
+        "source_count": story.source_count,
+        "country_count": story.country_count,
+        "language_count": story.language_count,
+        "first_published_at": story.first_published_at,
+        "last_published_at": story.last_published_at,
+        "link": reverse("api-1:story", args=[story.id]),
+    }
+
+
+class StoryQuery(Schema):
+    coverage: str = ""
+    before: str = ""
+    limit: str = ""
+
+
+@stories.get("/stories/", response={200: StoryPage, **ERRORS}, url_name="stories")
+def stories_list(request: HttpRequest, filters: Query[StoryQuery]):
+    """Stories, newest first; ``coverage=N`` keeps those covered by at least N outlets (as the dashboard's filter)."""
+    query_check(request.GET, allowed=frozenset({"coverage"}) | PAGE_PARAMS)
+    flt = filter_from(QueryDict(f"coverage={request.GET.get('coverage', '')}" if request.GET.get("coverage") else ""))
+    size = page_size(request.GET)
+    qs = Story.objects.filter(merged_into__isnull=True, article_count__gt=0).order_by("-id")
+    if flt.coverage:
+        qs = qs.filter(source_count__gte=flt.coverage)
+    cursor = request.GET.get("before", "").strip()
+    if cursor:
+        if not cursor.isdigit() or len(cursor) > 18:
+            raise ApiError(400, "bad_cursor", "before is not a cursor this API gave.", fields=["before"])
+        qs = qs.filter(id__lt=int(cursor))
+    rows = list(qs[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    next_cursor = str(rows[-1].id) if more and rows else ""
+    return {"items": [story_out(s) for s in rows], "next_cursor": next_cursor, "next": _next_link(request, next_cursor)}
+
+
+@stories.get("/stories/{story_id}/", response={200: StoryDetail, 404: ErrorOut, 401: ErrorOut}, url_name="story")
+def story_detail(request: HttpRequest, story_id: int):
+    """A story with its members (oldest first) and its coverage by country, language and outlet."""
+    story = Story.objects.filter(id=story_id).first()
+    while story is not None and story.merged_into_id:
+        story = Story.objects.filter(id=story.merged_into_id).first()
+    if story is None:
+        raise ApiError(404, "not_found", f"No story {story_id}.")
+    members = list(
+        Article.objects.filter(story=story)
+        .select_related("source", "story")
+        .order_by("published_at", "id")[:MEMBERS_MAX]
+    )
+    return {
+        **story_out(story),
+        "coverage": {
+            "countries": dict(Counter(m.country for m in members if m.country).most_common()),
+            "languages": dict(Counter(m.language for m in members if m.language).most_common()),
+            "outlets": dict(Counter(m.source.name for m in members).most_common()),
+        },
+        "members": [article_out(m) for m in members],
+    }

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests and the benchmarks in bench/ (never imported by the app)."""
