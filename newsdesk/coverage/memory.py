@@ -12,7 +12,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from .engine import Candidate, Doc, centroid_add
+from .engine import Candidate, Doc, Params, centroid_add
+from .links import NO_LINKS, Links
+from .refine import RefineCache, Refinement, RefineParams, stories_refine
 
 
 class MemoryStore:
@@ -97,6 +99,23 @@ class MemoryStore:
         """The latest ``limit`` documents published at ``since`` or later (what a refinement pass reads)."""
         recent = sorted((d for d in self._docs.values() if d.at >= since), key=lambda d: (d.at, d.key))
         return recent[-limit:]
+
+    def window_refine(
+        self,
+        *,
+        now: float,
+        params: Params,
+        refine: RefineParams,
+        links: Links = NO_LINKS,
+        cache: RefineCache | None = None,
+    ) -> Refinement:
+        """One refinement pass over the recent window (as beat runs it), applied to this store."""
+        docs = self.window_docs(since=now - refine.window_hours * 3600.0, limit=refine.window_articles)
+        sizes = {d.story: len(self._members.get(d.story, ())) for d in docs if d.story is not None}
+        result = stories_refine(docs=docs, params=params, refine=refine, links=links, cache=cache, story_sizes=sizes)
+        if result.changed:
+            self.stories_apply(moves=result.moves)
+        return result
 
     def stories_apply(self, *, moves: dict[int, int]) -> dict[int, int]:
         """Move documents between stories (a negative story: a new one); return placeholder -> new story.

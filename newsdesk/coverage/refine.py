@@ -40,10 +40,10 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .engine import Doc, Params, doc_similarity
+from .engine import Doc, Params, doc_similarity, particulars_factor, story_core
 from .links import NO_LINKS, Links
 
 Pair = tuple[int, int]
@@ -51,8 +51,10 @@ Pair = tuple[int, int]
 
 @dataclass(frozen=True, slots=True)
 class RefineParams:
-    split_threshold: float = 0.3
-    merge_threshold: float = 0.45
+    split_threshold: float = 0.5
+    split_ratio: float = 0.4
+    split_ratio_conflict: float = 0.75
+    merge_threshold: float = 0.5
     split_max: int = 150  # stories with more members in the window are not split
     core_terms: int = 8  # terms a piece is indexed under to find pieces worth comparing
     core_postings: int = 50  # a core term shared by more pieces than this is too common to find anything
@@ -79,18 +81,65 @@ class Refinement:
         return bool(self.moves)
 
 
+@dataclass(slots=True)
+class RefineCache:
+    """What a pass may reuse from the previous ones over overlapping windows.
+
+    A document's vectors do not change once built, so neither do its
+    similarities, nor the split of a story whose members are the same as
+    last time. A worker process (or an evaluation) keeps one; it is cleared
+    when it grows past ``limit`` entries.
+    """
+
+    sims: dict[Pair, float] = field(default_factory=dict)  # article key pair -> similarity
+    splits: dict[tuple[int, ...], list[list[int]]] = field(default_factory=dict)  # members -> groups
+    limit: int = 3_000_000
+
+    def trim(self) -> None:
+        if len(self.sims) + len(self.splits) > self.limit:
+            self.sims.clear()
+            self.splits.clear()
+
+
+@dataclass(slots=True)
+class RefineSchedule:
+    """When a replayed stream (evaluation, ``recluster``) runs a refinement pass, as beat would.
+
+    With publication times: every ``every_seconds`` of stream time. Without
+    (a file with no times): every ``every_articles`` articles.
+    """
+
+    refine: RefineParams
+    timed: bool = True
+    _last: float | None = None
+    _count: int = 0
+
+    def due(self, at: float) -> bool:
+        """Whether a pass runs after the article published at ``at`` was assigned."""
+        self._count += 1
+        if not self.timed:
+            return self._count % self.refine.every_articles == 0
+        if self._last is None:
+            self._last = at
+        if at - self._last >= self.refine.every_seconds:
+            self._last = at
+            return True
+        return False
+
+
 def _key(g: int, h: int) -> Pair:
     return (g, h) if g < h else (h, g)
 
 
 def _agglomerate(
-    members: list[list[int]], totals: dict[Pair, float], *, threshold: float, blocked: set[Pair]
+    members: list[list[int]], totals: dict[Pair, float], *, threshold: float, blocked: set[Pair], stop_at: int = 1
 ) -> list[list[int]]:
     """Average-linkage clustering of groups until no two link at ``threshold``.
 
     ``totals`` holds, for group pairs, their summed member similarity (pairs
     absent: 0); linkage is that sum over the product of the sizes. Groups
     holding a ``blocked`` pair never join. The lower index absorbs the other.
+    Stops early when ``stop_at`` groups are left.
     """
     members = [list(m) for m in members]
     size = [len(m) for m in members]
@@ -103,7 +152,8 @@ def _agglomerate(
     heap = [(-t / (size[g] * size[h]), g, h) for (g, h), t in total.items()]
     heapq.heapify(heap)
     alive = [True] * len(members)
-    while heap:
+    count = len(members)
+    while heap and count > stop_at:
         neg, g, h = heapq.heappop(heap)
         if -neg < threshold:
             break
@@ -112,6 +162,7 @@ def _agglomerate(
         if abs(total.get((g, h), 0.0) / (size[g] * size[h]) + neg) > 1e-12:
             continue  # stale: the linkage changed since this entry was pushed
         alive[h] = False
+        count -= 1
         members[g].extend(members[h])
         size[g] += size[h]
         total.pop((g, h), None)
@@ -174,16 +225,17 @@ class _Pass:
         refine: RefineParams,
         cannot: set[Pair],
         must: list[Pair],
-        cache: dict[Pair, float] | None,
+        cache: RefineCache,
+        spanning: set[int],
     ):
+        self.spanning = spanning
         self.docs = docs
         self.params = params
         self.refine = refine
         self.cannot = cannot
         self.must = must
-        # Keyed by article keys, kept across rounds (and across passes when
-        # the caller keeps it): a document's vectors do not change once built.
-        self._sims: dict[Pair, float] = {} if cache is None else cache
+        self.cache = cache
+        self._sims = cache.sims
 
     def sim(self, i: int, j: int) -> float:
         a, b = self.docs[i], self.docs[j]
@@ -196,6 +248,19 @@ class _Pass:
     def split(self, members: list[int]) -> list[list[int]]:
         if len(members) == 1 or len(members) > self.refine.split_max:
             return [members]
+        memo = None
+        if not self.cannot and not self.must:
+            memo = tuple(self.docs[i].key for i in members)
+            known = self.cache.splits.get(memo)
+            if known is not None:
+                index = {self.docs[i].key: i for i in members}
+                return [[index[k] for k in g] for g in known]
+        groups = self._split(members)
+        if memo is not None:
+            self.cache.splits[memo] = [[self.docs[i].key for i in g] for g in groups]
+        return groups
+
+    def _split(self, members: list[int]) -> list[list[int]]:
         totals = {}
         for x, i in enumerate(members):
             for y in range(x + 1, len(members)):
@@ -210,10 +275,54 @@ class _Pass:
         )
         seed_totals = self._group_totals(seeds, totals)
         seed_owner = {x: g for g, m in enumerate(seeds) for x in m}
-        groups = _agglomerate(
-            seeds, seed_totals, threshold=self.refine.split_threshold, blocked=_blocked(seed_owner, cannot)
-        )
+        groups = _agglomerate(seeds, seed_totals, threshold=1e-9, blocked=_blocked(seed_owner, cannot), stop_at=2)
+        spans_cannot = len(groups) == 2 and any((x in groups[0]) != (y in groups[0]) for x, y in cannot)
+        if len(groups) == 2 and not spans_cannot and not self._apart(groups, totals, members):
+            groups = [sorted(groups[0] + groups[1])]
         return [[members[x] for x in g] for g in groups]
+
+    def _apart(self, groups: list[list[int]], totals: dict[Pair, float], members: list[int]) -> bool:
+        """Whether the story's top two groups are two events: they link far less than each holds together.
+
+        Relative, so one rule serves headline-only stories (low similarities
+        throughout) and long reports (high ones): the groups' mutual linkage
+        must fall below ``split_ratio`` times the weaker cohesion (mean
+        similarity inside a group; a lone article takes the other group's),
+        and below ``split_threshold`` in absolute terms.
+        """
+        first, second = set(groups[0]), set(groups[1])
+
+        def mean(pairs: list[float], n: int) -> float:
+            return sum(pairs) / n if n else 0.0
+
+        inside = {0: [], 1: []}
+        cross: list[float] = []
+        for (x, y), sim in totals.items():
+            if x in first and y in first:
+                inside[0].append(sim)
+            elif x in second and y in second:
+                inside[1].append(sim)
+            else:
+                cross.append(sim)
+        a, b = len(first), len(second)
+        link = mean(cross, a * b)
+        coh = [
+            mean(inside[0], a * (a - 1) // 2) if a > 1 else None,
+            mean(inside[1], b * (b - 1) // 2) if b > 1 else None,
+        ]
+        known = [c for c in coh if c is not None]
+        if link >= self.refine.split_threshold:
+            return False
+        if not known:
+            return True
+        if link < self.refine.split_ratio * min(known):
+            return True
+        # Closer, but their cores disagree on a particular: two events of one kind.
+        if link < self.refine.split_ratio_conflict * min(known):
+            cores = [story_core([self.docs[members[x]] for x in g], share=self.params.core_share) for g in groups]
+            (pa, na), (pb, nb) = cores
+            return particulars_factor(pa, pb, na, nb, params=self.params) < 1.0
+        return False
 
     @staticmethod
     def _group_totals(groups: list[list[int]], totals: dict[Pair, float]) -> dict[Pair, float]:
@@ -268,7 +377,7 @@ class _Pass:
             by_story[s].append(i)
         pieces: list[tuple[int, list[int]]] = []  # (story it came from, members)
         for story in sorted(by_story):
-            groups = self.split(by_story[story])
+            groups = [by_story[story]] if story in self.spanning else self.split(by_story[story])
             pieces.extend((story, g) for g in groups)
         # Age order: the lower index absorbs the other in the merge.
         pieces.sort(key=lambda sp: (sp[0], -len(sp[1]), sp[1][0]))
@@ -303,22 +412,32 @@ def stories_refine(
     params: Params,
     refine: RefineParams | None = None,
     links: Links = NO_LINKS,
-    cache: dict[Pair, float] | None = None,
+    cache: RefineCache | None = None,
+    story_sizes: Mapping[int, int] | None = None,
 ) -> Refinement:
     """Re-examine the stories of ``docs`` (each with its current ``story``); return the moves to make.
 
     ``links`` are editors' decisions (:mod:`newsdesk.coverage.links`): a
     cannot-linked pair never ends in one story, a must-linked pair never in
     two; links naming an article outside ``docs`` are ignored.
-    ``cache`` (article key pair -> similarity) may be kept by a caller that
-    runs passes over overlapping windows with the same documents.
+    ``story_sizes`` (story -> all its members, in the window or not): a
+    story with members older than the window is not split, since the pass
+    does not see what holds it together; it may still absorb fragments.
+    ``cache`` may be kept by a caller that runs passes over overlapping
+    windows (:class:`RefineCache`); the result is the same without it.
     """
     refine = refine or RefineParams()
     docs = sorted(docs, key=lambda d: (d.at, d.key))
     index = {d.key: i for i, d in enumerate(docs)}
     cannot = {_key(index[a], index[b]) for a, bs in links.cannot.items() for b in bs if a in index and b in index}
     must = sorted({_key(index[a], index[b]) for a, bs in links.must.items() for b in bs if a in index and b in index})
-    work = _Pass(docs, params=params, refine=refine, cannot=cannot, must=must, cache=cache)
+    cache = cache if cache is not None else RefineCache()
+    cache.trim()
+    inside: dict[int, int] = defaultdict(int)
+    for d in docs:
+        inside[d.story or 0] += 1
+    spanning = {s for s, n in (story_sizes or {}).items() if n > inside.get(s, 0)}
+    work = _Pass(docs, params=params, refine=refine, cannot=cannot, must=must, cache=cache, spanning=spanning)
     before = [d.story if d.story is not None else 0 for d in docs]
     stories = list(before)
     next_new = [0]
