@@ -41,7 +41,7 @@ from __future__ import annotations
 import heapq
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .engine import Doc, Params, doc_similarity, particulars_factor, story_core
 from .links import NO_LINKS, Links
@@ -313,6 +313,18 @@ class _Pass:
         known = [c for c in coh if c is not None]
         if link >= self.refine.split_threshold:
             return False
+        if known and link < self.refine.split_ratio * min(known):
+            return True
+        # Closer (or two lone articles, with no cohesion to compare with), but
+        # their cores disagree on who, where or which year: two events of one kind.
+        if not known or link < self.refine.split_ratio_conflict * min(known):
+            cores = [story_core([self.docs[members[x]] for x in g], share=self.params.core_share) for g in groups]
+            (pa, na), (pb, nb) = cores
+            # Figures differ between reports of one event (tolls rise, outlets
+            # round): only who, where and which year split a story.
+            strong = replace(self.params, conflict_number=0.0, conflict_day=0.0)
+            return particulars_factor(pa, pb, na, nb, params=strong) < 1.0
+        return False
         if not known:
             return True
         if link < self.refine.split_ratio * min(known):
@@ -321,7 +333,10 @@ class _Pass:
         if link < self.refine.split_ratio_conflict * min(known):
             cores = [story_core([self.docs[members[x]] for x in g], share=self.params.core_share) for g in groups]
             (pa, na), (pb, nb) = cores
-            return particulars_factor(pa, pb, na, nb, params=self.params) < 1.0
+            # Figures differ between reports of one event (tolls rise, outlets
+            # round): only who, where and which year split a story.
+            strong = replace(self.params, conflict_number=0.0, conflict_day=0.0)
+            return particulars_factor(pa, pb, na, nb, params=strong) < 1.0
         return False
 
     @staticmethod
