@@ -6,8 +6,6 @@ nothing answers 500 because the cache cannot.
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -18,21 +16,6 @@ from tests.support.accounts import PASSWORD, make_editor
 from tests.support.articles import make_article, make_source
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def cache_down(settings):
-    """The cache on a loopback port nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{port}/0",
-            "OPTIONS": {"socket_connect_timeout": 0.5},
-        }
-    }
 
 
 def test_sign_in_works_and_failures_are_not_counted(client, cache_down, caplog):

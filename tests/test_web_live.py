@@ -121,3 +121,20 @@ def test_the_unfiltered_dashboard_marks_where_the_last_visit_ended(client, setti
     make_article(source=source)
     client.get(reverse("dashboard") + "?country=MX")
     assert DeskVisit.objects.get(user=editor).seen_article_id == fresh.id
+
+
+def test_on_a_private_desk_the_session_is_the_only_cost(client, settings):
+    """What a private desk's "nothing new" costs: the session and the reader's permissions, no article query."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.NEWSDESK_DASHBOARD_PUBLIC = False
+    client.force_login(make_editor())
+    make_article(source=make_source())
+    box = _live_box(client)
+    with CaptureQueriesContext(connection) as queries:
+        assert _poll(client, box)["changed"] is False
+    tables = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "newsdesk_article" not in tables
+    # Session, user, and the user's and group's permissions (the editors' read permission).
+    assert len(queries.captured_queries) <= 4, [q["sql"][:80] for q in queries.captured_queries]

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.urls import reverse
 from lxml import html
 
 from newsdesk.models import TranslationStatus
 from tests.support.articles import make_article, make_source, make_story
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.delete("newsdesk:web:categories")
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_web_cache")]
 
 
 NASTY_VALUES = [

@@ -10,7 +10,7 @@ import calendar
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -18,25 +18,20 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from newsdesk.accounts.roles import user_can_correct_stories
+from newsdesk.countries import country_name, flag
+from newsdesk.coverage.storycounts import article_names_story
 from newsdesk.coverage.text import text_fold
 from newsdesk.languages import language_name, original_language
 from newsdesk.models import Article, Story, StoryDecision, StoryDecisionKind
 
-from .cards import cards_from
-from .countries import country_name, flag
+from .cards import cards_from, time_label
+from .charts import RankedBar, ranked_bars, time_positions
 from .feeds import ArticleFeed, xml_text
 from .filters import CARD_COLUMNS
 
 CHART_WIDTH = 300  # SVG user units of one bar or timeline row; labels are HTML text beside it
 MAX_FOLLOW = 50  # merged_into hops followed before giving up (a cycle would be a bug)
 STORY_COLUMNS = (*CARD_COLUMNS, "story_evidence")
-
-
-@dataclass(frozen=True, slots=True)
-class Bar:
-    label: str
-    count: int
-    width: int  # of CHART_WIDTH
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +67,12 @@ def story_members(story: Story) -> QuerySet:
 
 
 def story_headline(*, story: Story, members: list) -> Headline:
-    """The first member's English title (the story's own headline while none is translated)."""
+    """The first member's English title (the story's own headline while none is translated).
+
+    Which member names the story is the coverage stage's rule (``article_names_story``).
+    """
     for row in members:
-        if row.title_en:
+        if article_names_story(row):
             lang = original_language(language=row.language, declared=row.language_declared)
             original = row.title_orig if row.title_orig.strip() != row.title_en.strip() else ""
             return Headline(row.title_en, "", original, lang, language_name(lang) if lang else "")
@@ -83,28 +81,19 @@ def story_headline(*, story: Story, members: list) -> Headline:
     return Headline(story.headline or (first.title_orig if first else ""), lang or "und", "", "", "")
 
 
-def _bars(counter: Counter[str]) -> list[Bar]:
-    if not counter:
-        return []
-    top = max(counter.values())
-    rows = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
-    return [Bar(label=key, count=n, width=max(2, round(CHART_WIDTH * n / top))) for key, n in rows]
-
-
 def _timeline(members: list) -> tuple[list[TimelineRow], datetime | None, datetime | None]:
     if not members:
         return [], None, None
     first, last = members[0].published_at, members[-1].published_at
-    span = (last - first).total_seconds() or 1.0
     rows: dict[str, list[tuple[int, str]]] = {}
-    for a in members:
-        x = round(CHART_WIDTH * (a.published_at - first).total_seconds() / span)
-        tip = f"{a.source__name} · {a.published_at.astimezone(UTC):%b %d %H:%M} UTC"
+    xs = time_positions((a.published_at for a in members), width=CHART_WIDTH)
+    for a, x in zip(members, xs, strict=True):
+        tip = f"{a.source__name} · {time_label(a.published_at)}"
         rows.setdefault(a.source__name, []).append((x, tip))
     return [TimelineRow(outlet=name, dots=dots) for name, dots in rows.items()], first, last
 
 
-def story_breakdown(members: list) -> list[tuple[str, list[Bar]]]:
+def story_breakdown(members: list) -> list[tuple[str, list[RankedBar]]]:
     """Outlets, countries and languages of the story, by number of articles."""
     languages = Counter(
         language_name(lang)
@@ -112,9 +101,15 @@ def story_breakdown(members: list) -> list[tuple[str, list[Bar]]]:
         if (lang := original_language(language=a.language, declared=a.language_declared))
     )
     return [
-        ("Outlets", _bars(Counter(a.source__name for a in members))),
-        ("Countries", _bars(Counter(f"{flag(a.country)} {country_name(a.country)}" for a in members if a.country))),
-        ("Languages", _bars(languages)),
+        ("Outlets", ranked_bars(Counter(a.source__name for a in members), width=CHART_WIDTH)),
+        (
+            "Countries",
+            ranked_bars(
+                Counter(f"{flag(a.country)} {country_name(a.country)}" for a in members if a.country),
+                width=CHART_WIDTH,
+            ),
+        ),
+        ("Languages", ranked_bars(languages, width=CHART_WIDTH)),
     ]
 
 
