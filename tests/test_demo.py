@@ -2,49 +2,22 @@
 
 from __future__ import annotations
 
-import io
 import json
 from collections import defaultdict
 
 import pytest
-from django.core.management import call_command
 from lxml import html
 
 from newsdesk.coverage.semantic import backend_name, semantic_enabled
-from newsdesk.drops.scan import drop_source_scan
 from newsdesk.enrich.redisstate import redis_state_clear
-from newsdesk.flow import articles_finish
 from newsdesk.management.demo_content import BANXICO, COPOM, QUAKE, demo_files
-from newsdesk.models import Article, Source, SourceKind, TranslationStatus
-from tests.support.translator import fast_settings
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from newsdesk.models import Article, TranslationStatus
+from tests.support.demo import demo_through_pipeline
 
 
 @pytest.fixture
 def demo(settings, tmp_path, db):
-    """load_demo without the internet feeds, then the drop scan and enrichment, as the worker runs them.
-    Translation points at a closed loopback port: offline, as on a machine without internet."""
-    fast_settings(settings)  # no backoff sleeps between refused calls
-    settings.NEWSDESK_DROP_ROOT = tmp_path
-    settings.NEWSDESK_DEMO_FEEDS = False
-    settings.NEWSDESK_DROP_SETTLE_SECONDS = 0
-    settings.NEWSDESK_TRANSLATORS = ["google"]
-    settings.NEWSDESK_GOOGLE_TRANSLATE_URL = f"http://127.0.0.1:{_free_port()}/translate"
-    redis_state_clear()
-    out = io.StringIO()
-    call_command("load_demo", stdout=out)
-    inbox = Source.objects.get(kind=SourceKind.DROP)
-    new: list[int] = []
-    drop_source_scan(source=inbox, on_article=new.append, settle_seconds=0)
-    articles_finish(article_ids=sorted(Article.objects.values_list("id", flat=True)))
-    yield out.getvalue()
+    yield demo_through_pipeline(settings=settings, drop_root=tmp_path)
     redis_state_clear()
 
 

@@ -36,6 +36,9 @@ CORPUS, INGEST, OPML_FILE = "corpus", "ingest-me", "sources.opml"
 COMMANDS: dict[str, tuple] = {
     "make run": ("make run",),
     "make test": ("exempt", "recursive: runs this test suite"),
+    'make test PYTEST_ARGS="tests/test_feeds.py -x"': ("exempt", "recursive: runs part of this test suite"),
+    "make test-slow": ("exempt", "recursive: runs this test suite's slow tests (this one among them)"),
+    'make test-slow SLOW="slow and django_db"': ("exempt", "recursive: runs part of this test suite"),
     "DATABASE_URL=postgres://postgres@127.0.0.1:5432/test REDIS_URL=redis://127.0.0.1:6379/15 make test": (
         "exempt",
         "recursive: runs this test suite (against PostgreSQL)",
@@ -62,6 +65,7 @@ COMMANDS: dict[str, tuple] = {
     "manage.py watch_drops": ("argv", ["watch_drops", "--seconds", "3"], {}),
     "manage.py check": ("argv", ["check"], {}),
     "manage.py recluster": ("argv", ["recluster"], {}),
+    "manage.py export_api_schema": ("argv", ["export_api_schema"], {}),  # writes the copy's docs/openapi.json
     "manage.py createeditor alice alice@example.org": (
         "argv",
         ["createeditor", "alice", "alice@example.org", "--noinput"],
@@ -80,7 +84,7 @@ EXEMPT_PREFIXES = {
     "pip install": "network: installs from PyPI",
     "libretranslate ": "a third-party server that downloads its models from the network",
 }
-_PREFIXES = ("make", ".venv/bin/python", "python manage.py", "DATABASE_URL=", "bash .ci", "manage.py", "gunicorn", "celery")
+_PREFIXES = ("make ", ".venv/bin/python ", "python manage.py ", "bash .ci", "manage.py ", "gunicorn ", "celery ")
 
 
 def readme_commands() -> list[str]:
@@ -99,7 +103,11 @@ def readme_commands() -> list[str]:
     for raw in found:
         command = re.sub(r"\s+#.*$", "", raw).strip()
         command = " ".join(command.split())
-        wanted = command.startswith(_PREFIXES) or command.startswith(tuple(EXEMPT_PREFIXES))
+        wanted = (
+            command == "make"
+            or command.startswith(_PREFIXES + tuple(EXEMPT_PREFIXES))
+            or (command.startswith("DATABASE_URL=") and " make " in command)
+        )
         if wanted and command not in commands:
             commands.append(command)
     return commands
