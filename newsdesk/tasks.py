@@ -29,7 +29,7 @@ from newsdesk.flow import (
     enrich_batches_plan,
 )
 from newsdesk.ingest.dispatch import source_batches, sources_dispatch
-from newsdesk.ingest.poll import source_poll, sources_poll
+from newsdesk.ingest.poll import source_poll, sources_poll, sources_reap_stale
 from newsdesk.models import Article, Heartbeat
 
 log = logging.getLogger(__name__)
@@ -49,11 +49,13 @@ RETRY = {
 
 @shared_task(**RETRY)
 def dispatch_due_sources() -> int:
-    """Claim due sources and send them in batches, all messages over one
-    broker connection (pipelined), to NEWSDESK_POLL_QUEUE."""
-
+    """Put back sources whose poll never finished (the reaper), then claim due
+    sources and send them in batches, all messages over one broker connection
+    (pipelined), to NEWSDESK_POLL_QUEUE."""
+    now = timezone.now()
+    sources_reap_stale(now=now)
     with _poll_batch_sender() as send_batch:
-        return sources_dispatch(now=timezone.now(), send_batch=send_batch)
+        return sources_dispatch(now=now, send_batch=send_batch)
 
 
 def enrich_enqueue(*, by_source: dict[int, list[int]]) -> int:
