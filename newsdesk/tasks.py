@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_ready
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
@@ -144,6 +145,10 @@ def scan_drop_sources() -> int:
     sender = EnrichSender()
     try:
         return drops_scan_all(on_new_article=sender.add)
+    except SoftTimeLimitExceeded:
+        # The scan gave its unfinished files back to the inbox; the next scan goes on.
+        log.warning("event=drop_scan_interrupted reason=soft_time_limit")
+        return 0
     finally:
         sender.flush()
 
