@@ -218,7 +218,7 @@ def _filler(cursor, table: str, given: set[str]) -> tuple[list[str], list[str]]:
 
 
 def data_generate(*, cursor, articles: int) -> float:
-    from newsdesk.web.search_schema import POSTGRES_INSTALL
+    from newsdesk.models.search_schema import POSTGRES_INSTALL
 
     start = time.perf_counter()
     cursor.execute("TRUNCATE newsdesk_article, newsdesk_story, newsdesk_source RESTART IDENTITY CASCADE")

@@ -11,8 +11,9 @@ way is re-sent from the database (the dispatcher, the retry sweep).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -30,8 +31,17 @@ from newsdesk.flow import (
     enrich_batches_plan,
 )
 from newsdesk.ingest.dispatch import source_batches, sources_dispatch
-from newsdesk.ingest.poll import source_poll, sources_poll, sources_reap_stale
+from newsdesk.ingest.poll import (
+    polls_mark,
+    source_dead_letter,
+    source_poll,
+    sources_claims_release,
+    sources_handled,
+    sources_poll,
+    sources_reap_stale,
+)
 from newsdesk.models import Article, Heartbeat
+from newsdesk.ops.deadletter import ObjectHooks, SuccessProbe
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +116,22 @@ class EnrichSender:
             enrich_enqueue_ids(ids)
 
 
-@shared_task(**RETRY)
+def _ids(keys: Sequence[str]) -> list[int]:
+    return [int(k) for k in keys if k.isdigit()]
+
+
+# What the task guard (newsdesk/ops/guard.py) asks of a poll's sources.
+POLL_HOOKS = ObjectHooks(
+    release=lambda keys: sources_claims_release(source_ids=_ids(keys)),
+    dead_letter=lambda key, reason: source_dead_letter(source_id=int(key), reason=reason),
+    probe=SuccessProbe(
+        mark=polls_mark,
+        done=lambda keys, mark: {str(i) for i in sources_handled(source_ids=_ids(keys), since_mark=mark)},
+    ),
+)
+
+
+@shared_task(**RETRY, object_hooks=replace(POLL_HOOKS, batch=True))
 def poll_sources(source_ids: list[int]) -> int:
     """Poll a batch of sources (one message per batch keeps Celery's
     per-task overhead off each poll). Returns how many were polled."""
@@ -115,7 +140,7 @@ def poll_sources(source_ids: list[int]) -> int:
     return sum(1 for result in results if result.attempt is not None)
 
 
-@shared_task(**RETRY)
+@shared_task(**RETRY, object_hooks=POLL_HOOKS)
 def poll_source(source_id: int) -> None:
     result = source_poll(source_id=source_id)
     enrich_enqueue(by_source={source_id: result.to_enrich})
@@ -275,3 +300,13 @@ def sweep_alerts() -> int:
     from newsdesk.alerts.sweep import alerts_sweep
 
     return alerts_sweep(now=timezone.now()).fired
+
+
+@shared_task(**RETRY)
+def prune_alerts_and_deliveries() -> int:
+    """Hourly: old finished deliveries, and the alerts' record of articles long out of their window."""
+    from newsdesk.alerts.sweep import alerts_covered_prune
+    from newsdesk.delivery.service import deliveries_prune
+
+    now = timezone.now()
+    return deliveries_prune(now=now) + alerts_covered_prune(now=now)

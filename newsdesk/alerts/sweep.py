@@ -194,3 +194,15 @@ def _fire(*, alert: Alert, story: Story, threshold: int, value: int, now: dateti
         event.id,
     )
     return True
+
+
+def alerts_covered_prune(*, now: datetime) -> int:
+    """Forget what was sent for articles long out of the alert window (four windows back).
+
+    A story is only looked at while its newest article is within the window,
+    and a story that keeps growing has its new members covered as it goes, so
+    rows this old can no longer stop a repeat.
+    """
+    before = now - timedelta(hours=4 * settings.NEWSDESK_ALERT_WINDOW_HOURS)
+    deleted, _ = AlertCovered.objects.filter(created_at__lt=before).delete()
+    return deleted

@@ -21,10 +21,10 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import PurePosixPath
 
+from newsdesk.countries import NAME_TO_CODE, code_from_flag
 from newsdesk.ingest.parse import FeedRejected, ParsedItem, dedupe_key_for, html_to_text, parse_feed
 from newsdesk.ingest.sanitize import text_clean
 from newsdesk.ingest.urls import url_is_http
-from newsdesk.web.countries import NAME_TO_CODE, code_from_flag
 
 from .card import card_looks_like, card_parse
 from .encoding import UndecodableText, text_decode

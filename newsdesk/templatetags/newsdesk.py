@@ -8,10 +8,10 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
+from newsdesk.countries import country_name as _country_name
+from newsdesk.countries import flag as _flag
 from newsdesk.languages import language_name as _language_name
 from newsdesk.web.cards import time_label
-from newsdesk.web.countries import country_name as _country_name
-from newsdesk.web.countries import flag as _flag
 
 register = template.Library()
 

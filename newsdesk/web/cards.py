@@ -18,12 +18,12 @@ from django.urls import reverse
 from django.utils.autoreload import file_changed
 from django.utils.safestring import SafeString, mark_safe
 
+from newsdesk.countries import country_name, flag
 from newsdesk.enrich.status import provider_statuses, translation_degraded_reason, translation_retry_note
 from newsdesk.ingest.urls import url_is_http
 from newsdesk.languages import display_summary, display_title, language_name, language_note, original_language
 from newsdesk.models import TranslationStatus
 
-from .countries import country_name, flag
 from .lru import LockedLRU
 
 SUMMARY_CHARS = 600

@@ -18,10 +18,10 @@ from urllib.parse import urlencode
 from django.db.models import F, Q, QuerySet
 from django.http import QueryDict
 
+from newsdesk.countries import NAME_TO_CODE, country_name
 from newsdesk.languages import language_name, original_language_q
 from newsdesk.models import Article, Source, TranslationStatus
 
-from .countries import NAME_TO_CODE, country_name
 from .search import SearchQuery, search_apply, search_clean, search_parse
 
 # What cards and feed items read; everything else (full texts, evidence, the

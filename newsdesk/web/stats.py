@@ -12,13 +12,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from newsdesk.countries import country_name
 from newsdesk.enrich.status import provider_statuses
 from newsdesk.languages import language_name, original_language
 from newsdesk.models import Article, FetchAttempt, Source, SourceKind
 from newsdesk.redisconn import cached
 
 from .charts import stacked_days
-from .countries import country_name
 
 logger = logging.getLogger(__name__)
 DAYS = 30

@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from newsdesk.accounts.roles import user_can_correct_stories
+from newsdesk.countries import country_name, flag
 from newsdesk.coverage.storycounts import article_names_story
 from newsdesk.coverage.text import text_fold
 from newsdesk.languages import language_name, original_language
@@ -25,7 +26,6 @@ from newsdesk.models import Article, Story, StoryDecision, StoryDecisionKind
 
 from .cards import cards_from, time_label
 from .charts import RankedBar, ranked_bars, time_positions
-from .countries import country_name, flag
 from .feeds import ArticleFeed, xml_text
 from .filters import CARD_COLUMNS
 

@@ -19,12 +19,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
+from newsdesk.countries import country_name
 from newsdesk.languages import language_code_normalise, language_name
 from newsdesk.models import Article, Source, TranslationStatus
 from newsdesk.redisconn import cached
 
 from .cards import cards_from
-from .countries import country_name
 from .filters import SORTS, ArticleFilter
 from .live import live_state
 from .pagination import keyset_page

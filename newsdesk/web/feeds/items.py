@@ -19,8 +19,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, NamedTuple, get_type_hints
 
+from newsdesk.countries import country_name
 from newsdesk.languages import display_summary, display_title, original_language
-from newsdesk.web.countries import country_name
 
 from .xml import xml_text
 
