@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
+from functools import lru_cache
 
 from django.http import HttpRequest, QueryDict
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from ninja import Field, Query, Router, Schema
 
 from newsdesk.languages import display_summary, display_title
@@ -56,6 +57,16 @@ def filter_from(query: QueryDict) -> ArticleFilter:
     return flt
 
 
+def _prefix(name: str) -> str:
+    """A detail URL without its id: reverse() once per script prefix, not once an item (a third of a list's time)."""
+    return _prefix_under(name, get_script_prefix())
+
+
+@lru_cache(maxsize=16)
+def _prefix_under(name: str, script_prefix: str) -> str:
+    return reverse(name, args=[0]).removesuffix("0/")
+
+
 def article_out(row: Article) -> dict:
     return {
         "id": row.id,
@@ -76,7 +87,7 @@ def article_out(row: Article) -> dict:
         "source": {"id": row.source_id, "name": row.source.name},
         "story_id": row.story_id,
         "story_outlets": row.story.source_count if row.story_id and row.story else None,
-        "link": reverse("api-1:article", args=[row.id]),
+        "link": f"{_prefix('api-1:article')}{row.id}/",
     }
 
 
@@ -129,7 +140,7 @@ def story_out(story: Story) -> dict:
         "language_count": story.language_count,
         "first_published_at": story.first_published_at,
         "last_published_at": story.last_published_at,
-        "link": reverse("api-1:story", args=[story.id]),
+        "link": f"{_prefix('api-1:story')}{story.id}/",
     }
 
 

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, QueryDict
 from django.urls import reverse
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 
 from newsdesk.accounts.desks import saved_view_filter, saved_view_new_count, saved_view_problem, saved_views_of
 from newsdesk.ingest.fetch import FetchError, url_for_fetch
@@ -99,7 +99,7 @@ def source_create(request: HttpRequest, data: SourceIn):
     """Add a feed source (admins' tokens only). It is polled from the next dispatcher tick."""
     caller = admin_required(request)
     source = Source(kind=SourceKind.FEED, **data.dict())
-    return 201, source_out(_source_save(source, created=True), caller=caller)
+    return Status(201, source_out(_source_save(source, created=True), caller=caller))
 
 
 @router.patch(
