@@ -10,7 +10,7 @@ from lxml import etree, html
 
 from newsdesk.coverage.cluster import article_assign_story
 from newsdesk.models import Source, Story, TranslationStatus
-from tests.test_coverage_cluster import QUAKE, T0, make_article
+from tests.support.coverage import QUAKE, T0, make_article
 
 
 def css(el, selector: str) -> list:
