@@ -53,6 +53,8 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from newsdesk.testing.workers import celery_worker_command  # noqa: E402
+
 ITEMS = 50
 NEW_PER_CHANGE = 5
 CHANGE_PROBABILITY = 0.10
@@ -331,24 +333,12 @@ def _log_to_file() -> None:
 def _start_worker(concurrency: int) -> subprocess.Popen[bytes]:
     log = open(ROOT / "var" / "bench-polling" / "worker.log", "wb")  # noqa: SIM115
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--loglevel=WARNING",
-            f"--concurrency={concurrency}",
-            "--pool=prefork",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-Q",
-            "bench_poll",
-            "-n",
-            f"bench-polling-{os.getpid()}@%h",
-        ],
+        celery_worker_command(
+            name=f"bench-polling-{os.getpid()}@%h",
+            concurrency=concurrency,
+            loglevel="WARNING",
+            extra=["--without-heartbeat", "-Q", "bench_poll"],
+        ),
         cwd=ROOT,
         env=dict(os.environ),
         stdout=log,
