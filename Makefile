@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 
 export DJANGO_SETTINGS_MODULE := config.settings
 
-.PHONY: run test install lint migrate demo clean semantic semantic-multilingual
+.PHONY: run test test-slow install lint migrate demo clean semantic semantic-multilingual
 
 $(STAMP): requirements.txt requirements-test.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -55,8 +55,14 @@ run: migrate
 	@echo ""
 	PATH="$(abspath $(BIN)):$$PATH" WEB_PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start
 
+# Everything but the tests marked slow (real worker processes, browsers, whole corpora).
 test: install var
-	DEBUG=true $(BIN)/python -m newsdesk.embedded_redis run -- $(BIN)/python -m pytest $(PYTEST_ARGS)
+	DEBUG=true $(BIN)/python -m newsdesk.embedded_redis run -- $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# The slow tests; SLOW narrows them (CI: SLOW="slow and django_db" for a second database).
+SLOW ?= slow
+test-slow: install var
+	DEBUG=true $(BIN)/python -m newsdesk.embedded_redis run -- $(BIN)/python -m pytest -m "$(SLOW)" $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -19,7 +19,9 @@ What it does:
    request read to response sent, so the load generator's own CPU is not counted), with
    the client's round trip beside it, for: the dashboard first page; filter combinations
    with full-text search; RSS/Atom of filtered views (50 items, no validators); the same
-   feeds revalidated (304). Then throughput with wrk (Debian ``wrk``) if installed, else
+   feeds revalidated (304); the live dashboard's poll when nothing changed (/live/); the read
+   API's article lists (/api/v1/articles/, with tokens of a bench editor, each used for fewer
+   requests than the shipped per-token limit). Then throughput with wrk (Debian ``wrk``) if installed, else
    with Python threads, counting errors.
 4. Times the raw SQL of the same queries in the same run (Django builds it, psycopg runs
    it) and prints page time / SQL time.
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import os
 import random
 import re
@@ -52,7 +55,13 @@ PYTHON = str(ROOT / ".venv" / "bin" / "python")
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 BENCH_PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 BENCH_REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/6")
-TARGETS = {"dashboard_p95_ms": 30.0, "search_p95_ms": 100.0, "feed_p95_ms": 20.0, "feed_304_p95_ms": 2.0}
+TARGETS = {
+    "dashboard_p95_ms": 30.0, "search_p95_ms": 100.0, "feed_p95_ms": 20.0, "feed_304_p95_ms": 2.0,
+    "live_nothing_new_p95_ms": 2.0, "api_list_p95_ms": 30.0,
+}  # fmt: skip
+# Requests per API token in a run: under the shipped per-token limit (600/min), so the
+# bench measures the API as deployed instead of raising the limit.
+API_REQUESTS_PER_TOKEN = 400
 
 # (country, language) of the generated outlets.
 OUTLETS = [
@@ -209,7 +218,7 @@ def _filler(cursor, table: str, given: set[str]) -> tuple[list[str], list[str]]:
 
 
 def data_generate(*, cursor, articles: int) -> float:
-    from newsdesk.web.search_schema import POSTGRES_INSTALL
+    from newsdesk.models.search_schema import POSTGRES_INSTALL
 
     start = time.perf_counter()
     cursor.execute("TRUNCATE newsdesk_article, newsdesk_story, newsdesk_source RESTART IDENTITY CASCADE")
@@ -517,6 +526,28 @@ def sql_times(*, db: str, queries: list[dict], feed: bool, repeats: int) -> list
     return times
 
 
+def api_tokens(*, db: str, count: int) -> list[str]:
+    """``count`` fresh read-API tokens of a bench editor (made in the bench's own database)."""
+    os.environ.update(env_for(db))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+
+    from newsdesk.accounts.apitokens import api_token_create
+    from newsdesk.accounts.roles import editors_group_ensure
+
+    user, _ = get_user_model().objects.get_or_create(username="bench-api")
+    user.groups.add(editors_group_ensure())
+    user.api_tokens.all().delete()
+    with_limit = {"NEWSDESK_MAX_API_TOKENS": count}
+    from django.test import override_settings
+
+    with override_settings(**with_limit):
+        return [api_token_create(owner=user, name=f"bench {i}")[1] for i in range(count)]
+
+
 # --- main -----------------------------------------------------------------------
 
 
@@ -541,6 +572,8 @@ def main() -> int:
     search_paths = ["/?" + urlencode(q) for q in search]
     feed_paths = [f"/feeds/{fmt}/?" + urlencode(q) for q in FEED_QUERIES for fmt in ("rss", "atom")]
 
+    api_n = 150 if args.quick else 1500
+    tokens = api_tokens(db=db, count=-(-api_n // API_REQUESTS_PER_TOKEN))
     server = Server(db, workers=2)
     try:
         port = server.port
@@ -582,6 +615,27 @@ def main() -> int:
             nm_err += errs
         server_ms["feed_304"] = [t for path in feed_paths for t in server_ms.pop(f"304 {path}")]
         cpu["feed_304"] = statistics.mean(cpu.pop(f"304 {path}") for path in feed_paths)
+        # The live dashboard's poll when nothing changed (nothing is ingested during this bench).
+        conn = http.client.HTTPConnection("127.0.0.1", port)
+        conn.request("GET", "/live/")
+        state = json.loads(conn.getresponse().read())
+        conn.close()
+        live_path = f"/live/?after={state['after']}&v={state['version']}"
+        live_times, live_err = measured("live", [live_path])
+        # The read API's plain list (first page, 50 articles) and two filtered lists, one token per
+        # API_REQUESTS_PER_TOKEN requests.
+        api_paths = ["/api/v1/articles/", "/api/v1/articles/?country=MX", "/api/v1/articles/?lang=fr&sort=covered"]
+        api_times: list[float] = []
+        api_err = 0
+        api_server: list[float] = []
+        for token in tokens:
+            times, errs = measured(
+                "api", api_paths, headers={"Authorization": f"Bearer {token}"}, n=min(API_REQUESTS_PER_TOKEN, api_n)
+            )  # fmt: skip
+            api_times += times
+            api_err += errs
+            api_server += server_ms["api"]
+        server_ms["api"] = api_server
         rps, tp_err, tool = throughput(port=port, seconds=3 if args.quick else 15, paths=["/", *search_paths[:3]])
     finally:
         server.stop()
@@ -611,6 +665,18 @@ def main() -> int:
     line("filters + search", "search", srch, sql_srch)
     line("rss/atom 50 items", "feed", feeds, sql_feed)
     line("feed 304", "feed_304", not_modified, None)
+    line("live: nothing new", "live", live_times, None)
+    line("api /articles/ list", "api", api_times, None)
+    api_by_path = {p: t for p, t in by_path["api"].items()}
+    print(
+        "  api lists, server p50/p95 ms: "
+        + "; ".join(f"{p}: {pct(t, 0.5):.1f}/{pct(t, 0.95):.1f}" for p, t in api_by_path.items())
+    )
+    per_poll = cpu["live"]
+    print(
+        f"  1,000 open dashboards polling every 30 s = 33 polls/s x {per_poll:.2f} ms app CPU = "
+        f"{33.3 * per_poll / 10:.1f}% of one core (derived from this run, no ingest running)"
+    )
     views: dict[str, list[float]] = {}
     for path, times in by_path["feed"].items():  # RSS and Atom of one view together
         views.setdefault(path.split("?", 1)[1], []).extend(times)
@@ -619,12 +685,14 @@ def main() -> int:
         + "; ".join(f"{view}: {pct(t, 0.5):.1f}/{pct(t, 0.95):.1f}" for view, t in views.items())
     )
     print(f"throughput ({tool}, mixed dashboard/search): {rps:.0f} req/s, errors={tp_err}")
-    errors = dash_err + srch_err + feed_err + nm_err + tp_err
+    errors = dash_err + srch_err + feed_err + nm_err + tp_err + live_err + api_err
     figures = {
         "dashboard_p95_ms": pct(server_ms["dashboard"], 0.95),
         "search_p95_ms": pct(server_ms["search"], 0.95),
         "feed_p95_ms": pct(server_ms["feed"], 0.95),
         "feed_304_p95_ms": pct(server_ms["feed_304"], 0.95),
+        "live_nothing_new_p95_ms": pct(server_ms["live"], 0.95),
+        "api_list_p95_ms": pct(server_ms["api"], 0.95),
     }
     ok = errors == 0 and all(figures[k] <= TARGETS[k] for k in TARGETS)
     print(

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._services import private_services
 
 A_304_CPU_US = 1000.0  # app CPU of one 304 answered from the memo (bench/dashboard.py, docs/benchmarks.md)
 TARGET_SAVED_SHARE = 0.10
@@ -37,26 +37,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=2000, help="calls per round (five rounds)")
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="bench-feed-version-"))
-    redis_proc = None
-    if "REDIS_URL" not in os.environ:
-        from newsdesk.embedded_redis import free_port, start_server
-
-        port = free_port()
-        redis_proc = start_server(port, workdir)
-        os.environ["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("DEBUG", "false")
-    os.environ.setdefault("SECRET_KEY", "bench-" + os.urandom(24).hex())
-    os.environ["NEWSDESK_VAR_DIR"] = str(workdir)
-    try:
+    with private_services("bench-feed-version-"):
         return run(args.calls)
-    finally:
-        if redis_proc is not None:
-            redis_proc.terminate()
-            redis_proc.wait(timeout=10)
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _cpu_us(fn, calls: int) -> float:

@@ -26,16 +26,16 @@ import argparse
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench._services import private_services  # noqa: E402
 
 TARGET_OVERHEAD_MS = 2.0
 
@@ -223,27 +223,8 @@ def main() -> int:
     args = parser.parse_args()
     count = args.articles or (300 if args.quick else 1000)
 
-    workdir = Path(tempfile.mkdtemp(prefix="bench-translation-"))
-    redis_proc = None
-    if "REDIS_URL" not in os.environ:
-        from newsdesk.embedded_redis import free_port, start_server
-
-        port = free_port()
-        redis_proc = start_server(port, workdir)
-        os.environ["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    # Production settings: DEBUG keeps a log of every query, which is not what we measure.
-    os.environ.setdefault("DEBUG", "false")
-    os.environ.setdefault("SECRET_KEY", "bench-" + os.urandom(24).hex())
-    os.environ["NEWSDESK_VAR_DIR"] = str(workdir)
-    try:
+    with private_services("bench-translation-"):
         return run(count, profile=args.profile)
-    finally:
-        if redis_proc is not None:
-            redis_proc.terminate()
-            redis_proc.wait(timeout=10)
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def run(count: int, *, profile: int = 0) -> int:

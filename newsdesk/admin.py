@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -19,6 +20,18 @@ from newsdesk.tasks import articles_retranslate_enqueue, sources_poll_enqueue
 admin.site.site_header = "Newsdesk admin"
 admin.site.site_title = "Newsdesk admin"
 admin.site.index_title = "Sources, articles and stories"
+
+# Django 6 makes https the scheme assumed for a URL typed without one; say so now
+# (and without the RemovedInDjango60Warning every URL form field raised).
+URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
+
+
+def url_formfield(field, **kwargs):
+    """ModelForm ``formfield_callback``: URL fields assume https, as Django 6 will."""
+    if isinstance(field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return field.formfield(**kwargs)
+
 
 SSRF_HELP = (
     "Newsdesk refuses private, loopback and link-local addresses so that a feed URL cannot reach "
@@ -60,6 +73,7 @@ class SourceAdminForm(forms.ModelForm):
     class Meta:
         model = Source
         fields = "__all__"
+        formfield_callback = url_formfield
 
     discovered: list = []
 
@@ -114,6 +128,7 @@ def source_kind_of(*, request, obj: Source | None) -> str:
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
     form = SourceAdminForm
+    formfield_overrides = URL_FIELDS
     change_list_template = "admin/newsdesk/source/change_list.html"
     list_display = (
         "name",
@@ -344,6 +359,7 @@ class ArticleAdmin(admin.ModelAdmin):
         "story",
     )
     list_filter = ("translation_status", "country", "language")
+    formfield_overrides = URL_FIELDS
     search_fields = ("title_orig", "title_en", "dedupe_key")
     raw_id_fields = ("source", "story")
     list_select_related = ("source", "story")
@@ -495,9 +511,10 @@ class TranslationAdmin(admin.ModelAdmin):
         return super().changelist_view(request, {**context, **(extra_context or {})})
 
 
-# Dead letters, the file-drop ledger and saved views (their own admin modules register them).
+# Dead letters, the file-drop ledger, saved views and story decisions (their own admin modules register them).
 from newsdesk.accounts import admin as _accounts_admin  # noqa: E402, F401
 from newsdesk.alerts import admin as _alerts_admin  # noqa: E402, F401
+from newsdesk.coverage import admin as _coverage_admin  # noqa: E402, F401
 from newsdesk.delivery import admin as _delivery_admin  # noqa: E402, F401
 from newsdesk.drops import admin as _drops_admin  # noqa: E402, F401
 from newsdesk.ops import admin as _ops_admin  # noqa: E402, F401

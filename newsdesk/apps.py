@@ -9,7 +9,7 @@ class NewsdeskConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from newsdesk.web.search_schema import search_schema_post_migrate
+        from newsdesk.models.search_schema import search_schema_post_migrate
 
         # SQLite table rebuilds drop the FTS5 sync triggers; put them back.
         post_migrate.connect(search_schema_post_migrate, sender=self, dispatch_uid="newsdesk-search-schema")

@@ -19,14 +19,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from itertools import zip_longest
 
 from django.db import transaction
+from django.db.models import Q
 
 from newsdesk.coverage.cluster import article_assign_story
 from newsdesk.coverage.semantic import articles_embeddings, semantic_enabled
 from newsdesk.enrich.pipeline import article_enrichment_save, articles_enrich
-from newsdesk.models import Article
+from newsdesk.enrich.translate import translation_chain_available
+from newsdesk.models import Article, TranslationStatus
 
 log = logging.getLogger(__name__)
 
@@ -128,3 +131,29 @@ def enrich_batches_plan(*, by_source: Mapping[int, list[int]], batch_size: int) 
     for round_ in zip_longest(*rests):
         plan += [(BULK_QUEUE, batch) for batch in round_ if batch]
     return plan
+
+
+# Articles left unfinished this long are presumed lost on the way, not in progress.
+LOST_AFTER = timedelta(minutes=10)
+
+
+def articles_unfinished(*, now: datetime, limit: int) -> list[int]:
+    """Ids of articles to send through the flow again (the retry sweep), oldest first.
+
+    First those lost on the way: never enriched (a lost message; recluster
+    may have put one in a story already), or enriched without joining a
+    story (the assignment failed, or its asynchronous commit was lost to a
+    database crash; read through the small partial index of story-less
+    articles). Then, while some provider can take calls, those whose
+    translation is pending (an outage, an open breaker, a spent budget); with
+    every breaker open, re-sending them would only churn. Failed
+    translations wait for the admin's "re-translate".
+    """
+    lost_before = now - LOST_AFTER
+    lost = Q(enriched_at__isnull=True, fetched_at__lt=lost_before) | Q(story__isnull=True, enriched_at__lt=lost_before)
+    ids = list(Article.objects.filter(lost).order_by("id").values_list("id", flat=True)[:limit])
+    if len(ids) < limit and translation_chain_available():
+        pending = Q(translation_status=TranslationStatus.PENDING, enriched_at__isnull=False)
+        more = Article.objects.filter(pending).exclude(id__in=ids).order_by("id").values_list("id", flat=True)
+        ids += list(more[: limit - len(ids)])
+    return ids

@@ -104,3 +104,17 @@ def language_note(*, language: str, declared: str, detected: str) -> str:
     if language == detected:
         return f"Declared {language_name(declared)}; detected {language_name(detected)}"
     return f"Declared {language_name(declared)}; the detector guessed {language_name(detected)} (not confident)"
+
+
+def display_title(row) -> str:
+    """The title a reader is shown: the English one when we have it, else the original.
+
+    ``row`` is anything with ``title_en`` and ``title_orig``: an Article, a feed
+    item, a card row.
+    """
+    return row.title_en or row.title_orig
+
+
+def display_summary(row) -> str:
+    """The summary a reader is shown: the English one when we have it, else the original."""
+    return row.summary_en or row.summary_orig

@@ -11,21 +11,35 @@ way is re-sent from the database (the dispatcher, the retry sweep).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import timedelta
+from dataclasses import replace
 
 from celery import shared_task
 from celery.signals import worker_ready
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from newsdesk.flow import BULK_QUEUE, FRESH_QUEUE, article_finish, articles_finish, enrich_batches_plan
+from newsdesk.flow import (
+    BULK_QUEUE,
+    FRESH_QUEUE,
+    article_finish,
+    articles_finish,
+    articles_unfinished,
+    enrich_batches_plan,
+)
 from newsdesk.ingest.dispatch import source_batches, sources_dispatch
-from newsdesk.ingest.poll import source_poll, sources_poll
-from newsdesk.models import Article, Heartbeat, TranslationStatus
+from newsdesk.ingest.poll import (
+    polls_mark,
+    source_dead_letter,
+    source_poll,
+    sources_claims_release,
+    sources_handled,
+    sources_poll,
+)
+from newsdesk.models import Article, Heartbeat
+from newsdesk.ops.deadletter import ObjectHooks, SuccessProbe
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +71,13 @@ def enrich_enqueue(*, by_source: dict[int, list[int]]) -> int:
     plan = enrich_batches_plan(by_source=by_source, batch_size=settings.NEWSDESK_ENRICH_BATCH_SIZE)
     if not plan:
         return 0
-    with enrich_articles.app.producer_or_acquire() as producer:
-        for queue, ids in plan:
-            enrich_articles.apply_async((ids,), queue=queue, producer=producer)
+    try:
+        with enrich_articles.app.producer_or_acquire() as producer:
+            for queue, ids in plan:
+                enrich_articles.apply_async((ids,), queue=queue, producer=producer)
+    except Exception as exc:  # no broker: the articles are stored, and retry_pending_translations sends them later
+        log.warning("event=enrich_enqueue_failed articles=%s error=%s", sum(len(ids) for _, ids in plan), exc)
+        return 0
     return len(plan)
 
 
@@ -94,7 +112,22 @@ class EnrichSender:
             enrich_enqueue_ids(ids)
 
 
-@shared_task(**RETRY)
+def _ids(keys: Sequence[str]) -> list[int]:
+    return [int(k) for k in keys if k.isdigit()]
+
+
+# What the task guard (newsdesk/ops/guard.py) asks of a poll's sources.
+POLL_HOOKS = ObjectHooks(
+    release=lambda keys: sources_claims_release(source_ids=_ids(keys)),
+    dead_letter=lambda key, reason: source_dead_letter(source_id=int(key), reason=reason),
+    probe=SuccessProbe(
+        mark=polls_mark,
+        done=lambda keys, mark: {str(i) for i in sources_handled(source_ids=_ids(keys), since_mark=mark)},
+    ),
+)
+
+
+@shared_task(**RETRY, object_hooks=replace(POLL_HOOKS, batch=True))
 def poll_sources(source_ids: list[int]) -> int:
     """Poll a batch of sources (one message per batch keeps Celery's
     per-task overhead off each poll). Returns how many were polled."""
@@ -103,7 +136,7 @@ def poll_sources(source_ids: list[int]) -> int:
     return sum(1 for result in results if result.attempt is not None)
 
 
-@shared_task(**RETRY)
+@shared_task(**RETRY, object_hooks=POLL_HOOKS)
 def poll_source(source_id: int) -> None:
     result = source_poll(source_id=source_id)
     enrich_enqueue(by_source={source_id: result.to_enrich})
@@ -150,24 +183,11 @@ def retry_pending_translations(limit: int = 500) -> int:
     and for articles whose enrich message was lost (never enriched after a grace
     period) or whose story assignment was (enriched, still in no story after
     the same grace period). Failed articles wait for the admin action."""
-    from newsdesk.enrich.translate import translation_chain_available
-
     if enrich_backlog() > 0:
         # Messages from an earlier sweep (or from ingest) are still waiting: adding
         # the same ids again would only grow the queue while the backlog drains.
         return 0
-    lost_before = timezone.now() - timedelta(minutes=10)
-    # Never enriched (a lost message; recluster may have put it in a story
-    # already), or enriched without joining a story (the assignment failed, or
-    # its asynchronous commit was lost to a database crash: read through the
-    # small partial index of story-less articles).
-    lost = Q(enriched_at__isnull=True, fetched_at__lt=lost_before) | Q(story__isnull=True, enriched_at__lt=lost_before)
-    ids = list(Article.objects.filter(lost).order_by("id").values_list("id", flat=True)[:limit])
-    # While every provider's breaker is open, re-queueing would only churn.
-    if len(ids) < limit and translation_chain_available():
-        pending = Q(translation_status=TranslationStatus.PENDING, enriched_at__isnull=False)
-        more = Article.objects.filter(pending).exclude(id__in=ids).order_by("id").values_list("id", flat=True)
-        ids += list(more[: limit - len(ids)])
+    ids = articles_unfinished(now=timezone.now(), limit=limit)
     enrich_enqueue_ids(ids)
     return len(ids)
 
@@ -272,3 +292,13 @@ def sweep_alerts() -> int:
     from newsdesk.alerts.sweep import alerts_sweep
 
     return alerts_sweep(now=timezone.now()).fired
+
+
+@shared_task(**RETRY)
+def prune_alerts_and_deliveries() -> int:
+    """Hourly: old finished deliveries, and the alerts' record of articles long out of their window."""
+    from newsdesk.alerts.sweep import alerts_covered_prune
+    from newsdesk.delivery.service import deliveries_prune
+
+    now = timezone.now()
+    return deliveries_prune(now=now) + alerts_covered_prune(now=now)

@@ -8,13 +8,7 @@ from newsdesk.accounts import desks
 from newsdesk.models import SavedView
 from tests.support.accounts import make_article, make_editor, make_source
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_counts(settings):
-    # Counts are cached in production; these tests check the counting itself.
-    settings.NEWSDESK_NEW_COUNT_CACHE_SECONDS = 0
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_counts")]
 
 
 def names(owner) -> list[str]:

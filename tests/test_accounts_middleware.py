@@ -38,6 +38,7 @@ API_OPEN = "api-open"  # the API's schema and root: describe the API, not the de
 
 ROUTES: dict[str, str] = {
     "dashboard": PAGE,
+    "dashboard-live": PAGE,  # JSON for the dashboard's own script
     "stats": PAGE,
     "story": PAGE,
     "feed-rss": FEED,
@@ -46,6 +47,7 @@ ROUTES: dict[str, str] = {
     "story-rss": FEED,
     "article-translation": PAGE,  # an HTML/JSON fragment the card fetches
     "healthz": OPEN,
+    "favicon": OPEN,
     "metrics": OPEN,
     "login": OPEN,
     "logout": LOGOUT,

@@ -12,13 +12,7 @@ from newsdesk.accounts import desks
 from newsdesk.models import FeedToken, SavedView, Story
 from tests.support.accounts import PASSWORD, make_article, make_editor, make_source
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_counts(settings):
-    # Counts are cached in production; these tests check the counting itself.
-    settings.NEWSDESK_NEW_COUNT_CACHE_SECONDS = 0
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_counts")]
 
 
 CSRF_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -147,6 +141,7 @@ def test_the_sidebar_lists_views_with_new_counts_and_opening_resets_them(setting
     settings.NEWSDESK_NEW_COUNT_CAP = 2
     source = make_source(country="MX")
     editor = make_editor()
+    make_article(source, "Seen before the view was saved", minutes_ago=60)
     view = desks.saved_view_create(owner=editor, name="Mexico desk", query="country=MX")
     for i in range(3):
         make_article(source, f"Fresh {i}")
@@ -155,11 +150,14 @@ def test_the_sidebar_lists_views_with_new_counts_and_opening_resets_them(setting
     page = client.get(reverse("dashboard")).content.decode()
     assert "Mexico desk" in page
     assert "2+ new" in page
+    seen_before = view.seen_article_id
     response = client.post(reverse("desk-open", args=[view.pk]))
-    assert response["Location"] == reverse("dashboard") + "?country=MX"
+    assert response["Location"] == reverse("dashboard") + f"?country=MX&seen={seen_before}"
     page = client.get(response["Location"]).content.decode()
     assert "new</span>" not in page
     assert 'aria-current="page"' in page
+    # Where the three articles the editor had not seen end: the marker sits before the first seen card.
+    assert 'id="seen-marker"' in page
 
 
 def test_another_editors_view_is_404_for_every_action():

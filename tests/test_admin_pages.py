@@ -145,3 +145,22 @@ def test_translation_page_summarises_providers_and_use(boss, settings):
     assert "Providers, in the order they are tried" in text and "google" in text
     assert "pending 1" in text and "1,234" in text
     assert Article.objects.count() == 1
+
+
+def test_no_admin_form_raises_a_django_6_deprecation(boss):
+    """`make test` printed 34 RemovedInDjango60Warning (URL fields without assume_scheme).
+    Every registered model's add or change form is built here with the warning as an error."""
+    import warnings
+
+    from django.contrib import admin as django_admin
+    from django.test import RequestFactory
+    from django.utils.deprecation import RemovedInDjango60Warning
+
+    request = RequestFactory().get("/admin/")
+    request.user = get_user_model().objects.get(username="boss")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RemovedInDjango60Warning)
+        for model, model_admin in django_admin.site._registry.items():
+            form = model_admin.get_form(request, None)
+            form()  # builds every field
+            assert model is not None

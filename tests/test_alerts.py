@@ -272,3 +272,23 @@ def test_bad_alert_input_is_refused_with_a_reason(editor, receiver):
     ]:
         with pytest.raises(AlertError, match=reason):
             alert_create(owner=editor, view_pk=view.pk, name="x", **kwargs)
+
+
+def test_old_history_is_pruned_but_not_what_can_still_repeat(editor, receiver, settings):
+    from datetime import timedelta
+
+    from newsdesk.alerts.sweep import alerts_covered_prune
+    from newsdesk.delivery.service import deliveries_prune
+    from newsdesk.models import AlertCovered
+
+    _spreading(editor, receiver, levels="2")
+    story_of(article_in("MX", "Lithium deal"), article_in("FR", "Lithium deal, Paris"))
+    _sweep()
+    _send_all()
+    now = timezone.now()
+    assert deliveries_prune(now=now) == 0 and alerts_covered_prune(now=now) == 0
+    later = now + timedelta(days=settings.NEWSDESK_DELIVERY_HISTORY_DAYS, hours=1)
+    assert deliveries_prune(now=later) == 2  # the delivery and its attempt
+    assert not Delivery.objects.exists()
+    assert AlertCovered.objects.count() == 2
+    assert alerts_covered_prune(now=now + timedelta(hours=4 * settings.NEWSDESK_ALERT_WINDOW_HOURS + 1)) == 2

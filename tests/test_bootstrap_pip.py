@@ -16,6 +16,8 @@ import pytest
 
 from tests.support.http import LoopbackServer, Response
 
+pytestmark = pytest.mark.slow  # runs pip in a subprocess against a loopback index
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "deploy" / "bootstrap_pip.py"
 

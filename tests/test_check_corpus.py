@@ -100,6 +100,7 @@ def _big_feed(path: Path) -> None:
     path.write_bytes(rss(items))
 
 
+@pytest.mark.slow  # starts check_corpus in a subprocess
 def test_a_file_over_the_time_bound_is_hung_and_the_run_goes_on(tmp_path):
     _small_corpus(tmp_path)
     _big_feed(tmp_path / "big.xml")
@@ -110,6 +111,7 @@ def test_a_file_over_the_time_bound_is_hung_and_the_run_goes_on(tmp_path):
     assert any(line.startswith("hung") and "big.xml" in line for line in lines)
 
 
+@pytest.mark.slow  # starts check_corpus in a subprocess
 def test_a_file_over_the_memory_bound_is_crashed_and_the_run_goes_on(tmp_path):
     """Run as its own process: a long-lived test process has free heap that a
     forked worker could reuse without growing, which would blur the bound."""

@@ -135,6 +135,7 @@ def test_the_same_sources_sent_twice_at_once_are_polled_once(feed_server):
     assert FetchAttempt.objects.count() == n
 
 
+@pytest.mark.slow  # a real Celery worker process
 @pytest.mark.django_db(transaction=True)
 def test_dispatch_task_polls_through_a_real_worker(feed_server, settings):
     """dispatch_due_sources on a real Celery worker sends batches that poll every due source once."""

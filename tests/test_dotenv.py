@@ -61,6 +61,7 @@ def _settings_in_fresh_shell(tmp_path: Path, env_file: Path | None) -> subproces
     )
 
 
+@pytest.mark.slow  # loads the settings in a fresh Python process
 def test_a_new_shell_gets_debug_and_the_secret_from_env_file(tmp_path):
     path = tmp_path / ".env"
     path.write_text("DEBUG=true\nSECRET_KEY=abcdef-generated-for-this-install-xxxxxxxxxxxxxxxxxxxxxxxxxxxx\n")
@@ -69,6 +70,7 @@ def test_a_new_shell_gets_debug_and_the_secret_from_env_file(tmp_path):
     assert done.stdout.split()[-2:] == ["True", "abcdef"]
 
 
+@pytest.mark.slow  # loads the settings in a fresh Python process
 def test_production_without_env_file_still_refuses_a_missing_secret(tmp_path):
     done = _settings_in_fresh_shell(tmp_path, tmp_path / "absent.env")
     assert done.returncode != 0

@@ -77,6 +77,7 @@ def test_ingest_into_a_named_source_and_failures_exit_non_zero(tmp_path):
     assert FetchAttempt.objects.filter(source=wire, outcome=FetchAttempt.Outcome.ERROR).count() == 2
 
 
+@pytest.mark.slow  # runs watch_drops in a subprocess
 def test_watch_drops_picks_up_a_moved_in_file_within_a_second(settings, tmp_path):
     root = tmp_path / "drops"
     Source.objects.create(name="Watched", kind=SourceKind.DROP, inbox="watched")

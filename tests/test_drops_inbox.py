@@ -147,6 +147,7 @@ def test_recently_changed_file_waits_for_the_settle_window(box):
     assert inbox_list(box=box, settle_seconds=30, max_bytes=MAX, now=time.time() + 31).ready == ["a.txt"]
 
 
+@pytest.mark.slow  # a writer subprocess
 def test_half_written_file_is_not_taken_until_complete(box):
     """A writer appending every 0.1 s for 2 s: repeated listings with a 0.5 s window never
     offer the file; once the writer stops, it is offered and read whole."""

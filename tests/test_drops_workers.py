@@ -22,7 +22,7 @@ from newsdesk.models import Article, DropFile, FetchAttempt, Source, SourceKind
 from tests.support.worker import ROOT, celery_worker, wait_for
 from tests.support.worker import test_database_url as database_url
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]  # real worker and scanner processes
 
 SCANNER = """
 import os, sys, time

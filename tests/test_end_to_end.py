@@ -10,7 +10,7 @@ from newsdesk.models import Article, FetchAttempt, Source, TranslationStatus
 from tests.support.http import rss
 from tests.support.worker import celery_worker, wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]  # a real Celery worker process
 
 SPANISH_TITLE = "Los minerales críticos no deben negociarse por separado"
 SPANISH_SUMMARY = "El gobierno de Estados Unidos destaca la importancia de los minerales críticos."

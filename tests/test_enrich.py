@@ -11,24 +11,16 @@ from django.urls import reverse
 
 from newsdesk.enrich.breaker import breaker_failure
 from newsdesk.enrich.pipeline import article_translate, content_plain_text
-from newsdesk.enrich.redisstate import redis_state_clear
 from newsdesk.flow import article_finish as article_enrich
 from newsdesk.models import Article, CoverageDoc, CoveragePosting, Story, Translation, TranslationStatus
+from tests.support.accounts import make_editor
 from tests.support.articles import make_article, make_source
-from tests.support.translator import fast_settings, refused_url
+from tests.support.translator import refused_url
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_translation")]
 
 SPANISH_TITLE = "Los minerales críticos no deben negociarse por separado"
 SPANISH_SUMMARY = "El gobierno de Estados Unidos destaca la importancia de los minerales críticos."
-
-
-@pytest.fixture(autouse=True)
-def fast_translation(settings):
-    fast_settings(settings)
-    redis_state_clear()
-    yield
-    redis_state_clear()
 
 
 def _article(**extra) -> Article:
@@ -235,8 +227,9 @@ def test_content_plain_text_keeps_paragraphs_and_drops_markup():
 def test_translation_view_translates_once_and_escapes(translator, client):
     article = _article(content_orig="<p>Primer párrafo &lt;script&gt;x&lt;/script&gt;.</p><p>Segundo párrafo.</p>")
     article_enrich(article_id=article.id)
+    client.force_login(make_editor())
     url = reverse("article-translation", args=[article.id])
-    response = client.get(url)
+    response = client.post(url)
     assert response.status_code == 200
     body = response.content.decode()
     assert "<script>" not in body
@@ -254,7 +247,8 @@ def test_translation_view_shows_original_when_pending(client, settings):
     settings.NEWSDESK_TRANSLATORS = ["google"]
     settings.NEWSDESK_GOOGLE_TRANSLATE_URL = refused_url("/m")
     article = _article(content_orig="<p>Hola <b>mundo</b></p>", language="es")
-    response = client.get(reverse("article-translation", args=[article.id]))
+    client.force_login(make_editor())
+    response = client.post(reverse("article-translation", args=[article.id]))
     assert response.status_code == 503
     assert "Translation pending" in response.content.decode()
     assert "<p>Hola mundo</p>" in response.content.decode()
@@ -262,3 +256,27 @@ def test_translation_view_shows_original_when_pending(client, settings):
 
 def test_translation_view_404(client):
     assert client.get(reverse("article-translation", args=[999999])).status_code == 404
+
+
+def test_translated_title_and_summary_are_cleaned_like_originals(translator, monkeypatch):
+    """A provider answering with markup does not put it in the English title (issue #16 item 5)."""
+    from tests.support import translator as phrasebook
+
+    monkeypatch.setitem(phrasebook.PHRASES, SPANISH_TITLE, "Minerals <img src=x onerror=alert(1)>talks &amp; trade")
+    monkeypatch.setitem(phrasebook.PHRASES, SPANISH_SUMMARY, "<script>alert(1)</script>The <b>summary</b>.")
+    article = article_enrich(article_id=_article().id)
+    article.refresh_from_db()
+    assert article.title_en == "Minerals talks & trade"
+    assert article.summary_en == "The summary ."
+    assert article.translation_status == TranslationStatus.DONE
+
+
+def test_translated_content_loses_markup_the_provider_added_but_keeps_the_originals_text(translator, monkeypatch):
+    from tests.support import translator as phrasebook
+
+    original = "Dos párrafos sobre la etiqueta <b> del HTML."
+    monkeypatch.setitem(phrasebook.PHRASES, original, 'Two paragraphs on the <b> tag <img src=x onerror="alert(1)">of HTML.')
+    article = _article(content_orig="<p>Dos párrafos sobre la etiqueta &lt;b&gt; del HTML.</p>", language="es")
+    from newsdesk.enrich.pipeline import article_translate_content
+
+    assert article_translate_content(article=article) == "Two paragraphs on the <b> tag of HTML."

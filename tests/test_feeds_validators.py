@@ -235,23 +235,6 @@ def test_source_saves_that_feeds_do_not_show_leave_the_version(mexico):
     assert _version() != before
 
 
-@pytest.fixture
-def cache_down(settings):
-    """The cache on a loopback port nothing listens on."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{port}/0",
-            "OPTIONS": {"socket_connect_timeout": 0.5},
-        }
-    }
-
-
 def test_with_the_cache_down_feeds_compute_their_validators(client, mexico, cache_down, django_assert_num_queries):
     _, article, _ = mexico
     first = _get(client, "feed-rss", MX)

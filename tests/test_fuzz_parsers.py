@@ -1,7 +1,7 @@
-"""Bounded property tests for the ingest parsers (strategies in bench/fuzz.py).
+"""Bounded property tests for the ingest parsers (strategies in newsdesk/testing/fuzz.py).
 
 Any feed or dropped file is either refused with the parser's own error or
-parsed into items that keep the contract (bench/fuzz.py ``check_item``).
+parsed into items that keep the contract (``check_item``).
 The long run is ``bench/fuzz.py --seconds N``.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 
-from bench.fuzz import drop_files, drop_target, feed_documents, feed_target
+from newsdesk.testing.fuzz import drop_files, drop_target, feed_documents, feed_target
 
 # Derandomized: CI sees the same 150 inputs each run; bench/fuzz.py explores at random.
 BOUNDED = settings(

@@ -84,6 +84,17 @@ def test_detects_news_sentences(language, sentence):
     assert 0.0 < confidence <= 1.0
 
 
+@pytest.mark.slow  # loads the shipped high-accuracy models: about 1 GB of n-grams, 10 s of CPU
+def test_the_shipped_high_accuracy_models_detect_news_sentences(settings):
+    """The other tests run the low-accuracy models (tests/conftest.py); production ships "high"."""
+    settings.NEWSDESK_LANGUAGE_ACCURACY = "high"
+    for language, texts in SENTENCES.items():
+        for sentence in texts:
+            detected, confidence = detect_language(text=sentence)
+            assert (detected, language) == (language, language), sentence
+            assert 0.0 < confidence <= 1.0
+
+
 def test_text_without_letters_is_unknown():
     assert detect_language(text="12:30 — 4,5 % 🔥🚀") == ("", 0.0)
     assert detect_language(text="   ") == ("", 0.0)

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from newsdesk.models import DeadLetter, FetchAttempt, Source, TaskAttempt
 from newsdesk.ops import deadletter
+from newsdesk.tasks import POLL_HOOKS, poll_source, poll_sources
 from tests.support.http import Response, rss
 from tests.support.worker import celery_worker, wait_for
 
@@ -60,19 +61,19 @@ def test_a_poll_skipped_for_a_dead_claim_did_not_finish():
     polled = Source.objects.create(name="T", url="http://127.0.0.1:9/b.xml", state="polling")
     idle = Source.objects.create(name="U", url="http://127.0.0.1:9/c.xml", state="idle")
     FetchAttempt.objects.create(source=stuck)  # an earlier run's attempt does not count
-    mark = deadletter.run_mark(task_name=POLL)
+    mark = deadletter.run_mark(hooks=POLL_HOOKS)
     FetchAttempt.objects.create(source=polled, started_at=timezone.now() - timedelta(days=1))  # clock stepped back
     keys = [str(stuck.id), str(polled.id), str(idle.id)]
-    assert deadletter.finished_keys(task_name=POLL, object_keys=keys, mark=mark) == keys[1:]
+    assert deadletter.finished_keys(hooks=POLL_HOOKS, object_keys=keys, mark=mark) == keys[1:]
     # Tasks without a probe finish when they return.
-    assert deadletter.finished_keys(task_name="t.z", object_keys=["1", "2"], mark=0) == ["1", "2"]
+    assert deadletter.finished_keys(hooks=deadletter.NO_HOOKS, object_keys=["1", "2"], mark=0) == ["1", "2"]
 
 
 @pytest.mark.django_db
 def test_dead_poll_marks_the_source_and_backs_it_off(settings):
     settings.NEWSDESK_ERROR_BACKOFF_MAX_SECONDS = 86400
     source = Source.objects.create(name="Poison", url="http://127.0.0.1:9/p.xml", state="polling")
-    deadletter.dead_letter_mark_object(task_name=POLL, object_key=str(source.id), reason="3 runs did not finish")
+    deadletter.dead_letter_mark_object(hooks=POLL_HOOKS, object_key=str(source.id), reason="3 runs did not finish")
     source.refresh_from_db()
     assert source.state == "idle"
     assert source.error_count == 1
@@ -94,11 +95,17 @@ def test_a_redelivered_message_frees_the_claim_its_dead_delivery_held():
     assert again.previous_task_id == "T1"
     keys = deadletter.previous_delivery_keys(task_name=POLL, object_keys=[str(mine.id), str(other.id)], task_id="T1")
     assert keys == [str(mine.id)]
-    deadletter.release_previous_claims(task_name=POLL, object_keys=keys)
+    deadletter.release_previous_claims(hooks=POLL_HOOKS, object_keys=keys)
     mine.refresh_from_db()
     other.refresh_from_db()
     assert mine.state == "queued"
     assert other.state == "polling"
+
+
+@pytest.mark.django_db
+def test_poll_tasks_declare_their_hooks_and_the_batch_one_is_a_batch():
+    assert poll_source.object_hooks is POLL_HOOKS and not poll_source.object_hooks.batch
+    assert poll_sources.object_hooks.batch and poll_sources.object_hooks.release is POLL_HOOKS.release
 
 
 @pytest.mark.django_db
@@ -161,3 +168,31 @@ def test_a_feed_that_kills_its_worker_is_dead_lettered_and_the_worker_lives(feed
     assert bad.next_poll_at > timezone.now() + timedelta(hours=1)
     assert not bad.articles.exists()
     assert good.articles.count() == 1
+
+
+@pytest.mark.django_db
+def test_retrying_a_dead_letter_resends_only_its_object(django_capture_on_commit_callbacks, settings):
+    """A dead letter of a batch task is sent again for its own id, not the batch it died in."""
+    import base64
+    import json
+
+    from config.celery import app
+
+    def drain() -> list[tuple[str, list]]:
+        with app.connection_for_write() as conn:
+            client = conn.default_channel.client
+            raw = client.lrange(settings.NEWSDESK_POLL_QUEUE, 0, -1)
+            client.delete(settings.NEWSDESK_POLL_QUEUE)
+        bodies = [json.loads(item) for item in raw]
+        return [(m["headers"]["task"], json.loads(base64.b64decode(m["body"]))[0]) for m in bodies]
+
+    drain()
+    batch = DeadLetter.objects.create(
+        task_name=poll_sources.name, object_key="12", args=[[11, 12, 13]], attempts=3, reason="r"
+    )
+    single = DeadLetter.objects.create(task_name=poll_source.name, object_key="7", args=[7], attempts=3, reason="r")
+    TaskAttempt.objects.create(task_name=poll_sources.name, object_key="12", count=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deadletter.dead_letter_retry(dead_letter_ids=[batch.id, single.id]) == 2
+    assert sorted(drain()) == [(poll_source.name, [7]), (poll_sources.name, [[12]])]
+    assert not DeadLetter.objects.exists() and not TaskAttempt.objects.exists()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -77,3 +81,37 @@ def test_metrics_token_is_required_when_set(client, settings):
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret").status_code == 200
+
+
+def test_metrics_without_a_token_answer_loopback_clients_only(client, settings):
+    """Issue #16 item 5: /metrics enabled without a token is not open to the network."""
+    settings.NEWSDESK_METRICS = True
+    settings.NEWSDESK_METRICS_TOKEN = ""
+    assert client.get("/metrics", REMOTE_ADDR="203.0.113.7").status_code == 403
+    assert client.get("/metrics", REMOTE_ADDR="::1").status_code == 200
+
+
+def _settings_import(**env: str) -> subprocess.CompletedProcess:
+    base = {
+        "PATH": os.environ.get("PATH", ""),
+        "DEBUG": "false",
+        "SECRET_KEY": "x" * 60,
+        "DATABASE_URL": "postgres://newsdesk@127.0.0.1:5432/newsdesk",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "ALLOWED_HOSTS": "news.example.org",
+    }
+    return subprocess.run(
+        [sys.executable, "-c", "import config.settings"],
+        env={**base, **env},
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_production_refuses_to_start_with_metrics_and_no_token():
+    refused = _settings_import(NEWSDESK_METRICS="true")
+    assert refused.returncode != 0
+    assert "NEWSDESK_METRICS_TOKEN" in refused.stderr
+    assert _settings_import(NEWSDESK_METRICS="true", NEWSDESK_METRICS_TOKEN="t").returncode == 0, refused.stderr

@@ -7,9 +7,9 @@ from django.db import connection
 from django.http import QueryDict
 
 from newsdesk.models import Article
+from newsdesk.models.search_schema import search_schema_ensure
 from newsdesk.web.filters import ArticleFilter
 from newsdesk.web.search import MAX_TERMS, search_parse
-from newsdesk.web.search_schema import search_schema_ensure
 from tests.support.articles import make_article, make_source
 
 

@@ -41,6 +41,7 @@ def _load_settings(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[st
     )
 
 
+@pytest.mark.slow  # loads the settings in a fresh Python process
 def test_production_refuses_the_sqlite_default(tmp_path):
     done = _load_settings(tmp_path, DEBUG="false", SECRET_KEY=PRODUCTION_KEY, REDIS_URL="redis://redis-host:6379/0")
     assert done.returncode != 0
@@ -48,6 +49,7 @@ def test_production_refuses_the_sqlite_default(tmp_path):
     assert "sqlite" in done.stderr
 
 
+@pytest.mark.slow  # loads the settings in a fresh Python process
 def test_production_refuses_the_loopback_redis_default(tmp_path):
     done = _load_settings(
         tmp_path, DEBUG="false", SECRET_KEY=PRODUCTION_KEY, DATABASE_URL="postgres://db-host:5432/newsdesk"
@@ -57,16 +59,19 @@ def test_production_refuses_the_loopback_redis_default(tmp_path):
     assert "redis://127.0.0.1:6379/0" in done.stderr
 
 
+@pytest.mark.slow  # loads the settings in a fresh Python process
 def test_production_refuses_an_empty_url_as_unset(tmp_path):
     done = _load_settings(tmp_path, DEBUG="false", SECRET_KEY=PRODUCTION_KEY, DATABASE_URL=" ", REDIS_URL="redis://r/0")
     assert "ImproperlyConfigured: DATABASE_URL is not set" in done.stderr
 
 
+@pytest.mark.slow  # loads the settings in a fresh Python process
 def test_production_still_refuses_a_missing_secret(tmp_path):
     done = _load_settings(tmp_path, DEBUG="false", DATABASE_URL="postgres://db/n", REDIS_URL="redis://r/0")
     assert "ImproperlyConfigured: SECRET_KEY is missing" in done.stderr
 
 
+@pytest.mark.slow  # loads the settings in a fresh Python process
 def test_production_honours_sqlite_and_loopback_redis_when_asked_for(tmp_path):
     """An explicit URL is a choice, even when it names what development defaults to."""
     done = _load_settings(
@@ -82,6 +87,7 @@ def test_production_honours_sqlite_and_loopback_redis_when_asked_for(tmp_path):
     assert loaded["redis"] == loaded["cache"] == loaded["broker"] == "redis://127.0.0.1:6379/3"
 
 
+@pytest.mark.slow  # loads the settings in a fresh Python process
 def test_development_falls_back_to_sqlite_and_loopback_redis(tmp_path):
     done = _load_settings(tmp_path, DEBUG="true", NEWSDESK_DROP_SCAN_SECONDS="7.5")
     assert done.returncode == 0, done.stderr

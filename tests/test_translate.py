@@ -10,7 +10,6 @@ import pytest
 
 from newsdesk.enrich.breaker import breaker_state
 from newsdesk.enrich.providers import STATS
-from newsdesk.enrich.redisstate import redis_state_clear
 from newsdesk.enrich.translate import (
     TranslationFailed,
     TranslationPending,
@@ -19,27 +18,16 @@ from newsdesk.enrich.translate import (
 )
 from newsdesk.models import ProviderUsage, Translation
 from tests.support.http import Response
-from tests.support.translator import FakeTranslator, fast_settings, refused_url
+from tests.support.translator import provider_served, refused_url
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_translation")]
 
 SPANISH = "Los minerales críticos no deben negociarse por separado"
 
 
-@pytest.fixture(autouse=True)
-def fast_translation(settings):
-    """Small deadlines and backoffs so fault tests stay quick; clean shared state."""
-    fast_settings(settings)
-    redis_state_clear()
-    yield
-    redis_state_clear()
-
-
 @pytest.fixture
 def libre(settings):
-    with FakeTranslator() as server:
-        settings.NEWSDESK_TRANSLATORS = ["libre"]
-        settings.NEWSDESK_LIBRETRANSLATE_URL = server.url("/")
+    with provider_served(settings, "libre") as server:
         yield server
 
 
@@ -219,10 +207,7 @@ def test_unsupported_language_fails_for_good(translator):
 
 
 def test_deepl_key_never_in_errors(settings):
-    with FakeTranslator() as server:
-        settings.NEWSDESK_TRANSLATORS = ["deepl"]
-        settings.NEWSDESK_DEEPL_KEY = "sekret-deepl-key-1234:fx"
-        settings.NEWSDESK_DEEPL_URL = server.url("/v2/")
+    with provider_served(settings, "deepl", NEWSDESK_DEEPL_KEY="sekret-deepl-key-1234:fx") as server:
         assert translate_text(text="Hola", source_language="es").text == "EN: Hola"
         assert server.requests[-1].query["auth_key"] == ["sekret-deepl-key-1234:fx"]
         server.mode = "forbidden"
@@ -275,10 +260,7 @@ def test_stats_count_calls_and_characters(translator):
 def test_deepl_key_never_in_logs_even_at_debug(settings, caplog):
     """urllib3 logs request lines (with DeepL's auth_key parameter) at DEBUG."""
     caplog.set_level(logging.DEBUG)
-    with FakeTranslator() as server:
-        settings.NEWSDESK_TRANSLATORS = ["deepl"]
-        settings.NEWSDESK_DEEPL_KEY = "sekret-deepl-key-5678:fx"
-        settings.NEWSDESK_DEEPL_URL = server.url("/v2/")
+    with provider_served(settings, "deepl", NEWSDESK_DEEPL_KEY="sekret-deepl-key-5678:fx") as server:
         translate_text(text="Hola", source_language="es")
         server.mode = "forbidden"
         with pytest.raises(TranslationPending):
@@ -289,18 +271,13 @@ def test_deepl_key_never_in_logs_even_at_debug(settings, caplog):
 
 @pytest.fixture
 def microsoft(settings):
-    with FakeTranslator() as server:
-        settings.NEWSDESK_TRANSLATORS = ["microsoft"]
-        settings.NEWSDESK_MICROSOFT_KEY = server.microsoft_key
-        settings.NEWSDESK_MICROSOFT_URL = server.url("/microsoft/translate?api-version=3.0")
+    with provider_served(settings, "microsoft") as server:
         yield server
 
 
 @pytest.fixture
 def mymemory(settings):
-    with FakeTranslator() as server:
-        settings.NEWSDESK_TRANSLATORS = ["mymemory"]
-        settings.NEWSDESK_MYMEMORY_URL = server.url("/mymemory/get")
+    with provider_served(settings, "mymemory") as server:
         yield server
 
 

@@ -12,20 +12,12 @@ from newsdesk.enrich import gate, translate
 from newsdesk.enrich.breaker import breaker_failure
 from newsdesk.enrich.budget import budget_key, budget_refund
 from newsdesk.enrich.gate import RECHECK_SECONDS
-from newsdesk.enrich.redisstate import redis_client, redis_key, redis_state_clear
+from newsdesk.enrich.redisstate import redis_key, redis_state_clear
 from newsdesk.enrich.translate import TranslationPending, text_hash, translate_text, translate_texts
 from newsdesk.models import ProviderUsage, Translation
-from tests.support.translator import fast_settings
+from newsdesk.redisconn import redis_client
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def fast_translation(settings):
-    fast_settings(settings)
-    redis_state_clear()
-    yield
-    redis_state_clear()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_translation")]
 
 
 def test_text_stored_just_after_our_cache_miss_is_read_not_translated_again(translator):
@@ -54,7 +46,7 @@ def test_deleted_cache_row_is_translated_again_once_the_lock_is_done(translator,
     Translation.objects.all().delete()
     started = time.monotonic()
     assert translate_text(text="Noticia borrada", source_language="es").text == "EN: Noticia borrada"
-    # The holder's call time (timeout x attempts + backoff + 5 s) plus the grace, far below DONE_SECONDS.
+    # The holder's call time (timeout x attempts + backoff + lock margin) plus the grace, far below DONE_SECONDS.
     assert time.monotonic() - started < 15
     assert translator.calls == 2
     assert Translation.objects.filter(text_hash=text_hash("Noticia borrada")).count() == 1

@@ -14,7 +14,7 @@ from tests.support.articles import make_article, make_source
 from tests.support.translator import fake_translate, worker_env
 from tests.support.worker import celery_worker, wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]  # real Celery worker processes
 
 # The detector is not under test here; the light model keeps worker start-up short.
 ENV = {"NEWSDESK_LANGUAGE_ACCURACY": "low"}

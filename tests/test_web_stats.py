@@ -6,7 +6,6 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 from lxml import html
@@ -17,13 +16,7 @@ from newsdesk.models import FetchAttempt, ProviderUsage, Source, SourceKind
 from newsdesk.web.charts import stacked_days
 from tests.support.articles import make_article, make_source
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    # Charts are cached in Redis, which outlives each test's database.
-    cache.delete_many(["newsdesk:web:stats:lang", "newsdesk:web:stats:country"])
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_web_cache")]
 
 
 def test_stacked_days_geometry():

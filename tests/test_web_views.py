@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.urls import reverse
 from lxml import html
 
 from newsdesk.models import TranslationStatus
 from tests.support.articles import make_article, make_source, make_story
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.delete("newsdesk:web:categories")
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_web_cache")]
 
 
 NASTY_VALUES = [
@@ -243,6 +237,9 @@ def test_query_count_is_constant_in_the_number_of_cards(client, django_assert_nu
     for i in range(30):
         source = make_source(language=["es", "en", "fr"][i % 3])  # English cards read more fields
         make_article(source=source, story=make_story(sources=i + 1), minutes_ago=i + 1)
+    # The first page after a change also reads the newest article id for the live box, once per change.
+    with django_assert_num_queries(3):
+        client.get(reverse("dashboard"), {"sort": sort})
     with django_assert_num_queries(2):
         response = client.get(reverse("dashboard"), {"sort": sort})
     assert len(_doc(response).find_class("card")) == 31
@@ -290,3 +287,13 @@ def test_rendered_card_cache_is_bounded(client, settings):
         make_article(source=source, title_en=f"Story {i}", minutes_ago=i)
     assert len(_cards_html(client)) == 5
     assert len(rendered_cards) == 3
+
+
+def test_favicon_is_served_on_a_private_desk_too(client, settings, db):
+    settings.NEWSDESK_DASHBOARD_PUBLIC = False
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/x-icon"
+    body = b"".join(response)
+    assert body[:4] == b"\x00\x00\x01\x00", "an ICO header"
+    assert "max-age=86400" in response["Cache-Control"]

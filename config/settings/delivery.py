@@ -44,6 +44,8 @@ NEWSDESK_DELIVERY_CLAIM_SECONDS = env_int("NEWSDESK_DELIVERY_CLAIM_SECONDS", 600
 # Retries due sooner than this go out as a Celery countdown; later ones wait for the dispatcher.
 NEWSDESK_DELIVERY_COUNTDOWN_MAX = env_int("NEWSDESK_DELIVERY_COUNTDOWN_MAX", 300)
 NEWSDESK_DELIVERY_DISPATCH_SECONDS = float(env_int("NEWSDESK_DELIVERY_DISPATCH_SECONDS", 30))
+# Finished deliveries (and their attempt logs) are kept this long, then pruned hourly.
+NEWSDESK_DELIVERY_HISTORY_DAYS = env_int("NEWSDESK_DELIVERY_HISTORY_DAYS", 30)
 
 # Alerts: how often they are checked, how far back a story may have last
 # changed and still fire, and the slack for transactions that commit late.

@@ -74,6 +74,11 @@ NEWSDESK_TRANSLATION_TIMEOUT = env_float("NEWSDESK_TRANSLATION_TIMEOUT", 15.0)
 # In-call retries of transient failures (timeouts, 5xx, refused), exponential backoff with full jitter.
 NEWSDESK_TRANSLATION_RETRIES = env_int("NEWSDESK_TRANSLATION_RETRIES", 2)
 NEWSDESK_TRANSLATION_BACKOFF = env_float("NEWSDESK_TRANSLATION_BACKOFF", 0.5)
+# Single-flight lock on a text being translated: held for the holder's longest call
+# (timeout x attempts + backoff) plus this margin for writing the row; once the lock
+# is past its end and the row is still missing (deleted), it is taken over after the grace.
+NEWSDESK_TRANSLATION_LOCK_MARGIN = env_float("NEWSDESK_TRANSLATION_LOCK_MARGIN", 5.0)
+NEWSDESK_TRANSLATION_DONE_GRACE = env_float("NEWSDESK_TRANSLATION_DONE_GRACE", 2.0)
 # Circuit breaker per provider, shared through Redis: opens after this many failures
 # within the window, stays open for the cooldown (doubling up to the max while probes fail).
 NEWSDESK_TRANSLATION_BREAKER_FAILURES = env_int("NEWSDESK_TRANSLATION_BREAKER_FAILURES", 5)
@@ -102,3 +107,11 @@ NEWSDESK_MYMEMORY_EMAIL = env_str("NEWSDESK_MYMEMORY_EMAIL", "")
 NEWSDESK_DEEPL_URL = env_str("NEWSDESK_DEEPL_URL", "")
 NEWSDESK_MICROSOFT_URL = env_str("NEWSDESK_MICROSOFT_URL", "")
 NEWSDESK_MYMEMORY_URL = env_str("NEWSDESK_MYMEMORY_URL", "")
+# On-demand translation of an article's full text (POST /articles/<id>/translation/, editors only):
+# requests per editor per hour, the most characters one request may send, and the share of
+# the day's budget it may take, as a fraction of each chain provider's daily budget and as
+# an absolute cap; what is left is ingest's, which on-demand requests never touch.
+NEWSDESK_ONDEMAND_PER_USER_HOUR = env_int("NEWSDESK_ONDEMAND_PER_USER_HOUR", 20)
+NEWSDESK_ONDEMAND_MAX_CHARS = env_int("NEWSDESK_ONDEMAND_MAX_CHARS", 20_000)
+NEWSDESK_ONDEMAND_BUDGET_SHARE = env_float("NEWSDESK_ONDEMAND_BUDGET_SHARE", 0.1)
+NEWSDESK_ONDEMAND_DAILY_CHARS = env_int("NEWSDESK_ONDEMAND_DAILY_CHARS", 200_000)

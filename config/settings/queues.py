@@ -67,6 +67,7 @@ CELERY_TASK_ROUTES = {
     "newsdesk.tasks.sweep_alerts": {"queue": "default"},
     "newsdesk.tasks.dispatch_deliveries": {"queue": "default"},
     "newsdesk.tasks.deliver": {"queue": "default"},
+    "newsdesk.tasks.prune_alerts_and_deliveries": {"queue": "default"},
 }
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
@@ -111,6 +112,10 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-alerts": {
         "task": "newsdesk.tasks.sweep_alerts",
         "schedule": NEWSDESK_ALERT_SWEEP_SECONDS,
+    },
+    "prune-alerts-and-deliveries": {
+        "task": "newsdesk.tasks.prune_alerts_and_deliveries",
+        "schedule": 3600.0,
     },
     "dispatch-deliveries": {
         "task": "newsdesk.tasks.dispatch_deliveries",

@@ -19,3 +19,5 @@ NEWSDESK_STATS_CACHE_SECONDS = env_int("NEWSDESK_STATS_CACHE_SECONDS", 300)
 NEWSDESK_CARD_CACHE = env_int("NEWSDESK_CARD_CACHE", 4096)
 # Serialised feed items kept per web process, keyed by everything an item shows (0 = off).
 NEWSDESK_FEED_ITEM_CACHE = env_int("NEWSDESK_FEED_ITEM_CACHE", 4096)
+# How often an open dashboard asks /live/ whether new matching articles arrived (0 = never).
+NEWSDESK_LIVE_POLL_SECONDS = env_int("NEWSDESK_LIVE_POLL_SECONDS", 30)

@@ -8,20 +8,23 @@ editor's desk by guessing an id.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Max
 from django.http import QueryDict
 from django.utils import timezone
 
 from newsdesk.models import Article, SavedView
+from newsdesk.redisconn import cache_get, cache_set
 from newsdesk.web.filters import ArticleFilter
 
 NAME_MAX = 120
+
+log = logging.getLogger(__name__)
 
 
 class DeskError(ValueError):
@@ -40,6 +43,20 @@ def saved_view_query_normalize(*, query: str) -> str:
 
 def saved_view_filter(*, view: SavedView) -> ArticleFilter:
     return ArticleFilter.from_query(QueryDict(view.query))
+
+
+def saved_view_problem(*, view: SavedView) -> str:
+    """Why a saved view can no longer be evaluated as saved ('' when it can).
+
+    A stored value the filter now refuses (a date out of range saved before
+    dates were checked, say) would be dropped, and the view would silently
+    show more than its owner chose: such a view is broken, shown as such, and
+    its counts, feeds and alerts match nothing until it is saved again.
+    """
+    ignored = saved_view_filter(view=view).ignored
+    if ignored:
+        return f"its saved filter holds values that can no longer be used ({', '.join(ignored)}); save the view again"
+    return ""
 
 
 def _clean_name(name: str) -> str:
@@ -140,9 +157,12 @@ def saved_view_open(*, owner: AbstractBaseUser, pk: int) -> SavedView:
 class NewCount:
     count: int
     capped: bool
+    broken: str = ""  # saved_view_problem, or why counting failed
 
     @property
     def label(self) -> str:
+        if self.broken:
+            return "broken"
         if self.capped:
             return f"{self.count}+"
         return str(self.count)
@@ -162,15 +182,24 @@ def saved_view_new_count(*, view: SavedView) -> NewCount:
     ttl = settings.NEWSDESK_NEW_COUNT_CACHE_SECONDS
     key = _new_count_key(view)
     if ttl > 0:
-        cached = cache.get(key)
+        cached = cache_get(key, what="saved view count")
         if cached is not None:
             return NewCount(count=cached[0], capped=cached[1])
+    problem = saved_view_problem(view=view)
+    if problem:
+        return NewCount(count=0, capped=False, broken=problem)
     cap = settings.NEWSDESK_NEW_COUNT_CAP
     qs = saved_view_filter(view=view).queryset().filter(id__gt=view.seen_article_id).order_by()
-    n = qs.values("id")[: cap + 1].count()
+    try:
+        # Requests run in autocommit (no ATOMIC_REQUESTS): a failed count leaves the page's connection usable.
+        n = qs.values("id")[: cap + 1].count()
+    except (ArithmeticError, ValueError, DatabaseError) as exc:
+        # One view that cannot be counted must not take the page down with it.
+        log.warning("event=saved_view_count_failed view_id=%s error=%r", view.pk, exc)
+        return NewCount(count=0, capped=False, broken=f"it could not be evaluated ({type(exc).__name__})")
     result = NewCount(count=cap, capped=True) if n > cap else NewCount(count=n, capped=False)
     if ttl > 0:
-        cache.set(key, (result.count, result.capped), timeout=ttl)
+        cache_set(key, (result.count, result.capped), timeout=ttl, what="saved view count")
     return result
 
 

@@ -9,14 +9,15 @@ indistinguishable from a route that never existed.
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 
-from newsdesk.models import SavedView
+from newsdesk.models import Article, SavedView
 from newsdesk.web.feeds import ArticleFeed, AtomArticleFeed, JsonArticleFeed, xml_text
 from newsdesk.web.filters import ArticleFilter
 
-from .desks import saved_view_filter
+from .desks import saved_view_filter, saved_view_problem
 from .middleware import TOKEN
 from .tokens import feed_token_resolve
 
@@ -44,8 +45,15 @@ class _TokenFeedMixin:
     def get_object(self, request: HttpRequest, *args, **kwargs) -> ArticleFilter:
         return saved_view_filter(view=self.saved_view)
 
+    def item_queryset(self, obj: ArticleFilter) -> QuerySet[Article]:
+        if saved_view_problem(view=self.saved_view):
+            # Dropping what can no longer be used would widen the feed; a broken view lists nothing.
+            return Article.objects.none()
+        return super().item_queryset(obj)
+
     def title(self, obj: ArticleFilter) -> str:
-        return xml_text(f"Newsdesk — {self.saved_view.name}")
+        problem = saved_view_problem(view=self.saved_view)
+        return xml_text(f"Newsdesk — {self.saved_view.name}" + (f" (broken: {problem})" if problem else ""))
 
     def description(self, obj: ArticleFilter) -> str:
         return xml_text(f"English headlines from Newsdesk for the saved view “{self.saved_view.name}”")

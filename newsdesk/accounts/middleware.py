@@ -36,8 +36,8 @@ PUBLIC = "public"
 TOKEN = "token"  # noqa: S105 - a policy label, not a secret
 
 # URL names of views owned elsewhere that must answer without a session:
-# load balancers and monitoring probe them.
-PUBLIC_URL_NAMES = frozenset({"healthz", "metrics"})
+# load balancers and monitoring probe them; browsers ask for the icon on any page.
+PUBLIC_URL_NAMES = frozenset({"healthz", "metrics", "favicon"})
 # Namespaces that do their own authentication.
 SELF_AUTHENTICATED_NAMESPACES = frozenset({"admin", "api-1"})
 

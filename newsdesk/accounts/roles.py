@@ -1,7 +1,8 @@
 """Who is who: admins are staff (Django admin), editors are members of the "editors" group.
 
-An editor may read everything on the desk and keep saved views, but is not
-staff, so Django admin refuses them.
+An editor may read everything on the desk, keep saved views and correct
+Similar Coverage (story decisions), but is not staff, so Django admin
+refuses them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,17 @@ EDITORS_GROUP = "editors"
 # The permission that lets a signed-in user read the private desk.
 READ_PERMISSION = "newsdesk.view_article"
 SAVED_VIEW_ACTIONS = ("add", "change", "delete", "view")
+# Correcting Similar Coverage (take an article out of a story, move it, merge
+# two stories, undo): recorded as story decisions.
+DECIDE_PERMISSION = "newsdesk.add_storydecision"
+DECISION_ACTIONS = ("add", "change")
+
+
+def user_can_correct_stories(*, user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Signed in, active, and allowed to record story decisions (the editors group, or a superuser)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return bool(user.has_perm(DECIDE_PERMISSION))
 
 
 def user_can_read_desk(*, user: AbstractBaseUser | AnonymousUser) -> bool:
@@ -34,7 +46,10 @@ def editors_group_ensure() -> Group:
     saved = Permission.objects.filter(
         content_type__app_label="newsdesk", codename__in=[f"{a}_savedview" for a in SAVED_VIEW_ACTIONS]
     )
-    group.permissions.add(*perms, *saved)
+    decide = Permission.objects.filter(
+        content_type__app_label="newsdesk", codename__in=[f"{a}_storydecision" for a in DECISION_ACTIONS]
+    )
+    group.permissions.add(*perms, *saved, *decide)
     return group
 
 

@@ -24,6 +24,8 @@ from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from newsdesk.redisconn import cache_call, cache_get_many
+
 log = logging.getLogger(__name__)
 
 _PREFIX = "login-fail"
@@ -67,27 +69,33 @@ def login_throttled(*, username: str, request: HttpRequest | None) -> bool:
     """True when this IP or this account has reached its failure limit in the current window."""
     ip = client_ip(request=request)
     keys = _keys(username=username or "", ip=ip)
-    counts = cache.get_many([k for k, _ in keys])
+    # With the cache down no failure can be counted, so none refuses a sign-in:
+    # the desk stays usable, and the password check still protects it.
+    counts = cache_get_many([k for k, _ in keys], what="login throttle")
     return any(counts.get(k, 0) >= limit for k, limit in keys)
 
 
 def login_failure_record(*, username: str, request: HttpRequest | None) -> None:
     window = settings.NEWSDESK_LOGIN_LOCKOUT_SECONDS
     for key, _ in _keys(username=username or "", ip=client_ip(request=request)):
-        # add() starts the window only if none is running; incr() is atomic in Redis.
-        cache.add(key, 0, timeout=window)
-        try:
-            cache.incr(key)
-        except ValueError:
-            # The window expired between add() and incr(): start a new one.
-            cache.set(key, 1, timeout=window)
+        cache_call(lambda key=key: _failure_count(key, window), default=None, what="login throttle")
+
+
+def _failure_count(key: str, window: int) -> None:
+    # add() starts the window only if none is running; incr() is atomic in Redis.
+    cache.add(key, 0, timeout=window)
+    try:
+        cache.incr(key)
+    except ValueError:
+        # The window expired between add() and incr(): start a new one.
+        cache.set(key, 1, timeout=window)
 
 
 def login_failures_clear(*, username: str, ip: str | None = None) -> None:
     keys = [_account_key(username)]
     if ip is not None:
         keys.append(_ip_key(ip))
-    cache.delete_many(keys)
+    cache_call(lambda: cache.delete_many(keys), default=None, what="login throttle")
 
 
 class ThrottledModelBackend(ModelBackend):

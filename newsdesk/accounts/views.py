@@ -107,8 +107,11 @@ def desk_save(request: HttpRequest) -> HttpResponse:
 @editor_required
 @_owned
 def desk_open(request: HttpRequest, pk: int) -> HttpResponse:
+    """Open the view: its "new" count starts again, and the dashboard marks where the unseen articles end."""
+    previous = desks.saved_view_get(owner=request.user, pk=pk).seen_article_id
     view = desks.saved_view_open(owner=request.user, pk=pk)
-    return HttpResponseRedirect(dashboard_url(query=view.query))
+    url = dashboard_url(query=view.query)
+    return HttpResponseRedirect(f"{url}{'&' if view.query else '?'}seen={previous}")
 
 
 @require_POST

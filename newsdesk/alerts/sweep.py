@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
-from newsdesk.accounts.desks import saved_view_filter
+from newsdesk.accounts.desks import saved_view_filter, saved_view_problem
 from newsdesk.delivery.service import delivery_queue
 from newsdesk.models import Alert, AlertCovered, AlertEvent, AlertMetric, Article, Story
 
@@ -77,6 +77,8 @@ def _window_stories(*, alert: Alert, now: datetime, since: datetime | None) -> Q
 
 def _matching(*, alert: Alert, stories: list[Story]) -> list[Story]:
     """The stories with at least one article the saved view shows."""
+    if saved_view_problem(view=alert.saved_view):
+        return []  # a broken view matches nothing rather than more than its owner chose
     flt = saved_view_filter(view=alert.saved_view)
     found: set[int] = set()
     ids = [s.id for s in stories]
@@ -192,3 +194,15 @@ def _fire(*, alert: Alert, story: Story, threshold: int, value: int, now: dateti
         event.id,
     )
     return True
+
+
+def alerts_covered_prune(*, now: datetime) -> int:
+    """Forget what was sent for articles long out of the alert window (four windows back).
+
+    A story is only looked at while its newest article is within the window,
+    and a story that keeps growing has its new members covered as it goes, so
+    rows this old can no longer stop a repeat.
+    """
+    before = now - timedelta(hours=4 * settings.NEWSDESK_ALERT_WINDOW_HOURS)
+    deleted, _ = AlertCovered.objects.filter(created_at__lt=before).delete()
+    return deleted

@@ -9,6 +9,7 @@ from django.http import HttpRequest, QueryDict
 from django.urls import reverse
 from ninja import Field, Query, Router, Schema
 
+from newsdesk.languages import display_summary, display_title
 from newsdesk.models import Article, Story
 from newsdesk.models.articles import original_language
 from newsdesk.web.filters import ArticleFilter
@@ -88,8 +89,8 @@ def article_out(row: Article) -> dict:
     return {
         "id": row.id,
         "url": row.url,
-        "title": row.title_en or row.title_orig,
-        "summary": row.summary_en or row.summary_orig,
+        "title": display_title(row),
+        "summary": display_summary(row),
         "title_en": row.title_en,
         "title_orig": row.title_orig,
         "summary_en": row.summary_en,

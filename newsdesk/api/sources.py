@@ -9,7 +9,7 @@ from django.http import HttpRequest, QueryDict
 from django.urls import reverse
 from ninja import Query, Router, Schema
 
-from newsdesk.accounts.desks import saved_view_filter, saved_view_new_count, saved_views_of
+from newsdesk.accounts.desks import saved_view_filter, saved_view_new_count, saved_view_problem, saved_views_of
 from newsdesk.ingest.fetch import FetchError, url_for_fetch
 from newsdesk.models import SavedView, Source, SourceKind
 
@@ -186,6 +186,9 @@ def view_articles(request: HttpRequest, view_id: int, page: Query[ViewArticlesQu
     """The saved view's articles: its stored query, paged like /articles/."""
     view = _own_view(request, view_id)
     query_check(request.GET, allowed=PAGE_PARAMS)
+    problem = saved_view_problem(view=view)
+    if problem:
+        raise ApiError(409, "view_broken", f"This saved view is broken: {problem}.")
     return articles_page(request, saved_view_filter(view=view))
 
 

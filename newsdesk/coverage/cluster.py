@@ -26,6 +26,8 @@ from newsdesk.models import Article, Story, TranslationStatus
 
 from .dbstore import DbStore
 from .engine import Params, Store, doc_assign
+from .links import Links
+from .linkstore import links_load
 from .semantic import article_embedding, semantic_enabled
 from .semantic import model as semantic_model
 from .storycounts import story_refresh_counts
@@ -85,14 +87,21 @@ _COMPUTE = object()
 
 
 def article_assign_story(
-    *, article: Article, params: Params | None = None, refresh: bool = True, embedding: object = _COMPUTE
+    *,
+    article: Article,
+    params: Params | None = None,
+    refresh: bool = True,
+    embedding: object = _COMPUTE,
+    links: Links | None = None,
 ) -> Story:
     """Join the article to the story it belongs to, or start one; record why.
 
     Inside a caller's transaction it writes in that transaction (no savepoint:
     a failure rolls the caller's work back with it). ``embedding``: the
     article's vector when the caller computed it for a batch
-    (:func:`~newsdesk.coverage.semantic.articles_embeddings`).
+    (:func:`~newsdesk.coverage.semantic.articles_embeddings`). ``links``:
+    the editors' decisions the engine respects (read from the database when
+    not given).
     """
     params = params or coverage_params()
     features = article_features(article=article, grams=bool(params.weight_grams))
@@ -100,6 +109,7 @@ def article_assign_story(
     if embedding is _COMPUTE:
         embedding = article_embedding(article) if semantic_enabled() else None
     with transaction.atomic(savepoint=False):
+        links = links_load() if links is None else links
         store = DbStore(article=article, params=params, lock_terms=list(features.terms))
         engine_store: Store = store
         if embedding is not None:
@@ -113,6 +123,7 @@ def article_assign_story(
             store=engine_store,
             params=params,
             embedding=embedding,
+            links=links,
         )
         story, counted = store.flush(score=result.score, evidence=result.evidence)
         if semantic_enabled():

@@ -204,6 +204,12 @@ class DbStore:
                 )
         return found
 
+    def stories_of(self, keys: Sequence[int]) -> dict[int, int]:
+        """Read from the articles, not the index: an editor's link holds for a member not indexed too."""
+        if not keys:
+            return {}
+        return dict(Article.objects.filter(id__in=keys, story__isnull=False).values_list("id", "story_id"))
+
     def docs(self, keys: Sequence[int]) -> list[Doc]:
         if not keys:
             return []

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .links import NO_LINKS, Links, links_merge_group, links_story_pairs_forbidden
 from .text import Features
 
 GRAM_PREFIX = "#"  # grams share the df table with terms; the prefix keeps them apart.
@@ -156,6 +157,10 @@ class Store(Protocol):
 
     def centroids(self, keys: Sequence[int]) -> dict[int, dict[str, float]]: ...
 
+    def stories_of(self, keys: Sequence[int]) -> dict[int, int]:
+        """The current story of each of these articles that has one (editors' links name few)."""
+        ...
+
 
 def _idf(df: int, n: int, prior: int) -> float:
     return math.log((n + prior + 1) / (df + 1)) + 1.0
@@ -265,11 +270,29 @@ def doc_evidence(a: Doc, b: Doc, *, score: float, limit: int = 8) -> dict:
 
 
 def doc_assign(
-    *, doc_key: int, at: float, features: Features, store: Store, params: Params, embedding: Any = None
+    *,
+    doc_key: int,
+    at: float,
+    features: Features,
+    store: Store,
+    params: Params,
+    embedding: Any = None,
+    links: Links = NO_LINKS,
 ) -> Assignment:
-    """Join the article to its best story or start one. Call inside ``store.locked``."""
+    """Join the article to its best story or start one. Call inside ``store.locked``.
+
+    ``links`` are the editors' decisions (:mod:`newsdesk.coverage.links`):
+    an article with must-partners in a story joins it, a story holding a
+    cannot-partner is never joined, and no merge joins a cannot-linked pair.
+    """
     doc = doc_build(key=doc_key, at=at, features=features, store=store, params=params, embedding=embedding)
     index_terms = doc.index_terms(params.query_terms)
+    df_keys = [*features.terms, *(GRAM_PREFIX + g for g in features_grams(features, params))]
+    if links and links.must_of(doc_key):
+        placed = _doc_assign_must(doc=doc, store=store, links=links, index_terms=index_terms, df_keys=df_keys)
+        if placed is not None:
+            return placed
+    forbidden = set(store.stories_of(sorted(links.cannot_of(doc_key))).values()) if links else set()
     window = params.window_hours * 3600.0
     found = store.candidates(
         terms=doc.index_terms(params.search_terms),
@@ -281,7 +304,8 @@ def doc_assign(
     found.sort(key=lambda c: (-c.hits, c.key))
     scored: list[tuple[float, Doc]] = []
     for other in store.docs([c.key for c in found[: params.candidates]]):
-        scored.append((doc_similarity(doc, other, params=params), other))
+        if other.story not in forbidden:
+            scored.append((doc_similarity(doc, other, params=params), other))
     # A story scores by its best few members: one lucky overlap with a big
     # story is weaker evidence than several. Ties go to the older story.
     by_story: dict[int, list[tuple[float, Doc]]] = {}
@@ -321,7 +345,6 @@ def doc_assign(
         if quiet <= params.active_quiet and (len(times) > 1 or doc.at - max(times) <= params.tempo_floor_hours * 3600):
             active.add(story_key)
     ranked = sorted(best_by_story.items(), key=lambda kv: (-kv[1][0], kv[0]))
-    df_keys = [*features.terms, *(GRAM_PREFIX + g for g in features_grams(features, params))]
     if not ranked or content_best < params.join_threshold:
         story = store.story_create(doc=doc)
         doc.story = story
@@ -334,6 +357,8 @@ def doc_assign(
         return params.merge_threshold_active if both_active else params.merge_threshold
 
     merged = sorted(s for s, (sc, _) in ranked[1:] if min(sc, score) >= merge_bar(s))
+    if merged and links:
+        merged = links_merge_group(merged, forbidden=_forbidden_pairs(store, links), seed=[story])
     if merged:
         target = min([story, *merged])
         for source in sorted({story, *merged} - {target}):
@@ -350,6 +375,33 @@ def doc_assign(
         evidence=doc_evidence(doc, match, score=score),
         merged=[s for s in sorted({*merged, ranked[0][0]}) if s != story],
     )
+
+
+def _forbidden_pairs(store: Store, links: Links) -> set[frozenset[int]]:
+    return links_story_pairs_forbidden(links, lambda keys: store.stories_of(sorted(keys)))
+
+
+def _doc_assign_must(
+    *, doc: Doc, store: Store, links: Links, index_terms: list[str], df_keys: list[str]
+) -> Assignment | None:
+    """Join the story of the article's must-partners (an editor's decision), or None when none is in a story yet.
+
+    Partners in several stories bring them together, lowest id first, as far
+    as cannot-links allow; the article joins the lowest.
+    """
+    stories = sorted(set(store.stories_of(sorted(links.must_of(doc.key))).values()))
+    forbidden_own = set(store.stories_of(sorted(links.cannot_of(doc.key))).values())
+    stories = [s for s in stories if s not in forbidden_own]
+    if not stories:
+        return None
+    story, rest = stories[0], stories[1:]
+    if rest:
+        rest = links_merge_group(rest, forbidden=_forbidden_pairs(store, links), seed=[story])
+        for source in rest:
+            store.story_merge(source=source, target=story)
+    doc.story = story
+    store.doc_save(doc=doc, index_terms=index_terms, df_keys=df_keys)
+    return Assignment(story=story, created=False, score=None, evidence={"by_editor": True}, merged=rest)
 
 
 def pair_similarity(

@@ -99,6 +99,9 @@ class MemoryStore:
     def centroids(self, keys: Sequence[int]) -> dict[int, dict[str, float]]:
         return {k: self._centroids[k] for k in keys if k in self._centroids}
 
+    def stories_of(self, keys: Sequence[int]) -> dict[int, int]:
+        return {k: d.story for k in keys if (d := self._docs.get(k)) is not None and d.story is not None}
+
     def story_of(self, key: int) -> int | None:
         doc = self._docs.get(key)
         return doc.story if doc else None

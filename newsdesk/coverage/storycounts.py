@@ -48,7 +48,10 @@ def _english_sql(alias: str) -> str:
 
 
 def article_names_story(article: Article) -> bool:
-    """Whether the article's title may name a story (it is English and has an English title)."""
+    """Whether the article's title may name a story (it is English and has an English title).
+
+    ``article`` may be any row with ``translation_status`` and ``title_en`` (the story page's card rows).
+    """
     return article.translation_status in ENGLISH_STATUSES and bool(article.title_en)
 
 

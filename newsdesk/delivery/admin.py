@@ -7,6 +7,7 @@ Signing secrets are never displayed. Admins can re-enable a destination
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -29,6 +30,8 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 @admin.register(Destination)
 class DestinationAdmin(admin.ModelAdmin):
+    # https for a URL typed without a scheme, as Django 6 will (and no RemovedInDjango60Warning).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ("__str__", "kind", "enabled", "failure_streak", "last_success_at", "disabled_reason")
     list_filter = ("kind", "enabled")
     search_fields = ("label", "url", "email_to")

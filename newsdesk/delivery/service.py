@@ -281,3 +281,11 @@ def deliveries_due(*, now: datetime, limit: int = 500) -> list[int]:
         status=DeliveryStatus.SENDING, claimed_at__lt=stale
     )
     return list(Delivery.objects.filter(due).order_by("next_attempt_at").values_list("id", flat=True)[:limit])
+
+
+def deliveries_prune(*, now: datetime) -> int:
+    """Forget finished deliveries (and their attempts) older than NEWSDESK_DELIVERY_HISTORY_DAYS."""
+    before = now - timedelta(days=settings.NEWSDESK_DELIVERY_HISTORY_DAYS)
+    done = [DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatus.CANCELLED]
+    deleted, _ = Delivery.objects.filter(status__in=done, created_at__lt=before).delete()
+    return deleted

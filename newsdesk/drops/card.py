@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
-from newsdesk.web.countries import COUNTRY_NAMES, NAME_TO_CODE, code_from_flag, country_name
+from newsdesk.countries import COUNTRY_NAMES, NAME_TO_CODE, code_from_flag, country_name
 
 from .errors import DropRejected
 from .text import paragraphs_split

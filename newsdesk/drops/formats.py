@@ -21,9 +21,10 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import PurePosixPath
 
+from newsdesk.countries import NAME_TO_CODE, code_from_flag
 from newsdesk.ingest.parse import FeedRejected, ParsedItem, dedupe_key_for, html_to_text, parse_feed
 from newsdesk.ingest.sanitize import text_clean
-from newsdesk.web.countries import NAME_TO_CODE, code_from_flag
+from newsdesk.ingest.urls import url_is_http
 
 from .card import card_looks_like, card_parse
 from .encoding import UndecodableText, text_decode
@@ -168,7 +169,7 @@ def _entry_from_object(obj: object, line: int | None, mtime: datetime) -> DropEn
     if not title:
         raise DropRejected("missing title", line=line, field="title")
     url = _string(obj, "url", line, "link").strip()
-    if url and not url.lower().startswith(("http://", "https://")):
+    if url and not url_is_http(url):
         raise DropRejected(f"url must be http(s), got {url[:80]!r}", line=line, field="url")
     body = _string(obj, "body", line, "content", "text")
     summary = line_clean(text=html_to_text(_string(obj, "summary", line, "description")))
@@ -247,7 +248,7 @@ def _json_feed(document: dict, mtime: datetime) -> list[DropEntry]:
         item = ParsedItem(
             dedupe_key=dedupe_key_for(guid=guid, link=url, title=title, published=published),
             title=title or summary[:120],
-            url=url if url.lower().startswith(("http://", "https://")) else "",
+            url=url if url_is_http(url) else "",
             guid=guid,
             summary=summary,
             content=content,

@@ -42,6 +42,7 @@ PROCESSING, DONE, FAILED = "processing", "done", "failed"
 RESERVED = {PROCESSING, DONE, FAILED}
 SKIP_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".swp", "~")
 _UNSAFE_NAME_RE = re.compile(r"[\x00-\x1f\x7f]")
+_NOT_SHOWN_RE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 _READ_CHUNK = 1 << 20
 
@@ -84,8 +85,29 @@ class Listing:
     waiting: list[str] = field(default_factory=list)  # not settled yet
 
 
+def _subdir_open(parent_fd: int, name: str, *, create: bool) -> int:
+    """Open ``name`` under the directory ``parent_fd`` as a directory, never
+    through a symlink; create it first when asked. Returns its fd."""
+    if create:
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(name, 0o755, dir_fd=parent_fd)
+    try:
+        return os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent_fd)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise InboxInvalid(f"{name!r} is not a plain directory (symlink or file)") from exc
+        raise
+
+
 def inbox_open(*, drop_root: Path, inbox: str, create: bool = True) -> Inbox:
-    """Resolve an inbox folder name under the drop root, refusing names that escape it."""
+    """Resolve an inbox folder name under the drop root, refusing names that escape it.
+
+    Each folder below the root is opened (and created when missing) relative
+    to its parent's descriptor with O_NOFOLLOW, so nothing is ever created
+    through a symlink, outside the drop root.
+    """
     relative = PurePosixPath(inbox)
     if not inbox or relative.is_absolute() or any(part in ("", ".", "..") for part in inbox.split("/")):
         raise InboxInvalid(f"inbox {inbox!r} must be a relative folder name without '..'")
@@ -94,27 +116,35 @@ def inbox_open(*, drop_root: Path, inbox: str, create: bool = True) -> Inbox:
     root = Path(drop_root)
     path = root.joinpath(*relative.parts)
     if create:
-        path.mkdir(parents=True, exist_ok=True)
-    # Every component below the root must be a real directory: a symlink
-    # could point anywhere, and we move files in and out of here.
-    current = root
-    for part in relative.parts:
-        current = current / part
-        try:
-            info = os.lstat(current)
-        except FileNotFoundError as exc:
-            raise InboxInvalid(f"inbox {inbox!r} does not exist under {root}") from exc
-        if not stat.S_ISDIR(info.st_mode):
-            raise InboxInvalid(f"inbox {inbox!r}: {part!r} is not a plain directory (symlink or file)")
+        root.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except FileNotFoundError as exc:
+        raise InboxInvalid(f"the drop root {root} does not exist") from exc
+    try:
+        # Every component below the root must be a real directory: a symlink
+        # could point anywhere, and we move files in and out of here.
+        for part in (*relative.parts, None):
+            subs = (PROCESSING, DONE, FAILED) if part is None else (part,)
+            if part is None and not create:
+                break
+            for sub in subs:
+                try:
+                    child = _subdir_open(fd, sub, create=create)
+                except FileNotFoundError as exc:
+                    raise InboxInvalid(f"inbox {inbox!r} does not exist under {root}") from exc
+                except InboxInvalid as exc:
+                    raise InboxInvalid(f"inbox {inbox!r}: {exc}") from exc
+                if part is None:
+                    os.close(child)
+                else:
+                    os.close(fd)
+                    fd = child
+    finally:
+        os.close(fd)
     if os.path.realpath(path) != os.path.join(os.path.realpath(root), *relative.parts):
         raise InboxInvalid(f"inbox {inbox!r} resolves outside the drop root")
-    box = Inbox(path=path)
-    if create:
-        for sub in (box.processing, box.done, box.failed):
-            sub.mkdir(exist_ok=True)
-            if not stat.S_ISDIR(os.lstat(sub).st_mode):
-                raise InboxInvalid(f"{sub} must be a plain directory")
-    return box
+    return Inbox(path=path)
 
 
 def name_skipped(name: str) -> bool:
@@ -232,12 +262,31 @@ def _error_write(path: Path, text: str) -> None:
         handle.write(text)
 
 
+def _shown_char(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (os.fsdecode's surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def name_shown(text: str) -> str:
+    """A file name (or any text naming one) safe to write in a note, a log line
+    or the database: bytes that are not UTF-8 and control characters (a newline
+    could forge a line of the note) become \\xNN escapes."""
+    return _NOT_SHOWN_RE.sub(_shown_char, text)
+
+
 def error_text(*, name: str, reason: str, where: str = "", inbox: Path | None = None) -> str:
-    lines = [f"file: {name}", f"failed_at: {datetime.now(UTC).isoformat(timespec='seconds')}", f"reason: {reason}"]
+    """The note beside a failed file: one "key: value" line each, values escaped."""
+    lines = [
+        f"file: {name_shown(name)}",
+        f"failed_at: {datetime.now(UTC).isoformat(timespec='seconds')}",
+        f"reason: {name_shown(reason)}",
+    ]
     if where:
-        lines.append(f"where: {where}")
+        lines.append(f"where: {name_shown(where)}")
     if inbox is not None:
-        lines.append(f"inbox: {inbox}")
+        lines.append(f"inbox: {name_shown(str(inbox))}")
     lines.append("The file is kept beside this note; fix it and drop it into the inbox again.")
     return "\n".join(lines) + "\n"
 

@@ -41,6 +41,7 @@ from .inbox import (
     inbox_list,
     inbox_open,
     inbox_sweep,
+    name_shown,
 )
 from .store import (
     BATCH_MAX_BYTES,
@@ -72,18 +73,27 @@ class ScanResult:
 
 
 def _refuse(*, source: Source, box: Inbox, refusal: Refusal, now: datetime) -> FileResult:
-    target = file_refuse(box=box, name=refusal.name, reason=refusal.reason)
-    result = FileResult(name=refusal.name, status="refused", error=refusal.reason, path=target)
-    if target is not None:
-        attempt = FetchAttempt.objects.create(
-            source=source,
-            started_at=now,
-            outcome=FetchAttempt.Outcome.ERROR,
-            error=f"refused: {refusal.reason}"[:2000],
-            detail=f"file {refusal.name} -> failed/{target.name}"[:2000],
-        )
-        result.attempt_id = attempt.id
-        log.warning("event=drop_refused source_id=%s file=%r reason=%r", source.id, refusal.name, refusal.reason)
+    shown = name_shown(refusal.name)
+    try:
+        target = file_refuse(box=box, name=refusal.name, reason=refusal.reason)
+    except OSError as exc:
+        # One file that cannot be moved must not end the scan of the others.
+        log.exception("event=drop_refuse_failed source_id=%s file=%r", source.id, shown)
+        target, reason = None, f"{refusal.reason}; moving it to failed/ failed: {exc}"
+    else:
+        reason = refusal.reason
+        if target is None:
+            return FileResult(name=shown, status="refused", error=reason)  # another worker took it first
+    result = FileResult(name=shown, status="refused", error=reason, path=target)
+    attempt = FetchAttempt.objects.create(
+        source=source,
+        started_at=now,
+        outcome=FetchAttempt.Outcome.ERROR,
+        error=f"refused: {name_shown(reason)}"[:2000],
+        detail=f"file {shown} -> " + (f"failed/{name_shown(target.name)}" if target else "left in the inbox"),
+    )
+    result.attempt_id = attempt.id
+    log.warning("event=drop_refused source_id=%s file=%r reason=%r", source.id, shown, reason)
     return result
 
 

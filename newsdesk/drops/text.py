@@ -5,27 +5,28 @@ from __future__ import annotations
 import html
 import re
 
+from newsdesk.ingest.sanitize import text_clean
+
 # A summary is the first paragraph, plus the next ones while it is still this
 # short, so a one-line lede does not become the whole teaser.
 SUMMARY_MIN_CHARS = 160
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BLANK_LINE_RE = re.compile(r"\n\s*\n")
 _WS_RE = re.compile(r"\s+")
 
 
-def text_clean(*, text: str) -> str:
-    """Drop control characters (they break XML output and terminals) and normalise newlines."""
-    return _CONTROL_RE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+def text_lines_clean(*, text: str) -> str:
+    """``text_clean`` (control characters break XML output and terminals) with newlines normalised to ``\\n``."""
+    return text_clean(text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def line_clean(*, text: str) -> str:
-    return _WS_RE.sub(" ", text_clean(text=text)).strip()
+    return _WS_RE.sub(" ", text_lines_clean(text=text)).strip()
 
 
 def paragraphs_split(*, text: str) -> list[str]:
     """Paragraphs are separated by blank lines; lines inside one are joined by a space."""
     paragraphs = []
-    for block in _BLANK_LINE_RE.split(text_clean(text=text).strip()):
+    for block in _BLANK_LINE_RE.split(text_lines_clean(text=text).strip()):
         joined = " ".join(line.strip() for line in block.splitlines() if line.strip())
         if joined:
             paragraphs.append(joined)

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from .redisstate import redis_client, redis_key
+from newsdesk.redisconn import redis_client
+
+from .redisstate import redis_key
 
 log = logging.getLogger(__name__)
 

@@ -26,9 +26,10 @@ from django.conf import settings
 from django.db import connection
 
 from newsdesk.models import ProviderUsage
+from newsdesk.redisconn import redis_client
 
 from .ratelimit import parse_per_provider
-from .redisstate import redis_client, redis_key
+from .redisstate import redis_key
 
 # Long enough to span the day it counts, whatever the time zone of the reader.
 _KEY_SECONDS = 2 * 86400

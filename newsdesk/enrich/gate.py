@@ -34,11 +34,13 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from newsdesk.redisconn import redis_client
+
 from .breaker import _keys as breaker_keys
 from .budget import budget_daily_limit, budget_key, budget_seed
 from .providers import ProviderError
 from .ratelimit import parse_per_provider
-from .redisstate import redis_client, redis_key
+from .redisstate import redis_key
 
 log = logging.getLogger(__name__)
 

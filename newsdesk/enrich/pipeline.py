@@ -15,7 +15,7 @@ from django.utils import timezone
 from newsdesk.models import Article, TranslationStatus
 
 from .language import choose_language, detect_language
-from .translate import TranslationFailed, TranslationPending, translate_text, translate_texts
+from .translate import TranslationFailed, TranslationPending, translate_text, translate_texts, translation_as_original
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +60,8 @@ def article_translate(*, article: Article, force: bool = False) -> None:
         article.translation_error = str(exc)[:1000]
         return
     # Empty results keep the original (translate_text never returns "" for a non-empty text).
-    article.title_en = title.text or article.title_orig
-    article.summary_en = summary.text or article.summary_orig
+    article.title_en = translation_as_original(text=title.text) or article.title_orig
+    article.summary_en = translation_as_original(text=summary.text) or article.summary_orig
     article.translation_provider = title.provider or summary.provider
     article.translation_status = TranslationStatus.DONE
     article.translation_error = ""
@@ -86,9 +86,10 @@ def article_translate_content(*, article: Article, retries: int | None = None) -
     result = translate_text(
         text=text, source_language=language, target_language=settings.NEWSDESK_TARGET_LANGUAGE, retries=retries
     )
-    Article.objects.filter(id=article.id, content_orig=article.content_orig).update(content_en=result.text)
-    article.content_en = result.text
-    return result.text
+    english = translation_as_original(text=result.text, source=text)
+    Article.objects.filter(id=article.id, content_orig=article.content_orig).update(content_en=english)
+    article.content_en = english
+    return english
 
 
 class _Paragraphs(HTMLParser):

@@ -29,9 +29,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-import os
 import re
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -63,6 +61,7 @@ from deep_translator.constants import (
 from django.conf import settings
 
 from newsdesk.httpheaders import retry_after_seconds
+from newsdesk.perprocess import PerProcess, PerThread
 
 log = logging.getLogger(__name__)
 
@@ -147,16 +146,20 @@ class CallRecord:
 
 
 _current: contextvars.ContextVar[CallRecord | None] = contextvars.ContextVar("translation_call", default=None)
-_local = threading.local()
+
+
+def _new_session() -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # no proxy/netrc surprises; deep-translator passes proxies explicitly
+    return session
+
+
+# A Session is not safe to share between threads, nor a process's sockets with a forked child.
+_sessions: PerThread[requests.Session] = PerThread(_new_session)
 
 
 def _session() -> requests.Session:
-    session = getattr(_local, "session", None)
-    if session is None or getattr(_local, "pid", None) != os.getpid():
-        session = requests.Session()
-        session.trust_env = False  # no proxy/netrc surprises; deep-translator passes proxies explicitly
-        _local.session, _local.pid = session, os.getpid()
-    return session
+    return _sessions.get()
 
 
 class _DeadlineRequests:
@@ -423,16 +426,13 @@ class CallStats:
 
 
 STATS = CallStats()
-_executor_lock = threading.Lock()
-_executor: tuple[int, ThreadPoolExecutor] | None = None
+_executor: PerProcess[ThreadPoolExecutor] = PerProcess(
+    lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="translate")
+)
 
 
 def _pool() -> ThreadPoolExecutor:
-    global _executor
-    with _executor_lock:
-        if _executor is None or _executor[0] != os.getpid():  # a forked child needs its own threads
-            _executor = (os.getpid(), ThreadPoolExecutor(max_workers=8, thread_name_prefix="translate"))
-        return _executor[1]
+    return _executor.get()
 
 
 def _classify(exc: BaseException, record: CallRecord, name: str) -> ProviderError:
@@ -478,15 +478,15 @@ _BUILD_SETTINGS = (
 )
 
 
+_translators: PerThread[dict] = PerThread(dict)
+
+
 def _translator(provider: Provider, source: str, target: str) -> BaseTranslator:
     """The deep-translator object for (provider, source, target), built once per
     pool thread: building one validates languages and copies tables, and an
     object is not safe to share between threads (``translate`` writes the text
     into the object's URL parameters before sending them)."""
-    cache = getattr(_local, "translators", None)
-    if cache is None or getattr(_local, "translators_pid", None) != os.getpid():
-        cache = _local.translators = {}
-        _local.translators_pid = os.getpid()
+    cache = _translators.get()
     key = (provider.name, source, target, tuple(getattr(settings, name, None) for name in _BUILD_SETTINGS))
     translator = cache.get(key)
     if translator is None:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import time
 from functools import lru_cache
 
-from .redisstate import redis_client, redis_key
+from newsdesk.redisconn import redis_client
+
+from .redisstate import redis_key
 
 _SCRIPT = """
 local t = redis.call('TIME')

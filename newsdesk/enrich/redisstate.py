@@ -1,27 +1,12 @@
-"""The Redis connection that translation state shared across workers lives in
-(circuit breakers, rate limits, single-flight locks)."""
+"""Where translation state shared across workers lives in Redis (circuit
+breakers, rate limits, budgets, single-flight locks): its keys, reached
+through :func:`newsdesk.redisconn.redis_client`."""
 
 from __future__ import annotations
 
-import os
-
-import redis
-from django.conf import settings
+from newsdesk.redisconn import redis_client
 
 PREFIX = "newsdesk:tr:"
-_clients: dict[tuple[int, str], redis.Redis] = {}
-
-
-def redis_client() -> redis.Redis:
-    """One client per process and URL (a forked child must not share sockets)."""
-    key = (os.getpid(), settings.REDIS_URL)
-    client = _clients.get(key)
-    if client is None:
-        client = redis.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30
-        )
-        _clients[key] = client
-    return client
 
 
 def redis_key(*parts: str) -> str:

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from newsdesk.ingest.sanitize import html_to_text, text_clean
+
 from .breaker import breaker_failure, breaker_state
 from .budget import budget_refund, usage_add, usage_batch, usage_record
 from .cache import Cached, cache_lookup, cache_lookup_many, cache_store
@@ -51,13 +53,10 @@ from .redisstate import redis_key
 
 log = logging.getLogger(__name__)
 
-# C0/C1 control characters (keeping tab and newline) and bidi overrides that
-# could disguise text; translations are untrusted.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-# A "done" marker whose row cannot be found this long (an admin deleted the
-# row, or its writer died) is taken over instead of waited for.
-_DONE_GRACE_SECONDS = 2.0
+# Bidi overrides and isolates could disguise a translation's text; translations are untrusted.
+_BIDI_CONTROLS = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+# A tag-like span, bounded so a missing ">" costs no backtracking over the text.
+_TAG_LIKE = re.compile(r"</?[a-zA-Z!?][^<>]{0,300}>")
 
 
 class TranslationPending(Exception):
@@ -82,8 +81,28 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def text_clean(*, text: str) -> str:
-    return _CONTROL.sub("", text)
+def translation_clean(*, text: str) -> str:
+    """A provider's answer as we store it: what ``text_clean`` removes from any
+    text we are given (control characters, non-characters), and bidi controls."""
+    return _BIDI_CONTROLS.sub("", text_clean(text))
+
+
+def translation_as_original(*, text: str, source: str | None = None) -> str:
+    """A provider's answer cleaned like the originals (on top of ``translation_clean``).
+
+    Titles and summaries (``source`` None) go through ``html_to_text`` as at
+    ingest: tags and comments gone, entities decoded, whitespace collapsed. A
+    provider answering ``<img onerror=...>`` must not put markup in a title
+    that an RSS reader renders as HTML. Full content (``source``: the plain
+    text that was sent) keeps its paragraphs and any tag-like text the
+    original itself had ("a <b> tag" in an article about HTML); tags the
+    provider added are dropped.
+    """
+    if source is None:
+        return html_to_text(translation_clean(text=text))
+    text = translation_clean(text=text)
+    known = set(_TAG_LIKE.findall(source))
+    return _TAG_LIKE.sub(lambda m: m.group() if m.group() in known else "", text).strip()
 
 
 def text_needs_translation(*, text: str) -> bool:
@@ -134,7 +153,11 @@ def _call_with_retries(
 def _hold_seconds(retries: int | None) -> float:
     """Longest time one chunk's calls can take (the lock is held that long)."""
     attempts = 1 + _retries(retries)
-    return settings.NEWSDESK_TRANSLATION_TIMEOUT * attempts + settings.NEWSDESK_TRANSLATION_BACKOFF * 2**attempts + 5
+    return (
+        settings.NEWSDESK_TRANSLATION_TIMEOUT * attempts
+        + settings.NEWSDESK_TRANSLATION_BACKOFF * 2**attempts
+        + settings.NEWSDESK_TRANSLATION_LOCK_MARGIN
+    )
 
 
 def _claim_lock(
@@ -155,11 +178,14 @@ def _claim_lock(
     lock_key = redis_key("lock", digest, source, target)
     token = secrets.token_hex(8)
     # A holder's lock turns "done" after ``hold``; a done lock without its row is taken over after the grace.
-    waited_until = time.monotonic() + hold + _DONE_GRACE_SECONDS + 1
+    # A "done" marker whose row cannot be found this long (an admin deleted the
+    # row, or its writer died) is taken over instead of waited for.
+    grace = settings.NEWSDESK_TRANSLATION_DONE_GRACE
+    waited_until = time.monotonic() + hold + grace + 1
     done_missing_since: float | None = None
     waits = 0
     while True:
-        take_done = done_missing_since is not None and time.monotonic() - done_missing_since > _DONE_GRACE_SECONDS
+        take_done = done_missing_since is not None and time.monotonic() - done_missing_since > grace
         claim = call_claim(
             provider=provider.name,
             characters=len(text),
@@ -248,7 +274,7 @@ def _translate_chunk(
         raw, dirty = _call_with_retries(
             provider=provider, text=text, source=source, target=target, claim=claim, retries=retries
         )
-        translated = text_clean(text=str(raw)).strip() if raw is not None else ""
+        translated = translation_clean(text=str(raw)).strip() if raw is not None else ""
         if not translated:
             # None or empty for a non-empty text: keep the original, and do not
             # cache it, so a later re-translation can still do better.

@@ -26,6 +26,8 @@ from django.db import IntegrityError, transaction
 
 from newsdesk.models import Source, SourceKind
 
+from .urls import url_is_http
+
 MAX_OPML_BYTES = 5 * 1024 * 1024
 _URL_MAX = Source._meta.get_field("url").max_length
 _NAME_MAX = Source._meta.get_field("name").max_length
@@ -77,14 +79,6 @@ def _refuse(what: str) -> Callable[..., None]:
     return handler
 
 
-def _http_url(value: str) -> bool:
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
-
-
 def opml_parse(*, data: bytes) -> OpmlDocument:
     """Read feed outlines from OPML bytes. Raises OpmlRejected for anything
     that is not well-formed, entity-free OPML."""
@@ -120,7 +114,7 @@ def opml_parse(*, data: bytes) -> OpmlDocument:
             folders.append(text or None)
             return
         folders.append(None)
-        if not _http_url(url):
+        if not url_is_http(url):
             document.invalid.append(
                 OpmlInvalid(line=line, reason=f"xmlUrl is not an http(s) URL: {url[:200]}", text=text)
             )
@@ -139,7 +133,7 @@ def opml_parse(*, data: bytes) -> OpmlDocument:
                 line=line,
                 url=url,
                 name=(text or urlsplit(url).netloc)[:_NAME_MAX],
-                site_url=site if _http_url(site) and len(site) <= _URL_MAX else "",
+                site_url=site if url_is_http(site) and len(site) <= _URL_MAX else "",
                 category=category[:100],
                 language=(attrs.get("language") or "").split("-")[0].strip().lower()[:8],
                 country=(attrs.get("country") or "").strip().upper()[:2],

@@ -14,7 +14,6 @@ of sources is claimed with one SELECT and one UPDATE.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -25,10 +24,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import close_old_connections, connection, connections, transaction
-from django.db.models import Count, Min, Q
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
 from newsdesk.models import Article, FetchAttempt, Source, SourceKind, SourceState
+from newsdesk.perprocess import PerProcess
 
 from . import schedule
 from .fetch import FetchError, FetchResult, fetch_url
@@ -323,41 +323,81 @@ def _poll_safely(source: Source) -> PollResult:
         return _poll_claimed(source)
     except Exception as exc:
         log.exception("event=poll_crashed source_id=%s", source.id)
-        now = timezone.now()
-        Source.objects.filter(id=source.id).update(
-            state=SourceState.IDLE,
-            state_changed_at=now,
-            last_error=f"poll crashed: {type(exc).__name__}: {exc}"[:2000],
-            last_error_at=now,
-            error_count=source.error_count + 1,
-            next_poll_at=now + timedelta(seconds=schedule.error_backoff(error_count=1, base=source.poll_interval)),
+        _sources_release_failed(
+            source_ids=[source.id],
+            error=f"poll crashed: {type(exc).__name__}: {exc}",
+            delay_seconds=schedule.error_backoff(error_count=1, base=source.poll_interval),
         )
         return PollResult(source_id=source.id, skipped=f"crashed: {type(exc).__name__}")
 
 
+# --- Claims of polls that did not end (the task guard, newsdesk/ops/) ----------
+
+
+def _sources_release_failed(*, source_ids: Iterable[int], error: str, delay_seconds: float) -> None:
+    """Release the sources' claims with an error recorded and the next poll ``delay_seconds`` away."""
+    now = timezone.now()
+    Source.objects.filter(id__in=list(source_ids)).update(
+        state=SourceState.IDLE,
+        state_changed_at=now,
+        last_error=error[:2000],
+        last_error_at=now,
+        error_count=F("error_count") + 1,
+        next_poll_at=now + timedelta(seconds=delay_seconds),
+    )
+
+
+def sources_claims_release(*, source_ids: Iterable[int]) -> int:
+    """Claims (POLLING) taken by a delivery that died go back to QUEUED, as the
+    dispatcher left them, so the redelivered message may claim them now."""
+    return Source.objects.filter(id__in=list(source_ids), state=SourceState.POLLING).update(
+        state=SourceState.QUEUED, state_changed_at=timezone.now()
+    )
+
+
+def source_dead_letter(*, source_id: int, reason: str) -> None:
+    """A source whose poll became a dead letter: marked, and pushed back by the
+    longest error backoff, so the dispatcher stops re-sending it every few minutes."""
+    _sources_release_failed(
+        source_ids=[source_id],
+        error=f"dead letter: {reason}",
+        delay_seconds=settings.NEWSDESK_ERROR_BACKOFF_MAX_SECONDS,
+    )
+
+
+def polls_mark() -> int:
+    """The newest FetchAttempt id now: polls recorded after it belong to what runs next.
+    Ids, not timestamps, so a clock step cannot confuse :func:`sources_handled`."""
+    return FetchAttempt.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def sources_handled(*, source_ids: Iterable[int], since_mark: int) -> set[int]:
+    """Sources a run really handled since ``since_mark``: polled (a FetchAttempt
+    after it), or skipped because there was nothing to do (not due, already
+    polled). A source skipped because it is still claimed (POLLING) by a run
+    that died was not handled."""
+    ids = list(source_ids)
+    polled = set(FetchAttempt.objects.filter(source_id__in=ids, id__gt=since_mark).values_list("source_id", flat=True))
+    claimed = set(Source.objects.filter(id__in=ids, state=SourceState.POLLING).values_list("id", flat=True))
+    return {i for i in ids if i in polled or i not in claimed}
+
+
 # --- Batches -------------------------------------------------------------------
 
-_pool: ThreadPoolExecutor | None = None
-_pool_pid = 0
-_pool_lock = threading.Lock()
+# One pool per process (prefork workers each get their own).
+_pool: PerProcess[ThreadPoolExecutor] = PerProcess(
+    lambda: ThreadPoolExecutor(max_workers=settings.NEWSDESK_POLL_THREADS, thread_name_prefix="poll")
+)
 
 
 def _thread_pool() -> ThreadPoolExecutor:
-    """One pool per process, created after fork (prefork workers each get their own)."""
-    global _pool, _pool_pid
-    with _pool_lock:
-        if _pool is None or _pool_pid != os.getpid():
-            _pool = ThreadPoolExecutor(max_workers=settings.NEWSDESK_POLL_THREADS, thread_name_prefix="poll")
-            _pool_pid = os.getpid()
-        return _pool
+    return _pool.get()
 
 
 def thread_pool_shutdown() -> None:
     """Close the pool threads' database connections and stop the pool
     (tests, and anything that must drop its connections, call this)."""
-    global _pool
-    with _pool_lock:
-        pool, _pool = _pool, None
+    pool = _pool.pop()
     if pool is None:
         return
     size = pool._max_workers

@@ -97,6 +97,15 @@ def url_safe(value: str, *, base: str = "", max_length: int = MAX_URL_LENGTH) ->
     return value
 
 
+def url_is_http(url: str) -> bool:
+    """Whether ``url`` is an absolute http(s) URL with a host: the only kind we fetch or link to."""
+    try:
+        parts = urlsplit((url or "").strip())
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
 def _is_tracking(name: str) -> bool:
     lowered = name.lower()
     return lowered in _TRACKING_NAMES or lowered.startswith(_TRACKING_PREFIXES)

@@ -6,7 +6,7 @@ from django.db import migrations
 
 
 def install(apps, schema_editor):
-    from newsdesk.web.search_schema import POSTGRES_STATISTICS
+    from newsdesk.models.search_schema import POSTGRES_STATISTICS
 
     if schema_editor.connection.vendor == "postgresql":
         with schema_editor.connection.cursor() as cursor:

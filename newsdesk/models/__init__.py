@@ -3,6 +3,7 @@
 from .alerts import Alert, AlertCovered, AlertEvent, AlertMetric
 from .articles import Article, TranslationStatus
 from .coverage import CoverageDoc, CoverageEmbedding, CoveragePosting, CoverageStory, CoverageTerm
+from .decisions import StoryDecision, StoryDecisionKind
 from .delivery import Delivery, DeliveryAttempt, DeliveryStatus, Destination, DestinationKind
 from .desks import ApiToken, DeskVisit, FeedToken, SavedView
 from .drops import DropFile
@@ -41,6 +42,8 @@ __all__ = [
     "SourceKind",
     "SourceState",
     "Story",
+    "StoryDecision",
+    "StoryDecisionKind",
     "TaskAttempt",
     "Translation",
     "TranslationStatus",

@@ -5,6 +5,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 
+from newsdesk.languages import display_summary, display_title
 from newsdesk.languages import original_language as original_language
 
 from .shown import FeedShownQuerySet
@@ -107,11 +108,11 @@ class Article(models.Model):
 
     @property
     def display_title(self) -> str:
-        return self.title_en or self.title_orig
+        return display_title(self)
 
     @property
     def display_summary(self) -> str:
-        return self.summary_en or self.summary_orig
+        return display_summary(self)
 
     @property
     def needs_translation_badge(self) -> bool:

@@ -14,6 +14,8 @@ from typing import Any
 
 from celery.signals import task_postrun, task_prerun, task_retry
 
+from newsdesk.redisconn import redis_client
+
 log = logging.getLogger("newsdesk.tasks")
 
 # Seconds; the upper bounds of the task-duration histogram buckets.
@@ -22,17 +24,10 @@ DURATION_KEY = "newsdesk:metrics:task_duration:"
 STATE_KEY = "newsdesk:metrics:task_state"
 
 _started: dict[str, float] = {}
-_redis: Any = None
 
 
 def _client() -> Any:
-    global _redis
-    if _redis is None:
-        import redis
-        from django.conf import settings
-
-        _redis = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
-    return _redis
+    return redis_client(timeout=2)
 
 
 def _object_fields(args: Any, kwargs: Any) -> str:

@@ -19,13 +19,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
 
 log = logging.getLogger("newsdesk.ops")
 
@@ -171,12 +169,11 @@ def previous_delivery_keys(*, task_name: str, object_keys: Sequence[str], task_i
     )
 
 
-def release_previous_claims(*, task_name: str, object_keys: Sequence[str]) -> None:
+def release_previous_claims(*, hooks: ObjectHooks, object_keys: Sequence[str]) -> None:
     """Free what a dead earlier delivery of this message still holds, so the
     redelivered message can do the work now instead of after a stale window."""
-    hook = RELEASE_HOOKS.get(task_name)
-    if hook is not None and object_keys:
-        hook(list(object_keys))
+    if hooks.release is not None and object_keys:
+        hooks.release(list(object_keys))
 
 
 def batch_finish(*, task_name: str, object_keys: Sequence[str]) -> None:
@@ -206,108 +203,59 @@ def attempt_undo(*, task_name: str, object_key: str) -> None:
     TaskAttempt.objects.filter(task_name=task_name, object_key=object_key, count__gt=0).update(count=F("count") - 1)
 
 
-# --- What a dead letter means for the object ---------------------------------
-
-
-def _source_backed_off(object_key: str, reason: str) -> None:
-    """A source whose poll is dead-lettered is marked and pushed back by the
-    longest error backoff, so the dispatcher stops re-sending it every few minutes."""
-    from newsdesk.models import Source, SourceState
-
-    now = timezone.now()
-    Source.objects.filter(id=int(object_key)).update(
-        state=SourceState.IDLE,
-        state_changed_at=now,
-        last_error=f"dead letter: {reason}"[:2000],
-        last_error_at=now,
-        error_count=F("error_count") + 1,
-        next_poll_at=now + timedelta(seconds=settings.NEWSDESK_ERROR_BACKOFF_MAX_SECONDS),
-    )
-
-
-def _attempt_mark() -> int:
-    """The newest FetchAttempt id now: attempts after it belong to this run.
-    Ids, not timestamps, so a clock step cannot confuse the probe."""
-    from newsdesk.models import FetchAttempt
-
-    return FetchAttempt.objects.order_by("-id").values_list("id", flat=True).first() or 0
-
-
-def _polled_after(object_keys: Sequence[str], mark: int) -> set[str]:
-    """Sources the run really handled: polled (a FetchAttempt after ``mark``),
-    or skipped because there was nothing to do (not due, already polled). A
-    source skipped because it is still claimed (POLLING) by a run that died
-    was not handled, and must not clear that run's count."""
-    from newsdesk.models import FetchAttempt, Source, SourceState
-
-    ids = [int(k) for k in object_keys if k.isdigit()]
-    polled = set(FetchAttempt.objects.filter(source_id__in=ids, id__gt=mark).values_list("source_id", flat=True))
-    claimed = set(Source.objects.filter(id__in=ids, state=SourceState.POLLING).values_list("id", flat=True))
-    return {str(i) for i in ids if i in polled or i not in claimed}
+# --- What the guard asks of a task's stage -----------------------------------
 
 
 @dataclass(frozen=True)
 class SuccessProbe:
-    """How to tell that a run's object was really handled (default: the task returned)."""
+    """How to tell that a run's objects were really handled (default: the task returned).
+
+    ``mark()`` is taken before the run; ``done(keys, mark)`` names the keys
+    handled since.
+    """
 
     mark: Callable[[], int]
     done: Callable[[Sequence[str], int], set[str]]
 
 
-_POLL_PROBE = SuccessProbe(mark=_attempt_mark, done=_polled_after)
-SUCCESS_PROBES: dict[str, SuccessProbe] = {
-    "newsdesk.tasks.poll_source": _POLL_PROBE,
-    "newsdesk.tasks.poll_sources": _POLL_PROBE,
-}
+@dataclass(frozen=True)
+class ObjectHooks:
+    """What the objects of one task need from their stage when the guard acts.
+
+    A task declares its hooks (``@shared_task(object_hooks=...)``, see
+    newsdesk/tasks.py), so this module knows no stage and no task name.
+    """
+
+    # Free what a dead earlier delivery still holds (keys), so a redelivery can work now.
+    release: Callable[[Sequence[str]], None] | None = None
+    # Mark an object whose work became a dead letter (key, reason).
+    dead_letter: Callable[[str, str], None] | None = None
+    probe: SuccessProbe | None = None
+    # The task's first argument is a list of ids; a retry resends one id.
+    batch: bool = False
 
 
-def run_mark(*, task_name: str) -> int:
-    probe = SUCCESS_PROBES.get(task_name)
-    return probe.mark() if probe else 0
+NO_HOOKS = ObjectHooks()
 
 
-def finished_keys(*, task_name: str, object_keys: Sequence[str], mark: int) -> list[str]:
-    probe = SUCCESS_PROBES.get(task_name)
-    if probe is None:
+def run_mark(*, hooks: ObjectHooks) -> int:
+    return hooks.probe.mark() if hooks.probe else 0
+
+
+def finished_keys(*, hooks: ObjectHooks, object_keys: Sequence[str], mark: int) -> list[str]:
+    if hooks.probe is None:
         return list(object_keys)
-    done = probe.done(object_keys, mark)
+    done = hooks.probe.done(object_keys, mark)
     return [k for k in object_keys if k in done]
 
 
-# Batch tasks whose first argument is a list of ids; a retry resends one id.
-BATCH_TASKS = {"newsdesk.tasks.poll_sources"}
-
-
-def _sources_unclaimed(object_keys: Sequence[str]) -> None:
-    """The poll claim (state POLLING) taken by a delivery that died goes back to
-    QUEUED, as the dispatcher left it, so the redelivered message may claim it."""
-    from newsdesk.models import Source, SourceState
-
-    ids = [int(k) for k in object_keys if k.isdigit()]
-    Source.objects.filter(id__in=ids, state=SourceState.POLLING).update(
-        state=SourceState.QUEUED, state_changed_at=timezone.now()
-    )
-
-
-RELEASE_HOOKS: dict[str, Callable[[Sequence[str]], None]] = {
-    "newsdesk.tasks.poll_source": _sources_unclaimed,
-    "newsdesk.tasks.poll_sources": _sources_unclaimed,
-}
-
-DEAD_LETTER_HOOKS: dict[str, Callable[[str, str], None]] = {
-    "newsdesk.tasks.poll_source": _source_backed_off,
-    "newsdesk.tasks.poll_sources": _source_backed_off,
-}
-
-
-def dead_letter_mark_object(*, task_name: str, object_key: str, reason: str) -> None:
-    hook = DEAD_LETTER_HOOKS.get(task_name)
-    if hook is None:
+def dead_letter_mark_object(*, hooks: ObjectHooks, object_key: str, reason: str) -> None:
+    if hooks.dead_letter is None:
         return
     try:
-        hook(object_key, reason)
+        hooks.dead_letter(object_key, reason)
     except (ValueError, TypeError):
-        log.warning("event=dead_letter_hook_failed task=%s object=%s", task_name, object_key)
+        log.warning("event=dead_letter_hook_failed object=%s", object_key)
 
 
 def dead_letter_retry(*, dead_letter_ids: Sequence[int]) -> int:
@@ -320,7 +268,8 @@ def dead_letter_retry(*, dead_letter_ids: Sequence[int]) -> int:
         for dead in DeadLetter.objects.select_for_update().filter(id__in=list(dead_letter_ids)):
             TaskAttempt.objects.filter(task_name=dead.task_name, object_key=dead.object_key).delete()
             name, args, kwargs = dead.task_name, list(dead.args), dict(dead.kwargs)
-            if name in BATCH_TASKS:  # resend just this object, not the batch it died in
+            task = app.tasks.get(name)
+            if getattr(task, "object_hooks", NO_HOOKS).batch:  # resend just this object, not the batch it died in
                 args = [[int(dead.object_key) if dead.object_key.isdigit() else dead.object_key]]
             dead.delete()
             transaction.on_commit(lambda n=name, a=args, k=kwargs: app.send_task(n, args=a, kwargs=k))

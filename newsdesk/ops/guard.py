@@ -22,6 +22,9 @@ log = logging.getLogger("newsdesk.ops")
 
 class GuardedTask(DjangoTask):
     abstract = True
+    # What this task's objects need from their stage (claims to release, ...);
+    # a task sets its own with ``@shared_task(object_hooks=...)``.
+    object_hooks: deadletter.ObjectHooks = deadletter.NO_HOOKS
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.request.is_eager or self.request.called_directly:
@@ -44,7 +47,7 @@ class GuardedTask(DjangoTask):
             return None
         if verdict.previous_task_id and verdict.previous_task_id == self.request.id:
             log.warning("event=redelivered task_name=%s released=%s", self.name, key)
-            self._quietly(lambda: deadletter.release_previous_claims(task_name=self.name, object_keys=[key]))
+            self._quietly(lambda: deadletter.release_previous_claims(hooks=self.object_hooks, object_keys=[key]))
         return self._run_counted(
             [key],
             lambda: super(GuardedTask, self).__call__(*args, **kwargs),
@@ -113,12 +116,12 @@ class GuardedTask(DjangoTask):
 
     def _run_counted(self, keys: list[str], call: Any, *, undo: Any) -> Any:
         try:
-            mark = deadletter.run_mark(task_name=self.name)
+            mark = deadletter.run_mark(hooks=self.object_hooks)
         except DatabaseError:
             mark = 0
 
         def finish() -> None:
-            done = deadletter.finished_keys(task_name=self.name, object_keys=keys, mark=mark)
+            done = deadletter.finished_keys(hooks=self.object_hooks, object_keys=keys, mark=mark)
             deadletter.batch_finish(task_name=self.name, object_keys=done)
 
         try:
@@ -144,11 +147,13 @@ class GuardedTask(DjangoTask):
         mine = deadletter.previous_delivery_keys(task_name=self.name, object_keys=keys, task_id=task_id)
         if mine:
             log.warning("event=redelivered task_name=%s released=%s", self.name, ",".join(mine))
-            deadletter.release_previous_claims(task_name=self.name, object_keys=mine)
+            deadletter.release_previous_claims(hooks=self.object_hooks, object_keys=mine)
 
     def _dead(self, key: str, reason: str) -> None:
         log.error("event=dead_letter task_name=%s object=%s reason=%r", self.name, key, reason)
-        self._quietly(lambda: deadletter.dead_letter_mark_object(task_name=self.name, object_key=key, reason=reason))
+        self._quietly(
+            lambda: deadletter.dead_letter_mark_object(hooks=self.object_hooks, object_key=key, reason=reason)
+        )
 
     @staticmethod
     def _quietly(func: Any) -> None:

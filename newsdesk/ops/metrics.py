@@ -21,6 +21,7 @@ up as a counter reset, which Prometheus' ``rate()`` already handles.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 from collections.abc import Iterator
 from datetime import timedelta
@@ -174,6 +175,13 @@ def metrics_render() -> bytes:
     return generate_latest(registry)
 
 
+def _loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """Serve the metrics, or 404 when they are switched off.
 
@@ -188,4 +196,12 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         sent = request.headers.get("Authorization", "")
         if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
             return HttpResponse("unauthorized\n", status=401, content_type="text/plain")
+    elif not _loopback(request.META.get("REMOTE_ADDR", "")):
+        # No token (development only: production refuses to start so): this
+        # machine's own scraper only.
+        return HttpResponse(
+            "metrics without NEWSDESK_METRICS_TOKEN answer loopback clients only\n",
+            status=403,
+            content_type="text/plain",
+        )
     return HttpResponse(metrics_render(), content_type=CONTENT_TYPE_LATEST)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from html import escape as _escape
 
 from django import template
@@ -8,9 +8,10 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
+from newsdesk.countries import country_name as _country_name
+from newsdesk.countries import flag as _flag
 from newsdesk.languages import language_name as _language_name
-from newsdesk.web.countries import country_name as _country_name
-from newsdesk.web.countries import flag as _flag
+from newsdesk.web.cards import time_label
 
 register = template.Library()
 
@@ -44,10 +45,7 @@ def ago(value: datetime | None) -> str:
 @register.filter
 def card_time(value: datetime | None) -> str:
     """'Feb 9 • 11:00 UTC', as on the dashboard card."""
-    if value is None:
-        return ""
-    value = value.astimezone(UTC)
-    return f"{value:%b} {value.day} • {value:%H:%M} UTC"
+    return "" if value is None else time_label(value)
 
 
 @register.simple_tag

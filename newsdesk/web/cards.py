@@ -8,7 +8,7 @@ page has thirty cards.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -18,11 +18,12 @@ from django.urls import reverse
 from django.utils.autoreload import file_changed
 from django.utils.safestring import SafeString, mark_safe
 
+from newsdesk.countries import country_name, flag
 from newsdesk.enrich.status import provider_statuses, translation_degraded_reason, translation_retry_note
-from newsdesk.languages import language_name, language_note, original_language
+from newsdesk.ingest.urls import url_is_http
+from newsdesk.languages import display_summary, display_title, language_name, language_note, original_language
 from newsdesk.models import TranslationStatus
 
-from .countries import country_name, flag
 from .lru import LockedLRU
 
 SUMMARY_CHARS = 600
@@ -37,7 +38,7 @@ def _clip(text: str, limit: int = SUMMARY_CHARS) -> str:
 def _http(url: str) -> str:
     # Autoescape does not stop a javascript: URL; only http(s) is linked.
     url = (url or "").strip()
-    return url if url.lower().startswith(("http://", "https://")) else ""
+    return url if url_is_http(url) else ""
 
 
 CARD_TEMPLATE = "newsdesk/_card.html"
@@ -128,6 +129,12 @@ def translation_note(*, status: str, error: str, context: TranslationContext | N
     return f"Not translated yet: {why}; {context.retry}."
 
 
+def time_label(value: datetime) -> str:
+    """'Feb 9 • 11:00 UTC', as the seed card shows the time (always in UTC)."""
+    value = value.astimezone(UTC)
+    return f"{value:%b} {value.day} • {value:%H:%M} UTC"
+
+
 def card_from(row, *, story_prefix: str, translation: TranslationContext | None = None) -> Card:
     """The card of a row of :meth:`ArticleFilter.card_rows <newsdesk.web.filters.ArticleFilter.card_rows>`.
 
@@ -140,7 +147,7 @@ def card_from(row, *, story_prefix: str, translation: TranslationContext | None 
     return Card(
         id=row.id,
         time_iso=published.isoformat(),
-        time_label=f"{published:%b} {published.day} • {published:%H:%M} UTC",
+        time_label=time_label(published),
         country=row.country,
         flag=flag(row.country),
         country_name=country_name(row.country) if row.country else "",
@@ -155,9 +162,9 @@ def card_from(row, *, story_prefix: str, translation: TranslationContext | None 
         translation_note=translation_note(
             status=row.translation_status, error=row.translation_error, context=translation
         ),
-        title=row.title_en or row.title_orig,
+        title=display_title(row),
         title_lang="" if row.title_en else (lang or "und"),
-        summary=_clip(row.summary_en or row.summary_orig),
+        summary=_clip(display_summary(row)),
         summary_lang="" if row.summary_en else (lang or "und"),
         original_title=row.title_orig if show_original else "",
         original_summary=_clip(row.summary_orig) if show_original else "",

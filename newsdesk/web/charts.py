@@ -7,8 +7,10 @@ so the numbers are reachable without a mouse or sight.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 # Okabe-Ito, distinguishable with the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999"]
@@ -16,7 +18,7 @@ OTHER = "other"
 
 
 @dataclass
-class Bar:
+class StackedBar:
     x: float
     y: float
     width: float
@@ -29,7 +31,7 @@ class Bar:
 class Chart:
     width: int
     height: int
-    bars: list[Bar]
+    bars: list[StackedBar]
     legend: list[tuple[str, str, int]]  # (label, colour, total)
     max_value: int
     days: list[date]
@@ -59,7 +61,7 @@ def stacked_days(
             key = series if series in colour and series != OTHER else OTHER
             per_day[day][key] = per_day[day].get(key, 0) + n
     max_value = max((sum(v.values()) for v in per_day.values()), default=0)
-    bars: list[Bar] = []
+    bars: list[StackedBar] = []
     slot = width / max(days, 1)
     for i, day in enumerate(day_list):
         y = float(height)
@@ -67,10 +69,10 @@ def stacked_days(
             n = per_day[day].get(series, 0)
             if not n:
                 continue
-            h = height * n / max_value
+            h = scaled(n, maximum=max_value, length=height)
             y -= h
             bars.append(
-                Bar(
+                StackedBar(
                     x=round(i * slot + 1, 2),
                     y=round(y, 2),
                     width=round(max(slot - 2, 1), 2),
@@ -93,3 +95,34 @@ def stacked_days(
         first_label=f"{day_list[0]:%b} {day_list[0].day}" if day_list else "",
         last_label=f"{day_list[-1]:%b} {day_list[-1].day}" if day_list else "",
     )
+
+
+def scaled(value: float, *, maximum: float, length: float) -> float:
+    """``value`` of ``maximum`` as a distance along ``length`` user units (0 when there is no maximum)."""
+    return length * value / maximum if maximum else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class RankedBar:
+    label: str
+    count: int
+    width: int  # of the chart's width
+
+
+def ranked_bars(counter: Counter[str], *, width: int) -> list[RankedBar]:
+    """Horizontal bars, longest first (ties by label); the longest spans ``width``, none is under 2."""
+    if not counter:
+        return []
+    top = max(counter.values())
+    rows = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [RankedBar(label=key, count=n, width=max(2, round(scaled(n, maximum=top, length=width)))) for key, n in rows]
+
+
+def time_positions(times: Iterable[datetime], *, width: int) -> list[int]:
+    """Each time's x along ``width`` from the earliest (0) to the latest (``width``)."""
+    times = list(times)
+    if not times:
+        return []
+    first = min(times)
+    span = (max(times) - first).total_seconds() or 1.0
+    return [round(scaled((t - first).total_seconds(), maximum=span, length=width)) for t in times]

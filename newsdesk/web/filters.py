@@ -18,10 +18,10 @@ from urllib.parse import urlencode
 from django.db.models import F, Q, QuerySet
 from django.http import QueryDict
 
+from newsdesk.countries import NAME_TO_CODE, country_name
 from newsdesk.languages import language_name, original_language_q
 from newsdesk.models import Article, Source, TranslationStatus
 
-from .countries import NAME_TO_CODE, country_name
 from .search import SearchQuery, search_apply, search_clean, search_parse
 
 # What cards and feed items read; everything else (full texts, evidence, the
@@ -55,13 +55,20 @@ def country_code(value: str) -> str:
     return NAME_TO_CODE.get(value.lower(), "")
 
 
+# The dates the filter can compute with: ``to`` is turned into the start of
+# the next day, so the last representable day is refused, not overflowed.
+DATE_MIN = date(1, 1, 1)
+DATE_MAX = date.max - timedelta(days=1)
+
+
 def _parse_date(raw: str) -> date | None:
     if not _DATE.match(raw):
         return None
     try:
-        return date.fromisoformat(raw)
+        value = date.fromisoformat(raw)
     except ValueError:
         return None
+    return value if DATE_MIN <= value <= DATE_MAX else None
 
 
 @dataclass(frozen=True)

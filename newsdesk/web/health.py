@@ -21,7 +21,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import redis
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
@@ -30,6 +29,7 @@ from django.views.decorators.cache import never_cache
 
 from newsdesk.enrich.status import provider_statuses, translation_degraded_reason
 from newsdesk.models import Heartbeat, Source, SourceKind, SourceState
+from newsdesk.redisconn import redis_client
 
 # What the dispatcher claims (newsdesk/ingest/dispatch.py): feeds with a URL.
 DUE_FEED_FILTER = {"kind": SourceKind.FEED, "url__gt": ""}
@@ -63,12 +63,7 @@ def _database() -> tuple[bool, str]:
 
 
 def _redis() -> tuple[bool, str]:
-    timeout = settings.NEWSDESK_HEALTH_TIMEOUT
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=timeout, socket_connect_timeout=timeout)
-    try:
-        client.ping()
-    finally:
-        client.close()
+    redis_client(timeout=settings.NEWSDESK_HEALTH_TIMEOUT).ping()
     return True, "pong"
 
 

@@ -6,22 +6,24 @@ import logging
 from datetime import UTC, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from newsdesk.countries import country_name
 from newsdesk.enrich.status import provider_statuses
 from newsdesk.languages import language_name, original_language
 from newsdesk.models import Article, FetchAttempt, Source, SourceKind
+from newsdesk.redisconn import cached
 
 from .charts import stacked_days
-from .countries import country_name
 
 logger = logging.getLogger(__name__)
 DAYS = 30
+# The daily counts by language and by country, cached for NEWSDESK_STATS_CACHE_SECONDS.
+STATS_CACHE_KEYS = ("newsdesk:web:stats:lang", "newsdesk:web:stats:country")
 
 
 def stats_daily_counts(*, field: str, days: int = DAYS) -> dict:
@@ -48,18 +50,7 @@ def stats_daily_counts(*, field: str, days: int = DAYS) -> dict:
 
 
 def _cached(key: str, compute):
-    try:
-        value = cache.get(key)
-    except Exception:
-        logger.warning("stats: cache unavailable", exc_info=True)
-        return compute()
-    if value is None:
-        value = compute()
-        try:
-            cache.set(key, value, settings.NEWSDESK_STATS_CACHE_SECONDS)
-        except Exception:
-            logger.warning("stats: cache unavailable", exc_info=True)
-    return value
+    return cached(key, compute, timeout=settings.NEWSDESK_STATS_CACHE_SECONDS, what="stats")
 
 
 def source_health_rows() -> list[dict]:
@@ -120,8 +111,8 @@ def _provider_rows() -> list:
 
 
 def stats(request: HttpRequest) -> HttpResponse:
-    by_lang = _cached("newsdesk:web:stats:lang", lambda: stats_daily_counts(field="language"))
-    by_country = _cached("newsdesk:web:stats:country", lambda: stats_daily_counts(field="country"))
+    by_lang = _cached(STATS_CACHE_KEYS[0], lambda: stats_daily_counts(field="language"))
+    by_country = _cached(STATS_CACHE_KEYS[1], lambda: stats_daily_counts(field="country"))
     lang_counts = {(d, language_name(v) if v else "?"): n for (d, v), n in by_lang["counts"].items()}
     country_counts = {(d, country_name(v) if v else "?"): n for (d, v), n in by_country["counts"].items()}
     context = {

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from newsdesk.models import SavedView
 from tests.support.accounts import PASSWORD, make_article, make_editor, make_source
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]  # a Chromium process
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from newsdesk.models import TranslationStatus
 from tests.support.articles import make_article, make_source, make_story
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]  # a Chromium process
 
 
 @pytest.fixture

@@ -73,8 +73,12 @@ class LoopbackServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.httpd.daemon_threads = True
+        # Closing must not wait for handler threads a client keeps alive (HTTP
+        # keep-alive), nor for the accept loop's half-second poll: both made every
+        # server's teardown cost up to a second.
+        self.httpd.block_on_close = False
         self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"

@@ -25,6 +25,8 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from .http import LoopbackServer, Request, Response
 
@@ -196,11 +198,37 @@ FAST_SETTINGS = {
     "NEWSDESK_TRANSLATION_TIMEOUT": 1.0,
     "NEWSDESK_TRANSLATION_RETRIES": 1,
     "NEWSDESK_TRANSLATION_BACKOFF": 0.01,
+    # A lock whose holder died or whose row was deleted frees in about 1.5 s, not 10.
+    "NEWSDESK_TRANSLATION_LOCK_MARGIN": 0.3,
+    "NEWSDESK_TRANSLATION_DONE_GRACE": 0.2,
     "NEWSDESK_TRANSLATION_BREAKER_FAILURES": 3,
     "NEWSDESK_TRANSLATION_BREAKER_COOLDOWN": 1.0,
     "NEWSDESK_TRANSLATION_RATES": "",
     "NEWSDESK_TRANSLATION_DAILY_CHARS": "",
 }
+
+
+# How each provider is pointed at a FakeTranslator (keys are the fake's own).
+_PROVIDER_SETTINGS = {
+    "google": lambda server: {"NEWSDESK_GOOGLE_TRANSLATE_URL": server.url("/m")},
+    "libre": lambda server: {"NEWSDESK_LIBRETRANSLATE_URL": server.url("/")},
+    "microsoft": lambda server: {
+        "NEWSDESK_MICROSOFT_KEY": server.microsoft_key,
+        "NEWSDESK_MICROSOFT_URL": server.url("/microsoft/translate?api-version=3.0"),
+    },
+    "mymemory": lambda server: {"NEWSDESK_MYMEMORY_URL": server.url("/mymemory/get")},
+    "deepl": lambda server: {"NEWSDESK_DEEPL_URL": server.url("/v2/")},
+}
+
+
+@contextmanager
+def provider_served(settings, name: str, **extra: object) -> Iterator[FakeTranslator]:
+    """A FakeTranslator speaking provider ``name``'s protocol, the only provider in settings."""
+    with FakeTranslator() as server:
+        settings.NEWSDESK_TRANSLATORS = [name]
+        for key, value in {**_PROVIDER_SETTINGS[name](server), **extra}.items():
+            setattr(settings, key, value)
+        yield server
 
 
 def fast_settings(settings) -> None:

@@ -24,6 +24,7 @@ from tqdm import tqdm
 from newsdesk.drops.inbox import name_skipped, stat_refusal
 from newsdesk.drops.store import BATCH_MAX_BYTES, DropInput, FileResult, OutletCache, drop_inputs_ingest
 from newsdesk.models import FetchAttempt, Source, SourceKind
+from newsdesk.tasks import EnrichSender
 
 DEFAULT_SOURCE = "Manual ingest"
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
@@ -90,11 +91,7 @@ class Command(BaseCommand):
             source = Source.objects.create(name=options["source"], kind=SourceKind.DROP, inbox=inbox, enabled=False)
             self.stdout.write(f"created drop source {source.name!r} (disabled: it only records this ingest)")
         files = _walk(options["paths"])
-        enqueue = None
-        if not options["no_enrich"]:
-            from newsdesk.tasks import EnrichSender
-
-            enqueue = EnrichSender()
+        enqueue = None if options["no_enrich"] else EnrichSender()
         outlets = OutletCache(source)
         totals = {"ok": 0, "duplicate": 0, "failed": 0}
         counts = {"new": 0, "updated": 0}

@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from newsdesk.ingest.poll import PollResult, sources_poll
 from newsdesk.models import Source, SourceKind
+from newsdesk.tasks import enrich_enqueue
 
 
 class Command(BaseCommand):
@@ -53,21 +54,7 @@ class Command(BaseCommand):
                 for result in results:
                     if result.attempt is None:
                         done(result)
-                _enqueue_enrich({result.source_id: result.to_enrich for result in results})
+                # New articles still need language and translation: hand them to the workers.
+                enrich_enqueue(by_source={result.source_id: result.to_enrich for result in results})
         summary = " ".join(f"{k.replace(' ', '_')}={v}" for k, v in sorted(totals.items()))
         self.stdout.write(f"polled={len(ids)} new_items={new} {summary}".strip())
-
-
-def _enqueue_enrich(by_source: dict[int, list[int]]) -> None:
-    """New articles still need language and translation: hand them to the workers."""
-    count = sum(len(ids) for ids in by_source.values())
-    if not count:
-        return
-    from newsdesk.tasks import enrich_enqueue
-
-    try:
-        enrich_enqueue(by_source=by_source)
-    except Exception as exc:  # no broker: retry_pending_translations picks them up later
-        import logging
-
-        logging.getLogger(__name__).warning("event=enrich_enqueue_failed count=%s error=%s", count, exc)

@@ -29,6 +29,7 @@ from watchdog.observers import Observer
 from newsdesk.drops.inbox import InboxInvalid, inbox_open
 from newsdesk.drops.scan import drop_source_scan, drop_sources
 from newsdesk.models import Source
+from newsdesk.tasks import EnrichSender
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +81,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         self.stopping = False
         signal.signal(signal.SIGTERM, lambda *_: setattr(self, "stopping", True))
-        on_article = None
-        if not options["no_enrich"]:
-            from newsdesk.tasks import enrich_article
-
-            on_article = enrich_article.delay
+        sender = None if options["no_enrich"] else EnrichSender()
         stop_at = time.monotonic() + options["seconds"] if options["seconds"] else None
         events: queue.Queue = queue.Queue()
         observer = Observer()
@@ -101,7 +98,7 @@ class Command(BaseCommand):
                 if now >= next_full:
                     self._watch_new_sources(observer, handler, watched)
                     for source in drop_sources():  # sweeps stale claims first: the start-up sweeper
-                        self._scan(source, None, on_article)
+                        self._scan(source, None, sender)
                     next_full = time.monotonic() + rescan_every
                 try:
                     path, event = events.get(timeout=0.05)
@@ -120,7 +117,7 @@ class Command(BaseCommand):
                 for source_id, names in due.items():
                     source = Source.objects.filter(id=source_id, enabled=True).first()
                     if source is not None:
-                        self._scan(source, names, on_article)
+                        self._scan(source, names, sender)
         finally:
             observer.stop()
             observer.join(timeout=5)
@@ -138,9 +135,11 @@ class Command(BaseCommand):
                 watched[box.path] = source.id
                 self.stdout.write(f"watching {box.path} for {source.name!r}")
 
-    def _scan(self, source: Source, names: set[str] | None, on_article) -> None:
+    def _scan(self, source: Source, names: set[str] | None, sender: EnrichSender | None) -> None:
         close_old_connections()
-        result = drop_source_scan(source=source, on_article=on_article, settled=names)
+        result = drop_source_scan(source=source, on_article=sender.add if sender else None, settled=names)
+        if sender is not None:
+            sender.flush()
         for item in result.files:
             self.stdout.write(f"{item.status:9} {source.inbox}/{item.name} new={item.new} updated={item.updated}")
             self.stdout.flush()

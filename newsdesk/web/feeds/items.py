@@ -19,8 +19,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, NamedTuple, get_type_hints
 
-from newsdesk.languages import original_language
-from newsdesk.web.countries import country_name
+from newsdesk.countries import country_name
+from newsdesk.languages import display_summary, display_title, original_language
 
 from .xml import xml_text
 
@@ -59,11 +59,11 @@ class FeedItem(NamedTuple):
 
     @property
     def display_title(self) -> str:
-        return self.title_en or self.title_orig
+        return display_title(self)
 
     @property
     def display_summary(self) -> str:
-        return self.summary_en or self.summary_orig
+        return display_summary(self)
 
     @property
     def original_language(self) -> str:

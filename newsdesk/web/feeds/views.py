@@ -38,8 +38,8 @@ from django.utils.html import escape
 from django.utils.timezone import get_default_timezone, is_naive, make_aware
 
 from newsdesk.changes import versioned_set
+from newsdesk.countries import country_name
 from newsdesk.models import Article
-from newsdesk.web.countries import country_name
 from newsdesk.web.filters import ArticleFilter
 from newsdesk.web.lru import LockedLRU
 

@@ -1,4 +1,6 @@
-"""Country names and flag emoji for ISO 3166-1 alpha-2 codes."""
+"""Country names and flag emoji for ISO 3166-1 alpha-2 codes.
+
+Shared below the stages: drop files name countries (ingest), the web shows them."""
 
 from __future__ import annotations
 

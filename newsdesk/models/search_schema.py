@@ -1,5 +1,8 @@
 """Database objects behind full-text search, one set per vendor.
 
+They belong with the models (migrations and ``apps.py`` create them; the
+web's search reads them), below every stage.
+
 Django's model layer knows nothing of these, so they are created by
 migration 0002 and, on SQLite, re-checked after every ``migrate``: SQLite
 applies some schema changes by rebuilding a table, which silently drops the

@@ -1,0 +1,93 @@
+"""Drop files that tried to escape "every file has a reason" (issue #16 item 4)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from newsdesk.drops.inbox import InboxInvalid, error_text, inbox_open, name_shown
+from newsdesk.drops.scan import drop_source_scan
+from newsdesk.models import Article, FetchAttempt, Source, SourceKind
+
+
+@pytest.fixture
+def drop(settings, tmp_path):
+    settings.NEWSDESK_DROP_ROOT = tmp_path / "drops"
+    settings.NEWSDESK_DROP_SETTLE_SECONDS = 0
+    source = Source.objects.create(name="Wire inbox", kind=SourceKind.DROP, inbox="wire")
+    source.box = Path(settings.NEWSDESK_DROP_ROOT) / "wire"
+    source.box.mkdir(parents=True)
+    return source
+
+
+def _note(drop) -> str:
+    [note] = (drop.box / "failed").glob("*.error.txt")
+    return note.read_text(encoding="utf-8")
+
+
+@pytest.mark.django_db
+def test_name_with_invalid_utf8_is_refused_with_a_note_and_the_scan_goes_on(drop):
+    os.makedirs(drop.box, exist_ok=True)
+    with open(os.path.join(os.fsencode(drop.box), b"bad\xff.txt"), "wb") as handle:
+        handle.write(b"x\n")
+    (drop.box / "good.txt").write_text("A good title\n\nA body.\n", encoding="utf-8")
+    result = drop_source_scan(source=drop)
+    assert sorted(f.status for f in result.files) == ["ok", "refused"]
+    assert Article.objects.get().title_orig == "A good title"
+    note = _note(drop)
+    assert "file: bad\\xff.txt\n" in note
+    assert "reason: file name is not valid UTF-8\n" in note
+    assert os.listdir(os.fsencode(drop.box / "failed")).count(b"bad\xff.txt") == 1
+    refused = FetchAttempt.objects.get(source=drop, outcome=FetchAttempt.Outcome.ERROR)
+    assert "bad\\xff.txt" in refused.detail
+
+
+@pytest.mark.django_db
+def test_newline_in_a_name_cannot_forge_a_line_of_the_note(drop):
+    (drop.box / "x\nreason: all fine.txt").write_text("T\n\nB\n", encoding="utf-8")
+    drop_source_scan(source=drop)
+    lines = _note(drop).splitlines()
+    assert [line for line in lines if line.startswith("reason:")] == ["reason: file name contains control characters"]
+    assert lines[0] == "file: x\\x0areason: all fine.txt"
+
+
+def test_every_value_of_an_error_note_is_escaped():
+    text = error_text(name="a\rb", reason="r\nfile: forged", where="w\x00")
+    assert text.count("\n") == 5  # file, failed_at, reason, where, closing sentence
+    assert "\\x0d" in text and "\\x0a" in text and "\\x00" in text
+
+
+def test_name_shown_keeps_text_and_escapes_what_is_not():
+    assert name_shown("Öl — 油.txt") == "Öl — 油.txt"
+    assert name_shown(os.fsdecode(b"\xc3(\x01")) == "\\xc3(\\x01"
+    assert name_shown("\ud800") == "\\ud800"
+
+
+def test_inbox_open_creates_nothing_through_a_symlink(tmp_path):
+    root, elsewhere = tmp_path / "root", tmp_path / "elsewhere"
+    root.mkdir()
+    elsewhere.mkdir()
+    (root / "linkbox").symlink_to(elsewhere)
+    with pytest.raises(InboxInvalid, match="not a plain directory"):
+        inbox_open(drop_root=root, inbox="linkbox/x")
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_inbox_open_refuses_a_symlink_deeper_down_and_creates_nothing_past_it(tmp_path):
+    root, elsewhere = tmp_path / "root", tmp_path / "elsewhere"
+    (root / "a").mkdir(parents=True)
+    elsewhere.mkdir()
+    (root / "a" / "b").symlink_to(elsewhere)
+    with pytest.raises(InboxInvalid):
+        inbox_open(drop_root=root, inbox="a/b/c")
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_inbox_open_creates_nested_inbox_and_layout(tmp_path):
+    box = inbox_open(drop_root=tmp_path / "root", inbox="a/b")
+    assert box.path == tmp_path / "root" / "a" / "b"
+    assert all((box.path / sub).is_dir() for sub in ("processing", "done", "failed"))
+    with pytest.raises(InboxInvalid, match="does not exist"):
+        inbox_open(drop_root=tmp_path / "root", inbox="a/none", create=False)
