@@ -53,45 +53,16 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from newsdesk.testing.text import NEWS_WORDS  # noqa: E402
+from newsdesk.testing.workers import celery_worker_command  # noqa: E402
+
 ITEMS = 50
 NEW_PER_CHANGE = 5
 CHANGE_PROBABILITY = 0.10
 # Item j is dated EPOCH + j hours: about 24 items a day, ten days back from
 # the start of the run (fixed at import, so the forked server agrees).
 EPOCH = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=10)
-WORDS = [
-    *(
-        [
-            "government",
-            "minister",
-            "market",
-            "election",
-            "council",
-            "report",
-            "economy",
-            "energy",
-            "trade",
-            "court",
-            "police",
-            "health",
-        ]
-    ),
-    *(
-        [
-            "school",
-            "climate",
-            "border",
-            "budget",
-            "water",
-            "transport",
-            "industry",
-            "festival",
-            "museum",
-            "harbour",
-            "weather",
-        ]
-    ),
-]
+WORDS = NEWS_WORDS[:23]  # the first 23: the feeds as generated before
 
 # --- The feeds ------------------------------------------------------------------
 
@@ -331,24 +302,12 @@ def _log_to_file() -> None:
 def _start_worker(concurrency: int) -> subprocess.Popen[bytes]:
     log = open(ROOT / "var" / "bench-polling" / "worker.log", "wb")  # noqa: SIM115
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--loglevel=WARNING",
-            f"--concurrency={concurrency}",
-            "--pool=prefork",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-Q",
-            "bench_poll",
-            "-n",
-            f"bench-polling-{os.getpid()}@%h",
-        ],
+        celery_worker_command(
+            name=f"bench-polling-{os.getpid()}@%h",
+            concurrency=concurrency,
+            loglevel="WARNING",
+            extra=["--without-heartbeat", "-Q", "bench_poll"],
+        ),
         cwd=ROOT,
         env=dict(os.environ),
         stdout=log,
