@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -107,3 +108,31 @@ def pytest_sessionfinish(session, exitstatus):
     tree without such tests) is a pass, not pytest's exit 5; collecting nothing at all still fails."""
     if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and session.config.stash.get(_deselected, 0):
         session.exitstatus = pytest.ExitCode.OK
+
+
+# --cpu-durations=N: the N tests that used the most CPU in this process (setup,
+# call and teardown; threads included, subprocesses not). On a shared machine
+# wall-clock durations mostly measure the other users.
+_cpu = pytest.StashKey[dict]()
+
+
+def pytest_addoption(parser):
+    parser.addoption("--cpu-durations", type=int, default=None, metavar="N", help="show the N most CPU-costly tests")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    start = time.process_time()
+    yield
+    if item.config.getoption("--cpu-durations") is not None:
+        item.config.stash.setdefault(_cpu, {})[item.nodeid] = time.process_time() - start
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    count = config.getoption("--cpu-durations")
+    if count is None:
+        return
+    spent = sorted(config.stash.get(_cpu, {}).items(), key=lambda kv: kv[1], reverse=True)
+    terminalreporter.write_sep("=", f"most CPU per test (this process), total {sum(s for _, s in spent):.1f}s")
+    for nodeid, seconds in spent[: count or None]:
+        terminalreporter.write_line(f"{seconds:8.2f}s cpu  {nodeid}")

@@ -16,8 +16,7 @@ from email.utils import format_datetime
 import pytest
 
 from newsdesk.httpheaders import retry_after_seconds
-from newsdesk.ingest import fetch as fetch_module
-from newsdesk.ingest import netguard
+from newsdesk.ingest import netguard, transport
 from newsdesk.ingest.fetch import USER_AGENT, FetchError, fetch_url, url_for_fetch
 from tests.support.http import Response
 from tests.support.rawhttp import RawServer, drip, gzip_bomb, response_head, zeros
@@ -414,7 +413,7 @@ def test_https_verifies_the_host_name_while_connecting_to_the_pinned_address(set
     cert, key = tls_pair
     settings.NEWSDESK_FETCH_ALLOWED_NETWORKS = ["127.0.0.2/32"]
     monkeypatch.setattr(netguard, "host_resolve", lambda host, port: [(socket.AF_INET, "127.0.0.2")])
-    monkeypatch.setattr(fetch_module, "_tls_context", lambda: ssl.create_default_context(cafile=str(cert)))
+    monkeypatch.setattr(transport, "tls_context", lambda: ssl.create_default_context(cafile=str(cert)))
     server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_context.load_cert_chain(str(cert), str(key))
 

@@ -26,6 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
 from newsdesk.accounts.desks import saved_view_filter, saved_view_problem
+from newsdesk.accounts.roles import user_can_read_desk
 from newsdesk.delivery.service import delivery_queue
 from newsdesk.models import Alert, AlertCovered, AlertEvent, AlertMetric, Article, Story
 
@@ -52,7 +53,8 @@ class SweepStats:
 def alerts_sweep(*, now: datetime) -> SweepStats:
     """Check every enabled alert once; return what was looked at and fired."""
     stats = SweepStats()
-    for alert_id in Alert.objects.filter(enabled=True).order_by("id").values_list("id", flat=True):
+    alerts = Alert.objects.filter(enabled=True, saved_view__owner__is_active=True)
+    for alert_id in alerts.order_by("id").values_list("id", flat=True):
         one = alert_check(alert_id=alert_id, now=now)
         stats.alerts += 1
         stats.candidates += one.candidates
@@ -132,12 +134,15 @@ def alert_check(*, alert_id: int, now: datetime, baseline: bool = False) -> Chec
     # The row lock serialises two sweeps of one alert (a repeated beat message).
     alert = (
         Alert.objects.select_for_update(of=("self",))
-        .select_related("saved_view", "webhook", "email")
+        .select_related("saved_view", "saved_view__owner", "webhook", "email")
         .filter(id=alert_id, enabled=True)
         .first()
     )
     result = CheckResult()
     if alert is None or not alert.thresholds:
+        return result
+    if not user_can_read_desk(user=alert.saved_view.owner):
+        # An editor who may no longer read the desk sends nothing out of it.
         return result
     margin = timedelta(seconds=settings.NEWSDESK_ALERT_MARGIN_SECONDS)
     since = None if baseline else (alert.checked_at or alert.created_at) - margin

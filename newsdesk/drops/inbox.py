@@ -402,6 +402,7 @@ def claim_done(*, claim: FileClaim, day: datetime | None = None) -> Path:
     day = day or datetime.now(UTC)
     target = move_unique(claim.path, claim.box.done / day.strftime("%Y-%m-%d"), claim.name)
     claim.path = target
+    tries_forget(box=claim.box, info=claim.info)
     claim.close()
     return target
 
@@ -413,6 +414,7 @@ def claim_failed(*, claim: FileClaim, reason: str, where: str = "") -> Path:
         claim.box.failed / f"{target.name}.error.txt",
         error_text(name=claim.name, reason=reason, where=where, inbox=claim.box.path),
     )
+    tries_forget(box=claim.box, info=claim.info)
     claim.close()
     return target
 
@@ -425,31 +427,112 @@ def claim_release(*, claim: FileClaim) -> Path:
     return target
 
 
-def inbox_sweep(*, box: Inbox) -> list[Path]:
-    """Return claims whose owner has died (their lock is free) to the inbox."""
-    returned: list[Path] = []
+# --- Files that killed their worker ------------------------------------------------------
+#
+# A claim whose owner died (SIGKILL at the hard time limit, out of memory) is a
+# try. Tries are counted per file (device, inode, size, mtime: a rename keeps
+# them) in processing/.tries/, so a file that kills every worker that takes it
+# is moved to failed/ after ``max_tries`` instead of being returned for ever.
+
+TRIES = ".tries"
+
+
+def _tries_path(box: Inbox, info: os.stat_result) -> Path:
+    return box.processing / TRIES / f"{info.st_dev}-{info.st_ino}"
+
+
+def file_tries(*, box: Inbox, info: os.stat_result) -> int:
+    """How many workers died holding this file (0 for a file never in a dead worker's hands)."""
+    try:
+        size, mtime_ns, count = _tries_path(box, info).read_text(encoding="ascii").split()
+    except (OSError, ValueError):
+        return 0
+    if (int(size), int(mtime_ns)) != (info.st_size, info.st_mtime_ns):
+        return 0  # the inode was reused by another file
+    return int(count)
+
+
+def _tries_record(box: Inbox, info: os.stat_result) -> int:
+    count = file_tries(box=box, info=info) + 1
+    folder = box.processing / TRIES
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir()
+    if not stat.S_ISDIR(os.lstat(folder).st_mode):
+        raise OSError(f"{folder} is not a plain directory")
+    temporary = folder / f".{claim_token()}"
+    _error_write(temporary, f"{info.st_size} {info.st_mtime_ns} {count}\n")
+    os.replace(temporary, _tries_path(box, info))
+    return count
+
+
+def tries_forget(*, box: Inbox, info: os.stat_result) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(_tries_path(box, info))
+
+
+def names_tried(*, box: Inbox, names: list[str]) -> set[str]:
+    """Those of ``names`` (in the inbox) that were in a dead worker's hands before."""
+    if not (box.processing / TRIES).is_dir():
+        return set()
+    tried = set()
+    for name in names:
+        try:
+            info = os.lstat(box.path / name)
+        except FileNotFoundError:
+            continue
+        if file_tries(box=box, info=info):
+            tried.add(name)
+    return tried
+
+
+@dataclass
+class Swept:
+    returned: list[Path] = field(default_factory=list)
+    failed: list[Refusal] = field(default_factory=list)  # moved to failed/: name and reason
+
+
+def inbox_sweep(*, box: Inbox, max_tries: int = 0) -> Swept:
+    """Return claims whose owner has died (their lock is free) to the inbox, or,
+    once ``max_tries`` workers died holding the same file, move it to failed/."""
+    swept = Swept()
     try:
         names = os.listdir(box.processing)
     except FileNotFoundError:
-        return returned
+        return swept
     for entry in names:
+        if entry.startswith("."):
+            continue  # .tries/ and its temporary files
         path = box.processing / entry
         try:
             fd = os.open(path, _OPEN_FLAGS)
         except OSError:
             continue  # gone (finished meanwhile) or not a plain file; nothing we placed
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
                 continue  # nothing we placed: claims are regular files
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 continue  # a live worker holds it
             original = entry.split("~", 1)[1] if "~" in entry else entry
+            tries = _tries_record(box, info)
             try:
-                returned.append(move_unique(path, box.path, original))
+                if max_tries and tries >= max_tries:
+                    reason = (
+                        f"its worker died {tries} times while processing it (killed at the time limit, "
+                        "out of memory or crashed); set aside so it cannot hold back other files"
+                    )
+                    target = move_unique(path, box.failed, original)
+                    _error_write(
+                        box.failed / f"{target.name}.error.txt", error_text(name=original, reason=reason, inbox=box.path)
+                    )
+                    tries_forget(box=box, info=info)
+                    swept.failed.append(Refusal(name=original, reason=reason))
+                else:
+                    swept.returned.append(move_unique(path, box.path, original))
             except FileNotFoundError:
                 continue  # its owner finished just now
         finally:
             os.close(fd)
-    return returned
+    return swept

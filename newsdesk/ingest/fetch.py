@@ -19,23 +19,20 @@ Every feed server is untrusted, so each fetch is bounded in every direction:
 
 Built on http.client rather than requests/urllib3 because the guard needs
 to own the socket: to connect to a pinned address, to check the peer
-address, and to bound each read by the time left.
+address, and to bound each read by the time left (transport.py).
 """
 
 from __future__ import annotations
 
 import http.client
-import io
 import ipaddress
 import re
 import socket
 import ssl
 import time
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from functools import lru_cache
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from django.conf import settings
@@ -44,6 +41,14 @@ from newsdesk.httpheaders import max_age_seconds, retry_after_seconds
 from newsdesk.perprocess import PerProcess
 
 from . import netguard
+from .transport import (
+    CHUNK,
+    Clock,
+    DeadlineExceeded,
+    FetchError,
+    Inflater,
+    PinnedConnection,
+)
 
 USER_AGENT = "Newsdesk/1.0 (+self-hosted news desk; feed fetcher)"
 ACCEPT = (
@@ -53,7 +58,6 @@ MAX_REDIRECTS = 5
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECT_STATUSES = frozenset({301, 308})
 ALLOWED_SCHEMES = frozenset({"http", "https"})
-_CHUNK = 64 * 1024
 # Characters that may stand unescaped in a request target; anything else
 # (spaces, non-ASCII) is percent-encoded, existing escapes are kept.
 _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
@@ -61,20 +65,6 @@ _HOST_RE = re.compile(r"^[A-Za-z0-9._\-]+$|^[0-9A-Fa-f:.]+$")
 # Validators we echo back come from a server: only visible ASCII is sent.
 _HEADER_VALUE_RE = re.compile(r"^[\x20-\x7e]*$")
 _QUERY_SAFE = _PATH_SAFE + "?"
-
-
-class FetchError(Exception):
-    """The fetch failed before a usable HTTP response arrived.
-
-    ``kind`` is one of: scheme, bad_url, ssrf, dns, connect, timeout,
-    deadline, too_large, redirects, protocol, tls, network. ``transient``
-    says whether trying again later may help.
-    """
-
-    def __init__(self, message: str, *, kind: str = "network", transient: bool = True) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.transient = transient
 
 
 @dataclass
@@ -98,180 +88,6 @@ class FetchResult:
     @property
     def not_modified(self) -> bool:
         return self.status == 304
-
-
-class _DeadlineExceeded(Exception):
-    pass
-
-
-class _Clock:
-    """Time left for one fetch; every socket operation asks it for a timeout."""
-
-    __slots__ = ("deadline", "read_timeout")
-
-    def __init__(self, *, deadline: float, read_timeout: float) -> None:
-        self.deadline = deadline
-        self.read_timeout = read_timeout
-
-    def budget(self, cap: float | None = None) -> float:
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            raise _DeadlineExceeded
-        return min(self.read_timeout if cap is None else cap, remaining)
-
-
-class _SocketReader(io.RawIOBase):
-    """Raw reader whose every recv is bounded by the read timeout and the deadline."""
-
-    def __init__(self, owner: _GuardedSocket) -> None:
-        self._owner = owner
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:  # type: ignore[override]
-        sock = self._owner.sock
-        sock.settimeout(self._owner.clock.budget())
-        return sock.recv_into(buffer)
-
-    def close(self) -> None:
-        if not self.closed:
-            super().close()
-            self._owner.release()
-
-
-class _GuardedSocket:
-    """What http.client sees as its socket: reads and writes go through the clock.
-
-    Like socket.makefile, an open reader keeps the socket open after
-    close(): http.client closes the connection as soon as it has the
-    headers of a "Connection: close" response, then reads the body.
-    """
-
-    def __init__(self, sock: socket.socket, clock: _Clock) -> None:
-        self.sock = sock
-        self.clock = clock
-        self._readers = 0
-        self._closing = False
-
-    def makefile(self, mode: str = "rb", *args: object, **kwargs: object) -> io.BufferedReader:
-        self._readers += 1
-        return io.BufferedReader(_SocketReader(self), buffer_size=_CHUNK)
-
-    def sendall(self, data: bytes) -> None:
-        self.sock.settimeout(self.clock.budget())
-        self.sock.sendall(data)
-
-    def release(self) -> None:
-        self._readers -= 1
-        if self._closing and self._readers <= 0:
-            self.sock.close()
-
-    def close(self) -> None:
-        self._closing = True
-        if self._readers <= 0:
-            self.sock.close()
-
-
-@lru_cache(maxsize=1)
-def _tls_context() -> ssl.SSLContext:
-    return ssl.create_default_context()
-
-
-class _PinnedConnection(http.client.HTTPConnection):
-    """An HTTP(S) connection to an address we already checked, never to a name."""
-
-    def __init__(
-        self, *, family: int, ip: str, port: int, tls_hostname: str | None, clock: _Clock, connect_timeout: float
-    ) -> None:
-        super().__init__(ip, port, timeout=connect_timeout)
-        self._family = family
-        self._ip = ip
-        self._tls_hostname = tls_hostname
-        self._clock = clock
-        self._connect_timeout = connect_timeout
-        self.connected_ip = ""
-
-    def connect(self) -> None:
-        sock = socket.socket(self._family, socket.SOCK_STREAM)
-        try:
-            sock.settimeout(self._clock.budget(self._connect_timeout))
-            sock.connect((self._ip, self.port))
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            peer = str(sock.getpeername()[0])
-            # Check the address the kernel actually connected to.
-            netguard.address_check(peer)
-            if self._tls_hostname is not None:
-                sock.settimeout(self._clock.budget())
-                sock = _tls_context().wrap_socket(sock, server_hostname=self._tls_hostname)
-        except BaseException:
-            sock.close()
-            raise
-        self.connected_ip = peer
-        self.sock = _GuardedSocket(sock, self._clock)  # type: ignore[assignment]
-
-
-class _Inflater:
-    """Decodes Content-Encoding incrementally, never producing more than ``cap`` bytes."""
-
-    def __init__(self, *, encoding: str, cap: int) -> None:
-        self.cap = cap
-        self.size = 0
-        self.parts: list[bytes] = []
-        encoding = encoding.strip().lower()
-        if encoding in ("", "identity"):
-            self.kind = ""
-        elif encoding in ("gzip", "x-gzip", "deflate"):
-            self.kind = encoding.removeprefix("x-")
-        else:
-            raise FetchError(f"unsupported Content-Encoding {encoding!r}", kind="protocol", transient=False)
-        self._inflater: zlib._Decompress | None = None
-        self._done = False
-
-    def _append(self, data: bytes) -> None:
-        self.size += len(data)
-        if self.size > self.cap:
-            what = "after decompression " if self.kind else ""
-            raise FetchError(f"body exceeds {self.cap} bytes {what}(cap)", kind="too_large", transient=False)
-        if data:
-            self.parts.append(data)
-
-    def _new_inflater(self, first: bytes) -> zlib._Decompress:
-        if self.kind == "gzip":
-            return zlib.decompressobj(16 + zlib.MAX_WBITS)
-        # "deflate" is meant to be zlib-wrapped; some servers send raw deflate.
-        wrapped = len(first) >= 2 and first[0] & 0x0F == 8 and ((first[0] << 8) | first[1]) % 31 == 0
-        return zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
-
-    def feed(self, data: bytes) -> None:
-        if not self.kind:
-            self._append(data)
-            return
-        try:
-            while data and not self._done:
-                if self._inflater is None:
-                    self._inflater = self._new_inflater(data)
-                inflater = self._inflater
-                # max_length bounds each step, so a bomb never expands past the cap.
-                self._append(inflater.decompress(data, self.cap - self.size + 1))
-                data = inflater.unconsumed_tail
-                if inflater.eof:
-                    rest = inflater.unused_data
-                    if self.kind == "gzip" and rest.lstrip(b"\x00"):
-                        self._inflater = None  # another gzip member follows
-                        data = rest.lstrip(b"\x00")
-                    else:
-                        self._done = True
-        except zlib.error as exc:
-            raise FetchError(f"corrupt {self.kind} body: {exc}", kind="protocol", transient=False) from exc
-
-    def body(self) -> bytes:
-        if self._inflater is not None and not self._done:
-            try:
-                self._append(self._inflater.flush())
-            except zlib.error as exc:
-                raise FetchError(f"corrupt {self.kind} body: {exc}", kind="protocol", transient=False) from exc
-        return b"".join(self.parts)
 
 
 def url_for_fetch(url: str) -> str:
@@ -311,7 +127,7 @@ _resolver_pool: PerProcess[ThreadPoolExecutor] = PerProcess(
 )
 
 
-def _resolve_within(host: str, port: int, clock: _Clock) -> list[tuple[int, str]]:
+def _resolve_within(host: str, port: int, clock: Clock) -> list[tuple[int, str]]:
     """getaddrinfo cannot be given a timeout; run it on a helper thread so a
     slow resolver still counts against the fetch's deadline."""
     future = _resolver_pool.get().submit(netguard.host_resolve, host, port)
@@ -322,7 +138,7 @@ def _resolve_within(host: str, port: int, clock: _Clock) -> list[tuple[int, str]
         raise FetchError(f"cannot resolve {host!r}: resolver timed out", kind="dns") from None
 
 
-def _candidates(host: str, port: int, clock: _Clock) -> list[tuple[int, str]]:
+def _candidates(host: str, port: int, clock: Clock) -> list[tuple[int, str]]:
     """Addresses for ``host``, every one of them checked by the guard."""
     netguard.host_check(host)
     try:
@@ -357,7 +173,7 @@ def _request(
     *,
     url: str,
     request_headers: dict[str, str],
-    clock: _Clock,
+    clock: Clock,
     connect_timeout: float,
     max_bytes: int,
     method: str = "GET",
@@ -374,7 +190,7 @@ def _request(
     last_error: OSError | None = None
     response: http.client.HTTPResponse | None = None
     for family, address in candidates:
-        conn = _PinnedConnection(
+        conn = PinnedConnection(
             family=family,
             ip=address,
             port=port,
@@ -399,10 +215,10 @@ def _request(
                 raise FetchError(
                     f"body of {declared} bytes exceeds the {max_bytes} byte cap", kind="too_large", transient=False
                 )
-            inflater = _Inflater(encoding=response_headers.get("content-encoding", ""), cap=max_bytes)
+            inflater = Inflater(encoding=response_headers.get("content-encoding", ""), cap=max_bytes)
             raw = 0
             while True:
-                chunk = response.read1(_CHUNK)
+                chunk = response.read1(CHUNK)
                 if not chunk:
                     break
                 raw += len(chunk)
@@ -420,6 +236,38 @@ def _request(
     raise last_error
 
 
+# What can go wrong before a usable response, besides a FetchError of our own.
+_FAILURES = (netguard.AddressRefused, DeadlineExceeded, OSError, http.client.HTTPException, ValueError)
+
+
+def _fetch_error(exc: Exception, *, url: str, clock: Clock, deadline_seconds: float) -> FetchError:
+    """The FetchError a failure of a GET or a POST to ``url`` stands for (one of :data:`_FAILURES`)."""
+    if isinstance(exc, netguard.AddressRefused):
+        return FetchError(f"{url}: {exc}", kind="ssrf", transient=False)
+    deadline = FetchError(f"{url}: overall deadline of {deadline_seconds:g}s exceeded", kind="deadline")
+    if isinstance(exc, DeadlineExceeded):
+        return deadline
+    if isinstance(exc, TimeoutError):
+        # The last wait may have been cut short by the deadline rather than the read timeout.
+        return (
+            deadline
+            if time.monotonic() >= clock.deadline - 0.05
+            else FetchError(f"{url}: timed out ({exc or 'no answer'})", kind="timeout")
+        )
+    if isinstance(exc, ConnectionRefusedError):
+        return FetchError(f"{url}: connection refused", kind="connect")
+    if isinstance(exc, ssl.SSLError):
+        return FetchError(f"{url}: TLS failed: {exc}", kind="tls")
+    if isinstance(exc, http.client.IncompleteRead):
+        return FetchError(f"{url}: body ended early ({exc.expected} more bytes were announced)", kind="protocol")
+    if isinstance(exc, http.client.HTTPException):
+        return FetchError(f"{url}: bad HTTP response: {type(exc).__name__}: {exc}", kind="protocol")
+    if isinstance(exc, OSError):
+        return FetchError(f"{url}: {type(exc).__name__}: {exc}", kind="network")
+    # http.client refusing a value a server sent us.
+    return FetchError(f"{url}: {type(exc).__name__}: {exc}", kind="protocol", transient=False)
+
+
 def post_url(*, url: str, body: bytes, headers: dict[str, str], max_bytes: int = 1024 * 1024) -> FetchResult:
     """POST ``body`` to ``url`` under the same guard and bounds as :func:`fetch_url`.
 
@@ -429,7 +277,7 @@ def post_url(*, url: str, body: bytes, headers: dict[str, str], max_bytes: int =
     """
     started = time.monotonic()
     deadline_seconds = float(settings.NEWSDESK_FETCH_DEADLINE)
-    clock = _Clock(deadline=started + deadline_seconds, read_timeout=float(settings.NEWSDESK_FETCH_READ_TIMEOUT))
+    clock = Clock(deadline=started + deadline_seconds, read_timeout=float(settings.NEWSDESK_FETCH_READ_TIMEOUT))
     current = url_for_fetch(url)
     request_headers = {"User-Agent": USER_AGENT, "Connection": "close", **headers}
     try:
@@ -444,22 +292,8 @@ def post_url(*, url: str, body: bytes, headers: dict[str, str], max_bytes: int =
         )
     except FetchError:
         raise
-    except netguard.AddressRefused as exc:
-        raise FetchError(f"{current}: {exc}", kind="ssrf", transient=False) from exc
-    except _DeadlineExceeded as exc:
-        raise FetchError(f"{current}: overall deadline of {deadline_seconds:g}s exceeded", kind="deadline") from exc
-    except TimeoutError as exc:
-        raise FetchError(f"{current}: timed out ({exc or 'no answer'})", kind="timeout") from exc
-    except ConnectionRefusedError as exc:
-        raise FetchError(f"{current}: connection refused", kind="connect") from exc
-    except ssl.SSLError as exc:
-        raise FetchError(f"{current}: TLS failed: {exc}", kind="tls") from exc
-    except http.client.HTTPException as exc:
-        raise FetchError(f"{current}: bad HTTP response: {type(exc).__name__}: {exc}", kind="protocol") from exc
-    except OSError as exc:
-        raise FetchError(f"{current}: {type(exc).__name__}: {exc}", kind="network") from exc
-    except ValueError as exc:
-        raise FetchError(f"{current}: {type(exc).__name__}: {exc}", kind="protocol", transient=False) from exc
+    except _FAILURES as exc:
+        raise _fetch_error(exc, url=current, clock=clock, deadline_seconds=deadline_seconds) from exc
     return FetchResult(
         url=url,
         final_url=current,
@@ -480,12 +314,12 @@ def url_guard_check(*, url: str) -> str:
     """
     current = url_for_fetch(url)
     parts = urlsplit(current)
-    clock = _Clock(deadline=time.monotonic() + float(settings.NEWSDESK_FETCH_CONNECT_TIMEOUT), read_timeout=1.0)
+    clock = Clock(deadline=time.monotonic() + float(settings.NEWSDESK_FETCH_CONNECT_TIMEOUT), read_timeout=1.0)
     try:
         _candidates(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80), clock)
     except netguard.AddressRefused as exc:
         raise FetchError(f"{exc}", kind="ssrf", transient=False) from exc
-    except _DeadlineExceeded as exc:
+    except DeadlineExceeded as exc:
         raise FetchError(f"cannot resolve {parts.hostname!r}: timed out", kind="dns") from exc
     return current
 
@@ -498,7 +332,7 @@ def fetch_url(*, url: str, etag: str = "", last_modified: str = "") -> FetchResu
     """
     started = time.monotonic()
     deadline_seconds = float(settings.NEWSDESK_FETCH_DEADLINE)
-    clock = _Clock(deadline=started + deadline_seconds, read_timeout=float(settings.NEWSDESK_FETCH_READ_TIMEOUT))
+    clock = Clock(deadline=started + deadline_seconds, read_timeout=float(settings.NEWSDESK_FETCH_READ_TIMEOUT))
     connect_timeout = float(settings.NEWSDESK_FETCH_CONNECT_TIMEOUT)
     max_bytes = int(settings.NEWSDESK_FETCH_MAX_BYTES)
     # Built from scratch for every fetch: no cookie jar, no auth, no app headers.
@@ -556,26 +390,6 @@ def fetch_url(*, url: str, etag: str = "", last_modified: str = "") -> FetchResu
             )
     except FetchError:
         raise
-    except netguard.AddressRefused as exc:
-        raise FetchError(f"{current}: {exc}", kind="ssrf", transient=False) from exc
-    except _DeadlineExceeded as exc:
-        raise FetchError(f"{current}: overall deadline of {deadline_seconds:g}s exceeded", kind="deadline") from exc
-    except TimeoutError as exc:
-        if time.monotonic() >= clock.deadline - 0.05:  # the last wait was cut short by the deadline
-            raise FetchError(f"{current}: overall deadline of {deadline_seconds:g}s exceeded", kind="deadline") from exc
-        raise FetchError(f"{current}: timed out ({exc or 'no answer'})", kind="timeout") from exc
-    except ConnectionRefusedError as exc:
-        raise FetchError(f"{current}: connection refused", kind="connect") from exc
-    except ssl.SSLError as exc:
-        raise FetchError(f"{current}: TLS failed: {exc}", kind="tls") from exc
-    except http.client.IncompleteRead as exc:
-        raise FetchError(
-            f"{current}: body ended early ({exc.expected} more bytes were announced)", kind="protocol"
-        ) from exc
-    except http.client.HTTPException as exc:
-        raise FetchError(f"{current}: bad HTTP response: {type(exc).__name__}: {exc}", kind="protocol") from exc
-    except OSError as exc:
-        raise FetchError(f"{current}: {type(exc).__name__}: {exc}", kind="network") from exc
-    except ValueError as exc:  # http.client refusing a value a server sent us
-        raise FetchError(f"{current}: {type(exc).__name__}: {exc}", kind="protocol", transient=False) from exc
+    except _FAILURES as exc:
+        raise _fetch_error(exc, url=current, clock=clock, deadline_seconds=deadline_seconds) from exc
     raise AssertionError("unreachable")  # pragma: no cover
