@@ -44,41 +44,10 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from newsdesk.testing.text import NEWS_WORDS  # noqa: E402
+
 TARGET_FILES_PER_S = 500
-WORDS = [
-    "government",
-    "minister",
-    "market",
-    "election",
-    "council",
-    "report",
-    "economy",
-    "energy",
-    "trade",
-    "court",
-    "police",
-    "health",
-    "school",
-    "climate",
-    "border",
-    "budget",
-    "water",
-    "transport",
-    "industry",
-    "festival",
-    "museum",
-    "harbour",
-    "weather",
-    "lithium",
-    "minerals",
-    "supply",
-    "chain",
-    "framework",
-    "talks",
-    "delegation",
-    "agreement",
-    "investment",
-]
+WORDS = NEWS_WORDS
 COUNTRIES = [
     ("🇲🇽", "Mexico"),
     ("🇪🇸", "Spain"),

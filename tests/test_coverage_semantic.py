@@ -23,7 +23,7 @@ from newsdesk.coverage.engine import Params, doc_assign, pair_similarity
 from newsdesk.coverage.memory import MemoryStore
 from newsdesk.coverage.text import text_features
 from newsdesk.models import Article, CoverageEmbedding, CoverageStory, TranslationStatus
-from tests.test_coverage_cluster import FED, QUAKE, T0, make_article
+from tests.support.coverage import FED, QUAKE, T0, make_article
 
 
 def installed(model: semantic.Model) -> bool:

@@ -150,3 +150,40 @@ def test_a_soft_time_limit_gives_the_batch_back_to_the_inbox(drop, monkeypatch):
         drop_source_scan(source=drop)
     assert (drop.box / "a.txt").exists()  # back in the inbox, not stranded in processing/
     assert not any((drop.box / "processing").iterdir())
+
+
+@pytest.mark.django_db
+def test_a_writer_pausing_past_the_settle_window_is_not_stored_half_way(drop):
+    path = drop.box / "slow.json"
+    with open(path, "w", encoding="utf-8") as writer:
+        writer.write('{"title": "Half')
+        writer.flush()  # the writer pauses here, file open, past the (zero) settle window
+        result = drop_source_scan(source=drop)
+        assert [(f.name, f.status) for f in result.files] == [("slow.json", "released")]
+        assert "still open for writing" in result.files[0].error
+        assert path.exists() and not list((drop.box / "failed").iterdir())
+        writer.write(' and whole", "body": "Text."}')
+    result = drop_source_scan(source=drop)
+    assert [(f.name, f.status) for f in result.files] == [("slow.json", "ok")]
+    assert Article.objects.get().title_orig == "Half and whole"
+
+
+@pytest.mark.django_db
+def test_a_file_that_changes_after_it_was_read_is_refused_clearly(drop, monkeypatch):
+    from newsdesk.drops import scan
+
+    real = scan.drop_batch_store
+
+    def store_while_the_writer_goes_on(*, items, **kwargs):
+        for item in items:
+            with open(item.claim.path, "a", encoding="utf-8") as late:
+                late.write("More text the writer added later.\n")
+        return real(items=items, **kwargs)
+
+    monkeypatch.setattr(scan, "drop_batch_store", store_while_the_writer_goes_on)
+    (drop.box / "a.txt").write_text("Title\n\nBody.\n", encoding="utf-8")
+    [result] = drop_source_scan(source=drop).files
+    assert result.status == "failed"
+    assert "changed after it was read" in result.error
+    assert (drop.box / "failed" / "a.txt").exists()
+    assert "rename them into the inbox" in _note(drop)

@@ -320,6 +320,8 @@ class FileClaim:
 
     def read(self, *, max_bytes: int) -> bytes:
         """Read the whole file; raise FileChanging if a writer is still at it."""
+        if writer_open(self.fd):
+            raise FileChanging(f"{self.name} is still open for writing (a writer paused longer than the settle window)")
         chunks = []
         total = 0
         os.lseek(self.fd, 0, os.SEEK_SET)
@@ -334,12 +336,48 @@ class FileClaim:
         after = os.fstat(self.fd)
         if after.st_size != self.info.st_size or after.st_mtime_ns != self.info.st_mtime_ns or total != after.st_size:
             raise FileChanging(f"{self.name} changed while being read ({self.info.st_size} -> {after.st_size} bytes)")
+        if writer_open(self.fd):
+            raise FileChanging(f"{self.name} was opened for writing while being read")
         return b"".join(chunks)
+
+    def changed_since_claim(self) -> str:
+        """Why the file is no longer what was claimed and read ('' when it is the same):
+        a writer resumed after the settle window, or the file was replaced."""
+        after = os.fstat(self.fd)
+        if (after.st_size, after.st_mtime_ns) != (self.info.st_size, self.info.st_mtime_ns):
+            return (
+                f"the file changed after it was read ({self.info.st_size} -> {after.st_size} bytes): its writer "
+                "paused longer than the settle window and went on; what was stored may be incomplete. Write "
+                "files elsewhere and rename them into the inbox, then drop the complete file again"
+            )
+        try:
+            now = os.lstat(self.path)
+        except FileNotFoundError:
+            return "the claimed file was removed from processing/ while being stored"
+        if (now.st_dev, now.st_ino) != (after.st_dev, after.st_ino):
+            return "the claimed file was replaced in processing/ while being stored"
+        return ""
 
     def close(self) -> None:
         if self.fd >= 0:
             os.close(self.fd)  # releases the flock
             self.fd = -1
+
+
+def writer_open(fd: int) -> bool:
+    """True when another process holds the file open for writing.
+
+    Probed with a read lease, which the kernel refuses (EAGAIN) while any
+    writer has the file open. Where leases are not available (a file system
+    without them, a file owned by another user without CAP_LEASE) this says
+    False, and the size and mtime checks around the read are what remain.
+    """
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+    except OSError as exc:
+        return exc.errno in (errno.EAGAIN, errno.EBUSY)
+    fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+    return False
 
 
 def claim_token() -> str:

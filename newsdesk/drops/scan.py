@@ -155,6 +155,10 @@ def drop_claims_process(
             raise
         # Committed: only now may the files leave processing/.
         for item in inputs:
+            changed = item.claim.changed_since_claim() if item.result.status != "failed" else ""
+            if changed:
+                log.error("event=drop_file_changed source_id=%s file=%r", source.id, name_shown(item.name))
+                item.result.status, item.result.error = "failed", changed
             if item.result.status == "failed":
                 item.result.path = claim_failed(claim=item.claim, reason=item.result.error)
             else:
