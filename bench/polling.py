@@ -6,7 +6,8 @@
 What it does, self-contained:
 
 * creates its own PostgreSQL database (``bench_polling`` on 127.0.0.1:5432 by
-  default) and uses its own Redis database number and Celery queue;
+  default) and starts a redis-server of its own (or purges only its own queue
+  in the Redis given with --redis-url);
 * serves N generated feeds from a loopback server in a separate process:
   realistic 50-item RSS with ~1 KB HTML descriptions; two thirds answer
   ``If-None-Match`` with 304, the rest always send the body (so the
@@ -473,7 +474,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, help="measured window (default 10 quick, 90 full)")
     parser.add_argument("--concurrency", type=int, default=2, help="prefork processes of the worker")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/bench_polling")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
+    parser.add_argument(
+        "--redis-url", default="", help="a Redis of your own; by default the bench starts a redis-server of its own"
+    )
     parser.add_argument("--keep-db", action="store_true", help="leave the bench database for inspection")
     args = parser.parse_args()
     feeds = args.feeds or (200 if args.quick else 2000)
@@ -481,6 +484,16 @@ def main() -> int:
     samples = 100 if args.quick else 500
     repeats = 11 if args.quick else 41
 
+    redis_proc = None
+    if not args.redis_url:
+        # A redis-server of its own: every queue in it is the bench's, and the
+        # messages it leaves behind can never be another run's.
+        from newsdesk.embedded_redis import free_port, start_server
+
+        port = free_port()
+        (ROOT / "var" / "bench-polling").mkdir(parents=True, exist_ok=True)
+        redis_proc = start_server(port, ROOT / "var" / "bench-polling")
+        args.redis_url = f"redis://127.0.0.1:{port}/0"
     _configure_env(args)
     _create_database(args.database_url)
     ports: multiprocessing.Queue = multiprocessing.Queue()
@@ -542,14 +555,18 @@ def main() -> int:
             worker.wait()
         server.terminate()
         server.join(timeout=5)
-        try:
-            from config.celery import app
+        if redis_proc is not None:
+            redis_proc.terminate()
+            redis_proc.wait(timeout=10)
+        else:
+            # Someone else's Redis: only the queue this bench created is emptied.
+            try:
+                from config.celery import app
 
-            with app.connection_for_write() as conn:
-                for queue in ("bench_poll", "poll", "enrich", "default", "celery"):
-                    conn.default_channel.queue_purge(queue)
-        except Exception as exc:  # the figures matter more than the clean-up
-            print(f"queue purge failed: {exc}", file=sys.stderr)
+                with app.connection_for_write() as conn:
+                    conn.default_channel.queue_purge("bench_poll")
+            except Exception as exc:  # the figures matter more than the clean-up
+                print(f"queue purge failed: {exc}", file=sys.stderr)
         if not args.keep_db:
             from django.db import connections
 
