@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from io import StringIO
@@ -33,18 +34,21 @@ def corpora() -> Path:
     return CORPORA
 
 
+@functools.cache  # each corpus is read and embedded once per test run
 def giveme(corpora: Path) -> dict[str, float]:
     out = run(corpora / "giveme5w1h.jsonl").strip().splitlines()[-1]
     assert out.startswith("giveme5w1h.jsonl: bcubed_f1=")
     return figures(out)
 
 
+@functools.cache  # each corpus is read and embedded once per test run
 def uci(corpora: Path) -> dict[str, float]:
     out = run(corpora / "uci_headlines.csv").strip().splitlines()[-1]
     assert out.startswith("uci_headlines.csv: bcubed_f1=")
     return figures(out)
 
 
+@functools.cache  # each corpus is read and embedded once per test run
 def semeval(corpora: Path) -> dict[str, float]:
     out = run(corpora / "semeval2022_pairs.jsonl").strip().splitlines()[-1]
     assert out.startswith("semeval2022_pairs.jsonl: pearson=")

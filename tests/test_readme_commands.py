@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple] = {
     'make test PYTEST_ARGS="tests/test_feeds.py -x"': ("exempt", "recursive: runs part of this test suite"),
     "make test-slow": ("exempt", "recursive: runs this test suite's slow tests (this one among them)"),
     'make test-slow SLOW="slow and django_db"': ("exempt", "recursive: runs part of this test suite"),
+    'make test PYTEST_ARGS="--cpu-durations=20"': ("exempt", "recursive: runs this test suite"),
     "DATABASE_URL=postgres://postgres@127.0.0.1:5432/test REDIS_URL=redis://127.0.0.1:6379/15 make test": (
         "exempt",
         "recursive: runs this test suite (against PostgreSQL)",

@@ -563,7 +563,8 @@ def inbox_sweep(*, box: Inbox, max_tries: int = 0) -> Swept:
                     )
                     target = move_unique(path, box.failed, original)
                     _error_write(
-                        box.failed / f"{target.name}.error.txt", error_text(name=original, reason=reason, inbox=box.path)
+                        box.failed / f"{target.name}.error.txt",
+                        error_text(name=original, reason=reason, inbox=box.path),
                     )
                     tries_forget(box=box, info=info)
                     swept.failed.append(Refusal(name=original, reason=reason))
