@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple] = {
     'make test PYTEST_ARGS="tests/test_feeds.py -x"': ("exempt", "recursive: runs part of this test suite"),
     "make test-slow": ("exempt", "recursive: runs this test suite's slow tests (this one among them)"),
     'make test-slow SLOW="slow and django_db"': ("exempt", "recursive: runs part of this test suite"),
+    'make test PYTEST_ARGS="--cpu-durations=20"': ("exempt", "recursive: runs this test suite"),
     "DATABASE_URL=postgres://postgres@127.0.0.1:5432/test REDIS_URL=redis://127.0.0.1:6379/15 make test": (
         "exempt",
         "recursive: runs this test suite (against PostgreSQL)",
@@ -64,6 +65,8 @@ COMMANDS: dict[str, tuple] = {
     ".venv/bin/python manage.py ingest PATH... [--source NAME] [--no-enrich]": ("argv", ["ingest", INGEST], {}),
     "manage.py watch_drops": ("argv", ["watch_drops", "--seconds", "3"], {}),
     "manage.py check": ("argv", ["check"], {}),
+    # The admin user created by the createsuperuser line (printed earlier in the README).
+    "manage.py unlock_login USERNAME [--ip ADDRESS]": ("argv", ["unlock_login", "admin", "--ip", "192.0.2.1"], {}),
     "manage.py recluster": ("argv", ["recluster"], {}),
     "manage.py export_api_schema": ("argv", ["export_api_schema"], {}),  # writes the copy's docs/openapi.json
     "manage.py createeditor alice alice@example.org": (
