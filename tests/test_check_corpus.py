@@ -149,6 +149,6 @@ def test_the_issue_16_reproduction_is_parsed_not_hung(tmp_path):
     (tmp_path / "script.xml").write_bytes(
         rss([{"title": "<!--x" * 40000, "link": "https://example.org/a", "description": "<script" * 40000}])
     )
-    lines, counts, error = _run(str(tmp_path), "--timeout", "10")
+    lines, counts, _error = _run(str(tmp_path), "--timeout", "10")
     assert counts["hung"] == 0 and counts["crashed"] == 0, lines
     assert counts["ok"] + counts["bozo"] == 1
