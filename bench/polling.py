@@ -6,7 +6,8 @@
 What it does, self-contained:
 
 * creates its own PostgreSQL database (``bench_polling`` on 127.0.0.1:5432 by
-  default) and uses its own Redis database number and Celery queue;
+  default) and starts a redis-server of its own (or purges only its own queue
+  in the Redis given with --redis-url);
 * serves N generated feeds from a loopback server in a separate process:
   realistic 50-item RSS with ~1 KB HTML descriptions; two thirds answer
   ``If-None-Match`` with 304, the rest always send the body (so the
@@ -53,45 +54,17 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._services import database_migrate  # noqa: E402
+from newsdesk.testing.text import NEWS_WORDS  # noqa: E402
+from newsdesk.testing.workers import celery_worker_command  # noqa: E402
+
 ITEMS = 50
 NEW_PER_CHANGE = 5
 CHANGE_PROBABILITY = 0.10
 # Item j is dated EPOCH + j hours: about 24 items a day, ten days back from
 # the start of the run (fixed at import, so the forked server agrees).
 EPOCH = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=10)
-WORDS = [
-    *(
-        [
-            "government",
-            "minister",
-            "market",
-            "election",
-            "council",
-            "report",
-            "economy",
-            "energy",
-            "trade",
-            "court",
-            "police",
-            "health",
-        ]
-    ),
-    *(
-        [
-            "school",
-            "climate",
-            "border",
-            "budget",
-            "water",
-            "transport",
-            "industry",
-            "festival",
-            "museum",
-            "harbour",
-            "weather",
-        ]
-    ),
-]
+WORDS = NEWS_WORDS[:23]  # the first 23: the feeds as generated before
 
 # --- The feeds ------------------------------------------------------------------
 
@@ -252,29 +225,6 @@ def _drop_database(database_url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
 
 
-def _migrate() -> None:
-    from django.core.management import call_command
-    from django.core.management.base import CommandError
-
-    try:
-        call_command("migrate", verbosity=0, interactive=False)
-    except CommandError as exc:
-        # Parallel branches can leave unmerged migrations for a while; the
-        # bench only needs the tables, so build them from the models then.
-        print(f"migrate failed ({exc}); creating tables from the models", file=sys.stderr)
-        from django.conf import settings
-
-        class _NoMigrations(dict):
-            def __contains__(self, item: object) -> bool:
-                return True
-
-            def __getitem__(self, item: object) -> None:
-                return None
-
-        settings.MIGRATION_MODULES = _NoMigrations()
-        call_command("migrate", verbosity=0, interactive=False, run_syncdb=True)
-
-
 def _seed(*, feeds: int, base_url: str) -> list[int]:
     """Create the sources as if each had been polled once at version 0."""
     from django.utils import timezone
@@ -331,24 +281,12 @@ def _log_to_file() -> None:
 def _start_worker(concurrency: int) -> subprocess.Popen[bytes]:
     log = open(ROOT / "var" / "bench-polling" / "worker.log", "wb")  # noqa: SIM115
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--loglevel=WARNING",
-            f"--concurrency={concurrency}",
-            "--pool=prefork",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-Q",
-            "bench_poll",
-            "-n",
-            f"bench-polling-{os.getpid()}@%h",
-        ],
+        celery_worker_command(
+            name=f"bench-polling-{os.getpid()}@%h",
+            concurrency=concurrency,
+            loglevel="WARNING",
+            extra=["--without-heartbeat", "-Q", "bench_poll"],
+        ),
         cwd=ROOT,
         env=dict(os.environ),
         stdout=log,
@@ -514,7 +452,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, help="measured window (default 10 quick, 90 full)")
     parser.add_argument("--concurrency", type=int, default=2, help="prefork processes of the worker")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/bench_polling")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
+    parser.add_argument(
+        "--redis-url", default="", help="a Redis of your own; by default the bench starts a redis-server of its own"
+    )
     parser.add_argument("--keep-db", action="store_true", help="leave the bench database for inspection")
     args = parser.parse_args()
     feeds = args.feeds or (200 if args.quick else 2000)
@@ -522,6 +462,16 @@ def main() -> int:
     samples = 100 if args.quick else 500
     repeats = 11 if args.quick else 41
 
+    redis_proc = None
+    if not args.redis_url:
+        # A redis-server of its own: every queue in it is the bench's, and the
+        # messages it leaves behind can never be another run's.
+        from newsdesk.embedded_redis import free_port, start_server
+
+        port = free_port()
+        (ROOT / "var" / "bench-polling").mkdir(parents=True, exist_ok=True)
+        redis_proc = start_server(port, ROOT / "var" / "bench-polling")
+        args.redis_url = f"redis://127.0.0.1:{port}/0"
     _configure_env(args)
     _create_database(args.database_url)
     ports: multiprocessing.Queue = multiprocessing.Queue()
@@ -534,7 +484,7 @@ def main() -> int:
         django.setup()
         _log_to_file()
         t = time.monotonic()
-        _migrate()
+        database_migrate()
         print(f"database ready in {time.monotonic() - t:.1f}s", flush=True)
         base_url = f"http://127.0.0.1:{ports.get(timeout=10)}"
         t = time.monotonic()
@@ -583,14 +533,18 @@ def main() -> int:
             worker.wait()
         server.terminate()
         server.join(timeout=5)
-        try:
-            from config.celery import app
+        if redis_proc is not None:
+            redis_proc.terminate()
+            redis_proc.wait(timeout=10)
+        else:
+            # Someone else's Redis: only the queue this bench created is emptied.
+            try:
+                from config.celery import app
 
-            with app.connection_for_write() as conn:
-                for queue in ("bench_poll", "poll", "enrich", "default", "celery"):
-                    conn.default_channel.queue_purge(queue)
-        except Exception as exc:  # the figures matter more than the clean-up
-            print(f"queue purge failed: {exc}", file=sys.stderr)
+                with app.connection_for_write() as conn:
+                    conn.default_channel.queue_purge("bench_poll")
+            except Exception as exc:  # the figures matter more than the clean-up
+                print(f"queue purge failed: {exc}", file=sys.stderr)
         if not args.keep_db:
             from django.db import connections
 

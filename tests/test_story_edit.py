@@ -13,7 +13,7 @@ from newsdesk.coverage.cluster import article_assign_story
 from newsdesk.coverage.decisions import story_article_move
 from newsdesk.models import Article, Story, StoryDecision, TranslationStatus
 from tests.support.accounts import PASSWORD, make_admin, make_editor, make_plain_user
-from tests.test_coverage_cluster import FED, QUAKE, T0, make_article
+from tests.support.coverage import FED, QUAKE, T0, make_article
 from tests.test_story_page import css
 
 

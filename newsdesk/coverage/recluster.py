@@ -25,7 +25,7 @@ from newsdesk.changes import articles_changed
 from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageStory, CoverageTerm, Story, StoryDecision
 
 from .cluster import article_assign_story, article_features, coverage_params, refine_params
-from .dbwrite import DOC_COUNT_KEY
+from .dbwrite import DOC_COUNT_KEY, story_centroid_rebuild
 from .engine import GRAM_PREFIX, doc_assign
 from .linkstore import links_load
 from .memory import MemoryStore
@@ -213,7 +213,7 @@ def _recluster_since(*, since: datetime, progress: Progress | None) -> Recluster
         docs.delete()
         Article.objects.filter(id__in=ids).update(story=None, story_score=None, story_evidence={})
         for story in Story.objects.filter(id__in=touched):
-            _centroid_rebuild(story)
+            story_centroid_rebuild(story_id=story.id, keep=coverage_params().centroid_terms)
             story_refresh_counts(story=story)
         if semantic_enabled():
             from .dbsemantic import story_embeddings_rebuild
@@ -231,16 +231,6 @@ def _recluster_since(*, since: datetime, progress: Progress | None) -> Recluster
 
         stories_refine_recent()
     return ReclusterStats(articles=len(ids), stories=len(stories))
-
-
-def _centroid_rebuild(story: Story) -> None:
-    cent: dict[str, float] = {}
-    for terms in CoverageDoc.objects.filter(article__story=story).values_list("terms", flat=True):
-        for k, v in terms.items():
-            cent[k] = cent.get(k, 0.0) + v
-    keep = coverage_params().centroid_terms
-    cent = dict(sorted(cent.items(), key=lambda kv: (-kv[1], kv[0]))[:keep])
-    CoverageStory.objects.update_or_create(story=story, defaults={"centroid": cent})
 
 
 def _index_clear() -> None:

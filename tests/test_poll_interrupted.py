@@ -1,0 +1,116 @@
+"""A soft time limit ends a poll batch cleanly; a killed poll is put back by the reaper (issue #16 item 1)."""
+
+from __future__ import annotations
+
+import signal
+import time
+from datetime import timedelta
+
+import pytest
+from celery.exceptions import SoftTimeLimitExceeded
+from django.utils import timezone
+
+from newsdesk.ingest import poll
+from newsdesk.ingest.poll import INTERRUPTED, sources_poll, sources_reap_stale, thread_pool_shutdown
+from newsdesk.models import FetchAttempt, Source, SourceState
+from tests.support.accounts import make_admin
+from tests.support.http import Response, rss
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _feed(name: str) -> bytes:
+    return rss([{"title": f"{name} story", "link": f"https://example.org/{name}", "guid": name}])
+
+
+def _sources(server, names, slow: float = 0.0) -> list[Source]:
+    out = []
+    for name in names:
+        body = _feed(name)
+        if slow:
+            server.route(f"/{name}.xml", lambda _req, body=body: (time.sleep(slow), Response(200, body))[1])
+        else:
+            server.static(f"/{name}.xml", body)
+        out.append(Source.objects.create(name=name, url=server.url(f"/{name}.xml")))
+    return out
+
+
+@pytest.fixture
+def soft_limit_after():
+    """Raise SoftTimeLimitExceeded from a signal, as Celery's pool does, after ``seconds``."""
+
+    def arm(seconds: float) -> None:
+        def handler(_signum, _frame):
+            raise SoftTimeLimitExceeded()
+
+        signal.signal(signal.SIGALRM, handler)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+
+    yield arm
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+
+
+def test_soft_limit_mid_parse_ends_the_batch_and_releases_every_claim(feed_server, monkeypatch, settings):
+    settings.NEWSDESK_POLL_THREADS = 1
+    a, b, c = _sources(feed_server, ["a", "b", "c"])
+    real = poll.parse_feed
+
+    def slow_parse(**kwargs):
+        if kwargs["base_url"].endswith("/a.xml"):
+            raise SoftTimeLimitExceeded()  # the signal, arriving mid-parse
+        return real(**kwargs)
+
+    monkeypatch.setattr(poll, "parse_feed", slow_parse)
+    before = timezone.now()
+    results = sources_poll(source_ids=[a.id, b.id, c.id], force=True)  # returns: the batch ends cleanly
+    assert [r.source_id for r in results] == []  # nothing finished
+    assert feed_server.hits("/b.xml") == feed_server.hits("/c.xml") == 0  # the batch stopped
+    for source in Source.objects.all():
+        assert source.state == SourceState.IDLE, source.name
+        assert source.next_poll_at <= timezone.now() and source.next_poll_at >= before - timedelta(seconds=1)
+    assert Source.objects.get(id=a.id).last_error == INTERRUPTED
+
+
+def test_soft_limit_signal_during_a_slow_fetch_ends_the_batch(feed_server, settings, soft_limit_after):
+    settings.NEWSDESK_POLL_THREADS = 1
+    sources = _sources(feed_server, ["a", "b"], slow=1.0)
+    soft_limit_after(0.3)
+    sources_poll(source_ids=[s.id for s in sources], force=True)
+    assert feed_server.hits("/b.xml") == 0
+    assert not Source.objects.filter(state=SourceState.POLLING).exists()
+    assert Source.objects.get(name="a").last_error == INTERRUPTED
+
+
+def test_soft_limit_with_pool_threads_leaves_no_source_polling(feed_server, settings, soft_limit_after):
+    settings.NEWSDESK_POLL_THREADS = 2
+    sources = _sources(feed_server, ["a", "b", "c", "d", "e"], slow=1.0)
+    soft_limit_after(0.3)
+    try:
+        sources_poll(source_ids=[s.id for s in sources], force=True)
+    finally:
+        thread_pool_shutdown()  # waits for the two polls already running
+    assert not Source.objects.filter(state=SourceState.POLLING).exists()
+    polled = sum(feed_server.hits(f"/{name}.xml") for name in "abcde")
+    assert polled <= 3  # the rest were put back unpolled, due now
+
+
+def test_reaper_puts_back_a_killed_poll_with_the_reason_shown_in_admin(client):
+    now = timezone.now()
+    killed = Source.objects.create(
+        name="killed", url="http://127.0.0.1:9/k.xml", state=SourceState.POLLING,
+        state_changed_at=now - timedelta(hours=1),
+    )  # fmt: skip
+    running = Source.objects.create(
+        name="running", url="http://127.0.0.1:9/r.xml", state=SourceState.POLLING, state_changed_at=now
+    )
+    assert sources_reap_stale(now=now) == 1
+    killed.refresh_from_db()
+    assert killed.state == SourceState.IDLE and killed.next_poll_at <= now
+    assert "poll did not finish" in killed.last_error and killed.error_count == 1
+    assert FetchAttempt.objects.get(source=killed).outcome == FetchAttempt.Outcome.ERROR
+    assert Source.objects.get(id=running.id).state == SourceState.POLLING  # a live claim is left alone
+    assert sources_reap_stale(now=now) == 0
+    client.force_login(make_admin())
+    page = client.get("/admin/newsdesk/source/")
+    assert "poll did not finish" in page.content.decode()
