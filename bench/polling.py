@@ -54,6 +54,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._services import database_migrate  # noqa: E402
 from newsdesk.testing.text import NEWS_WORDS  # noqa: E402
 from newsdesk.testing.workers import celery_worker_command  # noqa: E402
 
@@ -222,29 +223,6 @@ def _drop_database(database_url: str) -> None:
     parts = urlsplit(database_url)
     with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
-
-
-def _migrate() -> None:
-    from django.core.management import call_command
-    from django.core.management.base import CommandError
-
-    try:
-        call_command("migrate", verbosity=0, interactive=False)
-    except CommandError as exc:
-        # Parallel branches can leave unmerged migrations for a while; the
-        # bench only needs the tables, so build them from the models then.
-        print(f"migrate failed ({exc}); creating tables from the models", file=sys.stderr)
-        from django.conf import settings
-
-        class _NoMigrations(dict):
-            def __contains__(self, item: object) -> bool:
-                return True
-
-            def __getitem__(self, item: object) -> None:
-                return None
-
-        settings.MIGRATION_MODULES = _NoMigrations()
-        call_command("migrate", verbosity=0, interactive=False, run_syncdb=True)
 
 
 def _seed(*, feeds: int, base_url: str) -> list[int]:
@@ -506,7 +484,7 @@ def main() -> int:
         django.setup()
         _log_to_file()
         t = time.monotonic()
-        _migrate()
+        database_migrate()
         print(f"database ready in {time.monotonic() - t:.1f}s", flush=True)
         base_url = f"http://127.0.0.1:{ports.get(timeout=10)}"
         t = time.monotonic()

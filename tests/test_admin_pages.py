@@ -92,7 +92,7 @@ def test_changelist_separates_feeds_drop_inboxes_and_drop_outlets(boss):
         )
         for row in doc.xpath("//table[@id='result_list']/tbody/tr")
     }
-    assert kinds == {"Demo inbox": "drop inbox", "Demo Wire": "outlet (from a drop)", "BBC": "feed"}
+    assert kinds == {"Demo inbox": "drop inbox", "Demo Wire": "drop outlet", "BBC": "feed"}
     links = [a.text for a in doc.xpath("//ul[contains(@class,'object-tools')]//a")]
     assert "Add feed" in links and "Add drop inbox" in links
 

@@ -65,6 +65,8 @@ COMMANDS: dict[str, tuple] = {
     ".venv/bin/python manage.py ingest PATH... [--source NAME] [--no-enrich]": ("argv", ["ingest", INGEST], {}),
     "manage.py watch_drops": ("argv", ["watch_drops", "--seconds", "3"], {}),
     "manage.py check": ("argv", ["check"], {}),
+    # The admin user created by the createsuperuser line (printed earlier in the README).
+    "manage.py unlock_login USERNAME [--ip ADDRESS]": ("argv", ["unlock_login", "admin", "--ip", "192.0.2.1"], {}),
     "manage.py recluster": ("argv", ["recluster"], {}),
     "manage.py export_api_schema": ("argv", ["export_api_schema"], {}),  # writes the copy's docs/openapi.json
     "manage.py createeditor alice alice@example.org": (

@@ -39,6 +39,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from newsdesk.ops.memory import worker_preload_register
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -442,6 +444,17 @@ def encoder() -> Encoder | E5Encoder | UseEncoder:
                 else:
                     _encoders[key] = Encoder()
     return _encoders[key]
+
+
+@worker_preload_register
+def _preload_in_worker_master() -> None:
+    # Runs in the Celery master before the prefork pool forks: children share
+    # the weights (about 130 MB for the default model) instead of loading a
+    # copy each, and the memory guard's baseline includes them.
+    from django.conf import settings
+
+    if settings.NEWSDESK_LANGUAGE_PRELOAD and semantic_enabled():
+        encoder().embed(["preload"])
 
 
 def embeddings_store(rows: list[tuple[int, str, Any]]) -> None:

@@ -134,7 +134,17 @@ def test_admin_adds_a_feed_and_a_drop_inbox(signed_in_admin, feed_server, settin
         b"<item><title>One</title><guid>1</guid></item></channel></rss>",
         content_type="application/rss+xml",
     )
+    # The list's last column is on screen at 1366 px, a common laptop width.
+    Source.objects.create(
+        name="Broken", url="https://broken.example.org/rss", error_count=3, last_error="HTTP 503 " * 30
+    )
+    page.set_viewport_size({"width": 1366, "height": 768})
     page.goto("/admin/newsdesk/source/")
+    last = page.locator("#result_list thead th").last
+    expect(last).to_contain_text("Last error")
+    box = last.bounding_box()
+    assert box["x"] + box["width"] <= 1366, box
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
     page.get_by_role("link", name="Add feed").click()
     expect(page.locator("h1")).to_have_text("Add a feed")
     expect(page.locator("#id_inbox")).to_have_count(0)
