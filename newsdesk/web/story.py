@@ -11,9 +11,10 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.db.models import Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
@@ -27,7 +28,7 @@ from newsdesk.models import Article, Story, StoryDecision, StoryDecisionKind
 from .cards import cards_from, time_label
 from .charts import RankedBar, ranked_bars, time_positions
 from .feeds import ArticleFeed, xml_text
-from .filters import CARD_COLUMNS
+from .filters import CARD_COLUMNS, ArticleFilter
 
 CHART_WIDTH = 300  # SVG user units of one bar or timeline row; labels are HTML text beside it
 MAX_FOLLOW = 50  # merged_into hops followed before giving up (a cycle would be a bug)
@@ -226,6 +227,20 @@ def stories_nearby(story: Story) -> list[Story]:
     return list(nearby.order_by("-source_count", "-id").only("id", "headline", "source_count")[:NEARBY_STORIES])
 
 
+def back_url(request: HttpRequest) -> str:
+    """The dashboard view the reader came from (its filters kept), else the dashboard.
+
+    Only this site's own dashboard path is taken from the Referer, never another host's URL.
+    """
+    dashboard = reverse("dashboard")
+    referer = urlsplit(request.headers.get("Referer", ""))
+    if referer.netloc == request.get_host() and referer.path == dashboard:
+        return dashboard + (
+            f"?{ArticleFilter.from_query(QueryDict(referer.query)).as_query()}" if referer.query else ""
+        )
+    return dashboard
+
+
 def story_detail(request: HttpRequest, pk: int) -> HttpResponse:
     story = story_resolve(pk)
     if story.pk != pk:
@@ -239,6 +254,7 @@ def story_detail(request: HttpRequest, pk: int) -> HttpResponse:
     can_correct = user_can_correct_stories(user=request.user)
     context = {
         "story": story,
+        "back_url": back_url(request),
         "headline": story_headline(story=story, members=members),
         "members": [(a, card, reasons[a.id]) for a, card in zip(members, cards, strict=True)],
         "can_correct": can_correct,
