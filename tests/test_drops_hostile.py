@@ -187,3 +187,15 @@ def test_a_file_that_changes_after_it_was_read_is_refused_clearly(drop, monkeypa
     assert "changed after it was read" in result.error
     assert (drop.box / "failed" / "a.txt").exists()
     assert "rename them into the inbox" in _note(drop)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["done", "failed", "processing"])
+def test_a_file_named_like_an_inbox_folder_does_not_block_the_inbox(drop, name):
+    """Found by bench/fuzz.py --target names: a file called "done" made every scan of its inbox fail."""
+    (drop.box / name).write_text("A title\n\nA body.\n", encoding="utf-8")
+    (drop.box / "other.txt").write_text("Other\n\nBody.\n", encoding="utf-8")
+    result = drop_source_scan(source=drop)
+    assert result.error == ""
+    assert sorted(f.status for f in result.files) == ["ok", "ok"]
+    assert (drop.box / name).is_dir()

@@ -101,6 +101,26 @@ def _subdir_open(parent_fd: int, name: str, *, create: bool) -> int:
         raise
 
 
+def _reserved_files_aside(inbox_fd: int) -> None:
+    """A plain file dropped as ``processing``, ``done`` or ``failed`` would take
+    the place of the inbox's own folder and block every scan: it is renamed
+    ``<name>.dropped`` (``.dropped~2``...) in the inbox and processed like any file."""
+    for name in (PROCESSING, DONE, FAILED):
+        try:
+            info = os.lstat(name, dir_fd=inbox_fd)
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            continue  # a folder (ours) or something _subdir_open refuses
+        for number in range(1, 1000):
+            target = f"{name}.dropped" if number == 1 else f"{name}.dropped~{number}"
+            try:
+                os.lstat(target, dir_fd=inbox_fd)
+            except FileNotFoundError:
+                os.rename(name, target, src_dir_fd=inbox_fd, dst_dir_fd=inbox_fd)
+                break
+
+
 def inbox_open(*, drop_root: Path, inbox: str, create: bool = True) -> Inbox:
     """Resolve an inbox folder name under the drop root, refusing names that escape it.
 
@@ -128,6 +148,8 @@ def inbox_open(*, drop_root: Path, inbox: str, create: bool = True) -> Inbox:
             subs = (PROCESSING, DONE, FAILED) if part is None else (part,)
             if part is None and not create:
                 break
+            if part is None:
+                _reserved_files_aside(fd)
             for sub in subs:
                 try:
                     child = _subdir_open(fd, sub, create=create)

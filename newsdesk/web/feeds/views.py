@@ -143,11 +143,13 @@ class ArticleFeed(ConditionalGet, Feed):
         return xml_text(escape(item.display_summary))
 
     def item_link(self, item: FeedItem) -> str:
+        """The original article, else the article's own page here (which links to its story).
+
+        Never the site root nor the story page: each item keeps a link of its own.
+        """
         if item.url:
             return xml_text(item.url)
-        if item.story_id:
-            return reverse("story", args=[item.story_id])
-        return reverse("dashboard")
+        return reverse("article", args=[item.id])
 
     def item_guid(self, item: FeedItem) -> str:
         return f"newsdesk-article-{item.id}"
