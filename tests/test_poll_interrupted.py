@@ -78,9 +78,9 @@ def test_soft_limit_signal_during_a_slow_fetch_ends_the_batch(feed_server, setti
     sources = _sources(feed_server, ["a", "b"], slow=1.0)
     soft_limit_after(0.3)
     sources_poll(source_ids=[s.id for s in sources], force=True)
-    assert feed_server.hits("/b.xml") == 0
+    assert feed_server.hits("/a.xml") + feed_server.hits("/b.xml") == 1  # the second was never fetched
     assert not Source.objects.filter(state=SourceState.POLLING).exists()
-    assert Source.objects.get(name="a").last_error == INTERRUPTED
+    assert Source.objects.filter(last_error=INTERRUPTED).count() == 1
 
 
 def test_soft_limit_with_pool_threads_leaves_no_source_polling(feed_server, settings, soft_limit_after):
