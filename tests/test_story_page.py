@@ -155,3 +155,14 @@ def test_merged_story_redirects_to_the_survivor(client, story):
 def test_unknown_story_is_404(client, db):
     assert client.get(reverse("story", args=[999999])).status_code == 404
     assert client.get(reverse("story-rss", args=[999999])).status_code == 404
+
+
+def test_back_link_returns_to_the_filtered_view_the_reader_came_from(client, story):
+    url = reverse("story", args=[story.pk])
+    came_from = "http://testserver/?country=MX&lang=es&sort=covered"
+    doc = html.fromstring(client.get(url, HTTP_REFERER=came_from).content)
+    assert css(doc, "p.back")[0].find("a").get("href") == "/?country=MX&lang=es&sort=covered"
+    # Another site's address, or another page of ours, is never a back link.
+    for elsewhere in ("https://evil.example/?country=MX", "http://testserver/stats/"):
+        doc = html.fromstring(client.get(url, HTTP_REFERER=elsewhere).content)
+        assert css(doc, "p.back")[0].find("a").get("href") == "/"
