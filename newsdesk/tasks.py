@@ -212,6 +212,16 @@ def enrich_backlog() -> int:
 
 
 @shared_task(**RETRY)
+def refine_stories() -> int:
+    """Beat: re-examine the recent stories (split what does not hold together, merge fragments)."""
+    from newsdesk.coverage.dbrefine import stories_refine_recent
+
+    if settings.NEWSDESK_COVERAGE_REFINE_MINUTES <= 0:
+        return 0
+    return stories_refine_recent().moved
+
+
+@shared_task(**RETRY)
 def prune_fetch_history() -> int:
     """Delete FetchAttempts older than NEWSDESK_FETCH_HISTORY_DAYS (hourly)."""
     from newsdesk.ops.retention import fetch_history_prune

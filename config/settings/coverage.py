@@ -41,3 +41,9 @@ if NEWSDESK_COVERAGE_SEMANTIC_MODEL not in _SEMANTIC_MODELS:
 # CPU threads of the semantic model in each process (Celery
 # runs one process per core already).
 NEWSDESK_COVERAGE_SEMANTIC_THREADS = env_int("NEWSDESK_COVERAGE_SEMANTIC_THREADS", 1)
+# Refinement behind the stream (newsdesk.coverage.refine): beat re-examines the
+# stories of the last NEWSDESK_COVERAGE_REFINE_HOURS every
+# NEWSDESK_COVERAGE_REFINE_MINUTES (0 turns the pass off), splitting stories
+# whose members do not hold together and merging fragments of one event.
+NEWSDESK_COVERAGE_REFINE_MINUTES = env_float("NEWSDESK_COVERAGE_REFINE_MINUTES", 10.0)
+NEWSDESK_COVERAGE_REFINE_HOURS = env_float("NEWSDESK_COVERAGE_REFINE_HOURS", 48.0)
