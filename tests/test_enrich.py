@@ -275,7 +275,9 @@ def test_translated_content_loses_markup_the_provider_added_but_keeps_the_origin
     from tests.support import translator as phrasebook
 
     original = "Dos párrafos sobre la etiqueta <b> del HTML."
-    monkeypatch.setitem(phrasebook.PHRASES, original, 'Two paragraphs on the <b> tag <img src=x onerror="alert(1)">of HTML.')
+    monkeypatch.setitem(
+        phrasebook.PHRASES, original, 'Two paragraphs on the <b> tag <img src=x onerror="alert(1)">of HTML.'
+    )
     article = _article(content_orig="<p>Dos párrafos sobre la etiqueta &lt;b&gt; del HTML.</p>", language="es")
     from newsdesk.enrich.pipeline import article_translate_content
 
