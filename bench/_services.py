@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,3 +41,27 @@ def private_services(prefix: str) -> Iterator[Path]:
             redis_proc.terminate()
             redis_proc.wait(timeout=10)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def database_migrate() -> None:
+    """Migrate the bench database (Django must be set up)."""
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    try:
+        call_command("migrate", verbosity=0, interactive=False)
+    except CommandError as exc:
+        # Parallel branches can leave unmerged migrations for a while; the
+        # bench only needs the tables, so build them from the models then.
+        print(f"migrate failed ({exc}); creating tables from the models", file=sys.stderr)
+        from django.conf import settings
+
+        class _NoMigrations(dict):
+            def __contains__(self, item: object) -> bool:
+                return True
+
+            def __getitem__(self, item: object) -> None:
+                return None
+
+        settings.MIGRATION_MODULES = _NoMigrations()
+        call_command("migrate", verbosity=0, interactive=False, run_syncdb=True)

@@ -44,41 +44,11 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._services import database_migrate  # noqa: E402
+from newsdesk.testing.text import NEWS_WORDS  # noqa: E402
+
 TARGET_FILES_PER_S = 500
-WORDS = [
-    "government",
-    "minister",
-    "market",
-    "election",
-    "council",
-    "report",
-    "economy",
-    "energy",
-    "trade",
-    "court",
-    "police",
-    "health",
-    "school",
-    "climate",
-    "border",
-    "budget",
-    "water",
-    "transport",
-    "industry",
-    "festival",
-    "museum",
-    "harbour",
-    "weather",
-    "lithium",
-    "minerals",
-    "supply",
-    "chain",
-    "framework",
-    "talks",
-    "delegation",
-    "agreement",
-    "investment",
-]
+WORDS = NEWS_WORDS
 COUNTRIES = [
     ("🇲🇽", "Mexico"),
     ("🇪🇸", "Spain"),
@@ -150,29 +120,6 @@ def _postgres(database_url: str, *, create: bool) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def _migrate() -> None:
-    from django.core.management import call_command
-    from django.core.management.base import CommandError
-
-    try:
-        call_command("migrate", verbosity=0, interactive=False)
-    except CommandError as exc:
-        # Parallel branches can leave unmerged migrations for a while; the
-        # bench only needs the tables, so build them from the models then.
-        print(f"migrate failed ({exc}); creating tables from the models", file=sys.stderr)
-        from django.conf import settings
-
-        class _NoMigrations(dict):
-            def __contains__(self, item: object) -> bool:
-                return True
-
-            def __getitem__(self, item: object) -> None:
-                return None
-
-        settings.MIGRATION_MODULES = _NoMigrations()
-        call_command("migrate", verbosity=0, interactive=False, run_syncdb=True)
-
-
 def _write_cards(inbox: Path, count: int) -> list[bytes]:
     inbox.mkdir(parents=True, exist_ok=True)
     settled = time.time() - 3600
@@ -217,7 +164,7 @@ def main() -> int:
         import django
 
         django.setup()
-        _migrate()
+        database_migrate()
         from newsdesk.drops import scan as _scan
 
         drop_source_scan = _scan.drop_source_scan

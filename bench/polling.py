@@ -54,45 +54,17 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._services import database_migrate  # noqa: E402
+from newsdesk.testing.text import NEWS_WORDS  # noqa: E402
+from newsdesk.testing.workers import celery_worker_command  # noqa: E402
+
 ITEMS = 50
 NEW_PER_CHANGE = 5
 CHANGE_PROBABILITY = 0.10
 # Item j is dated EPOCH + j hours: about 24 items a day, ten days back from
 # the start of the run (fixed at import, so the forked server agrees).
 EPOCH = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=10)
-WORDS = [
-    *(
-        [
-            "government",
-            "minister",
-            "market",
-            "election",
-            "council",
-            "report",
-            "economy",
-            "energy",
-            "trade",
-            "court",
-            "police",
-            "health",
-        ]
-    ),
-    *(
-        [
-            "school",
-            "climate",
-            "border",
-            "budget",
-            "water",
-            "transport",
-            "industry",
-            "festival",
-            "museum",
-            "harbour",
-            "weather",
-        ]
-    ),
-]
+WORDS = NEWS_WORDS[:23]  # the first 23: the feeds as generated before
 
 # --- The feeds ------------------------------------------------------------------
 
@@ -253,29 +225,6 @@ def _drop_database(database_url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
 
 
-def _migrate() -> None:
-    from django.core.management import call_command
-    from django.core.management.base import CommandError
-
-    try:
-        call_command("migrate", verbosity=0, interactive=False)
-    except CommandError as exc:
-        # Parallel branches can leave unmerged migrations for a while; the
-        # bench only needs the tables, so build them from the models then.
-        print(f"migrate failed ({exc}); creating tables from the models", file=sys.stderr)
-        from django.conf import settings
-
-        class _NoMigrations(dict):
-            def __contains__(self, item: object) -> bool:
-                return True
-
-            def __getitem__(self, item: object) -> None:
-                return None
-
-        settings.MIGRATION_MODULES = _NoMigrations()
-        call_command("migrate", verbosity=0, interactive=False, run_syncdb=True)
-
-
 def _seed(*, feeds: int, base_url: str) -> list[int]:
     """Create the sources as if each had been polled once at version 0."""
     from django.utils import timezone
@@ -332,24 +281,12 @@ def _log_to_file() -> None:
 def _start_worker(concurrency: int) -> subprocess.Popen[bytes]:
     log = open(ROOT / "var" / "bench-polling" / "worker.log", "wb")  # noqa: SIM115
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--loglevel=WARNING",
-            f"--concurrency={concurrency}",
-            "--pool=prefork",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-Q",
-            "bench_poll",
-            "-n",
-            f"bench-polling-{os.getpid()}@%h",
-        ],
+        celery_worker_command(
+            name=f"bench-polling-{os.getpid()}@%h",
+            concurrency=concurrency,
+            loglevel="WARNING",
+            extra=["--without-heartbeat", "-Q", "bench_poll"],
+        ),
         cwd=ROOT,
         env=dict(os.environ),
         stdout=log,
@@ -547,7 +484,7 @@ def main() -> int:
         django.setup()
         _log_to_file()
         t = time.monotonic()
-        _migrate()
+        database_migrate()
         print(f"database ready in {time.monotonic() - t:.1f}s", flush=True)
         base_url = f"http://127.0.0.1:{ports.get(timeout=10)}"
         t = time.monotonic()

@@ -64,25 +64,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(port: int, workdir: Path) -> subprocess.Popen[bytes]:
-    cmd = [
+def _server_command(port: int, workdir: Path) -> list[str]:
+    """redis-server on loopback ``port``, in the foreground, persisting nothing."""
+    return [
         redis_server_binary(),
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        str(workdir),
-        "--daemonize",
-        "no",
-        "--loglevel",
-        "warning",
+        *("--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"),
+        *("--dir", str(workdir), "--daemonize", "no"),
     ]
-    proc = subprocess.Popen(cmd)
+
+
+def start_server(port: int, workdir: Path) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen([*_server_command(port, workdir), "--loglevel", "warning"])
     url = f"redis://127.0.0.1:{port}/0"
     deadline = time.monotonic() + 15
     while not redis_answers(url, timeout=0.2):
@@ -106,22 +98,8 @@ def serve() -> int:
     workdir = Path(os.environ.get("NEWSDESK_VAR_DIR", "var")) / "redis"
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"redis: starting embedded redis-server on 127.0.0.1:{parsed.port or 6379}", flush=True)
-    os.execv(  # noqa: S606 - the supervisor owns this process; exec keeps signals direct
-        redis_server_binary(),
-        [
-            redis_server_binary(),
-            "--port",
-            str(parsed.port or 6379),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
-    )
+    # The supervisor owns this process; exec keeps signals direct.
+    os.execv(redis_server_binary(), _server_command(parsed.port or 6379, workdir))  # noqa: S606
     return 0  # not reached
 
 

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_ready
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
@@ -37,6 +38,7 @@ from newsdesk.ingest.poll import (
     sources_claims_release,
     sources_handled,
     sources_poll,
+    sources_reap_stale,
 )
 from newsdesk.models import Article, Heartbeat
 from newsdesk.ops.deadletter import ObjectHooks, SuccessProbe
@@ -58,11 +60,13 @@ RETRY = {
 
 @shared_task(**RETRY)
 def dispatch_due_sources() -> int:
-    """Claim due sources and send them in batches, all messages over one
-    broker connection (pipelined), to NEWSDESK_POLL_QUEUE."""
-
+    """Put back sources whose poll never finished (the reaper), then claim due
+    sources and send them in batches, all messages over one broker connection
+    (pipelined), to NEWSDESK_POLL_QUEUE."""
+    now = timezone.now()
+    sources_reap_stale(now=now)
     with _poll_batch_sender() as send_batch:
-        return sources_dispatch(now=timezone.now(), send_batch=send_batch)
+        return sources_dispatch(now=now, send_batch=send_batch)
 
 
 def enrich_enqueue(*, by_source: dict[int, list[int]]) -> int:
@@ -166,6 +170,10 @@ def scan_drop_sources() -> int:
     sender = EnrichSender()
     try:
         return drops_scan_all(on_new_article=sender.add)
+    except SoftTimeLimitExceeded:
+        # The scan gave its unfinished files back to the inbox; the next scan goes on.
+        log.warning("event=drop_scan_interrupted reason=soft_time_limit")
+        return 0
     finally:
         sender.flush()
 
@@ -201,6 +209,16 @@ def enrich_backlog() -> int:
     except Exception:  # a broker that cannot answer means "unknown", not "busy"
         log.warning("event=enrich_backlog_unknown")
         return 0
+
+
+@shared_task(**RETRY)
+def refine_stories() -> int:
+    """Beat: re-examine the recent stories (split what does not hold together, merge fragments)."""
+    from newsdesk.coverage.dbrefine import stories_refine_recent
+
+    if settings.NEWSDESK_COVERAGE_REFINE_MINUTES <= 0:
+        return 0
+    return stories_refine_recent().moved
 
 
 @shared_task(**RETRY)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import sys
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -77,3 +78,49 @@ def test_gunicorn_config_uses_the_redacting_logger():
 
     text = (Path(__file__).resolve().parents[1] / "config" / "gunicorn.py").read_text()
     assert 'logger_class = "newsdesk.accounts.logredact.RedactingGunicornLogger"' in text
+
+
+def _every_handler(name: str) -> list[logging.Handler]:
+    """The handlers a record logged on ``name`` reaches (its logger and the ancestors it propagates to)."""
+    handlers, logger = [], logging.getLogger(name)
+    while logger is not None:
+        handlers += logger.handlers
+        logger = logger.parent if logger.propagate else None
+    return handlers
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_no_handler_prints_a_token_in_any_mode(client, settings, debug):
+    """Issue #16 item 5: with DEBUG=true Django's own console handler printed live tokens."""
+    settings.DEBUG = debug
+    editor = make_editor()
+    view = desks.saved_view_create(owner=editor, name="v", query="")
+    _, raw = tokens.feed_token_rotate(owner=editor, pk=view.pk)
+    tokens.feed_token_revoke(owner=editor, pk=view.pk)
+    streams = [h for h in _every_handler("django.request") if isinstance(h, logging.StreamHandler)]
+    assert streams
+    captured = io.StringIO()
+    previous = [h.setStream(captured) for h in streams]
+    try:
+        assert client.get(reverse("desk-feed-rss", kwargs={"token": raw})).status_code == 404
+        logging.getLogger("django.request").error("Internal Server Error: %s", f"/feeds/private/{raw}/rss/")
+    finally:
+        for handler, stream in zip(streams, previous, strict=True):
+            handler.setStream(stream)
+    output = captured.getvalue()
+    assert "Not Found" in output and "Internal Server Error" in output
+    assert raw not in output
+    assert not any(type(h).__module__.startswith("django") and isinstance(h, logging.StreamHandler) for h in streams)
+
+
+def test_a_traceback_naming_a_token_is_redacted():
+    try:
+        raise ValueError(f"cannot serve /feeds/private/{TOKEN}/atom/")
+    except ValueError:
+        record = logging.getLogger("x").makeRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    RedactTokens().filter(record)
+    from newsdesk.ops.logging import JsonFormatter, KeyValueFormatter
+
+    for formatter in (KeyValueFormatter(), JsonFormatter()):
+        line = formatter.format(record)
+        assert TOKEN not in line and "[redacted]" in line

@@ -21,6 +21,7 @@ from config.urls import urlpatterns as project_urlpatterns
 from newsdesk.accounts.desks import saved_view_create
 from newsdesk.accounts.tokens import feed_token_rotate
 from newsdesk.alerts.services import alert_create
+from newsdesk.models import StoryDecision
 from tests.support.accounts import make_admin, make_article, make_editor, make_plain_user, make_source
 
 pytestmark = pytest.mark.django_db
@@ -35,6 +36,7 @@ ADMIN = "admin"  # Django admin: its own login, staff only
 API = "api"  # read API: anonymous on a public desk, a bearer token on a private one (never a session)
 API_EDITOR = "api-editor"  # the token owner's own things (saved views): a token in both modes
 API_OPEN = "api-open"  # the API's schema and root: describe the API, not the desk
+CORRECT = "correct"  # editors' corrections of a story (POST): 403 without the role, whatever the desk
 
 ROUTES: dict[str, str] = {
     "dashboard": PAGE,
@@ -45,7 +47,12 @@ ROUTES: dict[str, str] = {
     "feed-atom": FEED,
     "feed-json": FEED,
     "story-rss": FEED,
+    "article": PAGE,
     "article-translation": PAGE,  # an HTML/JSON fragment the card fetches
+    "story-article-split": CORRECT,
+    "story-article-move": CORRECT,
+    "story-merge": CORRECT,
+    "story-decision-undo": CORRECT,
     "healthz": OPEN,
     "favicon": OPEN,
     "metrics": OPEN,
@@ -103,11 +110,22 @@ POST_DATA: dict[str, dict[str, str]] = {
     "alert-delete": {},
     "api-token-add": {"name": "made by the route test"},
     "api-token-revoke": {},
+    "story-article-split": {},
+    "story-article-move": {"target": "not a story"},  # refused with a message: the story stays as it is
+    "story-merge": {"into": "not a story"},
+    "story-decision-undo": {},
 }
 
 
 # Routes that invalidate the fixture's view or token run last, in this order.
-LAST = ("alert-delete", "desk-token-rotate", "desk-token-revoke", "desk-delete")
+LAST = (
+    "story-article-split",  # takes the article out of the story the other routes name
+    "story-decision-undo",
+    "alert-delete",
+    "desk-token-rotate",
+    "desk-token-revoke",
+    "desk-delete",
+)
 
 
 @dataclass(frozen=True)
@@ -151,7 +169,16 @@ def world(db):
     view = saved_view_create(owner=editor, name="Mexico", query="country=MX")
     _, token = feed_token_rotate(owner=editor, pk=view.pk)
     alert, _ = alert_create(owner=editor, view_pk=view.pk, name="New", metric="new_story", email_to="d@example.org")
-    return {"story": story, "article": first, "editor": editor, "view": view, "token": token, "alert": alert}
+    decision = StoryDecision.objects.create(kind="split", article=first, story=story, subject=[first.pk])
+    return {
+        "story": story,
+        "article": first,
+        "editor": editor,
+        "view": view,
+        "token": token,
+        "alert": alert,
+        "decision": decision,
+    }
 
 
 _CONVERTER = re.compile(r"<(?:(?P<conv>\w+):)?(?P<name>\w+)>")
@@ -172,8 +199,10 @@ def url_for(route: Route, world: dict) -> str:
             return str(world["view"].pk)
         if name == "source_id":
             return str(world["article"].source_id)
-        if name == "article_id":
+        if name in ("article_id", "article_pk"):
             return str(world["article"].pk)
+        if name == "decision_pk":
+            return str(world["decision"].pk)
         if conv == "int" or name == "story_id":
             return str(world["story"].pk)
         return "x"
@@ -247,6 +276,10 @@ def test_anonymous_visitor_on_every_route(client, settings, world, public):
             assert is_api_401(response), where
         elif kind == API_OPEN:
             assert response.status_code in (200, 404) and not is_login_redirect(response), where
+        elif kind == CORRECT and public:
+            assert response.status_code == 403, where
+        elif kind == CORRECT:
+            assert is_login_redirect(response), where
         else:
             pytest.fail(f"unclassified route {where}")
 
@@ -278,6 +311,9 @@ def test_editor_on_every_route(client, settings, world, public):
             assert is_api_401(response), where
         elif kind == API_OPEN:
             assert response.status_code in (200, 404), where
+        elif kind == CORRECT:
+            # Done, or refused with a message on the story page; never a sign-in wall or a 403.
+            assert response.status_code == 302 and "/stories/" in response["Location"], where
         else:
             pytest.fail(f"unclassified route {where}")
 
@@ -289,9 +325,12 @@ def test_signed_in_user_who_is_not_an_editor_is_refused_on_a_private_desk(client
         if ROUTES.get(route.key) in (PAGE, FEED):
             response = request(client, route, world)
             assert response.status_code == 403, route.key
-    # ...and they have no desk of their own either, even on a public desk.
+    # ...and they have no desk of their own either, even on a public desk, nor correct stories.
     settings.NEWSDESK_DASHBOARD_PUBLIC = True
     assert client.get(reverse("desk-list")).status_code == 403
+    for route in all_routes():
+        if ROUTES.get(route.key) == CORRECT:
+            assert request(client, route, world).status_code == 403, route.key
 
 
 def test_staff_admin_reads_a_private_desk(client, settings, world):

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from newsdesk.accounts.roles import EDITORS_GROUP, user_can_read_desk
-from tests.support.accounts import PASSWORD, make_editor, unique
+from tests.support.accounts import PASSWORD, make_admin, make_editor, make_plain_user, unique
 
 pytestmark = pytest.mark.django_db
 
@@ -89,3 +89,29 @@ def test_deactivated_editor_loses_the_private_desk(client, settings):
     editor.save()
     response = client.get(reverse("dashboard"))
     assert response.status_code == 302 and reverse("login") in response["Location"]
+
+
+def test_the_query_form_of_who_reads_the_desk_agrees_with_the_rule():
+    """desk_readers() (one statement, for API tokens) and user_can_read_desk() say the same of every kind of user."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group, Permission
+
+    from newsdesk.accounts.roles import READ_PERMISSION, desk_readers, user_can_read_desk
+
+    direct = make_plain_user()
+    direct.user_permissions.add(Permission.objects.get(codename=READ_PERMISSION.split(".")[1]))
+    other_group = make_plain_user()
+    other_group.groups.add(Group.objects.create(name="readers-without-the-permission"))
+    retired = make_editor()
+    retired.is_active = False
+    retired.save()
+    users = [make_editor(), make_admin(), make_plain_user(), direct, other_group, retired]
+    staff_only = make_plain_user()
+    staff_only.is_staff = True
+    staff_only.save()
+    users.append(staff_only)
+    readers = set(get_user_model().objects.filter(desk_readers()).values_list("pk", flat=True))
+    for user in users:
+        fresh = get_user_model().objects.get(pk=user.pk)  # no permission cache from set-up
+        assert user_can_read_desk(user=fresh) == (user.pk in readers), user.username
+    assert direct.pk in readers and retired.pk not in readers and other_group.pk not in readers

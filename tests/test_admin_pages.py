@@ -92,7 +92,7 @@ def test_changelist_separates_feeds_drop_inboxes_and_drop_outlets(boss):
         )
         for row in doc.xpath("//table[@id='result_list']/tbody/tr")
     }
-    assert kinds == {"Demo inbox": "drop inbox", "Demo Wire": "outlet (from a drop)", "BBC": "feed"}
+    assert kinds == {"Demo inbox": "drop inbox", "Demo Wire": "drop outlet", "BBC": "feed"}
     links = [a.text for a in doc.xpath("//ul[contains(@class,'object-tools')]//a")]
     assert "Add feed" in links and "Add drop inbox" in links
 
@@ -164,3 +164,16 @@ def test_no_admin_form_raises_a_django_6_deprecation(boss):
             form = model_admin.get_form(request, None)
             form()  # builds every field
             assert model is not None
+
+
+def test_article_list_filters_by_the_original_language(boss):
+    """The seed card (declared ES, English text) is Spanish in admin too, as on its card."""
+    source = make_source(name="El Financiero", country="MX", language="es")
+    make_article(source=source, title_en="Seed", title_orig="Seed", language="en", language_declared="es")
+    bbc = make_source(name="BBC", country="GB", language="en")
+    make_article(source=bbc, title_en="UK", title_orig="UK", language="en", language_declared="en")
+    doc = html.fromstring(boss.get("/admin/newsdesk/article/?original_language=es").content.decode())
+    titles = [a.text for a in doc.xpath("//table[@id='result_list']//th/a")]
+    assert titles == ["Seed"]
+    cells = doc.xpath("//td[contains(@class,'field-original_language_label')]/text()")
+    assert cells == ["Spanish (ES)"]

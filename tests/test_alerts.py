@@ -292,3 +292,34 @@ def test_old_history_is_pruned_but_not_what_can_still_repeat(editor, receiver, s
     assert not Delivery.objects.exists()
     assert AlertCovered.objects.count() == 2
     assert alerts_covered_prune(now=now + timedelta(hours=4 * settings.NEWSDESK_ALERT_WINDOW_HOURS + 1)) == 2
+
+
+def test_a_deactivated_editors_alerts_send_nothing(editor, receiver):
+    _spreading(editor, receiver, levels="2")
+    editor.is_active = False
+    editor.save()
+    story_of(article_in("MX", "Lithium deal"), article_in("FR", "Lithium deal, Paris"))
+    assert _sweep() == 0
+    assert not Delivery.objects.exists()
+
+
+def test_extra_headers_go_with_every_attempt(editor, receiver):
+    """What WebSub's content distribution needs from the service: its own headers and signature header name."""
+    import uuid
+
+    from newsdesk.delivery.service import delivery_queue
+    from newsdesk.models import Destination
+
+    hub = Destination.objects.create(
+        kind="webhook", url=receiver.url("/hook"), secret="s3cret", signature_header="X-Hub-Signature"
+    )
+    links = '<https://news.example.org/hub>; rel="hub", <https://news.example.org/feeds/rss/>; rel="self"'
+    delivery = delivery_queue(
+        destination=hub, event_id=uuid.uuid4(), event_type="websub.content", body="<rss/>",
+        content_type="application/rss+xml", headers={"Link": links},
+    )  # fmt: skip
+    assert delivery_send(delivery_id=delivery.id) == "delivered"
+    (request,) = receiver.requests
+    assert request.headers["link"] == links
+    assert request.headers["content-type"].startswith("application/rss+xml")
+    assert signature_valid(secret="s3cret", body=b"<rss/>", header=request.headers["x-hub-signature"])

@@ -14,7 +14,7 @@ from newsdesk.coverage.cluster import article_assign_story
 from newsdesk.coverage.decisions import decision_undo, stories_merge, story_article_move, story_article_split
 from newsdesk.models import AlertEvent, Story
 from tests.support.accounts import make_editor
-from tests.test_coverage_cluster import FED, QUAKE, T0, make_article
+from tests.support.coverage import FED, QUAKE, T0, make_article
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -107,3 +107,20 @@ def test_the_rule_catches_an_upward_import(tmp_path, monkeypatch):
     assert _imported_units(fake / "drops" / "bad.py") == {"web"}
     assert _imported_units(fake / "drops" / "rel.py") == {"web"}
     assert _layer("web") > _layer("drops")
+
+
+def test_tests_and_benches_share_helpers_without_importing_each_other_into_the_app():
+    """Tests never import bench/ (what both need lives in newsdesk/testing), and the application never
+    imports newsdesk.testing (it needs test-only packages such as hypothesis)."""
+    root = PACKAGE.parent
+    offenders = []
+    for path in sorted((root / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            offenders += [f"{path.relative_to(root)} imports {n}" for n in names if n.split(".")[0] == "bench"]
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if _unit(path.relative_to(PACKAGE).parts) != "testing" and "testing" in _imported_units(path):
+            offenders.append(f"{path.relative_to(root)} imports newsdesk.testing")
+    assert offenders == []

@@ -139,3 +139,16 @@ def test_a_file_over_the_memory_bound_is_crashed_and_the_run_goes_on(tmp_path):
 def test_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(CommandError, match="no such file or folder"):
         call_command("check_corpus", str(tmp_path / "nope"), stdout=io.StringIO())
+
+
+@pytest.mark.slow  # starts check_corpus's worker processes
+def test_the_issue_16_reproduction_is_parsed_not_hung(tmp_path):
+    """A <description> of '&lt;script' x 40000 hung a poller (quadratic html_to_text); it parses now."""
+    from tests.support.http import rss
+
+    (tmp_path / "script.xml").write_bytes(
+        rss([{"title": "<!--x" * 40000, "link": "https://example.org/a", "description": "<script" * 40000}])
+    )
+    lines, counts, _error = _run(str(tmp_path), "--timeout", "10")
+    assert counts["hung"] == 0 and counts["crashed"] == 0, lines
+    assert counts["ok"] + counts["bozo"] == 1

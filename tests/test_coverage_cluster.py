@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime, timedelta
-from itertools import count
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,49 +16,9 @@ from newsdesk.coverage.memory import MemoryStore
 from newsdesk.coverage.semantic import article_embedding, semantic_enabled
 from newsdesk.coverage.storycounts import story_refresh_counts
 from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageTerm, Source, Story, TranslationStatus
+from tests.support.coverage import FED, QUAKE, T0, make_article
 
-T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "coverage"
-_seq = count(1)
-
-
-def make_article(
-    *,
-    title: str,
-    summary: str = "",
-    language: str = "en",
-    country: str = "GB",
-    title_en: str | None = None,
-    status: str = TranslationStatus.NOT_NEEDED,
-    at: datetime = T0,
-    source: Source | None = None,
-) -> Article:
-    n = next(_seq)
-    source = source or Source.objects.create(name=f"Outlet {n}", country=country, language=language)
-    return Article.objects.create(
-        source=source,
-        dedupe_key=f"k{n}",
-        url=f"https://example.org/{n}",
-        title_orig=title,
-        summary_orig=summary,
-        title_en=title if title_en is None else title_en,
-        summary_en=summary if title_en is None else "",
-        language=language,
-        country=country,
-        translation_status=status,
-        published_at=at,
-    )
-
-
-QUAKE = [
-    ("Earthquake of magnitude 7.1 strikes Sumatra, tsunami warning issued", "A 7.1 earthquake hit Sumatra on Monday."),
-    (
-        "Sumatra earthquake: magnitude 7.1 tremor triggers tsunami alert",
-        "Indonesia issued a tsunami warning for Sumatra.",
-    ),
-    ("Tsunami warning after strong 7.1 quake off Sumatra, Indonesia", "The quake struck off Sumatra's west coast."),
-]
-FED = ("Federal Reserve raises interest rates by a quarter point", "Jerome Powell said inflation remains too high.")
 
 
 @pytest.mark.django_db(transaction=True)

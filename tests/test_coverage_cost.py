@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from itertools import count
+from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
@@ -12,10 +11,9 @@ from newsdesk.coverage.cluster import article_assign_story, article_features, co
 from newsdesk.coverage.dbstore import DbStore
 from newsdesk.coverage.engine import GRAM_PREFIX, Doc, Params, doc_similarity
 from newsdesk.coverage.sql import pg_cursor, pg_prepared_count
-from newsdesk.models import Article, CoverageDoc, CoverageTerm, Source, TranslationStatus
+from newsdesk.models import Article, CoverageDoc, CoverageTerm
+from tests.support.coverage import T0, make_article
 
-T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-_seq = count(1)
 QUAKE = [
     ("Earthquake of magnitude 7.1 strikes Sumatra, tsunami warning issued", "A 7.1 earthquake hit Sumatra on Monday."),
     ("Sumatra earthquake: magnitude 7.1 tremor triggers tsunami alert", "Indonesia issued a tsunami warning."),
@@ -24,21 +22,7 @@ QUAKE = [
 
 
 def _article(title: str, summary: str, minutes: int = 0) -> Article:
-    n = next(_seq)
-    source = Source.objects.create(name=f"Cost outlet {n}", country="GB", language="en")
-    return Article.objects.create(
-        source=source,
-        dedupe_key=f"cost{n}",
-        url=f"https://example.org/cost/{n}",
-        title_orig=title,
-        summary_orig=summary,
-        title_en=title,
-        summary_en=summary,
-        language="en",
-        country="GB",
-        translation_status=TranslationStatus.NOT_NEEDED,
-        published_at=T0 + timedelta(minutes=minutes),
-    )
+    return make_article(title=title, summary=summary, at=T0 + timedelta(minutes=minutes))
 
 
 class _Unreadable(dict):

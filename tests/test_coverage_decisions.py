@@ -22,7 +22,7 @@ from newsdesk.coverage.recluster import articles_recluster
 from newsdesk.coverage.text import text_features
 from newsdesk.models import Article, CoverageStory, Story, StoryDecisionKind
 from tests.support.accounts import make_editor
-from tests.test_coverage_cluster import FED, QUAKE, T0, make_article
+from tests.support.coverage import FED, QUAKE, T0, make_article
 
 
 def grouping() -> set[frozenset[int]]:

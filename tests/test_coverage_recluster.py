@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from newsdesk.coverage import recluster as recluster_module
 from newsdesk.coverage.cluster import article_assign_story
 from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageTerm, Story
-from tests.test_coverage_cluster import FED, QUAKE, T0, make_article
+from tests.support.coverage import FED, QUAKE, T0, make_article
 
 TRAIN = [
     ("Train derails near Lyon, dozens injured", "A high-speed train left the tracks near Lyon on Tuesday."),

@@ -1,10 +1,12 @@
-"""The optional semantic backend: the numpy encoder, its place in the score, storage, and its absence.
+"""The semantic backend: the encoders, their place in the score, storage, and their absence.
 
-Tests marked ``needs_minilm`` run only where requirements-semantic.txt is
-installed (``make semantic``), ``needs_e5`` where
-requirements-semantic-multilingual.txt is (``make semantic-multilingual``),
-``any_model`` once per installed model; the others prove that without them,
-or with ``NEWSDESK_COVERAGE_SEMANTIC=off``, nothing of it runs.
+The default install carries multilingual USE v3 (``needs_use``: it is in
+requirements.txt). Tests marked ``needs_minilm`` run only where
+requirements-semantic.txt is installed (``make semantic``), ``needs_e5``
+where requirements-semantic-multilingual.txt is (``make
+semantic-multilingual``), ``any_model`` once per installed model; the others
+prove that without them, or with ``NEWSDESK_COVERAGE_SEMANTIC=off``, nothing
+of it runs.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from newsdesk.coverage.engine import Params, doc_assign, pair_similarity
 from newsdesk.coverage.memory import MemoryStore
 from newsdesk.coverage.text import text_features
 from newsdesk.models import Article, CoverageEmbedding, CoverageStory, TranslationStatus
-from tests.test_coverage_cluster import FED, QUAKE, T0, make_article
+from tests.support.coverage import FED, QUAKE, T0, make_article
 
 
 def installed(model: semantic.Model) -> bool:
@@ -30,6 +32,9 @@ def installed(model: semantic.Model) -> bool:
 
 needs_minilm = pytest.mark.skipif(
     not installed(semantic.MINILM), reason=f"MiniLM backend not installed: {semantic.MINILM.install_hint}"
+)
+needs_use = pytest.mark.skipif(
+    not installed(semantic.USE_V3), reason=f"default multilingual backend not installed: {semantic.USE_V3.install_hint}"
 )
 needs_e5 = pytest.mark.skipif(
     not installed(semantic.E5_SMALL), reason=f"multilingual backend not installed: {semantic.E5_SMALL.install_hint}"
@@ -59,9 +64,14 @@ def assert_story_sum_is_its_members(story_id: int) -> None:
     assert stored == pytest.approx(sum(semantic.vector_from(v) for v in vectors), abs=1e-3)
 
 
-@pytest.fixture(params=[semantic.MINILM, semantic.E5_SMALL], ids=lambda m: m.key)
+@pytest.fixture
+def use(settings):
+    settings.NEWSDESK_COVERAGE_SEMANTIC_MODEL = semantic.USE_V3.key
+
+
+@pytest.fixture(params=[semantic.MINILM, semantic.E5_SMALL, semantic.USE_V3], ids=lambda m: m.key)
 def any_model(request, settings):
-    """Each installed model in turn (the tests that hold for both)."""
+    """Each installed model in turn (the tests that hold for all)."""
     if not installed(request.param):
         pytest.skip(f"{request.param.key} not installed: {request.param.install_hint}")
     settings.NEWSDESK_COVERAGE_SEMANTIC_MODEL = request.param.key
@@ -334,6 +344,34 @@ def test_the_multilingual_model_places_one_story_in_three_languages_together(e5)
     # Batching does not change a vector.
     alone = semantic.encoder().embed([RATES[1]])[0]
     assert float(alone @ vecs[1]) == pytest.approx(1.0, abs=1e-3)
+
+
+@needs_use
+def test_the_default_model_places_one_story_in_three_languages_together(use):
+    vecs = semantic.encoder().embed(RATES + OTHER_NEWS)
+    assert vecs.shape == (6, 512)
+    assert [float(v @ v) for v in vecs] == pytest.approx([1.0] * 6, abs=1e-3)
+    sims = vecs @ vecs.T
+    same = [sims[i, j] for i in range(3) for j in range(3) if i < j]
+    across = [sims[i, j] for i in range(3) for j in range(3, 6)]
+    assert min(same) > max(across) + 0.2
+    # Unrelated news sits near the model's floor; the same story well above it.
+    assert max(across) < semantic.USE_V3.floor + 0.1 and min(same) > 0.6
+    # Batching does not change a vector.
+    alone = semantic.encoder().embed([RATES[1]])[0]
+    assert float(alone @ vecs[1]) == pytest.approx(1.0, abs=1e-3)
+
+
+@needs_use
+def test_auto_takes_the_default_multilingual_model_unless_an_optional_one_is_installed(settings, monkeypatch):
+    settings.NEWSDESK_COVERAGE_SEMANTIC_MODEL = "auto"
+    if not installed(semantic.E5_SMALL):
+        assert semantic.model() is semantic.USE_V3 and semantic.semantic_enabled()
+    have = set(semantic.USE_V3.packages) | set(semantic.MINILM.packages)
+    monkeypatch.setattr(semantic, "_importable", lambda package: package in have)
+    assert semantic.model() is semantic.USE_V3  # MiniLM, English only, comes after it
+    have.update(semantic.E5_SMALL.packages)
+    assert semantic.model() is semantic.E5_SMALL  # installed on purpose: preferred
 
 
 @needs_e5

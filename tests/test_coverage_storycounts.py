@@ -26,7 +26,7 @@ from newsdesk.coverage.storycounts import (
     story_first_member,
 )
 from newsdesk.models import Article, Source, Story, TranslationStatus
-from tests.test_coverage_cluster import FED, QUAKE, T0, make_article
+from tests.support.coverage import FED, QUAKE, T0, make_article
 
 FIELDS = (
     "article_count",
@@ -207,3 +207,29 @@ def test_a_new_story_is_counted_from_its_first_member():
         Article.objects.filter(id=article.id).update(story=story)
         assert _stored(story) == story_figures(story=Story.objects.get(id=story.id))
     assert article_names_story(english) and not article_names_story(pending) and not article_names_story(bare)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_editor_corrections_agree_with_the_reference():
+    """Split, move, merge and undo (newsdesk/coverage/decisions.py) leave figures the reference agrees with."""
+    from newsdesk.coverage.decisions import decision_undo, stories_merge, story_article_move, story_article_split
+    from tests.support.accounts import make_editor
+
+    editor = make_editor()
+    articles = _desk()
+    for article in articles:
+        article_assign_story(article=article)
+    quake, fed = articles[0], articles[5]
+
+    def fresh(article: Article) -> Article:
+        return Article.objects.get(id=article.id)
+
+    split = story_article_split(article=fresh(articles[3]), editor=editor)  # the French member, the headline's
+    assert_stories_match_the_reference()
+    story_article_move(article=fresh(articles[2]), target=fresh(fed).story, editor=editor)
+    assert_stories_match_the_reference()
+    merged = stories_merge(story=fresh(fed).story, into=fresh(quake).story, editor=editor)
+    assert_stories_match_the_reference()
+    decision_undo(decision=merged, editor=editor)
+    decision_undo(decision=split, editor=editor)
+    assert_stories_match_the_reference()

@@ -91,3 +91,111 @@ def test_inbox_open_creates_nested_inbox_and_layout(tmp_path):
     assert all((box.path / sub).is_dir() for sub in ("processing", "done", "failed"))
     with pytest.raises(InboxInvalid, match="does not exist"):
         inbox_open(drop_root=tmp_path / "root", inbox="a/none", create=False)
+
+
+class _Killed(BaseException):
+    """Stands for SIGKILL: no handler runs; closing the claims' descriptors (the
+    ``finally``) is what the kernel does for a dead process, dropping the locks."""
+
+
+@pytest.fixture
+def killer(monkeypatch):
+    from newsdesk.drops import scan
+
+    real = scan.drop_input_parse
+
+    def parse(*, item, **kwargs):
+        if item.name.startswith("hostile"):
+            raise _Killed()
+        return real(item=item, **kwargs)
+
+    monkeypatch.setattr(scan, "drop_input_parse", parse)
+
+
+@pytest.mark.django_db
+def test_a_file_that_kills_its_worker_goes_to_failed_after_n_tries_and_holds_back_no_other(drop, killer, settings):
+    settings.NEWSDESK_DROP_MAX_TRIES = 3
+    (drop.box / "good.txt").write_text("A good title\n\nA body.\n", encoding="utf-8")
+    (drop.box / "hostile.txt").write_text("Hostile\n\nx\n", encoding="utf-8")
+    with pytest.raises(_Killed):
+        drop_source_scan(source=drop)  # both in one batch: the good file dies with it once
+    assert Article.objects.count() == 0
+    with pytest.raises(_Killed):
+        drop_source_scan(source=drop)  # both were in a dead worker's hands: each alone, the good one first
+    assert Article.objects.get().title_orig == "A good title"
+    with pytest.raises(_Killed):
+        drop_source_scan(source=drop)  # the third death
+    result = drop_source_scan(source=drop)  # the sweeper sets it aside
+    assert [(f.name, f.status) for f in result.files] == [("hostile.txt", "failed")]
+    assert (drop.box / "failed" / "hostile.txt").exists()
+    assert "its worker died 3 times" in _note(drop)
+    assert not [p for p in (drop.box / "processing").iterdir() if not p.name.startswith(".")]
+    assert list((drop.box / "processing" / ".tries").iterdir()) == []  # counters of finished files are gone
+    assert FetchAttempt.objects.filter(source=drop, error__contains="died 3 times").count() == 1
+    assert drop_source_scan(source=drop).files == []  # never claimed again
+
+
+@pytest.mark.django_db
+def test_a_soft_time_limit_gives_the_batch_back_to_the_inbox(drop, monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from newsdesk.drops import scan
+
+    def parse(**_kwargs):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(scan, "drop_input_parse", parse)
+    (drop.box / "a.txt").write_text("A\n\nB\n", encoding="utf-8")
+    with pytest.raises(SoftTimeLimitExceeded):
+        drop_source_scan(source=drop)
+    assert (drop.box / "a.txt").exists()  # back in the inbox, not stranded in processing/
+    assert not any((drop.box / "processing").iterdir())
+
+
+@pytest.mark.django_db
+def test_a_writer_pausing_past_the_settle_window_is_not_stored_half_way(drop):
+    path = drop.box / "slow.json"
+    with open(path, "w", encoding="utf-8") as writer:
+        writer.write('{"title": "Half')
+        writer.flush()  # the writer pauses here, file open, past the (zero) settle window
+        result = drop_source_scan(source=drop)
+        assert [(f.name, f.status) for f in result.files] == [("slow.json", "released")]
+        assert "still open for writing" in result.files[0].error
+        assert path.exists() and not list((drop.box / "failed").iterdir())
+        writer.write(' and whole", "body": "Text."}')
+    result = drop_source_scan(source=drop)
+    assert [(f.name, f.status) for f in result.files] == [("slow.json", "ok")]
+    assert Article.objects.get().title_orig == "Half and whole"
+
+
+@pytest.mark.django_db
+def test_a_file_that_changes_after_it_was_read_is_refused_clearly(drop, monkeypatch):
+    from newsdesk.drops import scan
+
+    real = scan.drop_batch_store
+
+    def store_while_the_writer_goes_on(*, items, **kwargs):
+        for item in items:
+            with open(item.claim.path, "a", encoding="utf-8") as late:
+                late.write("More text the writer added later.\n")
+        return real(items=items, **kwargs)
+
+    monkeypatch.setattr(scan, "drop_batch_store", store_while_the_writer_goes_on)
+    (drop.box / "a.txt").write_text("Title\n\nBody.\n", encoding="utf-8")
+    [result] = drop_source_scan(source=drop).files
+    assert result.status == "failed"
+    assert "changed after it was read" in result.error
+    assert (drop.box / "failed" / "a.txt").exists()
+    assert "rename them into the inbox" in _note(drop)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["done", "failed", "processing"])
+def test_a_file_named_like_an_inbox_folder_does_not_block_the_inbox(drop, name):
+    """Found by bench/fuzz.py --target names: a file called "done" made every scan of its inbox fail."""
+    (drop.box / name).write_text("A title\n\nA body.\n", encoding="utf-8")
+    (drop.box / "other.txt").write_text("Other\n\nBody.\n", encoding="utf-8")
+    result = drop_source_scan(source=drop)
+    assert result.error == ""
+    assert sorted(f.status for f in result.files) == ["ok", "ok"]
+    assert (drop.box / name).is_dir()

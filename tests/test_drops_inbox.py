@@ -19,6 +19,7 @@ from newsdesk.drops.inbox import (
     claim_done,
     claim_failed,
     file_claim,
+    file_tries,
     inbox_list,
     inbox_open,
     inbox_sweep,
@@ -197,7 +198,7 @@ def test_sweeper_returns_only_claims_whose_owner_died(box):
     (box.path / "dead.txt").write_text("Dead\nbody")
     dead = file_claim(box=box, name="dead.txt", max_bytes=MAX)
     dead.close()  # as the kernel does for a killed process
-    returned = inbox_sweep(box=box)
+    returned = inbox_sweep(box=box).returned
     assert [p.name for p in returned] == ["dead.txt"]
     assert (box.path / "dead.txt").read_text() == "Dead\nbody"
     assert live.path.exists()
@@ -223,14 +224,15 @@ def test_sweeper_after_sigkill_returns_the_file(box):
     )
     try:
         assert child.stdout.readline().strip() == b"claimed"
-        assert inbox_sweep(box=box) == []  # alive: its lock is held
+        assert inbox_sweep(box=box).returned == []  # alive: its lock is held
         child.kill()
         child.wait(timeout=10)
     finally:
         if child.poll() is None:
             child.kill()
-    assert [p.name for p in inbox_sweep(box=box)] == ["a.txt"]
-    assert list(box.processing.iterdir()) == []
+    assert [p.name for p in inbox_sweep(box=box).returned] == ["a.txt"]
+    assert [p for p in box.processing.iterdir() if not p.name.startswith(".")] == []
+    assert file_tries(box=box, info=os.lstat(box.path / "a.txt")) == 1  # its death is counted
 
 
 def test_symlink_planted_as_a_done_folder_is_not_followed(box, tmp_path):
@@ -244,4 +246,4 @@ def test_symlink_planted_as_a_done_folder_is_not_followed(box, tmp_path):
         claim_done(claim=claim, day=day)
     assert list(outside.iterdir()) == []
     claim.close()
-    assert [p.name for p in inbox_sweep(box=box)] == ["a.txt"]  # returned, not lost
+    assert [p.name for p in inbox_sweep(box=box).returned] == ["a.txt"]  # returned, not lost

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from io import StringIO
@@ -12,6 +13,7 @@ from django.core.management import CommandError, call_command
 
 from newsdesk.coverage.evaluate import bcubed, corpus_read, roc_auc
 from newsdesk.coverage.semantic import backend_name, semantic_enabled
+from newsdesk.coverage.semantic import model as semantic_model
 
 CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "coverage"
 
@@ -33,18 +35,21 @@ def corpora() -> Path:
     return CORPORA
 
 
+@functools.cache  # each corpus is read and embedded once per test run
 def giveme(corpora: Path) -> dict[str, float]:
     out = run(corpora / "giveme5w1h.jsonl").strip().splitlines()[-1]
     assert out.startswith("giveme5w1h.jsonl: bcubed_f1=")
     return figures(out)
 
 
+@functools.cache  # each corpus is read and embedded once per test run
 def uci(corpora: Path) -> dict[str, float]:
     out = run(corpora / "uci_headlines.csv").strip().splitlines()[-1]
     assert out.startswith("uci_headlines.csv: bcubed_f1=")
     return figures(out)
 
 
+@functools.cache  # each corpus is read and embedded once per test run
 def semeval(corpora: Path) -> dict[str, float]:
     out = run(corpora / "semeval2022_pairs.jsonl").strip().splitlines()[-1]
     assert out.startswith("semeval2022_pairs.jsonl: pearson=")
@@ -55,17 +60,22 @@ def semeval(corpora: Path) -> dict[str, float]:
 # docs/benchmarks.md); strict, so the marker must go once they pass. Either
 # optional semantic backend (requirements-semantic*.txt) reaches the UCI one.
 SEMANTIC = semantic_enabled()
+# The optional multilingual-e5-small reaches the UCI target; the default install's USE v3 does not.
+E5 = SEMANTIC and semantic_model().key == "multilingual-e5-small"
 
 
 @pytest.mark.slow  # reads a whole evaluation corpus
-@pytest.mark.xfail(not SEMANTIC, strict=True, reason="target F1 0.82 not reached by the lexical backend (0.816)")
+@pytest.mark.xfail(
+    not E5, strict=True, reason="target F1 0.82 not reached by the lexical backend (0.816) nor USE v3 (0.808)"
+)
 def test_uci_headlines_meet_the_clustering_target(corpora):
     assert uci(corpora)["bcubed_f1"] >= 0.82
 
 
 @pytest.mark.slow  # reads a whole evaluation corpus
 @pytest.mark.xfail(
-    strict=True, reason="target F1 0.93 not reached yet (0.908 lexical, 0.915 MiniLM, 0.910 multilingual-e5)"
+    strict=True,
+    reason="target F1 0.93 not reached yet (0.908 lexical, 0.897 USE v3, 0.915 MiniLM, 0.910 multilingual-e5)",
 )
 def test_giveme5w1h_meets_the_clustering_target(corpora):
     assert giveme(corpora)["bcubed_f1"] >= 0.93
@@ -74,7 +84,8 @@ def test_giveme5w1h_meets_the_clustering_target(corpora):
 @pytest.mark.slow  # reads a whole evaluation corpus
 @pytest.mark.xfail(
     strict=True,
-    reason="targets Pearson 0.70 / AUC 0.88 not both reached (0.669 / 0.858 lexical, 0.683 / 0.860 MiniLM, 0.706 / 0.873 multilingual-e5)",
+    reason="targets Pearson 0.70 / AUC 0.88 not both reached (0.669 / 0.858 lexical, 0.698 / 0.868 USE v3, "
+    "0.683 / 0.860 MiniLM, 0.706 / 0.873 multilingual-e5)",
 )
 def test_semeval_pairs_meet_the_similarity_targets_without_translation(corpora):
     got = semeval(corpora)
@@ -83,11 +94,16 @@ def test_semeval_pairs_meet_the_similarity_targets_without_translation(corpora):
 
 @pytest.mark.slow  # reads a whole evaluation corpus
 def test_quality_does_not_regress_below_what_was_measured(corpora):
-    """Floors a little under the committed figures: a change that loses quality fails here."""
-    assert uci(corpora)["bcubed_f1"] >= 0.81
-    assert giveme(corpora)["bcubed_f1"] >= 0.90
+    """Floors a little under the committed figures: a change that loses quality fails here.
+
+    With the default install's multilingual encoder (docs/benchmarks.md, "across languages by
+    default"): UCI 0.808, giveme5w1h 0.897, SemEval 0.698 / 0.868; without it (lexical) 0.816,
+    0.908, 0.669 / 0.858.
+    """
+    assert uci(corpora)["bcubed_f1"] >= 0.80
+    assert giveme(corpora)["bcubed_f1"] >= 0.89
     got = semeval(corpora)
-    assert got["pearson"] >= 0.65 and got["auc"] >= 0.845
+    assert got["pearson"] >= (0.685 if SEMANTIC else 0.65) and got["auc"] >= (0.86 if SEMANTIC else 0.845)
 
 
 def test_bcubed_matches_hand_computed_values():
@@ -152,9 +168,48 @@ def test_end_to_end_on_a_small_corpus_of_each_shape(tmp_path):
     )
     backend, *lines = run(articles, csv_path, pairs).strip().splitlines()
     assert backend == f"backend: {backend_name()}"
-    assert lines[0] == "articles.jsonl: bcubed_f1=1.000 precision=1.000 recall=1.000"
-    assert lines[1] == "uci.csv: bcubed_f1=1.000 precision=1.000 recall=1.000"
-    assert lines[2].startswith("pairs.jsonl: pearson=1.000 auc=1.000")
+    results = [line for line in lines if "bcubed_f1=" in line or ": pearson=" in line]
+    assert results[0] == "articles.jsonl: bcubed_f1=1.000 precision=1.000 recall=1.000"
+    assert results[1] == "uci.csv: bcubed_f1=1.000 precision=1.000 recall=1.000"
+    assert results[2].startswith("pairs.jsonl: pearson=1.000 auc=1.000")
+
+
+def test_output_names_the_worst_events_and_figures_per_language_pair(tmp_path):
+    """Before each result: the events with the worst precision, or Pearson per language pair."""
+    quake = "Magnitude 7.1 earthquake strikes Sumatra, tsunami warning for Indonesia"
+    rows = [
+        {"id": 1, "title": quake, "text": "", "cluster": "sumatra"},
+        {"id": 2, "title": "Sumatra earthquake of magnitude 7.1 triggers tsunami warning", "text": "", "cluster": "sumatra"},
+        # Labelled as another event, worded as the same one: the clustering cannot tell, and says so.
+        {"id": 3, "title": "Sumatra earthquake: magnitude 7.1, tsunami warning for Indonesia", "text": "", "cluster": "other"},
+        {"id": 4, "title": "Federal Reserve raises interest rates as Powell warns on inflation", "text": "", "cluster": "fed"},
+    ]  # fmt: skip
+    articles = tmp_path / "articles.jsonl"
+    articles.write_text("\n".join(json.dumps(r) for r in rows))
+    fed_de = "Die Notenbank Federal Reserve erhöht die Zinsen, Powell warnt vor Inflation"
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text(
+        "\n".join(
+            json.dumps(p)
+            for p in [
+                {"text1": quake, "text2": rows[1]["title"], "lang1": "en", "lang2": "en", "Overall": 1.0},
+                {"text1": quake, "text2": rows[3]["title"], "lang1": "en", "lang2": "en", "Overall": 4.0},
+                {"text1": rows[2]["title"], "text2": rows[3]["title"], "lang1": "en", "lang2": "en", "Overall": 4.0},
+                {"text1": fed_de, "text2": rows[3]["title"], "lang1": "de", "lang2": "en", "Overall": 1.0},
+                {"text1": fed_de, "text2": quake, "lang1": "en", "lang2": "de", "Overall": 4.0},
+                {"text1": fed_de, "text2": rows[1]["title"], "lang1": "de", "lang2": "en", "Overall": 3.5},
+            ]
+        )
+    )
+    lines = run(articles, pairs).strip().splitlines()
+    worst = [line for line in lines if line.startswith("articles.jsonl: worst event")]
+    assert worst[0].startswith("articles.jsonl: worst event other: precision=0.333 articles=1 mixed with sumatra (2)")
+    assert any(line.startswith("articles.jsonl: worst event sumatra: precision=0.667") for line in worst)
+    assert lines.index(worst[-1]) < lines.index(next(x for x in lines if x.startswith("articles.jsonl: bcubed_f1=")))
+    by_pair = {line.split(":")[1].strip(): line for line in lines if ": language pair " in line}
+    assert set(by_pair) == {"language pair en", "language pair de-en"}
+    assert "pairs=3" in by_pair["language pair en"] and "pairs=3" in by_pair["language pair de-en"]
+    assert re.search(r"language pair de-en: pairs=3 pearson=-?[0-9.]+ auc=1\.000", by_pair["language pair de-en"])
 
 
 def test_unknown_shape_is_a_clear_error(tmp_path):

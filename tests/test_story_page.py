@@ -10,7 +10,7 @@ from lxml import etree, html
 
 from newsdesk.coverage.cluster import article_assign_story
 from newsdesk.models import Source, Story, TranslationStatus
-from tests.test_coverage_cluster import QUAKE, T0, make_article
+from tests.support.coverage import QUAKE, T0, make_article
 
 
 def css(el, selector: str) -> list:
@@ -127,8 +127,8 @@ def test_chart_labels_are_html_text_not_scaled_svg(client, story):
     assert languages == ["English", "Spanish"]
     outlets = [r.findtext("title") for r in css(figures["Outlets"], "rect.bar")]
     assert outlets[0] == "BBC: 2" and len(outlets) == 3
-    dots = css(figures["When each outlet published"], "circle.dot")
-    xs = sorted(int(d.get("cx")) for d in dots)
+    dots = css(figures["When each outlet published"], "line.dot")
+    xs = sorted(int(d.get("x1")) for d in dots)
     assert len(dots) == 4 and xs[0] == 0 and xs[-1] == 300  # first and last publication at the ends
     assert "3 outlets" in css(doc, "p.breakdown")[0].text_content()
 
@@ -155,3 +155,14 @@ def test_merged_story_redirects_to_the_survivor(client, story):
 def test_unknown_story_is_404(client, db):
     assert client.get(reverse("story", args=[999999])).status_code == 404
     assert client.get(reverse("story-rss", args=[999999])).status_code == 404
+
+
+def test_back_link_returns_to_the_filtered_view_the_reader_came_from(client, story):
+    url = reverse("story", args=[story.pk])
+    came_from = "http://testserver/?country=MX&lang=es&sort=covered"
+    doc = html.fromstring(client.get(url, HTTP_REFERER=came_from).content)
+    assert css(doc, "p.back")[0].find("a").get("href") == "/?country=MX&lang=es&sort=covered"
+    # Another site's address, or another page of ours, is never a back link.
+    for elsewhere in ("https://evil.example/?country=MX", "http://testserver/stats/"):
+        doc = html.fromstring(client.get(url, HTTP_REFERER=elsewhere).content)
+        assert css(doc, "p.back")[0].find("a").get("href") == "/"

@@ -18,17 +18,14 @@ from newsdesk.enrich.translate import (
 )
 from newsdesk.models import ProviderUsage, Translation
 from tests.support.http import Response
-from tests.support.translator import provider_served, refused_url
+from tests.support.translator import provider_fixture, provider_served, refused_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_translation")]
 
 SPANISH = "Los minerales críticos no deben negociarse por separado"
 
 
-@pytest.fixture
-def libre(settings):
-    with provider_served(settings, "libre") as server:
-        yield server
+libre = provider_fixture("libre")
 
 
 def test_google_protocol_translates_and_caches(translator):
@@ -221,16 +218,6 @@ def test_deepl_key_never_in_errors(settings):
     assert "sekret" not in str(info.value)
 
 
-def test_budget_spent_is_pending_and_counted(translator, settings):
-    settings.NEWSDESK_TRANSLATION_DAILY_CHARS = "google=10"
-    translate_text(text="Hola hola", source_language="es")  # 9 characters
-    with pytest.raises(TranslationPending, match="budget"):
-        translate_text(text="Adiós", source_language="es")
-    assert translator.calls == 1
-    usage = ProviderUsage.objects.get(provider="google")
-    assert (usage.characters, usage.calls) == (9, 1)
-
-
 def test_failed_call_refunds_budget(translator, settings):
     settings.NEWSDESK_TRANSLATION_DAILY_CHARS = "google=100"
     translator.mode = "down"
@@ -269,16 +256,10 @@ def test_deepl_key_never_in_logs_even_at_debug(settings, caplog):
     assert "sekret" not in caplog.text
 
 
-@pytest.fixture
-def microsoft(settings):
-    with provider_served(settings, "microsoft") as server:
-        yield server
+microsoft = provider_fixture("microsoft")
 
 
-@pytest.fixture
-def mymemory(settings):
-    with provider_served(settings, "mymemory") as server:
-        yield server
+mymemory = provider_fixture("mymemory")
 
 
 def test_microsoft_protocol_translates_with_the_key_in_a_header(microsoft):

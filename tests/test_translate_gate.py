@@ -52,11 +52,13 @@ def test_deleted_cache_row_is_translated_again_once_the_lock_is_done(translator,
     assert Translation.objects.filter(text_hash=text_hash("Noticia borrada")).count() == 1
 
 
-def test_budget_survives_a_redis_flush(translator, settings):
-    """The Redis counter is seeded from the durable ProviderUsage row."""
+@pytest.mark.parametrize("flush", [False, True], ids=["counted", "after-a-redis-flush"])
+def test_budget_spent_is_pending_and_counted(translator, settings, flush):
+    """A spent budget leaves the text pending; after a Redis flush the counter is seeded from the durable row."""
     settings.NEWSDESK_TRANSLATION_DAILY_CHARS = "google=10"
     translate_text(text="Hola hola", source_language="es")  # 9 characters
-    redis_state_clear()
+    if flush:
+        redis_state_clear()
     with pytest.raises(TranslationPending, match="budget"):
         translate_text(text="Adiós", source_language="es")
     assert translator.calls == 1

@@ -113,3 +113,9 @@ def test_translation_providers_state_use_and_budget(client, settings):
     assert "12 500,000 2,000,000 (25% used)" in rows["google"]
     assert "not configured" in rows["deepl"] and "NEWSDESK_DEEPL_KEY is not set" in rows["deepl"]
     assert "budget spent" in rows["mymemory"] and "45,000 of 45,000 characters used today" in rows["mymemory"]
+
+
+def test_page_title_is_just_the_title(client):
+    doc = html.fromstring(client.get(reverse("stats")).content.decode())
+    assert doc.findtext(".//title") == "Stats · Newsdesk"
+    assert len(doc.xpath("//h2[@id='translation']")) == 1

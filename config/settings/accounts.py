@@ -16,7 +16,10 @@ AUTH_PASSWORD_VALIDATORS = [
 # Django's model backend behind a failed-login throttle (per IP and per account),
 # so admin's login form is throttled too. See newsdesk/accounts/throttle.py.
 AUTHENTICATION_BACKENDS = ["newsdesk.accounts.throttle.ThrottledModelBackend"]
+# Failures allowed per (account, client address), per client address, and per account from
+# all addresses together (the high global cap; `manage.py unlock_login` lifts it).
 NEWSDESK_LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("NEWSDESK_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)
+NEWSDESK_LOGIN_MAX_FAILURES_PER_ACCOUNT_ALL = env_int("NEWSDESK_LOGIN_MAX_FAILURES_PER_ACCOUNT_ALL", 100)
 NEWSDESK_LOGIN_MAX_FAILURES_PER_IP = env_int("NEWSDESK_LOGIN_MAX_FAILURES_PER_IP", 20)
 NEWSDESK_LOGIN_LOCKOUT_SECONDS = env_int("NEWSDESK_LOGIN_LOCKOUT_SECONDS", 900)
 # Reverse proxies in front of gunicorn that append to X-Forwarded-For; 0 trusts REMOTE_ADDR only.

@@ -138,18 +138,28 @@ LOGGING = {
     "filters": {
         "redact_tokens": {"()": "newsdesk.accounts.logredact.RedactTokens"},
         "task": {"()": "newsdesk.ops.logging.TaskContextFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if env_str("NEWSDESK_LOG_FORMAT", "kv") == "json" else "kv",
             "filters": ["redact_tokens", "task"],
-        }
+        },
+        # Django's own error mail, behind the same filter (it would print the request's path).
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false", "redact_tokens"],
+        },
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        # runserver's request lines, through the redacting handler instead of Django's own.
+        # Django's default handlers for these ("Internal Server Error: /feeds/private/<token>/…"
+        # on the console with DEBUG=true, runserver's request lines) are replaced by the
+        # redacting ones, in every mode.
+        "django": {"handlers": ["console", "mail_admins"], "level": "INFO", "propagate": False},
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
     },
 }

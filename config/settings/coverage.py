@@ -22,21 +22,28 @@ NEWSDESK_COVERAGE_PREPARED_STATEMENTS = env_bool("NEWSDESK_COVERAGE_PREPARED_STA
 # enriched and without a story, and the retry sweep (every
 # NEWSDESK_TRANSLATION_RETRY_SECONDS) assigns them again after 10 minutes.
 NEWSDESK_COVERAGE_ASYNC_COMMIT = env_bool("NEWSDESK_COVERAGE_ASYNC_COMMIT", True)
-# Optional semantic backend (`make semantic-multilingual` or `make semantic`):
-# sentence embeddings of titles and leads mixed into the similarity.
+# Semantic backend: sentence embeddings of titles and leads mixed into the
+# similarity. The default install carries a multilingual model (multilingual
+# USE v3), so stories group across languages without translation.
 # auto = on when its packages import; on = required (startup fails without
 # them); off = lexical only, exactly as without the packages.
 NEWSDESK_COVERAGE_SEMANTIC = env_str("NEWSDESK_COVERAGE_SEMANTIC", "auto").strip().lower()
 if NEWSDESK_COVERAGE_SEMANTIC not in ("auto", "on", "off"):
     raise ImproperlyConfigured("NEWSDESK_COVERAGE_SEMANTIC must be auto, on or off.")
-# Which model: multilingual-e5-small (requirements-semantic-multilingual.txt,
-# reads every language untranslated), all-minilm-l6-v2 (English text only),
-# or auto: the multilingual one when installed, else MiniLM.
+# Which model: multilingual-use-v3 (default install, about 8 ms a title and
+# lead), multilingual-e5-small (requirements-semantic-multilingual.txt, better
+# on graded pairs, about 140 ms a title and lead), all-minilm-l6-v2 (English
+# text only), or auto: the first installed of e5, USE, MiniLM.
+_SEMANTIC_MODELS = ("auto", "multilingual-use-v3", "multilingual-e5-small", "all-minilm-l6-v2")
 NEWSDESK_COVERAGE_SEMANTIC_MODEL = env_str("NEWSDESK_COVERAGE_SEMANTIC_MODEL", "auto").strip().lower()
-if NEWSDESK_COVERAGE_SEMANTIC_MODEL not in ("auto", "multilingual-e5-small", "all-minilm-l6-v2"):
-    raise ImproperlyConfigured(
-        "NEWSDESK_COVERAGE_SEMANTIC_MODEL must be auto, multilingual-e5-small or all-minilm-l6-v2."
-    )
-# CPU threads of the multilingual model's engine in each process (Celery
+if NEWSDESK_COVERAGE_SEMANTIC_MODEL not in _SEMANTIC_MODELS:
+    raise ImproperlyConfigured(f"NEWSDESK_COVERAGE_SEMANTIC_MODEL must be one of {', '.join(_SEMANTIC_MODELS)}.")
+# CPU threads of the semantic model in each process (Celery
 # runs one process per core already).
 NEWSDESK_COVERAGE_SEMANTIC_THREADS = env_int("NEWSDESK_COVERAGE_SEMANTIC_THREADS", 1)
+# Refinement behind the stream (newsdesk.coverage.refine): beat re-examines the
+# stories of the last NEWSDESK_COVERAGE_REFINE_HOURS every
+# NEWSDESK_COVERAGE_REFINE_MINUTES (0 turns the pass off), splitting stories
+# whose members do not hold together and merging fragments of one event.
+NEWSDESK_COVERAGE_REFINE_MINUTES = env_float("NEWSDESK_COVERAGE_REFINE_MINUTES", 10.0)
+NEWSDESK_COVERAGE_REFINE_HOURS = env_float("NEWSDESK_COVERAGE_REFINE_HOURS", 48.0)

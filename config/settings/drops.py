@@ -22,3 +22,7 @@ NEWSDESK_DROP_BATCH_FILES = env_int("NEWSDESK_DROP_BATCH_FILES", 500)
 # .zip archives are unpacked in memory within these limits (zip bombs, traversal).
 NEWSDESK_DROP_ZIP_MAX_MEMBERS = env_int("NEWSDESK_DROP_ZIP_MAX_MEMBERS", 1000)
 NEWSDESK_DROP_ZIP_MAX_BYTES = env_int("NEWSDESK_DROP_ZIP_MAX_BYTES", 100 * 1024 * 1024)
+# A file whose worker died this many times while processing it (killed by the time limit,
+# out of memory, a crash) is moved to failed/ with the reason instead of being tried again.
+# A file that was in a dead worker's hands once is processed alone from then on.
+NEWSDESK_DROP_MAX_TRIES = env_int("NEWSDESK_DROP_MAX_TRIES", 3)

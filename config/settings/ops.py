@@ -24,3 +24,5 @@ NEWSDESK_HEALTH_TIMEOUT = env_float("NEWSDESK_HEALTH_TIMEOUT", 2.0)
 # Runs of one task for one object that may end abnormally (worker killed,
 # time limit, crash) before the work becomes a dead letter.
 NEWSDESK_DEAD_LETTER_AFTER = env_int("NEWSDESK_DEAD_LETTER_AFTER", 3)
+# load_demo (run by `make run`): also add a few real outlets' feeds, which need internet.
+NEWSDESK_DEMO_FEEDS = env_bool("NEWSDESK_DEMO_FEEDS", True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
-from config.env import env_int, env_str
+from config.env import env_float, env_int, env_str
 from config.settings.core import VAR_DIR
 from config.settings.delivery import NEWSDESK_ALERT_SWEEP_SECONDS, NEWSDESK_DELIVERY_DISPATCH_SECONDS
 from config.settings.drops import NEWSDESK_DROP_SCAN_SECONDS
@@ -68,6 +68,9 @@ CELERY_TASK_ROUTES = {
     "newsdesk.tasks.dispatch_deliveries": {"queue": "default"},
     "newsdesk.tasks.deliver": {"queue": "default"},
     "newsdesk.tasks.prune_alerts_and_deliveries": {"queue": "default"},
+    # Seconds of CPU over the last 48 hours' articles: beside bulk enrichment,
+    # not in front of the cheap sweeps.
+    "newsdesk.tasks.refine_stories": {"queue": "enrich_bulk"},
 }
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
@@ -104,6 +107,10 @@ CELERY_BEAT_SCHEDULE = {
     "retry-pending-translations": {
         "task": "newsdesk.tasks.retry_pending_translations",
         "schedule": NEWSDESK_TRANSLATION_RETRY_SECONDS,
+    },
+    "refine-stories": {
+        "task": "newsdesk.tasks.refine_stories",
+        "schedule": max(60.0, env_float("NEWSDESK_COVERAGE_REFINE_MINUTES", 10.0) * 60.0),
     },
     "prune-fetch-history": {
         "task": "newsdesk.tasks.prune_fetch_history",

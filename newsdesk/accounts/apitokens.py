@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from newsdesk.models import ApiToken
 
-from .roles import user_can_read_desk
+from .roles import desk_readers, user_can_read_desk
 
 PREFIX = "nd_"
 TOKEN_RE = re.compile(r"^nd_[A-Za-z0-9_-]{43}$")
@@ -65,10 +65,13 @@ def api_token_resolve(*, raw: str) -> ApiToken | None:
     if not isinstance(raw, str) or not TOKEN_RE.match(raw):
         return None
     digest = api_token_digest(raw)
-    token = ApiToken.objects.select_related("owner").filter(token_hash=digest, revoked_at__isnull=True).first()
+    # One statement: the live token, its owner, and whether the owner may still read the desk.
+    token = (
+        ApiToken.objects.select_related("owner")
+        .filter(desk_readers(prefix="owner__"), token_hash=digest, revoked_at__isnull=True)
+        .first()
+    )
     if token is None or not hmac.compare_digest(token.token_hash.encode(), digest.encode()):
-        return None
-    if not user_can_read_desk(user=token.owner):
         return None
     now = timezone.now()
     # Coarse "last used": at most one write a minute, however busy the client.

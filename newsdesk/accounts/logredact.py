@@ -15,6 +15,7 @@ import re
 # Matches the token segment of /feeds/private/<token>/…, percent-encoded or not.
 _TOKEN_PATH = re.compile(r"(/feeds/private/)[^/\s\"'?#]+")
 REDACTED = r"\1[redacted]"
+_PLAIN = logging.Formatter()
 
 
 def redact(text: str) -> str:
@@ -37,6 +38,18 @@ class RedactTokens(logging.Filter):
         request = getattr(record, "request", None)
         if request is not None and _TOKEN_PATH.search(getattr(request, "path", "") or ""):
             record.request = None
+        # A traceback can quote a path too (an exception's message); formatters
+        # format exc_info themselves, so a traceback naming a token is folded
+        # into the message, redacted.
+        if record.exc_info and record.exc_info[0] is not None:
+            trace = _PLAIN.formatException(record.exc_info)
+            if _TOKEN_PATH.search(trace):
+                record.msg = f"{record.getMessage()}\n{redact(trace)}"
+                record.args = None
+                record.exc_info = None
+                record.exc_text = None
+        if record.stack_info and _TOKEN_PATH.search(record.stack_info):
+            record.stack_info = redact(record.stack_info)
         return True
 
 

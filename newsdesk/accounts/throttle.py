@@ -1,10 +1,19 @@
-"""Failed-login throttling per client IP and per account, counted in the cache (Redis).
+"""Failed-login throttling, counted in the cache (Redis), in three windows.
+
+* per (account, client IP): ``NEWSDESK_LOGIN_MAX_FAILURES_PER_ACCOUNT``. A
+  guesser locks the account only for the address it guesses from, so nobody
+  can lock the rightful owner (or an admin) out by failing on purpose;
+* per client IP, whatever the account: ``NEWSDESK_LOGIN_MAX_FAILURES_PER_IP``
+  (one address spraying many accounts);
+* per account, all clients together: ``NEWSDESK_LOGIN_MAX_FAILURES_PER_ACCOUNT_ALL``,
+  a high global cap against a guesser spread over many addresses. When it
+  is reached, ``manage.py unlock_login USERNAME`` lets the owner in again.
 
 A fixed window per key: the first failure starts it, each failure adds one,
 and at the limit every further attempt is refused *before* the password is
 checked, so a locked-out guesser learns nothing. A success clears the
-account's counter (not the IP's: one right password must not reset a spray
-across many accounts).
+(account, client) counter only: one right password must not reset a spray
+across many accounts, nor a distributed attack on this one.
 
 It is wired in twice: ``ThrottledModelBackend`` refuses throttled attempts for
 every login form (ours and Django admin's), and the ``user_login_failed``
@@ -48,10 +57,22 @@ def client_ip(*, request: HttpRequest | None) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
-def _account_key(username: str) -> str:
+def _digest(username: str) -> str:
     # Hashed so that neither odd characters nor the name itself end up in a cache key.
-    digest = hashlib.sha256(username.strip().casefold().encode()).hexdigest()[:32]
-    return f"{_PREFIX}:user:{digest}"
+    return hashlib.sha256(username.strip().casefold().encode()).hexdigest()[:32]
+
+
+def _account_key(username: str) -> str:
+    return f"{_PREFIX}:user:{_digest(username)}"
+
+
+def _epoch_key(username: str) -> str:
+    """Bumped by ``login_unlock``: every (account, client) counter of the account is then new."""
+    return f"{_PREFIX}:epoch:{_digest(username)}"
+
+
+def _pair_key(username: str, ip: str, epoch: int) -> str:
+    return f"{_PREFIX}:pair:{_digest(username)}:{epoch}:{ip}"
 
 
 def _ip_key(ip: str) -> str:
@@ -61,12 +82,14 @@ def _ip_key(ip: str) -> str:
 def _keys(*, username: str, ip: str) -> list[tuple[str, int]]:
     keys = [(_ip_key(ip), settings.NEWSDESK_LOGIN_MAX_FAILURES_PER_IP)]
     if username:
-        keys.append((_account_key(username), settings.NEWSDESK_LOGIN_MAX_FAILURES_PER_ACCOUNT))
+        epoch = cache_call(lambda: cache.get(_epoch_key(username), 0), default=0, what="login throttle")
+        keys.append((_pair_key(username, ip, int(epoch or 0)), settings.NEWSDESK_LOGIN_MAX_FAILURES_PER_ACCOUNT))
+        keys.append((_account_key(username), settings.NEWSDESK_LOGIN_MAX_FAILURES_PER_ACCOUNT_ALL))
     return keys
 
 
 def login_throttled(*, username: str, request: HttpRequest | None) -> bool:
-    """True when this IP or this account has reached its failure limit in the current window."""
+    """True when this client, this (account, client) pair or this account has reached its failure limit."""
     ip = client_ip(request=request)
     keys = _keys(username=username or "", ip=ip)
     # With the cache down no failure can be counted, so none refuses a sign-in:
@@ -91,11 +114,28 @@ def _failure_count(key: str, window: int) -> None:
         cache.set(key, 1, timeout=window)
 
 
+def _pair_forget(username: str, ip: str) -> list[str]:
+    epoch = cache_call(lambda: cache.get(_epoch_key(username), 0), default=0, what="login throttle")
+    return [_pair_key(username, ip, int(epoch or 0))]
+
+
 def login_failures_clear(*, username: str, ip: str | None = None) -> None:
-    keys = [_account_key(username)]
-    if ip is not None:
-        keys.append(_ip_key(ip))
+    """The (account, ``ip``) counter starts again, and with ``ip`` given, that address's own counter."""
+    keys = _pair_forget(username, ip or "unknown") + ([_ip_key(ip)] if ip is not None else [])
     cache_call(lambda: cache.delete_many(keys), default=None, what="login throttle")
+
+
+def login_unlock(*, username: str, ips: tuple[str, ...] = ()) -> None:
+    """Let an account in again from everywhere (an admin's ``manage.py unlock_login``):
+    its global counter and every (account, client) counter go, and the given
+    addresses' own counters too."""
+
+    def unlock() -> None:
+        cache.add(_epoch_key(username), 0, timeout=None)
+        cache.incr(_epoch_key(username))
+        cache.delete_many([_account_key(username), *(_ip_key(ip) for ip in ips)])
+
+    cache_call(unlock, default=None, what="login throttle")
 
 
 class ThrottledModelBackend(ModelBackend):
@@ -132,4 +172,5 @@ def _on_login_failed(sender, credentials, request=None, **kwargs) -> None:
 
 @receiver(user_logged_in, dispatch_uid="newsdesk.accounts.throttle.succeeded")
 def _on_logged_in(sender, request, user, **kwargs) -> None:
-    login_failures_clear(username=user.get_username())
+    keys = _pair_forget(user.get_username(), client_ip(request=request))
+    cache_call(lambda: cache.delete_many(keys), default=None, what="login throttle")

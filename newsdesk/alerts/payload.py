@@ -26,6 +26,7 @@ from uuid import UUID
 from django.conf import settings
 from django.urls import reverse
 
+from newsdesk.ingest.urls import url_is_http
 from newsdesk.models import Alert, AlertMetric, Article, Story
 
 MEMBERS_SHOWN = 10
@@ -52,7 +53,7 @@ def event_type(metric: str) -> str:
 def slack_text(*, alert: Alert, story: Story, threshold: int, url: str) -> str:
     """One line in Slack's mrkdwn (``<url|label>``): what happened, to which story, which alert."""
     headline = (story.headline or f"Story {story.id}").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    link = f"<{url}|{headline}>" if url.startswith(("http://", "https://")) else headline
+    link = f"<{url}|{headline}>" if url_is_http(url) else headline
     what = "New story" if alert.metric == AlertMetric.NEW_STORY else f"Covered in {threshold}+ {_UNITS[alert.metric]}"
     return f"📡 {what}: {link} — alert “{alert.name}” on “{alert.saved_view.name}”"
 

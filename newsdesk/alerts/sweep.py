@@ -26,6 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
 from newsdesk.accounts.desks import saved_view_filter, saved_view_problem
+from newsdesk.accounts.roles import user_can_read_desk
 from newsdesk.delivery.service import delivery_queue
 from newsdesk.models import Alert, AlertCovered, AlertEvent, AlertMetric, Article, Story
 
@@ -50,29 +51,47 @@ class SweepStats:
 
 
 def alerts_sweep(*, now: datetime) -> SweepStats:
-    """Check every enabled alert once; return what was looked at and fired."""
+    """Check every enabled alert once; return what was looked at and fired.
+
+    The stories changed since the earliest of the alerts' last checks are
+    read once, for all of them: the sweep costs one scan of the changed
+    stories, not one per alert.
+    """
     stats = SweepStats()
-    for alert_id in Alert.objects.filter(enabled=True).order_by("id").values_list("id", flat=True):
-        one = alert_check(alert_id=alert_id, now=now)
+    alerts = list(
+        Alert.objects.filter(enabled=True, saved_view__owner__is_active=True)
+        .order_by("id")
+        .values_list("id", "checked_at", "created_at")
+    )
+    if not alerts:
+        return stats
+    margin = timedelta(seconds=settings.NEWSDESK_ALERT_MARGIN_SECONDS)
+    since = min((checked or created) for _, checked, created in alerts) - margin
+    pool = list(_window_stories(now=now).filter(updated_at__gte=since))
+    for alert_id, _, _ in alerts:
+        one = alert_check(alert_id=alert_id, now=now, pool=pool)
         stats.alerts += 1
         stats.candidates += one.candidates
         stats.fired += one.fired
     return stats
 
 
-def _window_stories(*, alert: Alert, now: datetime, since: datetime | None) -> QuerySet[Story]:
-    field = METRIC_FIELD[alert.metric]
-    qs = Story.objects.filter(
+def _window_stories(*, now: datetime) -> QuerySet[Story]:
+    """Stories that may still fire: standing (not merged away), newest article within the window."""
+    return Story.objects.filter(
         merged_into__isnull=True,
         last_published_at__gte=now - timedelta(hours=settings.NEWSDESK_ALERT_WINDOW_HOURS),
-        **{f"{field}__gte": min(alert.thresholds)},
     )
-    if since is not None:
-        qs = qs.filter(updated_at__gte=since)
+
+
+def _candidates(*, alert: Alert, stories: list[Story], since: datetime | None) -> list[Story]:
+    """The stories at or above the alert's lowest level, changed since ``since`` (None: all)."""
+    field, lowest = METRIC_FIELD[alert.metric], min(alert.thresholds)
+    out = [s for s in stories if getattr(s, field) >= lowest and (since is None or s.updated_at >= since)]
     if alert.metric == AlertMetric.NEW_STORY:
         # "Appears": started after the alert was made, not an old story that grew.
-        qs = qs.filter(created_at__gte=alert.created_at)
-    return qs
+        out = [s for s in out if s.created_at >= alert.created_at]
+    return out
 
 
 def _matching(*, alert: Alert, stories: list[Story]) -> list[Story]:
@@ -123,25 +142,34 @@ class CheckResult:
 
 
 @transaction.atomic
-def alert_check(*, alert_id: int, now: datetime, baseline: bool = False) -> CheckResult:
+def alert_check(
+    *, alert_id: int, now: datetime, baseline: bool = False, pool: list[Story] | None = None
+) -> CheckResult:
     """One alert against the stories changed since its last check.
 
     ``baseline`` covers what already stands at a level without sending
     anything: an alert made now tells of stories that reach a level from now on.
+    ``pool`` is the sweep's one read of the changed stories (read here when absent).
     """
     # The row lock serialises two sweeps of one alert (a repeated beat message).
     alert = (
         Alert.objects.select_for_update(of=("self",))
-        .select_related("saved_view", "webhook", "email")
+        .select_related("saved_view", "saved_view__owner", "webhook", "email")
         .filter(id=alert_id, enabled=True)
         .first()
     )
     result = CheckResult()
     if alert is None or not alert.thresholds:
         return result
+    if not user_can_read_desk(user=alert.saved_view.owner):
+        # An editor who may no longer read the desk sends nothing out of it.
+        return result
     margin = timedelta(seconds=settings.NEWSDESK_ALERT_MARGIN_SECONDS)
     since = None if baseline else (alert.checked_at or alert.created_at) - margin
-    stories = _matching(alert=alert, stories=list(_window_stories(alert=alert, now=now, since=since)))
+    if pool is None:
+        window = _window_stories(now=now)
+        pool = list(window if since is None else window.filter(updated_at__gte=since))
+    stories = _matching(alert=alert, stories=_candidates(alert=alert, stories=pool, since=since))
     result.candidates = len(stories)
     members = _members([s.id for s in stories])
     covered = _covered(alert=alert, article_ids=[a for ids in members.values() for a in ids])

@@ -7,15 +7,16 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, QueryDict
 from django.urls import reverse
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 
 from newsdesk.accounts.desks import saved_view_filter, saved_view_new_count, saved_view_problem, saved_views_of
 from newsdesk.ingest.fetch import FetchError, url_for_fetch
 from newsdesk.models import SavedView, Source, SourceKind
 
-from .articles import ERRORS, PAGE_PARAMS, ArticleQuery, articles_page, query_check
+from .articles import ERRORS, ArticleQuery, articles_page
 from .auth import Caller, DeskAuth, admin_required
 from .errors import ApiError
+from .paging import PAGE_PARAMS, id_page, query_check
 from .schemas import ArticlePage, ErrorOut, SavedViewOut, SourceIn, SourceOut, SourcePage, SourcePatch
 
 router = Router(tags=["sources"])
@@ -54,24 +55,7 @@ class PageQuery(Schema):
 def sources_list(request: HttpRequest, page: Query[PageQuery]):
     """Every source, by id; health fields (errors, disabled reason) for admins' tokens."""
     query_check(request.GET, allowed=PAGE_PARAMS)
-    from .articles import _next_link, page_size
-
-    size = page_size(request.GET)
-    qs = Source.objects.order_by("id")
-    cursor = request.GET.get("before", "").strip()
-    if cursor:
-        if not cursor.isdigit() or len(cursor) > 18:
-            raise ApiError(400, "bad_cursor", "before is not a cursor this API gave.", fields=["before"])
-        qs = qs.filter(id__gt=int(cursor))
-    rows = list(qs[: size + 1])
-    more = len(rows) > size
-    rows = rows[:size]
-    next_cursor = str(rows[-1].id) if more and rows else ""
-    return {
-        "items": [source_out(s, caller=request.auth) for s in rows],
-        "next_cursor": next_cursor,
-        "next": _next_link(request, next_cursor),
-    }
+    return id_page(request, Source.objects.all(), descending=False, out=lambda s: source_out(s, caller=request.auth))
 
 
 def _source(source_id: int) -> Source:
@@ -115,7 +99,7 @@ def source_create(request: HttpRequest, data: SourceIn):
     """Add a feed source (admins' tokens only). It is polled from the next dispatcher tick."""
     caller = admin_required(request)
     source = Source(kind=SourceKind.FEED, **data.dict())
-    return 201, source_out(_source_save(source, created=True), caller=caller)
+    return Status(201, source_out(_source_save(source, created=True), caller=caller))
 
 
 @router.patch(

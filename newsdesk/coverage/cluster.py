@@ -28,6 +28,7 @@ from .dbstore import DbStore
 from .engine import Params, Store, doc_assign
 from .links import Links
 from .linkstore import links_load
+from .refine import RefineParams
 from .semantic import article_embedding, semantic_enabled
 from .semantic import model as semantic_model
 from .storycounts import story_refresh_counts
@@ -45,6 +46,14 @@ def coverage_params() -> Params:
         window_hours=settings.NEWSDESK_COVERAGE_WINDOW_HOURS,
         semantic_floor=chosen.floor,
         semantic_weight=chosen.weight,
+    )
+
+
+def refine_params() -> RefineParams:
+    """The refinement pass's shipped defaults, with its window and rhythm from settings."""
+    return RefineParams(
+        window_hours=settings.NEWSDESK_COVERAGE_REFINE_HOURS,
+        every_seconds=max(60.0, settings.NEWSDESK_COVERAGE_REFINE_MINUTES * 60.0),
     )
 
 

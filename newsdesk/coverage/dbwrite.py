@@ -258,6 +258,17 @@ def story_merge(*, source: int, target: int, centroid_terms: int) -> None:
     CoverageStory.objects.filter(story_id=source).delete()
 
 
+def story_centroid_rebuild(*, story_id: int, keep: int) -> None:
+    """Recompute a story's centroid from its members' stored vectors (after an editor or a
+    rebuild changed its membership); the ``keep`` heaviest terms stay."""
+    cent: dict[str, float] = {}
+    for terms in CoverageDoc.objects.filter(article__story_id=story_id).values_list("terms", flat=True):
+        for k, v in terms.items():
+            cent[k] = cent.get(k, 0.0) + v
+    cent = dict(sorted(cent.items(), key=lambda kv: (-kv[1], kv[0]))[:keep])
+    CoverageStory.objects.update_or_create(story_id=story_id, defaults={"centroid": cent})
+
+
 def _centroid_change(story: int, vec: dict[str, float], *, sign: float, keep: int) -> None:
     row = CoverageStory.objects.select_for_update().filter(story_id=story).first()
     current = row.centroid if row else {}

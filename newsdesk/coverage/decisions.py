@@ -26,6 +26,7 @@ from newsdesk.changes import articles_changed
 from newsdesk.models import Article, Story, StoryDecision, StoryDecisionKind
 
 from .cluster import article_assign_story, coverage_params
+from .dbwrite import story_centroid_rebuild, story_merge
 from .links import links_build, links_merge
 from .linkstore import links_load
 from .semantic import semantic_enabled
@@ -185,26 +186,29 @@ def _unmerge(decision: StoryDecision) -> None:
         revived.merged_into = None
         revived.save(update_fields=["merged_into"])
     Article.objects.filter(id__in=moving).update(story_id=revived.pk)
-    _stories_reindex([where.pk, revived.pk])
+    stories_reindex([where.pk, revived.pk])
 
 
 def _merge(*, source: int, target: int) -> None:
-    from .dbwrite import story_merge
-
     story_merge(source=source, target=target, centroid_terms=coverage_params().centroid_terms)
-    _stories_reindex([target])
+    # The merged story is recounted too: its figures go to zero, as the engine's merges leave them.
+    stories_reindex([target, source])
 
 
-def _stories_reindex(stories: list[int]) -> None:
-    """Centroids, summed embeddings and counters of stories whose membership an editor changed."""
-    from .recluster import _centroid_rebuild
+def stories_reindex(stories: list[int]) -> None:
+    """Centroids, summed embeddings and counters of stories whose membership an editor changed.
 
-    for story in Story.objects.filter(pk__in=stories):
-        _centroid_rebuild(story)
+    A story merged away keeps no centroid (its members' vectors went to the
+    survivor's); its counters go to zero.
+    """
+    keep = coverage_params().centroid_terms
+    live = list(Story.objects.filter(pk__in=stories, merged_into__isnull=True).values_list("pk", flat=True))
+    for story_id in live:
+        story_centroid_rebuild(story_id=story_id, keep=keep)
     if semantic_enabled():
         from .dbsemantic import story_embeddings_rebuild
 
-        story_embeddings_rebuild(stories)
+        story_embeddings_rebuild(live)
     for story in Story.objects.filter(pk__in=stories):
         story_refresh_counts(story=story)
     articles_changed()

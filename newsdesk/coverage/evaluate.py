@@ -31,6 +31,7 @@ from typing import Any
 
 from .engine import Params, doc_assign, pair_similarity
 from .memory import MemoryStore
+from .refine import RefineCache, RefineParams, RefineSchedule
 from .semantic import embed_text
 from .semantic import model as semantic_model
 from .text import text_features
@@ -275,6 +276,7 @@ def items_cluster(
     params: Params,
     progress: Callable[[int], None] | None = None,
     embed: Embedder | None = None,
+    refine: RefineParams | None = None,
 ) -> dict[int, int]:
     """Stream articles through the real assignment code; return item key -> story.
 
@@ -283,10 +285,15 @@ def items_cluster(
     """
     store = MemoryStore(centroid_terms=params.centroid_terms)
     vectors = _embed_english(embed, [(i.title, i.body, i.language) for i in items]) if embed else None
+    schedule = RefineSchedule(refine=refine, timed=any(i.at for i in items)) if refine is not None else None
+    cache = RefineCache()  # what the next passes may reuse, as a worker keeps it
     for n, item in enumerate(items, 1):
         features = text_features(title=item.title, body=item.body, grams=bool(params.weight_grams))
         embedding = vectors[n - 1] if vectors is not None else None
         doc_assign(doc_key=item.key, at=item.at, features=features, store=store, params=params, embedding=embedding)
+        # Refinement as beat runs it, and once after the last article (beat's next tick).
+        if schedule is not None and (schedule.due(item.at) or n == len(items)):
+            store.window_refine(now=item.at, params=params, refine=schedule.refine, cache=cache)
         if progress:
             progress(n)
     return {item.key: store.story_of(item.key) or 0 for item in items}
@@ -337,14 +344,74 @@ def pairs_score(pairs: list[Pair], *, params: Params, embed: Embedder | None = N
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """One file's result line and the detail lines that say where it comes from."""
+
+    line: str
+    details: tuple[str, ...] = ()
+
+
+def events_worst(*, predicted: dict[int, int], gold: dict[int, str], count: int = 5) -> list[str]:
+    """The ``count`` gold events with the lowest B-cubed precision, each with what it was mixed with.
+
+    An event's precision is the mean, over its articles, of the share of
+    their story that belongs to the event: 1.0 when its stories hold
+    nothing else.
+    """
+    members: dict[int, list[int]] = defaultdict(list)
+    for key, story in predicted.items():
+        members[story].append(key)
+    shares: dict[str, list[float]] = defaultdict(list)
+    mixed: dict[str, Counter[str]] = defaultdict(Counter)
+    for keys in members.values():
+        labels = Counter(gold[k] for k in keys)
+        for label, together in labels.items():
+            shares[label] += [together / len(keys)] * together
+            for other, n in labels.items():
+                if other != label:
+                    mixed[label][other] += n * together
+    ranked = sorted(shares.items(), key=lambda kv: (sum(kv[1]) / len(kv[1]), kv[0]))[:count]
+    lines = []
+    for label, values in ranked:
+        with_ = ", ".join(f"{o} ({n})" for o, n in mixed[label].most_common(3)) or "nothing"
+        lines.append(
+            f"worst event {label}: precision={sum(values) / len(values):.3f} articles={len(values)} mixed with {with_}"
+        )
+    return lines
+
+
+def pairs_by_language(pairs: list[Pair], scores: list[float]) -> list[str]:
+    """Pearson (and AUC where both classes occur) per language pair, e.g. ``de-en``, most pairs first."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for n, p in enumerate(pairs):
+        a, b = sorted((p.a_language or "?", p.b_language or "?"))
+        groups[a if a == b else f"{a}-{b}"].append(n)
+    lines = []
+    for name, idx in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        xs = [scores[i] for i in idx]
+        r = pearson(xs, [-pairs[i].overall for i in idx]) if len(idx) > 2 else math.nan
+        auc = roc_auc(xs, [pairs[i].overall <= PAIR_SAME_AT_MOST for i in idx])
+        auc_text = "n/a" if math.isnan(auc) else f"{auc:.3f}"
+        lines.append(f"language pair {name}: pairs={len(idx)} pearson={r:.3f} auc={auc_text}")
+    return lines
+
+
 def corpus_evaluate(
     path: Path,
     *,
     params: Params,
     progress: Callable[[int], None] | None = None,
     embed: Embedder | None = None,
-) -> str:
-    """The result line for one file, e.g. ``bcubed_f1=0.934 precision=0.951 recall=0.918``."""
+    refine: RefineParams | None = None,
+) -> Evaluation:
+    """The result line for one file (``bcubed_f1=0.934 precision=0.951 recall=0.918`` or
+    ``pearson=... auc=...``) and its details: the five worst events by precision for
+    clustering files, Pearson per language pair for pair files.
+
+    Clustering files stream through assignment with refinement passes as beat
+    runs them (``refine``; None: assignment alone).
+    """
     data = corpus_read(path)
     if not data:
         raise CorpusError(f"{path.name}: no rows")
@@ -353,8 +420,11 @@ def corpus_evaluate(
         scores = pairs_score(pairs, params=params, embed=embed)
         sameness = [-p.overall for p in pairs]
         auc = roc_auc(scores, [p.overall <= PAIR_SAME_AT_MOST for p in pairs])
-        return f"pearson={pearson(scores, sameness):.3f} auc={auc:.3f}"
+        line = f"pearson={pearson(scores, sameness):.3f} auc={auc:.3f}"
+        return Evaluation(line=line, details=tuple(pairs_by_language(pairs, scores)))
     items = [i for i in data if isinstance(i, Item)]
-    predicted = items_cluster(items, params=params, progress=progress, embed=embed)
-    p, r, f1 = bcubed(predicted=predicted, gold={i.key: i.cluster for i in items})
-    return f"bcubed_f1={f1:.3f} precision={p:.3f} recall={r:.3f}"
+    predicted = items_cluster(items, params=params, progress=progress, embed=embed, refine=refine)
+    gold = {i.key: i.cluster for i in items}
+    p, r, f1 = bcubed(predicted=predicted, gold=gold)
+    line = f"bcubed_f1={f1:.3f} precision={p:.3f} recall={r:.3f}"
+    return Evaluation(line=line, details=tuple(events_worst(predicted=predicted, gold=gold)))

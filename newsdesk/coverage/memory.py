@@ -12,7 +12,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from .engine import Candidate, Doc, centroid_add
+from .engine import Candidate, Doc, Params, centroid_add
+from .links import NO_LINKS, Links
+from .refine import RefineCache, Refinement, RefineParams, stories_refine
 
 
 class MemoryStore:
@@ -92,6 +94,67 @@ class MemoryStore:
         if moved is not None:
             kept = self._centroid_embeddings.get(target)
             self._centroid_embeddings[target] = moved if kept is None else kept + moved
+
+    def window_docs(self, *, since: float, limit: int) -> list[Doc]:
+        """The latest ``limit`` documents published at ``since`` or later (what a refinement pass reads)."""
+        recent = sorted((d for d in self._docs.values() if d.at >= since), key=lambda d: (d.at, d.key))
+        return recent[-limit:]
+
+    def window_refine(
+        self,
+        *,
+        now: float,
+        params: Params,
+        refine: RefineParams,
+        links: Links = NO_LINKS,
+        cache: RefineCache | None = None,
+    ) -> Refinement:
+        """One refinement pass over the recent window (as beat runs it), applied to this store."""
+        docs = self.window_docs(since=now - refine.window_hours * 3600.0, limit=refine.window_articles)
+        sizes = {d.story: len(self._members.get(d.story, ())) for d in docs if d.story is not None}
+        result = stories_refine(docs=docs, params=params, refine=refine, links=links, cache=cache, story_sizes=sizes)
+        if result.changed:
+            self.stories_apply(moves=result.moves)
+        return result
+
+    def stories_apply(self, *, moves: dict[int, int]) -> dict[int, int]:
+        """Move documents between stories (a negative story: a new one); return placeholder -> new story.
+
+        The touched stories' summed vectors are rebuilt from their members.
+        """
+        created: dict[int, int] = {}
+        touched: set[int] = set()
+        for key, story in sorted(moves.items()):
+            if story < 0 and story not in created:
+                created[story] = self.story_create(doc=self._docs[key])
+            target = created.get(story, story)
+            doc = self._docs[key]
+            if doc.story is not None:
+                self._members.get(doc.story, set()).discard(key)
+                touched.add(doc.story)
+            doc.story = target
+            self._members.setdefault(target, set()).add(key)
+            touched.add(target)
+        for story in touched:
+            members = [self._docs[k] for k in sorted(self._members.get(story, ()))]
+            if not members:
+                self._members.pop(story, None)
+                self._centroids.pop(story, None)
+                self._centroid_embeddings.pop(story, None)
+                continue
+            centroid: dict[str, float] = {}
+            for m in members:
+                centroid = centroid_add(centroid, m.terms, keep=self._centroid_terms)
+            self._centroids[story] = centroid
+            vectors = [m.embedding for m in members if m.embedding is not None]
+            if vectors:
+                total = vectors[0].copy()
+                for v in vectors[1:]:
+                    total = total + v
+                self._centroid_embeddings[story] = total
+            else:
+                self._centroid_embeddings.pop(story, None)
+        return created
 
     def centroid_embeddings(self, keys: Sequence[int]) -> dict[int, Any]:
         return {k: self._centroid_embeddings[k] for k in keys if k in self._centroid_embeddings}

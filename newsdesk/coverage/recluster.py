@@ -24,11 +24,12 @@ from django.db import connection, transaction
 from newsdesk.changes import articles_changed
 from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageStory, CoverageTerm, Story, StoryDecision
 
-from .cluster import article_assign_story, article_features, coverage_params
-from .dbwrite import DOC_COUNT_KEY
+from .cluster import article_assign_story, article_features, coverage_params, refine_params
+from .dbwrite import DOC_COUNT_KEY, story_centroid_rebuild
 from .engine import GRAM_PREFIX, doc_assign
 from .linkstore import links_load
 from .memory import MemoryStore
+from .refine import RefineCache, RefineSchedule
 from .semantic import semantic_enabled
 from .sql import pg_copy, utc_datetime
 from .storycounts import stories_refresh_counts, story_refresh_counts
@@ -101,7 +102,12 @@ def _recluster_all(*, progress: Progress | None) -> ReclusterStats:
     previous: dict[int, int | None] = {}
     vectors = _semantic_vectors()
     links = links_load()  # editors' decisions bind a rebuild too
+    # Refinement passes as beat runs them while the articles arrived (the
+    # same code as beat's task): a rebuild ends where production would be.
+    schedule = RefineSchedule(refine=refine_params())
+    cache = RefineCache()
     rows = Article.objects.order_by("published_at", "id").values_list(*_FIELDS).iterator(chunk_size=2000)
+    at = 0.0
     for n, (row, features) in enumerate(_features_stream(rows, total=total), 1):
         key, at = row[0], row[_AT].timestamp()
         previous[key] = row[-1]
@@ -111,8 +117,12 @@ def _recluster_all(*, progress: Progress | None) -> ReclusterStats:
             doc_key=key, at=at, features=features, store=store, params=params, embedding=embedding, links=links
         )
         assigned.append((key, result.story, result.score, result.evidence))
+        if schedule.due(at):
+            store.window_refine(now=at, params=params, refine=schedule.refine, links=links, cache=cache)
         if progress and (n % 500 == 0 or n == total):
             progress(n, total)
+    if assigned:
+        store.window_refine(now=at, params=params, refine=schedule.refine, links=links, cache=cache)
     with transaction.atomic():
         _index_clear()
         # Stories in the order they were first seen.
@@ -203,7 +213,7 @@ def _recluster_since(*, since: datetime, progress: Progress | None) -> Recluster
         docs.delete()
         Article.objects.filter(id__in=ids).update(story=None, story_score=None, story_evidence={})
         for story in Story.objects.filter(id__in=touched):
-            _centroid_rebuild(story)
+            story_centroid_rebuild(story_id=story.id, keep=coverage_params().centroid_terms)
             story_refresh_counts(story=story)
         if semantic_enabled():
             from .dbsemantic import story_embeddings_rebuild
@@ -216,17 +226,11 @@ def _recluster_since(*, since: datetime, progress: Progress | None) -> Recluster
         stories.add(article_assign_story(article=article, links=links).id)
         if progress:
             progress(n, len(ids))
+    if ids:
+        from .dbrefine import stories_refine_recent  # beat's pass, over the window ending now
+
+        stories_refine_recent()
     return ReclusterStats(articles=len(ids), stories=len(stories))
-
-
-def _centroid_rebuild(story: Story) -> None:
-    cent: dict[str, float] = {}
-    for terms in CoverageDoc.objects.filter(article__story=story).values_list("terms", flat=True):
-        for k, v in terms.items():
-            cent[k] = cent.get(k, 0.0) + v
-    keep = coverage_params().centroid_terms
-    cent = dict(sorted(cent.items(), key=lambda kv: (-kv[1], kv[0]))[:keep])
-    CoverageStory.objects.update_or_create(story=story, defaults={"centroid": cent})
 
 
 def _index_clear() -> None:

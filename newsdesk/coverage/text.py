@@ -140,6 +140,7 @@ class Features:
     terms: dict[str, float] = field(default_factory=dict)
     grams: dict[str, float] = field(default_factory=dict)
     names: frozenset[str] = frozenset()
+    particulars: frozenset[str] = frozenset()  # see newsdesk.coverage.particulars
 
 
 def text_fold(text: str) -> str:
@@ -239,7 +240,11 @@ def text_features(*, title: str, body: str = "", body_chars: int = 600, grams: b
 
     ``grams=False`` leaves out the character n-grams (an empty dict), which
     the shipped scoring does not weigh (see ``engine.features_grams``).
+    The particulars (places, years, days, figures) are read from the same
+    title and lead.
     """
+    from .particulars import text_particulars  # it builds on this module's tokenizer
+
     terms: Counter[str] = Counter()
     gram_counts: Counter[str] = Counter()
     names: set[str] = set()
@@ -261,4 +266,9 @@ def text_features(*, title: str, body: str = "", body_chars: int = 600, grams: b
                 padded = f"_{word}_"
                 for i in range(len(padded) - GRAM_LEN + 1):
                     gram_counts[padded[i : i + GRAM_LEN]] += weight
-    return Features(terms=dict(terms), grams=dict(gram_counts), names=frozenset(names))
+    return Features(
+        terms=dict(terms),
+        grams=dict(gram_counts),
+        names=frozenset(names),
+        particulars=text_particulars(title=title, body=body),
+    )

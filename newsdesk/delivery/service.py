@@ -58,9 +58,20 @@ class SendResult:
 
 
 def delivery_queue(
-    *, destination: Destination, event_id: UUID, event_type: str, body: str, subject: str = "", content_type: str = ""
+    *,
+    destination: Destination,
+    event_id: UUID,
+    event_type: str,
+    body: str,
+    subject: str = "",
+    content_type: str = "",
+    headers: dict[str, str] | None = None,
 ) -> Delivery | None:
-    """Record one event for one destination and send it after the commit; None if already queued or disabled."""
+    """Record one event for one destination and send it after the commit; None if already queued or disabled.
+
+    ``headers`` are sent as they are with every attempt of a webhook (WebSub's
+    ``Link`` headers, for one); the event, attempt and signature headers are added.
+    """
     if not destination.enabled:
         return None
     delivery, created = Delivery.objects.get_or_create(
@@ -70,6 +81,7 @@ def delivery_queue(
             "event_type": event_type,
             "body": body,
             "subject": subject[:300],
+            "headers": dict(headers or {}),
             "content_type": content_type
             or ("application/json" if destination.kind == DestinationKind.WEBHOOK else "text/plain"),
         },
@@ -128,6 +140,7 @@ def delivery_send(*, delivery_id: int) -> str:
 def webhook_headers(*, delivery: Delivery, destination: Destination, body: bytes) -> dict[str, str]:
     """The headers every attempt of a webhook carries: the event's id, type and the body's signature."""
     headers = {
+        **(delivery.headers or {}),
         "Content-Type": f"{delivery.content_type}; charset=utf-8",
         "X-Newsdesk-Event": str(delivery.event_id),
         "X-Newsdesk-Event-Type": delivery.event_type,
@@ -252,7 +265,7 @@ def _destination_health(*, destination: Destination, delivered: bool, result: Se
         elif result.permanent:
             reason = f"refused: {what}"
         else:
-            reason = f"{streak} failed attempts in a row, the last on {now:%Y-%m-%d %H:%M} UTC ({what})"
+            reason = f"{streak} failed attempt{'s' if streak != 1 else ''} in a row, the last on {now:%Y-%m-%d %H:%M} UTC ({what})"
         destination_disable(destination_id=destination.id, reason=reason[:ERROR_CHARS])
 
 

@@ -101,6 +101,26 @@ def _subdir_open(parent_fd: int, name: str, *, create: bool) -> int:
         raise
 
 
+def _reserved_files_aside(inbox_fd: int) -> None:
+    """A plain file dropped as ``processing``, ``done`` or ``failed`` would take
+    the place of the inbox's own folder and block every scan: it is renamed
+    ``<name>.dropped`` (``.dropped~2``...) in the inbox and processed like any file."""
+    for name in (PROCESSING, DONE, FAILED):
+        try:
+            info = os.lstat(name, dir_fd=inbox_fd)
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            continue  # a folder (ours) or something _subdir_open refuses
+        for number in range(1, 1000):
+            target = f"{name}.dropped" if number == 1 else f"{name}.dropped~{number}"
+            try:
+                os.lstat(target, dir_fd=inbox_fd)
+            except FileNotFoundError:
+                os.rename(name, target, src_dir_fd=inbox_fd, dst_dir_fd=inbox_fd)
+                break
+
+
 def inbox_open(*, drop_root: Path, inbox: str, create: bool = True) -> Inbox:
     """Resolve an inbox folder name under the drop root, refusing names that escape it.
 
@@ -128,6 +148,8 @@ def inbox_open(*, drop_root: Path, inbox: str, create: bool = True) -> Inbox:
             subs = (PROCESSING, DONE, FAILED) if part is None else (part,)
             if part is None and not create:
                 break
+            if part is None:
+                _reserved_files_aside(fd)
             for sub in subs:
                 try:
                     child = _subdir_open(fd, sub, create=create)
@@ -320,6 +342,8 @@ class FileClaim:
 
     def read(self, *, max_bytes: int) -> bytes:
         """Read the whole file; raise FileChanging if a writer is still at it."""
+        if writer_open(self.fd):
+            raise FileChanging(f"{self.name} is still open for writing (a writer paused longer than the settle window)")
         chunks = []
         total = 0
         os.lseek(self.fd, 0, os.SEEK_SET)
@@ -334,12 +358,48 @@ class FileClaim:
         after = os.fstat(self.fd)
         if after.st_size != self.info.st_size or after.st_mtime_ns != self.info.st_mtime_ns or total != after.st_size:
             raise FileChanging(f"{self.name} changed while being read ({self.info.st_size} -> {after.st_size} bytes)")
+        if writer_open(self.fd):
+            raise FileChanging(f"{self.name} was opened for writing while being read")
         return b"".join(chunks)
+
+    def changed_since_claim(self) -> str:
+        """Why the file is no longer what was claimed and read ('' when it is the same):
+        a writer resumed after the settle window, or the file was replaced."""
+        after = os.fstat(self.fd)
+        if (after.st_size, after.st_mtime_ns) != (self.info.st_size, self.info.st_mtime_ns):
+            return (
+                f"the file changed after it was read ({self.info.st_size} -> {after.st_size} bytes): its writer "
+                "paused longer than the settle window and went on; what was stored may be incomplete. Write "
+                "files elsewhere and rename them into the inbox, then drop the complete file again"
+            )
+        try:
+            now = os.lstat(self.path)
+        except FileNotFoundError:
+            return "the claimed file was removed from processing/ while being stored"
+        if (now.st_dev, now.st_ino) != (after.st_dev, after.st_ino):
+            return "the claimed file was replaced in processing/ while being stored"
+        return ""
 
     def close(self) -> None:
         if self.fd >= 0:
             os.close(self.fd)  # releases the flock
             self.fd = -1
+
+
+def writer_open(fd: int) -> bool:
+    """True when another process holds the file open for writing.
+
+    Probed with a read lease, which the kernel refuses (EAGAIN) while any
+    writer has the file open. Where leases are not available (a file system
+    without them, a file owned by another user without CAP_LEASE) this says
+    False, and the size and mtime checks around the read are what remain.
+    """
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+    except OSError as exc:
+        return exc.errno in (errno.EAGAIN, errno.EBUSY)
+    fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+    return False
 
 
 def claim_token() -> str:
@@ -402,6 +462,7 @@ def claim_done(*, claim: FileClaim, day: datetime | None = None) -> Path:
     day = day or datetime.now(UTC)
     target = move_unique(claim.path, claim.box.done / day.strftime("%Y-%m-%d"), claim.name)
     claim.path = target
+    tries_forget(box=claim.box, info=claim.info)
     claim.close()
     return target
 
@@ -413,6 +474,7 @@ def claim_failed(*, claim: FileClaim, reason: str, where: str = "") -> Path:
         claim.box.failed / f"{target.name}.error.txt",
         error_text(name=claim.name, reason=reason, where=where, inbox=claim.box.path),
     )
+    tries_forget(box=claim.box, info=claim.info)
     claim.close()
     return target
 
@@ -425,31 +487,113 @@ def claim_release(*, claim: FileClaim) -> Path:
     return target
 
 
-def inbox_sweep(*, box: Inbox) -> list[Path]:
-    """Return claims whose owner has died (their lock is free) to the inbox."""
-    returned: list[Path] = []
+# --- Files that killed their worker ------------------------------------------------------
+#
+# A claim whose owner died (SIGKILL at the hard time limit, out of memory) is a
+# try. Tries are counted per file (device, inode, size, mtime: a rename keeps
+# them) in processing/.tries/, so a file that kills every worker that takes it
+# is moved to failed/ after ``max_tries`` instead of being returned for ever.
+
+TRIES = ".tries"
+
+
+def _tries_path(box: Inbox, info: os.stat_result) -> Path:
+    return box.processing / TRIES / f"{info.st_dev}-{info.st_ino}"
+
+
+def file_tries(*, box: Inbox, info: os.stat_result) -> int:
+    """How many workers died holding this file (0 for a file never in a dead worker's hands)."""
+    try:
+        size, mtime_ns, count = _tries_path(box, info).read_text(encoding="ascii").split()
+    except (OSError, ValueError):
+        return 0
+    if (int(size), int(mtime_ns)) != (info.st_size, info.st_mtime_ns):
+        return 0  # the inode was reused by another file
+    return int(count)
+
+
+def _tries_record(box: Inbox, info: os.stat_result) -> int:
+    count = file_tries(box=box, info=info) + 1
+    folder = box.processing / TRIES
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir()
+    if not stat.S_ISDIR(os.lstat(folder).st_mode):
+        raise OSError(f"{folder} is not a plain directory")
+    temporary = folder / f".{claim_token()}"
+    _error_write(temporary, f"{info.st_size} {info.st_mtime_ns} {count}\n")
+    os.replace(temporary, _tries_path(box, info))
+    return count
+
+
+def tries_forget(*, box: Inbox, info: os.stat_result) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(_tries_path(box, info))
+
+
+def names_tried(*, box: Inbox, names: list[str]) -> set[str]:
+    """Those of ``names`` (in the inbox) that were in a dead worker's hands before."""
+    if not (box.processing / TRIES).is_dir():
+        return set()
+    tried = set()
+    for name in names:
+        try:
+            info = os.lstat(box.path / name)
+        except FileNotFoundError:
+            continue
+        if file_tries(box=box, info=info):
+            tried.add(name)
+    return tried
+
+
+@dataclass
+class Swept:
+    returned: list[Path] = field(default_factory=list)
+    failed: list[Refusal] = field(default_factory=list)  # moved to failed/: name and reason
+
+
+def inbox_sweep(*, box: Inbox, max_tries: int = 0) -> Swept:
+    """Return claims whose owner has died (their lock is free) to the inbox, or,
+    once ``max_tries`` workers died holding the same file, move it to failed/."""
+    swept = Swept()
     try:
         names = os.listdir(box.processing)
     except FileNotFoundError:
-        return returned
+        return swept
     for entry in names:
+        if entry.startswith("."):
+            continue  # .tries/ and its temporary files
         path = box.processing / entry
         try:
             fd = os.open(path, _OPEN_FLAGS)
         except OSError:
             continue  # gone (finished meanwhile) or not a plain file; nothing we placed
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
                 continue  # nothing we placed: claims are regular files
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 continue  # a live worker holds it
             original = entry.split("~", 1)[1] if "~" in entry else entry
+            tries = _tries_record(box, info)
             try:
-                returned.append(move_unique(path, box.path, original))
+                if max_tries and tries >= max_tries:
+                    reason = (
+                        f"its worker died {tries} times while processing it (killed at the time limit, "
+                        "out of memory or crashed); set aside so it cannot hold back other files"
+                    )
+                    target = move_unique(path, box.failed, original)
+                    _error_write(
+                        box.failed / f"{target.name}.error.txt",
+                        error_text(name=original, reason=reason, inbox=box.path),
+                    )
+                    tries_forget(box=box, info=info)
+                    swept.failed.append(Refusal(name=original, reason=reason))
+                else:
+                    swept.returned.append(move_unique(path, box.path, original))
             except FileNotFoundError:
                 continue  # its owner finished just now
         finally:
             os.close(fd)
-    return returned
+    return swept

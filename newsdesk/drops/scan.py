@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.utils import timezone
 
@@ -42,6 +43,7 @@ from .inbox import (
     inbox_open,
     inbox_sweep,
     name_shown,
+    names_tried,
 )
 from .store import (
     BATCH_MAX_BYTES,
@@ -97,6 +99,20 @@ def _refuse(*, source: Source, box: Inbox, refusal: Refusal, now: datetime) -> F
     return result
 
 
+def _set_aside(*, source: Source, gone: Refusal, now: datetime) -> FileResult:
+    """The record of a file the sweeper moved to failed/ after it killed its workers."""
+    shown = name_shown(gone.name)
+    attempt = FetchAttempt.objects.create(
+        source=source,
+        started_at=now,
+        outcome=FetchAttempt.Outcome.ERROR,
+        error=f"failed: {gone.reason}"[:2000],
+        detail=f"file {shown} -> failed/"[:2000],
+    )
+    log.error("event=drop_file_set_aside source_id=%s file=%r reason=%r", source.id, shown, gone.reason)
+    return FileResult(name=shown, status="failed", error=gone.reason, attempt_id=attempt.id)
+
+
 def _claims_read(claims: list[FileClaim]) -> tuple[list[DropInput], list[FileResult]]:
     """Read claimed files; a file still being written goes straight back to the inbox."""
     inputs: list[DropInput] = []
@@ -139,11 +155,22 @@ def drop_claims_process(
             raise
         # Committed: only now may the files leave processing/.
         for item in inputs:
+            changed = item.claim.changed_since_claim() if item.result.status != "failed" else ""
+            if changed:
+                log.error("event=drop_file_changed source_id=%s file=%r", source.id, name_shown(item.name))
+                item.result.status, item.result.error = "failed", changed
             if item.result.status == "failed":
                 item.result.path = claim_failed(claim=item.claim, reason=item.result.error)
             else:
                 item.result.path = claim_done(claim=item.claim)
             results.append(item.result)
+    except SoftTimeLimitExceeded:
+        # Time is up: every file still held goes back to the inbox (a file
+        # already committed is recognised as a duplicate next time).
+        for claim in claims:
+            if claim.fd >= 0:
+                claim_release(claim=claim)
+        raise
     finally:
         for claim in claims:
             claim.close()
@@ -193,7 +220,10 @@ def drop_source_scan(
         log.error("event=drop_inbox_invalid source_id=%s error=%r", source.id, scan.error)
         Source.objects.filter(id=source.id).update(last_error=scan.error[:2000], last_error_at=timezone.now())
         return scan
-    scan.swept = len(inbox_sweep(box=box))
+    swept = inbox_sweep(box=box, max_tries=settings.NEWSDESK_DROP_MAX_TRIES)
+    scan.swept = len(swept.returned)
+    for gone in swept.failed:
+        scan.files.append(_set_aside(source=source, gone=gone, now=timezone.now()))
     window = settings.NEWSDESK_DROP_SETTLE_SECONDS if settle_seconds is None else settle_seconds
     listing = inbox_list(box=box, settle_seconds=window, max_bytes=settings.NEWSDESK_DROP_MAX_BYTES)
     ready = listing.ready + [name for name in listing.waiting if settled and name in settled]
@@ -202,6 +232,10 @@ def drop_source_scan(
         scan.files.append(_refuse(source=source, box=box, refusal=refusal, now=timezone.now()))
     outlets = OutletCache(source)
     batch_size = max(1, settings.NEWSDESK_DROP_BATCH_FILES)
+    # Files that were in a dead worker's hands go last, each in a batch of its
+    # own: if one kills this worker too, no other file dies with it.
+    tried = names_tried(box=box, names=ready)
+    ready = [name for name in ready if name not in tried] + [name for name in ready if name in tried]
     position = 0
     while position < len(ready):
         if deadline is not None and time.monotonic() > deadline:
@@ -211,6 +245,8 @@ def drop_source_scan(
         batch_bytes = 0
         while position < len(ready) and len(claims) < batch_size and batch_bytes < BATCH_MAX_BYTES:
             name = ready[position]
+            if claims and name in tried:
+                break
             position += 1
             claim = file_claim(box=box, name=name, max_bytes=settings.NEWSDESK_DROP_MAX_BYTES)
             if isinstance(claim, Refusal):
@@ -218,6 +254,8 @@ def drop_source_scan(
             elif claim is not None:
                 claims.append(claim)
                 batch_bytes += claim.info.st_size
+                if name in tried:
+                    break
         if claims:
             scan.files.extend(drop_claims_process(source=source, claims=claims, outlets=outlets, on_article=on_article))
     if scan.files:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.db.models import Q
@@ -173,6 +174,8 @@ def drop_input_parse(*, item: DropInput, now: datetime, source_id: int | None = 
     except DropRejected as exc:
         item.result.status, item.result.error = "failed", str(exc)
         return
+    except SoftTimeLimitExceeded:
+        raise  # time is up for the scan; the file is given back, not failed
     except Exception as exc:  # a parser bug must not loop the file forever: fail it, with the reason
         log.exception("event=drop_parse_crashed source_id=%s file=%r", source_id, item.name)
         item.result.status = "failed"

@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from .fetch import FetchError, FetchResult, fetch_url
 from .parse import FeedRejected, parse_feed
+from .urls import url_is_http
 
 COMMON_PATHS = ("/feed", "/rss", "/rss.xml", "/atom.xml", "/feed.xml", "/index.xml")
 FEED_TYPES = frozenset(
@@ -73,7 +74,7 @@ def alternate_links(*, html: bytes, base_url: str, charset: str = "utf-8") -> li
     found = []
     for href, title in parser.links:
         absolute = urljoin(base_url, href)
-        if urlsplit(absolute).scheme in ("http", "https") and absolute not in seen:
+        if url_is_http(absolute) and absolute not in seen:
             seen.add(absolute)
             found.append((absolute, title))
     return found

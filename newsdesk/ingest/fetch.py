@@ -236,6 +236,38 @@ def _request(
     raise last_error
 
 
+# What can go wrong before a usable response, besides a FetchError of our own.
+_FAILURES = (netguard.AddressRefused, DeadlineExceeded, OSError, http.client.HTTPException, ValueError)
+
+
+def _fetch_error(exc: Exception, *, url: str, clock: Clock, deadline_seconds: float) -> FetchError:
+    """The FetchError a failure of a GET or a POST to ``url`` stands for (one of :data:`_FAILURES`)."""
+    if isinstance(exc, netguard.AddressRefused):
+        return FetchError(f"{url}: {exc}", kind="ssrf", transient=False)
+    deadline = FetchError(f"{url}: overall deadline of {deadline_seconds:g}s exceeded", kind="deadline")
+    if isinstance(exc, DeadlineExceeded):
+        return deadline
+    if isinstance(exc, TimeoutError):
+        # The last wait may have been cut short by the deadline rather than the read timeout.
+        return (
+            deadline
+            if time.monotonic() >= clock.deadline - 0.05
+            else FetchError(f"{url}: timed out ({exc or 'no answer'})", kind="timeout")
+        )
+    if isinstance(exc, ConnectionRefusedError):
+        return FetchError(f"{url}: connection refused", kind="connect")
+    if isinstance(exc, ssl.SSLError):
+        return FetchError(f"{url}: TLS failed: {exc}", kind="tls")
+    if isinstance(exc, http.client.IncompleteRead):
+        return FetchError(f"{url}: body ended early ({exc.expected} more bytes were announced)", kind="protocol")
+    if isinstance(exc, http.client.HTTPException):
+        return FetchError(f"{url}: bad HTTP response: {type(exc).__name__}: {exc}", kind="protocol")
+    if isinstance(exc, OSError):
+        return FetchError(f"{url}: {type(exc).__name__}: {exc}", kind="network")
+    # http.client refusing a value a server sent us.
+    return FetchError(f"{url}: {type(exc).__name__}: {exc}", kind="protocol", transient=False)
+
+
 def post_url(*, url: str, body: bytes, headers: dict[str, str], max_bytes: int = 1024 * 1024) -> FetchResult:
     """POST ``body`` to ``url`` under the same guard and bounds as :func:`fetch_url`.
 
@@ -260,22 +292,8 @@ def post_url(*, url: str, body: bytes, headers: dict[str, str], max_bytes: int =
         )
     except FetchError:
         raise
-    except netguard.AddressRefused as exc:
-        raise FetchError(f"{current}: {exc}", kind="ssrf", transient=False) from exc
-    except DeadlineExceeded as exc:
-        raise FetchError(f"{current}: overall deadline of {deadline_seconds:g}s exceeded", kind="deadline") from exc
-    except TimeoutError as exc:
-        raise FetchError(f"{current}: timed out ({exc or 'no answer'})", kind="timeout") from exc
-    except ConnectionRefusedError as exc:
-        raise FetchError(f"{current}: connection refused", kind="connect") from exc
-    except ssl.SSLError as exc:
-        raise FetchError(f"{current}: TLS failed: {exc}", kind="tls") from exc
-    except http.client.HTTPException as exc:
-        raise FetchError(f"{current}: bad HTTP response: {type(exc).__name__}: {exc}", kind="protocol") from exc
-    except OSError as exc:
-        raise FetchError(f"{current}: {type(exc).__name__}: {exc}", kind="network") from exc
-    except ValueError as exc:
-        raise FetchError(f"{current}: {type(exc).__name__}: {exc}", kind="protocol", transient=False) from exc
+    except _FAILURES as exc:
+        raise _fetch_error(exc, url=current, clock=clock, deadline_seconds=deadline_seconds) from exc
     return FetchResult(
         url=url,
         final_url=current,
@@ -372,26 +390,6 @@ def fetch_url(*, url: str, etag: str = "", last_modified: str = "") -> FetchResu
             )
     except FetchError:
         raise
-    except netguard.AddressRefused as exc:
-        raise FetchError(f"{current}: {exc}", kind="ssrf", transient=False) from exc
-    except DeadlineExceeded as exc:
-        raise FetchError(f"{current}: overall deadline of {deadline_seconds:g}s exceeded", kind="deadline") from exc
-    except TimeoutError as exc:
-        if time.monotonic() >= clock.deadline - 0.05:  # the last wait was cut short by the deadline
-            raise FetchError(f"{current}: overall deadline of {deadline_seconds:g}s exceeded", kind="deadline") from exc
-        raise FetchError(f"{current}: timed out ({exc or 'no answer'})", kind="timeout") from exc
-    except ConnectionRefusedError as exc:
-        raise FetchError(f"{current}: connection refused", kind="connect") from exc
-    except ssl.SSLError as exc:
-        raise FetchError(f"{current}: TLS failed: {exc}", kind="tls") from exc
-    except http.client.IncompleteRead as exc:
-        raise FetchError(
-            f"{current}: body ended early ({exc.expected} more bytes were announced)", kind="protocol"
-        ) from exc
-    except http.client.HTTPException as exc:
-        raise FetchError(f"{current}: bad HTTP response: {type(exc).__name__}: {exc}", kind="protocol") from exc
-    except OSError as exc:
-        raise FetchError(f"{current}: {type(exc).__name__}: {exc}", kind="network") from exc
-    except ValueError as exc:  # http.client refusing a value a server sent us
-        raise FetchError(f"{current}: {type(exc).__name__}: {exc}", kind="protocol", transient=False) from exc
+    except _FAILURES as exc:
+        raise _fetch_error(exc, url=current, clock=clock, deadline_seconds=deadline_seconds) from exc
     raise AssertionError("unreachable")  # pragma: no cover

@@ -37,6 +37,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from feedparser.encodings import convert_to_utf8
 
@@ -387,8 +388,8 @@ def _xml_parse(*, body: bytes, headers: Mapping[str, str], base_url: str, limit:
         )
     except RecursionError as exc:
         raise FeedRejected("nesting too deep for the feed parser") from exc
-    except MemoryError:
-        raise  # the worker's problem, not the feed's
+    except (MemoryError, SoftTimeLimitExceeded):
+        raise  # the worker's problem, not the feed's: the caller ends its batch
     except Exception as exc:  # a parser bug must not take the worker down
         raise FeedRejected(f"the feed parser failed: {type(exc).__name__}: {exc}"[:MAX_REASON]) from exc
     entries = parsed.get("entries") or []

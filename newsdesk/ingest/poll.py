@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import close_old_connections, connection, connections, transaction
 from django.db.models import Count, F, Min, Q
@@ -37,6 +38,8 @@ from .responses import Classified, Verdict, response_classify
 from .store import StoreCounts, articles_upsert
 
 log = logging.getLogger(__name__)
+
+INTERRUPTED = "poll interrupted by the soft time limit (NEWSDESK_TASK_SOFT_TIME_LIMIT); due again now"
 
 # A POLLING claim older than this is presumed to belong to a dead worker
 # (the task hard time limit has long killed it).
@@ -241,6 +244,8 @@ def _parse(source: Source, attempt: FetchAttempt, result: FetchResult, now: date
         return parse_feed(body=result.body, headers=result.headers, base_url=result.final_url)
     except FeedRejected as exc:
         _record_error(source, attempt, f"rejected: {exc}", now)
+    except SoftTimeLimitExceeded:
+        raise  # time is up for the whole batch, not a fault of this feed
     except Exception as exc:
         log.exception("event=parse_crashed source_id=%s", source.id)
         _record_error(source, attempt, f"parse failed: {type(exc).__name__}: {exc}", now)
@@ -316,11 +321,32 @@ def _poll_claimed(source: Source) -> PollResult:
     return PollResult(source_id=source.id, attempt=attempt, to_enrich=counts.to_enrich)
 
 
-def _poll_safely(source: Source) -> PollResult:
+def _claim_release(source: Source, *, reason: str) -> None:
+    """Put a claimed source back (IDLE, due now) without polling it; ``reason``
+    is recorded on it when the poll was cut short, so admin shows why."""
+    now = timezone.now()
+    fields: dict[str, object] = {"state": SourceState.IDLE, "state_changed_at": now, "next_poll_at": now}
+    if reason:
+        fields |= {"last_error": reason[:2000], "last_error_at": now}
+    Source.objects.filter(id=source.id, state=SourceState.POLLING).update(**fields)
+
+
+def _poll_safely(source: Source, stop: threading.Event | None = None) -> PollResult:
     """Poll one claimed source; on an unexpected error release its claim
-    (with a backoff) so the batch carries on and the source is not stuck."""
+    (with a backoff) so the batch carries on and the source is not stuck.
+
+    A batch that ran out of time (``stop`` set) releases the source unpolled;
+    the soft time limit arriving mid-poll releases it with the reason and
+    is passed on, so the batch ends.
+    """
+    if stop is not None and stop.is_set():
+        _claim_release(source, reason="")
+        return PollResult(source_id=source.id, skipped="batch out of time: due again now")
     try:
         return _poll_claimed(source)
+    except SoftTimeLimitExceeded:
+        _claim_release(source, reason=INTERRUPTED)
+        raise
     except Exception as exc:
         log.exception("event=poll_crashed source_id=%s", source.id)
         _sources_release_failed(
@@ -329,6 +355,43 @@ def _poll_safely(source: Source) -> PollResult:
             delay_seconds=schedule.error_backoff(error_count=1, base=source.poll_interval),
         )
         return PollResult(source_id=source.id, skipped=f"crashed: {type(exc).__name__}")
+
+
+def sources_reap_stale(*, now: datetime) -> int:
+    """Put back sources left POLLING by a poll that never finished (its worker
+    was killed: the hard time limit, out of memory, a crash). Each gets the
+    reason as its last error, shown in admin, and an error attempt in its
+    history, and is due again now. Returns how many were put back."""
+    stale = list(
+        Source.objects.filter(state=SourceState.POLLING, state_changed_at__lt=now - STALE_CLAIM).values_list(
+            "id", "state_changed_at"
+        )
+    )
+    reaped = 0
+    for source_id, claimed_at in stale:
+        reason = (
+            f"poll did not finish: claimed at {claimed_at:%Y-%m-%d %H:%M:%S} UTC, its worker was lost "
+            f"(killed at the {settings.CELERY_TASK_TIME_LIMIT} s hard time limit, out of memory or crashed); "
+            "put back by the reaper"
+        )
+        with transaction.atomic():
+            changed = Source.objects.filter(
+                id=source_id, state=SourceState.POLLING, state_changed_at=claimed_at
+            ).update(
+                state=SourceState.IDLE,
+                state_changed_at=now,
+                next_poll_at=now,
+                last_error=reason,
+                last_error_at=now,
+                error_count=F("error_count") + 1,
+            )
+            if changed:
+                FetchAttempt.objects.create(
+                    source_id=source_id, started_at=claimed_at, outcome=FetchAttempt.Outcome.ERROR, error=reason
+                )
+                reaped += 1
+                log.warning("event=poll_reaped source_id=%s claimed_at=%s", source_id, claimed_at.isoformat())
+    return reaped
 
 
 # --- Claims of polls that did not end (the task guard, newsdesk/ops/) ----------
@@ -413,12 +476,12 @@ def thread_pool_shutdown() -> None:
     pool.shutdown(wait=True)
 
 
-def _poll_in_thread(source: Source) -> PollResult:
+def _poll_in_thread(source: Source, stop: threading.Event | None = None) -> PollResult:
     # Pool threads keep their own database connection; treat each poll like
     # a request so broken or expired connections are replaced.
     close_old_connections()
     try:
-        return _poll_safely(source)
+        return _poll_safely(source, stop)
     finally:
         close_old_connections()
 
@@ -438,14 +501,26 @@ def sources_poll(
     claimed = sources_claim(source_ids=ids, now=timezone.now(), force=force)
     claimed_ids = {s.id for s in claimed}
     results = [PollResult(source_id=i, skipped="not due or already polling") for i in ids if i not in claimed_ids]
+    stop = threading.Event()
     if settings.NEWSDESK_POLL_THREADS <= 1 or len(claimed) <= 1 or connection.in_atomic_block:
-        polled = map(_poll_safely, claimed)
+        polled: Iterator[PollResult] = (_poll_safely(source, stop) for source in claimed)
     else:
-        polled = _thread_pool().map(_poll_in_thread, claimed)
-    for result in polled:
-        results.append(result)
-        if on_result is not None:
-            on_result(result)
+        polled = _thread_pool().map(lambda source: _poll_in_thread(source, stop), claimed)
+    try:
+        for result in polled:
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+    except SoftTimeLimitExceeded:
+        # End the batch cleanly: polls not started yet are put back, due now
+        # (pool threads see ``stop``); polls running in threads finish on
+        # their own (each bounded by the fetch and parse caps).
+        stop.set()
+        done = {r.source_id for r in results}
+        for source in claimed:
+            if source.id not in done:
+                _claim_release(source, reason="")
+        log.warning("event=poll_batch_interrupted polled=%s claimed=%s", len(done & claimed_ids), len(claimed))
     return results
 
 

@@ -20,7 +20,7 @@ import sys
 
 import nh3
 
-from .urls import SAFE_SCHEMES, url_safe
+from .urls import SAFE_SCHEMES, url_is_http, url_safe
 
 
 def _noncharacter_class() -> str:
@@ -252,7 +252,7 @@ def html_clean(value: str, *, base_url: str = "") -> str:
         return ""
     cleaned = _CLEANER.clean(text_clean(value))
     if '="' in cleaned:
-        if base_url and not base_url.startswith(("http://", "https://")):
+        if base_url and not url_is_http(base_url):
             base_url = ""
         cleaned = _URL_ATTR_RE.sub(_url_attr_fixer(base_url), cleaned)
     return cleaned

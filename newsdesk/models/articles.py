@@ -106,13 +106,9 @@ class Article(models.Model):
         """
         return original_language(language=self.language, declared=self.language_declared)
 
-    @property
-    def display_title(self) -> str:
-        return display_title(self)
-
-    @property
-    def display_summary(self) -> str:
-        return display_summary(self)
+    # English when we have it, else the original (newsdesk/languages.py).
+    display_title = property(display_title)
+    display_summary = property(display_summary)
 
     @property
     def needs_translation_badge(self) -> bool:

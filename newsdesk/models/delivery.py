@@ -64,6 +64,8 @@ class Delivery(models.Model):
     subject = models.CharField(max_length=300, blank=True)
     body = models.TextField(help_text="Exactly the bytes sent (UTF-8), signed as they are.")
     content_type = models.CharField(max_length=100, default="application/json")
+    # Extra request headers of this event (WebSub's Link rel="hub"/rel="self", for one).
+    headers = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)

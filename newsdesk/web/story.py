@@ -10,10 +10,11 @@ import calendar
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.db.models import Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
@@ -27,7 +28,7 @@ from newsdesk.models import Article, Story, StoryDecision, StoryDecisionKind
 from .cards import cards_from, time_label
 from .charts import RankedBar, ranked_bars, time_positions
 from .feeds import ArticleFeed, xml_text
-from .filters import CARD_COLUMNS
+from .filters import CARD_COLUMNS, ArticleFilter
 
 CHART_WIDTH = 300  # SVG user units of one bar or timeline row; labels are HTML text beside it
 MAX_FOLLOW = 50  # merged_into hops followed before giving up (a cycle would be a bug)
@@ -210,6 +211,36 @@ def member_reasons(members: list, decisions: list[StoryDecision]) -> dict[int, W
     return out
 
 
+NEARBY_STORIES = 30  # offered to an editor as targets of a move or a merge
+NEARBY_DAYS = 3
+
+
+def stories_nearby(story: Story) -> list[Story]:
+    """Other stories running around the same time, most covered first: where a move or merge usually goes."""
+    if story.first_published_at is None:
+        return []
+    since = story.first_published_at - timedelta(days=NEARBY_DAYS)
+    until = (story.last_published_at or story.first_published_at) + timedelta(days=NEARBY_DAYS)
+    nearby = Story.objects.filter(
+        merged_into__isnull=True, article_count__gt=0, last_published_at__gte=since, first_published_at__lte=until
+    ).exclude(pk=story.pk)
+    return list(nearby.order_by("-source_count", "-id").only("id", "headline", "source_count")[:NEARBY_STORIES])
+
+
+def back_url(request: HttpRequest) -> str:
+    """The dashboard view the reader came from (its filters kept), else the dashboard.
+
+    Only this site's own dashboard path is taken from the Referer, never another host's URL.
+    """
+    dashboard = reverse("dashboard")
+    referer = urlsplit(request.headers.get("Referer", ""))
+    if referer.netloc == request.get_host() and referer.path == dashboard:
+        return dashboard + (
+            f"?{ArticleFilter.from_query(QueryDict(referer.query)).as_query()}" if referer.query else ""
+        )
+    return dashboard
+
+
 def story_detail(request: HttpRequest, pk: int) -> HttpResponse:
     story = story_resolve(pk)
     if story.pk != pk:
@@ -223,11 +254,13 @@ def story_detail(request: HttpRequest, pk: int) -> HttpResponse:
     can_correct = user_can_correct_stories(user=request.user)
     context = {
         "story": story,
+        "back_url": back_url(request),
         "headline": story_headline(story=story, members=members),
         "members": [(a, card, reasons[a.id]) for a, card in zip(members, cards, strict=True)],
         "can_correct": can_correct,
         # Readers of the public desk see the result; editors see who decided what, and can undo it.
         "decisions": story_decisions_for_editors(story, members, decisions) if can_correct else [],
+        "nearby": stories_nearby(story) if can_correct else [],
         "outlets": outlets,
         "countries": len({a.country for a in members if a.country}),
         "languages": len(

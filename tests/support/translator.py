@@ -231,6 +231,18 @@ def provider_served(settings, name: str, **extra: object) -> Iterator[FakeTransl
         yield server
 
 
+def provider_fixture(name: str):
+    """A pytest fixture, named ``name``, serving that provider (see ``provider_served``)."""
+    import pytest
+
+    @pytest.fixture(name=name)
+    def served(settings):
+        with provider_served(settings, name) as server:
+            yield server
+
+    return served
+
+
 def fast_settings(settings) -> None:
     """Apply FAST_SETTINGS to pytest-django's ``settings`` fixture."""
     for name, value in FAST_SETTINGS.items():

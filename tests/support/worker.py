@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +16,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db import connection
+
+from newsdesk.testing.workers import celery_worker_command
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,22 +61,11 @@ def celery_worker(
     )
     log = open(ROOT / "var" / f"test-worker-{os.getpid()}.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--loglevel=INFO",
-            f"--concurrency={concurrency}",
-            "--pool=prefork",
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            f"test-{os.getpid()}@%h",
-            *([f"--include={include}"] if include else []),
-        ],
+        celery_worker_command(
+            name=f"test-{os.getpid()}@%h",
+            concurrency=concurrency,
+            extra=[f"--include={include}"] if include else [],
+        ),
         cwd=ROOT,
         env=env,
         stdout=log,

@@ -1,4 +1,10 @@
-"""Load demo sources: a few real outlets' feeds and a file-drop inbox with demo items.
+"""Load demo sources: a file-drop inbox with a morning's news, and a few real outlets' feeds.
+
+The inbox's files (newsdesk/management/demo_content.py) go through the real
+drop pipeline, so a first run offline already shows outlets in several
+languages and countries, Similar Coverage across languages, and each
+card's honest translation state. With internet, the real feeds add to it;
+``NEWSDESK_DEMO_FEEDS=false`` leaves them out.
 
 Safe to run repeatedly: existing sources are left as they are, and demo
 files are written to the inbox only when it has never been filled.
@@ -7,11 +13,14 @@ files are written to the inbox only when it has never been filled.
 from __future__ import annotations
 
 import os
+from datetime import UTC
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
+from newsdesk.management.demo_content import demo_files
 from newsdesk.models import Source, SourceKind
 
 DEMO_FEEDS = [
@@ -37,34 +46,13 @@ DEMO_FEEDS = [
 
 DEMO_INBOX = "demo"
 
-# Written for the demo: a card in the dashboard's own format, a JSON item and a plain text note.
-DEMO_FILES = {
-    "001-card.txt": """Feb 9 • 11:00 UTC 🇲🇽 Mexico El Financiero (ES)
-
-Mexico and Canada join talks on a critical minerals framework
-
-Delegations from Mexico and Canada said on Monday they would take part in talks on a shared framework for critical minerals supply chains.
-
-Officials described the meeting as a first step toward common rules for lithium and rare earth projects.
-
-📡 Similar Coverage
-""",
-    "002-wire.json": """{"title": "Chile reports record lithium exports for January",
- "summary": "Chile's lithium exports reached a record in January as new contracts with battery makers took effect, the central bank said.",
- "url": "https://example.org/demo/chile-lithium", "published": "2026-02-09T09:30:00Z",
- "language": "en", "country": "CL", "source": "Demo Wire"}
-""",
-    "003-nota.txt": """Argentina analiza nuevas reglas para la minería de litio
-El gobierno argentino estudia un marco regulatorio para atraer inversiones en minerales críticos, según fuentes oficiales.
-""",
-}
-
 
 class Command(BaseCommand):
     help = "Create demo feed sources and a file-drop inbox with demo items."
 
     def handle(self, *args, **options) -> None:
-        for name, url, site, country, language in DEMO_FEEDS:
+        feeds = DEMO_FEEDS if settings.NEWSDESK_DEMO_FEEDS else []
+        for name, url, site, country, language in feeds:
             _, created = Source.objects.get_or_create(
                 url=url,
                 kind=SourceKind.FEED,
@@ -79,11 +67,12 @@ class Command(BaseCommand):
         marker = inbox / ".demo-loaded"
         inbox.mkdir(parents=True, exist_ok=True)
         if not marker.exists():
-            for filename, text in DEMO_FILES.items():
+            files = demo_files(now=timezone.now().astimezone(UTC))
+            for filename, text in files.items():
                 # Written beside the inbox's files under a skipped name, then renamed
                 # in: a scanner never sees a half-written demo file.
                 partial = inbox / f".{filename}.tmp"
                 partial.write_text(text, encoding="utf-8")
                 os.replace(partial, inbox / filename)
             marker.write_text("demo files were written here once\n", encoding="utf-8")
-            self.stdout.write(f"wrote {len(DEMO_FILES)} demo files to {inbox}")
+            self.stdout.write(f"wrote {len(files)} demo files to {inbox}")

@@ -57,13 +57,9 @@ class FeedItem(NamedTuple):
     # Moves with the story's membership (and so its coverage).
     story_updated_at: Annotated[datetime | None, Column("story__updated_at", modified=True)]
 
-    @property
-    def display_title(self) -> str:
-        return display_title(self)
-
-    @property
-    def display_summary(self) -> str:
-        return display_summary(self)
+    # English when we have it, else the original (newsdesk/languages.py).
+    display_title = property(display_title)
+    display_summary = property(display_summary)
 
     @property
     def original_language(self) -> str:

@@ -1,0 +1,143 @@
+"""The particulars of an event: where, when, which figures — in any language and script.
+
+Two reports of one kind of event ("an earthquake", "lithium rules") share
+their topic words; what tells two such events apart are their particulars.
+Each is a short typed key, comparable across languages because it is not a
+word:
+
+* ``p:MX`` — a country, from a country or city name in any of CLDR's
+  languages (:mod:`newsdesk.places`): "México", "Mexico City", "Мексика" and
+  "墨西哥" are all ``p:MX``;
+* ``y:2008`` — a year mentioned in the text;
+* ``d:12-14`` — a day of a month ("Dec. 14", "14 de diciembre", "14.12.",
+  "2008-12-14"), month names from CLDR in the same languages;
+* ``n:288`` — a figure of two or more digits (thousands separators removed,
+  decimals kept: ``n:6.1``), years and dates excluded.
+
+Names (who) are the capitalised words the text features already keep
+(:attr:`newsdesk.coverage.text.Features.names`). How the clustering weighs
+agreement and conflict of particulars is :mod:`newsdesk.coverage.engine`'s
+business (``particulars_factor``).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from newsdesk.places import month_names, place_names
+
+from .text import _DENSE, _TOKEN, STOPWORDS, text_fold
+
+PLACE = "p:"
+YEAR = "y:"
+DAY = "d:"
+NUMBER = "n:"
+KINDS = (PLACE, YEAR, DAY, NUMBER)
+
+_MAX_PLACE_WORDS = 4
+_YEAR = re.compile(r"^(1[89]\d\d|20\d\d)$")
+_FIGURE = re.compile(r"(?<![\w.,])(\d{1,3}(?:([.,\u00a0 ])\d{3})+|\d+(?:[.,]\d+)?)(?![\w])")
+_ISO_DATE = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)-(\d\d)-(\d\d)(?!\d)")
+_NUMERIC_DATE = re.compile(r"(?<![\d.])(\d{1,2})[./](\d{1,2})[./](?:(\d{4})|(?!\d))")
+
+
+def _cased(word: str) -> bool:
+    """Whether the word's script has capitals (Latin, Cyrillic, Greek...), so a name must start with one."""
+    return word.lower() != word.upper()
+
+
+@functools.cache
+def _place_index() -> tuple[dict[tuple[str, ...], frozenset[str]], tuple[tuple[str, frozenset[str]], ...]]:
+    """Folded place names as word tuples -> country codes; dense-script names kept whole for substring search."""
+    words: dict[tuple[str, ...], set[str]] = {}
+    dense: dict[str, set[str]] = {}
+    for name, codes in place_names().items():
+        if _DENSE.fullmatch(name):
+            if len(name) >= 2:
+                dense.setdefault(name, set()).update(codes)
+            continue
+        key = tuple(text_fold(m.group()) for m in _TOKEN.finditer(name))
+        if not key or len(key) > _MAX_PLACE_WORDS:
+            continue
+        if len(key) == 1 and (len(key[0]) < 3 or key[0] in STOPWORDS):
+            continue
+        words.setdefault(key, set()).update(codes)
+    return (
+        {k: frozenset(v) for k, v in words.items()},
+        tuple((k, frozenset(v)) for k, v in sorted(dense.items())),
+    )
+
+
+@functools.cache
+def _months() -> dict[str, int]:
+    out: dict[str, int] = {}
+    for name, number in month_names().items():
+        folded = text_fold(name)
+        if len(folded) >= 3:
+            out.setdefault(folded, number)
+    return out
+
+
+def _places(text: str, tokens: list[tuple[str, str]]) -> set[str]:
+    index, dense = _place_index()
+    found: set[str] = set()
+    i = 0
+    while i < len(tokens):
+        raw = tokens[i][0]
+        hit = 0
+        if not _cased(raw) or raw[0].isupper():
+            for size in range(min(_MAX_PLACE_WORDS, len(tokens) - i), 0, -1):
+                codes = index.get(tuple(f for _, f in tokens[i : i + size]))
+                if codes:
+                    found.update(codes)
+                    hit = size
+                    break
+        i += hit or 1
+    if dense and _DENSE.search(text):
+        for name, codes in dense:
+            if name in text:
+                found.update(codes)
+    return found
+
+
+def _day(day: str, month: int) -> str | None:
+    d = int(day)
+    return f"{month:02d}-{d:02d}" if 1 <= d <= 31 and 1 <= month <= 12 else None
+
+
+def text_particulars(*, title: str, body: str = "") -> frozenset[str]:
+    """The typed particulars (see the module docstring) of a title and lead."""
+    text = f"{title}\n{body}"
+    tokens = [(m.group(), text_fold(m.group())) for m in _TOKEN.finditer(text.replace("_", " "))]
+    out = {PLACE + code for code in _places(text, tokens)}
+    months = _months()
+    taken: set[int] = set()  # token positions used by a date
+    for i, (_, folded) in enumerate(tokens):
+        month = months.get(folded.rstrip("."))
+        if month is None:
+            continue
+        # "14 de diciembre", "14. Dezember", "Dec. 14", "December 14, 2008"
+        for j in (i - 1, i - 2, i + 1):
+            if 0 <= j < len(tokens) and tokens[j][1].isdigit() and len(tokens[j][1]) <= 2:
+                day = _day(tokens[j][1], month)
+                if day and (j != i - 2 or tokens[i - 1][1] in {"de", "of", "di", "du"}):
+                    out.add(DAY + day)
+                    taken.add(j)
+                    break
+    for m in _ISO_DATE.finditer(text):
+        if day := _day(m.group(3), int(m.group(2))):
+            out.add(DAY + day)
+    for m in _NUMERIC_DATE.finditer(text):
+        if day := _day(m.group(1), int(m.group(2))):
+            out.add(DAY + day)
+    digits_taken = {tokens[j][1] for j in taken}
+    for m in _FIGURE.finditer(text):
+        raw = m.group(1)
+        # "1.500" or "1,500,000" are thousands; "6.1" or "6,1" a decimal.
+        value = re.sub(r"[.,\u00a0 ]", "", raw) if m.group(2) is not None else raw.replace(",", ".")
+        if _YEAR.match(value):
+            out.add(YEAR + value)
+        elif len(value.replace(".", "")) >= 2 and value not in digits_taken:
+            out.add(NUMBER + value)
+    return frozenset(out)

@@ -1,0 +1,478 @@
+"""Refinement behind the stream: re-examine the recent stories as a whole.
+
+Online assignment sees one article at a time, in arrival order: an early
+article that happens to bridge two events glues them, and two outlets' first
+reports seconds apart start two stories. A periodic pass (beat, every few
+minutes, over the last 48 hours) looks at the window's articles together:
+
+1. **Split.** Each story's members are grouped by average linkage of their
+   pairwise similarities (:func:`~newsdesk.coverage.engine.doc_similarity`,
+   particulars included: a shared year, day or figure pulls, a conflicting
+   place, year or set of names pushes). A story whose members fall into
+   groups that do not reach ``split_threshold`` on average is split; the
+   group holding most members keeps the story's id. Stories with more than
+   ``split_max`` members in the window are left whole (their cost grows with
+   the square of their size, and big stories are the ones the stream's
+   centroid already holds together).
+2. **Merge.** The pieces are indexed by their core terms (the heaviest
+   terms of their members' summed vectors); pieces that share core terms
+   are compared by the mean similarity of their members (at most
+   ``link_sample`` of each side), and average linkage joins them while that
+   mean reaches ``merge_threshold``. The largest story among the joined
+   pieces (then the oldest) keeps its id.
+
+Cost is bounded by the window (``window_articles``) and the caps above,
+never by the whole index.
+
+Editors' decisions are a plain input (:class:`~newsdesk.coverage.links.Links`):
+cannot-linked articles never end in one story, must-linked ones never in two.
+
+The pass is a pure function of the window's documents and their current
+stories, and a fixed point: re-running it on its own output changes nothing
+(the pass is repeated internally until nothing moves, at most a few times),
+so a pass over an unchanged window writes nothing.
+
+No storage here: the caller reads the window's documents (memory store or
+database) and applies the returned moves.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from .engine import Doc, Params, doc_similarity, particulars_factor, story_core
+from .links import NO_LINKS, Links
+
+Pair = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class RefineParams:
+    split_threshold: float = 0.5
+    split_ratio: float = 0.4
+    split_ratio_conflict: float = 0.75
+    merge_threshold: float = 0.5
+    split_max: int = 150  # stories with more members in the window are not split
+    core_terms: int = 8  # terms a piece is indexed under to find pieces worth comparing
+    core_postings: int = 50  # a core term shared by more pieces than this is too common to find anything
+    link_candidates: int = 8  # pieces compared with each piece, those sharing most core terms
+    link_sample: int = 20  # members of each side compared (evenly spread over the piece)
+    max_rounds: int = 3
+    # The window a pass re-examines, and how often beat runs it.
+    window_hours: float = 48.0
+    window_articles: int = 20_000
+    every_seconds: float = 600.0
+    every_articles: int = 100
+
+
+@dataclass(slots=True)
+class Refinement:
+    """What a pass decided: the new story of each moved article (negative: the n-th new story)."""
+
+    moves: dict[int, int] = field(default_factory=dict)  # article key -> story, or -n for a new one
+    merged: dict[int, int] = field(default_factory=dict)  # absorbed story -> surviving story
+    split: list[int] = field(default_factory=list)  # stories that gave members to new stories
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.moves)
+
+
+@dataclass(slots=True)
+class RefineCache:
+    """What a pass may reuse from the previous ones over overlapping windows.
+
+    A document's vectors do not change once built, so neither do its
+    similarities, nor the split of a story whose members are the same as
+    last time. A worker process (or an evaluation) keeps one; it is cleared
+    when it grows past ``limit`` entries.
+    """
+
+    sims: dict[Pair, float] = field(default_factory=dict)  # article key pair -> similarity
+    splits: dict[tuple[int, ...], list[list[int]]] = field(default_factory=dict)  # members -> groups
+    limit: int = 3_000_000
+
+    def trim(self) -> None:
+        if len(self.sims) + len(self.splits) > self.limit:
+            self.sims.clear()
+            self.splits.clear()
+
+
+@dataclass(slots=True)
+class RefineSchedule:
+    """When a replayed stream (evaluation, ``recluster``) runs a refinement pass, as beat would.
+
+    With publication times: every ``every_seconds`` of stream time. Without
+    (a file with no times): every ``every_articles`` articles.
+    """
+
+    refine: RefineParams
+    timed: bool = True
+    _last: float | None = None
+    _count: int = 0
+
+    def due(self, at: float) -> bool:
+        """Whether a pass runs after the article published at ``at`` was assigned."""
+        self._count += 1
+        if not self.timed:
+            return self._count % self.refine.every_articles == 0
+        if self._last is None:
+            self._last = at
+        if at - self._last >= self.refine.every_seconds:
+            self._last = at
+            return True
+        return False
+
+
+def _key(g: int, h: int) -> Pair:
+    return (g, h) if g < h else (h, g)
+
+
+def _agglomerate(
+    members: list[list[int]], totals: dict[Pair, float], *, threshold: float, blocked: set[Pair], stop_at: int = 1
+) -> list[list[int]]:
+    """Average-linkage clustering of groups until no two link at ``threshold``.
+
+    ``totals`` holds, for group pairs, their summed member similarity (pairs
+    absent: 0); linkage is that sum over the product of the sizes. Groups
+    holding a ``blocked`` pair never join. The lower index absorbs the other.
+    Stops early when ``stop_at`` groups are left.
+    """
+    members = [list(m) for m in members]
+    size = [len(m) for m in members]
+    total: dict[Pair, float] = dict(totals)
+    blocked = set(blocked)
+    neighbours: dict[int, set[int]] = defaultdict(set)
+    for g, h in total:
+        neighbours[g].add(h)
+        neighbours[h].add(g)
+    heap = [(-t / (size[g] * size[h]), g, h) for (g, h), t in total.items()]
+    heapq.heapify(heap)
+    alive = [True] * len(members)
+    count = len(members)
+    while heap and count > stop_at:
+        neg, g, h = heapq.heappop(heap)
+        if -neg < threshold:
+            break
+        if not (alive[g] and alive[h]) or (g, h) in blocked:
+            continue
+        if abs(total.get((g, h), 0.0) / (size[g] * size[h]) + neg) > 1e-12:
+            continue  # stale: the linkage changed since this entry was pushed
+        alive[h] = False
+        count -= 1
+        members[g].extend(members[h])
+        size[g] += size[h]
+        total.pop((g, h), None)
+        neighbours[g].discard(h)
+        for k in neighbours.pop(h, set()):
+            if k == g:
+                continue
+            hk, gk = _key(h, k), _key(g, k)
+            total[gk] = total.get(gk, 0.0) + total.pop(hk, 0.0)
+            if hk in blocked:
+                blocked.add(gk)
+            neighbours[k].discard(h)
+            neighbours[k].add(g)
+            neighbours[g].add(k)
+        for k in neighbours[g]:
+            gk = _key(g, k)
+            heapq.heappush(heap, (-total[gk] / (size[g] * size[k]), *gk))
+    return [sorted(m) for g, m in enumerate(members) if alive[g]]
+
+
+def _blocked(owner: dict[int, int], cannot: set[Pair]) -> set[Pair]:
+    out: set[Pair] = set()
+    for i, j in cannot:
+        g, h = owner.get(i), owner.get(j)
+        if g is not None and h is not None and g != h:
+            out.add(_key(g, h))
+    return out
+
+
+def _must_groups(groups: list[list[int]], must: list[Pair]) -> list[list[int]]:
+    """Groups joined wherever a must-link pair spans them."""
+    if not must:
+        return groups
+    parent = list(range(len(groups)))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    owner = {i: g for g, m in enumerate(groups) for i in m}
+    for i, j in must:
+        if i in owner and j in owner:
+            parent[find(owner[j])] = find(owner[i])
+    out: dict[int, list[int]] = defaultdict(list)
+    for g, m in enumerate(groups):
+        out[find(g)].extend(m)
+    return [sorted(m) for _, m in sorted(out.items())]
+
+
+class _Pass:
+    """One refinement round over the window's documents (indices into ``docs``)."""
+
+    def __init__(
+        self,
+        docs: Sequence[Doc],
+        *,
+        params: Params,
+        refine: RefineParams,
+        cannot: set[Pair],
+        must: list[Pair],
+        cache: RefineCache,
+        spanning: set[int],
+    ):
+        self.spanning = spanning
+        self.docs = docs
+        self.params = params
+        self.refine = refine
+        self.cannot = cannot
+        self.must = must
+        self.cache = cache
+        self._sims = cache.sims
+
+    def sim(self, i: int, j: int) -> float:
+        a, b = self.docs[i], self.docs[j]
+        key = _key(a.key, b.key)
+        got = self._sims.get(key)
+        if got is None:
+            got = self._sims[key] = doc_similarity(a, b, params=self.params)
+        return got
+
+    def split(self, members: list[int]) -> list[list[int]]:
+        if len(members) == 1 or len(members) > self.refine.split_max:
+            return [members]
+        memo = None
+        if not self.cannot and not self.must:
+            memo = tuple(self.docs[i].key for i in members)
+            known = self.cache.splits.get(memo)
+            if known is not None:
+                index = {self.docs[i].key: i for i in members}
+                return [[index[k] for k in g] for g in known]
+        groups = self._split(members)
+        if memo is not None:
+            self.cache.splits[memo] = [[self.docs[i].key for i in g] for g in groups]
+        return groups
+
+    def _split(self, members: list[int]) -> list[list[int]]:
+        totals = {}
+        for x, i in enumerate(members):
+            for y in range(x + 1, len(members)):
+                s = self.sim(i, members[y])
+                if s > 0:
+                    totals[(x, y)] = s
+        local = {i: x for x, i in enumerate(members)}
+        cannot = {_key(local[i], local[j]) for i, j in self.cannot if i in local and j in local}
+        seeds = _must_groups(
+            [[x] for x in range(len(members))],
+            [(local[i], local[j]) for i, j in self.must if i in local and j in local],
+        )
+        seed_totals = self._group_totals(seeds, totals)
+        seed_owner = {x: g for g, m in enumerate(seeds) for x in m}
+        groups = _agglomerate(seeds, seed_totals, threshold=1e-9, blocked=_blocked(seed_owner, cannot), stop_at=2)
+        spans_cannot = len(groups) == 2 and any((x in groups[0]) != (y in groups[0]) for x, y in cannot)
+        if len(groups) == 2 and not spans_cannot and not self._apart(groups, totals, members):
+            groups = [sorted(groups[0] + groups[1])]
+        return [[members[x] for x in g] for g in groups]
+
+    def _apart(self, groups: list[list[int]], totals: dict[Pair, float], members: list[int]) -> bool:
+        """Whether the story's top two groups are two events: they link far less than each holds together.
+
+        Relative, so one rule serves headline-only stories (low similarities
+        throughout) and long reports (high ones): the groups' mutual linkage
+        must fall below ``split_ratio`` times the weaker cohesion (mean
+        similarity inside a group; a lone article takes the other group's),
+        and below ``split_threshold`` in absolute terms.
+        """
+        first, second = set(groups[0]), set(groups[1])
+
+        def mean(pairs: list[float], n: int) -> float:
+            return sum(pairs) / n if n else 0.0
+
+        inside = {0: [], 1: []}
+        cross: list[float] = []
+        for (x, y), sim in totals.items():
+            if x in first and y in first:
+                inside[0].append(sim)
+            elif x in second and y in second:
+                inside[1].append(sim)
+            else:
+                cross.append(sim)
+        a, b = len(first), len(second)
+        link = mean(cross, a * b)
+        coh = [
+            mean(inside[0], a * (a - 1) // 2) if a > 1 else None,
+            mean(inside[1], b * (b - 1) // 2) if b > 1 else None,
+        ]
+        known = [c for c in coh if c is not None]
+        if link >= self.refine.split_threshold:
+            return False
+        if known and link < self.refine.split_ratio * min(known):
+            return True
+        # Closer (or two lone articles, with no cohesion to compare with), but
+        # their cores disagree on who, where or which year: two events of one kind.
+        if not known or link < self.refine.split_ratio_conflict * min(known):
+            cores = [story_core([self.docs[members[x]] for x in g], share=self.params.core_share) for g in groups]
+            (pa, na), (pb, nb) = cores
+            # Figures differ between reports of one event (tolls rise, outlets
+            # round): only who, where and which year split a story.
+            strong = replace(self.params, conflict_number=0.0, conflict_day=0.0)
+            return particulars_factor(pa, pb, na, nb, params=strong) < 1.0
+        return False
+        if not known:
+            return True
+        if link < self.refine.split_ratio * min(known):
+            return True
+        # Closer, but their cores disagree on a particular: two events of one kind.
+        if link < self.refine.split_ratio_conflict * min(known):
+            cores = [story_core([self.docs[members[x]] for x in g], share=self.params.core_share) for g in groups]
+            (pa, na), (pb, nb) = cores
+            # Figures differ between reports of one event (tolls rise, outlets
+            # round): only who, where and which year split a story.
+            strong = replace(self.params, conflict_number=0.0, conflict_day=0.0)
+            return particulars_factor(pa, pb, na, nb, params=strong) < 1.0
+        return False
+
+    @staticmethod
+    def _group_totals(groups: list[list[int]], totals: dict[Pair, float]) -> dict[Pair, float]:
+        owner = {x: g for g, m in enumerate(groups) for x in m}
+        out: dict[Pair, float] = defaultdict(float)
+        for (x, y), s in totals.items():
+            g, h = owner[x], owner[y]
+            if g != h:
+                out[_key(g, h)] += s
+        return dict(out)
+
+    def _sample(self, members: list[int]) -> list[int]:
+        n = self.refine.link_sample
+        if len(members) <= n:
+            return members
+        return [members[round(k * (len(members) - 1) / (n - 1))] for k in range(n)]
+
+    def merge_totals(self, pieces: list[list[int]]) -> dict[Pair, float]:
+        """Estimated summed similarity of the piece pairs worth comparing."""
+        refine = self.refine
+        postings: dict[str, list[int]] = defaultdict(list)
+        for g, m in enumerate(pieces):
+            weights: dict[str, float] = defaultdict(float)
+            for i in m:
+                for t, w in self.docs[i].terms.items():
+                    weights[t] += w
+            for t, _ in sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[: refine.core_terms]:
+                postings[t].append(g)
+        shared: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        for plist in postings.values():
+            if len(plist) > refine.core_postings:
+                continue
+            for x, g in enumerate(plist):
+                for h in plist[x + 1 :]:
+                    shared[g][h] += 1
+                    shared[h][g] += 1
+        pairs: set[Pair] = set()
+        for g, others in shared.items():
+            best = sorted(others.items(), key=lambda hc: (-hc[1], hc[0]))[: refine.link_candidates]
+            pairs.update(_key(g, h) for h, _ in best)
+        out: dict[Pair, float] = {}
+        for g, h in sorted(pairs):
+            a, b = self._sample(pieces[g]), self._sample(pieces[h])
+            mean = sum(self.sim(i, j) for i in a for j in b) / (len(a) * len(b))
+            if mean > 0:
+                out[(g, h)] = mean * len(pieces[g]) * len(pieces[h])
+        return out
+
+    def round(self, stories: list[int], next_new: list[int]) -> list[int]:
+        by_story: dict[int, list[int]] = defaultdict(list)
+        for i, s in enumerate(stories):
+            by_story[s].append(i)
+        pieces: list[tuple[int, list[int]]] = []  # (story it came from, members)
+        for story in sorted(by_story):
+            groups = [by_story[story]] if story in self.spanning else self.split(by_story[story])
+            pieces.extend((story, g) for g in groups)
+        # Age order: the lower index absorbs the other in the merge.
+        pieces.sort(key=lambda sp: (sp[0], -len(sp[1]), sp[1][0]))
+        groups = _must_groups([g for _, g in pieces], self.must)
+        owner = {i: g for g, m in enumerate(groups) for i in m}
+        merged = _agglomerate(
+            groups,
+            self.merge_totals(groups),
+            threshold=self.refine.merge_threshold,
+            blocked=_blocked(owner, self.cannot),
+        )
+        out = list(stories)
+        taken: set[int] = set()
+        for group in sorted(merged, key=lambda g: (-len(g), g[0])):
+            counts: dict[int, int] = defaultdict(int)
+            for i in group:
+                counts[stories[i]] += 1
+            ranked = sorted(counts.items(), key=lambda sc: (-sc[1], sc[0]))
+            choice = next((s for s, _ in ranked if s not in taken), None)
+            if choice is None:
+                next_new[0] -= 1
+                choice = next_new[0]
+            taken.add(choice)
+            for i in group:
+                out[i] = choice
+        return out
+
+
+def stories_refine(
+    *,
+    docs: Sequence[Doc],
+    params: Params,
+    refine: RefineParams | None = None,
+    links: Links = NO_LINKS,
+    cache: RefineCache | None = None,
+    story_sizes: Mapping[int, int] | None = None,
+) -> Refinement:
+    """Re-examine the stories of ``docs`` (each with its current ``story``); return the moves to make.
+
+    ``links`` are editors' decisions (:mod:`newsdesk.coverage.links`): a
+    cannot-linked pair never ends in one story, a must-linked pair never in
+    two; links naming an article outside ``docs`` are ignored.
+    ``story_sizes`` (story -> all its members, in the window or not): a
+    story with members older than the window is not split, since the pass
+    does not see what holds it together; it may still absorb fragments.
+    ``cache`` may be kept by a caller that runs passes over overlapping
+    windows (:class:`RefineCache`); the result is the same without it.
+    """
+    refine = refine or RefineParams()
+    docs = sorted(docs, key=lambda d: (d.at, d.key))
+    index = {d.key: i for i, d in enumerate(docs)}
+    cannot = {_key(index[a], index[b]) for a, bs in links.cannot.items() for b in bs if a in index and b in index}
+    must = sorted({_key(index[a], index[b]) for a, bs in links.must.items() for b in bs if a in index and b in index})
+    cache = cache if cache is not None else RefineCache()
+    cache.trim()
+    inside: dict[int, int] = defaultdict(int)
+    for d in docs:
+        inside[d.story or 0] += 1
+    spanning = {s for s, n in (story_sizes or {}).items() if n > inside.get(s, 0)}
+    work = _Pass(docs, params=params, refine=refine, cannot=cannot, must=must, cache=cache, spanning=spanning)
+    before = [d.story if d.story is not None else 0 for d in docs]
+    stories = list(before)
+    next_new = [0]
+    for _ in range(refine.max_rounds):
+        after = work.round(stories, next_new)
+        if after == stories:
+            break
+        stories = after
+    result = Refinement()
+    old: dict[int, set[int]] = defaultdict(set)
+    new: dict[int, set[int]] = defaultdict(set)
+    for i, doc in enumerate(docs):
+        old[before[i]].add(i)
+        new[stories[i]].add(i)
+        if stories[i] != before[i]:
+            result.moves[doc.key] = stories[i]
+    for story, members in sorted(old.items()):
+        targets = {stories[i] for i in members}
+        if story not in new and len(targets) == 1:
+            result.merged[story] = targets.pop()
+        elif any(t < 0 for t in targets):
+            result.split.append(story)
+    return result
