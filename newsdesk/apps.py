@@ -23,4 +23,5 @@ class NewsdeskConfig(AppConfig):
         # System checks: a translation setting that can never work is found at start.
         # Failed-login counting listens to auth signals from every login form, admin's included.
         import newsdesk.accounts.throttle
-        import newsdesk.enrich.checks  # noqa: F401
+        import newsdesk.enrich.checks
+        import newsdesk.ingest.checks  # noqa: F401

@@ -47,6 +47,7 @@ ROUTES: dict[str, str] = {
     "feed-atom": FEED,
     "feed-json": FEED,
     "story-rss": FEED,
+    "article": PAGE,
     "article-translation": PAGE,  # an HTML/JSON fragment the card fetches
     "story-article-split": CORRECT,
     "story-article-move": CORRECT,

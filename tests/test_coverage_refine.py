@@ -230,9 +230,9 @@ def test_beat_pass_splits_a_glued_story_then_changes_nothing():
     glued = Article.objects.get(pk=chile[0].pk).story_id
     with transaction.atomic():  # the stream's mistake, and the index's summed vector, as assignment left them
         Article.objects.filter(pk__in=[a.pk for a in japan]).update(story_id=glued)
-        from newsdesk.coverage.decisions import _stories_reindex
+        from newsdesk.coverage.decisions import stories_reindex
 
-        _stories_reindex([glued])
+        stories_reindex([glued])
 
     stats = stories_refine_recent()
     assert stats.moved == 3 and stats.created == 1

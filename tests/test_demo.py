@@ -58,7 +58,8 @@ def _stories() -> dict[str, set[int | None]]:
 
 
 @pytest.mark.xfail(
-    reason="Similar Coverage precision (issue #18, in progress): the English reports of the two decisions "
+    reason="Similar Coverage precision (issue #18, in progress): with the default matcher the English reports "
+    "of the two decisions "
     "share only generic terms (central bank, rate, inflation, decision) and are still linked",
     strict=False,
 )

@@ -443,8 +443,8 @@ def test_item_cache_keeps_scheme_and_host_of_links_apart(client, settings, name)
     settings.ALLOWED_HOSTS = ["testserver", "other.example"]
     feed_items.clear()
     story = make_story(sources=2)
-    make_article(source=make_source(), story=story, url="")  # linked to its story page, on this site
-    path = reverse("story", args=[story.id]).encode()
+    article = make_article(source=make_source(), story=story, url="")  # linked to its own page, on this site
+    path = reverse("article", args=[article.id]).encode()
     assert b"http://testserver" + path in client.get(reverse(name)).content
     assert b"https://testserver" + path in client.get(reverse(name), secure=True).content
     assert b"http://other.example" + path in client.get(reverse(name), headers={"Host": "other.example"}).content

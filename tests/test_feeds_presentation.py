@@ -68,3 +68,25 @@ def test_rss_and_atom_point_browsers_at_the_xsl_view(client):
     assert "This is a web feed" in text and "Critical minerals should not be negotiated separately" in text
     atom_page = " ".join(str(xsl(_xml(client.get("/feeds/atom/").content))).split())
     assert "Critical minerals should not be negotiated separately" in atom_page
+
+
+def test_browsers_get_xml_their_xsl_can_render_readers_keep_the_feed_type(client):
+    make_article(source=make_source())
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    for path, own in (("/feeds/rss/", "application/rss+xml"), ("/feeds/atom/", "application/atom+xml")):
+        reader = client.get(path, HTTP_ACCEPT="application/rss+xml, application/atom+xml, */*")
+        page = client.get(path, HTTP_ACCEPT=browser)
+        assert reader["Content-Type"].startswith(own)
+        assert page["Content-Type"] == "application/xml; charset=utf-8"
+        assert page.content == reader.content and page["ETag"] == reader["ETag"]
+        assert "Accept" in reader["Vary"] and "Accept" in page["Vary"]
+    assert client.get("/feeds/json/", HTTP_ACCEPT=browser)["Content-Type"].startswith("application/feed+json")
+
+
+def test_the_dashboard_tab_is_titled_like_its_feed(client):
+    from lxml import html
+
+    make_article(source=make_source(name="El Financiero", country="MX", language="es"))
+    doc = html.fromstring(client.get("/?country=MX&lang=es").content.decode())
+    assert doc.findtext(".//title") == "Mexico, Spanish · Newsdesk"
+    assert html.fromstring(client.get("/").content.decode()).findtext(".//title") == "Newsdesk"

@@ -141,3 +141,11 @@ def test_down_wins_over_degraded(client, settings, clean_breakers):
     response = client.get(reverse("healthz"))
     assert response.status_code == 503
     assert response.json()["status"] == "down: worker"
+
+
+def test_translation_turned_off_is_not_degraded(client, settings):
+    _beat(1)
+    settings.NEWSDESK_TRANSLATORS = []
+    body = client.get(reverse("healthz")).json()
+    assert body["status"] == "ok"
+    assert body["checks"]["translation"]["detail"].startswith("off")

@@ -103,6 +103,10 @@ def test_editor_moves_and_merges_by_story_number_or_address(stories):
     quake, fed, members = stories
     editor = signed_in(make_editor())
     page = reverse("story", args=[fed.pk])
+    # The page offers the stories running around the same time as targets; readers get no such list.
+    offered = html.fromstring(editor.get(page).content).xpath("//datalist[@id='nearby-stories']/option/@value")
+    assert offered == [str(quake.pk)]
+    assert b"nearby-stories" not in Client().get(page).content
     fed_article = members[-1]
     resp = csrf_post(
         editor, page, reverse("story-article-move", args=[fed.pk, fed_article.pk]), {"target": "not a story"}

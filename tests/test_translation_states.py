@@ -98,3 +98,18 @@ def test_system_check_refuses_a_bad_budget_or_rate(settings):
     settings.NEWSDESK_TRANSLATION_DAILY_CHARS = "google=lots"
     with pytest.raises(SystemCheckError, match="NEWSDESK_TRANSLATION_DAILY_CHARS"):
         call_command("check")
+
+
+def test_system_check_refuses_a_bad_allowed_network(settings):
+    settings.NEWSDESK_FETCH_ALLOWED_NETWORKS = ["10.0.0.0/8", "intranet"]
+    with pytest.raises(SystemCheckError, match="NEWSDESK_FETCH_ALLOWED_NETWORKS: 'intranet' is not a network"):
+        call_command("check")
+
+
+def test_system_check_warns_of_languages_the_detector_does_not_know(settings):
+    from io import StringIO
+
+    settings.NEWSDESK_LANGUAGES = ["es", "pt", "klingon"]
+    err = StringIO()
+    call_command("check", stderr=err, stdout=err)
+    assert "NEWSDESK_LANGUAGES: the detector does not know 'klingon'" in err.getvalue()

@@ -36,10 +36,7 @@ def desk_readers(*, prefix: str = "") -> Q:
     direct = User.objects.filter(pk=OuterRef(f"{prefix}pk"), user_permissions__in=holds)
     grouped = User.objects.filter(pk=OuterRef(f"{prefix}pk"), groups__permissions__in=holds)
     return Q(**{f"{prefix}is_active": True}) & (
-        Q(**{f"{prefix}is_staff": True})
-        | Q(**{f"{prefix}is_superuser": True})
-        | Exists(direct)
-        | Exists(grouped)
+        Q(**{f"{prefix}is_staff": True}) | Q(**{f"{prefix}is_superuser": True}) | Exists(direct) | Exists(grouped)
     )
 
 

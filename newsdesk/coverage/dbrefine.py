@@ -96,7 +96,7 @@ def stories_refine_recent(
 
 
 def _apply(*, moves: dict[int, int], seen: dict[int, int | None]) -> tuple[int, int, int, int]:
-    from .decisions import _stories_reindex  # the one owner of "recount what a membership change touched"
+    from .decisions import stories_reindex  # the one owner of "recount what a membership change touched"
 
     with transaction.atomic():
         stories = sorted({seen[k] for k in moves if seen[k] is not None} | {s for s in moves.values() if s > 0})
@@ -130,5 +130,5 @@ def _apply(*, moves: dict[int, int], seen: dict[int, int | None]) -> tuple[int, 
             Story.objects.filter(id=story).update(merged_into_id=went)
             Story.objects.filter(merged_into_id=story).update(merged_into_id=went)
         CoverageStory.objects.filter(story_id__in=emptied).delete()
-        _stories_reindex(sorted(set(by_target) | (sources - set(emptied))))
+        stories_reindex(sorted(set(by_target) | (sources - set(emptied))))
     return len(valid), len(fresh), len(emptied), len(moves) - len(valid)

@@ -186,16 +186,16 @@ def _unmerge(decision: StoryDecision) -> None:
         revived.merged_into = None
         revived.save(update_fields=["merged_into"])
     Article.objects.filter(id__in=moving).update(story_id=revived.pk)
-    _stories_reindex([where.pk, revived.pk])
+    stories_reindex([where.pk, revived.pk])
 
 
 def _merge(*, source: int, target: int) -> None:
     story_merge(source=source, target=target, centroid_terms=coverage_params().centroid_terms)
     # The merged story is recounted too: its figures go to zero, as the engine's merges leave them.
-    _stories_reindex([target, source])
+    stories_reindex([target, source])
 
 
-def _stories_reindex(stories: list[int]) -> None:
+def stories_reindex(stories: list[int]) -> None:
     """Centroids, summed embeddings and counters of stories whose membership an editor changed.
 
     A story merged away keeps no centroid (its members' vectors went to the

@@ -265,7 +265,7 @@ def _destination_health(*, destination: Destination, delivered: bool, result: Se
         elif result.permanent:
             reason = f"refused: {what}"
         else:
-            reason = f"{streak} failed attempts in a row, the last on {now:%Y-%m-%d %H:%M} UTC ({what})"
+            reason = f"{streak} failed attempt{'s' if streak != 1 else ''} in a row, the last on {now:%Y-%m-%d %H:%M} UTC ({what})"
         destination_disable(destination_id=destination.id, reason=reason[:ERROR_CHARS])
 
 

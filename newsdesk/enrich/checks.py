@@ -38,6 +38,24 @@ def translation_settings_check(app_configs=None, **kwargs) -> list:
                     id="newsdesk.E001",
                 )
             )
+    from lingua import IsoCode639_1
+
+    from newsdesk.languages import language_code_normalise
+
+    unknown = [
+        code
+        for code in settings.NEWSDESK_LANGUAGES
+        if not hasattr(IsoCode639_1, language_code_normalise(code=code).upper() or "-")
+    ]
+    if unknown:
+        errors.append(
+            Warning(
+                f"NEWSDESK_LANGUAGES: the detector does not know {', '.join(map(repr, unknown))}; "
+                "articles are never detected as these languages.",
+                hint="Use ISO 639-1 codes, for example es,pt,fr.",
+                id="newsdesk.W002",
+            )
+        )
     for setting in ("NEWSDESK_TRANSLATION_RATES", "NEWSDESK_TRANSLATION_DAILY_CHARS"):
         raw = getattr(settings, setting, "")
         for part in filter(None, (p.strip() for p in str(raw).split(","))):

@@ -68,6 +68,7 @@ class Card:
     story_url: str
     similar: int
     href: str
+    permalink: str = ""  # the article's own page on this site ('' on that page itself)
 
     @property
     def html(self) -> SafeString:
@@ -135,10 +136,13 @@ def time_label(value: datetime) -> str:
     return f"{value:%b} {value.day} • {value:%H:%M} UTC"
 
 
-def card_from(row, *, story_prefix: str, translation: TranslationContext | None = None) -> Card:
+def card_from(
+    row, *, story_prefix: str, translation: TranslationContext | None = None, article_prefix: str = ""
+) -> Card:
     """The card of a row of :meth:`ArticleFilter.card_rows <newsdesk.web.filters.ArticleFilter.card_rows>`.
 
-    ``story_prefix`` empty: no "Similar Coverage" link (the story page's own members).
+    ``story_prefix`` empty: no "Similar Coverage" link (the story page's own members);
+    ``article_prefix`` empty: no permalink (the article's own page).
     """
     published = row.published_at.astimezone(UTC)
     lang = original_language(language=row.language, declared=row.language_declared) or ""
@@ -171,13 +175,15 @@ def card_from(row, *, story_prefix: str, translation: TranslationContext | None 
         story_url=f"{story_prefix}{row.story_id}/" if in_story else "",
         similar=max((row.story__source_count or 0) - 1, 0) if in_story else 0,
         href=_http(row.url),
+        permalink=f"{article_prefix}{row.id}/" if article_prefix else "",
     )
 
 
-def cards_from(rows: list, *, story_links: bool = True) -> list[Card]:
-    # reverse() once: every story URL shares the prefix.
+def cards_from(rows: list, *, story_links: bool = True, permalinks: bool = True) -> list[Card]:
+    # reverse() once: every story (article) URL shares the prefix.
     prefix = reverse("story", args=[0]).removesuffix("0/") if story_links else ""
+    article_prefix = reverse("article", args=[0]).removesuffix("0/") if permalinks else ""
     # Providers are looked at once per page, and only when a card needs to say why.
     waiting = any(r.translation_status == TranslationStatus.PENDING for r in rows)
     translation = TranslationContext.now() if waiting else None
-    return [card_from(r, story_prefix=prefix, translation=translation) for r in rows]
+    return [card_from(r, story_prefix=prefix, translation=translation, article_prefix=article_prefix) for r in rows]

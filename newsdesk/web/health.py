@@ -27,7 +27,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
-from newsdesk.enrich.status import provider_statuses, translation_degraded_reason
+from newsdesk.enrich.status import provider_statuses, translation_chain, translation_degraded_reason
 from newsdesk.models import Heartbeat, Source, SourceKind, SourceState
 from newsdesk.redisconn import redis_client
 
@@ -90,6 +90,8 @@ def _beat_lag() -> tuple[bool, str]:
 
 
 def _translation() -> tuple[bool, str]:
+    if not translation_chain():
+        return True, "off (NEWSDESK_TRANSLATORS is empty: an English-only desk)"
     reason = translation_degraded_reason(provider_statuses())
     return not reason, reason or "a provider can translate"
 

@@ -10,7 +10,7 @@ import calendar
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.db.models import Q, QuerySet
@@ -211,6 +211,22 @@ def member_reasons(members: list, decisions: list[StoryDecision]) -> dict[int, W
     return out
 
 
+NEARBY_STORIES = 30  # offered to an editor as targets of a move or a merge
+NEARBY_DAYS = 3
+
+
+def stories_nearby(story: Story) -> list[Story]:
+    """Other stories running around the same time, most covered first: where a move or merge usually goes."""
+    if story.first_published_at is None:
+        return []
+    since = story.first_published_at - timedelta(days=NEARBY_DAYS)
+    until = (story.last_published_at or story.first_published_at) + timedelta(days=NEARBY_DAYS)
+    nearby = Story.objects.filter(
+        merged_into__isnull=True, article_count__gt=0, last_published_at__gte=since, first_published_at__lte=until
+    ).exclude(pk=story.pk)
+    return list(nearby.order_by("-source_count", "-id").only("id", "headline", "source_count")[:NEARBY_STORIES])
+
+
 def back_url(request: HttpRequest) -> str:
     """The dashboard view the reader came from (its filters kept), else the dashboard.
 
@@ -244,6 +260,7 @@ def story_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_correct": can_correct,
         # Readers of the public desk see the result; editors see who decided what, and can undo it.
         "decisions": story_decisions_for_editors(story, members, decisions) if can_correct else [],
+        "nearby": stories_nearby(story) if can_correct else [],
         "outlets": outlets,
         "countries": len({a.country for a in members if a.country}),
         "languages": len(
@@ -268,7 +285,9 @@ class StoryFeed(ArticleFeed):
         return Article.objects.filter(story=obj).order_by("-published_at", "-id")
 
     def title(self, obj: Story) -> str:
-        return xml_text(f"Newsdesk story — {obj.headline}")
+        # The story page's own headline: the first English title, not an untranslated one.
+        headline = story_headline(story=obj, members=list(story_members(obj)[:50]))
+        return xml_text(f"Newsdesk story — {headline.text}")
 
     def description(self, obj: Story) -> str:
         return xml_text(

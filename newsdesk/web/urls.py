@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import favicon, feeds, health, live, stats, story, story_edit, translation_views, views
+from . import article, favicon, feeds, health, live, stats, story, story_edit, translation_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -23,6 +23,7 @@ urlpatterns = [
     ),
     path("stories/<int:pk>/merge/", story_edit.story_merge_view, name="story-merge"),
     path("stories/decisions/<int:decision_pk>/undo/", story_edit.story_decision_undo_view, name="story-decision-undo"),
+    path("articles/<int:article_id>/", article.article_detail, name="article"),
     path(
         "articles/<int:article_id>/translation/",
         translation_views.article_translation,

@@ -198,3 +198,14 @@ def test_the_demo_shows_a_story_across_three_languages(page, settings, tmp_path)
         expect(page.locator(".breakdown")).to_contain_text("3 outlets · 3 countries · 3 languages")
     finally:
         redis_state_clear()
+
+
+def test_a_feed_opened_in_the_browser_reads_as_a_page(page):
+    make_article(source=make_source(name="El Financiero", country="MX", language="es"))
+    page.goto("/feeds/rss/?country=MX")
+    expect(page.locator("h1")).to_have_text("Newsdesk — Mexico")
+    expect(page.locator(".notice")).to_contain_text("This is a web feed")
+    expect(page.locator(".card .headline a")).to_have_text("Critical minerals should not be negotiated separately")
+    expect(page.locator(".card .lang")).to_have_text("(ES)")
+    page.goto("/feeds/atom/")
+    expect(page.locator(".card")).to_have_count(1)

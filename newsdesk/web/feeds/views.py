@@ -32,13 +32,14 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.templatetags.static import static
 from django.urls import get_script_prefix, get_urlconf, reverse
-from django.utils.cache import get_conditional_response
+from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.feedgenerator import Stylesheet
 from django.utils.html import escape
-from django.utils.timezone import get_default_timezone, is_naive, make_aware
+from django.utils.timezone import get_default_timezone, is_naive, make_aware, now
 
 from newsdesk.changes import versioned_set
 from newsdesk.countries import country_name
+from newsdesk.enrich.finished import feed_finished_q, untranslated_marker
 from newsdesk.models import Article
 from newsdesk.web.filters import ArticleFilter
 from newsdesk.web.lru import LockedLRU
@@ -113,9 +114,13 @@ class ArticleFeed(ConditionalGet, Feed):
         """True when the items are ``item_queryset``'s first rows (not a subclass's own list)."""
         return type(self).items is ArticleFeed.items
 
+    def feed_queryset(self, obj) -> QuerySet[Article]:
+        """``item_queryset`` narrowed to what the English feeds publish (newsdesk/enrich/finished.py)."""
+        return self.item_queryset(obj).filter(feed_finished_q(now=now()))
+
     def item_rows(self, obj) -> list[FeedItem]:
         """The feed's items, in one query."""
-        rows = self.item_queryset(obj).values_list(*FEED_ITEM_COLUMNS)[: settings.NEWSDESK_FEED_SIZE]
+        rows = self.feed_queryset(obj).values_list(*FEED_ITEM_COLUMNS)[: settings.NEWSDESK_FEED_SIZE]
         return [FeedItem._make(row) for row in rows]
 
     def item_versions(self, obj) -> list[ItemVersion]:
@@ -123,7 +128,7 @@ class ArticleFeed(ConditionalGet, Feed):
         if not self.items_builtin():
             # A subclass that builds its own item list: derive from it.
             return [item_version(item) for item in self.items(obj)]
-        return list(self.item_queryset(obj).values_list(*VERSION_COLUMNS)[: settings.NEWSDESK_FEED_SIZE])
+        return list(self.feed_queryset(obj).values_list(*VERSION_COLUMNS)[: settings.NEWSDESK_FEED_SIZE])
 
     def items(self, obj) -> list[FeedItem]:
         if self.rows is not None:
@@ -136,18 +141,23 @@ class ArticleFeed(ConditionalGet, Feed):
         return [by_id[i] for i in ids if i in by_id]
 
     def item_title(self, item: FeedItem) -> str:
-        return xml_text(item.display_title)
+        marker = untranslated_marker(
+            status=item.translation_status, title_en=item.title_en, language=item.original_language
+        )
+        return xml_text(marker + item.display_title)
 
     def item_description(self, item: FeedItem) -> str:
         # RSS and Atom readers treat descriptions as HTML; ours is plain text.
         return xml_text(escape(item.display_summary))
 
     def item_link(self, item: FeedItem) -> str:
+        """The original article, else the article's own page here (which links to its story).
+
+        Never the site root nor the story page: each item keeps a link of its own.
+        """
         if item.url:
             return xml_text(item.url)
-        if item.story_id:
-            return reverse("story", args=[item.story_id])
-        return reverse("dashboard")
+        return reverse("article", args=[item.id])
 
     def item_guid(self, item: FeedItem) -> str:
         return f"newsdesk-article-{item.id}"
@@ -258,6 +268,29 @@ class ArticleFeed(ConditionalGet, Feed):
         # This instance is shared by all threads: the request is served by a copy of its own.
         return copy.copy(self).respond(request, *args, **kwargs)
 
+    def patch_cache(self, response: HttpResponse) -> None:
+        super().patch_cache(response)
+        if self.browser_content_type_applies(self.feed_type.content_type):
+            # Every answer, 200 or 304 (also the early one): see browser_content_type.
+            patch_vary_headers(response, ["Accept"])
+
+    @staticmethod
+    def browser_content_type_applies(content_type: str) -> bool:
+        return content_type.startswith(("application/rss+xml", "application/atom+xml"))
+
+    @staticmethod
+    def browser_content_type(request: HttpRequest, content_type: str) -> str:
+        """A browser opening an RSS or Atom feed gets it as ``application/xml``.
+
+        Chromium shows ``application/rss+xml`` as plain text and never applies
+        the feed's XSL stylesheet; as ``application/xml`` it renders the page
+        the stylesheet makes. Feed readers do not ask for ``text/html`` and keep
+        the feed's own type. The body is the same either way.
+        """
+        if ArticleFeed.browser_content_type_applies(content_type) and "text/html" in request.headers.get("Accept", ""):
+            return "application/xml; charset=utf-8"
+        return content_type
+
     def respond(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         """The feed's answer to ``request``: a 304 if the client is up to date, else the whole feed."""
         obj = self.get_object(request, *args, **kwargs)
@@ -281,7 +314,8 @@ class ArticleFeed(ConditionalGet, Feed):
             # pieces, and HttpResponse.write() costs far more per call.
             buffer = io.StringIO()
             feedgen.write(buffer, "utf-8")
-            response = HttpResponse(buffer.getvalue(), content_type=feedgen.content_type)
+            content_type = self.browser_content_type(request, feedgen.content_type)
+            response = HttpResponse(buffer.getvalue(), content_type=content_type)
         return self.finish(response, etag=etag, last_modified_ts=last_modified_ts)
 
 
