@@ -8,8 +8,9 @@ The page carries the global "articles changed" version it was rendered at
   query at all (on a public desk; a private desk's session lookup is the
   only query, see README "Live dashboard");
 - a new version: how many articles matching the filters arrived after
-  ``after`` (capped like the saved views' badges), memoized under the
-  version, so a thousand open dashboards with the same filters count once.
+  ``after`` (capped like the saved views' badges: a short range scan of the
+  newest ids), memoized under the version, so dashboards with the same
+  filters and the same starting id count once per change.
 
 It only reads; the "show" button then fetches the new cards themselves as
 the dashboard's ``new`` partial.
