@@ -26,6 +26,8 @@ from django.db import transaction
 from django.db.models import Q
 
 from newsdesk.coverage.cluster import article_assign_story
+from newsdesk.coverage.links import Links
+from newsdesk.coverage.linkstore import links_load
 from newsdesk.coverage.semantic import articles_embeddings, semantic_enabled
 from newsdesk.enrich.pipeline import article_enrichment_save, articles_enrich
 from newsdesk.enrich.translate import translation_chain_available
@@ -66,9 +68,12 @@ def articles_finish(*, article_ids: Iterable[int], force_translation: bool = Fal
             embeddings = articles_embeddings(ready)
         except Exception:  # one bad text must not fail the batch: each computes its own below
             log.exception("event=embed_batch_failed articles=%d", len(ready))
+    # The editors' must-link / cannot-link decisions, read once per batch (a
+    # decision taken while a batch runs applies from the next one).
+    links = links_load() if ready else None
     for article in ready:
         try:
-            finished = _article_write(article=article, embedding=embeddings.get(article.id, _OWN))
+            finished = _article_write(article=article, embedding=embeddings.get(article.id, _OWN), links=links)
         except Exception as exc:
             result.failed[article.id] = exc
             log.exception("event=enrich_failed article_id=%s error=%s", article.id, type(exc).__name__)
@@ -82,14 +87,14 @@ def articles_finish(*, article_ids: Iterable[int], force_translation: bool = Fal
 _OWN = object()
 
 
-def _article_write(*, article: Article, embedding: object) -> bool:
+def _article_write(*, article: Article, embedding: object, links: Links | None) -> bool:
     with transaction.atomic():
         if not article_enrichment_save(article=article):
             return False
         if embedding is _OWN:
-            story = article_assign_story(article=article)
+            story = article_assign_story(article=article, links=links)
         else:
-            story = article_assign_story(article=article, embedding=embedding)
+            story = article_assign_story(article=article, embedding=embedding, links=links)
     log.info(
         "event=enriched article_id=%s language=%s translation=%s provider=%s story_id=%s",
         article.id,

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
+from newsdesk.enrich.finished import articles_release_held
 from newsdesk.flow import (
     BULK_QUEUE,
     FRESH_QUEUE,
@@ -198,6 +199,12 @@ def retry_pending_translations(limit: int = 500) -> int:
     ids = articles_unfinished(now=timezone.now(), limit=limit)
     enrich_enqueue_ids(ids)
     return len(ids)
+
+
+@shared_task(**RETRY)
+def release_held_articles() -> int:
+    """Publish in the feeds the articles whose translation hold ended (newsdesk/enrich/finished.py)."""
+    return articles_release_held(now=timezone.now())
 
 
 def enrich_backlog() -> int:

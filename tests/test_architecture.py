@@ -19,6 +19,7 @@ BASE = {
     "migrations",
     "languages",
     "countries",
+    "places",
     "httpheaders",
     "perprocess",
     "redisconn",

@@ -108,6 +108,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "newsdesk.tasks.retry_pending_translations",
         "schedule": NEWSDESK_TRANSLATION_RETRY_SECONDS,
     },
+    "release-held-articles": {
+        "task": "newsdesk.tasks.release_held_articles",
+        "schedule": 30.0,  # newsdesk.enrich.finished.RELEASE_SECONDS
+    },
     "refine-stories": {
         "task": "newsdesk.tasks.refine_stories",
         "schedule": max(60.0, env_float("NEWSDESK_COVERAGE_REFINE_MINUTES", 10.0) * 60.0),

@@ -35,10 +35,11 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.feedgenerator import Stylesheet
 from django.utils.html import escape
-from django.utils.timezone import get_default_timezone, is_naive, make_aware
+from django.utils.timezone import get_default_timezone, is_naive, make_aware, now
 
 from newsdesk.changes import versioned_set
 from newsdesk.countries import country_name
+from newsdesk.enrich.finished import feed_finished_q, untranslated_marker
 from newsdesk.models import Article
 from newsdesk.web.filters import ArticleFilter
 from newsdesk.web.lru import LockedLRU
@@ -113,9 +114,13 @@ class ArticleFeed(ConditionalGet, Feed):
         """True when the items are ``item_queryset``'s first rows (not a subclass's own list)."""
         return type(self).items is ArticleFeed.items
 
+    def feed_queryset(self, obj) -> QuerySet[Article]:
+        """``item_queryset`` narrowed to what the English feeds publish (newsdesk/enrich/finished.py)."""
+        return self.item_queryset(obj).filter(feed_finished_q(now=now()))
+
     def item_rows(self, obj) -> list[FeedItem]:
         """The feed's items, in one query."""
-        rows = self.item_queryset(obj).values_list(*FEED_ITEM_COLUMNS)[: settings.NEWSDESK_FEED_SIZE]
+        rows = self.feed_queryset(obj).values_list(*FEED_ITEM_COLUMNS)[: settings.NEWSDESK_FEED_SIZE]
         return [FeedItem._make(row) for row in rows]
 
     def item_versions(self, obj) -> list[ItemVersion]:
@@ -123,7 +128,7 @@ class ArticleFeed(ConditionalGet, Feed):
         if not self.items_builtin():
             # A subclass that builds its own item list: derive from it.
             return [item_version(item) for item in self.items(obj)]
-        return list(self.item_queryset(obj).values_list(*VERSION_COLUMNS)[: settings.NEWSDESK_FEED_SIZE])
+        return list(self.feed_queryset(obj).values_list(*VERSION_COLUMNS)[: settings.NEWSDESK_FEED_SIZE])
 
     def items(self, obj) -> list[FeedItem]:
         if self.rows is not None:
@@ -136,7 +141,10 @@ class ArticleFeed(ConditionalGet, Feed):
         return [by_id[i] for i in ids if i in by_id]
 
     def item_title(self, item: FeedItem) -> str:
-        return xml_text(item.display_title)
+        marker = untranslated_marker(
+            status=item.translation_status, title_en=item.title_en, language=item.original_language
+        )
+        return xml_text(marker + item.display_title)
 
     def item_description(self, item: FeedItem) -> str:
         # RSS and Atom readers treat descriptions as HTML; ours is plain text.
