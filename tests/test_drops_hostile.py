@@ -199,3 +199,16 @@ def test_a_file_named_like_an_inbox_folder_does_not_block_the_inbox(drop, name):
     assert result.error == ""
     assert sorted(f.status for f in result.files) == ["ok", "ok"]
     assert (drop.box / name).is_dir()
+
+
+@pytest.mark.django_db
+def test_a_name_too_long_to_claim_is_refused_and_the_scan_goes_on(drop):
+    """Found by bench/fuzz.py --target names: a 250-byte name could not be renamed "<token>~<name>"."""
+    long_name = "a" * 240 + ".txt"
+    (drop.box / long_name).write_text("T\n\nB\n", encoding="utf-8")
+    (drop.box / "good.txt").write_text("Good\n\nBody.\n", encoding="utf-8")
+    result = drop_source_scan(source=drop)
+    assert sorted(f.status for f in result.files) == ["ok", "refused"]
+    [kept] = [p for p in (drop.box / "failed").iterdir() if not p.name.endswith(".error.txt")]
+    assert kept.name.endswith(".txt") and len(kept.name) <= 200
+    assert "longer than 200 bytes" in _note(drop)
