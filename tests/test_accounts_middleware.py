@@ -57,6 +57,7 @@ ROUTES: dict[str, str] = {
     "favicon": OPEN,
     "metrics": OPEN,
     "login": OPEN,
+    "websub-hub": OPEN,  # subscribers are servers: the hub checks each topic (a private desk: token feeds only)
     "logout": LOGOUT,
     "password_change": ACCOUNT,
     "password_change_done": ACCOUNT,
