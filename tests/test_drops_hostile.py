@@ -212,3 +212,18 @@ def test_a_name_too_long_to_claim_is_refused_and_the_scan_goes_on(drop):
     [kept] = [p for p in (drop.box / "failed").iterdir() if not p.name.endswith(".error.txt")]
     assert kept.name.endswith(".txt") and len(kept.name) <= 200
     assert "longer than 200 bytes" in _note(drop)
+
+
+def test_dropped_text_fields_get_the_caps_of_polled_items():
+    """A text file whose first line is a megabyte would give every later stage (language,
+    coverage, the translation budget) a megabyte title: drops are capped like polled items."""
+    from datetime import UTC, datetime
+
+    from newsdesk.drops.formats import drop_parse
+    from newsdesk.ingest.parse import MAX_CONTENT, MAX_SUMMARY, MAX_TITLE
+
+    data = ("T" * 1_000_000 + "\n\n" + ("word " * 50_000 + "\n\n") * 10).encode()
+    [entry] = drop_parse(data=data, name="huge.txt", mtime=datetime(2026, 12, 6, tzinfo=UTC)).entries
+    assert len(entry.item.title) <= MAX_TITLE
+    assert len(entry.item.summary) <= MAX_SUMMARY
+    assert len(entry.item.content) <= MAX_CONTENT + 100 and entry.item.content.startswith("<p>")
