@@ -189,3 +189,23 @@ def test_an_expired_lease_ends_the_subscription(subscriber):
     make_article(source=make_source())
     assert websub_publish(now=sub.expires_at + timezone.timedelta(seconds=1)) == 0
     assert not WebSubSubscription.objects.exists()
+
+
+def test_a_callback_refused_at_connect_time_is_not_confirmed(subscriber, settings):
+    """The guard runs again when the hub calls back (DNS may have changed since): a refusal settles it."""
+    sub = websub_request(
+        mode="subscribe", topic="http://testserver/feeds/rss/", callback=subscriber.url("/cb"), lease_seconds=None,
+        secret="", host="testserver",
+    )  # fmt: skip
+    settings.NEWSDESK_FETCH_ALLOWED_NETWORKS = []  # loopback is refused from now on
+    assert websub_verify(subscription_id=sub.id) == "refused"
+    assert not WebSubSubscription.objects.exists()
+    assert not subscriber.requests
+
+
+def test_a_topic_whose_host_is_no_longer_allowed_ends_quietly(subscriber, settings):
+    sub = subscribe(topic="http://testserver/feeds/rss/", callback=subscriber.url("/cb"))
+    settings.ALLOWED_HOSTS = ["desk.example.org"]
+    make_article(source=make_source())
+    assert websub_publish(now=timezone.now()) == 0
+    assert not WebSubSubscription.objects.filter(id=sub.id).exists()
