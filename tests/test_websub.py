@@ -6,6 +6,7 @@ import json
 from urllib.parse import urlsplit
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 from lxml import etree
@@ -22,6 +23,15 @@ from tests.support.http import Response
 pytestmark = pytest.mark.django_db
 HUB = "http://testserver/websub/hub/"
 ATOM = "http://www.w3.org/2005/Atom"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_hub_limits():
+    """The hub's per-address counters live in the shared Redis: each test starts from zero."""
+    keys = [f"websub-requests:{ip}" for ip in ("127.0.0.1", "192.0.2.7", "192.0.2.8")]
+    cache.delete_many(keys)
+    yield
+    cache.delete_many(keys)
 
 
 def _xml(content: bytes):
@@ -209,3 +219,11 @@ def test_a_topic_whose_host_is_no_longer_allowed_ends_quietly(subscriber, settin
     make_article(source=make_source())
     assert websub_publish(now=timezone.now()) == 0
     assert not WebSubSubscription.objects.filter(id=sub.id).exists()
+
+
+def test_the_hub_limits_requests_per_client(client, settings, subscriber):
+    settings.NEWSDESK_WEBSUB_MAX_REQUESTS_PER_IP = 2
+    data = {"hub.mode": "subscribe", "hub.topic": "http://testserver/feeds/rss/", "hub.callback": subscriber.url("/cb")}
+    answers = [client.post(HUB, data, REMOTE_ADDR="192.0.2.7").status_code for _ in range(3)]
+    assert answers == [202, 202, 429]
+    assert client.post(HUB, data, REMOTE_ADDR="192.0.2.8").status_code == 202  # another client
