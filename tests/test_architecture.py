@@ -37,7 +37,7 @@ STAGES = [
     {"web", "accounts", "templatetags"},
 ]
 # On top: they wire the stages together and may import any of them.
-WIRING = {"flow", "tasks", "admin", "apps", "management", "api", "alerts", "delivery", "testing"}
+WIRING = {"flow", "tasks", "admin", "apps", "management", "api", "alerts", "delivery", "websub", "testing"}
 
 
 def _layer(unit: str) -> int:

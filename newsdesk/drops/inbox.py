@@ -194,7 +194,24 @@ def stat_refusal(*, info: os.stat_result, max_bytes: int) -> str:
     return ""
 
 
+# Claims are renamed "<token>~<name>" and notes "<name>.error.txt": a name must
+# leave room for both under the file systems' 255-byte limit.
+MAX_NAME_BYTES = 200
+
+
+def name_fitted(name: str, limit: int = MAX_NAME_BYTES) -> str:
+    """``name`` cut to ``limit`` bytes, keeping a short suffix (for failed/)."""
+    raw = os.fsencode(name)
+    if len(raw) <= limit:
+        return name
+    suffix = os.fsencode(PurePosixPath(name).suffix)
+    suffix = suffix if len(suffix) <= 20 else b""
+    return os.fsdecode(raw[: limit - len(suffix)] + suffix)
+
+
 def name_refusal(name: str) -> str:
+    if len(os.fsencode(name)) > MAX_NAME_BYTES:
+        return f"file name is longer than {MAX_NAME_BYTES} bytes"
     if _UNSAFE_NAME_RE.search(name):
         return "file name contains control characters"
     try:
@@ -316,7 +333,7 @@ def error_text(*, name: str, reason: str, where: str = "", inbox: Path | None = 
 def file_refuse(*, box: Inbox, name: str, reason: str) -> Path | None:
     """Move an unclaimed, refused entry (symlink, FIFO...) to failed/ without opening it."""
     try:
-        target = move_unique(box.path / name, box.failed, name)
+        target = move_unique(box.path / name, box.failed, name_fitted(name))
     except FileNotFoundError:
         return None  # another worker moved it first
     _error_write(box.failed / f"{target.name}.error.txt", error_text(name=name, reason=reason, inbox=box.path))

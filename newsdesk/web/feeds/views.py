@@ -77,6 +77,7 @@ class ArticleFeed(ConditionalGet, Feed):
     # Per request, on the request's copy: the loaded rows (None: not loaded),
     # and the validator source read before them.
     rows: list[FeedItem] | None = None
+    hub_url = ""  # the WebSub hub the channel names (websub_hub)
     versions: list[ItemVersion] | None = None
 
     # --- what the feed is about -------------------------------------------
@@ -97,6 +98,9 @@ class ArticleFeed(ConditionalGet, Feed):
     def stylesheets(self, obj) -> list[Stylesheet]:
         """An XSL stylesheet, so a feed opened in a browser reads as a page, not a wall of XML."""
         return [Stylesheet(static("newsdesk/feed.xsl"), mimetype="text/xsl")]
+
+    def feed_extra_kwargs(self, obj) -> dict:
+        return {"hub": self.hub_url} if self.hub_url else {}
 
     def link(self, obj: ArticleFilter) -> str:
         query = obj.as_query()
@@ -295,7 +299,7 @@ class ArticleFeed(ConditionalGet, Feed):
         """The feed's answer to ``request``: a 304 if the client is up to date, else the whole feed."""
         obj = self.get_object(request, *args, **kwargs)
         memo_key, version, memo = self.memo_read(request, obj)
-        response, sure_200 = self.memo_304(request, version, memo)
+        response, sure_200 = self.memo_304(request, version, memo, obj)
         if response is not None:
             return response
         if sure_200 and self.items_builtin():
@@ -309,6 +313,7 @@ class ArticleFeed(ConditionalGet, Feed):
             versioned_set(memo_key, (version, etag, last_modified_ts), timeout=settings.NEWSDESK_FEED_VALIDATOR_TTL)
         response = get_conditional_response(request, etag=etag, last_modified=last_modified_ts)
         if response is None:
+            self.hub_url = self.websub_hub(request)
             feedgen = self.get_feed(obj, request)
             # Serialise into one buffer: the XML writer emits thousands of tiny
             # pieces, and HttpResponse.write() costs far more per call.
@@ -316,7 +321,8 @@ class ArticleFeed(ConditionalGet, Feed):
             feedgen.write(buffer, "utf-8")
             content_type = self.browser_content_type(request, feedgen.content_type)
             response = HttpResponse(buffer.getvalue(), content_type=content_type)
-        return self.finish(response, etag=etag, last_modified_ts=last_modified_ts)
+        links = self.websub_links(request, obj)
+        return self.finish(response, etag=etag, last_modified_ts=last_modified_ts, links=links)
 
 
 class AtomArticleFeed(ArticleFeed):
