@@ -6,6 +6,7 @@ import json
 from urllib.parse import urlsplit
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 from lxml import etree
@@ -22,6 +23,15 @@ from tests.support.http import Response
 pytestmark = pytest.mark.django_db
 HUB = "http://testserver/websub/hub/"
 ATOM = "http://www.w3.org/2005/Atom"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_hub_limits():
+    """The hub's per-address counters live in the shared Redis: each test starts from zero."""
+    keys = [f"websub-requests:{ip}" for ip in ("127.0.0.1", "192.0.2.7", "192.0.2.8")]
+    cache.delete_many(keys)
+    yield
+    cache.delete_many(keys)
 
 
 def _xml(content: bytes):
@@ -189,3 +199,31 @@ def test_an_expired_lease_ends_the_subscription(subscriber):
     make_article(source=make_source())
     assert websub_publish(now=sub.expires_at + timezone.timedelta(seconds=1)) == 0
     assert not WebSubSubscription.objects.exists()
+
+
+def test_a_callback_refused_at_connect_time_is_not_confirmed(subscriber, settings):
+    """The guard runs again when the hub calls back (DNS may have changed since): a refusal settles it."""
+    sub = websub_request(
+        mode="subscribe", topic="http://testserver/feeds/rss/", callback=subscriber.url("/cb"), lease_seconds=None,
+        secret="", host="testserver",
+    )  # fmt: skip
+    settings.NEWSDESK_FETCH_ALLOWED_NETWORKS = []  # loopback is refused from now on
+    assert websub_verify(subscription_id=sub.id) == "refused"
+    assert not WebSubSubscription.objects.exists()
+    assert not subscriber.requests
+
+
+def test_a_topic_whose_host_is_no_longer_allowed_ends_quietly(subscriber, settings):
+    sub = subscribe(topic="http://testserver/feeds/rss/", callback=subscriber.url("/cb"))
+    settings.ALLOWED_HOSTS = ["desk.example.org"]
+    make_article(source=make_source())
+    assert websub_publish(now=timezone.now()) == 0
+    assert not WebSubSubscription.objects.filter(id=sub.id).exists()
+
+
+def test_the_hub_limits_requests_per_client(client, settings, subscriber):
+    settings.NEWSDESK_WEBSUB_MAX_REQUESTS_PER_IP = 2
+    data = {"hub.mode": "subscribe", "hub.topic": "http://testserver/feeds/rss/", "hub.callback": subscriber.url("/cb")}
+    answers = [client.post(HUB, data, REMOTE_ADDR="192.0.2.7").status_code for _ in range(3)]
+    assert answers == [202, 202, 429]
+    assert client.post(HUB, data, REMOTE_ADDR="192.0.2.8").status_code == 202  # another client

@@ -4,6 +4,7 @@ and nothing after a drop outside the subscribed view."""
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from django.db import close_old_connections
 
 from newsdesk.changes import versioned_get
@@ -44,6 +45,7 @@ def test_subscribe_verify_push_on_a_new_drop_and_nothing_outside_the_view(client
     with celery_worker(extra_env=env):
         from newsdesk.tasks import scan_drop_sources, websub_publish
 
+        cache.delete("websub-requests:127.0.0.1")  # the hub's per-address limit, in the shared Redis
         answer = client.post(
             HUB,
             {"hub.mode": "subscribe", "hub.topic": TOPIC, "hub.callback": feed_server.url("/cb"), "hub.secret": "k"},

@@ -37,6 +37,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.core.handlers.wsgi import WSGIRequest
 from django.db import transaction
 from django.http import Http404
@@ -118,6 +119,9 @@ def feed_answer(*, topic: str, etag: str = "") -> FeedAnswer:
         response = match.func(WSGIRequest(environ), *match.args, **match.kwargs)
     except Http404:
         return FeedAnswer(404, "", b"", "")
+    except SuspiciousOperation:  # the topic's host is no longer in ALLOWED_HOSTS
+        log.warning("event=websub_topic_host_refused topic=%s", topic)
+        return FeedAnswer(400, "", b"", "")
     return FeedAnswer(
         response.status_code, response.get("ETag", ""), response.content, response.get("Content-Type", "")
     )
@@ -177,8 +181,13 @@ def websub_verify(*, subscription_id: int) -> str:
     params = {"hub.mode": mode, "hub.topic": sub.topic, "hub.challenge": challenge}
     if mode == "subscribe":
         params["hub.lease_seconds"] = str(sub.requested_lease)
-    result = fetch_url(url=sub.callback + ("&" if "?" in sub.callback else "?") + urlencode(params))
-    confirmed = 200 <= result.status < 300 and result.body.strip() == challenge.encode()
+    try:
+        result = fetch_url(url=sub.callback + ("&" if "?" in sub.callback else "?") + urlencode(params))
+    except FetchError as exc:
+        if exc.transient:
+            raise  # the task tries again
+        result = None  # refused for good (the SSRF guard at connect time, a bad URL): not confirmed
+    confirmed = result is not None and 200 <= result.status < 300 and result.body.strip() == challenge.encode()
     now = timezone.now()
     with transaction.atomic():
         sub = WebSubSubscription.objects.select_for_update().get(id=sub.id)

@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from newsdesk.accounts.middleware import public_view
+from newsdesk.accounts.throttle import client_ip
 
 from .hub import HubRefused, websub_request
+
+WINDOW_SECONDS = 3600
+
+
+def _over_limit(request: HttpRequest) -> bool:
+    """True once this client made NEWSDESK_WEBSUB_MAX_REQUESTS_PER_IP requests this hour.
+
+    Each request makes the hub call a URL back: an open hub must not become a way to make
+    Newsdesk send requests on someone's behalf.
+    """
+    key = f"websub-requests:{client_ip(request=request)}"
+    try:
+        cache.add(key, 0, timeout=WINDOW_SECONDS)
+        return cache.incr(key) > settings.NEWSDESK_WEBSUB_MAX_REQUESTS_PER_IP
+    except Exception:  # the cache down: let the request through (the SSRF guard still applies)
+        return False
 
 
 def _text(body: str, status: int) -> HttpResponse:
@@ -20,6 +39,10 @@ def _text(body: str, status: int) -> HttpResponse:
 @require_POST
 def websub_hub(request: HttpRequest) -> HttpResponse:
     """202 once the request is recorded: the callback is verified asynchronously, as WebSub expects."""
+    if _over_limit(request):
+        response = _text("Too many subscription requests from this address; try again later.", 429)
+        response["Retry-After"] = str(WINDOW_SECONDS)
+        return response
     data = request.POST
     lease = data.get("hub.lease_seconds", "")
     try:
