@@ -56,6 +56,14 @@ def semeval(corpora: Path) -> dict[str, float]:
     return figures(out)
 
 
+@functools.cache  # each corpus is read and embedded once per test run
+def ecbplus(corpora: Path) -> dict[str, float]:
+    out = run(corpora / "ecbplus_dev.jsonl").strip().splitlines()
+    assert any(line.startswith("ecbplus_dev.jsonl: worst event ") for line in out)
+    assert out[-1].startswith("ecbplus_dev.jsonl: bcubed_f1=")
+    return figures(out[-1])
+
+
 # The issue's targets. Not reached yet by the lexical defaults (see
 # docs/benchmarks.md); strict, so the marker must go once they pass. Either
 # optional semantic backend (requirements-semantic*.txt) reaches the UCI one.
@@ -94,6 +102,17 @@ def test_semeval_pairs_meet_the_similarity_targets_without_translation(corpora):
 
 
 @pytest.mark.slow  # reads a whole evaluation corpus
+@pytest.mark.xfail(
+    strict=True,
+    reason="target F1 0.90 with precision 0.90 not reached (0.852 / P 0.760 lexical, 0.851 / P 0.760 USE v3, "
+    "streaming plus refinement; docs/benchmarks.md)",
+)
+def test_ecbplus_same_kind_events_meet_the_precision_target(corpora):
+    got = ecbplus(corpora)
+    assert got["bcubed_f1"] >= 0.90 and got["precision"] >= 0.90
+
+
+@pytest.mark.slow  # reads a whole evaluation corpus
 def test_quality_does_not_regress_below_what_was_measured(corpora):
     """Floors a little under the committed figures: a change that loses quality fails here.
 
@@ -103,6 +122,10 @@ def test_quality_does_not_regress_below_what_was_measured(corpora):
     """
     assert uci(corpora)["bcubed_f1"] >= 0.795
     assert giveme(corpora)["bcubed_f1"] >= 0.885
+    # Same-kind events (particulars and refinement): 0.852 (P 0.760) lexical, 0.846 (P 0.762) with the
+    # default encoder, from 0.825 (P 0.717) / 0.824 (P 0.718) before them.
+    same_kind = ecbplus(corpora)
+    assert same_kind["bcubed_f1"] >= 0.84 and same_kind["precision"] >= 0.75
     got = semeval(corpora)
     assert got["pearson"] >= (0.675 if SEMANTIC else 0.65) and got["auc"] >= (0.85 if SEMANTIC else 0.835)
 
