@@ -247,3 +247,21 @@ def test_manage_ingest_refuses_a_name_that_is_not_utf8_and_stores_the_rest(tmp_p
     assert "stored=1" in out.getvalue() and "failed=1" in out.getvalue()
     assert "bad\\xff\\x0areason: ok.txt: refused: file name is not valid UTF-8" in err.getvalue()
     assert Article.objects.get().title_orig == "Good"
+
+
+def test_a_symlink_planted_as_done_makes_nothing_appear_where_it_points(tmp_path):
+    from datetime import UTC, datetime
+
+    from newsdesk.drops.inbox import claim_done, file_claim
+
+    box = inbox_open(drop_root=tmp_path / "root", inbox="wire")
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (box.path / "a.txt").write_text("Title\nbody")
+    claim = file_claim(box=box, name="a.txt", max_bytes=1_000_000)
+    box.done.rmdir()
+    box.done.symlink_to(outside)  # swapped in after the inbox was opened
+    with pytest.raises(OSError, match="not a plain directory"):
+        claim_done(claim=claim, day=datetime(2026, 2, 9, tzinfo=UTC))
+    claim.close()
+    assert list(outside.iterdir()) == []  # no 2026-02-09 folder created through the link

@@ -90,6 +90,7 @@ EXEMPT_PREFIXES = {
     "docker ": "Docker: not installed on test machines, and it pulls images from the network",
     "pip install": "network: installs from PyPI",
     "libretranslate ": "a third-party server that downloads its models from the network",
+    "celery ": "a long-running production worker or scheduler, or its options (make run starts both)",
 }
 _PREFIXES = ("make ", ".venv/bin/python ", "python manage.py ", "bash .ci", "manage.py ", "gunicorn ", "celery ")
 
