@@ -217,7 +217,13 @@ def _filler(cursor, table: str, given: set[str]) -> tuple[list[str], list[str]]:
     return cols, exprs
 
 
-def data_generate(*, cursor, articles: int) -> float:
+def data_generate(*, cursor, articles: int, db: str) -> float:
+    # newsdesk.models is a package of Django models: the app registry must be ready first.
+    os.environ.update(env_for(db))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    import django
+
+    django.setup()
     from newsdesk.models.search_schema import POSTGRES_INSTALL
 
     start = time.perf_counter()
@@ -338,7 +344,7 @@ def database_prepare(*, db: str, articles: int, regen: bool) -> None:
                 cursor.execute("ANALYZE newsdesk_article")
             return
         print(f"generating {articles:,} articles in {db}", flush=True)
-        took = data_generate(cursor=cursor, articles=articles)
+        took = data_generate(cursor=cursor, articles=articles, db=db)
         print(f"generated in {took:.0f}s", flush=True)
 
 

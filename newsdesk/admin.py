@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.core.exceptions import PermissionDenied
@@ -249,6 +252,14 @@ class SourceAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
+        if obj.kind == SourceKind.DROP and not change:
+            folder = Path(settings.NEWSDESK_DROP_ROOT) / obj.inbox
+            self.message_user(
+                request,
+                f"Drop files into {folder}/ (created at the next scan, within "
+                f"{settings.NEWSDESK_DROP_SCAN_SECONDS:g} seconds; watch_drops takes them at once).",
+                messages.INFO,
+            )
         found = getattr(form, "discovered", [])
         if found and (len(found) > 1 or found[0].url != form.data.get("url")):
             others = ", ".join(f.url for f in found[1:])

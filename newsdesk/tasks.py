@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
+from newsdesk.enrich.finished import articles_release_held
 from newsdesk.flow import (
     BULK_QUEUE,
     FRESH_QUEUE,
@@ -31,6 +32,7 @@ from newsdesk.flow import (
     enrich_batches_plan,
 )
 from newsdesk.ingest.dispatch import source_batches, sources_dispatch
+from newsdesk.ingest.fetch import FetchError
 from newsdesk.ingest.poll import (
     polls_mark,
     source_dead_letter,
@@ -200,6 +202,12 @@ def retry_pending_translations(limit: int = 500) -> int:
     return len(ids)
 
 
+@shared_task(**RETRY)
+def release_held_articles() -> int:
+    """Publish in the feeds the articles whose translation hold ended (newsdesk/enrich/finished.py)."""
+    return articles_release_held(now=timezone.now())
+
+
 def enrich_backlog() -> int:
     """Messages waiting in the enrichment queues (0 if the broker cannot say)."""
     try:
@@ -283,6 +291,22 @@ def _kick_on_start(**_: object) -> None:
     first tick: recovers work left by a restart and gives `make run` instant data."""
     dispatch_due_sources.delay()
     scan_drop_sources.delay()
+
+
+@shared_task(**{**RETRY, "autoretry_for": (*RETRYABLE, FetchError), "max_retries": 5})
+def websub_verify_request(subscription_id: int) -> str:
+    """Intent verification of one WebSub (un)subscription request (newsdesk/websub/hub.py)."""
+    from newsdesk.websub.hub import websub_verify
+
+    return websub_verify(subscription_id=subscription_id)
+
+
+@shared_task(**RETRY)
+def websub_publish() -> int:
+    """Push every WebSub subscription whose feed changed (nothing at all when no feed did)."""
+    from newsdesk.websub.hub import websub_publish as publish
+
+    return publish(now=timezone.now())
 
 
 @shared_task(**RETRY)

@@ -124,3 +124,17 @@ def test_a_traceback_naming_a_token_is_redacted():
     for formatter in (KeyValueFormatter(), JsonFormatter()):
         line = formatter.format(record)
         assert TOKEN not in line and "[redacted]" in line
+
+
+def test_gunicorn_error_log_is_redacted_too():
+    from gunicorn.config import Config
+
+    glog = RedactingGunicornLogger(Config())
+    captured = io.StringIO()
+    handler = logging.StreamHandler(captured)
+    glog.error_log.addHandler(handler)
+    try:
+        glog.error("Error handling request %s", f"/feeds/private/{TOKEN}/rss/")
+    finally:
+        glog.error_log.removeHandler(handler)
+    assert TOKEN not in captured.getvalue() and "/feeds/private/[redacted]/rss/" in captured.getvalue()

@@ -57,6 +57,7 @@ ROUTES: dict[str, str] = {
     "favicon": OPEN,
     "metrics": OPEN,
     "login": OPEN,
+    "websub-hub": OPEN,  # subscribers are servers: the hub checks each topic (a private desk: token feeds only)
     "logout": LOGOUT,
     "password_change": ACCOUNT,
     "password_change_done": ACCOUNT,
@@ -163,7 +164,9 @@ def world(db):
 
     story = Story.objects.create(headline="Lithium deal signed", article_count=2, source_count=2)
     first.story = story
-    first.save(update_fields=["story"])
+    # A full text, so the article's translation route has something to answer with (else 404 no_content).
+    first.content_orig = "<p>Lithium deal signed in full.</p>"
+    first.save(update_fields=["story", "content_orig"])
     make_article(source, "Lithium deal criticised", story=story, minutes_ago=5)
     editor = make_editor()
     view = saved_view_create(owner=editor, name="Mexico", query="country=MX")
@@ -202,7 +205,7 @@ def url_for(route: Route, world: dict) -> str:
         if name in ("article_id", "article_pk"):
             return str(world["article"].pk)
         if name == "decision_pk":
-            return str(world["decision"].pk)
+            return str(world["decision"].pk) if "decision" in world else "1"  # worlds built elsewhere have none
         if conv == "int" or name == "story_id":
             return str(world["story"].pk)
         return "x"

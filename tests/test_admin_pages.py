@@ -48,8 +48,10 @@ def test_add_drop_inbox_form_and_save(boss):
     page = boss.get(ADD + "?kind=drop")
     assert _form_fields(page) == {"name", "country", "language", "category", "enabled", "inbox"}
     token = page.cookies.get("csrftoken")
-    response = boss.post(ADD + "?kind=drop", {"name": "Wire inbox", "inbox": "wire", "enabled": "on"})
-    assert response.status_code == 302, response.content.decode()[:2000]
+    response = boss.post(ADD + "?kind=drop", {"name": "Wire inbox", "inbox": "wire", "enabled": "on"}, follow=True)
+    assert response.redirect_chain, response.content.decode()[:2000]
+    notes = [str(m) for m in response.context["messages"]]
+    assert any(n.startswith("Drop files into ") and "/wire/" in n for n in notes), notes
     source = Source.objects.get(name="Wire inbox")
     assert source.kind == SourceKind.DROP and source.inbox == "wire" and source.url == ""
     assert token is None or token  # the form came with its CSRF cookie

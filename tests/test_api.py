@@ -276,3 +276,14 @@ def test_served_schema_matches_the_committed_one(client, settings):
     served = client.get(f"{API}/openapi.json")
     assert served.status_code == 200
     assert served.json() == committed
+
+
+def test_anonymous_readers_do_not_see_feed_urls(client, settings, editor_token):
+    """A feed URL may carry a publisher's access key; the public desk shows outlets, not their feeds."""
+    settings.NEWSDESK_DASHBOARD_PUBLIC = True
+    make_source(name="Paid wire", url="https://wire.example/feed?key=s3cret")
+    anonymous = client.get(f"{API}/sources/").json()["items"]
+    assert {s["url"] for s in anonymous} == {None}
+    with_token = client.get(f"{API}/sources/", **_auth(editor_token)).json()["items"]
+    assert "https://wire.example/feed?key=s3cret" in {s["url"] for s in with_token}
+    assert all(s["error_count"] is None for s in with_token)  # health is for admins

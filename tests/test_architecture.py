@@ -19,6 +19,7 @@ BASE = {
     "migrations",
     "languages",
     "countries",
+    "places",
     "httpheaders",
     "perprocess",
     "redisconn",
@@ -36,7 +37,7 @@ STAGES = [
     {"web", "accounts", "templatetags"},
 ]
 # On top: they wire the stages together and may import any of them.
-WIRING = {"flow", "tasks", "admin", "apps", "management", "api", "alerts", "delivery", "testing"}
+WIRING = {"flow", "tasks", "admin", "apps", "management", "api", "alerts", "delivery", "websub", "testing"}
 
 
 def _layer(unit: str) -> int:

@@ -362,6 +362,18 @@ def test_the_default_model_places_one_story_in_three_languages_together(use):
     assert float(alone @ vecs[1]) == pytest.approx(1.0, abs=1e-3)
 
 
+def test_a_multilingual_model_reads_only_the_languages_it_was_trained_on(use):
+    """USE v3 knows 16 languages: an Indonesian article gets no vector (its words still count), a Spanish one does."""
+    spanish = Article(title_orig="Terremoto en Sumatra", summary_orig="", language="es", translation_status="pending")
+    indonesian = Article(title_orig="Gempa di Sumatra", summary_orig="", language="id", translation_status="pending")
+    undetected = Article(title_orig="Gempa di Sumatra", summary_orig="", language="", translation_status="pending")
+    assert semantic.article_semantic_text(spanish) == "Terremoto en Sumatra"
+    assert semantic.article_semantic_text(indonesian) is None
+    assert semantic.article_semantic_text(undetected) == "Gempa di Sumatra"
+    assert semantic.MINILM.reads("en") and not semantic.MINILM.reads("es")
+    assert semantic.E5_SMALL.reads("id")  # about 100 languages: no list kept
+
+
 @needs_use
 def test_auto_takes_the_default_multilingual_model_unless_an_optional_one_is_installed(settings, monkeypatch):
     settings.NEWSDESK_COVERAGE_SEMANTIC_MODEL = "auto"

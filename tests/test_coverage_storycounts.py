@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from newsdesk.coverage.cluster import article_assign_story
 from newsdesk.coverage.engine import Params
@@ -232,4 +233,30 @@ def test_editor_corrections_agree_with_the_reference():
     assert_stories_match_the_reference()
     decision_undo(decision=merged, editor=editor)
     decision_undo(decision=split, editor=editor)
+    assert_stories_match_the_reference()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_refinement_pass_agrees_with_the_reference():
+    """Beat's refinement (newsdesk/coverage/dbrefine.py): a split glued story, then merged fragments."""
+    from newsdesk.coverage.dbrefine import stories_refine_recent
+    from newsdesk.coverage.decisions import stories_reindex
+    from tests.test_coverage_refine import CHILE_EN, JAPAN_EN
+
+    now = timezone.now()
+    chile = [make_article(title=t, summary=s, at=now - timedelta(minutes=30 - n)) for n, (t, s) in enumerate(CHILE_EN)]
+    japan = [make_article(title=t, summary=s, at=now - timedelta(minutes=20 - n)) for n, (t, s) in enumerate(JAPAN_EN)]
+    for article in [*chile, *japan]:
+        article_assign_story(article=article)
+    glued, japan_story = (Article.objects.get(pk=a.pk).story_id for a in (chile[0], japan[0]))
+    # The stream's mistake: both earthquakes in one story (the Japanese one left empty).
+    Article.objects.filter(pk__in=[a.pk for a in japan]).update(story_id=glued)
+    stories_reindex([glued, japan_story])
+    assert stories_refine_recent().created == 1
+    assert_stories_match_the_reference()
+    # Fragments of one event: the refinement folds one into the other and empties it.
+    fragment = Story.objects.create(headline="")
+    Article.objects.filter(pk=chile[2].pk).update(story_id=fragment.id)
+    stories_reindex([glued, fragment.id])
+    assert stories_refine_recent().emptied == 1
     assert_stories_match_the_reference()

@@ -57,12 +57,6 @@ def _stories() -> dict[str, set[int | None]]:
     return by_title
 
 
-@pytest.mark.xfail(
-    reason="Similar Coverage precision (issue #18, in progress): with the default matcher the English reports "
-    "of the two decisions "
-    "share only generic terms (central bank, rate, inflation, decision) and are still linked",
-    strict=False,
-)
 def test_two_same_kind_events_stay_apart(demo):
     """Mexico's rate cut and Brazil's rate hold are two stories, whatever the matcher."""
     stories = _stories()

@@ -199,3 +199,69 @@ def test_a_file_named_like_an_inbox_folder_does_not_block_the_inbox(drop, name):
     assert result.error == ""
     assert sorted(f.status for f in result.files) == ["ok", "ok"]
     assert (drop.box / name).is_dir()
+
+
+@pytest.mark.django_db
+def test_a_name_too_long_to_claim_is_refused_and_the_scan_goes_on(drop):
+    """Found by bench/fuzz.py --target names: a 250-byte name could not be renamed "<token>~<name>"."""
+    long_name = "a" * 240 + ".txt"
+    (drop.box / long_name).write_text("T\n\nB\n", encoding="utf-8")
+    (drop.box / "good.txt").write_text("Good\n\nBody.\n", encoding="utf-8")
+    result = drop_source_scan(source=drop)
+    assert sorted(f.status for f in result.files) == ["ok", "refused"]
+    [kept] = [p for p in (drop.box / "failed").iterdir() if not p.name.endswith(".error.txt")]
+    assert kept.name.endswith(".txt") and len(kept.name) <= 200
+    assert "longer than 200 bytes" in _note(drop)
+
+
+def test_dropped_text_fields_get_the_caps_of_polled_items():
+    """A text file whose first line is a megabyte would give every later stage (language,
+    coverage, the translation budget) a megabyte title: drops are capped like polled items."""
+    from datetime import UTC, datetime
+
+    from newsdesk.drops.formats import drop_parse
+    from newsdesk.ingest.parse import MAX_CONTENT, MAX_SUMMARY, MAX_TITLE
+
+    data = ("T" * 1_000_000 + "\n\n" + ("word " * 50_000 + "\n\n") * 10).encode()
+    [entry] = drop_parse(data=data, name="huge.txt", mtime=datetime(2026, 12, 6, tzinfo=UTC)).entries
+    assert len(entry.item.title) <= MAX_TITLE
+    assert len(entry.item.summary) <= MAX_SUMMARY
+    assert len(entry.item.content) <= MAX_CONTENT + 100 and entry.item.content.startswith("<p>")
+
+
+@pytest.mark.django_db
+def test_manage_ingest_refuses_a_name_that_is_not_utf8_and_stores_the_rest(tmp_path):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    folder = os.fsencode(tmp_path / "in")
+    os.makedirs(folder)
+    with open(os.path.join(folder, b"bad\xff\nreason: ok.txt"), "wb") as handle:
+        handle.write(b"T\n\nB\n")
+    with open(os.path.join(folder, b"good.txt"), "wb") as handle:
+        handle.write(b"Good\n\nBody.\n")
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("ingest", str(tmp_path / "in"), "--no-enrich", "--no-progress", stdout=out, stderr=err)
+    assert "stored=1" in out.getvalue() and "failed=1" in out.getvalue()
+    assert "bad\\xff\\x0areason: ok.txt: refused: file name is not valid UTF-8" in err.getvalue()
+    assert Article.objects.get().title_orig == "Good"
+
+
+def test_a_symlink_planted_as_done_makes_nothing_appear_where_it_points(tmp_path):
+    from datetime import UTC, datetime
+
+    from newsdesk.drops.inbox import claim_done, file_claim
+
+    box = inbox_open(drop_root=tmp_path / "root", inbox="wire")
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (box.path / "a.txt").write_text("Title\nbody")
+    claim = file_claim(box=box, name="a.txt", max_bytes=1_000_000)
+    box.done.rmdir()
+    box.done.symlink_to(outside)  # swapped in after the inbox was opened
+    with pytest.raises(OSError, match="not a plain directory"):
+        claim_done(claim=claim, day=datetime(2026, 2, 9, tzinfo=UTC))
+    claim.close()
+    assert list(outside.iterdir()) == []  # no 2026-02-09 folder created through the link

@@ -81,3 +81,12 @@ def test_browsers_get_xml_their_xsl_can_render_readers_keep_the_feed_type(client
         assert page.content == reader.content and page["ETag"] == reader["ETag"]
         assert "Accept" in reader["Vary"] and "Accept" in page["Vary"]
     assert client.get("/feeds/json/", HTTP_ACCEPT=browser)["Content-Type"].startswith("application/feed+json")
+
+
+def test_the_dashboard_tab_is_titled_like_its_feed(client):
+    from lxml import html
+
+    make_article(source=make_source(name="El Financiero", country="MX", language="es"))
+    doc = html.fromstring(client.get("/?country=MX&lang=es").content.decode())
+    assert doc.findtext(".//title") == "Mexico, Spanish · Newsdesk"
+    assert html.fromstring(client.get("/").content.decode()).findtext(".//title") == "Newsdesk"

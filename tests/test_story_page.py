@@ -166,3 +166,18 @@ def test_back_link_returns_to_the_filtered_view_the_reader_came_from(client, sto
     for elsewhere in ("https://evil.example/?country=MX", "http://testserver/stats/"):
         doc = html.fromstring(client.get(url, HTTP_REFERER=elsewhere).content)
         assert css(doc, "p.back")[0].find("a").get("href") == "/"
+
+
+def test_story_feed_title_is_the_english_headline(client, db):
+    source = Source.objects.create(name="El Financiero", country="MX", language="es")
+    article = make_article(
+        title="Los minerales críticos no deben negociarse por separado",
+        title_en="Critical minerals should not be negotiated separately",
+        language="es",
+        source=source,
+        status=TranslationStatus.DONE,
+    )
+    story = article_assign_story(article=article)
+    Story.objects.filter(id=story.id).update(headline="Los minerales críticos no deben negociarse por separado")
+    root = etree.fromstring(client.get(reverse("story-rss", args=[story.pk])).content)
+    assert root.findtext("channel/title") == "Newsdesk story — Critical minerals should not be negotiated separately"

@@ -138,3 +138,17 @@ def test_an_over_long_text_is_refused_before_any_call(client, translator, settin
     response = client.post(_url(_article()))
     assert response.status_code == 413
     assert translator.calls == 0
+
+
+def test_the_link_from_the_article_page_opens_a_page_with_the_form_for_editors_only(client, translator):
+    article = _article()
+    url = reverse("article-translation", args=[article.id])
+    page = client.get(url).content.decode()
+    assert "<html" in page and "Not translated yet" in page and "Primer párrafo del artículo." in page
+    assert 'method="post"' not in page  # a reader cannot ask
+    client.force_login(make_editor())
+    page = client.get(url).content.decode()
+    assert 'method="post"' in page and 'name="csrfmiddlewaretoken"' in page
+    fragment = client.get(url + "?format=fragment").content.decode()
+    assert fragment.startswith('<div class="article-translation" data-status="not_translated">')
+    assert translator.calls == 0

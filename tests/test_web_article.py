@@ -97,9 +97,7 @@ def test_items_without_an_original_url_link_to_their_own_page_never_the_root(cli
 
 
 def test_guid_stays_when_the_article_changes(client):
-    article = make_article(
-        source=make_source(), url="", title_en="", summary_en="", status=TranslationStatus.FAILED
-    )
+    article = make_article(source=make_source(), url="", title_en="", summary_en="", status=TranslationStatus.FAILED)
     before = _links(client)
     Article.objects.filter(pk=article.pk).update(
         title_en="Now in English", translation_status=TranslationStatus.DONE, url="https://outlet.example/late"

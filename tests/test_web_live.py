@@ -138,3 +138,18 @@ def test_on_a_private_desk_the_session_is_the_only_cost(client, settings):
     assert "newsdesk_article" not in tables
     # Session, user, and the user's and group's permissions (the editors' read permission).
     assert len(queries.captured_queries) <= 4, [q["sql"][:80] for q in queries.captured_queries]
+
+
+def test_dashboards_opened_at_different_times_share_one_count_per_change(client, settings, django_assert_num_queries):
+    settings.NEWSDESK_DASHBOARD_PUBLIC = True
+    source = make_source(country="MX")
+    make_article(source=source)
+    early = _live_box(client, "country=MX")
+    make_article(source=source)
+    later = _live_box(client, "country=MX")  # opened after one more article
+    assert int(later["after"]) > int(early["after"])
+    make_article(source=source)
+    make_article(source=make_source(country="FR"))
+    assert _poll(client, early)["new"] == 2  # this one walks the newest ids
+    with django_assert_num_queries(0):
+        assert _poll(client, later)["new"] == 1  # answered from the same walk

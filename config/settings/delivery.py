@@ -53,3 +53,11 @@ NEWSDESK_ALERT_SWEEP_SECONDS = float(env_int("NEWSDESK_ALERT_SWEEP_SECONDS", 30)
 NEWSDESK_ALERT_WINDOW_HOURS = env_int("NEWSDESK_ALERT_WINDOW_HOURS", 72)
 NEWSDESK_ALERT_MARGIN_SECONDS = env_int("NEWSDESK_ALERT_MARGIN_SECONDS", 300)
 NEWSDESK_MAX_ALERTS = env_int("NEWSDESK_MAX_ALERTS", 50)
+
+# WebSub hub (newsdesk/websub/): default and longest lease a subscriber gets,
+# and how often beat checks whether a subscribed feed changed (a no-op without a change).
+NEWSDESK_WEBSUB_LEASE_SECONDS = env_int("NEWSDESK_WEBSUB_LEASE_SECONDS", 10 * 86400)
+NEWSDESK_WEBSUB_LEASE_MAX = env_int("NEWSDESK_WEBSUB_LEASE_MAX", 30 * 86400)
+# Subscription requests one client address may make per hour (each makes the hub call a URL).
+NEWSDESK_WEBSUB_MAX_REQUESTS_PER_IP = env_int("NEWSDESK_WEBSUB_MAX_REQUESTS_PER_IP", 60)
+NEWSDESK_WEBSUB_PUBLISH_SECONDS = float(env_int("NEWSDESK_WEBSUB_PUBLISH_SECONDS", 5))

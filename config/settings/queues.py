@@ -8,9 +8,14 @@ from __future__ import annotations
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
-from config.env import env_float, env_int, env_str
+from config.env import env_int, env_str
 from config.settings.core import VAR_DIR
-from config.settings.delivery import NEWSDESK_ALERT_SWEEP_SECONDS, NEWSDESK_DELIVERY_DISPATCH_SECONDS
+from config.settings.coverage import NEWSDESK_COVERAGE_REFINE_MINUTES
+from config.settings.delivery import (
+    NEWSDESK_ALERT_SWEEP_SECONDS,
+    NEWSDESK_DELIVERY_DISPATCH_SECONDS,
+    NEWSDESK_WEBSUB_PUBLISH_SECONDS,
+)
 from config.settings.drops import NEWSDESK_DROP_SCAN_SECONDS
 from config.settings.enrich import NEWSDESK_TRANSLATION_RETRY_SECONDS
 from config.settings.ingest import NEWSDESK_DISPATCH_SECONDS
@@ -108,9 +113,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "newsdesk.tasks.retry_pending_translations",
         "schedule": NEWSDESK_TRANSLATION_RETRY_SECONDS,
     },
+    "release-held-articles": {
+        "task": "newsdesk.tasks.release_held_articles",
+        "schedule": 30.0,  # newsdesk.enrich.finished.RELEASE_SECONDS
+    },
+    "websub-publish": {
+        "task": "newsdesk.tasks.websub_publish",
+        "schedule": NEWSDESK_WEBSUB_PUBLISH_SECONDS,
+    },
     "refine-stories": {
         "task": "newsdesk.tasks.refine_stories",
-        "schedule": max(60.0, env_float("NEWSDESK_COVERAGE_REFINE_MINUTES", 10.0) * 60.0),
+        "schedule": max(60.0, NEWSDESK_COVERAGE_REFINE_MINUTES * 60.0),
     },
     "prune-fetch-history": {
         "task": "newsdesk.tasks.prune_fetch_history",

@@ -15,6 +15,9 @@ NEWSDESK_FEED_MAX_AGE = env_int("NEWSDESK_FEED_MAX_AGE", 300)
 NEWSDESK_FEED_VALIDATOR_TTL = env_int("NEWSDESK_FEED_VALIDATOR_TTL", NEWSDESK_FEED_MAX_AGE)
 # How long the stats charts and the dashboard's category list are cached.
 NEWSDESK_STATS_CACHE_SECONDS = env_int("NEWSDESK_STATS_CACHE_SECONDS", 300)
+# English feeds publish a pending translation only after this many seconds since the
+# article was stored, with its original text and a marker (newsdesk/web/feeds/finished.py).
+NEWSDESK_FEED_HOLD_SECONDS = env_int("NEWSDESK_FEED_HOLD_SECONDS", 600)
 # Rendered dashboard cards kept per web process, keyed by everything a card shows (0 = off).
 NEWSDESK_CARD_CACHE = env_int("NEWSDESK_CARD_CACHE", 4096)
 # Serialised feed items kept per web process, keyed by everything an item shows (0 = off).

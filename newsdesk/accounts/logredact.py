@@ -4,7 +4,7 @@ A token sits in the feed URL's path (feed readers cannot send headers), so
 any line that prints a path could leak it: Django's "Not Found: /feeds/…"
 warnings, runserver's request lines, gunicorn's access log. ``RedactTokens``
 is a logging filter on our console handler (Django and runserver lines), and
-``RedactingGunicornLogger`` does the same for gunicorn's access log.
+``RedactingGunicornLogger`` does the same for gunicorn's access and error logs.
 """
 
 from __future__ import annotations
@@ -63,6 +63,12 @@ if _GunicornLogger is not None:
 
     class RedactingGunicornLogger(_GunicornLogger):
         """gunicorn's logger with feed tokens removed from every access-log field (request line, path, referer)."""
+
+        def setup(self, cfg):
+            super().setup(cfg)
+            # gunicorn's error log names request URIs too ("Error handling request /feeds/private/…").
+            if not any(isinstance(f, RedactTokens) for f in self.error_log.filters):
+                self.error_log.addFilter(RedactTokens())
 
         def atoms(self, resp, req, environ, request_time):
             atoms = super().atoms(resp, req, environ, request_time)

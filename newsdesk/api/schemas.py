@@ -88,7 +88,8 @@ class SourceOut(Schema):
     id: int
     name: str
     kind: str
-    url: str
+    # The feed URL, for token holders only (null for anonymous readers of a public desk).
+    url: str | None
     site_url: str
     country: str
     language: str

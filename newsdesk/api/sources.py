@@ -29,7 +29,8 @@ def source_out(source: Source, *, caller: Caller) -> dict:
         "id": source.id,
         "name": source.name,
         "kind": source.kind,
-        "url": source.url,
+        # A feed URL can carry a publisher's access key: not for anonymous readers of a public desk.
+        "url": source.url if caller.token is not None else None,
         "site_url": source.site_url,
         "country": source.country,
         "language": source.language,

@@ -130,5 +130,6 @@ def _apply(*, moves: dict[int, int], seen: dict[int, int | None]) -> tuple[int, 
             Story.objects.filter(id=story).update(merged_into_id=went)
             Story.objects.filter(merged_into_id=story).update(merged_into_id=went)
         CoverageStory.objects.filter(story_id__in=emptied).delete()
-        stories_reindex(sorted(set(by_target) | (sources - set(emptied))))
+        # Emptied stories too: their figures go to zero (they keep no centroid).
+        stories_reindex(sorted(set(by_target) | sources))
     return len(valid), len(fresh), len(emptied), len(moves) - len(valid)

@@ -151,7 +151,7 @@ def embeddings_ensure(*, batch: int = 64, progress: Any = None) -> dict[int, Any
     stored = dict(CoverageEmbedding.objects.values_list("article_id", "digest").iterator(chunk_size=5000))
     todo: list[tuple[int, str, str]] = []
     wanted: dict[int, str] = {}  # what each article's vector must have been computed from
-    fields = ("id", "title_en", "summary_en", "translation_status", "title_orig", "summary_orig")
+    fields = ("id", "title_en", "summary_en", "translation_status", "title_orig", "summary_orig", "language")
     for row in Article.objects.order_by("id").values_list(*fields).iterator(chunk_size=5000):
         text = article_semantic_text(Article(**dict(zip(fields, row, strict=True))))
         if text is None:

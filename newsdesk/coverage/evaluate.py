@@ -246,13 +246,13 @@ def _embed_english(embed: Embedder, texts: list[tuple[str, str, str]]) -> list[A
     the original, or the translation once done); without translation, as the
     evaluation runs, other languages get no embedding and are scored on their
     lexical features alone. A missing language is detected as enrichment
-    detects it. The multilingual model reads every text as it is.
+    detects it. A multilingual model reads every text of its languages as it is.
     """
     chosen = semantic_model()
     english = [
         i
         for i, (title, lead, lang) in enumerate(texts)
-        if not chosen.english_only or semantic_language(title, lead, lang) == "en"
+        if (not chosen.english_only and not chosen.languages) or chosen.reads(semantic_language(title, lead, lang))
     ]
     out: list[Any] = [None] * len(texts)
     if english:

@@ -27,6 +27,7 @@ class MemoryStore:
         # term -> postings sorted by (time, key)
         self._postings: dict[str, list[tuple[float, int]]] = defaultdict(list)
         self._members: dict[int, set[int]] = {}
+        self._timeline: list[tuple[float, int]] = []  # (time, key) of every document, in time order
         self._next_story = 1
         self._count = 0
 
@@ -61,6 +62,8 @@ class MemoryStore:
     def doc_save(self, *, doc: Doc, index_terms: Sequence[str], df_keys: Sequence[str]) -> None:
         assert doc.story is not None
         previous = self._docs.get(doc.key)
+        if previous is None:
+            bisect.insort(self._timeline, (doc.at, doc.key))
         if previous is not None and previous.story in self._members:
             self._members[previous.story].discard(doc.key)
         self._docs[doc.key] = doc
@@ -97,8 +100,9 @@ class MemoryStore:
 
     def window_docs(self, *, since: float, limit: int) -> list[Doc]:
         """The latest ``limit`` documents published at ``since`` or later (what a refinement pass reads)."""
-        recent = sorted((d for d in self._docs.values() if d.at >= since), key=lambda d: (d.at, d.key))
-        return recent[-limit:]
+        lo = bisect.bisect_left(self._timeline, (since, -1))
+        lo = max(lo, len(self._timeline) - limit)
+        return [self._docs[key] for _, key in self._timeline[lo:]]
 
     def window_refine(
         self,

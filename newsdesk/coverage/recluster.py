@@ -15,7 +15,7 @@ import multiprocessing as mp
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import islice
 
@@ -102,9 +102,12 @@ def _recluster_all(*, progress: Progress | None) -> ReclusterStats:
     previous: dict[int, int | None] = {}
     vectors = _semantic_vectors()
     links = links_load()  # editors' decisions bind a rebuild too
-    # Refinement passes as beat runs them while the articles arrived (the
-    # same code as beat's task): a rebuild ends where production would be.
-    schedule = RefineSchedule(refine=refine_params())
+    # Refinement passes over the replay (the code of beat's task), every
+    # quarter of the window of stream time rather than beat's every few
+    # minutes: each article is still seen by four passes, and a rebuild of a
+    # long history stays at its thousands of articles a second.
+    shipped = refine_params()
+    schedule = RefineSchedule(refine=replace(shipped, every_seconds=shipped.window_hours * 3600.0 / 4))
     cache = RefineCache()
     rows = Article.objects.order_by("published_at", "id").values_list(*_FIELDS).iterator(chunk_size=2000)
     at = 0.0

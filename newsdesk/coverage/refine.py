@@ -54,6 +54,7 @@ class RefineParams:
     split_threshold: float = 0.5
     split_ratio: float = 0.4
     split_ratio_conflict: float = 0.75
+    split_pairs: bool = True  # a story of two lone articles may split (on conflicting particulars alone)
     merge_threshold: float = 0.5
     split_max: int = 150  # stories with more members in the window are not split
     core_terms: int = 8  # terms a piece is indexed under to find pieces worth comparing
@@ -317,7 +318,7 @@ class _Pass:
             return True
         # Closer (or two lone articles, with no cohesion to compare with), but
         # their cores disagree on who, where or which year: two events of one kind.
-        if not known or link < self.refine.split_ratio_conflict * min(known):
+        if (not known and self.refine.split_pairs) or (known and link < self.refine.split_ratio_conflict * min(known)):
             cores = [story_core([self.docs[members[x]] for x in g], share=self.params.core_share) for g in groups]
             (pa, na), (pb, nb) = cores
             # Figures differ between reports of one event (tolls rise, outlets

@@ -235,6 +235,17 @@ def _lead(body: str, chars: int) -> str:
     return body
 
 
+_CAPITALISED = re.compile(r"\b[^\W\d_]{3,}")
+
+
+def _title_case(title: str) -> bool:
+    """Whether most of a headline's words of three letters or more start with a capital."""
+    words = _CAPITALISED.findall(title)
+    if len(words) < 4:
+        return False
+    return sum(1 for w in words if w[0].isupper()) >= 0.7 * len(words)
+
+
 def text_features(*, title: str, body: str = "", body_chars: int = 600, grams: bool = True) -> Features:
     """Features of a title and the start of its body (the lead).
 
@@ -250,7 +261,12 @@ def text_features(*, title: str, body: str = "", body_chars: int = 600, grams: b
     names: set[str] = set()
     body = _lead(body, body_chars)
     for part, weight in ((title, TITLE_WEIGHT), (body, 1.0)):
+        # In a Title-Case Headline every word is capitalised: that says
+        # nothing about names (figures and acronyms still do).
+        case_free = part is title and _title_case(part)
         for word, is_name, dense in _tokens(part):
+            if case_free and is_name and not word.isdigit():
+                is_name = False
             if dense:
                 terms[word] += weight
                 continue

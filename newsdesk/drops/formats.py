@@ -22,8 +22,19 @@ from email.utils import parsedate_to_datetime
 from pathlib import PurePosixPath
 
 from newsdesk.countries import NAME_TO_CODE, code_from_flag
-from newsdesk.ingest.parse import FeedRejected, ParsedItem, dedupe_key_for, html_to_text, parse_feed
-from newsdesk.ingest.sanitize import text_clean
+from newsdesk.ingest.parse import (
+    MAX_AUTHOR,
+    MAX_CATEGORY,
+    MAX_CONTENT,
+    MAX_SUMMARY,
+    MAX_TITLE,
+    FeedRejected,
+    ParsedItem,
+    dedupe_key_for,
+    html_to_text,
+    parse_feed,
+)
+from newsdesk.ingest.sanitize import html_clean, text_clean, text_truncate
 from newsdesk.ingest.urls import url_is_http
 
 from .card import card_looks_like, card_parse
@@ -429,8 +440,13 @@ def _entry_clean(entry: DropEntry) -> None:
     """Strip control and non-characters from every text field, as the feed parser does
     for polled items: a card, JSON or text file can carry them too (\x08, U+FFFE…)."""
     item = entry.item
-    item.title = text_clean(item.title).strip()
-    item.summary = text_clean(item.summary)
+    # The same caps as polled items (ingest/parse.py): a dropped file is no
+    # licence for a megabyte title that every later stage (language, coverage,
+    # the translation budget) would pay for.
+    item.title = text_truncate(text_clean(item.title).strip(), MAX_TITLE)
+    item.summary = text_truncate(text_clean(item.summary), MAX_SUMMARY)
     item.content = text_clean(item.content)
-    item.author = text_clean(item.author)
-    item.category = text_clean(item.category)
+    if len(item.content) > MAX_CONTENT:
+        item.content = html_clean(item.content[:MAX_CONTENT])  # cleaned again: the cut may split a tag
+    item.author = text_truncate(text_clean(item.author), MAX_AUTHOR)
+    item.category = text_truncate(text_clean(item.category), MAX_CATEGORY)

@@ -194,7 +194,24 @@ def stat_refusal(*, info: os.stat_result, max_bytes: int) -> str:
     return ""
 
 
+# Claims are renamed "<token>~<name>" and notes "<name>.error.txt": a name must
+# leave room for both under the file systems' 255-byte limit.
+MAX_NAME_BYTES = 200
+
+
+def name_fitted(name: str, limit: int = MAX_NAME_BYTES) -> str:
+    """``name`` cut to ``limit`` bytes, keeping a short suffix (for failed/)."""
+    raw = os.fsencode(name)
+    if len(raw) <= limit:
+        return name
+    suffix = os.fsencode(PurePosixPath(name).suffix)
+    suffix = suffix if len(suffix) <= 20 else b""
+    return os.fsdecode(raw[: limit - len(suffix)] + suffix)
+
+
 def name_refusal(name: str) -> str:
+    if len(os.fsencode(name)) > MAX_NAME_BYTES:
+        return f"file name is longer than {MAX_NAME_BYTES} bytes"
     if _UNSAFE_NAME_RE.search(name):
         return "file name contains control characters"
     try:
@@ -265,12 +282,32 @@ def _variant(name: str, number: int) -> str:
     return f"{stem}~{number}{suffix}"
 
 
+def _dir_ensure(directory: Path, name: str) -> None:
+    """``directory`` as a plain directory, created if missing inside its parent
+    opened without following a symlink: a symlink planted as done/, done/<day>
+    or failed/ must neither carry files out of the inbox nor make us create a
+    folder wherever it points."""
+    try:
+        info = os.lstat(directory)
+    except FileNotFoundError:
+        _dir_ensure(directory.parent, name)
+        try:
+            parent = os.open(directory.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError as exc:
+            raise OSError(f"{directory.parent} is not a plain directory; refusing to move {name} there") from exc
+        try:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(directory.name, 0o755, dir_fd=parent)
+        finally:
+            os.close(parent)
+        info = os.lstat(directory)
+    if not stat.S_ISDIR(info.st_mode):
+        raise OSError(f"{directory} is not a plain directory; refusing to move {name} there")
+
+
 def move_unique(src: Path, directory: Path, name: str) -> Path:
     """Move ``src`` into ``directory`` as ``name``, or ``name~2``, ``name~3``... never overwriting."""
-    directory.mkdir(parents=True, exist_ok=True)
-    if not stat.S_ISDIR(os.lstat(directory).st_mode):
-        # A symlink planted as done/<day> or failed/ would carry files out of the inbox.
-        raise OSError(f"{directory} is not a plain directory; refusing to move {name} there")
+    _dir_ensure(directory, name)
     for number in range(1, 10_000):
         target = directory / (name if number == 1 else _variant(name, number))
         if rename_noreplace(src, target):
@@ -316,7 +353,7 @@ def error_text(*, name: str, reason: str, where: str = "", inbox: Path | None = 
 def file_refuse(*, box: Inbox, name: str, reason: str) -> Path | None:
     """Move an unclaimed, refused entry (symlink, FIFO...) to failed/ without opening it."""
     try:
-        target = move_unique(box.path / name, box.failed, name)
+        target = move_unique(box.path / name, box.failed, name_fitted(name))
     except FileNotFoundError:
         return None  # another worker moved it first
     _error_write(box.failed / f"{target.name}.error.txt", error_text(name=name, reason=reason, inbox=box.path))

@@ -248,7 +248,11 @@ def drop_source_scan(
             if claims and name in tried:
                 break
             position += 1
-            claim = file_claim(box=box, name=name, max_bytes=settings.NEWSDESK_DROP_MAX_BYTES)
+            try:
+                claim = file_claim(box=box, name=name, max_bytes=settings.NEWSDESK_DROP_MAX_BYTES)
+            except OSError as exc:
+                # One file the system will not let us take must not end the scan of the others.
+                claim = Refusal(name=name, reason=f"could not be claimed: {exc.strerror or exc}")
             if isinstance(claim, Refusal):
                 scan.files.append(_refuse(source=source, box=box, refusal=claim, now=timezone.now()))
             elif claim is not None:

@@ -20,11 +20,11 @@ from .breaker import breaker_state
 from .budget import budget_daily_limit, budget_day
 from .providers import REGISTRY
 
-# What each keyed provider needs before it can work: (setting, env var).
-REQUIRED_SETTINGS: dict[str, tuple[str, str]] = {
-    "deepl": ("NEWSDESK_DEEPL_KEY", "NEWSDESK_DEEPL_KEY"),
-    "microsoft": ("NEWSDESK_MICROSOFT_KEY", "NEWSDESK_MICROSOFT_KEY"),
-    "libre": ("NEWSDESK_LIBRETRANSLATE_URL", "NEWSDESK_LIBRETRANSLATE_URL"),
+# The setting (read from the environment variable of the same name) each keyed provider needs.
+REQUIRED_SETTINGS: dict[str, str] = {
+    "deepl": "NEWSDESK_DEEPL_KEY",
+    "microsoft": "NEWSDESK_MICROSOFT_KEY",
+    "libre": "NEWSDESK_LIBRETRANSLATE_URL",
 }
 
 READY, OPEN, PROBING, NO_KEY, BUDGET, UNKNOWN, UNCHECKED = (
@@ -75,8 +75,8 @@ def provider_config_problem(*, name: str) -> str:
     if name not in REGISTRY:
         return f"unknown translation provider {name!r} (known: {', '.join(sorted(REGISTRY))})"
     needed = REQUIRED_SETTINGS.get(name)
-    if needed and not getattr(settings, needed[0], ""):
-        return f"{needed[1]} is not set"
+    if needed and not getattr(settings, needed, ""):
+        return f"{needed} is not set"
     return ""
 
 

@@ -12,6 +12,7 @@ from .ops import DeadLetter, Heartbeat, TaskAttempt
 from .sources import Source, SourceKind, SourceState
 from .stories import Story
 from .translation import ProviderUsage, Translation
+from .websub import WebSubSubscription
 
 __all__ = [
     "Alert",
@@ -47,4 +48,5 @@ __all__ = [
     "TaskAttempt",
     "Translation",
     "TranslationStatus",
+    "WebSubSubscription",
 ]

@@ -186,6 +186,4 @@ def cards_from(rows: list, *, story_links: bool = True, permalinks: bool = True)
     # Providers are looked at once per page, and only when a card needs to say why.
     waiting = any(r.translation_status == TranslationStatus.PENDING for r in rows)
     translation = TranslationContext.now() if waiting else None
-    return [
-        card_from(r, story_prefix=prefix, translation=translation, article_prefix=article_prefix) for r in rows
-    ]
+    return [card_from(r, story_prefix=prefix, translation=translation, article_prefix=article_prefix) for r in rows]

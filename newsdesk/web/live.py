@@ -8,8 +8,9 @@ The page carries the global "articles changed" version it was rendered at
   query at all (on a public desk; a private desk's session lookup is the
   only query, see README "Live dashboard");
 - a new version: how many articles matching the filters arrived after
-  ``after`` (capped like the saved views' badges), memoized under the
-  version, so a thousand open dashboards with the same filters count once.
+  ``after`` (capped like the saved views' badges: a short walk down the
+  newest ids), memoized per filters under the version, so a thousand open
+  dashboards with the same filters mostly share one walk per change.
 
 It only reads; the "show" button then fetches the new cards themselves as
 the dashboard's ``new`` partial.
@@ -53,16 +54,47 @@ def live_state() -> tuple[int | None, int]:
     return version, latest
 
 
-def _memo_key(flt: ArticleFilter, after: int) -> str:
-    digest = hashlib.sha256(f"{flt.as_query()}|{after}".encode()).hexdigest()[:32]
-    return f"live:count:{digest}"
+def _memo_key(flt: ArticleFilter) -> str:
+    digest = hashlib.sha256(flt.as_query().encode()).hexdigest()[:32]
+    return f"live:new:{digest}"
 
 
-def new_count(*, flt: ArticleFilter, after: int) -> tuple[int, bool]:
-    """(matching articles with id > after, capped?) straight from the database."""
+def newest_ids(*, flt: ArticleFilter, after: int) -> list[int]:
+    """The ids of the newest articles matching ``flt`` above ``after``, newest first, at most cap + 1.
+
+    Walks the primary key down from the newest id and stops at ``after`` or
+    after cap + 1 matches: cheap whatever the table's size.
+    """
     cap = settings.NEWSDESK_NEW_COUNT_CAP
-    n = flt.queryset().filter(id__gt=after).order_by().values("id")[: cap + 1].count()
+    return list(flt.queryset().filter(id__gt=after).order_by("-id").values_list("id", flat=True)[: cap + 1])
+
+
+def _count(ids: list[int], after: int) -> tuple[int, bool]:
+    cap = settings.NEWSDESK_NEW_COUNT_CAP
+    n = sum(1 for i in ids if i > after)
     return (cap, True) if n > cap else (n, False)
+
+
+def new_count(*, flt: ArticleFilter, after: int, version: int | None) -> tuple[int, bool]:
+    """(matching articles with id > after, capped?), memoized per filter and version.
+
+    The memo holds the newest matching ids above the lowest ``after`` asked
+    so far under this version: every dashboard with these filters that
+    started at or above it is answered from it, whenever it was opened.
+    A full list (cap + 1 ids) answers "cap+" for any later start too.
+    """
+    key = _memo_key(flt)
+    memo = None
+    if version is not None:
+        _, memo = versioned_get(key)
+    if isinstance(memo, tuple) and len(memo) == 3 and memo[0] == version and after >= memo[1]:
+        return _count(memo[2], after)
+    ids = newest_ids(flt=flt, after=after)
+    if version is not None and not (
+        isinstance(memo, tuple) and len(memo) == 3 and memo[0] == version and memo[1] < after
+    ):
+        versioned_set(key, (version, after, ids), timeout=settings.NEWSDESK_FEED_VALIDATOR_TTL)
+    return _count(ids, after)
 
 
 def dashboard_live(request: HttpRequest) -> JsonResponse:
@@ -74,17 +106,10 @@ def dashboard_live(request: HttpRequest) -> JsonResponse:
         version, latest = live_state()
         return _answer({"changed": True, "version": version, "new": 0, "capped": False, "after": latest})
     after = int(after_raw)
-    flt = ArticleFilter.from_query(request.GET)
-    key = _memo_key(flt, after)
-    version, memo = versioned_get(key)
+    version, _ = versioned_get("live:latest")  # one Redis read: the version, nothing else
     if version is not None and seen_raw and int(seen_raw) == version:
         return _answer({"changed": False, "version": version})
-    if version is not None and isinstance(memo, tuple) and len(memo) == 3 and memo[0] == version:
-        count, capped = memo[1], memo[2]
-    else:
-        count, capped = new_count(flt=flt, after=after)
-        if version is not None:
-            versioned_set(key, (version, count, capped), timeout=settings.NEWSDESK_FEED_VALIDATOR_TTL)
+    count, capped = new_count(flt=ArticleFilter.from_query(request.GET), after=after, version=version)
     return _answer({"changed": True, "version": version, "new": count, "capped": capped})
 
 

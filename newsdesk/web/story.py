@@ -285,7 +285,9 @@ class StoryFeed(ArticleFeed):
         return Article.objects.filter(story=obj).order_by("-published_at", "-id")
 
     def title(self, obj: Story) -> str:
-        return xml_text(f"Newsdesk story — {obj.headline}")
+        # The story page's own headline: the first English title, not an untranslated one.
+        headline = story_headline(story=obj, members=list(story_members(obj)[:50]))
+        return xml_text(f"Newsdesk story — {headline.text}")
 
     def description(self, obj: Story) -> str:
         return xml_text(

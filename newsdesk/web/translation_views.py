@@ -4,8 +4,9 @@ GET /articles/<id>/translation/ never calls a provider. It answers what is
 stored, honestly: ``done`` with the English text, ``not_needed`` (the
 article is in English), ``not_translated`` (with the original text, and for
 an editor a form to ask for the translation), or 404 ``no_content`` when the
-feed sent no full text. HTML fragment by default (every character escaped:
-translations are untrusted text), JSON with ``?format=json``.
+feed sent no full text. A page by default, the bare HTML fragment with
+``?format=fragment`` (every character escaped either way: translations are
+untrusted text), JSON with ``?format=json``.
 
 POST (signed-in editors, with the CSRF token) translates now, within the
 bounds of ``newsdesk.enrich.ondemand``: per-editor rate, per-request size,
@@ -17,8 +18,10 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 
 from newsdesk.accounts.roles import user_can_read_desk
@@ -60,11 +63,14 @@ def _answer(
         if note:
             body["detail"] = note
         return JsonResponse(body, status=http_status)
-    response = HttpResponse(
-        _fragment(request=request, article=article, text=text, status=status, note=note), status=http_status
-    )
-    response["Content-Type"] = "text/html; charset=utf-8"
-    return response
+    fragment = _fragment(request=request, article=article, text=text, status=status, note=note)
+    if request.GET.get("format") == "fragment":
+        response = HttpResponse(fragment, status=http_status)
+        response["Content-Type"] = "text/html; charset=utf-8"
+        return response
+    # A page of its own when followed as a link (the article page's "Read the full text").
+    context = {"article": article, "title": article.title_en or article.title_orig, "fragment": mark_safe(fragment)}  # noqa: S308 - built from escaped parts
+    return render(request, "newsdesk/article_translation.html", context, status=http_status)
 
 
 def _stored(request: HttpRequest, article: Article) -> HttpResponse:

@@ -152,7 +152,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if partial in PARTIAL_TEMPLATES:
         response = render(request, PARTIAL_TEMPLATES[partial], context)
     else:
-        context.update(filter_options())
+        # The view in words, as its feeds are titled ("Mexico, Spanish").
+        context.update(filter_options(), view_title=flt.describe())
         response = render(request, "newsdesk/dashboard.html", context)
     patch_vary_headers(response, [PARTIAL_HEADER])
     return response

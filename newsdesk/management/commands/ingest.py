@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from newsdesk.drops.inbox import name_skipped, stat_refusal
+from newsdesk.drops.inbox import name_shown, name_skipped, stat_refusal
 from newsdesk.drops.store import BATCH_MAX_BYTES, DropInput, FileResult, OutletCache, drop_inputs_ingest
 from newsdesk.models import FetchAttempt, Source, SourceKind
 from newsdesk.tasks import EnrichSender
@@ -105,7 +105,7 @@ class Command(BaseCommand):
             counts["new"] += result.new
             counts["updated"] += result.updated
             if result.status == "failed":
-                failures.append(f"{path}: {result.error}")
+                failures.append(f"{name_shown(str(path))}: {result.error}")
             if enqueue is not None:
                 for article_id in result.to_enrich:
                     enqueue.add(article_id)
@@ -121,13 +121,20 @@ class Command(BaseCommand):
         bar = tqdm(files, unit="file", disable=options["no_progress"], file=self.stderr)
         for path in bar:
             try:
+                if name_shown(path.name) != path.name:
+                    # Stored names and notes are text: bytes that are not UTF-8, or a
+                    # newline forging a line, have no place in them (issue #16).
+                    raise ValueError("file name is not valid UTF-8 or holds control characters")
                 data, mtime = _read(path, max_bytes)
             except (OSError, ValueError) as exc:
                 reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
                 FetchAttempt.objects.create(
-                    source=source, outcome=FetchAttempt.Outcome.ERROR, error=f"refused: {reason}", detail=f"file {path}"
+                    source=source,
+                    outcome=FetchAttempt.Outcome.ERROR,
+                    error=f"refused: {reason}",
+                    detail=f"file {name_shown(str(path))}",
                 )
-                record(FileResult(name=str(path), status="failed", error=f"refused: {reason}"), path)
+                record(FileResult(name=name_shown(str(path)), status="failed", error=f"refused: {reason}"), path)
             else:
                 item = DropInput(name=path.name, data=data, mtime=mtime)
                 paths[id(item)] = path

@@ -15,7 +15,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
-from django.urls import get_script_prefix, resolve, reverse
+from django.urls import NoReverseMatch, get_script_prefix, resolve, reverse
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 
@@ -85,7 +85,7 @@ class ConditionalGet:
             return held
         return (memo_key, *versioned_get(memo_key))
 
-    def memo_304(self, request: HttpRequest, version: int | None, memo) -> tuple[HttpResponse | None, bool]:
+    def memo_304(self, request: HttpRequest, version: int | None, memo, obj=None) -> tuple[HttpResponse | None, bool]:
         """(the 304 answered from the memo, or None; whether the answer is surely a 200).
 
         A repeat of an unchanged view answers 304 from the validator memoized
@@ -98,12 +98,38 @@ class ConditionalGet:
             _, etag, last_modified_ts = memo
             response = get_conditional_response(request, etag=etag, last_modified=last_modified_ts)
             if response is not None:
-                return self.finish(response, etag=etag, last_modified_ts=last_modified_ts), False
+                links = self.websub_links(request, obj) if obj is not None else ""
+                return self.finish(response, etag=etag, last_modified_ts=last_modified_ts, links=links), False
             return None, True  # the client's validator is not the current one
         return None, not conditional
 
-    def finish(self, response: HttpResponse, *, etag: str, last_modified_ts: int | None) -> HttpResponse:
-        """The validator and cache headers every answer (200 or 304) carries."""
+    def websub_hub(self, request: HttpRequest) -> str:
+        """The absolute URL of the WebSub hub that pushes this feed ('' when no hub may push it).
+
+        Every feed a reader can fetch without a session has one: all feeds of a
+        public desk, and the private token feeds of saved views on any desk.
+        """
+        if not settings.NEWSDESK_DASHBOARD_PUBLIC and getattr(self, "newsdesk_access", None) != "token":
+            return ""
+        try:
+            return request.build_absolute_uri(reverse("websub-hub"))
+        except NoReverseMatch:
+            return ""
+
+    def websub_links(self, request: HttpRequest, obj) -> str:
+        """WebSub discovery as an HTTP ``Link`` header: the hub and this feed's canonical (self) URL."""
+        hub = self.websub_hub(request)
+        own = self.feed_url(obj)  # type: ignore[attr-defined]
+        if not hub or not own:
+            return ""
+        return f'<{hub}>; rel="hub", <{request.build_absolute_uri(own)}>; rel="self"'
+
+    def finish(
+        self, response: HttpResponse, *, etag: str, last_modified_ts: int | None, links: str = ""
+    ) -> HttpResponse:
+        """The validator, cache and WebSub discovery headers every answer (200 or 304) carries."""
+        if links:
+            response.headers["Link"] = links
         response.headers["ETag"] = etag
         if last_modified_ts is not None:
             response.headers["Last-Modified"] = http_date(last_modified_ts)
@@ -166,7 +192,7 @@ class FeedRevalidationMiddleware:
                     return self.get_response(request)  # answered 400 by the stack, as always
                 obj = feed.get_object(request)  # type: ignore[attr-defined]
                 held = feed.memo_read(request, obj)
-                response, _ = feed.memo_304(request, held[1], held[2])
+                response, _ = feed.memo_304(request, held[1], held[2], obj)
                 if response is not None:
                     return response
                 setattr(request, MEMO_ATTR, held)

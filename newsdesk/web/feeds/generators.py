@@ -136,6 +136,11 @@ class NewsdeskRss(_ExtraElements, Rss201rev2Feed):
     def rss_attributes(self):
         return {**super().rss_attributes(), "xmlns:nd": NAMESPACE}
 
+    def add_root_elements(self, handler):
+        super().add_root_elements(handler)  # with <atom:link rel="self">
+        if self.feed.get("hub"):
+            handler.addQuickElement("atom:link", None, {"rel": "hub", "href": self.feed["hub"]})
+
     def add_item_elements(self, handler, item):
         super().add_item_elements(handler, item)
         self.add_extra(handler, item)
@@ -186,6 +191,11 @@ class NewsdeskAtom(_ExtraElements, Atom1Feed):
     def root_attributes(self):
         return {**super().root_attributes(), "xmlns:nd": NAMESPACE}
 
+    def add_root_elements(self, handler):
+        super().add_root_elements(handler)  # with <link rel="self">
+        if self.feed.get("hub"):
+            handler.addQuickElement("link", "", {"rel": "hub", "href": self.feed["hub"]})
+
     def add_item_elements(self, handler, item):
         super().add_item_elements(handler, item)
         self.add_extra(handler, item)
@@ -226,6 +236,8 @@ class JsonFeedGenerator(SyndicationFeed):
             "description": feed["description"],
             "language": feed["language"],
         }
+        if feed.get("hub"):
+            head["hubs"] = [{"type": "WebSub", "url": feed["hub"]}]
         items = (item.text if type(item) is RenderedItem else self.item_fragment(item) for item in self.items)
         # json.dumps({**head, "items": [...]}) written out: its separators are ", " and ": ".
         outfile.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "items": [' + ", ".join(items) + "]}")

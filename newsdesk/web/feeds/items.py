@@ -56,6 +56,7 @@ class FeedItem(NamedTuple):
     coverage: Annotated[int | None, Column("story__source_count", etag=True)]  # the story's outlet count
     # Moves with the story's membership (and so its coverage).
     story_updated_at: Annotated[datetime | None, Column("story__updated_at", modified=True)]
+    translation_status: Annotated[str, Column("translation_status", etag=True)]  # the untranslated marker
 
     # English when we have it, else the original (newsdesk/languages.py).
     display_title = property(display_title)
@@ -84,6 +85,11 @@ EXTRAS: tuple[Extra, ...] = (
     Extra("country_name", lambda i: country_name(i.country) if i.country else ""),
     Extra("outlet", lambda i: xml_text(i.source_name)),
     Extra("coverage", lambda i: i.coverage if i.story_id and i.coverage is not None else ""),
+    # 'pending' (published after the hold) or 'failed' while the item shows its original text.
+    Extra(
+        "translation",
+        lambda i: "" if i.title_en else i.translation_status if i.translation_status in ("pending", "failed") else "",
+    ),
     Extra("summary_text", lambda i: xml_text(i.display_summary), element=False),
     Extra("language_en", lambda i: "en" if i.title_en else i.language, element=False),
 )

@@ -35,10 +35,11 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.feedgenerator import Stylesheet
 from django.utils.html import escape
-from django.utils.timezone import get_default_timezone, is_naive, make_aware
+from django.utils.timezone import get_default_timezone, is_naive, make_aware, now
 
 from newsdesk.changes import versioned_set
 from newsdesk.countries import country_name
+from newsdesk.enrich.finished import feed_finished_q, untranslated_marker
 from newsdesk.models import Article
 from newsdesk.web.filters import ArticleFilter
 from newsdesk.web.lru import LockedLRU
@@ -76,6 +77,7 @@ class ArticleFeed(ConditionalGet, Feed):
     # Per request, on the request's copy: the loaded rows (None: not loaded),
     # and the validator source read before them.
     rows: list[FeedItem] | None = None
+    hub_url = ""  # the WebSub hub the channel names (websub_hub)
     versions: list[ItemVersion] | None = None
 
     # --- what the feed is about -------------------------------------------
@@ -97,6 +99,9 @@ class ArticleFeed(ConditionalGet, Feed):
         """An XSL stylesheet, so a feed opened in a browser reads as a page, not a wall of XML."""
         return [Stylesheet(static("newsdesk/feed.xsl"), mimetype="text/xsl")]
 
+    def feed_extra_kwargs(self, obj) -> dict:
+        return {"hub": self.hub_url} if self.hub_url else {}
+
     def link(self, obj: ArticleFilter) -> str:
         query = obj.as_query()
         return reverse("dashboard") + (f"?{query}" if query else "")
@@ -113,9 +118,13 @@ class ArticleFeed(ConditionalGet, Feed):
         """True when the items are ``item_queryset``'s first rows (not a subclass's own list)."""
         return type(self).items is ArticleFeed.items
 
+    def feed_queryset(self, obj) -> QuerySet[Article]:
+        """``item_queryset`` narrowed to what the English feeds publish (newsdesk/enrich/finished.py)."""
+        return self.item_queryset(obj).filter(feed_finished_q(now=now()))
+
     def item_rows(self, obj) -> list[FeedItem]:
         """The feed's items, in one query."""
-        rows = self.item_queryset(obj).values_list(*FEED_ITEM_COLUMNS)[: settings.NEWSDESK_FEED_SIZE]
+        rows = self.feed_queryset(obj).values_list(*FEED_ITEM_COLUMNS)[: settings.NEWSDESK_FEED_SIZE]
         return [FeedItem._make(row) for row in rows]
 
     def item_versions(self, obj) -> list[ItemVersion]:
@@ -123,7 +132,7 @@ class ArticleFeed(ConditionalGet, Feed):
         if not self.items_builtin():
             # A subclass that builds its own item list: derive from it.
             return [item_version(item) for item in self.items(obj)]
-        return list(self.item_queryset(obj).values_list(*VERSION_COLUMNS)[: settings.NEWSDESK_FEED_SIZE])
+        return list(self.feed_queryset(obj).values_list(*VERSION_COLUMNS)[: settings.NEWSDESK_FEED_SIZE])
 
     def items(self, obj) -> list[FeedItem]:
         if self.rows is not None:
@@ -136,7 +145,10 @@ class ArticleFeed(ConditionalGet, Feed):
         return [by_id[i] for i in ids if i in by_id]
 
     def item_title(self, item: FeedItem) -> str:
-        return xml_text(item.display_title)
+        marker = untranslated_marker(
+            status=item.translation_status, title_en=item.title_en, language=item.original_language
+        )
+        return xml_text(marker + item.display_title)
 
     def item_description(self, item: FeedItem) -> str:
         # RSS and Atom readers treat descriptions as HTML; ours is plain text.
@@ -287,7 +299,7 @@ class ArticleFeed(ConditionalGet, Feed):
         """The feed's answer to ``request``: a 304 if the client is up to date, else the whole feed."""
         obj = self.get_object(request, *args, **kwargs)
         memo_key, version, memo = self.memo_read(request, obj)
-        response, sure_200 = self.memo_304(request, version, memo)
+        response, sure_200 = self.memo_304(request, version, memo, obj)
         if response is not None:
             return response
         if sure_200 and self.items_builtin():
@@ -301,6 +313,7 @@ class ArticleFeed(ConditionalGet, Feed):
             versioned_set(memo_key, (version, etag, last_modified_ts), timeout=settings.NEWSDESK_FEED_VALIDATOR_TTL)
         response = get_conditional_response(request, etag=etag, last_modified=last_modified_ts)
         if response is None:
+            self.hub_url = self.websub_hub(request)
             feedgen = self.get_feed(obj, request)
             # Serialise into one buffer: the XML writer emits thousands of tiny
             # pieces, and HttpResponse.write() costs far more per call.
@@ -308,7 +321,8 @@ class ArticleFeed(ConditionalGet, Feed):
             feedgen.write(buffer, "utf-8")
             content_type = self.browser_content_type(request, feedgen.content_type)
             response = HttpResponse(buffer.getvalue(), content_type=content_type)
-        return self.finish(response, etag=etag, last_modified_ts=last_modified_ts)
+        links = self.websub_links(request, obj)
+        return self.finish(response, etag=etag, last_modified_ts=last_modified_ts, links=links)
 
 
 class AtomArticleFeed(ArticleFeed):
