@@ -632,7 +632,6 @@ def main() -> int:
     steady_seconds = args.steady_seconds or (60.0 if args.quick else 120.0)
     steady_rate = 1.0
     poll_every = 20.0
-    target_cold = 12.0 if args.quick else 60.0
 
     VAR.mkdir(parents=True, exist_ok=True)
     for old in VAR.glob("*.log"):
@@ -688,7 +687,7 @@ def main() -> int:
         from django.db.models import Count, Max, Min
         from django.utils import timezone
 
-        from newsdesk.coverage.semantic import backend_name
+        from newsdesk.coverage.semantic import backend_name, semantic_enabled
         from newsdesk.models import Article, FetchAttempt, Source, SourceKind
 
         base = f"http://127.0.0.1:{ports.get(timeout=10)}"
@@ -701,6 +700,9 @@ def main() -> int:
         Source.objects.create(name="Wire inbox", kind=SourceKind.DROP, inbox="wire", url="")
         _write_drops(VAR / "drops" / "wire", [i for i in cold if i.feed < 0])
         print(f"coverage backend: {backend_name()}; gunicorn workers: see {VAR}/web.log", flush=True)
+        # The per-item rates: 10,000 items in 60 s lexical, in 180 s with the semantic backend.
+        semantic = semantic_enabled()
+        target_cold = (180.0 if semantic else 60.0) / (10_000 / (feed_items + drop_items))
 
         stack.start("web", [sys.executable, "-m", "gunicorn", "config.wsgi", "--config", "config/gunicorn.py"], env)
         sampler.roots.update({"web": stack.procs["web"].pid, "redis": redis_proc.pid})
@@ -821,7 +823,7 @@ def main() -> int:
         and figures["poll_items_per_s"] >= 1800
     )
     print(
-        f"finished_s={figures['cold_finished_s']:.1f} (target<={target_cold:g} lexical) "
+        f"finished_s={figures['cold_finished_s']:.1f} (target<={target_cold:.0f} {'semantic' if semantic else 'lexical'}) "
         f"items_per_s={figures['items_per_s']:.0f} poll_items_per_s={figures['poll_items_per_s']:.0f} (target>=1800) "
         f"fresh_p50={figures['fresh_p50']:.1f} fresh_p95={figures['fresh_p95']:.1f} (target<=10) "
         f"publish_p95={figures['publish_p95']:.1f} translation_s={figures['translation_s']:.0f} "

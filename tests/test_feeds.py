@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import feedparser
 import pytest
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 from lxml import etree, html
 
 from newsdesk.changes import articles_changed
+from newsdesk.models import Article
 from newsdesk.web.feeds import NAMESPACE, xml_text
 from tests.support.articles import make_article, make_source, make_story
 
@@ -137,6 +140,7 @@ def test_hostile_content_stays_well_formed(client, name):
 def test_conditional_get(client, name):
     source = make_source()
     article = make_article(source=source)
+    Article.objects.update(updated_at=timezone.now() - timedelta(minutes=1))  # a Last-Modified of a past second
     first = client.get(reverse(name), {"country": "MX"})
     etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
     assert "max-age=" in first.headers["Cache-Control"]

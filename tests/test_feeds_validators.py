@@ -8,6 +8,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from newsdesk import changes
 from newsdesk.accounts import desks, tokens
@@ -35,7 +36,10 @@ def _version() -> int:
 @pytest.fixture
 def mexico():
     source = make_source(country="MX")
-    return source, make_article(source=source), make_article(source=source, minutes_ago=5)
+    made = source, make_article(source=source), make_article(source=source, minutes_ago=5)
+    # Written a minute ago: a Last-Modified of the current second is not sent (ConditionalGet.finish).
+    Article.objects.update(updated_at=timezone.now() - timedelta(minutes=1))
+    return made
 
 
 @pytest.mark.parametrize("name", FORMATS)
@@ -353,3 +357,15 @@ def test_a_repeat_the_memo_cannot_answer_reads_the_cache_once(client, mexico, mo
     assert response.status_code == 200 and response.headers["ETag"] != etag
     assert len(reads) == 1, "the middleware's read is reused by the view"
     assert hasattr(response.wsgi_request, "session"), "answered by the whole stack"
+
+
+def test_if_modified_since_cannot_hide_a_second_change_in_the_same_second(client, mexico):
+    """A reader revalidating with If-Modified-Since alone must see a change made in the second it last fetched."""
+    _, article, _ = mexico
+    Article.objects.filter(id=article.id).update(title_en="Changed", updated_at=timezone.now())
+    first = _get(client, "feed-rss", MX)
+    assert "Last-Modified" not in first  # its second is not over: the ETag alone revalidates it
+    assert _get(client, "feed-rss", MX, first["ETag"]).status_code == 304
+    Article.objects.filter(id=article.id).update(title_en="Changed again", updated_at=timezone.now())
+    again = _get(client, "feed-rss", MX, first["ETag"])
+    assert again.status_code == 200 and b"Changed again" in again.content

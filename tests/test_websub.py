@@ -227,3 +227,21 @@ def test_the_hub_limits_requests_per_client(client, settings, subscriber):
     answers = [client.post(HUB, data, REMOTE_ADDR="192.0.2.7").status_code for _ in range(3)]
     assert answers == [202, 202, 429]
     assert client.post(HUB, data, REMOTE_ADDR="192.0.2.8").status_code == 202  # another client
+
+
+def test_subscribers_of_one_view_share_its_check_and_each_gets_the_push(feed_server, django_assert_num_queries):
+    feed_server.route("/a", echo_challenge)
+    feed_server.route("/b", echo_challenge)
+    topic = "http://testserver/feeds/rss/?country=MX"
+    first = subscribe(topic=topic, callback=feed_server.url("/a"))
+    second = subscribe(topic=topic, callback=feed_server.url("/b"))
+    websub_publish(now=timezone.now())
+    make_article(source=make_source(country="FR", language="fr"))  # outside the view: the memo is stale
+    with django_assert_num_queries(3):  # expire, the live subscriptions, one validator check for both
+        assert websub_publish(now=timezone.now()) == 0
+    make_article(source=make_source(country="MX"), title_en="Shared news")
+    assert websub_publish(now=timezone.now()) == 2
+    assert set(Delivery.objects.values_list("destination_id", flat=True)) == {
+        first.destination_id,
+        second.destination_id,
+    }

@@ -219,16 +219,28 @@ def websub_publish(*, now: datetime) -> int:
     live = WebSubSubscription.objects.filter(verified_at__isnull=False, expires_at__gte=now).select_related(
         "destination"
     )
+    answers: dict[tuple[str, str], FeedAnswer] = {}  # subscribers of one view at one ETag share its check
     for sub in live:
-        pushed += websub_push_if_changed(subscription=sub)
+        pushed += websub_push_if_changed(subscription=sub, answers=answers)
     if version is not None:
         versioned_set(PUBLISHED_KEY, version, timeout=settings.NEWSDESK_FEED_VALIDATOR_TTL)
     return pushed
 
 
-def websub_push_if_changed(*, subscription: WebSubSubscription) -> int:
-    """One validator check of the subscription's feed; queue a push if it changed (1) or not (0)."""
-    answer = feed_answer(topic=subscription.topic, etag=subscription.last_etag)
+def websub_push_if_changed(
+    *, subscription: WebSubSubscription, answers: dict[tuple[str, str], FeedAnswer] | None = None
+) -> int:
+    """One validator check of the subscription's feed; queue a push if it changed (1) or not (0).
+
+    ``answers`` holds the checks already made in this sweep, by (topic, ETag): the subscribers
+    of one view that got the same version share one check.
+    """
+    key = (subscription.topic, subscription.last_etag)
+    answer = answers.get(key) if answers is not None else None
+    if answer is None:
+        answer = feed_answer(topic=subscription.topic, etag=subscription.last_etag)
+        if answers is not None:
+            answers[key] = answer
     if answer.status == 304:
         return 0
     if answer.status != 200:

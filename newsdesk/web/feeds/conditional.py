@@ -9,6 +9,7 @@ query at all, and otherwise a light query of the version columns decides.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -131,7 +132,11 @@ class ConditionalGet:
         if links:
             response.headers["Link"] = links
         response.headers["ETag"] = etag
-        if last_modified_ts is not None:
+        # Last-Modified has one-second resolution: a reader given the current second
+        # and revalidating with If-Modified-Since alone (newsboat does) would be told
+        # "not modified" about a later change within that second, and keep the stale
+        # feed. Until the second is over, readers get the ETag only.
+        if last_modified_ts is not None and last_modified_ts < int(time.time()):
             response.headers["Last-Modified"] = http_date(last_modified_ts)
         self.patch_cache(response)
         return response
