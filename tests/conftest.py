@@ -16,6 +16,21 @@ def feed_server():
 
 
 @pytest.fixture
+def drop(settings, tmp_path):
+    """A drop-folder source whose inbox exists (settle time 0); the folder is `drop.box`."""
+    from pathlib import Path
+
+    from newsdesk.models import Source, SourceKind
+
+    settings.NEWSDESK_DROP_ROOT = tmp_path / "drops"
+    settings.NEWSDESK_DROP_SETTLE_SECONDS = 0
+    source = Source.objects.create(name="Wire inbox", kind=SourceKind.DROP, inbox="wire")
+    source.box = Path(settings.NEWSDESK_DROP_ROOT) / "wire"
+    source.box.mkdir(parents=True)
+    return source
+
+
+@pytest.fixture
 def translator(settings):
     """A loopback Google-protocol translator, wired into settings."""
     with provider_served(settings, "google") as server:

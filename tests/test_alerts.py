@@ -49,6 +49,14 @@ def _spreading(editor, receiver, *, levels="2, 3", query=""):
     return alert, secret
 
 
+def _one_delivery(editor, receiver):
+    """A level-2 spreading alert, fired once by a story in two countries: the alert and its one delivery."""
+    alert, _ = _spreading(editor, receiver, levels="2")
+    story_of(article_in("MX", "Lithium deal"), article_in("FR", "Lithium deal, Paris"))
+    _sweep()
+    return alert, Delivery.objects.get()
+
+
 def test_fires_once_per_threshold(editor, receiver):
     """Each level fires once for a story, in order, however often the sweep runs."""
     alert, _ = _spreading(editor, receiver)
@@ -170,10 +178,7 @@ def test_webhook_is_signed_and_carries_the_event_id(editor, receiver, settings):
 def test_retry_on_500_then_never_resent_after_success(editor, receiver):
     answers = iter([Response(500, b"boom"), Response(200, b"ok")])
     receiver.route("/hook", lambda req: next(answers))
-    _spreading(editor, receiver, levels="2")
-    story_of(article_in("MX", "Lithium deal"), article_in("FR", "Lithium deal, Paris"))
-    _sweep()
-    delivery = Delivery.objects.get()
+    _, delivery = _one_delivery(editor, receiver)
     before = timezone.now()
     assert delivery_send(delivery_id=delivery.id) == "retry"
     delivery.refresh_from_db()
@@ -194,10 +199,7 @@ def test_retry_on_500_then_never_resent_after_success(editor, receiver):
 def test_backs_off_on_429_as_the_receiver_asks(editor, receiver, settings):
     settings.NEWSDESK_DELIVERY_BACKOFF_SECONDS = 1
     receiver.route("/hook", lambda req: Response(429, b"slow down", {"Retry-After": "120"}))
-    _spreading(editor, receiver, levels="2")
-    story_of(article_in("MX", "Lithium deal"), article_in("FR", "Lithium deal, Paris"))
-    _sweep()
-    delivery = Delivery.objects.get()
+    _, delivery = _one_delivery(editor, receiver)
     before = timezone.now()
     assert delivery_send(delivery_id=delivery.id) == "retry"
     delivery.refresh_from_db()
@@ -209,10 +211,7 @@ def test_backs_off_on_429_as_the_receiver_asks(editor, receiver, settings):
 def test_repeated_failures_disable_the_destination_with_a_reason(editor, receiver, settings):
     settings.NEWSDESK_DELIVERY_DISABLE_AFTER = 3
     receiver.route("/hook", lambda req: Response(503, b"down"))
-    alert, _ = _spreading(editor, receiver, levels="2")
-    story_of(article_in("MX", "Lithium deal"), article_in("FR", "Lithium deal, Paris"))
-    _sweep()
-    delivery = Delivery.objects.get()
+    alert, delivery = _one_delivery(editor, receiver)
     for _ in range(3):
         Delivery.objects.filter(id=delivery.id).update(next_attempt_at=timezone.now())
         delivery_send(delivery_id=delivery.id)

@@ -158,7 +158,7 @@ def test_the_engine_never_merges_a_cannot_linked_pair_and_follows_must_links():
     params = Params(window_hours=48)
     texts = [*QUAKE, QUAKE[0]]
 
-    def stream(links):
+    def stream(links, texts=texts):
         store = MemoryStore()
         for key, (title, summary) in enumerate(texts, 1):
             doc_assign(
@@ -177,15 +177,5 @@ def test_the_engine_never_merges_a_cannot_linked_pair_and_follows_must_links():
     assert apart.story_of(3) not in {apart.story_of(1), apart.story_of(2)}
     assert apart.story_of(1) == apart.story_of(2) == apart.story_of(4)
     # An article that fits no story lexically still joins its must-partner's story.
-    store = MemoryStore()
-    links = links_build(must=[(1, 2)])
-    for key, (title, summary) in enumerate([QUAKE[0], FED], 1):
-        doc_assign(
-            doc_key=key,
-            at=T0.timestamp() + key,
-            features=text_features(title=title, body=summary),
-            store=store,
-            params=params,
-            links=links,
-        )
+    store = stream(links_build(must=[(1, 2)]), [QUAKE[0], FED])
     assert store.story_of(1) == store.story_of(2)

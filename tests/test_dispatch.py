@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -18,6 +19,29 @@ from tests.support.worker import celery_worker, wait_for
 
 def _feed(i: int) -> bytes:
     return rss([{"title": f"Item of {i}", "guid": f"{i}-1", "link": f"https://example.org/{i}"}])
+
+
+def _race_two(body: Callable[[int], None]) -> None:
+    """Run body(0) and body(1) in two threads released together; each closes its own DB
+    connection, and any error either raises is raised here."""
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def run(slot: int) -> None:
+        try:
+            barrier.wait()
+            body(slot)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(slot,)) for slot in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
 
 
 @pytest.mark.django_db
@@ -65,27 +89,14 @@ def test_two_dispatchers_at_once_poll_each_source_once(feed_server):
     for i in range(n):
         feed_server.static(f"/{i}.xml", _feed(i))
         Source.objects.create(name=str(i), url=feed_server.url(f"/{i}.xml"))
-    barrier = threading.Barrier(2)
     claimed: list[list[int]] = [[], []]
-    errors: list[BaseException] = []
 
     def dispatcher(slot: int) -> None:
-        try:
-            barrier.wait()
-            while ids := sources_claim_due(now=timezone.now(), limit=5):
-                claimed[slot].extend(ids)
-                sources_poll(source_ids=ids)
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connection.close()
+        while ids := sources_claim_due(now=timezone.now(), limit=5):
+            claimed[slot].extend(ids)
+            sources_poll(source_ids=ids)
 
-    threads = [threading.Thread(target=dispatcher, args=(slot,)) for slot in (0, 1)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not errors, errors
+    _race_two(dispatcher)
     assert not set(claimed[0]) & set(claimed[1]), "a source was claimed by both dispatchers"
     assert len(claimed[0]) + len(claimed[1]) == n
     assert [feed_server.hits(f"/{i}.xml") for i in range(n)] == [1] * n
@@ -109,26 +120,13 @@ def test_the_same_sources_sent_twice_at_once_are_polled_once(feed_server):
         feed_server.route(f"/{i}.xml", lambda _req, body=body: (time.sleep(0.2), Response(200, body))[1])
         Source.objects.create(name=str(i), url=feed_server.url(f"/{i}.xml"))
     ids = list(Source.objects.values_list("id", flat=True))
-    barrier = threading.Barrier(2)
     polled: list[set[int]] = [set(), set()]
-    errors: list[BaseException] = []
 
     def poller(slot: int) -> None:
-        try:
-            barrier.wait()
-            results = sources_poll(source_ids=ids, force=True)
-            polled[slot] = {r.source_id for r in results if r.attempt is not None}
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
+        results = sources_poll(source_ids=ids, force=True)
+        polled[slot] = {r.source_id for r in results if r.attempt is not None}
 
-    threads = [threading.Thread(target=poller, args=(slot,)) for slot in (0, 1)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not errors, errors
+    _race_two(poller)
     assert not polled[0] & polled[1]
     assert polled[0] | polled[1] == set(ids)
     assert [feed_server.hits(f"/{i}.xml") for i in range(n)] == [1] * n

@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
 from newsdesk.drops.inbox import InboxInvalid, error_text, inbox_open, name_shown
 from newsdesk.drops.scan import drop_source_scan
-from newsdesk.models import Article, FetchAttempt, Source, SourceKind
-
-
-@pytest.fixture
-def drop(settings, tmp_path):
-    settings.NEWSDESK_DROP_ROOT = tmp_path / "drops"
-    settings.NEWSDESK_DROP_SETTLE_SECONDS = 0
-    source = Source.objects.create(name="Wire inbox", kind=SourceKind.DROP, inbox="wire")
-    source.box = Path(settings.NEWSDESK_DROP_ROOT) / "wire"
-    source.box.mkdir(parents=True)
-    return source
+from newsdesk.models import Article, FetchAttempt
 
 
 def _note(drop) -> str:

@@ -23,14 +23,10 @@ MARCH = datetime(2026, 3, 1, 12, 0, tzinfo=UTC).timestamp()
 
 
 @pytest.fixture
-def drop(settings, tmp_path):
-    settings.NEWSDESK_DROP_ROOT = tmp_path / "drops"
-    settings.NEWSDESK_DROP_SETTLE_SECONDS = 0
+def drop(drop, settings):
+    """tests/conftest.py's drop inbox, with a 200 kB file limit."""
     settings.NEWSDESK_DROP_MAX_BYTES = 200_000
-    source = Source.objects.create(name="Wire inbox", kind=SourceKind.DROP, inbox="wire")
-    source.box = Path(settings.NEWSDESK_DROP_ROOT) / "wire"
-    source.box.mkdir(parents=True)
-    return source
+    return drop
 
 
 def _put(drop, name: str, data: bytes, mtime: float = MARCH) -> Path:

@@ -20,6 +20,19 @@ def css(el, selector: str) -> list:
     return el.xpath(f".//{tag or '*'}{cond}")
 
 
+def _minerals_story() -> Story:
+    """A one-member story: El Financiero's Spanish headline, translated to English."""
+    source = Source.objects.create(name="El Financiero", country="MX", language="es")
+    article = make_article(
+        title="Los minerales críticos no deben negociarse por separado",
+        title_en="Critical minerals should not be negotiated separately",
+        language="es",
+        source=source,
+        status=TranslationStatus.DONE,
+    )
+    return article_assign_story(article=article)
+
+
 @pytest.fixture
 def story(db) -> Story:
     bbc = Source.objects.create(name="BBC", country="GB", language="en")
@@ -66,15 +79,7 @@ def test_page_lists_every_member_as_a_dashboard_card(client, story):
 
 def test_page_has_a_back_link_and_the_english_headline_with_the_original_at_hand(client, db):
     """The h1 is the first translated member's English title, its original beside it."""
-    source = Source.objects.create(name="El Financiero", country="MX", language="es")
-    article = make_article(
-        title="Los minerales críticos no deben negociarse por separado",
-        title_en="Critical minerals should not be negotiated separately",
-        language="es",
-        source=source,
-        status=TranslationStatus.DONE,
-    )
-    story = article_assign_story(article=article)
+    story = _minerals_story()
     doc = html.fromstring(client.get(reverse("story", args=[story.pk])).content)
     back = css(doc, "p.back")[0].find("a")
     assert back.get("href") == reverse("dashboard")
@@ -169,15 +174,7 @@ def test_back_link_returns_to_the_filtered_view_the_reader_came_from(client, sto
 
 
 def test_story_feed_title_is_the_english_headline(client, db):
-    source = Source.objects.create(name="El Financiero", country="MX", language="es")
-    article = make_article(
-        title="Los minerales críticos no deben negociarse por separado",
-        title_en="Critical minerals should not be negotiated separately",
-        language="es",
-        source=source,
-        status=TranslationStatus.DONE,
-    )
-    story = article_assign_story(article=article)
+    story = _minerals_story()
     Story.objects.filter(id=story.id).update(headline="Los minerales críticos no deben negociarse por separado")
     root = etree.fromstring(client.get(reverse("story-rss", args=[story.pk])).content)
     assert root.findtext("channel/title") == "Newsdesk story — Critical minerals should not be negotiated separately"

@@ -6,13 +6,12 @@ import json
 import os
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
 
 from newsdesk.drops.scan import drop_source_scan
-from newsdesk.models import DeskVisit, Source, SourceKind
+from newsdesk.models import DeskVisit
 from tests.support.accounts import make_editor
 from tests.support.articles import make_article, make_source
 
@@ -31,16 +30,6 @@ def _poll(client, box: dict[str, str]) -> dict:
     response = client.get(url)
     assert response.status_code == 200 and response["Cache-Control"] == "no-store"
     return response.json()
-
-
-@pytest.fixture
-def drop(settings, tmp_path):
-    settings.NEWSDESK_DROP_ROOT = tmp_path / "drops"
-    settings.NEWSDESK_DROP_SETTLE_SECONDS = 0
-    source = Source.objects.create(name="Wire inbox", kind=SourceKind.DROP, inbox="wire")
-    source.box = Path(settings.NEWSDESK_DROP_ROOT) / "wire"
-    source.box.mkdir(parents=True)
-    return source
 
 
 def _put(drop, name: str, items: list[dict]) -> None:
