@@ -40,6 +40,14 @@ class LoginView(auth_views.LoginView):
 login = public_view(LoginView.as_view())
 
 
+def render_secret_once(request: HttpRequest, template: str, context: dict) -> HttpResponse:
+    """A page that shows a secret (token, key) in this response only: never cached, never sent on as a Referer."""
+    response = render(request, template, context)
+    add_never_cache_headers(response)
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
 def editor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Signed in (else the login page) and allowed to read the desk (else 403), in any access mode."""
 
@@ -162,10 +170,7 @@ def desk_token_rotate(request: HttpRequest, pk: int) -> HttpResponse:
         (label, request.build_absolute_uri(reverse(name, kwargs={"token": raw})))
         for label, name, _ in TOKEN_FEED_ROUTES
     ]
-    response = render(request, "newsdesk/desk_token.html", {"view": view, "links": links})
-    add_never_cache_headers(response)
-    response["Referrer-Policy"] = "no-referrer"
-    return response
+    return render_secret_once(request, "newsdesk/desk_token.html", {"view": view, "links": links})
 
 
 @require_POST
@@ -192,10 +197,7 @@ def api_token_add(request: HttpRequest) -> HttpResponse:
     except apitokens.ApiTokenError as exc:
         messages.error(request, str(exc))
         return HttpResponseRedirect(reverse("api-token-list"))
-    response = render(request, "newsdesk/api_token_new.html", {"token": token, "raw": raw})
-    add_never_cache_headers(response)
-    response["Referrer-Policy"] = "no-referrer"
-    return response
+    return render_secret_once(request, "newsdesk/api_token_new.html", {"token": token, "raw": raw})
 
 
 @require_POST

@@ -12,11 +12,10 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from newsdesk.accounts.desks import saved_views_of
-from newsdesk.accounts.views import editor_required
+from newsdesk.accounts.views import editor_required, render_secret_once
 from newsdesk.models import Alert, AlertMetric, SavedView
 
 from . import services
@@ -35,10 +34,7 @@ def _owned(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 
 def _secret_page(request: HttpRequest, *, alert: Alert, secret: str) -> HttpResponse:
     """The webhook secret, shown in this response only (never stored in a session or message)."""
-    response = render(request, "newsdesk/alert_secret.html", {"alert": alert, "secret": secret})
-    add_never_cache_headers(response)
-    response["Referrer-Policy"] = "no-referrer"
-    return response
+    return render_secret_once(request, "newsdesk/alert_secret.html", {"alert": alert, "secret": secret})
 
 
 @require_GET
