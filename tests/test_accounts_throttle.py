@@ -33,6 +33,12 @@ def login(client, username: str, password: str, ip: str):
     return client.post(reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=ip)
 
 
+def guess_wrong(client, username: str, ip: str, *, times: int) -> None:
+    """`times` sign-ins with a wrong password for `username` from `ip`."""
+    for _ in range(times):
+        login(client, username, "wrong", ip)
+
+
 def test_account_is_locked_after_repeated_failures_even_with_the_right_password(client, limits):
     editor = make_editor()
     ip = fresh_ip()
@@ -51,8 +57,7 @@ def test_a_guesser_cannot_lock_the_owner_out_from_another_address(client, limits
     """Issue #16 item 5: five wrong guesses from one address locked the account everywhere, admin included."""
     admin = make_admin()
     attacker = fresh_ip()
-    for _ in range(5):
-        login(client, admin.username, "wrong", attacker)
+    guess_wrong(client, admin.username, attacker, times=5)
     assert login(client, admin.username, PASSWORD, attacker).status_code == 429  # the guesser stays locked
     assert login(client, admin.username, PASSWORD, fresh_ip()).status_code == 302  # the owner gets in
 
@@ -62,8 +67,7 @@ def test_a_guesser_spread_over_many_addresses_hits_the_global_cap_and_an_admin_u
     editor = make_editor()
     for _ in range(3):
         attacker = fresh_ip()
-        for _ in range(2):
-            login(client, editor.username, "wrong", attacker)
+        guess_wrong(client, editor.username, attacker, times=2)
     owner = fresh_ip()
     assert login(client, editor.username, PASSWORD, owner).status_code == 429
     out = io.StringIO()
@@ -75,8 +79,7 @@ def test_a_guesser_spread_over_many_addresses_hits_the_global_cap_and_an_admin_u
 def test_unlock_clears_every_address_of_the_account_and_the_ips_named(client, limits):
     editor = make_editor()
     ip = fresh_ip()
-    for _ in range(3):
-        login(client, editor.username, "wrong", ip)
+    guess_wrong(client, editor.username, ip, times=3)
     assert login(client, editor.username, PASSWORD, ip).status_code == 429
     call_command("unlock_login", editor.username, "--ip", ip, stdout=io.StringIO())
     assert login(client, editor.username, PASSWORD, ip).status_code == 302
@@ -88,8 +91,7 @@ def test_an_ip_spraying_many_accounts_is_locked(client, limits):
     ip = fresh_ip()
     victims = [make_editor() for _ in range(3)]
     for victim in victims:  # 2 failures each: no account reaches its limit of 3
-        for _ in range(2):
-            login(client, victim.username, "wrong", ip)
+        guess_wrong(client, victim.username, ip, times=2)
     survivor = make_editor()
     assert login(client, survivor.username, PASSWORD, ip).status_code == 429
     assert login(client, survivor.username, PASSWORD, fresh_ip()).status_code == 302
@@ -98,12 +100,10 @@ def test_an_ip_spraying_many_accounts_is_locked(client, limits):
 def test_success_clears_the_account_counter(client, limits):
     editor = make_editor()
     ip = fresh_ip()
-    for _ in range(2):
-        login(client, editor.username, "wrong", ip)
+    guess_wrong(client, editor.username, ip, times=2)
     assert login(client, editor.username, PASSWORD, ip).status_code == 302
     client.logout()
-    for _ in range(2):
-        login(client, editor.username, "wrong", ip)
+    guess_wrong(client, editor.username, ip, times=2)
     assert login(client, editor.username, PASSWORD, ip).status_code == 302
 
 
