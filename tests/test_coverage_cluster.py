@@ -16,7 +16,7 @@ from newsdesk.coverage.memory import MemoryStore
 from newsdesk.coverage.semantic import article_embedding, semantic_enabled
 from newsdesk.coverage.storycounts import story_refresh_counts
 from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageTerm, Source, Story, TranslationStatus
-from tests.support.coverage import FED, QUAKE, T0, make_article
+from tests.support.coverage import FED, QUAKE, T0, french_quake, make_article
 
 CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "coverage"
 
@@ -41,15 +41,7 @@ def test_story_counters_kept_in_place_match_a_recount():
     wire = Source.objects.create(name="Wire", country="GB", language="en")
     a = make_article(title=QUAKE[0][0], summary=QUAKE[0][1], source=wire, at=T0 + timedelta(hours=2))
     b = make_article(title=QUAKE[1][0], summary=QUAKE[1][1], source=wire, at=T0 + timedelta(hours=3))
-    c = make_article(
-        title="Séisme de magnitude 7,1 à Sumatra, alerte au tsunami",
-        title_en=QUAKE[2][0],
-        summary=QUAKE[2][1],
-        language="fr",
-        country="FR",
-        status=TranslationStatus.DONE,
-        at=T0,
-    )
+    c = french_quake()
     stories = {article_assign_story(article=x).id for x in (a, b, c)}
     assert len(stories) == 1
     story = Story.objects.get(id=stories.pop())

@@ -37,12 +37,17 @@ def recluster(*args: str) -> str:
     return out.getvalue()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_full_rebuild_matches_live_assignment_and_is_deterministic():
+def _assigned_live() -> tuple[list[Article], set[frozenset[int]]]:
+    """The corpus, each article assigned live as it arrives: the articles and the live grouping."""
     articles = corpus()
     for a in articles:
         article_assign_story(article=a)
-    live = grouping()
+    return articles, grouping()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_full_rebuild_matches_live_assignment_and_is_deterministic():
+    articles, live = _assigned_live()
     index = (CoverageDoc.objects.count(), CoveragePosting.objects.count(), CoverageTerm.objects.get(term="").df)
     assert len(live) == 3
     out = recluster()
@@ -60,10 +65,7 @@ def test_full_rebuild_matches_live_assignment_and_is_deterministic():
 @pytest.mark.django_db(transaction=True)
 def test_rebuild_with_a_helper_process_for_text_analysis_gives_the_same_stories(monkeypatch):
     """Big rebuilds analyse text in a forked helper, batch by batch; the stories do not change."""
-    articles = corpus()
-    for a in articles:
-        article_assign_story(article=a)
-    live = grouping()
+    _, live = _assigned_live()
     scores = dict(Article.objects.values_list("id", "story_score"))
     monkeypatch.setattr(recluster_module, "_PARALLEL_MIN", 1)
     monkeypatch.setattr(recluster_module, "_BATCH", 2)  # three batches, so the hand-over runs
@@ -85,10 +87,7 @@ def test_rebuilt_index_serves_the_live_pipeline():
 
 @pytest.mark.django_db(transaction=True)
 def test_since_replays_only_newer_articles():
-    articles = corpus()
-    for a in articles:
-        article_assign_story(article=a)
-    live = grouping()
+    _, live = _assigned_live()
     out = recluster("--since", (T0 + timedelta(minutes=25)).isoformat())
     assert "reclustered articles=3" in out  # the Fed story and the two train reports
     assert grouping() == live

@@ -330,36 +330,34 @@ OTHER_NEWS = [
 ]
 
 
-@needs_e5
-def test_the_multilingual_model_places_one_story_in_three_languages_together(e5):
+def _one_story_and_other_news(*, dimensions: int) -> tuple[list[float], list[float]]:
+    """The active encoder's unit vectors for RATES + OTHER_NEWS: the similarities within the
+    story (three languages) and those from it to the other news. Batching must not change a vector."""
     vecs = semantic.encoder().embed(RATES + OTHER_NEWS)
-    assert vecs.shape == (6, 384)
+    assert vecs.shape == (6, dimensions)
     assert [float(v @ v) for v in vecs] == pytest.approx([1.0] * 6, abs=1e-3)
+    alone = semantic.encoder().embed([RATES[1]])[0]
+    assert float(alone @ vecs[1]) == pytest.approx(1.0, abs=1e-3)
     sims = vecs @ vecs.T
     same = [sims[i, j] for i in range(3) for j in range(3) if i < j]
     across = [sims[i, j] for i in range(3) for j in range(3, 6)]
+    return same, across
+
+
+@needs_e5
+def test_the_multilingual_model_places_one_story_in_three_languages_together(e5):
+    same, across = _one_story_and_other_news(dimensions=384)
     assert min(same) > max(across) + 0.03
     # Unrelated news sits near the model's floor; the same story well above it.
     assert max(across) < semantic.E5_SMALL.floor < min(same)
-    # Batching does not change a vector.
-    alone = semantic.encoder().embed([RATES[1]])[0]
-    assert float(alone @ vecs[1]) == pytest.approx(1.0, abs=1e-3)
 
 
 @needs_use
 def test_the_default_model_places_one_story_in_three_languages_together(use):
-    vecs = semantic.encoder().embed(RATES + OTHER_NEWS)
-    assert vecs.shape == (6, 512)
-    assert [float(v @ v) for v in vecs] == pytest.approx([1.0] * 6, abs=1e-3)
-    sims = vecs @ vecs.T
-    same = [sims[i, j] for i in range(3) for j in range(3) if i < j]
-    across = [sims[i, j] for i in range(3) for j in range(3, 6)]
+    same, across = _one_story_and_other_news(dimensions=512)
     assert min(same) > max(across) + 0.2
     # Unrelated news sits near the model's floor; the same story well above it.
     assert max(across) < semantic.USE_V3.floor + 0.1 and min(same) > 0.6
-    # Batching does not change a vector.
-    alone = semantic.encoder().embed([RATES[1]])[0]
-    assert float(alone @ vecs[1]) == pytest.approx(1.0, abs=1e-3)
 
 
 def test_a_multilingual_model_reads_only_the_languages_it_was_trained_on(use):

@@ -27,7 +27,7 @@ from newsdesk.coverage.storycounts import (
     story_first_member,
 )
 from newsdesk.models import Article, Source, Story, TranslationStatus
-from tests.support.coverage import FED, QUAKE, T0, make_article
+from tests.support.coverage import FED, QUAKE, T0, french_quake, make_article
 
 FIELDS = (
     "article_count",
@@ -81,15 +81,7 @@ def _desk() -> list[Article]:
             at=T0 - timedelta(hours=1),
         ),
         # The earliest English title, arriving last: it must take the headline.
-        make_article(
-            title="Séisme de magnitude 7,1 à Sumatra, alerte au tsunami",
-            title_en=QUAKE[2][0],
-            summary=QUAKE[2][1],
-            language="fr",
-            country="FR",
-            status=TranslationStatus.DONE,
-            at=T0,
-        ),
+        french_quake(),
     ]
     fed = [
         # An English title that is not a finished translation never names a story,

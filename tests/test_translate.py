@@ -28,6 +28,13 @@ SPANISH = "Los minerales críticos no deben negociarse por separado"
 libre = provider_fixture("libre")
 
 
+@pytest.fixture
+def server(protocol, translator, libre, settings):
+    """The loopback server of the parametrized `protocol` ("google" or "libre"), the only translator configured."""
+    settings.NEWSDESK_TRANSLATORS = [protocol]
+    return translator if protocol == "google" else libre
+
+
 def test_google_protocol_translates_and_caches(translator):
     """The Google mobile page is parsed; the second request for the text hits the cache."""
     first = translate_text(text=SPANISH, source_language="es")
@@ -76,9 +83,7 @@ def test_outage_connection_refused_is_pending_and_opens_breaker(settings):
 
 
 @pytest.mark.parametrize("protocol", ["google", "libre"])
-def test_500_is_retried_then_pending(protocol, translator, libre, settings):
-    server = translator if protocol == "google" else libre
-    settings.NEWSDESK_TRANSLATORS = [protocol]
+def test_500_is_retried_then_pending(server):
     server.mode = "down"
     with pytest.raises(TranslationPending, match="HTTP 500"):
         translate_text(text="Hola", source_language="es")
@@ -101,9 +106,7 @@ def test_429_with_retry_after_opens_breaker_for_that_long(translator):
 
 
 @pytest.mark.parametrize("protocol", ["google", "libre"])
-def test_200_captcha_page_is_not_a_translation(protocol, translator, libre, settings):
-    server = translator if protocol == "google" else libre
-    settings.NEWSDESK_TRANSLATORS = [protocol]
+def test_200_captcha_page_is_not_a_translation(server):
     server.mode = "captcha"
     with pytest.raises(TranslationPending, match="unusable response"):
         translate_text(text="Hola", source_language="es")
@@ -124,9 +127,7 @@ def test_slow_response_past_deadline_returns_on_time(translator):
 
 
 @pytest.mark.parametrize("protocol", ["google", "libre"])
-def test_none_or_empty_result_keeps_original_uncached(protocol, translator, libre, settings):
-    server = translator if protocol == "google" else libre
-    settings.NEWSDESK_TRANSLATORS = [protocol]
+def test_none_or_empty_result_keeps_original_uncached(server):
     server.mode = "none"
     result = translate_text(text="Hola mundo", source_language="es")
     assert result.text == "Hola mundo"

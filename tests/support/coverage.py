@@ -48,3 +48,16 @@ QUAKE = [
     ("Tsunami warning after strong 7.1 quake off Sumatra, Indonesia", "The quake struck off Sumatra's west coast."),
 ]
 FED = ("Federal Reserve raises interest rates by a quarter point", "Jerome Powell said inflation remains too high.")
+
+
+def french_quake(*, at: datetime = T0) -> Article:
+    """QUAKE's third report from a French outlet, its translation done: English title QUAKE[2][0]."""
+    return make_article(
+        title="Séisme de magnitude 7,1 à Sumatra, alerte au tsunami",
+        title_en=QUAKE[2][0],
+        summary=QUAKE[2][1],
+        language="fr",
+        country="FR",
+        status=TranslationStatus.DONE,
+        at=at,
+    )
