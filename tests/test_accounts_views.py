@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from newsdesk.accounts import desks
-from newsdesk.models import FeedToken, SavedView, Story
+from newsdesk.models import FeedToken, SavedView, Story, WebSubSubscription
 from tests.support.accounts import PASSWORD, make_article, make_editor, make_source
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_counts")]
@@ -89,6 +89,12 @@ def test_every_state_changing_route_refuses_a_post_without_csrf():
         if route.key.startswith("api-1:"):
             # The API takes no session (so no CSRF exposure): a session's POST is refused or not a route.
             assert response.status_code in (401, 403, 405), f"{route.key} accepted a session's POST"
+            continue
+        if route.key == "websub-hub":
+            # Other servers call the hub, so it is CSRF-exempt and reads no session: a browser's POST
+            # without the hub's own parameters is refused, and it subscribes nothing.
+            assert response.status_code == 400, f"{route.key} accepted a session's POST"
+            assert not WebSubSubscription.objects.exists()
             continue
         assert response.status_code == 403, f"{route.key} accepted a POST without CSRF token"
         checked.append(route.key)
