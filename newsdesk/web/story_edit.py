@@ -45,6 +45,12 @@ def _member(pk: int, article_pk: int) -> Article:
     return get_object_or_404(Article, pk=article_pk, story_id=pk)
 
 
+def _refused(request: HttpRequest, text: str, *, pk: int) -> HttpResponse:
+    """Back to the story page, saying why nothing was changed."""
+    messages.error(request, text)
+    return redirect("story", pk=pk)
+
+
 def _done(request: HttpRequest, *, story_id: int | None, text: str, fallback: int) -> HttpResponse:
     messages.success(request, text)
     target = story_id if story_id and Story.objects.filter(pk=story_id).exists() else fallback
@@ -58,8 +64,7 @@ def story_article_split_view(request: HttpRequest, pk: int, article_pk: int) -> 
     try:
         decision = story_article_split(article=article, editor=editor)
     except DecisionError as exc:
-        messages.error(request, f"Not taken out: {exc}.")
-        return redirect("story", pk=pk)
+        return _refused(request, f"Not taken out: {exc}.", pk=pk)
     messages.success(request, f"“{article.display_title}” was taken out of this story.")
     return redirect("story", pk=decision.story_id or pk)
 
@@ -70,13 +75,11 @@ def story_article_move_view(request: HttpRequest, pk: int, article_pk: int) -> H
     article = _member(pk, article_pk)
     target = _story_named(request.POST.get("target", ""))
     if target is None:
-        messages.error(request, "Not moved: give the number (or address) of an existing story.")
-        return redirect("story", pk=pk)
+        return _refused(request, "Not moved: give the number (or address) of an existing story.", pk=pk)
     try:
         decision = story_article_move(article=article, target=target, editor=editor)
     except DecisionError as exc:
-        messages.error(request, f"Not moved: {exc}.")
-        return redirect("story", pk=pk)
+        return _refused(request, f"Not moved: {exc}.", pk=pk)
     return _done(
         request,
         story_id=decision.story_id,
@@ -91,13 +94,11 @@ def story_merge_view(request: HttpRequest, pk: int) -> HttpResponse:
     story = get_object_or_404(Story, pk=pk)
     into = _story_named(request.POST.get("into", ""))
     if into is None:
-        messages.error(request, "Not merged: give the number (or address) of an existing story.")
-        return redirect("story", pk=pk)
+        return _refused(request, "Not merged: give the number (or address) of an existing story.", pk=pk)
     try:
         decision = stories_merge(story=story, into=into, editor=editor)
     except DecisionError as exc:
-        messages.error(request, f"Not merged: {exc}.")
-        return redirect("story", pk=pk)
+        return _refused(request, f"Not merged: {exc}.", pk=pk)
     return _done(request, story_id=decision.target_id, text="The two stories were merged.", fallback=pk)
 
 
