@@ -73,6 +73,16 @@ def _server_command(port: int, workdir: Path) -> list[str]:
     ]
 
 
+def process_stop(proc: subprocess.Popen, *, timeout: float) -> None:
+    """Ask a child process to stop (SIGTERM); kill it if it has not within ``timeout`` seconds, and reap it."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def start_server(port: int, workdir: Path) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen([*_server_command(port, workdir), "--loglevel", "warning"])
     url = f"redis://127.0.0.1:{port}/0"
@@ -114,11 +124,7 @@ def run(cmd: list[str]) -> int:
         try:
             return subprocess.call(cmd, env=env)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            process_stop(proc, timeout=10)
 
 
 def wait(seconds: float) -> int:

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 from django.conf import settings
 from django.db import connection
 
+from newsdesk.embedded_redis import process_stop
 from newsdesk.testing.workers import celery_worker_command
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,12 +75,7 @@ def celery_worker(
     try:
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        process_stop(proc, timeout=20)
         log.close()
 
 
