@@ -6,6 +6,7 @@ inbox, as two workers on two machines sharing a folder would.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.db import close_old_connections
+from django.utils import timezone
 
 from newsdesk.drops.scan import drops_scan_all
 from newsdesk.models import Article, DropFile, FetchAttempt, Source, SourceKind
@@ -137,16 +139,27 @@ def test_worker_killed_mid_file_processes_it_exactly_once_after_restart(drop, se
     assert outcomes == (["ok"] if moment == "before_commit" else ["duplicate", "ok"])
 
 
+def _items_in(path: Path) -> int:
+    """How many articles a drop file holds: a JSON list's length, an NDJSON file's lines, else one."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".ndjson":
+        return len([line for line in text.splitlines() if line.strip()])
+    if path.suffix == ".json":
+        data = json.loads(text)
+        return len(data) if isinstance(data, list) else 1
+    return 1
+
+
 def test_demo_inbox_is_ingested_and_enriched_by_a_real_worker(settings, tmp_path, translator):
-    """load_demo writes three files; the scan task on a real Celery worker stores and enriches them."""
+    """load_demo writes the demo files; the scan task on a real Celery worker stores and enriches each once."""
+    from newsdesk.management.demo_content import QUAKE, demo_files
+
     settings.NEWSDESK_DROP_ROOT = tmp_path / "drops"
     call_command("load_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
     demo = tmp_path / "drops" / "demo"
-    assert sorted(p.name for p in demo.iterdir() if p.is_file() and not p.name.startswith(".")) == [
-        "001-card.txt",
-        "002-wire.json",
-        "003-nota.txt",
-    ]
+    expected = sorted(demo_files(now=timezone.now()))
+    assert sorted(p.name for p in demo.iterdir() if p.is_file() and not p.name.startswith(".")) == expected
+    items = sum(_items_in(demo / name) for name in expected)
     with celery_worker(extra_env={"NEWSDESK_DROP_SETTLE_SECONDS": "0"}):
         from newsdesk.tasks import scan_drop_sources
 
@@ -154,17 +167,16 @@ def test_demo_inbox_is_ingested_and_enriched_by_a_real_worker(settings, tmp_path
 
         def enriched() -> bool:
             close_old_connections()
-            return Article.objects.filter(enriched_at__isnull=False).count() == 3
+            return Article.objects.filter(enriched_at__isnull=False).count() == items
 
-        wait_for(enriched, timeout=90, message="three demo articles stored and enriched")
+        wait_for(enriched, timeout=90, message=f"{items} demo articles stored and enriched")
+    assert Article.objects.count() == items, "each demo item stored once"
     card = Article.objects.get(title_orig__startswith="Mexico and Canada")
     assert card.source.name == "El Financiero"  # matched to the demo feed source of that name
     assert card.country == "MX"
     assert card.language_declared == "es"
     assert card.language_detected == "en"  # English text, detected by the enrich stage
-    wire = Article.objects.get(title_orig__startswith="Chile reports")
-    assert (wire.source.name, wire.source.parent.inbox, wire.country) == ("Demo Wire", "demo", "CL")
-    nota = Article.objects.get(title_orig__startswith="Argentina analiza")
-    assert nota.source.inbox == "demo"
-    assert nota.language_detected == "es"
-    assert len(_files(demo / "done")) == 3
+    quake = Article.objects.get(title_orig=QUAKE[0].title)
+    assert (quake.source.name, quake.source.parent.inbox, quake.country) == (QUAKE[0].outlet, "demo", "CL")
+    assert quake.language_detected == "es"
+    assert len(_files(demo / "done")) == len(expected)
