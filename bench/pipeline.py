@@ -63,10 +63,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench import _loopback as loopback  # noqa: E402
+from bench._services import database_drop, database_recreate  # noqa: E402
+
 VAR = ROOT / "var" / "bench-pipeline"
 LANGID = ROOT.parent / "shared" / "corpora" / "langid"
 
@@ -334,8 +337,6 @@ def _item_xml(item: Item, published: datetime) -> str:
 
 def _serve(port_queue: multiprocessing.Queue, cold: list[Item], steady: list[Item], start_at: object) -> None:
     """RSS for every feed; steady items appear once the parent has set ``start_at`` and their time came."""
-    import asyncio
-
     epoch = datetime.now(UTC) - timedelta(hours=2)
     by_feed: dict[int, list[Item]] = {}
     for item in cold:
@@ -362,39 +363,14 @@ def _serve(port_queue: multiprocessing.Queue, cold: list[Item], steady: list[Ite
         )
         return xml.encode(), f'"{feed}-{len(fresh)}"'
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            lines = head.split(b"\r\n")
-            target = lines[0].split(b" ")[1]
-            feed = int(target.rsplit(b"/", 1)[-1].split(b".")[0])
-            data, etag = body(feed)
-            sent = next((x[14:].strip() for x in lines[1:] if x[:14].lower() == b"if-none-match:"), b"")
-            if sent == etag.encode():
-                out = b"HTTP/1.1 304 Not Modified\r\nETag: " + etag.encode() + b"\r\nConnection: close\r\n\r\n"
-            else:
-                out = (
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml; charset=utf-8\r\nETag: "
-                    + etag.encode()
-                    + b"\r\nContent-Length: "
-                    + str(len(data)).encode()
-                    + b"\r\nConnection: close\r\n\r\n"
-                    + data
-                )
-            writer.write(out)
-            await writer.drain()
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ValueError, IndexError):
-            pass
-        finally:
-            writer.close()
+    def answer(head: bytes) -> bytes:
+        req = loopback.request(head)
+        data, etag = body(req.feed)
+        if req.if_none_match == etag.encode():
+            return loopback.not_modified(etag.encode())
+        return loopback.ok(data, etag.encode())
 
-    async def main() -> None:
-        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
-        port_queue.put(server.sockets[0].getsockname()[1])
-        await server.serve_forever()
-
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-    asyncio.run(main())
+    loopback.serve(answer, port_queue)
 
 
 def _translator(latency: float) -> tuple[subprocess.Popen[str], str]:
@@ -563,23 +539,6 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _create_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{parts.path.lstrip("/")}"')
-
-
-def _drop_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
-
-
 def _write_drops(inbox: Path, items: list[Item]) -> None:
     inbox.mkdir(parents=True, exist_ok=True)
     now = datetime.now(UTC) - timedelta(minutes=30)
@@ -675,11 +634,9 @@ def main() -> int:
         "GUNICORN_BIND": f"127.0.0.1:{web_port}",
     }
     os.environ.update(env)
-    _create_database(args.database_url)
+    database_recreate(args.database_url)
     start_at = multiprocessing.Value("d", 0.0)
-    ports: multiprocessing.Queue = multiprocessing.Queue()
-    server = multiprocessing.Process(target=_serve, args=(ports, cold, steady, start_at), daemon=True)
-    server.start()
+    server = loopback.FeedServer(_serve, cold, steady, start_at)
     stack = Stack(env=env, log_dir=VAR, procs={})
     sampler = MemorySampler()
     translator = None
@@ -697,7 +654,7 @@ def main() -> int:
         from newsdesk.coverage.semantic import backend_name, semantic_enabled
         from newsdesk.models import Article, FetchAttempt, Source, SourceKind
 
-        base = f"http://127.0.0.1:{ports.get(timeout=10)}"
+        base = server.base_url()
         Source.objects.bulk_create(
             [
                 Source(name=f"Outlet {i}", url=f"{base}/feeds/{i}.xml", language=room.feed_lang[i], country="")
@@ -810,15 +767,14 @@ def main() -> int:
         if translator is not None:
             translator.stdin.close()  # type: ignore[union-attr]
             translator.wait(timeout=10)
-        server.terminate()
-        server.join(timeout=5)
+        server.stop()
         redis_proc.terminate()
         redis_proc.wait(timeout=10)
         if not args.keep_db:
             from django.db import connections
 
             connections.close_all()
-            _drop_database(args.database_url)
+            database_drop(args.database_url)
 
     pss_mb, rss_mb = sampler.peak_pss / 1024, sampler.peak_rss / 1024
     parts = ", ".join(f"{k} {p / 1024:.0f}/{r / 1024:.0f}" for k, (p, r) in sorted(sampler.peak_parts.items()))
