@@ -23,16 +23,90 @@ LANGS = ("en", "es", "de", "fr", "pt")
 LANG_SHARE = (0.40, 0.20, 0.15, 0.15, 0.10)
 LANGID = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "langid"
 
-FIRST = (
-    "Ana Tomás Lucía Mateo Sofia Andreas Marta Jorge Elena Kenji Ayşe Rui Ingrid Pavel Amara Luca Nadia Omar "
-    "Carmen Henrik Yuki Fatima Diego Clara Stefan Leila Hugo Irene Kwame Rosa Milan Beatriz Arjun Greta Tariq "
-    "Paola Emil Noor Julien Olga"
-).split()
-LAST = (
-    "Vargas Rojas Ferreira Keller Moreau Castillo Papadakis Yilmaz Tanaka Silva Okafor Lindqvist Novak Haddad "
-    "Mendes Brunner Dubois Kowalski Sato Ortega Nakamura Petrov Alves Fischer Laurent Costa Herrera Jansen "
-    "Mensah Ribeiro Bauer Rossi Suzuki Navarro Horvat Almeida Leclerc Schmid Quispe Andersen"
-).split()
+FIRST = [
+    "Ana",
+    "Tomás",
+    "Lucía",
+    "Mateo",
+    "Sofia",
+    "Andreas",
+    "Marta",
+    "Jorge",
+    "Elena",
+    "Kenji",
+    "Ayşe",
+    "Rui",
+    "Ingrid",
+    "Pavel",
+    "Amara",
+    "Luca",
+    "Nadia",
+    "Omar",
+    "Carmen",
+    "Henrik",
+    "Yuki",
+    "Fatima",
+    "Diego",
+    "Clara",
+    "Stefan",
+    "Leila",
+    "Hugo",
+    "Irene",
+    "Kwame",
+    "Rosa",
+    "Milan",
+    "Beatriz",
+    "Arjun",
+    "Greta",
+    "Tariq",
+    "Paola",
+    "Emil",
+    "Noor",
+    "Julien",
+    "Olga",
+]
+LAST = [
+    "Vargas",
+    "Rojas",
+    "Ferreira",
+    "Keller",
+    "Moreau",
+    "Castillo",
+    "Papadakis",
+    "Yilmaz",
+    "Tanaka",
+    "Silva",
+    "Okafor",
+    "Lindqvist",
+    "Novak",
+    "Haddad",
+    "Mendes",
+    "Brunner",
+    "Dubois",
+    "Kowalski",
+    "Sato",
+    "Ortega",
+    "Nakamura",
+    "Petrov",
+    "Alves",
+    "Fischer",
+    "Laurent",
+    "Costa",
+    "Herrera",
+    "Jansen",
+    "Mensah",
+    "Ribeiro",
+    "Bauer",
+    "Rossi",
+    "Suzuki",
+    "Navarro",
+    "Horvat",
+    "Almeida",
+    "Leclerc",
+    "Schmid",
+    "Quispe",
+    "Andersen",
+]
 
 # kind -> language -> (title, lead). Placeholders: land, city, person, date and the kind's figures.
 TEMPLATES = {
@@ -139,8 +213,34 @@ TEMPLATES = {
                "US$ {bn} bilhões em dinheiro, disse o presidente-executivo {person}, pendente de aprovação."),
     },
 }  # fmt: skip
-FIRMS = "Halvorsen Meridian Castellan Norvik Aurelio Brightwater Kestrel Oberland Solenne Tamarind Vexa Zenthos".split()
-TARGETS = "Caldera Lumen Ostrava Pelican Quintal Rivanna Sarto Tessera Umbra Valdés Wexford Ysolde".split()
+FIRMS = [
+    "Halvorsen",
+    "Meridian",
+    "Castellan",
+    "Norvik",
+    "Aurelio",
+    "Brightwater",
+    "Kestrel",
+    "Oberland",
+    "Solenne",
+    "Tamarind",
+    "Vexa",
+    "Zenthos",
+]
+TARGETS = [
+    "Caldera",
+    "Lumen",
+    "Ostrava",
+    "Pelican",
+    "Quintal",
+    "Rivanna",
+    "Sarto",
+    "Tessera",
+    "Umbra",
+    "Valdés",
+    "Wexford",
+    "Ysolde",
+]
 
 
 @dataclass(frozen=True)
