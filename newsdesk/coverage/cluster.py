@@ -92,6 +92,23 @@ def _story_embeddings_update(
         story_embedding_add(story=story, vec=embedding, store=engine_store if engine_store is not store else None)  # type: ignore[arg-type]
 
 
+def _embedding_sum(store: Store, embedding: object):
+    """For the write: a story's new summed embedding when this transaction read its sum under its lock."""
+    from .dbsemantic import SUM_DTYPE
+    from .semantic import vector_bytes
+
+    def summed(story: int | None) -> bytes | None:
+        if story is None:  # a new story: its first member's vector
+            return vector_bytes(embedding, dtype=SUM_DTYPE)
+        known, current = store.sum_read(story)  # type: ignore[attr-defined]
+        if not known:
+            return None
+        total = embedding.astype(SUM_DTYPE) if current is None else current + embedding  # type: ignore[attr-defined]
+        return vector_bytes(total, dtype=SUM_DTYPE)
+
+    return summed
+
+
 _COMPUTE = object()
 
 
@@ -134,8 +151,11 @@ def article_assign_story(
             embedding=embedding,
             links=links,
         )
-        story, counted = store.flush(score=result.score, evidence=result.evidence)
-        if semantic_enabled():
+        summed = None
+        if embedding is not None and store.previous_story is None:
+            summed = _embedding_sum(engine_store, embedding)
+        story, counted = store.flush(score=result.score, evidence=result.evidence, embedding_sum=summed)
+        if semantic_enabled() and not store.embedding_written:
             _story_embeddings_update(
                 store=store, engine_store=engine_store, story=story.id, created=result.created, embedding=embedding
             )
