@@ -116,13 +116,15 @@ def test_latin1_read_utf8_is_repaired_and_feed_fields_agree():
             channel="<title>Feed &amp; co</title><link>https://outlet.example/?a=1&amp;b=2</link>"
             "<description>&lt;i&gt;About&lt;/i&gt;</description><language>es-MX</language><ttl>30</ttl>"
             "<image><url>https://outlet.example/logo.png</url><title>Logo</title><link>https://outlet.example/</link></image>"
-            "<atom:link rel='self' href='https://outlet.example/feed' type='application/rss+xml'/>",
+            "<atom:link rel='self' href='https://outlet.example/feed' type='application/rss+xml'/>"
+            "<atom:link rel='hub' href='https://hub.example/'/>",
         ),
         headers={"Content-Type": "application/rss+xml; charset=utf-8"},
     )
     assert feed.items[0].title == "Caf\u00e9"
     assert (feed.title, feed.language, feed.ttl_seconds, feed.description) == ("Feed & co", "es", 1800, "About")
     assert feed.image_url == "https://outlet.example/logo.png" and feed.format == "rss20"
+    assert (feed.self_url, feed.hub_url) == ("https://outlet.example/feed", "https://hub.example/")
 
 
 def test_other_encodings_are_decoded_by_feedparsers_own_detection():

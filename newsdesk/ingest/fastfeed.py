@@ -239,9 +239,12 @@ def _channel(channel: ET.Element, meta: dict[str, Any]) -> list[dict[str, Any]]:
             meta["image"] = {"href": image["url"]} if "url" in image else {}
         elif tag == _ATOM + "link":
             # feedparser takes an alternate (the default rel) link, or one without href, as the feed's link.
-            rel = child.attrib.get("rel", "alternate").lower()
-            if len(child) or not child.attrib.get("href") or rel == "alternate":
+            attrs = _media_attrs(child, children=frozenset())
+            rel = attrs.setdefault("rel", "alternate")
+            if not attrs.get("href") or rel == "alternate" or "url" in attrs or "uri" in attrs:
                 raise _Doubt("atom:link")
+            attrs["href"] = _urljoin("", attrs["href"])
+            meta.setdefault("links", []).append(attrs)  # rel="self" and rel="hub": WebSub discovery
         elif tag not in _CHANNEL_IGNORED or len(child):
             raise _Doubt(tag)
     return entries
