@@ -19,6 +19,10 @@ class NewsdeskConfig(AppConfig):
         from newsdesk.web.feeds.items import SOURCE_FEED_FIELDS
 
         signals_connect(source_fields=SOURCE_FEED_FIELDS)
+        # The live dashboard's per-session passes are void once a reader's right may have changed.
+        from newsdesk.accounts.livepass import signals_connect as live_pass_signals_connect
+
+        live_pass_signals_connect()
 
         # System checks: a translation setting that can never work is found at start.
         # Failed-login counting listens to auth signals from every login form, admin's included.

@@ -102,18 +102,24 @@ def versioned_get(key: str) -> tuple[int | None, object]:
     The version is None when the cache cannot be reached: the caller then
     works from the database and stores nothing.
     """
+    version, found = versioned_get_many([key])
+    return version, found.get(key)
+
+
+def versioned_get_many(keys: list[str]) -> tuple[int | None, dict[str, object]]:
+    """(current version, {key: cached value} of those of ``keys`` that are cached) in one round trip."""
     try:
-        found = _redis_get_many([VERSION_KEY, key])
+        found = _redis_get_many([VERSION_KEY, *keys])
         if found is None:
-            found = cache.get_many([VERSION_KEY, key])
-        version = found.get(VERSION_KEY)
+            found = cache.get_many([VERSION_KEY, *keys])
+        version = found.pop(VERSION_KEY, None)
         if version is None:
             cache.add(VERSION_KEY, _fresh(), timeout=None)
-            return cache.get(VERSION_KEY), None
-        return version, found.get(key)
+            return cache.get(VERSION_KEY), {}
+        return version, found
     except Exception:
         logger.warning("event=feed_version_read_failed", exc_info=True)
-        return None, None
+        return None, {}
 
 
 # (cache backend, its Redis client, serializer): Django's Redis backend builds a

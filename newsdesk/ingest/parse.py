@@ -97,6 +97,9 @@ class ParsedFeed:
     # cap, or with neither title nor text, or repeating a key).
     entries_total: int = 0
     entries_dropped: int = 0
+    # WebSub discovery: the feed's hub and its own canonical URL (rel="hub", rel="self"; JSON Feed hubs).
+    hub_url: str = ""
+    self_url: str = ""
 
 
 # --- Sniffing -----------------------------------------------------------------
@@ -420,7 +423,17 @@ def _xml_parse(*, body: bytes, headers: Mapping[str, str], base_url: str, limit:
         image_url=url_safe(_s(image.get("href", "")), base=base_url) if isinstance(image, Mapping) else "",
         entries_total=len(entries),
         entries_dropped=normaliser.dropped,
+        hub_url=_rel_link(meta, "hub", base_url),
+        self_url=_rel_link(meta, "self", base_url),
     )
+
+
+def _rel_link(meta: Mapping[str, Any], rel: str, base_url: str) -> str:
+    links = meta.get("links") or ()
+    href = next(
+        (_s(link.get("href", "")) for link in links if isinstance(link, Mapping) and link.get("rel") == rel), ""
+    )
+    return url_safe(href, base=base_url) if href else ""
 
 
 # --- JSON Feed path (https://jsonfeed.org/version/1.1) ----------------------------------------
@@ -443,6 +456,9 @@ def _json_parse(*, body: bytes, base_url: str, limit: int) -> ParsedFeed:
     link = url_safe(_s(document.get("home_page_url", "")), base=base_url)
     normaliser = _Normaliser(base_url=base_url or link, feed_language=feed_language, limit=limit)
     feed_authors = _json_authors(document)
+    hubs = (
+        [h for h in document.get("hubs") or () if isinstance(h, dict)] if isinstance(document.get("hubs"), list) else []
+    )
     for item in items:
         if not isinstance(item, dict):
             normaliser.dropped += 1
@@ -482,6 +498,10 @@ def _json_parse(*, body: bytes, base_url: str, limit: int) -> ParsedFeed:
         image_url=url_safe(_s(document.get("icon", "")), base=base_url),
         entries_total=len(items),
         entries_dropped=normaliser.dropped,
+        hub_url=url_safe(
+            _s(next((h.get("url") for h in hubs if _s(h.get("type")).lower() == "websub"), "")), base=base_url
+        ),
+        self_url=url_safe(_s(document.get("feed_url", "")), base=base_url),
     )
 
 
