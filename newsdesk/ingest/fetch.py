@@ -91,20 +91,31 @@ class FetchResult:
 
 
 def _result(
-    *, url: str, final_url: str, response: tuple[int, dict[str, str], bytes, str], started: float, **more
+    *,
+    url: str,
+    visited: list[str],
+    response: tuple[int, dict[str, str], bytes, str],
+    started: float,
+    permanent_url: str = "",
 ) -> FetchResult:
-    """The last hop's ``response`` (from :func:`_request`) as a FetchResult: Retry-After read, time since ``started``."""
+    """The last hop's ``response`` (from :func:`_request`) as a FetchResult.
+
+    ``visited``: every URL requested, the asked one first; Retry-After and
+    Cache-Control max-age are read here, and the time taken since ``started``.
+    """
     status, headers, body, connected_ip = response
     return FetchResult(
         url=url,
-        final_url=final_url,
+        final_url=visited[-1],
         status=status,
         body=body,
         headers=headers,
+        permanent_redirect_url=permanent_url,
         retry_after_seconds=retry_after_seconds(headers.get("retry-after")),
+        max_age_seconds=max_age_seconds(headers.get("cache-control")),
         connected_ip=connected_ip,
+        redirects=visited[1:],
         elapsed_ms=(time.monotonic() - started) * 1000,
-        **more,
     )
 
 
@@ -312,7 +323,7 @@ def post_url(*, url: str, body: bytes, headers: dict[str, str], max_bytes: int =
         raise
     except _FAILURES as exc:
         raise _fetch_error(exc, url=current, clock=clock, deadline_seconds=deadline_seconds) from exc
-    return _result(url=url, final_url=current, response=response, started=started)
+    return _result(url=url, visited=[current], response=response, started=started)
 
 
 def url_guard_check(*, url: str) -> str:
@@ -369,7 +380,7 @@ def fetch_url(*, url: str, etag: str = "", last_modified: str = "") -> FetchResu
                 connect_timeout=connect_timeout,
                 max_bytes=max_bytes,
             )
-            status, headers = response[:2]
+            status, headers, _, _ = response
             if status in REDIRECT_STATUSES and "location" in headers:
                 if hop == MAX_REDIRECTS:
                     raise FetchError(
@@ -385,15 +396,7 @@ def fetch_url(*, url: str, etag: str = "", last_modified: str = "") -> FetchResu
                 visited.append(target)
                 current = target
                 continue
-            return _result(
-                url=url,
-                final_url=current,
-                response=response,
-                started=started,
-                permanent_redirect_url=permanent_url,
-                max_age_seconds=max_age_seconds(headers.get("cache-control")),
-                redirects=visited[1:],
-            )
+            return _result(url=url, visited=visited, response=response, started=started, permanent_url=permanent_url)
     except FetchError:
         raise
     except _FAILURES as exc:
