@@ -58,6 +58,7 @@ ROUTES: dict[str, str] = {
     "metrics": OPEN,
     "login": OPEN,
     "websub-hub": OPEN,  # subscribers are servers: the hub checks each topic (a private desk: token feeds only)
+    "websub-callback": OPEN,  # sources' hubs call us back: the token names the subscription, pushes are signed
     "logout": LOGOUT,
     "password_change": ACCOUNT,
     "password_change_done": ACCOUNT,

@@ -72,6 +72,8 @@ CELERY_TASK_ROUTES = {
     "newsdesk.tasks.sweep_alerts": {"queue": "default"},
     "newsdesk.tasks.dispatch_deliveries": {"queue": "default"},
     "newsdesk.tasks.deliver": {"queue": "default"},
+    "newsdesk.tasks.hub_subscribe_request": {"queue": "default"},
+    "newsdesk.tasks.renew_hub_subscriptions": {"queue": "default"},
     "newsdesk.tasks.prune_alerts_and_deliveries": {"queue": "default"},
     # Seconds of CPU over the last 48 hours' articles: beside bulk enrichment,
     # not in front of the cheap sweeps.
@@ -140,6 +142,10 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-deliveries": {
         "task": "newsdesk.tasks.dispatch_deliveries",
         "schedule": NEWSDESK_DELIVERY_DISPATCH_SECONDS,
+    },
+    "renew-hub-subscriptions": {
+        "task": "newsdesk.tasks.renew_hub_subscriptions",
+        "schedule": 60.0,  # cheap: leases run for days, and only due rows are read
     },
     "worker-heartbeat": {
         "task": "newsdesk.tasks.heartbeat",
