@@ -78,6 +78,26 @@ def _bump_script(client):
 
 def _after_commit() -> None:
     _bump()
+    _committed()
+
+
+# Called once a change that may show in a feed is committed (the WebSub hub's publish trigger,
+# registered by NewsdeskConfig.ready): never inside the writing transaction.
+_COMMIT_LISTENERS: list = []
+
+
+def on_committed_change(listener) -> None:
+    """Call ``listener()`` after every committed write that moves the feed version."""
+    if listener not in _COMMIT_LISTENERS:
+        _COMMIT_LISTENERS.append(listener)
+
+
+def _committed() -> None:
+    for listener in _COMMIT_LISTENERS:
+        try:
+            listener()
+        except Exception:  # a listener is an optimisation too: the write is done
+            logger.warning("event=feed_change_listener_failed", exc_info=True)
 
 
 def articles_changed(*, using: str = DEFAULT_DB_ALIAS, at_commit_only: bool = False) -> None:
@@ -91,6 +111,8 @@ def articles_changed(*, using: str = DEFAULT_DB_ALIAS, at_commit_only: bool = Fa
     connection = connections[using]
     if not (at_commit_only and connection.in_atomic_block):
         _bump()
+    if not connection.in_atomic_block:
+        _committed()  # autocommit: the write is already committed
     # Once more when the transaction commits; one callback per transaction.
     if connection.in_atomic_block and not any(func is _after_commit for _, func, _ in connection.run_on_commit):
         transaction.on_commit(_after_commit, using=using)

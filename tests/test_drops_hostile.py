@@ -218,6 +218,18 @@ def test_dropped_text_fields_get_the_caps_of_polled_items():
     assert len(entry.item.content) <= MAX_CONTENT + 100 and entry.item.content.startswith("<p>")
 
 
+def test_paragraphs_over_the_content_cap_end_in_a_closed_paragraph_at_a_whole_reference():
+    from newsdesk.drops.text import paragraphs_to_html
+
+    html_text = paragraphs_to_html(paragraphs=["short", "a&b " * 40, "never"], limit=60)
+    assert len(html_text) <= 60 and "never" not in html_text
+    assert html_text.startswith("<p>short</p>\n<p>a&amp;b") and html_text.endswith("</p>")
+    assert html_text.count("<p>") == html_text.count("</p>") == 2
+    last = html_text.rsplit("<p>", 1)[1]
+    assert last.count("&") == last.count("&amp;")  # no reference cut in half
+    assert paragraphs_to_html(paragraphs=["one", "two"]) == "<p>one</p>\n<p>two</p>"
+
+
 @pytest.mark.django_db
 def test_manage_ingest_refuses_a_name_that_is_not_utf8_and_stores_the_rest(tmp_path):
     import io

@@ -11,24 +11,16 @@ from lxml import html
 
 from newsdesk.coverage.cluster import article_assign_story
 from newsdesk.coverage.decisions import story_article_move
-from newsdesk.models import Article, Story, StoryDecision, TranslationStatus
+from newsdesk.models import Article, Story, StoryDecision
 from tests.support.accounts import PASSWORD, make_admin, make_editor, make_plain_user
-from tests.support.coverage import FED, QUAKE, T0, make_article
+from tests.support.coverage import FED, QUAKE, T0, make_article, spanish_quake
 from tests.test_story_page import css
 
 
 @pytest.fixture
 def stories(db) -> tuple[Story, Story, list[Article]]:
     made = [make_article(title=t, summary=s, at=T0 + timedelta(minutes=i)) for i, (t, s) in enumerate(QUAKE)]
-    spanish = make_article(
-        title="Terremoto de magnitud 7,1 sacude Sumatra; alerta de tsunami",
-        summary="Un sismo de 7,1 golpeó Sumatra.",
-        title_en="",
-        language="es",
-        country="MX",
-        status=TranslationStatus.PENDING,
-        at=T0 + timedelta(minutes=9),
-    )
+    spanish = spanish_quake(at=T0 + timedelta(minutes=9))
     made.append(spanish)
     quake = {article_assign_story(article=a).id for a in made}
     fed = make_article(title=FED[0], summary=FED[1], at=T0 + timedelta(minutes=30))
