@@ -240,6 +240,19 @@ def _cpu_seconds(pid: int) -> float:
     return total
 
 
+def _task_times(log: Path) -> str:
+    """Median and p95 run time of each task the worker logged (``event=task_end ... ms=N``)."""
+    times: dict[str, list[float]] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        if "event=task_end" in line and " ms=" in line:
+            name = line.split("task_name=", 1)[1].split()[0].rsplit(".", 1)[-1]
+            times.setdefault(name, []).append(float(line.rsplit(" ms=", 1)[1].split()[0]))
+    return ", ".join(
+        f"{name} x{len(ms)} median {statistics.median(ms):.0f} ms p95 {_p(ms, 0.95):.0f} ms"
+        for name, ms in sorted(times.items())
+    )
+
+
 def deliveries(args, sources, subs: dict[int, str], callbacks: Subscribers, workdir: Path) -> tuple[list, float, int]:
     """Phase 2: (commit-to-receipt seconds, worker CPU seconds per new article, pushes missing)."""
     from config.celery import app
@@ -292,6 +305,7 @@ def deliveries(args, sources, subs: dict[int, str], callbacks: Subscribers, work
         stop.set()
         os.killpg(worker.pid, 15)
         worker.wait(timeout=60)
+        print(f"worker tasks: {_task_times(workdir / 'worker.log')}")
     return latencies, cpu, missing
 
 
