@@ -19,6 +19,7 @@ from newsdesk.redisconn import redis_client
 from newsdesk.websub.hub import (
     LIVE_KEY,
     PUBLISH_DEBOUNCE_SECONDS,
+    PUBLISH_LATER_KEY,
     PUBLISH_SOON_KEY,
     PUBLISH_TASK,
     HubRefused,
@@ -258,27 +259,30 @@ def test_subscribers_of_one_view_share_its_check_and_each_gets_the_push(feed_ser
 
 
 @pytest.mark.django_db(transaction=True)  # real commits: the trigger runs after them
-def test_committed_changes_queue_one_sweep_per_burst_once_there_are_subscribers(subscriber, settings, monkeypatch):
-    """A push need not wait for beat's tick: a commit queues a sweep half a second later, one per burst."""
+def test_committed_changes_queue_a_sweep_at_once_and_one_more_per_burst(subscriber, settings, monkeypatch):
+    """A push need not wait for beat's tick: a commit queues a sweep at once; the changes committed in the
+    next half second share one more sweep at its end; none of it without a live subscriber."""
     from celery import current_app
 
     sent = []
     monkeypatch.setattr(current_app, "send_task", lambda name, *a, **kw: sent.append((name, kw.get("countdown"))))
     monkeypatch.setattr("newsdesk.websub.hub.PUBLISH_DEBOUNCE_SECONDS", 30.0)  # a burst however slow the machine
-    redis_client().delete(LIVE_KEY, PUBLISH_SOON_KEY)
+    redis_client().delete(LIVE_KEY, PUBLISH_SOON_KEY, PUBLISH_LATER_KEY)
     mx = make_source(country="MX")
 
     def committed(title: str) -> list:
         make_article(source=mx, title_en=title)
-        return [s for s in sent if s[0] == PUBLISH_TASK]
+        return [countdown for name, countdown in sent if name == PUBLISH_TASK]
 
     assert committed("Before any subscriber") == []  # no live subscriber: nothing queued
     subscribe(topic="http://testserver/feeds/rss/?country=MX", callback=subscriber.url("/cb"))
     assert PUBLISH_DEBOUNCE_SECONDS == 0.5  # shipped
-    assert committed("One") == [(PUBLISH_TASK, 30.0)]
-    assert len(committed("Two, in the same burst")) == 1
-    redis_client().delete(PUBLISH_SOON_KEY)  # the debounce window has passed
-    assert len(committed("Three")) == 2
-    redis_client().delete(PUBLISH_SOON_KEY)
+    assert committed("One") == [None]  # at once
+    now, later = committed("Two, in the same burst")
+    assert now is None and 25 < later <= 30  # at the end of the window
+    assert len(committed("Three, in the same burst")) == 2  # shares that sweep
+    redis_client().delete(PUBLISH_SOON_KEY, PUBLISH_LATER_KEY)  # the window has passed
+    assert committed("Four")[2:] == [None]
+    redis_client().delete(PUBLISH_SOON_KEY, PUBLISH_LATER_KEY)
     settings.NEWSDESK_WEBSUB_PUBLISH_ON_COMMIT = False
-    assert len(committed("Four, trigger off: beat's tick only")) == 2
+    assert len(committed("Five, trigger off: beat's tick only")) == 3

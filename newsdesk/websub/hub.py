@@ -10,7 +10,7 @@ The flow, each step one function:
    echoing it confirms the request: a subscription becomes live for its
    lease (starting from the feed's current ETag), an unsubscription removes it.
 3. ``websub_publish`` (beat, every ``NEWSDESK_WEBSUB_PUBLISH_SECONDS``, and
-   0.5 s after a committed change: ``websub_publish_soon``) does nothing at
+   right after a committed change: ``websub_publish_soon``) does nothing at
    all while the feeds' global version (newsdesk/changes.py) has not moved;
    otherwise it asks each view's feed, through the feed view itself with
    ``If-None-Match: <last ETag>``, whether it changed. That is the feeds' own
@@ -61,7 +61,8 @@ log = logging.getLogger(__name__)
 VERIFY_TASK = "newsdesk.tasks.websub_verify_request"
 PUBLISH_TASK = "newsdesk.tasks.websub_publish"
 PUBLISH_SOON_KEY = "websub:publish-soon"
-# Changes committed within this time of each other are pushed by one sweep.
+PUBLISH_LATER_KEY = "websub:publish-later"
+# A change is swept at once; the further changes of the next half second share one more sweep.
 PUBLISH_DEBOUNCE_SECONDS = 0.5
 LIVE_KEY = "websub:has-subscribers"
 PUBLISHED_KEY = "websub:published-version"
@@ -221,25 +222,33 @@ def websub_verify(*, subscription_id: int) -> str:
 
 
 def websub_publish_soon() -> None:
-    """After a committed change: one publish sweep PUBLISH_DEBOUNCE_SECONDS later, shared by a burst of changes.
+    """After a committed change: a publish sweep at once, and one more at the end of a
+    PUBLISH_DEBOUNCE_SECONDS window for the changes committed during it (a burst costs two sweeps).
 
-    One Redis call and no query per committed write: the sweep is queued only while the
-    desk has live subscribers (LIVE_KEY, kept by verification and by the sweep itself).
-    Beat's sweep (every NEWSDESK_WEBSUB_PUBLISH_SECONDS) stays the safety net for a lost
-    message or a change committed while a sweep was already reading.
+    One Redis call and no query per committed write, and nothing queued unless the desk
+    has live subscribers (LIVE_KEY, kept by verification and by the sweep itself). Beat's
+    sweep (every NEWSDESK_WEBSUB_PUBLISH_SECONDS) stays the safety net for a lost message.
     """
     if not settings.NEWSDESK_WEBSUB_PUBLISH_ON_COMMIT:
         return
     client = redis_client(timeout=1.0)
     script = _soon_script.get(client)
-    if script(keys=[LIVE_KEY, PUBLISH_SOON_KEY], args=[int(PUBLISH_DEBOUNCE_SECONDS * 1000)]):
+    delay_ms = script(keys=[LIVE_KEY, PUBLISH_SOON_KEY, PUBLISH_LATER_KEY], args=[int(PUBLISH_DEBOUNCE_SECONDS * 1000)])
+    if delay_ms is not None and int(delay_ms) >= 0:
         from celery import current_app
 
-        current_app.send_task(PUBLISH_TASK, countdown=PUBLISH_DEBOUNCE_SECONDS)
+        current_app.send_task(PUBLISH_TASK, countdown=int(delay_ms) / 1000 or None)
 
 
-# Queue a sweep only if there are subscribers and none is queued already: (EXISTS, SET NX PX) in one call.
-_SOON_LUA = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('SET', KEYS[2], 1, 'NX', 'PX', ARGV[1]) end return false"
+# -1: no subscribers, or a sweep is already queued for the end of this window; 0: sweep now (a
+# window starts); N: the first change in a running window, a sweep in N ms, when the window ends.
+_SOON_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if redis.call('SET', KEYS[2], 1, 'NX', 'PX', ARGV[1]) then return 0 end
+local left = math.max(redis.call('PTTL', KEYS[2]), 1)
+if redis.call('SET', KEYS[3], 1, 'NX', 'PX', left) then return left end
+return -1
+"""
 _soon_script: PerProcess = PerProcess(lambda client: client.register_script(_SOON_LUA))
 
 
