@@ -248,7 +248,8 @@ def test_subscribers_of_one_view_share_its_check_and_each_gets_the_push(feed_ser
     second = subscribe(topic=topic, callback=feed_server.url("/b"))
     websub_publish(now=timezone.now())
     make_article(source=make_source(country="FR", language="fr"))  # outside the view: the memo is stale
-    with django_assert_num_queries(3):  # expire, the live subscriptions, one validator check for both
+    # Expire, the live subscriptions, the newest articles (which views to check first), one check for both.
+    with django_assert_num_queries(4):
         assert websub_publish(now=timezone.now()) == 0
     make_article(source=make_source(country="MX"), title_en="Shared news")
     assert websub_publish(now=timezone.now()) == 2
@@ -286,3 +287,14 @@ def test_committed_changes_queue_a_sweep_at_once_and_one_more_per_burst(subscrib
     redis_client().delete(PUBLISH_SOON_KEY, PUBLISH_LATER_KEY)
     settings.NEWSDESK_WEBSUB_PUBLISH_ON_COMMIT = False
     assert len(committed("Five, trigger off: beat's tick only")) == 3
+
+
+def test_the_sweep_checks_first_the_views_a_new_article_may_have_entered():
+    from newsdesk.websub.hub import views_likely_changed_first
+
+    views = [(f"http://testserver/feeds/rss/?{q}", '"e"') for q in ("country=FR", "lang=de", "country=MX&lang=es")]
+    views.append(("http://testserver/feeds/rss/?category=economy&country=MX", '"e"'))
+    assert views_likely_changed_first(views, now=timezone.now()) == views  # nothing new: as they came
+    make_article(source=make_source(country="MX", language="es"), title_en="Peso falls", category="Economy")
+    ordered = views_likely_changed_first(views, now=timezone.now())
+    assert ordered == [views[2], views[3], views[0], views[1]]  # the Mexican Spanish economy views first
