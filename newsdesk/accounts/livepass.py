@@ -22,6 +22,10 @@ Revocation:
 - **within** :data:`PASS_SECONDS` for what Django cannot see (raw SQL on the
   auth tables, a session expiring by the clock): a pass is never older.
 - With the cache unreachable there is no pass: every poll takes the whole stack.
+
+The read API remembers a token owner's right to read the desk under the same
+epoch (:func:`reader_right`), so a token's request costs one simple token
+query instead of the permission queries.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpRequest
 
-from newsdesk.redisconn import cache_call, cache_set
+from newsdesk.redisconn import cache_call, cache_get_many, cache_set
 
 from .roles import user_can_read_desk
 
@@ -82,6 +86,30 @@ def pass_grant(request: HttpRequest, response_status: int) -> None:
         return
     held = (request.user.pk, epoch, time.time() + PASS_SECONDS)
     cache_set(pass_key(session_key), held, timeout=PASS_SECONDS, what="live_pass")
+
+
+def reader_right(user) -> bool:
+    """``user_can_read_desk(user)``, remembered under the access epoch for at most PASS_SECONDS.
+
+    Active staff and superusers need no lookup; anyone else costs one Redis
+    read (the epoch and the remembered answer together) instead of the user's
+    and groups' permission queries, and those queries once per epoch.
+    """
+    if not user.is_active:
+        return False
+    if user.is_staff or user.is_superuser:
+        return True
+    key = f"live:reader:{user.pk}"
+    found = cache_get_many([EPOCH_KEY, key], what="reader_right")
+    epoch, held = found.get(EPOCH_KEY), found.get(key)
+    if epoch is not None and isinstance(held, tuple) and len(held) == 2 and held[0] == epoch:
+        return bool(held[1])
+    if epoch is None:
+        epoch = epoch_current()  # read before the check, like a pass
+    right = user_can_read_desk(user=user)
+    if epoch is not None:
+        cache_set(key, (epoch, right), timeout=PASS_SECONDS, what="reader_right")
+    return right
 
 
 def epoch_current() -> int | None:
