@@ -10,7 +10,8 @@ from django.db import close_old_connections
 from newsdesk.changes import versioned_get
 from newsdesk.delivery.signing import signature_valid
 from newsdesk.models import Article, Delivery, DeliveryStatus, Source, SourceKind, WebSubSubscription
-from newsdesk.websub.hub import PUBLISHED_KEY
+from newsdesk.redisconn import redis_client
+from newsdesk.websub.hub import LIVE_KEY, PUBLISHED_KEY
 from tests.support.http import Response
 from tests.support.worker import celery_worker, wait_for
 
@@ -85,6 +86,7 @@ def test_subscribe_verify_push_on_a_new_drop_and_nothing_outside_the_view(client
         websub_publish.delay()
         wait_for(_published, timeout=60, message="the publish sweep to check every subscription")
         after = wait_for(lambda: _all_pushed(sub, feed_server), timeout=60, message="the deliveries to settle")
+    redis_client().delete(LIVE_KEY)  # the sweep's "anyone subscribed" flag, in the shared Redis
     close_old_connections()
     assert len(after) == len(pushes)  # nothing for the French drop, outside the view
     assert Delivery.objects.filter(destination=sub.destination).count() == len(pushes)
