@@ -55,7 +55,18 @@ class RefineParams:
     split_ratio: float = 0.4
     split_ratio_conflict: float = 0.75
     split_pairs: bool = True  # a story of two lone articles may split (on conflicting particulars alone)
-    merge_threshold: float = 0.5
+    merge_threshold: float = 0.4
+    # Two groups that each hold their own core (names or particulars most of
+    # one group carries and almost none of the other) are two events when
+    # their linkage is below ``split_ratio_exclusive`` x cohesion.
+    split_ratio_exclusive: float = 0.9
+    exclusive_share: float = 0.5
+    exclusive_other: float = 0.2
+    exclusive_min: int = 2
+    exclusive_group_min: int = 4
+    split_by_core: bool = True  # also try the splits that one name or particular draws
+    merge_exclusive: bool = True
+    merge_conflict: bool = True  # pieces whose cores disagree on who, where or which year do not merge  # pieces that each hold a core of their own do not merge
     split_max: int = 150  # stories with more members in the window are not split
     core_terms: int = 8  # terms a piece is indexed under to find pieces worth comparing
     core_postings: int = 50  # a core term shared by more pieces than this is too common to find anything
@@ -280,7 +291,53 @@ class _Pass:
         spans_cannot = len(groups) == 2 and any((x in groups[0]) != (y in groups[0]) for x, y in cannot)
         if len(groups) == 2 and not spans_cannot and not self._apart(groups, totals, members):
             groups = [sorted(groups[0] + groups[1])]
+            if self.refine.split_by_core and not cannot and len(seeds) == len(members):
+                groups = self._core_split(members, totals) or groups
         return [[members[x] for x in g] for g in groups]
+
+    def _keys(self, i: int) -> set[str]:
+        """What a member says about who, where and which year: its names (not figures), places and years."""
+        stems, parts = self.docs[i].split_names()
+        return {k for k in stems if not k[:1].isdigit()} | {k for k in parts if k[:2] in ("p:", "y:")}
+
+    def _core_split(self, members: list[int], totals: dict[Pair, float]) -> list[list[int]] | None:
+        """Two events that the similarity alone does not set apart: the members holding one
+        name or particular, and the others, each with a core of its own (``_exclusive_cores``) and
+        linked less than ``split_ratio_exclusive`` x the weaker cohesion. The split that links least."""
+        refine = self.refine
+        n = len(members)
+        if n < 2 * refine.exclusive_group_min:
+            return None
+        keys = [self._keys(i) for i in members]
+        held: dict[str, list[int]] = defaultdict(list)
+        for x, ks in enumerate(keys):
+            for k in ks:
+                held[k].append(x)
+        best: tuple[float, list[int]] | None = None
+        seen: set[tuple[int, ...]] = set()
+        for k in sorted(held):
+            side = held[k]
+            if not refine.exclusive_group_min <= len(side) <= n - refine.exclusive_group_min:
+                continue
+            if tuple(side) in seen:
+                continue
+            seen.add(tuple(side))
+            inside = set(side)
+            other = [x for x in range(n) if x not in inside]
+            if not self._exclusive_cores([[members[x] for x in side], [members[x] for x in other]]):
+                continue
+            sums = [0.0, 0.0, 0.0]
+            for (x, y), sim in totals.items():
+                sums[(x in inside) + (y in inside)] += sim
+            a, b = len(side), len(other)
+            coh = min(sums[2] / (a * (a - 1) / 2), sums[0] / (b * (b - 1) / 2))
+            ratio = sums[1] / (a * b) / coh if coh > 0 else 1.0
+            if ratio < refine.split_ratio_exclusive and (best is None or ratio < best[0]):
+                best = (ratio, side)
+        if best is None:
+            return None
+        inside = set(best[1])
+        return [sorted(best[1]), [x for x in range(n) if x not in inside]]
 
     def _apart(self, groups: list[list[int]], totals: dict[Pair, float], members: list[int]) -> bool:
         """Whether the story's top two groups are two events: they link far less than each holds together.
@@ -319,26 +376,46 @@ class _Pass:
         # Closer (or two lone articles, with no cohesion to compare with), but
         # their cores disagree on who, where or which year: two events of one kind.
         if (not known and self.refine.split_pairs) or (known and link < self.refine.split_ratio_conflict * min(known)):
-            cores = [story_core([self.docs[members[x]] for x in g], share=self.params.core_share) for g in groups]
-            (pa, na), (pb, nb) = cores
-            # Figures differ between reports of one event (tolls rise, outlets
-            # round): only who, where and which year split a story.
-            strong = replace(self.params, conflict_number=0.0, conflict_day=0.0)
-            return particulars_factor(pa, pb, na, nb, params=strong) < 1.0
+            if self._cores_conflict([[members[x] for x in g] for g in groups]):
+                return True
+        if known and link < self.refine.split_ratio_exclusive * min(known):
+            return self._exclusive_cores([[members[x] for x in g] for g in groups])
         return False
-        if not known:
+
+    def _cores_conflict(self, groups: list[list[int]]) -> bool:
+        """Whether two groups' cores disagree on who, where or which year."""
+        (pa, na), (pb, nb) = (story_core([self.docs[i] for i in g], share=self.params.core_share) for g in groups)
+        # Figures differ between reports of one event (tolls rise, outlets
+        # round): only who, where and which year split a story.
+        strong = replace(self.params, conflict_number=0.0, conflict_day=0.0)
+        return particulars_factor(pa, pb, na, nb, params=strong) < 1.0
+
+    def _merge_blocked(self, a: list[int], b: list[int]) -> bool:
+        """Pieces a merge must not join: what a split would set apart again."""
+        refine = self.refine
+        if refine.merge_exclusive and self._exclusive_cores([a, b]):
             return True
-        if link < self.refine.split_ratio * min(known):
-            return True
-        # Closer, but their cores disagree on a particular: two events of one kind.
-        if link < self.refine.split_ratio_conflict * min(known):
-            cores = [story_core([self.docs[members[x]] for x in g], share=self.params.core_share) for g in groups]
-            (pa, na), (pb, nb) = cores
-            # Figures differ between reports of one event (tolls rise, outlets
-            # round): only who, where and which year split a story.
-            strong = replace(self.params, conflict_number=0.0, conflict_day=0.0)
-            return particulars_factor(pa, pb, na, nb, params=strong) < 1.0
-        return False
+        return refine.merge_conflict and self._cores_conflict([a, b])
+
+    def _exclusive_cores(self, groups: list[list[int]]) -> bool:
+        """Whether each group holds a core of its own: names or particulars (not figures) that at
+        least ``exclusive_share`` of it carries and at most ``exclusive_other`` of the other group."""
+        refine = self.refine
+        if min(len(g) for g in groups) < refine.exclusive_group_min:
+            return False
+        counts = []
+        for g in groups:
+            c: dict[str, int] = defaultdict(int)
+            for i in g:
+                for k in self._keys(i):
+                    c[k] += 1
+            counts.append(c)
+        for own, other, g, h in ((0, 1, groups[0], groups[1]), (1, 0, groups[1], groups[0])):
+            need, allow = refine.exclusive_share * len(g), refine.exclusive_other * len(h)
+            mine = [k for k, n in counts[own].items() if n >= need and counts[other].get(k, 0) <= allow]
+            if len(mine) < refine.exclusive_min:
+                return False
+        return True
 
     @staticmethod
     def _group_totals(groups: list[list[int]], totals: dict[Pair, float]) -> dict[Pair, float]:
@@ -383,6 +460,8 @@ class _Pass:
         for g, h in sorted(pairs):
             a, b = self._sample(pieces[g]), self._sample(pieces[h])
             mean = sum(self.sim(i, j) for i in a for j in b) / (len(a) * len(b))
+            if mean >= refine.merge_threshold and self._merge_blocked(pieces[g], pieces[h]):
+                continue
             if mean > 0:
                 out[(g, h)] = mean * len(pieces[g]) * len(pieces[h])
         return out
