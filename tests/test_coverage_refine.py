@@ -166,6 +166,11 @@ def test_refinement_splits_a_story_the_stream_glued_together():
     assert len(stories["0"]) == len(stories["1"]) == 1
     # The part holding the story's first article keeps the story's id.
     assert stories["0"] == {glued}
+    # What ties each moved article to its new story names a member of that story.
+    for key in result.moves:
+        score, why = store.moved_why[key]
+        assert store.story_of(why["matched_article"]) == store.story_of(key)
+        assert score == pytest.approx(why["score"], abs=1e-4) and score > 0.4
     again = store.window_refine(now=items[-1].at, params=Params(), refine=RefineParams())
     assert not again.changed  # idempotent
 
@@ -229,7 +234,11 @@ def test_beat_pass_splits_a_glued_story_then_changes_nothing():
         article_assign_story(article=article, params=coverage_params())
     glued = Article.objects.get(pk=chile[0].pk).story_id
     with transaction.atomic():  # the stream's mistake, and the index's summed vector, as assignment left them
-        Article.objects.filter(pk__in=[a.pk for a in japan]).update(story_id=glued)
+        # The stream's "why" of a glued member named the other event's article.
+        wrong = {"score": 0.5, "shared_terms": ["earthq"], "shared_names": [], "matched_article": chile[0].pk}
+        Article.objects.filter(pk__in=[a.pk for a in japan]).update(
+            story_id=glued, story_score=0.5, story_evidence=wrong
+        )
         from newsdesk.coverage.decisions import stories_reindex
 
         stories_reindex([glued])
@@ -241,6 +250,12 @@ def test_beat_pass_splits_a_glued_story_then_changes_nothing():
     japan_story = {rows[a.pk] for a in japan}
     assert len(japan_story) == 1 and glued not in japan_story
     assert Story.objects.get(pk=glued).article_count == 3
+    # Each moved member's "why" is recomputed: it names a member of its new story, with their score.
+    for article in Article.objects.filter(pk__in=[a.pk for a in japan]):
+        assert article.story_evidence["matched_article"] in {a.pk for a in japan} - {article.pk}
+        assert article.story_score == pytest.approx(article.story_evidence["score"], abs=1e-4)
+        assert 0.4 <= article.story_score <= 1.0
+        assert "osaka" in article.story_evidence["shared_names"]
 
     changes.articles_changed()
     before = _version()

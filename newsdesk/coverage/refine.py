@@ -38,15 +38,13 @@ database) and applies the returned moves.
 
 from __future__ import annotations
 
-import heapq
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from .engine import Doc, Params, doc_similarity, particulars_factor, story_core
+from .engine import Doc, Params, doc_evidence, doc_similarity, particulars_factor, story_core
+from .linkage import Pair, agglomerate, groups_blocked, must_groups, pair_key
 from .links import NO_LINKS, Links
-
-Pair = tuple[int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,93 +137,6 @@ class RefineSchedule:
         return False
 
 
-def _key(g: int, h: int) -> Pair:
-    return (g, h) if g < h else (h, g)
-
-
-def _agglomerate(
-    members: list[list[int]], totals: dict[Pair, float], *, threshold: float, blocked: set[Pair], stop_at: int = 1
-) -> list[list[int]]:
-    """Average-linkage clustering of groups until no two link at ``threshold``.
-
-    ``totals`` holds, for group pairs, their summed member similarity (pairs
-    absent: 0); linkage is that sum over the product of the sizes. Groups
-    holding a ``blocked`` pair never join. The lower index absorbs the other.
-    Stops early when ``stop_at`` groups are left.
-    """
-    members = [list(m) for m in members]
-    size = [len(m) for m in members]
-    total: dict[Pair, float] = dict(totals)
-    blocked = set(blocked)
-    neighbours: dict[int, set[int]] = defaultdict(set)
-    for g, h in total:
-        neighbours[g].add(h)
-        neighbours[h].add(g)
-    heap = [(-t / (size[g] * size[h]), g, h) for (g, h), t in total.items()]
-    heapq.heapify(heap)
-    alive = [True] * len(members)
-    count = len(members)
-    while heap and count > stop_at:
-        neg, g, h = heapq.heappop(heap)
-        if -neg < threshold:
-            break
-        if not (alive[g] and alive[h]) or (g, h) in blocked:
-            continue
-        if abs(total.get((g, h), 0.0) / (size[g] * size[h]) + neg) > 1e-12:
-            continue  # stale: the linkage changed since this entry was pushed
-        alive[h] = False
-        count -= 1
-        members[g].extend(members[h])
-        size[g] += size[h]
-        total.pop((g, h), None)
-        neighbours[g].discard(h)
-        for k in neighbours.pop(h, set()):
-            if k == g:
-                continue
-            hk, gk = _key(h, k), _key(g, k)
-            total[gk] = total.get(gk, 0.0) + total.pop(hk, 0.0)
-            if hk in blocked:
-                blocked.add(gk)
-            neighbours[k].discard(h)
-            neighbours[k].add(g)
-            neighbours[g].add(k)
-        for k in neighbours[g]:
-            gk = _key(g, k)
-            heapq.heappush(heap, (-total[gk] / (size[g] * size[k]), *gk))
-    return [sorted(m) for g, m in enumerate(members) if alive[g]]
-
-
-def _blocked(owner: dict[int, int], cannot: set[Pair]) -> set[Pair]:
-    out: set[Pair] = set()
-    for i, j in cannot:
-        g, h = owner.get(i), owner.get(j)
-        if g is not None and h is not None and g != h:
-            out.add(_key(g, h))
-    return out
-
-
-def _must_groups(groups: list[list[int]], must: list[Pair]) -> list[list[int]]:
-    """Groups joined wherever a must-link pair spans them."""
-    if not must:
-        return groups
-    parent = list(range(len(groups)))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    owner = {i: g for g, m in enumerate(groups) for i in m}
-    for i, j in must:
-        if i in owner and j in owner:
-            parent[find(owner[j])] = find(owner[i])
-    out: dict[int, list[int]] = defaultdict(list)
-    for g, m in enumerate(groups):
-        out[find(g)].extend(m)
-    return [sorted(m) for _, m in sorted(out.items())]
-
-
 class _Pass:
     """One refinement round over the window's documents (indices into ``docs``)."""
 
@@ -251,7 +162,7 @@ class _Pass:
 
     def sim(self, i: int, j: int) -> float:
         a, b = self.docs[i], self.docs[j]
-        key = _key(a.key, b.key)
+        key = pair_key(a.key, b.key)
         got = self._sims.get(key)
         if got is None:
             got = self._sims[key] = doc_similarity(a, b, params=self.params)
@@ -280,14 +191,14 @@ class _Pass:
                 if s > 0:
                     totals[(x, y)] = s
         local = {i: x for x, i in enumerate(members)}
-        cannot = {_key(local[i], local[j]) for i, j in self.cannot if i in local and j in local}
-        seeds = _must_groups(
+        cannot = {pair_key(local[i], local[j]) for i, j in self.cannot if i in local and j in local}
+        seeds = must_groups(
             [[x] for x in range(len(members))],
             [(local[i], local[j]) for i, j in self.must if i in local and j in local],
         )
         seed_totals = self._group_totals(seeds, totals)
         seed_owner = {x: g for g, m in enumerate(seeds) for x in m}
-        groups = _agglomerate(seeds, seed_totals, threshold=1e-9, blocked=_blocked(seed_owner, cannot), stop_at=2)
+        groups = agglomerate(seeds, seed_totals, threshold=1e-9, blocked=groups_blocked(seed_owner, cannot), stop_at=2)
         spans_cannot = len(groups) == 2 and any((x in groups[0]) != (y in groups[0]) for x, y in cannot)
         if len(groups) == 2 and not spans_cannot and not self._apart(groups, totals, members):
             groups = [sorted(groups[0] + groups[1])]
@@ -375,9 +286,11 @@ class _Pass:
             return True
         # Closer (or two lone articles, with no cohesion to compare with), but
         # their cores disagree on who, where or which year: two events of one kind.
-        if (not known and self.refine.split_pairs) or (known and link < self.refine.split_ratio_conflict * min(known)):
-            if self._cores_conflict([[members[x] for x in g] for g in groups]):
-                return True
+        closer = (not known and self.refine.split_pairs) or (
+            known and link < self.refine.split_ratio_conflict * min(known)
+        )
+        if closer and self._cores_conflict([[members[x] for x in g] for g in groups]):
+            return True
         if known and link < self.refine.split_ratio_exclusive * min(known):
             return self._exclusive_cores([[members[x] for x in g] for g in groups])
         return False
@@ -424,7 +337,7 @@ class _Pass:
         for (x, y), s in totals.items():
             g, h = owner[x], owner[y]
             if g != h:
-                out[_key(g, h)] += s
+                out[pair_key(g, h)] += s
         return dict(out)
 
     def _sample(self, members: list[int]) -> list[int]:
@@ -455,7 +368,7 @@ class _Pass:
         pairs: set[Pair] = set()
         for g, others in shared.items():
             best = sorted(others.items(), key=lambda hc: (-hc[1], hc[0]))[: refine.link_candidates]
-            pairs.update(_key(g, h) for h, _ in best)
+            pairs.update(pair_key(g, h) for h, _ in best)
         out: dict[Pair, float] = {}
         for g, h in sorted(pairs):
             a, b = self._sample(pieces[g]), self._sample(pieces[h])
@@ -476,13 +389,13 @@ class _Pass:
             pieces.extend((story, g) for g in groups)
         # Age order: the lower index absorbs the other in the merge.
         pieces.sort(key=lambda sp: (sp[0], -len(sp[1]), sp[1][0]))
-        groups = _must_groups([g for _, g in pieces], self.must)
+        groups = must_groups([g for _, g in pieces], self.must)
         owner = {i: g for g, m in enumerate(groups) for i in m}
-        merged = _agglomerate(
+        merged = agglomerate(
             groups,
             self.merge_totals(groups),
             threshold=self.refine.merge_threshold,
-            blocked=_blocked(owner, self.cannot),
+            blocked=groups_blocked(owner, self.cannot),
         )
         out = list(stories)
         taken: set[int] = set()
@@ -524,8 +437,10 @@ def stories_refine(
     refine = refine or RefineParams()
     docs = sorted(docs, key=lambda d: (d.at, d.key))
     index = {d.key: i for i, d in enumerate(docs)}
-    cannot = {_key(index[a], index[b]) for a, bs in links.cannot.items() for b in bs if a in index and b in index}
-    must = sorted({_key(index[a], index[b]) for a, bs in links.must.items() for b in bs if a in index and b in index})
+    cannot = {pair_key(index[a], index[b]) for a, bs in links.cannot.items() for b in bs if a in index and b in index}
+    must = sorted(
+        {pair_key(index[a], index[b]) for a, bs in links.must.items() for b in bs if a in index and b in index}
+    )
     cache = cache if cache is not None else RefineCache()
     cache.trim()
     inside: dict[int, int] = defaultdict(int)
@@ -556,3 +471,31 @@ def stories_refine(
         elif any(t < 0 for t in targets):
             result.split.append(story)
     return result
+
+
+def members_evidence(
+    *, docs: Sequence[Doc], moves: Mapping[int, int], keys: Iterable[int], params: Params
+) -> dict[int, tuple[float | None, dict]]:
+    """What ties each of ``keys`` to its story after ``moves`` (article -> story; others stay in
+    their ``story``): the score and evidence of its closest fellow member among ``docs``, as
+    assignment records them, or (None, {}) when it is alone there. A moved article's stored
+    "why" named its old story's members; this is the one that holds after the pass.
+    """
+    members: dict[int, list[Doc]] = defaultdict(list)
+    for d in docs:
+        members[moves.get(d.key, d.story or 0)].append(d)
+    by_key = {d.key: d for d in docs}
+    out: dict[int, tuple[float | None, dict]] = {}
+    for key in sorted(keys):
+        doc = by_key.get(key)
+        if doc is None:
+            continue
+        others = [m for m in members[moves.get(key, doc.story or 0)] if m.key != key]
+        if not others:
+            out[key] = (None, {})
+            continue
+        score, best = max(
+            ((doc_similarity(doc, m, params=params), m) for m in others), key=lambda sm: (sm[0], -sm[1].key)
+        )
+        out[key] = (score, doc_evidence(doc, best, score=score))
+    return out
