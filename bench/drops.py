@@ -39,12 +39,11 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._services import database_migrate  # noqa: E402
+from bench._services import database_drop, database_migrate, database_recreate  # noqa: E402
 from newsdesk.testing.text import NEWS_WORDS  # noqa: E402
 
 TARGET_FILES_PER_S = 500
@@ -109,17 +108,6 @@ def _configure_env(args: argparse.Namespace, var: Path) -> None:
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
-def _postgres(database_url: str, *, create: bool) -> None:
-    import psycopg
-
-    parts = urlsplit(database_url)
-    name = parts.path.lstrip("/")
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if create:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def _write_cards(inbox: Path, count: int) -> list[bytes]:
     inbox.mkdir(parents=True, exist_ok=True)
     settled = time.time() - 3600
@@ -159,7 +147,7 @@ def main() -> int:
     var.mkdir(parents=True)
     _configure_env(args, var)
     if args.database_url:
-        _postgres(args.database_url, create=True)
+        database_recreate(args.database_url)
     try:
         import django
 
@@ -199,7 +187,7 @@ def main() -> int:
             from django.db import connections
 
             connections.close_all()
-            _postgres(args.database_url, create=False)
+            database_drop(args.database_url)
 
     files_per_s = count / wall
     cpu_files_per_s = count / cpu if cpu else float("inf")

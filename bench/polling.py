@@ -49,12 +49,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._services import database_migrate  # noqa: E402
+from bench import _loopback as loopback  # noqa: E402
+from bench._services import database_drop, database_migrate, database_recreate  # noqa: E402
 from newsdesk.testing.text import NEWS_WORDS  # noqa: E402
 from newsdesk.testing.workers import celery_worker_command  # noqa: E402
 
@@ -119,65 +119,28 @@ def feed_etag(feed: int, version: int) -> str:
 
 
 def _serve(port_queue: multiprocessing.Queue, seed: int) -> None:
-    """The loopback feed server, in its own process so its CPU is not ours.
-
-    A minimal asyncio HTTP/1.1 responder (GET, If-None-Match, one request
-    per connection as the fetcher sends ``Connection: close``): the standard
-    library's http.server spent more CPU per request than the poll it served,
-    on the same two cores.
-    """
-    import asyncio
-
+    """The loopback feed server (bench/_loopback.py), in its own process so its CPU is not ours."""
     rng = random.Random(seed)
     versions: dict[int, int] = {}
     cache: dict[tuple[int, int], bytes] = {}
 
     def answer(head: bytes) -> bytes:
-        lines = head.split(b"\r\n")
         try:
-            method, target, _ = lines[0].split(b" ", 2)
-            feed = int(target.rsplit(b"/", 1)[-1].split(b".")[0])
+            req = loopback.request(head)
         except ValueError:
-            return b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-        if_none_match = b""
-        for line in lines[1:]:
-            if line[:14].lower() == b"if-none-match:":
-                if_none_match = line[14:].strip()
-        version = versions.get(feed, 0)
+            return loopback.NOT_FOUND
+        version = versions.get(req.feed, 0)
         if rng.random() < CHANGE_PROBABILITY:
-            version = versions[feed] = version + 1
-        body = cache.get((feed, version))
+            version = versions[req.feed] = version + 1
+        body = cache.get((req.feed, version))
         if body is None:
-            body = cache[(feed, version)] = feed_bytes(feed, version)
-        etag = feed_etag(feed, version).encode()
-        if etag and if_none_match == etag:
-            return b"HTTP/1.1 304 Not Modified\r\nETag: " + etag + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-        head_out = (
-            b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml; charset=utf-8\r\n"
-            + (b"ETag: " + etag + b"\r\n" if etag else b"")
-            + b"Content-Length: "
-            + str(len(body)).encode()
-            + b"\r\nConnection: close\r\n\r\n"
-        )
-        return head_out + (body if method == b"GET" else b"")
+            body = cache[(req.feed, version)] = feed_bytes(req.feed, version)
+        etag = feed_etag(req.feed, version).encode()
+        if etag and req.if_none_match == etag:
+            return loopback.not_modified(etag)
+        return loopback.ok(body, etag, method=req.method)
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            writer.write(answer(head))
-            await writer.drain()
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
-    async def main() -> None:
-        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
-        port_queue.put(server.sockets[0].getsockname()[1])
-        await server.serve_forever()
-
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-    asyncio.run(main())
+    loopback.serve(answer, port_queue)
 
 
 # --- Set-up -------------------------------------------------------------------
@@ -204,25 +167,6 @@ def _configure_env(args: argparse.Namespace) -> None:
         }
     )
     (ROOT / "var" / "bench-polling").mkdir(parents=True, exist_ok=True)
-
-
-def _create_database(database_url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(database_url)
-    name = parts.path.lstrip("/")
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def _drop_database(database_url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(database_url)
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
 
 
 def _seed(*, feeds: int, base_url: str) -> list[int]:
@@ -473,10 +417,8 @@ def main() -> int:
         redis_proc = start_server(port, ROOT / "var" / "bench-polling")
         args.redis_url = f"redis://127.0.0.1:{port}/0"
     _configure_env(args)
-    _create_database(args.database_url)
-    ports: multiprocessing.Queue = multiprocessing.Queue()
-    server = multiprocessing.Process(target=_serve, args=(ports, 7), daemon=True)
-    server.start()
+    database_recreate(args.database_url)
+    server = loopback.FeedServer(_serve, 7)
     worker = None
     try:
         import django
@@ -486,7 +428,7 @@ def main() -> int:
         t = time.monotonic()
         database_migrate()
         print(f"database ready in {time.monotonic() - t:.1f}s", flush=True)
-        base_url = f"http://127.0.0.1:{ports.get(timeout=10)}"
+        base_url = server.base_url()
         t = time.monotonic()
         source_ids = _seed(feeds=feeds, base_url=base_url)
         print(f"seeded {feeds} feeds x {ITEMS} articles in {time.monotonic() - t:.1f}s", flush=True)
@@ -531,8 +473,7 @@ def main() -> int:
         if worker is not None:
             worker.kill()
             worker.wait()
-        server.terminate()
-        server.join(timeout=5)
+        server.stop()
         if redis_proc is not None:
             redis_proc.terminate()
             redis_proc.wait(timeout=10)
@@ -549,7 +490,7 @@ def main() -> int:
             from django.db import connections
 
             connections.close_all()
-            _drop_database(args.database_url)
+            database_drop(args.database_url)
 
     ok = polls_per_hour >= 300_000 and unchanged_ms <= 5 and ratio <= 1.3
     print(

@@ -547,3 +547,4 @@ from newsdesk.coverage import admin as _coverage_admin  # noqa: E402, F401
 from newsdesk.delivery import admin as _delivery_admin  # noqa: E402, F401
 from newsdesk.drops import admin as _drops_admin  # noqa: E402, F401
 from newsdesk.ops import admin as _ops_admin  # noqa: E402, F401
+from newsdesk.websub import admin as _websub_admin  # noqa: E402, F401

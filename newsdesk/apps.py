@@ -19,6 +19,15 @@ class NewsdeskConfig(AppConfig):
         from newsdesk.web.feeds.items import SOURCE_FEED_FIELDS
 
         signals_connect(source_fields=SOURCE_FEED_FIELDS)
+        # WebSub subscribers get a change pushed within a second of its commit, not at beat's next tick.
+        from newsdesk.changes import on_committed_change
+        from newsdesk.websub.hub import websub_publish_soon
+
+        on_committed_change(websub_publish_soon)
+        # The live dashboard's per-session passes are void once a reader's right may have changed.
+        from newsdesk.accounts.livepass import signals_connect as live_pass_signals_connect
+
+        live_pass_signals_connect()
 
         # System checks: a translation setting that can never work is found at start.
         # Failed-login counting listens to auth signals from every login form, admin's included.

@@ -78,6 +78,26 @@ def _bump_script(client):
 
 def _after_commit() -> None:
     _bump()
+    _committed()
+
+
+# Called once a change that may show in a feed is committed (the WebSub hub's publish trigger,
+# registered by NewsdeskConfig.ready): never inside the writing transaction.
+_COMMIT_LISTENERS: list = []
+
+
+def on_committed_change(listener) -> None:
+    """Call ``listener()`` after every committed write that moves the feed version."""
+    if listener not in _COMMIT_LISTENERS:
+        _COMMIT_LISTENERS.append(listener)
+
+
+def _committed() -> None:
+    for listener in _COMMIT_LISTENERS:
+        try:
+            listener()
+        except Exception:  # a listener is an optimisation too: the write is done
+            logger.warning("event=feed_change_listener_failed", exc_info=True)
 
 
 def articles_changed(*, using: str = DEFAULT_DB_ALIAS, at_commit_only: bool = False) -> None:
@@ -91,6 +111,8 @@ def articles_changed(*, using: str = DEFAULT_DB_ALIAS, at_commit_only: bool = Fa
     connection = connections[using]
     if not (at_commit_only and connection.in_atomic_block):
         _bump()
+    if not connection.in_atomic_block:
+        _committed()  # autocommit: the write is already committed
     # Once more when the transaction commits; one callback per transaction.
     if connection.in_atomic_block and not any(func is _after_commit for _, func, _ in connection.run_on_commit):
         transaction.on_commit(_after_commit, using=using)
@@ -102,18 +124,24 @@ def versioned_get(key: str) -> tuple[int | None, object]:
     The version is None when the cache cannot be reached: the caller then
     works from the database and stores nothing.
     """
+    version, found = versioned_get_many([key])
+    return version, found.get(key)
+
+
+def versioned_get_many(keys: list[str]) -> tuple[int | None, dict[str, object]]:
+    """(current version, {key: cached value} of those of ``keys`` that are cached) in one round trip."""
     try:
-        found = _redis_get_many([VERSION_KEY, key])
+        found = _redis_get_many([VERSION_KEY, *keys])
         if found is None:
-            found = cache.get_many([VERSION_KEY, key])
-        version = found.get(VERSION_KEY)
+            found = cache.get_many([VERSION_KEY, *keys])
+        version = found.pop(VERSION_KEY, None)
         if version is None:
             cache.add(VERSION_KEY, _fresh(), timeout=None)
-            return cache.get(VERSION_KEY), None
-        return version, found.get(key)
+            return cache.get(VERSION_KEY), {}
+        return version, found
     except Exception:
         logger.warning("event=feed_version_read_failed", exc_info=True)
-        return None, None
+        return None, {}
 
 
 # (cache backend, its Redis client, serializer): Django's Redis backend builds a

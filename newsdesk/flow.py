@@ -37,8 +37,8 @@ log = logging.getLogger(__name__)
 
 # The queues of enrichment batches: a source's first batch of new items in a
 # poll or scan goes to the fresh lane, the rest of a burst to the bulk lane.
-# Workers take from both in turn (kombu rotates the queues it reads), so a
-# burst waits its turn instead of holding everyone else's new items.
+# Workers take the fresh lane first (newsdesk/ops/lanes.py), so a burst waits
+# instead of holding everyone else's new items.
 FRESH_QUEUE = "enrich"
 BULK_QUEUE = "enrich_bulk"
 

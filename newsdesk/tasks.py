@@ -310,6 +310,26 @@ def websub_publish() -> int:
 
 
 @shared_task(**RETRY)
+def hub_subscribe_request(hub_id: int) -> str:
+    """Ask a source's hub to push its feed to us (newsdesk/ingest/push.py)."""
+    from newsdesk.ingest.push import hub_subscribe
+
+    return hub_subscribe(hub_id=hub_id, now=timezone.now())
+
+
+@shared_task(**RETRY)
+def renew_hub_subscriptions() -> int:
+    """Beat: leases that ended go back to polling; new, renewed and retried hub requests are sent."""
+    from newsdesk.ingest.push import hub_subscriptions_due
+
+    ids = hub_subscriptions_due(now=timezone.now())
+    with hub_subscribe_request.app.producer_or_acquire() as producer:
+        for hub_id in ids:
+            hub_subscribe_request.apply_async((hub_id,), producer=producer)
+    return len(ids)
+
+
+@shared_task(**RETRY)
 def deliver(delivery_id: int) -> str:
     """One attempt of one outgoing delivery (webhook, e-mail); it claims the row itself."""
     from newsdesk.delivery.service import delivery_send

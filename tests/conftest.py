@@ -65,14 +65,19 @@ def _fast_password_hashing():
 
 
 @pytest.fixture
-def fast_translation(settings):
-    """Small deadlines, backoffs and lock margins so fault tests stay quick; translation state in Redis cleared."""
+def translation_state_clean():
+    """No translation state in Redis (breakers, locks, rates, caps) before or after: Redis outlives each test's database."""
     from newsdesk.enrich.redisstate import redis_state_clear
 
-    fast_settings(settings)
     redis_state_clear()
     yield
     redis_state_clear()
+
+
+@pytest.fixture
+def fast_translation(settings, translation_state_clean):
+    """Small deadlines, backoffs and lock margins so fault tests stay quick; translation state in Redis cleared."""
+    fast_settings(settings)
 
 
 @pytest.fixture

@@ -91,27 +91,31 @@ def test_deactivated_editor_loses_the_private_desk(client, settings):
     assert response.status_code == 302 and reverse("login") in response["Location"]
 
 
-def test_the_query_form_of_who_reads_the_desk_agrees_with_the_rule():
-    """desk_readers() (one statement, for API tokens) and user_can_read_desk() say the same of every kind of user."""
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group, Permission
+def test_the_remembered_right_to_read_agrees_with_the_rule_and_follows_changes():
+    """reader_right() (remembered under the access epoch, for API tokens) and user_can_read_desk() agree,
+    the first time and from the cache, and a change of the right counts at once."""
+    from django.contrib.auth.models import Permission
 
-    from newsdesk.accounts.roles import READ_PERMISSION, desk_readers, user_can_read_desk
+    from newsdesk.accounts.livepass import reader_right
+    from newsdesk.accounts.roles import READ_PERMISSION
 
     direct = make_plain_user()
-    direct.user_permissions.add(Permission.objects.get(codename=READ_PERMISSION.split(".")[1]))
+    read = Permission.objects.get(codename=READ_PERMISSION.split(".")[1])
+    direct.user_permissions.add(read)
     other_group = make_plain_user()
     other_group.groups.add(Group.objects.create(name="readers-without-the-permission"))
     retired = make_editor()
     retired.is_active = False
     retired.save()
-    users = [make_editor(), make_admin(), make_plain_user(), direct, other_group, retired]
     staff_only = make_plain_user()
     staff_only.is_staff = True
     staff_only.save()
-    users.append(staff_only)
-    readers = set(get_user_model().objects.filter(desk_readers()).values_list("pk", flat=True))
-    for user in users:
+    users = [make_editor(), make_admin(), make_plain_user(), direct, other_group, retired, staff_only]
+    for user in users * 2:  # the second round from the cache
         fresh = get_user_model().objects.get(pk=user.pk)  # no permission cache from set-up
-        assert user_can_read_desk(user=fresh) == (user.pk in readers), user.username
-    assert direct.pk in readers and retired.pk not in readers and other_group.pk not in readers
+        assert reader_right(fresh) == user_can_read_desk(user=fresh), user.username
+    assert reader_right(direct) and not reader_right(other_group) and not reader_right(retired)
+    other_group.groups.first().permissions.add(read)  # the group is given the right
+    assert reader_right(get_user_model().objects.get(pk=other_group.pk))
+    direct.user_permissions.remove(read)  # and a right taken away
+    assert not reader_right(get_user_model().objects.get(pk=direct.pk))

@@ -16,7 +16,7 @@ from newsdesk.coverage.memory import MemoryStore
 from newsdesk.coverage.semantic import article_embedding, semantic_enabled
 from newsdesk.coverage.storycounts import story_refresh_counts
 from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageTerm, Source, Story, TranslationStatus
-from tests.support.coverage import FED, QUAKE, T0, french_quake, make_article
+from tests.support.coverage import FED, QUAKE, QUAKE_ES_LONG, T0, french_quake, make_article, spanish_quake
 
 CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "coverage"
 
@@ -76,14 +76,7 @@ def test_link_records_score_and_shared_terms():
 def test_untranslated_article_joins_through_names_and_numbers():
     """Translation failed: the Spanish original still meets the story via Sumatra, 7.1 and tsunami."""
     first = article_assign_story(article=make_article(title=QUAKE[0][0], summary=QUAKE[0][1]))
-    spanish = make_article(
-        title="Terremoto de magnitud 7,1 sacude Sumatra; alerta de tsunami en Indonesia",
-        summary="Un sismo de 7,1 golpeó Sumatra el lunes.",
-        language="es",
-        country="ES",
-        title_en="",
-        status=TranslationStatus.FAILED,
-    )
+    spanish = spanish_quake(text=QUAKE_ES_LONG, country="ES", status=TranslationStatus.FAILED)
     assert article_assign_story(article=spanish).id == first.id
 
 

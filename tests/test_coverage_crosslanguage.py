@@ -23,6 +23,7 @@ from newsdesk.coverage.semantic import embed_text
 from newsdesk.coverage.text import text_features
 from newsdesk.flow import articles_finish
 from newsdesk.models import Article, Source, Story, TranslationStatus
+from tests.support.coverage import make_article
 
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 _seq = count(1)
@@ -55,17 +56,16 @@ OTHER = ("AR", "es", "Argentina analiza nuevas reglas para la minería de litio"
 
 def stored(country: str, language: str, title: str, summary: str, *, minutes: int) -> Article:
     """An article as ingestion stores it: original text only, language not yet detected."""
-    n = next(_seq)
-    source = Source.objects.create(name=f"Outlet {country} {n}", country=country, language=language)
-    return Article.objects.create(
-        source=source,
-        dedupe_key=f"x{n}",
-        url=f"https://example.org/x{n}",
-        title_orig=title,
-        summary_orig=summary,
+    source = Source.objects.create(name=f"Outlet {country} {next(_seq)}", country=country, language=language)
+    return make_article(
+        title=title,
+        summary=summary,
+        title_en="",
+        language="",
         country=country,
-        translation_status=TranslationStatus.PENDING,
-        published_at=T0 + timedelta(minutes=minutes),
+        status=TranslationStatus.PENDING,
+        at=T0 + timedelta(minutes=minutes),
+        source=source,
     )
 
 

@@ -27,7 +27,7 @@ from newsdesk.coverage.storycounts import (
     story_first_member,
 )
 from newsdesk.models import Article, Source, Story, TranslationStatus
-from tests.support.coverage import FED, QUAKE, T0, french_quake, make_article
+from tests.support.coverage import FED, QUAKE, QUAKE_ES_LONG, T0, french_quake, make_article, spanish_quake
 
 FIELDS = (
     "article_count",
@@ -71,15 +71,7 @@ def _desk() -> list[Article]:
         make_article(title=QUAKE[0][0], summary=QUAKE[0][1], source=wire, at=T0 + timedelta(hours=2)),
         make_article(title=QUAKE[1][0], summary=QUAKE[1][1], source=wire, at=T0 + timedelta(hours=3)),
         # Earlier than both, untranslated, from nowhere in particular.
-        make_article(
-            title="Terremoto de magnitud 7,1 sacude Sumatra; alerta de tsunami en Indonesia",
-            title_en="",
-            summary="Un sismo de 7,1 golpeó Sumatra el lunes.",
-            language="es",
-            country="",
-            status=TranslationStatus.PENDING,
-            at=T0 - timedelta(hours=1),
-        ),
+        spanish_quake(text=QUAKE_ES_LONG, country="", at=T0 - timedelta(hours=1)),
         # The earliest English title, arriving last: it must take the headline.
         french_quake(),
     ]

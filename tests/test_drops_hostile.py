@@ -6,7 +6,8 @@ import os
 
 import pytest
 
-from newsdesk.drops.inbox import InboxInvalid, error_text, inbox_open, name_shown
+from newsdesk.drops.inbox import InboxInvalid, inbox_open, name_shown
+from newsdesk.drops.moves import error_text
 from newsdesk.drops.scan import drop_source_scan
 from newsdesk.models import Article, FetchAttempt
 
@@ -218,6 +219,18 @@ def test_dropped_text_fields_get_the_caps_of_polled_items():
     assert len(entry.item.content) <= MAX_CONTENT + 100 and entry.item.content.startswith("<p>")
 
 
+def test_paragraphs_over_the_content_cap_end_in_a_closed_paragraph_at_a_whole_reference():
+    from newsdesk.drops.text import paragraphs_to_html
+
+    html_text = paragraphs_to_html(paragraphs=["short", "a&b " * 40, "never"], limit=60)
+    assert len(html_text) <= 60 and "never" not in html_text
+    assert html_text.startswith("<p>short</p>\n<p>a&amp;b") and html_text.endswith("</p>")
+    assert html_text.count("<p>") == html_text.count("</p>") == 2
+    last = html_text.rsplit("<p>", 1)[1]
+    assert last.count("&") == last.count("&amp;")  # no reference cut in half
+    assert paragraphs_to_html(paragraphs=["one", "two"]) == "<p>one</p>\n<p>two</p>"
+
+
 @pytest.mark.django_db
 def test_manage_ingest_refuses_a_name_that_is_not_utf8_and_stores_the_rest(tmp_path):
     import io
@@ -241,7 +254,7 @@ def test_manage_ingest_refuses_a_name_that_is_not_utf8_and_stores_the_rest(tmp_p
 def test_a_symlink_planted_as_done_makes_nothing_appear_where_it_points(tmp_path):
     from datetime import UTC, datetime
 
-    from newsdesk.drops.inbox import claim_done, file_claim
+    from newsdesk.drops.claims import claim_done, file_claim
 
     box = inbox_open(drop_root=tmp_path / "root", inbox="wire")
     outside = tmp_path / "elsewhere"

@@ -8,7 +8,6 @@ import pytest
 from django.utils import timezone
 
 from newsdesk.enrich.breaker import breaker_failure
-from newsdesk.enrich.redisstate import redis_state_clear
 from newsdesk.flow import LOST_AFTER, articles_unfinished
 from newsdesk.models import Article, Story, TranslationStatus
 from tests.support.articles import make_article, make_source
@@ -17,11 +16,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def clean_breakers(settings):
+def google_translates(settings, translation_state_clean):
     settings.NEWSDESK_TRANSLATORS = ["google"]
-    redis_state_clear()
-    yield
-    redis_state_clear()
 
 
 def test_lost_articles_first_then_pending_translations_within_the_limit(settings):

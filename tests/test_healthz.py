@@ -10,7 +10,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from newsdesk.enrich.breaker import breaker_failure
-from newsdesk.enrich.redisstate import redis_state_clear
 from newsdesk.models import Heartbeat, Source, SourceKind, SourceState
 from tests.support.articles import make_source
 
@@ -106,14 +105,7 @@ def test_drop_inboxes_and_drop_outlets_are_never_due_feeds(client, settings):
     assert response.json()["checks"]["beat_lag"]["detail"].startswith("oldest due source waiting 0s")
 
 
-@pytest.fixture
-def clean_breakers():
-    redis_state_clear()
-    yield
-    redis_state_clear()
-
-
-def test_no_provider_able_to_translate_is_degraded_not_down(client, settings, clean_breakers):
+def test_no_provider_able_to_translate_is_degraded_not_down(client, settings, translation_state_clean):
     _beat(1)
     settings.NEWSDESK_TRANSLATORS = ["google", "deepl"]
     settings.NEWSDESK_DEEPL_KEY = ""
@@ -127,7 +119,7 @@ def test_no_provider_able_to_translate_is_degraded_not_down(client, settings, cl
     assert "deepl: not configured (NEWSDESK_DEEPL_KEY is not set)" in body["status"]
 
 
-def test_one_working_provider_is_enough(client, settings, clean_breakers):
+def test_one_working_provider_is_enough(client, settings, translation_state_clean):
     _beat(1)
     settings.NEWSDESK_TRANSLATORS = ["google", "mymemory"]
     breaker_failure(provider="google", reason="google: connection refused", retry_after=600)
@@ -135,7 +127,7 @@ def test_one_working_provider_is_enough(client, settings, clean_breakers):
     assert body["status"] == "ok" and body["degraded"] == []
 
 
-def test_down_wins_over_degraded(client, settings, clean_breakers):
+def test_down_wins_over_degraded(client, settings, translation_state_clean):
     settings.NEWSDESK_TRANSLATORS = ["deepl"]
     settings.NEWSDESK_DEEPL_KEY = ""
     response = client.get(reverse("healthz"))

@@ -9,8 +9,8 @@ from lxml import html
 from newsdesk.ingest.parse import ParsedItem
 from newsdesk.ingest.store import articles_upsert
 from newsdesk.languages import language_name, language_note, original_language
-from newsdesk.models import Article, Source, TranslationStatus
-from tests.support.articles import make_article, make_source, make_story
+from newsdesk.models import Article, Source
+from tests.support.articles import make_article, make_english_article, make_source, make_story
 
 
 @pytest.mark.parametrize(
@@ -42,15 +42,12 @@ def test_language_note_says_when_declared_and_detected_disagree():
 def seedlike(db) -> Article:
     """El Financiero, declared ES, English text (as the seed card once enriched)."""
     source = make_source(name="El Financiero", country="MX", language="es")
-    return make_article(
+    return make_english_article(
         source=source,
-        title_en="Critical minerals should not be negotiated separately",
-        title_orig="Critical minerals should not be negotiated separately",
-        summary_orig="The U.S. government emphasizes the importance of securing critical minerals.",
-        language="en",
+        title="Critical minerals should not be negotiated separately",
+        summary="The U.S. government emphasizes the importance of securing critical minerals.",
         language_declared="es",
         language_detected="en",
-        status=TranslationStatus.NOT_NEEDED,
         story=make_story(sources=1),
     )
 

@@ -11,24 +11,16 @@ from lxml import html
 
 from newsdesk.coverage.cluster import article_assign_story
 from newsdesk.coverage.decisions import story_article_move
-from newsdesk.models import Article, Story, StoryDecision, TranslationStatus
+from newsdesk.models import Article, Story, StoryDecision
 from tests.support.accounts import PASSWORD, make_admin, make_editor, make_plain_user
-from tests.support.coverage import FED, QUAKE, T0, make_article
+from tests.support.coverage import FED, QUAKE, T0, make_article, spanish_quake
 from tests.test_story_page import css
 
 
 @pytest.fixture
 def stories(db) -> tuple[Story, Story, list[Article]]:
     made = [make_article(title=t, summary=s, at=T0 + timedelta(minutes=i)) for i, (t, s) in enumerate(QUAKE)]
-    spanish = make_article(
-        title="Terremoto de magnitud 7,1 sacude Sumatra; alerta de tsunami",
-        summary="Un sismo de 7,1 golpeó Sumatra.",
-        title_en="",
-        language="es",
-        country="MX",
-        status=TranslationStatus.PENDING,
-        at=T0 + timedelta(minutes=9),
-    )
+    spanish = spanish_quake(at=T0 + timedelta(minutes=9))
     made.append(spanish)
     quake = {article_assign_story(article=a).id for a in made}
     fed = make_article(title=FED[0], summary=FED[1], at=T0 + timedelta(minutes=30))
@@ -97,6 +89,24 @@ def test_editor_takes_an_article_out_then_undoes_it_from_the_page(stories):
     assert resp.status_code == 302
     assert Article.objects.get(pk=members[2].pk).story_id == quake.pk
     assert StoryDecision.objects.get().undone_at is not None
+
+
+def test_a_move_or_merge_naming_no_story_is_refused_saying_why(stories):
+    _, fed, members = stories
+    editor = signed_in(make_editor())
+    page = reverse("story", args=[fed.pk])
+    move = reverse("story-article-move", args=[fed.pk, members[-1].pk])
+    for url, field, refusal in (
+        (move, "target", "Not moved"),
+        (reverse("story-merge", args=[fed.pk]), "into", "Not merged"),
+    ):
+        for value in ("not a story", "999999", ""):
+            resp = csrf_post(editor, page, url, {field: value})
+            assert resp.status_code == 302 and resp["Location"] == page
+            said = editor.get(page).content.decode()
+            assert f"{refusal}: give the number (or address) of an existing story." in said, (field, value)
+    assert StoryDecision.objects.count() == 0
+    assert Article.objects.get(pk=members[-1].pk).story_id == fed.pk
 
 
 def test_editor_moves_and_merges_by_story_number_or_address(stories):

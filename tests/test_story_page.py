@@ -10,7 +10,7 @@ from lxml import etree, html
 
 from newsdesk.coverage.cluster import article_assign_story
 from newsdesk.models import Source, Story, TranslationStatus
-from tests.support.coverage import QUAKE, T0, make_article
+from tests.support.coverage import QUAKE, T0, make_article, spanish_quake
 
 
 def css(el, selector: str) -> list:
@@ -41,12 +41,8 @@ def story(db) -> Story:
         made = article_assign_story(
             article=make_article(title=t, summary=s, at=T0 + timedelta(hours=i), source=bbc if i < 2 else None)
         )
-    spanish = make_article(
-        title="Terremoto de magnitud 7,1 sacude Sumatra; alerta de tsunami",
-        summary="Un sismo de 7,1 golpeó Sumatra.",
+    spanish = spanish_quake(
         title_en="Magnitude 7.1 earthquake shakes Sumatra; tsunami alert",
-        language="es",
-        country="MX",
         status=TranslationStatus.DONE,
         at=T0 + timedelta(hours=5),
     )

@@ -9,17 +9,11 @@ import pytest
 
 from newsdesk.enrich.breaker import breaker_allow, breaker_failure, breaker_state, breaker_success
 from newsdesk.enrich.ratelimit import RateLimited, rate_acquire
-from newsdesk.enrich.redisstate import redis_state_clear
-from tests.support.translator import fast_settings
 
 
 @pytest.fixture(autouse=True)
-def clean(settings):
-    fast_settings(settings)
+def clean(settings, fast_translation):
     settings.NEWSDESK_TRANSLATION_BREAKER_COOLDOWN = 0.3
-    redis_state_clear()
-    yield
-    redis_state_clear()
 
 
 def test_opens_after_threshold_then_one_probe_then_closes():

@@ -8,23 +8,20 @@ import pytest
 from django.db import close_old_connections
 
 from newsdesk.enrich.breaker import breaker_state
-from newsdesk.enrich.redisstate import redis_state_clear
 from newsdesk.models import Article, Translation, TranslationStatus
 from tests.support.articles import make_article, make_source
 from tests.support.translator import fake_translate, worker_env
 from tests.support.worker import celery_worker, wait_for
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]  # real Celery worker processes
+# Real Celery worker processes.
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.slow,
+    pytest.mark.usefixtures("translation_state_clean"),
+]
 
 # The detector is not under test here; the light model keeps worker start-up short.
 ENV = {"NEWSDESK_LANGUAGE_ACCURACY": "low"}
-
-
-@pytest.fixture(autouse=True)
-def clean_state():
-    redis_state_clear()
-    yield
-    redis_state_clear()
 
 
 def _articles(texts: list[tuple[str, str]]) -> list[int]:

@@ -14,23 +14,13 @@ from django.test import Client
 from django.urls import reverse
 
 from newsdesk.enrich.ondemand import ondemand_daily_cap
-from newsdesk.enrich.redisstate import redis_state_clear
 from newsdesk.models import Article, TranslationStatus
 from tests.support.accounts import make_editor, make_plain_user
 from tests.support.articles import make_article, make_source
-from tests.support.translator import fast_settings
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_translation")]
 
 SPANISH = "<p>Primer párrafo del artículo.</p><p>Segundo párrafo.</p>"
-
-
-@pytest.fixture(autouse=True)
-def clean_state(settings):
-    fast_settings(settings)
-    redis_state_clear()
-    yield
-    redis_state_clear()
 
 
 def _article(content: str = SPANISH, language: str = "es") -> Article:

@@ -8,16 +8,10 @@ from django.core.management.base import SystemCheckError
 from lxml import html
 
 from newsdesk.enrich.breaker import breaker_failure
-from newsdesk.enrich.redisstate import redis_state_clear
 from newsdesk.models import TranslationStatus
 from tests.support.articles import make_article, make_source
 
-
-@pytest.fixture(autouse=True)
-def clean_breakers():
-    redis_state_clear()
-    yield
-    redis_state_clear()
+pytestmark = pytest.mark.usefixtures("translation_state_clean")
 
 
 def _note(client) -> str:

@@ -15,7 +15,17 @@ from newsdesk.accounts import desks, tokens
 from newsdesk.changes import articles_changed
 from newsdesk.delivery.signing import signature_valid
 from newsdesk.models import Delivery, WebSubSubscription
-from newsdesk.websub.hub import HubRefused, websub_publish, websub_request, websub_verify
+from newsdesk.redisconn import redis_client
+from newsdesk.websub.hub import (
+    LIVE_KEY,
+    PUBLISH_DEBOUNCE_SECONDS,
+    PUBLISH_SOON_KEY,
+    PUBLISH_TASK,
+    HubRefused,
+    websub_publish,
+    websub_request,
+    websub_verify,
+)
 from tests.support.accounts import make_editor
 from tests.support.articles import make_article, make_source
 from tests.support.http import Response
@@ -245,3 +255,30 @@ def test_subscribers_of_one_view_share_its_check_and_each_gets_the_push(feed_ser
         first.destination_id,
         second.destination_id,
     }
+
+
+@pytest.mark.django_db(transaction=True)  # real commits: the trigger runs after them
+def test_committed_changes_queue_one_sweep_per_burst_once_there_are_subscribers(subscriber, settings, monkeypatch):
+    """A push need not wait for beat's tick: a commit queues a sweep half a second later, one per burst."""
+    from celery import current_app
+
+    sent = []
+    monkeypatch.setattr(current_app, "send_task", lambda name, *a, **kw: sent.append((name, kw.get("countdown"))))
+    monkeypatch.setattr("newsdesk.websub.hub.PUBLISH_DEBOUNCE_SECONDS", 30.0)  # a burst however slow the machine
+    redis_client().delete(LIVE_KEY, PUBLISH_SOON_KEY)
+    mx = make_source(country="MX")
+
+    def committed(title: str) -> list:
+        make_article(source=mx, title_en=title)
+        return [s for s in sent if s[0] == PUBLISH_TASK]
+
+    assert committed("Before any subscriber") == []  # no live subscriber: nothing queued
+    subscribe(topic="http://testserver/feeds/rss/?country=MX", callback=subscriber.url("/cb"))
+    assert PUBLISH_DEBOUNCE_SECONDS == 0.5  # shipped
+    assert committed("One") == [(PUBLISH_TASK, 30.0)]
+    assert len(committed("Two, in the same burst")) == 1
+    redis_client().delete(PUBLISH_SOON_KEY)  # the debounce window has passed
+    assert len(committed("Three")) == 2
+    redis_client().delete(PUBLISH_SOON_KEY)
+    settings.NEWSDESK_WEBSUB_PUBLISH_ON_COMMIT = False
+    assert len(committed("Four, trigger off: beat's tick only")) == 2

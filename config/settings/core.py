@@ -50,6 +50,8 @@ MIDDLEWARE = [
     # Repeats of unchanged public feeds end here with a 304 (everything above
     # only adds response headers, so the 304 carries them all).
     "newsdesk.web.feeds.FeedRevalidationMiddleware",
+    # The live dashboard's polls end here too (a private desk's after one whole-stack check per session).
+    "newsdesk.web.live.LiveMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

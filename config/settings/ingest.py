@@ -33,3 +33,8 @@ NEWSDESK_POLL_THREADS = env_int("NEWSDESK_POLL_THREADS", 4)
 NEWSDESK_DISPATCH_LIMIT = env_int("NEWSDESK_DISPATCH_LIMIT", 100000)
 # Celery queue for poll messages (a separate queue lets polling workers scale apart from enrichment).
 NEWSDESK_POLL_QUEUE = env_str("NEWSDESK_POLL_QUEUE", "poll")
+
+# Receiving WebSub pushes (newsdesk/ingest/push.py): on only when NEWSDESK_BASE_URL gives the desk a
+# public address a hub can call back. While a source's hub subscription is live, the source is
+# polled at most this often (polling stays as the safety net), and as usual once the lease ends.
+NEWSDESK_WEBSUB_PUSHED_POLL_SECONDS = env_int("NEWSDESK_WEBSUB_PUSHED_POLL_SECONDS", 86400)

@@ -42,7 +42,9 @@ if _VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT + NEWSDESK_RETRY_BACKOFF_MAX:
 
 CELERY_BROKER_URL = REDIS_URL
 _REDIS_TRANSPORT_OPTIONS = {"visibility_timeout": _VISIBILITY_TIMEOUT, "socket_keepalive": True}
-CELERY_BROKER_TRANSPORT_OPTIONS = dict(_REDIS_TRANSPORT_OPTIONS)
+# A worker reading several queues takes them in lane order (default, poll, drops, enrich,
+# enrich_bulk), not in turn: newsdesk/ops/lanes.py says why.
+CELERY_BROKER_TRANSPORT_OPTIONS = dict(_REDIS_TRANSPORT_OPTIONS, queue_order_strategy="newsdesk.ops.lanes:LaneCycle")
 # Only read if a Redis result backend is ever switched on; it must agree.
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = dict(_REDIS_TRANSPORT_OPTIONS)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -56,8 +58,8 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 15, "interval_start": 0, "int
 # without -Q consumes all of them; production runs one pool per queue.
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # enrich_bulk takes the rest of a source's burst of new articles (newsdesk/flow.py), so
-# that a worker reading both in turn never makes another source's new items wait behind it.
-CELERY_TASK_QUEUES = [Queue(name) for name in ("poll", "enrich", "enrich_bulk", "drops", "default")]
+# that a worker reading both never makes another source's new items wait behind it.
+CELERY_TASK_QUEUES = [Queue(name) for name in ("default", "poll", "drops", "enrich", "enrich_bulk")]
 CELERY_TASK_ROUTES = {
     # The sweeps are cheap and must not wait behind a backlog they would fix.
     "newsdesk.tasks.dispatch_due_sources": {"queue": "default"},
@@ -72,6 +74,8 @@ CELERY_TASK_ROUTES = {
     "newsdesk.tasks.sweep_alerts": {"queue": "default"},
     "newsdesk.tasks.dispatch_deliveries": {"queue": "default"},
     "newsdesk.tasks.deliver": {"queue": "default"},
+    "newsdesk.tasks.hub_subscribe_request": {"queue": "default"},
+    "newsdesk.tasks.renew_hub_subscriptions": {"queue": "default"},
     "newsdesk.tasks.prune_alerts_and_deliveries": {"queue": "default"},
     # Seconds of CPU over the last 48 hours' articles: beside bulk enrichment,
     # not in front of the cheap sweeps.
@@ -140,6 +144,10 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-deliveries": {
         "task": "newsdesk.tasks.dispatch_deliveries",
         "schedule": NEWSDESK_DELIVERY_DISPATCH_SECONDS,
+    },
+    "renew-hub-subscriptions": {
+        "task": "newsdesk.tasks.renew_hub_subscriptions",
+        "schedule": 60.0,  # cheap: leases run for days, and only due rows are read
     },
     "worker-heartbeat": {
         "task": "newsdesk.tasks.heartbeat",

@@ -139,9 +139,11 @@ def saved_view_move(*, owner: AbstractBaseUser, pk: int, offset: int) -> list[Sa
     return views
 
 
-def saved_view_delete(*, owner: AbstractBaseUser, pk: int) -> None:
-    """Delete a view and, with it, its feed tokens: their URLs give 404 from now on."""
-    saved_view_get(owner=owner, pk=pk).delete()
+def saved_view_delete(*, owner: AbstractBaseUser, pk: int) -> SavedView:
+    """Delete a view and, with it, its feed tokens: their URLs give 404 from now on. Returns the deleted view."""
+    view = saved_view_get(owner=owner, pk=pk)
+    view.delete()
+    return view
 
 
 def saved_view_open(*, owner: AbstractBaseUser, pk: int) -> SavedView:

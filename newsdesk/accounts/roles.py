@@ -10,7 +10,6 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
 
 EDITORS_GROUP = "editors"
 # The permission that lets a signed-in user read the private desk.
@@ -20,24 +19,6 @@ SAVED_VIEW_ACTIONS = ("add", "change", "delete", "view")
 # two stories, undo): recorded as story decisions.
 DECIDE_PERMISSION = "newsdesk.add_storydecision"
 DECISION_ACTIONS = ("add", "change")
-
-
-def desk_readers(*, prefix: str = "") -> Q:
-    """:func:`user_can_read_desk` as a query condition on a user (``prefix`` reaches it from another model).
-
-    For lookups that must not cost a query per permission check, such as an
-    API token and its owner in one statement. The same rule: active, and staff,
-    superuser, or holding the read permission directly or through a group.
-    ``tests/test_accounts_roles.py`` checks that both forms agree.
-    """
-    app_label, codename = READ_PERMISSION.split(".")
-    User = get_user_model()
-    holds = Permission.objects.filter(content_type__app_label=app_label, codename=codename)
-    direct = User.objects.filter(pk=OuterRef(f"{prefix}pk"), user_permissions__in=holds)
-    grouped = User.objects.filter(pk=OuterRef(f"{prefix}pk"), groups__permissions__in=holds)
-    return Q(**{f"{prefix}is_active": True}) & (
-        Q(**{f"{prefix}is_staff": True}) | Q(**{f"{prefix}is_superuser": True}) | Exists(direct) | Exists(grouped)
-    )
 
 
 def user_can_correct_stories(*, user: AbstractBaseUser | AnonymousUser) -> bool:

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -60,6 +61,26 @@ def editor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
     return login_required(wrapper)
 
 
+def editor_change(
+    *missing: type[Model], not_found: str
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """A view that changes something the editor owns: POST only (the CSRF middleware checks it), an editor
+    (:func:`editor_required`), and "not yours or gone" (``missing``'s DoesNotExist) as one 404 so ids reveal nothing.
+    """
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def owned(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            try:
+                return view(request, *args, **kwargs)
+            except tuple(m.DoesNotExist for m in missing):
+                raise Http404(not_found) from None
+
+        return require_POST(editor_required(owned))
+
+    return decorate
+
+
 def dashboard_url(*, query: str) -> str:
     return reverse("dashboard") + (f"?{query}" if query else "")
 
@@ -74,17 +95,7 @@ def _back(request: HttpRequest, default: str) -> HttpResponseRedirect:
     return HttpResponseRedirect(default)
 
 
-def _owned(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Turn "not yours or gone" into 404, the same answer for both so ids reveal nothing."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except SavedView.DoesNotExist:
-            raise Http404("No such saved view.") from None
-
-    return wrapper
+desk_change = editor_change(SavedView, not_found="No such saved view.")
 
 
 @require_GET
@@ -111,9 +122,7 @@ def desk_save(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(dashboard_url(query=view.query))
 
 
-@require_POST
-@editor_required
-@_owned
+@desk_change
 def desk_open(request: HttpRequest, pk: int) -> HttpResponse:
     """Open the view: its "new" count starts again, and the dashboard marks where the unseen articles end."""
     previous = desks.saved_view_get(owner=request.user, pk=pk).seen_article_id
@@ -122,9 +131,7 @@ def desk_open(request: HttpRequest, pk: int) -> HttpResponse:
     return HttpResponseRedirect(f"{url}{'&' if view.query else '?'}seen={previous}")
 
 
-@require_POST
-@editor_required
-@_owned
+@desk_change
 def desk_rename(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         view = desks.saved_view_rename(owner=request.user, pk=pk, name=request.POST.get("name", ""))
@@ -135,9 +142,7 @@ def desk_rename(request: HttpRequest, pk: int) -> HttpResponse:
     return _back(request, reverse("desk-list"))
 
 
-@require_POST
-@editor_required
-@_owned
+@desk_change
 def desk_move(request: HttpRequest, pk: int) -> HttpResponse:
     offset = {"up": -1, "down": 1, "top": -(10**6), "bottom": 10**6}.get(request.POST.get("direction", ""))
     if offset is None:
@@ -146,19 +151,14 @@ def desk_move(request: HttpRequest, pk: int) -> HttpResponse:
     return _back(request, reverse("desk-list"))
 
 
-@require_POST
-@editor_required
-@_owned
+@desk_change
 def desk_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    view = desks.saved_view_get(owner=request.user, pk=pk)
-    desks.saved_view_delete(owner=request.user, pk=pk)
+    view = desks.saved_view_delete(owner=request.user, pk=pk)
     messages.success(request, f"Deleted “{view.name}”; its feed URLs no longer work.")
     return _back(request, reverse("desk-list"))
 
 
-@require_POST
-@editor_required
-@_owned
+@desk_change
 def desk_token_rotate(request: HttpRequest, pk: int) -> HttpResponse:
     """Make new feed URLs and show them once. The page is not cached and not redirected to.
 
@@ -173,9 +173,7 @@ def desk_token_rotate(request: HttpRequest, pk: int) -> HttpResponse:
     return render_secret_once(request, "newsdesk/desk_token.html", {"view": view, "links": links})
 
 
-@require_POST
-@editor_required
-@_owned
+@desk_change
 def desk_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     if tokens.feed_token_revoke(owner=request.user, pk=pk):
         messages.success(request, "Feed URLs revoked; readers using them now get 404.")

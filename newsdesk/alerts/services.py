@@ -150,11 +150,13 @@ def alert_enable(*, owner: AbstractBaseUser, pk: int, enabled: bool) -> Alert:
 
 
 @transaction.atomic
-def alert_delete(*, owner: AbstractBaseUser, pk: int) -> None:
+def alert_delete(*, owner: AbstractBaseUser, pk: int) -> Alert:
+    """Delete the alert and its own destinations; returns the deleted alert."""
     alert = alert_get(owner=owner, pk=pk)
     destinations = [d for d in (alert.webhook_id, alert.email_id) if d]
     alert.delete()
     Destination.objects.filter(id__in=destinations).delete()
+    return alert
 
 
 def alert_deliveries(*, alert: Alert, limit: int = 20) -> list[Delivery]:

@@ -5,31 +5,19 @@ Every change is a POST with CSRF; an alert on another editor's view is a 404.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from newsdesk.accounts.desks import saved_views_of
-from newsdesk.accounts.views import editor_required, render_secret_once
+from newsdesk.accounts.views import editor_change, editor_required, render_secret_once
 from newsdesk.models import Alert, AlertMetric, SavedView
 
 from . import services
 
-
-def _owned(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except (Alert.DoesNotExist, SavedView.DoesNotExist):
-            raise Http404("No such alert.") from None
-
-    return wrapper
+alert_change = editor_change(Alert, SavedView, not_found="No such alert.")
 
 
 def _secret_page(request: HttpRequest, *, alert: Alert, secret: str) -> HttpResponse:
@@ -54,9 +42,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_POST
-@editor_required
-@_owned
+@alert_change
 def alert_add(request: HttpRequest) -> HttpResponse:
     view_pk = request.POST.get("view", "")
     if not view_pk.isdigit():
@@ -84,9 +70,7 @@ def alert_add(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(reverse("alert-list"))
 
 
-@require_POST
-@editor_required
-@_owned
+@alert_change
 def alert_secret(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         alert, secret = services.alert_secret_rotate(owner=request.user, pk=pk)
@@ -96,9 +80,7 @@ def alert_secret(request: HttpRequest, pk: int) -> HttpResponse:
     return _secret_page(request, alert=alert, secret=secret)
 
 
-@require_POST
-@editor_required
-@_owned
+@alert_change
 def alert_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     enabled = request.POST.get("enabled") == "1"
     alert = services.alert_enable(owner=request.user, pk=pk, enabled=enabled)
@@ -106,11 +88,8 @@ def alert_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     return HttpResponseRedirect(reverse("alert-list"))
 
 
-@require_POST
-@editor_required
-@_owned
+@alert_change
 def alert_remove(request: HttpRequest, pk: int) -> HttpResponse:
-    alert = services.alert_get(owner=request.user, pk=pk)
-    services.alert_delete(owner=request.user, pk=pk)
+    alert = services.alert_delete(owner=request.user, pk=pk)
     messages.success(request, f"Deleted alert “{alert.name}”.")
     return HttpResponseRedirect(reverse("alert-list"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 
+from newsdesk.ingest.parse import MAX_CONTENT
 from newsdesk.ingest.sanitize import text_clean
 
 # A summary is the first paragraph, plus the next ones while it is still this
@@ -42,6 +43,25 @@ def summary_from_paragraphs(*, paragraphs: list[str]) -> str:
     return " ".join(taken)
 
 
-def paragraphs_to_html(*, paragraphs: list[str]) -> str:
-    """Article.content_orig holds sanitised HTML: escaped text in <p> elements is that by construction."""
-    return "\n".join(f"<p>{html.escape(p, quote=False)}</p>" for p in paragraphs)
+def paragraphs_to_html(*, paragraphs: list[str], limit: int = MAX_CONTENT) -> str:
+    """Article.content_orig holds sanitised HTML: escaped text in <p> elements is that by construction.
+
+    At most ``limit`` characters (the cap of polled content): the paragraph that would pass it is cut
+    at a whole character reference and closed, and the rest left out, so the cap never needs the
+    HTML cleaner to mend a cut tag, and a huge file costs no more than the cap.
+    """
+    parts: list[str] = []
+    room = limit
+    for paragraph in paragraphs:
+        escaped = html.escape(paragraph, quote=False)
+        if len(escaped) + 8 > room:  # "<p></p>" and the newline
+            cut = escaped[: max(room - 8, 0)]
+            amp = cut.rfind("&")
+            if amp >= 0 and ";" not in cut[amp:]:
+                cut = cut[:amp]
+            if cut:
+                parts.append(f"<p>{cut}</p>")
+            break
+        parts.append(f"<p>{escaped}</p>")
+        room -= len(escaped) + 8
+    return "\n".join(parts)

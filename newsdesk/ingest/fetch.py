@@ -90,6 +90,35 @@ class FetchResult:
         return self.status == 304
 
 
+def _result(
+    *,
+    url: str,
+    visited: list[str],
+    response: tuple[int, dict[str, str], bytes, str],
+    started: float,
+    permanent_url: str = "",
+) -> FetchResult:
+    """The last hop's ``response`` (from :func:`_request`) as a FetchResult.
+
+    ``visited``: every URL requested, the asked one first; Retry-After and
+    Cache-Control max-age are read here, and the time taken since ``started``.
+    """
+    status, headers, body, connected_ip = response
+    return FetchResult(
+        url=url,
+        final_url=visited[-1],
+        status=status,
+        body=body,
+        headers=headers,
+        permanent_redirect_url=permanent_url,
+        retry_after_seconds=retry_after_seconds(headers.get("retry-after")),
+        max_age_seconds=max_age_seconds(headers.get("cache-control")),
+        connected_ip=connected_ip,
+        redirects=visited[1:],
+        elapsed_ms=(time.monotonic() - started) * 1000,
+    )
+
+
 def url_for_fetch(url: str) -> str:
     """The URL we would request: scheme checked, user info and fragment dropped,
     host IDNA-encoded. Raises FetchError for anything we will not fetch."""
@@ -281,7 +310,7 @@ def post_url(*, url: str, body: bytes, headers: dict[str, str], max_bytes: int =
     current = url_for_fetch(url)
     request_headers = {"User-Agent": USER_AGENT, "Connection": "close", **headers}
     try:
-        status, response_headers, response_body, connected_ip = _request(
+        response = _request(
             url=current,
             request_headers=request_headers,
             clock=clock,
@@ -294,16 +323,7 @@ def post_url(*, url: str, body: bytes, headers: dict[str, str], max_bytes: int =
         raise
     except _FAILURES as exc:
         raise _fetch_error(exc, url=current, clock=clock, deadline_seconds=deadline_seconds) from exc
-    return FetchResult(
-        url=url,
-        final_url=current,
-        status=status,
-        body=response_body,
-        headers=response_headers,
-        retry_after_seconds=retry_after_seconds(response_headers.get("retry-after")),
-        connected_ip=connected_ip,
-        elapsed_ms=(time.monotonic() - started) * 1000,
-    )
+    return _result(url=url, visited=[current], response=response, started=started)
 
 
 def url_guard_check(*, url: str) -> str:
@@ -353,13 +373,14 @@ def fetch_url(*, url: str, etag: str = "", last_modified: str = "") -> FetchResu
     still_permanent = True
     try:
         for hop in range(MAX_REDIRECTS + 1):
-            status, headers, body, connected_ip = _request(
+            response = _request(
                 url=current,
                 request_headers=request_headers,
                 clock=clock,
                 connect_timeout=connect_timeout,
                 max_bytes=max_bytes,
             )
+            status, headers, _, _ = response
             if status in REDIRECT_STATUSES and "location" in headers:
                 if hop == MAX_REDIRECTS:
                     raise FetchError(
@@ -375,19 +396,7 @@ def fetch_url(*, url: str, etag: str = "", last_modified: str = "") -> FetchResu
                 visited.append(target)
                 current = target
                 continue
-            return FetchResult(
-                url=url,
-                final_url=current,
-                status=status,
-                body=body,
-                headers=headers,
-                permanent_redirect_url=permanent_url,
-                retry_after_seconds=retry_after_seconds(headers.get("retry-after")),
-                max_age_seconds=max_age_seconds(headers.get("cache-control")),
-                connected_ip=connected_ip,
-                redirects=visited[1:],
-                elapsed_ms=(time.monotonic() - started) * 1000,
-            )
+            return _result(url=url, visited=visited, response=response, started=started, permanent_url=permanent_url)
     except FetchError:
         raise
     except _FAILURES as exc:

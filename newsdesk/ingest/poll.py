@@ -34,6 +34,7 @@ from newsdesk.perprocess import PerProcess
 from . import schedule
 from .fetch import FetchError, FetchResult, fetch_url
 from .parse import FeedRejected, ParsedFeed, parse_feed
+from .push import hub_discover
 from .responses import Classified, Verdict, response_classify
 from .store import StoreCounts, articles_upsert
 
@@ -156,6 +157,7 @@ def _schedule_success(source: Source, now: datetime, *, floors: tuple[int | None
     delay = schedule.next_poll_delay(
         interval=source.poll_interval, floors=floors, cap=settings.NEWSDESK_POLL_MAX_SECONDS
     )
+    delay = schedule.delay_while_pushed(delay=delay, push_until=source.push_until, now=now)
     source.next_poll_at = now + timedelta(seconds=delay)
 
 
@@ -287,6 +289,7 @@ def _poll_steps(source: Source, attempt: FetchAttempt, now: datetime) -> StoreCo
     if feed is None:
         return nothing
     counts = _store_parsed(source, attempt, feed, now)
+    hub_discover(source=source, feed=feed, headers=result.headers, now=now)
     source.content_hash = seen.body_hash
     _schedule_success(source, now, floors=(seen.max_age, seen.retry_after))
     return counts

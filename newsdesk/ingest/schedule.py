@@ -93,3 +93,15 @@ def should_disable(*, first_error_at: datetime | None, now: datetime) -> bool:
     if first_error_at is None:
         return False
     return now - first_error_at >= timedelta(days=settings.NEWSDESK_DISABLE_AFTER_DAYS)
+
+
+def delay_while_pushed(*, delay: int, push_until: datetime | None, now: datetime) -> int:
+    """The delay while the feed's hub pushes its items to us (a live WebSub lease until ``push_until``).
+
+    Polling is then only the safety net: NEWSDESK_WEBSUB_PUSHED_POLL_SECONDS away, but never
+    past the lease's end, after which the usual schedule is back.
+    """
+    if push_until is None or push_until <= now:
+        return delay
+    left = int((push_until - now).total_seconds())
+    return max(delay, min(settings.NEWSDESK_WEBSUB_PUSHED_POLL_SECONDS, left))

@@ -12,7 +12,7 @@ from .ops import DeadLetter, Heartbeat, TaskAttempt
 from .sources import Source, SourceKind, SourceState
 from .stories import Story
 from .translation import ProviderUsage, Translation
-from .websub import WebSubSubscription
+from .websub import HubState, SourceHub, WebSubSubscription
 
 __all__ = [
     "Alert",
@@ -37,9 +37,11 @@ __all__ = [
     "FeedToken",
     "FetchAttempt",
     "Heartbeat",
+    "HubState",
     "ProviderUsage",
     "SavedView",
     "Source",
+    "SourceHub",
     "SourceKind",
     "SourceState",
     "Story",

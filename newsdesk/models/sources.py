@@ -71,6 +71,9 @@ class Source(models.Model):
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
     items_per_day = models.FloatField(default=0.0)
+    # While the source's hub pushes to us (a live WebSub subscription, newsdesk/ingest/push.py),
+    # polls are relaxed up to this time, the lease's end; then the usual schedule is back.
+    push_until = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -49,11 +49,18 @@ from newsdesk.changes import versioned_get, versioned_set
 from newsdesk.delivery.service import delivery_queue
 from newsdesk.ingest.fetch import FetchError, fetch_url, url_guard_check
 from newsdesk.models import Destination, DestinationKind, WebSubSubscription
+from newsdesk.perprocess import PerProcess
+from newsdesk.redisconn import redis_client
 from newsdesk.web.feeds import ArticleFeed
 
 log = logging.getLogger(__name__)
 
 VERIFY_TASK = "newsdesk.tasks.websub_verify_request"
+PUBLISH_TASK = "newsdesk.tasks.websub_publish"
+PUBLISH_SOON_KEY = "websub:publish-soon"
+# Changes committed within this time of each other are pushed by one sweep.
+PUBLISH_DEBOUNCE_SECONDS = 0.5
+LIVE_KEY = "websub:has-subscribers"
 PUBLISHED_KEY = "websub:published-version"
 SIGNATURE_HEADER = "X-Hub-Signature"
 MAX_SECRET_BYTES = 200  # WebSub: "MUST be less than 200 bytes"
@@ -203,10 +210,42 @@ def websub_verify(*, subscription_id: int) -> str:
             Destination.objects.filter(id=sub.destination_id).update(
                 secret=sub.requested_secret, enabled=True, disabled_reason="", failure_streak=0
             )
+            transaction.on_commit(lambda: _live_flag(True))
         sub.requested_mode, sub.requested_secret, sub.requested_at = "", "", None
         sub.save()
     log.info("event=websub_verified subscription_id=%s mode=%s confirmed=%s", sub.id, mode, confirmed)
     return "verified" if confirmed else "refused"
+
+
+def websub_publish_soon() -> None:
+    """After a committed change: one publish sweep PUBLISH_DEBOUNCE_SECONDS later, shared by a burst of changes.
+
+    One Redis call and no query per committed write: the sweep is queued only while the
+    desk has live subscribers (LIVE_KEY, kept by verification and by the sweep itself).
+    Beat's sweep (every NEWSDESK_WEBSUB_PUBLISH_SECONDS) stays the safety net for a lost
+    message or a change committed while a sweep was already reading.
+    """
+    if not settings.NEWSDESK_WEBSUB_PUBLISH_ON_COMMIT:
+        return
+    client = redis_client(timeout=1.0)
+    script = _soon_script.get(client)
+    if script(keys=[LIVE_KEY, PUBLISH_SOON_KEY], args=[int(PUBLISH_DEBOUNCE_SECONDS * 1000)]):
+        from celery import current_app
+
+        current_app.send_task(PUBLISH_TASK, countdown=PUBLISH_DEBOUNCE_SECONDS)
+
+
+# Queue a sweep only if there are subscribers and none is queued already: (EXISTS, SET NX PX) in one call.
+_SOON_LUA = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('SET', KEYS[2], 1, 'NX', 'PX', ARGV[1]) end return false"
+_soon_script: PerProcess = PerProcess(lambda client: client.register_script(_SOON_LUA))
+
+
+def _live_flag(live: bool) -> None:
+    try:
+        client = redis_client(timeout=1.0)
+        client.set(LIVE_KEY, 1) if live else client.delete(LIVE_KEY)
+    except Exception:  # without Redis, beat's sweep still pushes
+        log.warning("event=websub_live_flag_failed", exc_info=True)
 
 
 def websub_publish(*, now: datetime) -> int:
@@ -220,6 +259,8 @@ def websub_publish(*, now: datetime) -> int:
         "destination"
     )
     answers: dict[tuple[str, str], FeedAnswer] = {}  # subscribers of one view at one ETag share its check
+    live = list(live)
+    _live_flag(bool(live))
     for sub in live:
         pushed += websub_push_if_changed(subscription=sub, answers=answers)
     if version is not None:

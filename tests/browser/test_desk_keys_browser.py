@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from newsdesk.models import Article
-from tests.support.articles import make_article, make_source, make_story
+from tests.support.articles import make_article, make_english_article, make_source, make_story
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -19,14 +19,8 @@ def desk(live_server):
     cards = [
         # The original links point at this very server: no test reaches the internet.
         make_article(source=mx, story=story, minutes_ago=0, url=f"{live_server.url}/healthz?first"),
-        make_article(
-            source=us,
-            story=story,
-            minutes_ago=10,
-            title_en="English only",
-            title_orig="English only",
-            summary_orig="",
-            url=f"{live_server.url}/healthz?second",
+        make_english_article(
+            source=us, story=story, minutes_ago=10, title="English only", url=f"{live_server.url}/healthz?second"
         ),
         make_article(source=mx, minutes_ago=20, title_en="Third", title_orig="Tercero"),
     ]

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from newsdesk.enrich.breaker import breaker_failure
 from newsdesk.enrich.redisstate import redis_state_clear
 from newsdesk.models import Source, SourceKind, TranslationStatus
-from tests.support.articles import make_article, make_source, make_story
+from tests.support.articles import make_article, make_english_article, make_source, make_story
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,16 +22,12 @@ def story():
     financiero = make_source(name="El Financiero", country="MX", language="es")
     bbc = make_source(name="BBC News", country="GB", language="en")
     make_article(source=financiero, story=story, minutes_ago=60)
-    make_article(
+    make_english_article(
         source=bbc,
         story=story,
         minutes_ago=10,
-        title_orig="US convenes 55 countries on critical minerals",
-        title_en="US convenes 55 countries on critical minerals",
-        summary_orig="Vance proposed a framework.",
-        summary_en="Vance proposed a framework.",
-        language="en",
-        status=TranslationStatus.NOT_NEEDED,
+        title="US convenes 55 countries on critical minerals",
+        summary="Vance proposed a framework.",
     )
     return story
 
@@ -62,14 +58,7 @@ def test_story_page_empty_state(page):
     expect(page.locator(".coverage-chart")).to_have_count(0)
 
 
-@pytest.fixture
-def breakers():
-    redis_state_clear()
-    yield
-    redis_state_clear()
-
-
-def test_untranslated_cards_say_why_and_when(page, settings, breakers):
+def test_untranslated_cards_say_why_and_when(page, settings, translation_state_clean):
     settings.NEWSDESK_TRANSLATORS = ["google"]
     source = make_source(name="El Financiero", country="MX", language="es")
     make_article(source=source, title_en="", summary_en="", status=TranslationStatus.PENDING, minutes_ago=1)

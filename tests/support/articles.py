@@ -52,3 +52,17 @@ def make_article(
         published_at=extra.pop("published_at", BASE_TIME - timedelta(minutes=minutes_ago)),
         **extra,
     )
+
+
+def make_english_article(*, source: Source, title: str, summary: str = "", **extra) -> Article:
+    """An article written in English: its English text is its original, and nothing needs translating."""
+    extra.setdefault("language", "en")
+    return make_article(
+        source=source,
+        title_en=title,
+        title_orig=title,
+        summary_en=summary,
+        summary_orig=summary,
+        status=TranslationStatus.NOT_NEEDED,
+        **extra,
+    )

@@ -61,3 +61,25 @@ def french_quake(*, at: datetime = T0) -> Article:
         status=TranslationStatus.DONE,
         at=at,
     )
+
+
+# QUAKE as a Spanish-language outlet told it: the short form, and the long one naming Indonesia and the day.
+QUAKE_ES = ("Terremoto de magnitud 7,1 sacude Sumatra; alerta de tsunami", "Un sismo de 7,1 golpeó Sumatra.")
+QUAKE_ES_LONG = (
+    "Terremoto de magnitud 7,1 sacude Sumatra; alerta de tsunami en Indonesia",
+    "Un sismo de 7,1 golpeó Sumatra el lunes.",
+)
+
+
+def spanish_quake(
+    *,
+    text: tuple[str, str] = QUAKE_ES,
+    title_en: str = "",
+    status: str = TranslationStatus.PENDING,
+    country: str = "MX",
+    at: datetime = T0,
+) -> Article:
+    """QUAKE reported in Spanish: untranslated (no English title) unless ``title_en`` is given."""
+    return make_article(
+        title=text[0], summary=text[1], title_en=title_en, language="es", country=country, status=status, at=at
+    )
