@@ -15,7 +15,7 @@ from newsdesk.coverage.engine import Params, doc_assign, doc_similarity
 from newsdesk.coverage.evaluate import Item, items_cluster
 from newsdesk.coverage.links import links_build
 from newsdesk.coverage.memory import MemoryStore
-from newsdesk.coverage.particulars import text_particulars
+from newsdesk.coverage.particulars import PLACE, text_particulars
 from newsdesk.coverage.refine import RefineParams, stories_refine
 from newsdesk.coverage.text import text_features
 from newsdesk.models import Article, Source, Story, TranslationStatus
@@ -108,6 +108,25 @@ def test_the_first_run_s_wrong_merge_does_not_happen():
     ]  # fmt: skip
     predicted = items_cluster(items, params=Params(), refine=RefineParams(every_articles=1))
     assert predicted[1] != predicted[2]
+
+
+@pytest.mark.parametrize(
+    "title,country",
+    [
+        ("Землетрясение в Мексике", "MX"),  # Russian prepositional case
+        ("Выборы в Японии", "JP"),
+        ("Frankreichs Präsident reist ab", "FR"),  # German genitive
+        ("Kanadas Regierung plant neue Regeln", "CA"),
+        ("Presidente do Brasil visita a Argentina", "BR"),  # as CLDR writes them: still found
+    ],
+)
+def test_inflected_place_names_are_recognised(title, country):
+    assert PLACE + country in text_particulars(title=title, body="")
+
+
+def test_an_inflection_never_makes_a_place_of_an_ordinary_name():
+    for title in ("Reggie Bush signs with the Saints", "Lindsay Lohan checks into rehab", "Tara Reid, Promises"):
+        assert not any(p.startswith(PLACE) for p in text_particulars(title=title, body=""))
 
 
 def test_particulars_read_places_dates_and_figures_in_any_language():
