@@ -48,23 +48,28 @@ from .links import NO_LINKS, Links
 
 
 @dataclass(frozen=True, slots=True)
+class OwnCore:
+    """A group's own core: ``keys`` or more names, places or years that ``share`` of it holds and
+    ``other`` of the other group at most; only groups of ``group_min`` members or more have one."""
+
+    keys: int = 2
+    share: float = 0.5
+    other: float = 0.2
+    group_min: int = 4
+
+
+@dataclass(frozen=True, slots=True)
 class RefineParams:
     split_threshold: float = 0.5
     split_ratio: float = 0.4
     split_ratio_conflict: float = 0.75
     split_pairs: bool = True  # a story of two lone articles may split (on conflicting particulars alone)
     merge_threshold: float = 0.4
-    # Two groups that each hold their own core (names or particulars most of
-    # one group carries and almost none of the other) are two events when
-    # their linkage is below ``split_ratio_exclusive`` x cohesion.
-    split_ratio_exclusive: float = 0.9
-    exclusive_share: float = 0.5
-    exclusive_other: float = 0.2
-    exclusive_min: int = 2
-    exclusive_group_min: int = 4
-    split_by_core: bool = True  # also try the splits that one name or particular draws
-    merge_exclusive: bool = True
-    merge_conflict: bool = True  # pieces whose cores disagree on who, where or which year do not merge  # pieces that each hold a core of their own do not merge
+    split_ratio_exclusive: float = 0.9  # two groups with cores of their own (OwnCore) link below this x cohesion
+    own_core: OwnCore = OwnCore()
+    split_by_core: bool = True  # also try the split each name, place or year draws (holders / the others)
+    merge_exclusive: bool = True  # pieces that each hold a core of their own do not merge
+    merge_conflict: bool = True  # pieces whose cores disagree on who, where or which year do not merge
     split_max: int = 150  # stories with more members in the window are not split
     core_terms: int = 8  # terms a piece is indexed under to find pieces worth comparing
     core_postings: int = 50  # a core term shared by more pieces than this is too common to find anything
@@ -213,11 +218,11 @@ class _Pass:
 
     def _core_split(self, members: list[int], totals: dict[Pair, float]) -> list[list[int]] | None:
         """Two events that the similarity alone does not set apart: the members holding one
-        name or particular, and the others, each with a core of its own (``_exclusive_cores``) and
+        name or particular, and the others, each with a core of its own (:class:`OwnCore`) and
         linked less than ``split_ratio_exclusive`` x the weaker cohesion. The split that links least."""
         refine = self.refine
         n = len(members)
-        if n < 2 * refine.exclusive_group_min:
+        if n < 2 * refine.own_core.group_min:
             return None
         keys = [self._keys(i) for i in members]
         held: dict[str, list[int]] = defaultdict(list)
@@ -228,7 +233,7 @@ class _Pass:
         seen: set[tuple[int, ...]] = set()
         for k in sorted(held):
             side = held[k]
-            if not refine.exclusive_group_min <= len(side) <= n - refine.exclusive_group_min:
+            if not refine.own_core.group_min <= len(side) <= n - refine.own_core.group_min:
                 continue
             if tuple(side) in seen:
                 continue
@@ -311,10 +316,9 @@ class _Pass:
         return refine.merge_conflict and self._cores_conflict([a, b])
 
     def _exclusive_cores(self, groups: list[list[int]]) -> bool:
-        """Whether each group holds a core of its own: names or particulars (not figures) that at
-        least ``exclusive_share`` of it carries and at most ``exclusive_other`` of the other group."""
-        refine = self.refine
-        if min(len(g) for g in groups) < refine.exclusive_group_min:
+        """Whether each of two groups holds a core of its own (:class:`OwnCore`)."""
+        core = self.refine.own_core
+        if min(len(g) for g in groups) < core.group_min:
             return False
         counts = []
         for g in groups:
@@ -323,10 +327,10 @@ class _Pass:
                 for k in self._keys(i):
                     c[k] += 1
             counts.append(c)
-        for own, other, g, h in ((0, 1, groups[0], groups[1]), (1, 0, groups[1], groups[0])):
-            need, allow = refine.exclusive_share * len(g), refine.exclusive_other * len(h)
-            mine = [k for k, n in counts[own].items() if n >= need and counts[other].get(k, 0) <= allow]
-            if len(mine) < refine.exclusive_min:
+        for mine, theirs, g, h in ((0, 1, groups[0], groups[1]), (1, 0, groups[1], groups[0])):
+            need, allow = core.share * len(g), core.other * len(h)
+            own = [k for k, n in counts[mine].items() if n >= need and counts[theirs].get(k, 0) <= allow]
+            if len(own) < core.keys:
                 return False
         return True
 
