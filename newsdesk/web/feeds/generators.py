@@ -96,6 +96,16 @@ class _ExtraElements:
         handler.endElement(self.item_element)
         return handler.getvalue()
 
+    def write(self, outfile, encoding):
+        # Django's Rss201rev2Feed.write / Atom1Feed.write with the fast writer.
+        handler = FastXMLWriter()
+        handler.startDocument()
+        self.root_open(handler)
+        self.add_root_elements(handler)
+        self.write_items(handler)
+        self.root_close(handler)
+        outfile.write(handler.getvalue())
+
     def write_items(self, handler):
         if not isinstance(handler, FastXMLWriter):
             return super().write_items(handler)
@@ -134,18 +144,14 @@ class NewsdeskRss(_ExtraElements, Rss201rev2Feed):
         parts.append("</item>")
         return "".join(parts)
 
-    def write(self, outfile, encoding):
-        # Rss201rev2Feed.write with the fast writer.
-        handler = FastXMLWriter()
-        handler.startDocument()
+    def root_open(self, handler) -> None:
         self.add_stylesheets(handler)
         handler.startElement("rss", self.rss_attributes())
         handler.startElement("channel", self.root_attributes())
-        self.add_root_elements(handler)
-        self.write_items(handler)
+
+    def root_close(self, handler) -> None:
         self.endChannelElement(handler)
         handler.endElement("rss")
-        outfile.write(handler.getvalue())
 
     def rss_attributes(self):
         return {**super().rss_attributes(), "xmlns:nd": NAMESPACE}
@@ -181,18 +187,14 @@ class NewsdeskAtom(_ExtraElements, Atom1Feed):
         parts.append("</entry>")
         return "".join(parts)
 
-    def write(self, outfile, encoding):
-        # Atom1Feed.write with the fast writer.
-        handler = FastXMLWriter()
-        handler.startDocument()
+    def root_open(self, handler) -> None:
         # Django writes stylesheets for RSS only; a browser shows Atom through the same XSL.
         for stylesheet in self.feed["stylesheets"] or []:
             handler.processingInstruction("xml-stylesheet", str(stylesheet))
         handler.startElement("feed", self.root_attributes())
-        self.add_root_elements(handler)
-        self.write_items(handler)
+
+    def root_close(self, handler) -> None:
         handler.endElement("feed")
-        outfile.write(handler.getvalue())
 
     def root_attributes(self):
         return {**super().root_attributes(), "xmlns:nd": NAMESPACE}
