@@ -233,6 +233,19 @@ def is_api_401(response) -> bool:
     return response.status_code == 401 and response.json()["error"]["code"] == "token_required"
 
 
+API_KINDS = (API, API_EDITOR, API_OPEN)
+
+
+def assert_api_answer(kind: str, response, where: str, *, public: bool) -> None:
+    """The API never takes a session (no CSRF exposure): a token, or nothing, whoever is signed in."""
+    if kind == API and public:
+        assert response.status_code == 200, where
+    elif kind in (API, API_EDITOR):
+        assert is_api_401(response), where
+    else:  # API_OPEN
+        assert response.status_code in (200, 404) and not is_login_redirect(response), where
+
+
 def test_every_route_is_classified():
     """A route nobody classified fails here, naming it, so its access rules get decided."""
     unclassified = sorted({r.key for r in all_routes()} - set(ROUTES))
@@ -274,12 +287,8 @@ def test_anonymous_visitor_on_every_route(client, settings, world, public):
         elif kind == ADMIN:
             assert response.status_code == 302, where
             assert urlparse(response["Location"]).path == reverse("admin:login"), where
-        elif kind == API and public:
-            assert response.status_code == 200, where
-        elif kind in (API, API_EDITOR):
-            assert is_api_401(response), where
-        elif kind == API_OPEN:
-            assert response.status_code in (200, 404) and not is_login_redirect(response), where
+        elif kind in API_KINDS:
+            assert_api_answer(kind, response, where, public=public)
         elif kind == CORRECT and public:
             assert response.status_code == 403, where
         elif kind == CORRECT:
@@ -308,13 +317,8 @@ def test_editor_on_every_route(client, settings, world, public):
             assert not is_login_redirect(response), where
         elif kind == ADMIN:
             assert urlparse(response["Location"]).path == reverse("admin:login"), where
-        elif kind == API and public:
-            assert response.status_code == 200, where
-        elif kind in (API, API_EDITOR):
-            # The API never takes a session (no CSRF exposure): a token, or nothing.
-            assert is_api_401(response), where
-        elif kind == API_OPEN:
-            assert response.status_code in (200, 404), where
+        elif kind in API_KINDS:
+            assert_api_answer(kind, response, where, public=public)
         elif kind == CORRECT:
             # Done, or refused with a message on the story page; never a sign-in wall or a 403.
             assert response.status_code == 302 and "/stories/" in response["Location"], where

@@ -6,7 +6,8 @@ import os
 
 import pytest
 
-from newsdesk.drops.inbox import InboxInvalid, error_text, inbox_open, name_shown
+from newsdesk.drops.inbox import InboxInvalid, inbox_open, name_shown
+from newsdesk.drops.moves import error_text
 from newsdesk.drops.scan import drop_source_scan
 from newsdesk.models import Article, FetchAttempt
 
@@ -253,7 +254,7 @@ def test_manage_ingest_refuses_a_name_that_is_not_utf8_and_stores_the_rest(tmp_p
 def test_a_symlink_planted_as_done_makes_nothing_appear_where_it_points(tmp_path):
     from datetime import UTC, datetime
 
-    from newsdesk.drops.inbox import claim_done, file_claim
+    from newsdesk.drops.claims import claim_done, file_claim
 
     box = inbox_open(drop_root=tmp_path / "root", inbox="wire")
     outside = tmp_path / "elsewhere"

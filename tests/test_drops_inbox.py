@@ -1,4 +1,4 @@
-"""newsdesk/drops/inbox.py: readiness, claims, refusals, moves and the sweeper, on a real file system."""
+"""Drop inboxes on a real file system: readiness, claims, refusals, moves and the sweeper (drops/inbox, claims, moves)."""
 
 from __future__ import annotations
 
@@ -12,19 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from newsdesk.drops.inbox import (
-    FileChanging,
-    InboxInvalid,
-    Refusal,
-    claim_done,
-    claim_failed,
-    file_claim,
-    file_tries,
-    inbox_list,
-    inbox_open,
-    inbox_sweep,
-    move_unique,
-)
+from newsdesk.drops.claims import FileChanging, claim_done, claim_failed, file_claim, file_tries, inbox_sweep
+from newsdesk.drops.inbox import InboxInvalid, Refusal, inbox_list, inbox_open
+from newsdesk.drops.moves import move_unique
 
 MAX = 1_000_000
 
@@ -214,7 +204,8 @@ def test_sweeper_after_sigkill_returns_the_file(box):
             "-c",
             "import sys,time\n"
             "from pathlib import Path\n"
-            "from newsdesk.drops.inbox import Inbox, file_claim\n"
+            "from newsdesk.drops.claims import file_claim\n"
+            "from newsdesk.drops.inbox import Inbox\n"
             "c=file_claim(box=Inbox(path=Path(sys.argv[1])), name='a.txt', max_bytes=10**6)\n"
             "print('claimed', flush=True); time.sleep(60)\n",
             str(box.path),

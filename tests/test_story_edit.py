@@ -91,6 +91,24 @@ def test_editor_takes_an_article_out_then_undoes_it_from_the_page(stories):
     assert StoryDecision.objects.get().undone_at is not None
 
 
+def test_a_move_or_merge_naming_no_story_is_refused_saying_why(stories):
+    _, fed, members = stories
+    editor = signed_in(make_editor())
+    page = reverse("story", args=[fed.pk])
+    move = reverse("story-article-move", args=[fed.pk, members[-1].pk])
+    for url, field, refusal in (
+        (move, "target", "Not moved"),
+        (reverse("story-merge", args=[fed.pk]), "into", "Not merged"),
+    ):
+        for value in ("not a story", "999999", ""):
+            resp = csrf_post(editor, page, url, {field: value})
+            assert resp.status_code == 302 and resp["Location"] == page
+            said = editor.get(page).content.decode()
+            assert f"{refusal}: give the number (or address) of an existing story." in said, (field, value)
+    assert StoryDecision.objects.count() == 0
+    assert Article.objects.get(pk=members[-1].pk).story_id == fed.pk
+
+
 def test_editor_moves_and_merges_by_story_number_or_address(stories):
     quake, fed, members = stories
     editor = signed_in(make_editor())

@@ -28,23 +28,18 @@ from django.utils import timezone
 
 from newsdesk.models import FetchAttempt, Source, SourceKind
 
-from .inbox import (
+from .claims import (
     FileChanging,
     FileClaim,
-    Inbox,
-    InboxInvalid,
-    Refusal,
     claim_done,
     claim_failed,
     claim_release,
     file_claim,
-    file_refuse,
-    inbox_list,
-    inbox_open,
     inbox_sweep,
-    name_shown,
     names_tried,
 )
+from .inbox import Inbox, InboxInvalid, Refusal, inbox_list, inbox_open, name_shown
+from .moves import file_refuse
 from .store import (
     BATCH_MAX_BYTES,
     TRANSIENT,

@@ -27,9 +27,9 @@ from django.utils import timezone
 from newsdesk.ingest.store import UpsertOutcome, article_upsert, articles_upsert, item_content_hash
 from newsdesk.models import Article, DropFile, FetchAttempt, Source, SourceKind
 
+from .claims import FileClaim
 from .errors import DropRejected
 from .formats import DropEntry, ParsedDrop, ZipLimits, drop_parse
-from .inbox import FileClaim
 
 log = logging.getLogger(__name__)
 

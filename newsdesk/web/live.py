@@ -118,7 +118,7 @@ def live_answer(request: HttpRequest, *, version_read: tuple[int | None] | None 
         return _answer({"changed": True, "version": version, "new": 0, "capped": False, "after": latest})
     after = int(after_raw)
     # One Redis read: the version, nothing else.
-    version = version_read[0] if version_read is not None else versioned_get("live:latest")[0]
+    version = version_read[0] if version_read is not None else versioned_get_many([])[0]
     if version is not None and seen_raw and int(seen_raw) == version:
         return _answer({"changed": False, "version": version})
     count, capped = new_count(flt=ArticleFilter.from_query(request.GET), after=after, version=version)

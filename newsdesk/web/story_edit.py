@@ -36,9 +36,13 @@ def _editor(request: HttpRequest):
     return request.user
 
 
-def _story_named(value: str) -> Story | None:
+def _story_named(value: str) -> Story:
+    """The story a form field names by number or address; DecisionError (refused like any decision) when none."""
     match = _STORY_REF.match(value or "")
-    return Story.objects.filter(pk=int(match.group(1))).first() if match else None
+    story = Story.objects.filter(pk=int(match.group(1))).first() if match else None
+    if story is None:
+        raise DecisionError("give the number (or address) of an existing story")
+    return story
 
 
 def _member(pk: int, article_pk: int) -> Article:
@@ -73,10 +77,8 @@ def story_article_split_view(request: HttpRequest, pk: int, article_pk: int) -> 
 def story_article_move_view(request: HttpRequest, pk: int, article_pk: int) -> HttpResponse:
     editor = _editor(request)
     article = _member(pk, article_pk)
-    target = _story_named(request.POST.get("target", ""))
-    if target is None:
-        return _refused(request, "Not moved: give the number (or address) of an existing story.", pk=pk)
     try:
+        target = _story_named(request.POST.get("target", ""))
         decision = story_article_move(article=article, target=target, editor=editor)
     except DecisionError as exc:
         return _refused(request, f"Not moved: {exc}.", pk=pk)
@@ -92,10 +94,8 @@ def story_article_move_view(request: HttpRequest, pk: int, article_pk: int) -> H
 def story_merge_view(request: HttpRequest, pk: int) -> HttpResponse:
     editor = _editor(request)
     story = get_object_or_404(Story, pk=pk)
-    into = _story_named(request.POST.get("into", ""))
-    if into is None:
-        return _refused(request, "Not merged: give the number (or address) of an existing story.", pk=pk)
     try:
+        into = _story_named(request.POST.get("into", ""))
         decision = stories_merge(story=story, into=into, editor=editor)
     except DecisionError as exc:
         return _refused(request, f"Not merged: {exc}.", pk=pk)
