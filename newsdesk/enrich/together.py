@@ -92,15 +92,8 @@ def texts_translate_together(
         if not translated:
             continue  # sent alone next, under its claim
         del preclaimed[(provider.name, digest)]
-        cache_store(
-            digest=digest,
-            source=source,
-            target=target,
-            provider=provider.name,
-            translated=translated,
-            characters=len(text),
-            billed=True,
-        )
+        row = {"provider": provider.name, "translated": translated, "characters": len(text)}
+        cache_store(digest=digest, source=source, target=target, billed=True, **row)
         hits[digest] = Cached(translated, provider.name)
         done += 1
     if done:
