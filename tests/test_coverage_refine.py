@@ -15,7 +15,7 @@ from newsdesk.coverage.engine import Params, doc_assign, doc_similarity
 from newsdesk.coverage.evaluate import Item, items_cluster
 from newsdesk.coverage.links import links_build
 from newsdesk.coverage.memory import MemoryStore
-from newsdesk.coverage.particulars import text_particulars
+from newsdesk.coverage.particulars import PLACE, text_particulars
 from newsdesk.coverage.refine import RefineParams, stories_refine
 from newsdesk.coverage.text import text_features
 from newsdesk.models import Article, Source, Story, TranslationStatus
@@ -110,6 +110,25 @@ def test_the_first_run_s_wrong_merge_does_not_happen():
     assert predicted[1] != predicted[2]
 
 
+@pytest.mark.parametrize(
+    "title,country",
+    [
+        ("Землетрясение в Мексике", "MX"),  # Russian prepositional case
+        ("Выборы в Японии", "JP"),
+        ("Frankreichs Präsident reist ab", "FR"),  # German genitive
+        ("Kanadas Regierung plant neue Regeln", "CA"),
+        ("Presidente do Brasil visita a Argentina", "BR"),  # as CLDR writes them: still found
+    ],
+)
+def test_inflected_place_names_are_recognised(title, country):
+    assert PLACE + country in text_particulars(title=title, body="")
+
+
+def test_an_inflection_never_makes_a_place_of_an_ordinary_name():
+    for title in ("Reggie Bush signs with the Saints", "Lindsay Lohan checks into rehab", "Tara Reid, Promises"):
+        assert not any(p.startswith(PLACE) for p in text_particulars(title=title, body=""))
+
+
 def test_particulars_read_places_dates_and_figures_in_any_language():
     es = text_particulars(title="Sismo en Ciudad de México", body="El 14 de diciembre de 2025 murieron 1.500 personas.")
     en = text_particulars(title="Quake in Mexico City", body="On December 14, 2025, 1,500 people died.")
@@ -166,6 +185,11 @@ def test_refinement_splits_a_story_the_stream_glued_together():
     assert len(stories["0"]) == len(stories["1"]) == 1
     # The part holding the story's first article keeps the story's id.
     assert stories["0"] == {glued}
+    # What ties each moved article to its new story names a member of that story.
+    for key in result.moves:
+        score, why = store.moved_why[key]
+        assert store.story_of(why["matched_article"]) == store.story_of(key)
+        assert score == pytest.approx(why["score"], abs=1e-4) and score > 0.4
     again = store.window_refine(now=items[-1].at, params=Params(), refine=RefineParams())
     assert not again.changed  # idempotent
 
@@ -229,7 +253,11 @@ def test_beat_pass_splits_a_glued_story_then_changes_nothing():
         article_assign_story(article=article, params=coverage_params())
     glued = Article.objects.get(pk=chile[0].pk).story_id
     with transaction.atomic():  # the stream's mistake, and the index's summed vector, as assignment left them
-        Article.objects.filter(pk__in=[a.pk for a in japan]).update(story_id=glued)
+        # The stream's "why" of a glued member named the other event's article.
+        wrong = {"score": 0.5, "shared_terms": ["earthq"], "shared_names": [], "matched_article": chile[0].pk}
+        Article.objects.filter(pk__in=[a.pk for a in japan]).update(
+            story_id=glued, story_score=0.5, story_evidence=wrong
+        )
         from newsdesk.coverage.decisions import stories_reindex
 
         stories_reindex([glued])
@@ -241,6 +269,12 @@ def test_beat_pass_splits_a_glued_story_then_changes_nothing():
     japan_story = {rows[a.pk] for a in japan}
     assert len(japan_story) == 1 and glued not in japan_story
     assert Story.objects.get(pk=glued).article_count == 3
+    # Each moved member's "why" is recomputed: it names a member of its new story, with their score.
+    for article in Article.objects.filter(pk__in=[a.pk for a in japan]):
+        assert article.story_evidence["matched_article"] in {a.pk for a in japan} - {article.pk}
+        assert article.story_score == pytest.approx(article.story_evidence["score"], abs=1e-4)
+        assert 0.4 <= article.story_score <= 1.0
+        assert "osaka" in article.story_evidence["shared_names"]
 
     changes.articles_changed()
     before = _version()

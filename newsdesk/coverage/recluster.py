@@ -141,7 +141,9 @@ def _recluster_all(*, progress: Progress | None) -> ReclusterStats:
         # Every article gets its new link in one pass; only then do the
         # unused old stories go (nothing points at them any more, so no
         # article is written twice).
-        _links_write([(key, story_id[final[key] or 0], score, ev) for key, _, score, ev in assigned])
+        # A member a refinement pass moved is explained by its new story's members.
+        why = store.moved_why
+        _links_write([(key, story_id[final[key] or 0], *why.get(key, (score, ev))) for key, _, score, ev in assigned])
         _stories_delete(sorted(set(old) - set(story_id.values())))
         _index_write(store=store, story_id=story_id, params_query_terms=params.query_terms)
         if vectors:
