@@ -197,3 +197,20 @@ def _hex(method: str, secret: str, body: bytes) -> str:
     import hmac
 
     return hmac.new(secret.encode(), body, getattr(hashlib, method)).hexdigest()
+
+
+def test_a_live_lease_is_renewed_before_it_ends(pushed):
+    hub, source, _topic = pushed
+    row = _subscribed(hub, source)
+    first_expiry = row.expires_at
+    assert row.id not in hub_subscriptions_due(now=timezone.now())  # not due yet
+    later = row.next_request_at + timedelta(seconds=1)  # the renewal time, before the lease ends
+    assert later < first_expiry
+    assert hub_subscriptions_due(now=later) == [row.id]
+    assert hub_subscriptions_due(now=later) == []  # claimed: the next sweep does not send it again
+    hub.done.clear()
+    assert hub_subscribe(hub_id=row.id, now=timezone.now()) == "requested"
+    assert hub.done.wait(20)
+    row.refresh_from_db()
+    assert row.state == HubState.LIVE and row.expires_at > first_expiry  # pushes never stopped meanwhile
+    assert len(hub.verifications) == 2
