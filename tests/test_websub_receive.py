@@ -74,6 +74,9 @@ def test_signed_push_stores_items_once_and_polling_adds_no_duplicate(pushed, fee
     assert Article.objects.filter(source=source).count() == 3
     row = SourceHub.objects.get(source=source)
     assert row.pushes == 2 and row.last_push_at is not None
+    Source.objects.filter(id=source.id).update(enabled=False)  # an editor switched the outlet off
+    assert hub.push(sub, feed(["After disabling"], hub=hub.url, self_url=topic)) == 410
+    assert not Article.objects.filter(title_orig="After disabling").exists()
     assert FetchAttempt.objects.filter(source=source, detail="WebSub push", items_new=2).count() == 1
 
 
