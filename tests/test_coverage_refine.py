@@ -15,7 +15,7 @@ from newsdesk.coverage.engine import Params, doc_assign, doc_similarity
 from newsdesk.coverage.evaluate import Item, items_cluster
 from newsdesk.coverage.links import links_build
 from newsdesk.coverage.memory import MemoryStore
-from newsdesk.coverage.particulars import text_particulars
+from newsdesk.coverage.particulars import PLACE, text_particulars
 from newsdesk.coverage.refine import RefineParams, stories_refine
 from newsdesk.coverage.text import text_features
 from newsdesk.models import Article, Source, Story, TranslationStatus
@@ -110,6 +110,25 @@ def test_the_first_run_s_wrong_merge_does_not_happen():
     assert predicted[1] != predicted[2]
 
 
+@pytest.mark.parametrize(
+    "title,country",
+    [
+        ("Землетрясение в Мексике", "MX"),  # Russian prepositional case
+        ("Выборы в Японии", "JP"),
+        ("Frankreichs Präsident reist ab", "FR"),  # German genitive
+        ("Kanadas Regierung plant neue Regeln", "CA"),
+        ("Presidente do Brasil visita a Argentina", "BR"),  # as CLDR writes them: still found
+    ],
+)
+def test_inflected_place_names_are_recognised(title, country):
+    assert PLACE + country in text_particulars(title=title, body="")
+
+
+def test_an_inflection_never_makes_a_place_of_an_ordinary_name():
+    for title in ("Reggie Bush signs with the Saints", "Lindsay Lohan checks into rehab", "Tara Reid, Promises"):
+        assert not any(p.startswith(PLACE) for p in text_particulars(title=title, body=""))
+
+
 def test_particulars_read_places_dates_and_figures_in_any_language():
     es = text_particulars(title="Sismo en Ciudad de México", body="El 14 de diciembre de 2025 murieron 1.500 personas.")
     en = text_particulars(title="Quake in Mexico City", body="On December 14, 2025, 1,500 people died.")
@@ -166,6 +185,11 @@ def test_refinement_splits_a_story_the_stream_glued_together():
     assert len(stories["0"]) == len(stories["1"]) == 1
     # The part holding the story's first article keeps the story's id.
     assert stories["0"] == {glued}
+    # What ties each moved article to its new story names a member of that story.
+    for key in result.moves:
+        score, why = store.moved_why[key]
+        assert store.story_of(why["matched_article"]) == store.story_of(key)
+        assert score == pytest.approx(why["score"], abs=1e-4) and score > 0.4
     again = store.window_refine(now=items[-1].at, params=Params(), refine=RefineParams())
     assert not again.changed  # idempotent
 
@@ -229,7 +253,11 @@ def test_beat_pass_splits_a_glued_story_then_changes_nothing():
         article_assign_story(article=article, params=coverage_params())
     glued = Article.objects.get(pk=chile[0].pk).story_id
     with transaction.atomic():  # the stream's mistake, and the index's summed vector, as assignment left them
-        Article.objects.filter(pk__in=[a.pk for a in japan]).update(story_id=glued)
+        # The stream's "why" of a glued member named the other event's article.
+        wrong = {"score": 0.5, "shared_terms": ["earthq"], "shared_names": [], "matched_article": chile[0].pk}
+        Article.objects.filter(pk__in=[a.pk for a in japan]).update(
+            story_id=glued, story_score=0.5, story_evidence=wrong
+        )
         from newsdesk.coverage.decisions import stories_reindex
 
         stories_reindex([glued])
@@ -241,6 +269,12 @@ def test_beat_pass_splits_a_glued_story_then_changes_nothing():
     japan_story = {rows[a.pk] for a in japan}
     assert len(japan_story) == 1 and glued not in japan_story
     assert Story.objects.get(pk=glued).article_count == 3
+    # Each moved member's "why" is recomputed: it names a member of its new story, with their score.
+    for article in Article.objects.filter(pk__in=[a.pk for a in japan]):
+        assert article.story_evidence["matched_article"] in {a.pk for a in japan} - {article.pk}
+        assert article.story_score == pytest.approx(article.story_evidence["score"], abs=1e-4)
+        assert 0.4 <= article.story_score <= 1.0
+        assert "osaka" in article.story_evidence["shared_names"]
 
     changes.articles_changed()
     before = _version()
@@ -248,3 +282,54 @@ def test_beat_pass_splits_a_glued_story_then_changes_nothing():
     assert again.moved == 0
     assert _version() == before  # a pass that changes nothing bumps nothing
     assert dict(Article.objects.values_list("id", "story_id")) == rows
+
+
+# Two events of one kind whose reports share the topic's words and even its place: what tells
+# them apart is who (names each event's reports hold and the other's do not).
+_REHAB = "checked into a rehab treatment centre in California on Monday, a representative told People magazine after a difficult year"
+REID = [
+    ("Tara Reid checks into rehab at Promises", f"Actress Tara Reid {_REHAB}."),
+    ("Tara Reid enters Promises rehab", f"The actress Tara Reid {_REHAB}, at Promises."),
+    ("Actress Tara Reid in rehab", f"Tara Reid {_REHAB} (Promises)."),
+    ("Tara Reid goes to rehab", f"Tara Reid, the actress, {_REHAB}; Promises confirmed it."),
+    ("Rehab for Tara Reid at Promises", f"Actress Reid {_REHAB}."),
+]
+LOHAN = [
+    tuple(x.replace("Tara Reid", "Lindsay Lohan").replace("Reid", "Lohan").replace("Promises", "Betty Ford") for x in row)
+    for row in REID
+]  # fmt: skip
+
+
+def test_two_same_kind_events_are_split_by_the_names_each_holds_alone():
+    store, items = _glued_store(REID, LOHAN)
+    result = store.window_refine(now=items[-1].at, params=Params(), refine=RefineParams())
+    stories = _stories_by_event(items, {i.key: store.story_of(i.key) for i in items})
+    assert len(stories["0"]) == len(stories["1"]) == 1 and stories["0"].isdisjoint(stories["1"])
+    assert not store.window_refine(now=items[-1].at, params=Params(), refine=RefineParams()).changed
+    # Without the split by the groups' own cores, the same glued story stays whole: the words
+    # alone do not set these two apart.
+    store, items = _glued_store(REID, LOHAN)
+    plain = RefineParams(split_by_core=False, split_ratio_exclusive=0.0)
+    store.window_refine(now=items[-1].at, params=Params(), refine=plain)
+    assert len({store.story_of(i.key) for i in items}) == 1
+    assert result.split
+
+
+def test_one_event_whose_reports_differ_in_one_name_is_not_split():
+    """Half the reports also name her lawyer: names only one side holds are not two events."""
+    event = [
+        (t, b.replace("a representative", "her lawyer Shawn Holley") if n % 2 else b)
+        for n, (t, b) in enumerate(REID * 2)
+    ]
+    store, items = _glued_store(event)
+    before = {i.key: store.story_of(i.key) for i in items}
+    assert not store.window_refine(now=items[-1].at, params=Params(), refine=RefineParams()).changed
+    assert {i.key: store.story_of(i.key) for i in items} == before
+
+
+def test_pieces_that_each_hold_a_core_of_their_own_do_not_merge():
+    """Streamed apart, the two events stay apart however low the merge bar."""
+    items = _items(REID, LOHAN)
+    predicted = items_cluster(items, params=Params(), refine=RefineParams(every_articles=2, merge_threshold=0.05))
+    stories = _stories_by_event(items, predicted)
+    assert stories["0"].isdisjoint(stories["1"])

@@ -19,6 +19,7 @@ from newsdesk.redisconn import redis_client
 from newsdesk.websub.hub import (
     LIVE_KEY,
     PUBLISH_DEBOUNCE_SECONDS,
+    PUBLISH_LATER_KEY,
     PUBLISH_SOON_KEY,
     PUBLISH_TASK,
     HubRefused,
@@ -42,6 +43,8 @@ def _fresh_hub_limits():
     cache.delete_many(keys)
     yield
     cache.delete_many(keys)
+    # The "anyone subscribed" flag a sweep leaves in the shared Redis would make other tests' commits queue sweeps.
+    redis_client().delete(LIVE_KEY, PUBLISH_SOON_KEY, PUBLISH_LATER_KEY)
 
 
 def _xml(content: bytes):
@@ -247,7 +250,8 @@ def test_subscribers_of_one_view_share_its_check_and_each_gets_the_push(feed_ser
     second = subscribe(topic=topic, callback=feed_server.url("/b"))
     websub_publish(now=timezone.now())
     make_article(source=make_source(country="FR", language="fr"))  # outside the view: the memo is stale
-    with django_assert_num_queries(3):  # expire, the live subscriptions, one validator check for both
+    # Expire, the live subscriptions, the newest articles (which views to check first), one check for both.
+    with django_assert_num_queries(4):
         assert websub_publish(now=timezone.now()) == 0
     make_article(source=make_source(country="MX"), title_en="Shared news")
     assert websub_publish(now=timezone.now()) == 2
@@ -258,27 +262,41 @@ def test_subscribers_of_one_view_share_its_check_and_each_gets_the_push(feed_ser
 
 
 @pytest.mark.django_db(transaction=True)  # real commits: the trigger runs after them
-def test_committed_changes_queue_one_sweep_per_burst_once_there_are_subscribers(subscriber, settings, monkeypatch):
-    """A push need not wait for beat's tick: a commit queues a sweep half a second later, one per burst."""
+def test_committed_changes_queue_a_sweep_at_once_and_one_more_per_burst(subscriber, settings, monkeypatch):
+    """A push need not wait for beat's tick: a commit queues a sweep at once; the changes committed in the
+    next half second share one more sweep at its end; none of it without a live subscriber."""
     from celery import current_app
 
     sent = []
     monkeypatch.setattr(current_app, "send_task", lambda name, *a, **kw: sent.append((name, kw.get("countdown"))))
     monkeypatch.setattr("newsdesk.websub.hub.PUBLISH_DEBOUNCE_SECONDS", 30.0)  # a burst however slow the machine
-    redis_client().delete(LIVE_KEY, PUBLISH_SOON_KEY)
+    redis_client().delete(LIVE_KEY, PUBLISH_SOON_KEY, PUBLISH_LATER_KEY)
     mx = make_source(country="MX")
 
     def committed(title: str) -> list:
         make_article(source=mx, title_en=title)
-        return [s for s in sent if s[0] == PUBLISH_TASK]
+        return [countdown for name, countdown in sent if name == PUBLISH_TASK]
 
     assert committed("Before any subscriber") == []  # no live subscriber: nothing queued
     subscribe(topic="http://testserver/feeds/rss/?country=MX", callback=subscriber.url("/cb"))
     assert PUBLISH_DEBOUNCE_SECONDS == 0.5  # shipped
-    assert committed("One") == [(PUBLISH_TASK, 30.0)]
-    assert len(committed("Two, in the same burst")) == 1
-    redis_client().delete(PUBLISH_SOON_KEY)  # the debounce window has passed
-    assert len(committed("Three")) == 2
-    redis_client().delete(PUBLISH_SOON_KEY)
+    assert committed("One") == [None]  # at once
+    now, later = committed("Two, in the same burst")
+    assert now is None and 25 < later <= 30  # at the end of the window
+    assert len(committed("Three, in the same burst")) == 2  # shares that sweep
+    redis_client().delete(PUBLISH_SOON_KEY, PUBLISH_LATER_KEY)  # the window has passed
+    assert committed("Four")[2:] == [None]
+    redis_client().delete(PUBLISH_SOON_KEY, PUBLISH_LATER_KEY)
     settings.NEWSDESK_WEBSUB_PUBLISH_ON_COMMIT = False
-    assert len(committed("Four, trigger off: beat's tick only")) == 2
+    assert len(committed("Five, trigger off: beat's tick only")) == 3
+
+
+def test_the_sweep_checks_first_the_views_a_new_article_may_have_entered():
+    from newsdesk.websub.hub import views_likely_changed_first
+
+    views = [(f"http://testserver/feeds/rss/?{q}", '"e"') for q in ("country=FR", "lang=de", "country=MX&lang=es")]
+    views.append(("http://testserver/feeds/rss/?category=economy&country=MX", '"e"'))
+    assert views_likely_changed_first(views, now=timezone.now()) == views  # nothing new: as they came
+    make_article(source=make_source(country="MX", language="es"), title_en="Peso falls", category="Economy")
+    ordered = views_likely_changed_first(views, now=timezone.now())
+    assert ordered == [views[2], views[3], views[0], views[1]]  # the Mexican Spanish economy views first

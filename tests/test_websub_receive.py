@@ -4,7 +4,6 @@ the loopback hub verifies our intent over HTTP and pushes signed content, stored
 from __future__ import annotations
 
 from datetime import timedelta
-from xml.sax.saxutils import escape
 
 import pytest
 from django.utils import timezone
@@ -14,24 +13,9 @@ from newsdesk.ingest.poll import source_poll
 from newsdesk.ingest.push import hub_subscribe, hub_subscriptions_due, link_header_rels, signature_check
 from newsdesk.models import Article, FetchAttempt, HubState, Source, SourceHub
 from tests.support.websubhub import LoopbackHub
+from tests.support.websubhub import hub_feed as feed
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the hub calls the live server back
-
-
-def feed(items: list[str], *, hub: str = "", self_url: str = "") -> bytes:
-    links = (f'<atom:link rel="hub" href="{hub}"/>' if hub else "") + (
-        f'<atom:link rel="self" href="{self_url}"/>' if self_url else ""
-    )
-    entries = "".join(
-        f"<item><title>{escape(t)}</title><guid>g-{escape(t)}</guid><link>https://outlet.example/{n}</link>"
-        f"<pubDate>{timezone.now():%a, %d %b %Y %H:%M:%S} +0000</pubDate></item>"
-        for n, t in enumerate(items)
-    )
-    return (
-        '<?xml version="1.0"?><rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel>'
-        f"<title>Outlet</title><link>https://outlet.example/</link><description>d</description>{links}"
-        f"{entries}</channel></rss>"
-    ).encode()
 
 
 @pytest.fixture
@@ -90,6 +74,9 @@ def test_signed_push_stores_items_once_and_polling_adds_no_duplicate(pushed, fee
     assert Article.objects.filter(source=source).count() == 3
     row = SourceHub.objects.get(source=source)
     assert row.pushes == 2 and row.last_push_at is not None
+    Source.objects.filter(id=source.id).update(enabled=False)  # an editor switched the outlet off
+    assert hub.push(sub, feed(["After disabling"], hub=hub.url, self_url=topic)) == 410
+    assert not Article.objects.filter(title_orig="After disabling").exists()
     assert FetchAttempt.objects.filter(source=source, detail="WebSub push", items_new=2).count() == 1
 
 

@@ -61,5 +61,5 @@ NEWSDESK_WEBSUB_LEASE_MAX = env_int("NEWSDESK_WEBSUB_LEASE_MAX", 30 * 86400)
 # Subscription requests one client address may make per hour (each makes the hub call a URL).
 NEWSDESK_WEBSUB_MAX_REQUESTS_PER_IP = env_int("NEWSDESK_WEBSUB_MAX_REQUESTS_PER_IP", 60)
 NEWSDESK_WEBSUB_PUBLISH_SECONDS = float(env_int("NEWSDESK_WEBSUB_PUBLISH_SECONDS", 2))
-# A committed change also queues a sweep half a second later (debounced), so a push does not wait for the tick.
+# A committed change also queues a sweep at once (a burst shares one more), so a push does not wait for the tick.
 NEWSDESK_WEBSUB_PUBLISH_ON_COMMIT = env_bool("NEWSDESK_WEBSUB_PUBLISH_ON_COMMIT", True)

@@ -27,7 +27,7 @@ from newsdesk.models import Article, CoverageDoc, CoverageStory, Story
 from .cluster import coverage_params, refine_params
 from .engine import Doc, Params
 from .linkstore import links_load
-from .refine import RefineCache, RefineParams, stories_refine
+from .refine import RefineCache, RefineParams, members_evidence, stories_refine
 from .semantic import semantic_enabled
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,8 @@ def stories_refine_recent(
         result = stories_refine(docs=docs, params=params, refine=refine, links=links_load(), cache=_CACHE)
     if not result.changed:
         return RefineStats(len(docs), 0, 0, 0, 0, time.process_time() - started)
-    moved, created, emptied, skipped = _apply(moves=result.moves, seen=seen)
+    why = members_evidence(docs=docs, moves=result.moves, keys=result.moves, params=params)
+    moved, created, emptied, skipped = _apply(moves=result.moves, seen=seen, why=why)
     stats = RefineStats(len(docs), moved, created, emptied, skipped, time.process_time() - started)
     log.info(
         "event=stories_refined articles=%s moved=%s created=%s emptied=%s skipped=%s cpu_s=%.2f",
@@ -95,7 +96,9 @@ def stories_refine_recent(
     return stats
 
 
-def _apply(*, moves: dict[int, int], seen: dict[int, int | None]) -> tuple[int, int, int, int]:
+def _apply(
+    *, moves: dict[int, int], seen: dict[int, int | None], why: dict[int, tuple[float | None, dict]]
+) -> tuple[int, int, int, int]:
     from .decisions import stories_reindex  # the one owner of "recount what a membership change touched"
 
     with transaction.atomic():
@@ -119,8 +122,12 @@ def _apply(*, moves: dict[int, int], seen: dict[int, int | None]) -> tuple[int, 
         by_target: dict[int, list[int]] = {}
         for key, story in valid.items():
             by_target.setdefault(fresh.get(story, story), []).append(key)
-        for target, keys in sorted(by_target.items()):
-            Article.objects.filter(id__in=sorted(keys)).update(story_id=target)
+        # Each moved article's "why" names its new story's members (members_evidence).
+        moved = [
+            Article(id=key, story_id=fresh.get(story, story), story_score=why[key][0], story_evidence=why[key][1])
+            for key, story in sorted(valid.items())
+        ]
+        Article.objects.bulk_update(moved, ["story", "story_score", "story_evidence"], batch_size=500)
         sources = {seen[k] for k in valid} - {None}
         left = set(Article.objects.filter(story_id__in=sorted(sources)).values_list("story_id", flat=True).distinct())
         emptied = sorted(sources - left)

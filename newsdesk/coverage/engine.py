@@ -48,7 +48,7 @@ class Params:
     search_terms: int = 24
     postings_per_term: int = 50  # most recent postings read per search term
     candidates: int = 40  # candidate articles scored in full
-    join_threshold: float = 0.4
+    join_threshold: float = 0.35
     merge_threshold: float = 0.7
     weight_terms: float = 0.95
     weight_grams: float = 0.0

@@ -14,7 +14,7 @@ from typing import Any
 
 from .engine import Candidate, Doc, Params, centroid_add
 from .links import NO_LINKS, Links
-from .refine import RefineCache, Refinement, RefineParams, stories_refine
+from .refine import RefineCache, Refinement, RefineParams, members_evidence, stories_refine
 
 
 class MemoryStore:
@@ -30,6 +30,8 @@ class MemoryStore:
         self._timeline: list[tuple[float, int]] = []  # (time, key) of every document, in time order
         self._next_story = 1
         self._count = 0
+        # What ties each article a refinement pass moved to its new story (score, evidence).
+        self.moved_why: dict[int, tuple[float | None, dict]] = {}
 
     def doc_count(self) -> int:
         return self._count
@@ -119,6 +121,7 @@ class MemoryStore:
         result = stories_refine(docs=docs, params=params, refine=refine, links=links, cache=cache, story_sizes=sizes)
         if result.changed:
             self.stories_apply(moves=result.moves)
+            self.moved_why.update(members_evidence(docs=docs, moves={}, keys=result.moves, params=params))
         return result
 
     def stories_apply(self, *, moves: dict[int, int]) -> dict[int, int]:

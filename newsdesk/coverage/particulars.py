@@ -69,6 +69,46 @@ def _place_index() -> tuple[dict[tuple[str, ...], frozenset[str]], tuple[tuple[s
     )
 
 
+# Inflected place names (Russian "в Мексике", German "Frankreichs", Polish "w Niemczech" is
+# beyond this): a capitalised word that is no place as written is tried without one of these
+# endings, against the single-word names without their own final vowel ("Мексика" -> meksik).
+_ENDINGS = ("iyu", "iei", "ii", "ie", "iu", "oi", "om", "es", "s", "e", "i", "u", "y", "a")
+_STEM_ENDINGS = ("iya", "ia", "ya", "a", "e", "o", "i", "y")
+_STEM_MIN = 5
+
+
+def _stem_place(name: str) -> str:
+    for end in _STEM_ENDINGS:
+        if name.endswith(end) and len(name) - len(end) >= _STEM_MIN:
+            return name[: -len(end)]
+    return name
+
+
+@functools.cache
+def _place_stems() -> dict[str, frozenset[str]]:
+    """Single-word place names without their final vowel -> country codes (names of 5+ letters)."""
+    out: dict[str, set[str]] = {}
+    for key, codes in _place_index()[0].items():
+        if len(key) == 1 and len(key[0]) >= _STEM_MIN:
+            out.setdefault(_stem_place(key[0]), set()).update(codes)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def _inflected_place(folded: str) -> frozenset[str] | None:
+    """The countries an inflected form of a single-word place name names, or None."""
+    if len(folded) < _STEM_MIN + 1 or not folded.isalpha():
+        return None
+    stems = _place_stems()
+    index = _place_index()[0]
+    for end in _ENDINGS:
+        if folded.endswith(end) and len(folded) - len(end) >= _STEM_MIN:
+            base = folded[: -len(end)]
+            codes = index.get((base,)) or stems.get(base) or stems.get(_stem_place(base))
+            if codes:
+                return codes
+    return None
+
+
 @functools.cache
 def _months() -> dict[str, int]:
     out: dict[str, int] = {}
@@ -93,6 +133,8 @@ def _places(text: str, tokens: list[tuple[str, str]]) -> set[str]:
                     found.update(codes)
                     hit = size
                     break
+            if not hit and raw[:1].isupper() and (codes := _inflected_place(tokens[i][1])):
+                found.update(codes)
         i += hit or 1
     if dense and _DENSE.search(text):
         for name, codes in dense:

@@ -31,7 +31,7 @@ from .linkstore import links_load
 from .memory import MemoryStore
 from .refine import RefineCache, RefineSchedule
 from .semantic import semantic_enabled
-from .sql import pg_copy, utc_datetime
+from .sql import pg_copy, pg_indexes_drop, utc_datetime
 from .storycounts import stories_refresh_counts, story_refresh_counts
 from .text import Features
 
@@ -141,7 +141,9 @@ def _recluster_all(*, progress: Progress | None) -> ReclusterStats:
         # Every article gets its new link in one pass; only then do the
         # unused old stories go (nothing points at them any more, so no
         # article is written twice).
-        _links_write([(key, story_id[final[key] or 0], score, ev) for key, _, score, ev in assigned])
+        # A member a refinement pass moved is explained by its new story's members.
+        why = store.moved_why
+        _links_write([(key, story_id[final[key] or 0], *why.get(key, (score, ev))) for key, _, score, ev in assigned])
         _stories_delete(sorted(set(old) - set(story_id.values())))
         _index_write(store=store, story_id=story_id, params_query_terms=params.query_terms)
         if vectors:
@@ -308,14 +310,7 @@ def _indexes_built_after(cursor, table: str) -> Iterator[None]:
     transaction, which holds its exclusive lock, so nobody reads it meanwhile;
     the DDL is transactional, so a failure leaves the indexes as they were.
     """
-    cursor.execute(
-        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
-        "WHERE i.indrelid = %s::regclass AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)",
-        [table],
-    )
-    indexes = cursor.fetchall()
-    for name, _ in indexes:
-        cursor.execute(f"DROP INDEX {name}")
+    rebuild = pg_indexes_drop(cursor, [table])
     yield
-    for _, ddl in indexes:
+    for ddl in rebuild:
         cursor.execute(ddl)

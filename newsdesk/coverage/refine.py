@@ -38,15 +38,24 @@ database) and applies the returned moves.
 
 from __future__ import annotations
 
-import heapq
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from .engine import Doc, Params, doc_similarity, particulars_factor, story_core
+from .engine import Doc, Params, doc_evidence, doc_similarity, particulars_factor, story_core
+from .linkage import Pair, agglomerate, groups_blocked, must_groups, pair_key
 from .links import NO_LINKS, Links
 
-Pair = tuple[int, int]
+
+@dataclass(frozen=True, slots=True)
+class OwnCore:
+    """A group's own core: ``keys`` or more names, places or years that ``share`` of it holds and
+    ``other`` of the other group at most; only groups of ``group_min`` members or more have one."""
+
+    keys: int = 2
+    share: float = 0.5
+    other: float = 0.2
+    group_min: int = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +64,12 @@ class RefineParams:
     split_ratio: float = 0.4
     split_ratio_conflict: float = 0.75
     split_pairs: bool = True  # a story of two lone articles may split (on conflicting particulars alone)
-    merge_threshold: float = 0.5
+    merge_threshold: float = 0.4
+    split_ratio_exclusive: float = 0.9  # two groups with cores of their own (OwnCore) link below this x cohesion
+    own_core: OwnCore = OwnCore()
+    split_by_core: bool = True  # also try the split each name, place or year draws (holders / the others)
+    merge_exclusive: bool = True  # pieces that each hold a core of their own do not merge
+    merge_conflict: bool = True  # pieces whose cores disagree on who, where or which year do not merge
     split_max: int = 150  # stories with more members in the window are not split
     core_terms: int = 8  # terms a piece is indexed under to find pieces worth comparing
     core_postings: int = 50  # a core term shared by more pieces than this is too common to find anything
@@ -128,93 +142,6 @@ class RefineSchedule:
         return False
 
 
-def _key(g: int, h: int) -> Pair:
-    return (g, h) if g < h else (h, g)
-
-
-def _agglomerate(
-    members: list[list[int]], totals: dict[Pair, float], *, threshold: float, blocked: set[Pair], stop_at: int = 1
-) -> list[list[int]]:
-    """Average-linkage clustering of groups until no two link at ``threshold``.
-
-    ``totals`` holds, for group pairs, their summed member similarity (pairs
-    absent: 0); linkage is that sum over the product of the sizes. Groups
-    holding a ``blocked`` pair never join. The lower index absorbs the other.
-    Stops early when ``stop_at`` groups are left.
-    """
-    members = [list(m) for m in members]
-    size = [len(m) for m in members]
-    total: dict[Pair, float] = dict(totals)
-    blocked = set(blocked)
-    neighbours: dict[int, set[int]] = defaultdict(set)
-    for g, h in total:
-        neighbours[g].add(h)
-        neighbours[h].add(g)
-    heap = [(-t / (size[g] * size[h]), g, h) for (g, h), t in total.items()]
-    heapq.heapify(heap)
-    alive = [True] * len(members)
-    count = len(members)
-    while heap and count > stop_at:
-        neg, g, h = heapq.heappop(heap)
-        if -neg < threshold:
-            break
-        if not (alive[g] and alive[h]) or (g, h) in blocked:
-            continue
-        if abs(total.get((g, h), 0.0) / (size[g] * size[h]) + neg) > 1e-12:
-            continue  # stale: the linkage changed since this entry was pushed
-        alive[h] = False
-        count -= 1
-        members[g].extend(members[h])
-        size[g] += size[h]
-        total.pop((g, h), None)
-        neighbours[g].discard(h)
-        for k in neighbours.pop(h, set()):
-            if k == g:
-                continue
-            hk, gk = _key(h, k), _key(g, k)
-            total[gk] = total.get(gk, 0.0) + total.pop(hk, 0.0)
-            if hk in blocked:
-                blocked.add(gk)
-            neighbours[k].discard(h)
-            neighbours[k].add(g)
-            neighbours[g].add(k)
-        for k in neighbours[g]:
-            gk = _key(g, k)
-            heapq.heappush(heap, (-total[gk] / (size[g] * size[k]), *gk))
-    return [sorted(m) for g, m in enumerate(members) if alive[g]]
-
-
-def _blocked(owner: dict[int, int], cannot: set[Pair]) -> set[Pair]:
-    out: set[Pair] = set()
-    for i, j in cannot:
-        g, h = owner.get(i), owner.get(j)
-        if g is not None and h is not None and g != h:
-            out.add(_key(g, h))
-    return out
-
-
-def _must_groups(groups: list[list[int]], must: list[Pair]) -> list[list[int]]:
-    """Groups joined wherever a must-link pair spans them."""
-    if not must:
-        return groups
-    parent = list(range(len(groups)))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    owner = {i: g for g, m in enumerate(groups) for i in m}
-    for i, j in must:
-        if i in owner and j in owner:
-            parent[find(owner[j])] = find(owner[i])
-    out: dict[int, list[int]] = defaultdict(list)
-    for g, m in enumerate(groups):
-        out[find(g)].extend(m)
-    return [sorted(m) for _, m in sorted(out.items())]
-
-
 class _Pass:
     """One refinement round over the window's documents (indices into ``docs``)."""
 
@@ -240,7 +167,7 @@ class _Pass:
 
     def sim(self, i: int, j: int) -> float:
         a, b = self.docs[i], self.docs[j]
-        key = _key(a.key, b.key)
+        key = pair_key(a.key, b.key)
         got = self._sims.get(key)
         if got is None:
             got = self._sims[key] = doc_similarity(a, b, params=self.params)
@@ -269,18 +196,64 @@ class _Pass:
                 if s > 0:
                     totals[(x, y)] = s
         local = {i: x for x, i in enumerate(members)}
-        cannot = {_key(local[i], local[j]) for i, j in self.cannot if i in local and j in local}
-        seeds = _must_groups(
+        cannot = {pair_key(local[i], local[j]) for i, j in self.cannot if i in local and j in local}
+        seeds = must_groups(
             [[x] for x in range(len(members))],
             [(local[i], local[j]) for i, j in self.must if i in local and j in local],
         )
         seed_totals = self._group_totals(seeds, totals)
         seed_owner = {x: g for g, m in enumerate(seeds) for x in m}
-        groups = _agglomerate(seeds, seed_totals, threshold=1e-9, blocked=_blocked(seed_owner, cannot), stop_at=2)
+        groups = agglomerate(seeds, seed_totals, threshold=1e-9, blocked=groups_blocked(seed_owner, cannot), stop_at=2)
         spans_cannot = len(groups) == 2 and any((x in groups[0]) != (y in groups[0]) for x, y in cannot)
         if len(groups) == 2 and not spans_cannot and not self._apart(groups, totals, members):
             groups = [sorted(groups[0] + groups[1])]
+            if self.refine.split_by_core and not cannot and len(seeds) == len(members):
+                groups = self._core_split(members, totals) or groups
         return [[members[x] for x in g] for g in groups]
+
+    def _keys(self, i: int) -> set[str]:
+        """What a member says about who, where and which year: its names (not figures), places and years."""
+        stems, parts = self.docs[i].split_names()
+        return {k for k in stems if not k[:1].isdigit()} | {k for k in parts if k[:2] in ("p:", "y:")}
+
+    def _core_split(self, members: list[int], totals: dict[Pair, float]) -> list[list[int]] | None:
+        """Two events that the similarity alone does not set apart: the members holding one
+        name or particular, and the others, each with a core of its own (:class:`OwnCore`) and
+        linked less than ``split_ratio_exclusive`` x the weaker cohesion. The split that links least."""
+        refine = self.refine
+        n = len(members)
+        if n < 2 * refine.own_core.group_min:
+            return None
+        keys = [self._keys(i) for i in members]
+        held: dict[str, list[int]] = defaultdict(list)
+        for x, ks in enumerate(keys):
+            for k in ks:
+                held[k].append(x)
+        best: tuple[float, list[int]] | None = None
+        seen: set[tuple[int, ...]] = set()
+        for k in sorted(held):
+            side = held[k]
+            if not refine.own_core.group_min <= len(side) <= n - refine.own_core.group_min:
+                continue
+            if tuple(side) in seen:
+                continue
+            seen.add(tuple(side))
+            inside = set(side)
+            other = [x for x in range(n) if x not in inside]
+            if not self._exclusive_cores([[members[x] for x in side], [members[x] for x in other]]):
+                continue
+            sums = [0.0, 0.0, 0.0]
+            for (x, y), sim in totals.items():
+                sums[(x in inside) + (y in inside)] += sim
+            a, b = len(side), len(other)
+            coh = min(sums[2] / (a * (a - 1) / 2), sums[0] / (b * (b - 1) / 2))
+            ratio = sums[1] / (a * b) / coh if coh > 0 else 1.0
+            if ratio < refine.split_ratio_exclusive and (best is None or ratio < best[0]):
+                best = (ratio, side)
+        if best is None:
+            return None
+        inside = set(best[1])
+        return [sorted(best[1]), [x for x in range(n) if x not in inside]]
 
     def _apart(self, groups: list[list[int]], totals: dict[Pair, float], members: list[int]) -> bool:
         """Whether the story's top two groups are two events: they link far less than each holds together.
@@ -318,27 +291,48 @@ class _Pass:
             return True
         # Closer (or two lone articles, with no cohesion to compare with), but
         # their cores disagree on who, where or which year: two events of one kind.
-        if (not known and self.refine.split_pairs) or (known and link < self.refine.split_ratio_conflict * min(known)):
-            cores = [story_core([self.docs[members[x]] for x in g], share=self.params.core_share) for g in groups]
-            (pa, na), (pb, nb) = cores
-            # Figures differ between reports of one event (tolls rise, outlets
-            # round): only who, where and which year split a story.
-            strong = replace(self.params, conflict_number=0.0, conflict_day=0.0)
-            return particulars_factor(pa, pb, na, nb, params=strong) < 1.0
-        return False
-        if not known:
+        closer = (not known and self.refine.split_pairs) or (
+            known and link < self.refine.split_ratio_conflict * min(known)
+        )
+        if closer and self._cores_conflict([[members[x] for x in g] for g in groups]):
             return True
-        if link < self.refine.split_ratio * min(known):
-            return True
-        # Closer, but their cores disagree on a particular: two events of one kind.
-        if link < self.refine.split_ratio_conflict * min(known):
-            cores = [story_core([self.docs[members[x]] for x in g], share=self.params.core_share) for g in groups]
-            (pa, na), (pb, nb) = cores
-            # Figures differ between reports of one event (tolls rise, outlets
-            # round): only who, where and which year split a story.
-            strong = replace(self.params, conflict_number=0.0, conflict_day=0.0)
-            return particulars_factor(pa, pb, na, nb, params=strong) < 1.0
+        if known and link < self.refine.split_ratio_exclusive * min(known):
+            return self._exclusive_cores([[members[x] for x in g] for g in groups])
         return False
+
+    def _cores_conflict(self, groups: list[list[int]]) -> bool:
+        """Whether two groups' cores disagree on who, where or which year."""
+        (pa, na), (pb, nb) = (story_core([self.docs[i] for i in g], share=self.params.core_share) for g in groups)
+        # Figures differ between reports of one event (tolls rise, outlets
+        # round): only who, where and which year split a story.
+        strong = replace(self.params, conflict_number=0.0, conflict_day=0.0)
+        return particulars_factor(pa, pb, na, nb, params=strong) < 1.0
+
+    def _merge_blocked(self, a: list[int], b: list[int]) -> bool:
+        """Pieces a merge must not join: what a split would set apart again."""
+        refine = self.refine
+        if refine.merge_exclusive and self._exclusive_cores([a, b]):
+            return True
+        return refine.merge_conflict and self._cores_conflict([a, b])
+
+    def _exclusive_cores(self, groups: list[list[int]]) -> bool:
+        """Whether each of two groups holds a core of its own (:class:`OwnCore`)."""
+        core = self.refine.own_core
+        if min(len(g) for g in groups) < core.group_min:
+            return False
+        counts = []
+        for g in groups:
+            c: dict[str, int] = defaultdict(int)
+            for i in g:
+                for k in self._keys(i):
+                    c[k] += 1
+            counts.append(c)
+        for mine, theirs, g, h in ((0, 1, groups[0], groups[1]), (1, 0, groups[1], groups[0])):
+            need, allow = core.share * len(g), core.other * len(h)
+            own = [k for k, n in counts[mine].items() if n >= need and counts[theirs].get(k, 0) <= allow]
+            if len(own) < core.keys:
+                return False
+        return True
 
     @staticmethod
     def _group_totals(groups: list[list[int]], totals: dict[Pair, float]) -> dict[Pair, float]:
@@ -347,7 +341,7 @@ class _Pass:
         for (x, y), s in totals.items():
             g, h = owner[x], owner[y]
             if g != h:
-                out[_key(g, h)] += s
+                out[pair_key(g, h)] += s
         return dict(out)
 
     def _sample(self, members: list[int]) -> list[int]:
@@ -378,11 +372,13 @@ class _Pass:
         pairs: set[Pair] = set()
         for g, others in shared.items():
             best = sorted(others.items(), key=lambda hc: (-hc[1], hc[0]))[: refine.link_candidates]
-            pairs.update(_key(g, h) for h, _ in best)
+            pairs.update(pair_key(g, h) for h, _ in best)
         out: dict[Pair, float] = {}
         for g, h in sorted(pairs):
             a, b = self._sample(pieces[g]), self._sample(pieces[h])
             mean = sum(self.sim(i, j) for i in a for j in b) / (len(a) * len(b))
+            if mean >= refine.merge_threshold and self._merge_blocked(pieces[g], pieces[h]):
+                continue
             if mean > 0:
                 out[(g, h)] = mean * len(pieces[g]) * len(pieces[h])
         return out
@@ -397,13 +393,13 @@ class _Pass:
             pieces.extend((story, g) for g in groups)
         # Age order: the lower index absorbs the other in the merge.
         pieces.sort(key=lambda sp: (sp[0], -len(sp[1]), sp[1][0]))
-        groups = _must_groups([g for _, g in pieces], self.must)
+        groups = must_groups([g for _, g in pieces], self.must)
         owner = {i: g for g, m in enumerate(groups) for i in m}
-        merged = _agglomerate(
+        merged = agglomerate(
             groups,
             self.merge_totals(groups),
             threshold=self.refine.merge_threshold,
-            blocked=_blocked(owner, self.cannot),
+            blocked=groups_blocked(owner, self.cannot),
         )
         out = list(stories)
         taken: set[int] = set()
@@ -445,8 +441,10 @@ def stories_refine(
     refine = refine or RefineParams()
     docs = sorted(docs, key=lambda d: (d.at, d.key))
     index = {d.key: i for i, d in enumerate(docs)}
-    cannot = {_key(index[a], index[b]) for a, bs in links.cannot.items() for b in bs if a in index and b in index}
-    must = sorted({_key(index[a], index[b]) for a, bs in links.must.items() for b in bs if a in index and b in index})
+    cannot = {pair_key(index[a], index[b]) for a, bs in links.cannot.items() for b in bs if a in index and b in index}
+    must = sorted(
+        {pair_key(index[a], index[b]) for a, bs in links.must.items() for b in bs if a in index and b in index}
+    )
     cache = cache if cache is not None else RefineCache()
     cache.trim()
     inside: dict[int, int] = defaultdict(int)
@@ -477,3 +475,31 @@ def stories_refine(
         elif any(t < 0 for t in targets):
             result.split.append(story)
     return result
+
+
+def members_evidence(
+    *, docs: Sequence[Doc], moves: Mapping[int, int], keys: Iterable[int], params: Params
+) -> dict[int, tuple[float | None, dict]]:
+    """What ties each of ``keys`` to its story after ``moves`` (article -> story; others stay in
+    their ``story``): the score and evidence of its closest fellow member among ``docs``, as
+    assignment records them, or (None, {}) when it is alone there. A moved article's stored
+    "why" named its old story's members; this is the one that holds after the pass.
+    """
+    members: dict[int, list[Doc]] = defaultdict(list)
+    for d in docs:
+        members[moves.get(d.key, d.story or 0)].append(d)
+    by_key = {d.key: d for d in docs}
+    out: dict[int, tuple[float | None, dict]] = {}
+    for key in sorted(keys):
+        doc = by_key.get(key)
+        if doc is None:
+            continue
+        others = [m for m in members[moves.get(key, doc.story or 0)] if m.key != key]
+        if not others:
+            out[key] = (None, {})
+            continue
+        score, best = max(
+            ((doc_similarity(doc, m, params=params), m) for m in others), key=lambda sm: (sm[0], -sm[1].key)
+        )
+        out[key] = (score, doc_evidence(doc, best, score=score))
+    return out

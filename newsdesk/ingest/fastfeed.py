@@ -40,32 +40,37 @@ from typing import Any
 from feedparser.datetimes import _parse_date
 from feedparser.encodings import convert_to_utf8
 from feedparser.html import _cp1252
+from feedparser.mixin import _FeedParserMixin as _Mixin
 from feedparser.sanitizer import replace_doctype
 from feedparser.urls import _urljoin
 
-_CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
-_DC = "{http://purl.org/dc/elements/1.1/}"
-_DCTERMS = "{http://purl.org/dc/terms/}"
 _ATOM = "{http://www.w3.org/2005/Atom}"
-_MEDIA = ("{http://search.yahoo.com/mrss/}", "{http://search.yahoo.com/mrss}")
 
-# Item children read once each: tag -> the entry key feedparser stores the text under.
-_ITEM_TEXT = {
-    "title": "title",
-    "link": "link",
-    "description": "summary",
-    "guid": "id",
-    "pubDate": "published",
-    "author": "author",
-    _CONTENT + "encoded": "content",
-    _DC + "creator": "author",
-    _DC + "date": "updated",
-    _DCTERMS + "modified": "updated",
+_PREFIXES = {
+    "http://purl.org/rss/1.0/modules/content/": "content:",
+    "http://purl.org/dc/elements/1.1/": "dc:",
+    "http://purl.org/dc/terms/": "dcterms:",
+    "http://www.w3.org/2005/Atom": "atom:",
+    "http://search.yahoo.com/mrss/": "media:",
+    "http://search.yahoo.com/mrss": "media:",
 }
+_DATES = {
+    "pubDate": "published_parsed",
+    "dcterms:issued": "published_parsed",
+    "dc:date": "updated_parsed",
+    "dcterms:modified": "updated_parsed",
+    "dcterms:created": "created_parsed",
+}
+_CATEGORY_ATTRS = {"category": {"domain"}, "dc:subject": set(), "media:category": {"scheme", "label"}}
+_MEDIA_CHILDREN = frozenset(
+    {"media:title", "media:description", "media:credit", "media:thumbnail", "media:keywords", "media:category"}
+)
+_GROUP_CHILDREN = _MEDIA_CHILDREN | {"media:content"}
 # Item children that set nothing the normaliser reads.
 _ITEM_IGNORED = frozenset(
     {
         "comments",
+        "media:credit",
         "{http://rssnamespace.org/feedburner/ext/1.0}origLink",
         "{http://wellformedweb.org/CommentAPI/}commentRss",
         "{http://purl.org/rss/1.0/modules/slash/}comments",
@@ -143,71 +148,157 @@ def _media_attrs(element: ET.Element, *, children: frozenset[str]) -> dict[str, 
     return _attrs(element)
 
 
-def _item(element: ET.Element) -> dict[str, Any]:
-    entry: dict[str, Any] = {}
-    seen: set[str] = set()
-    tags: list[dict[str, Any]] = []
-    links: list[dict[str, str]] = []
-    guid_is_link = False
-    for child in element:
-        tag = child.tag
-        key = _ITEM_TEXT.get(tag)
-        if key is not None:
-            if key in seen:
-                raise _Doubt(f"{key} twice")
-            seen.add(key)
-            if tag == "guid":
-                guid_is_link = child.attrib.get("isPermaLink", "true") == "true"
-                entry["id"] = _text(_leaf(child, frozenset({"isPermaLink"})), uri=guid_is_link)
-                if guid_is_link and "link" not in entry:
-                    entry["link"] = entry["id"]
-            elif tag == "link":
-                value = _text(_leaf(child), uri=True).replace("&amp;", "&")
-                entry["link"] = _LINK_ENTITY_RE.sub(r"&\g<1>", value)
-            elif key in ("published", "updated"):
-                entry[key + "_parsed"] = _parse_date(_text(_leaf(child)))
-            elif key == "content":
-                value = _text(_leaf(child))
-                entry["content"] = [{"type": "text/html", "value": value, "base": ""}]
-                # feedparser copies HTML content to a summary not given (yet).
-                entry.setdefault("summary", value)
-            elif key == "summary":
-                entry["summary"] = _text(_leaf(child))
-                entry["summary_detail"] = {"type": "text/html"}
+def _name(tag: str) -> str:
+    """``{uri}local`` as ``prefix:local`` for the namespaces this module reads."""
+    if tag[:1] != "{":
+        return tag
+    uri, _, local = tag[1:].partition("}")
+    prefix = _PREFIXES.get(uri)
+    return prefix + local if prefix else tag
+
+
+def _text_type(element: ET.Element, default: str) -> tuple[str, str]:
+    """(text, content type) of a title or description-like element, as feedparser's push_content/pop set them."""
+    attrs = _attrs(element)
+    if len(element) or set(attrs) - {"type"}:
+        raise _Doubt(element.tag)
+    kind = _Mixin.map_content_type(attrs.get("type", default))
+    if kind not in ("text/plain", "text/html"):
+        raise _Doubt(f"{element.tag} type {kind}")
+    value = _text(element.text)
+    if kind == "text/plain" and _Mixin.looks_like_html(value):
+        kind = "text/html"
+    return value, kind
+
+
+class _Item:
+    """One item's entry values, element by element in document order, with feedparser's rules:
+    a value stored at one depth is replaced only from the same depth or shallower; the first
+    non-empty item title wins over media titles; a second description becomes content."""
+
+    def __init__(self) -> None:
+        self.entry: dict[str, Any] = {"tags": [], "links": []}
+        self.depths: dict[str, int] = {}
+        self.title_depth = -1
+        self.has_content = False
+
+    def store(self, key: str, value: Any, depth: int) -> None:
+        old = self.depths.get(key)
+        if old is None or depth <= old:
+            self.depths[key] = depth
+            self.entry[key] = value
+
+    def walk(self, element: ET.Element, depth: int, allowed: frozenset[str] | None = None) -> None:
+        for child in element:
+            name = _name(child.tag)
+            if allowed is not None and name not in allowed:
+                raise _Doubt(name)
+            self.read(child, name, depth)
+
+    def read(self, element: ET.Element, name: str, depth: int) -> None:
+        entry = self.entry
+        if name in ("title", "media:title"):
+            value, _ = _text_type(element, "text/plain")
+            if not -1 < self.title_depth <= depth:
+                self.store("title", value, depth)
+            if name == "title" and value:
+                self.title_depth = depth
+        elif name in ("description", "media:description"):
+            if "summary" in entry and not self.has_content:
+                self.has_content = True
+                value, kind = _text_type(element, "text/plain")
+                entry.setdefault("content", []).append({"type": kind, "value": value, "base": ""})
             else:
-                entry[key] = _text(_leaf(child))
-        elif tag == "category":
-            scheme = child.attrib.get("domain")
-            _tag_add(tags, None, scheme, None)
-            value = _text(_leaf(child, frozenset({"domain"})))
+                value, kind = _text_type(element, "text/html")
+                self.store("summary", value, depth)
+                entry["summary_detail"] = {"type": kind}
+        elif name == "content:encoded":
+            self.has_content = True
+            value = _text(_leaf(element))
+            entry.setdefault("content", []).append({"type": "text/html", "value": value, "base": ""})
+            entry.setdefault("summary", value)  # feedparser copies HTML content to a summary not given (yet)
+        elif name == "link":
+            entry["links"].append({"rel": "alternate", "type": "text/html"})
+            value = _LINK_ENTITY_RE.sub(r"&\g<1>", _text(_leaf(element), uri=True).replace("&amp;", "&"))
+            entry["link"] = value
+            if value:
+                entry["links"][-1]["href"] = value
+        elif name == "atom:link":
+            attrs = _media_attrs(element, children=frozenset())
+            rel = attrs.setdefault("rel", "alternate")
+            kind = attrs.setdefault("type", "application/atom+xml" if rel == "self" else "text/html")
+            href = _href(attrs)
+            if not href:
+                raise _Doubt("atom:link without href")
+            attrs["href"] = _urljoin("", href)
+            entry["links"].append(attrs)
+            if rel == "alternate" and _Mixin.map_content_type(kind) in _Mixin.html_types:
+                entry["link"] = attrs["href"]
+        elif name == "guid":
+            is_link = element.attrib.get("isPermaLink", "true") == "true"
+            value = _text(_leaf(element, frozenset({"isPermaLink"})), uri=is_link)
+            self.store("id", value, depth)
+            if is_link:
+                entry.setdefault("link", value)
+        elif name in _DATES:
+            entry[_DATES[name]] = _parse_date(_text(_leaf(element)))
+        elif name in ("author", "dc:creator"):
+            self.store("author", _text(_leaf(element)), depth)
+        elif name in _CATEGORY_ATTRS:
+            attrs = _attrs(element)
+            if len(element) or set(attrs) - _CATEGORY_ATTRS[name]:
+                raise _Doubt(name)
+            if name == "media:category":
+                attrs.setdefault("scheme", "http://search.yahoo.com/mrss/category_schema")
+            tags = entry["tags"]
+            _tag_add(tags, attrs.get("term"), attrs.get("scheme", attrs.get("domain")), attrs.get("label"))
+            value = _text(element.text)
             if value:
                 if tags and not tags[-1]["term"]:
                     tags[-1]["term"] = value
                 else:
                     _tag_add(tags, value, None, None)
-        elif tag == "enclosure":
-            attrs = _media_attrs(child, children=frozenset())
-            href = attrs.pop("url", attrs.pop("uri", attrs.get("href")))
+        elif name == "media:keywords":
+            for term in _text(_leaf(element)).split(","):
+                if term.strip():
+                    _tag_add(entry["tags"], term.strip(), None, None)
+        elif name == "enclosure":
+            attrs = _media_attrs(element, children=frozenset())
+            href = _href(attrs)
             if href:
                 attrs["href"] = href
             attrs["rel"] = "enclosure"
-            links.append(attrs)
-        elif tag.startswith(_MEDIA) and tag.endswith("}thumbnail"):
-            attrs = _media_attrs(child, children=frozenset())
-            url = _text(child.text, uri=True)
+            entry["links"].append(attrs)
+        elif name == "media:thumbnail":
+            attrs = _media_attrs(element, children=frozenset())
+            url = _text(element.text, uri=True)
             if url and "url" not in attrs:
                 attrs["url"] = url
             entry.setdefault("media_thumbnail", []).append(attrs)
-        elif tag.startswith(_MEDIA) and tag.endswith("}content"):
-            credit = frozenset(prefix + "credit" for prefix in _MEDIA)
-            entry.setdefault("media_content", []).append(_media_attrs(child, children=credit))
-        elif (tag.startswith(_MEDIA) and tag.endswith("}credit")) or tag in _ITEM_IGNORED:
-            continue
+        elif name == "media:content":
+            entry.setdefault("media_content", []).append(_attrs(element))
+            self.walk(element, depth + 1, _MEDIA_CHILDREN)
+        elif name == "media:group":
+            self.walk(element, depth + 1, _GROUP_CHILDREN)
+        elif name in _ITEM_IGNORED and not len(element):
+            return
         else:
-            raise _Doubt(tag)
-    entry["tags"] = tags
-    entry["links"] = links
-    return entry
+            raise _Doubt(name)
+
+
+def _href(attrs: dict[str, str]) -> str | None:
+    """feedparser's _enforce_href: url, uri or href, the first two removed when one is found."""
+    href = attrs.get("url", attrs.get("uri", attrs.get("href")))
+    if href:
+        attrs.pop("url", None)
+        attrs.pop("uri", None)
+    return href
+
+
+def _item(element: ET.Element) -> dict[str, Any]:
+    item = _Item()
+    item.walk(element, 4)
+    return item.entry
 
 
 def _channel(channel: ET.Element, meta: dict[str, Any]) -> list[dict[str, Any]]:

@@ -73,6 +73,30 @@ def _x(value: str) -> str:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# The XML kinds as (head, one item, tail): every value escaped, but title and desc
+# (description, content) sometimes raw markup.
+_XML_FEEDS = {
+    "rss": (
+        "<rss version='2.0'><channel><title>t</title><language>{lang}</language>",
+        "<item><title>{title}</title><link>{link}</link><guid>{guid}</guid><description>{desc}</description>"
+        "<pubDate>{date}</pubDate></item>",
+        "</channel></rss>",
+    ),
+    "atom": (
+        "<feed xmlns='http://www.w3.org/2005/Atom' xml:lang='{lang}'><title>t</title>",
+        "<entry><title type='html'>{title}</title><link href='{link}'/><id>{guid}</id>"
+        "<content type='html'>{desc}</content><updated>{date}</updated></entry>",
+        "</feed>",
+    ),
+    "rdf": (
+        "<rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#' xmlns='http://purl.org/rss/1.0/'>"
+        "<channel><title>t</title></channel>",
+        "<item><title>{title}</title><link>{link}</link><description>{desc}</description></item>",
+        "</rdf:RDF>",
+    ),
+}
+
+
 @st.composite
 def feed_documents(draw) -> bytes:
     kind = draw(st.sampled_from(["rss", "atom", "rdf", "json"]))
@@ -107,39 +131,14 @@ def feed_documents(draw) -> bytes:
         }
         body = json.dumps(doc, ensure_ascii=draw(st.booleans())).encode("utf-8", "surrogatepass")
     else:
-
-        def field(it, key):  # raw markup half the time: the parser must cope with both
-            return it[key] if it["raw"] else _x(it[key])
-
-        if kind == "rss":
-            parts = [f"<rss version='2.0'><channel><title>t</title><language>{_x(lang)}</language>"]
-            for it in items:
-                parts.append(
-                    f"<item><title>{field(it, 'title')}</title><link>{_x(it['link'])}</link>"
-                    f"<guid>{_x(it['guid'])}</guid><description>{field(it, 'desc')}</description>"
-                    f"<pubDate>{_x(it['date'])}</pubDate></item>"
-                )
-            parts.append("</channel></rss>")
-        elif kind == "atom":
-            parts = [f"<feed xmlns='http://www.w3.org/2005/Atom' xml:lang='{_x(lang)}'><title>t</title>"]
-            for it in items:
-                parts.append(
-                    f"<entry><title type='html'>{field(it, 'title')}</title><link href='{_x(it['link'])}'/>"
-                    f"<id>{_x(it['guid'])}</id><content type='html'>{field(it, 'desc')}</content>"
-                    f"<updated>{_x(it['date'])}</updated></entry>"
-                )
-            parts.append("</feed>")
-        else:
-            parts = [
-                "<rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#' xmlns='http://purl.org/rss/1.0/'>"
-                "<channel><title>t</title></channel>"
-            ]
-            for it in items:
-                parts.append(
-                    f"<item><title>{field(it, 'title')}</title><link>{_x(it['link'])}</link>"
-                    f"<description>{field(it, 'desc')}</description></item>"
-                )
-            parts.append("</rdf:RDF>")
+        head, item, tail = _XML_FEEDS[kind]
+        parts = [head.format(lang=_x(lang))]
+        for it in items:
+            shown = {key: _x(value) for key, value in it.items() if key != "raw"}
+            if it["raw"]:  # raw markup half the time: the parser must cope with both
+                shown.update(title=it["title"], desc=it["desc"])
+            parts.append(item.format(**shown))
+        parts.append(tail)
         prolog = draw(
             st.sampled_from(
                 ['<?xml version="1.0" encoding="utf-8"?>', "", "\ufeff", '<?xml version="1.0" encoding="latin-1"?>']

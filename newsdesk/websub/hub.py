@@ -9,15 +9,16 @@ The flow, each step one function:
 2. ``websub_verify`` GETs the callback with a random ``hub.challenge``; a 2xx
    echoing it confirms the request: a subscription becomes live for its
    lease (starting from the feed's current ETag), an unsubscription removes it.
-3. ``websub_publish`` (beat, every ``NEWSDESK_WEBSUB_PUBLISH_SECONDS``) does
-   nothing at all while the feeds' global version (newsdesk/changes.py) has
-   not moved; otherwise it asks each live subscription's feed, through the
-   feed view itself with ``If-None-Match: <last ETag>``, whether it changed.
-   That is the feeds' own conditional GET (web/feeds/conditional.py): one
-   validator check per subscription, answered from the memo when that view
-   did not change. A changed feed is queued as one delivery (the whole feed
-   document, signed), sent by Celery after the commit and retried with
-   backoff by the delivery service.
+3. ``websub_publish`` (beat, every ``NEWSDESK_WEBSUB_PUBLISH_SECONDS``, and
+   right after a committed change: ``websub_publish_soon``) does nothing at
+   all while the feeds' global version (newsdesk/changes.py) has not moved;
+   otherwise it asks each view's feed, through the feed view itself with
+   ``If-None-Match: <last ETag>``, whether it changed. That is the feeds' own
+   conditional GET (web/feeds/conditional.py): one validator check per
+   distinct view and ETag, shared by its subscribers. A changed feed is queued
+   as one delivery per subscriber (the whole feed document, signed), all in
+   one transaction, sent by Celery after the commit and retried with backoff
+   by the delivery service.
 
 Private token feeds: a subscription to one names its token in the topic, so
 only a holder of the token can make one; the feed is asked with that token at
@@ -32,14 +33,16 @@ import io
 import logging
 import secrets
 import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.core.handlers.wsgi import WSGIRequest
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import Http404
 from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
@@ -48,7 +51,7 @@ from newsdesk.accounts.middleware import TOKEN
 from newsdesk.changes import versioned_get, versioned_set
 from newsdesk.delivery.service import delivery_queue
 from newsdesk.ingest.fetch import FetchError, fetch_url, url_guard_check
-from newsdesk.models import Destination, DestinationKind, WebSubSubscription
+from newsdesk.models import Article, Destination, DestinationKind, WebSubSubscription
 from newsdesk.perprocess import PerProcess
 from newsdesk.redisconn import redis_client
 from newsdesk.web.feeds import ArticleFeed
@@ -58,9 +61,13 @@ log = logging.getLogger(__name__)
 VERIFY_TASK = "newsdesk.tasks.websub_verify_request"
 PUBLISH_TASK = "newsdesk.tasks.websub_publish"
 PUBLISH_SOON_KEY = "websub:publish-soon"
-# Changes committed within this time of each other are pushed by one sweep.
+PUBLISH_LATER_KEY = "websub:publish-later"
+# A change is swept at once; the further changes of the next half second share one more sweep.
 PUBLISH_DEBOUNCE_SECONDS = 0.5
 LIVE_KEY = "websub:has-subscribers"
+# The sweep checks first the views that the newest articles changed in this time may have entered.
+ORDER_HINT_ROWS = 200
+ORDER_HINT_SECONDS = 120
 PUBLISHED_KEY = "websub:published-version"
 SIGNATURE_HEADER = "X-Hub-Signature"
 MAX_SECRET_BYTES = 200  # WebSub: "MUST be less than 200 bytes"
@@ -218,25 +225,33 @@ def websub_verify(*, subscription_id: int) -> str:
 
 
 def websub_publish_soon() -> None:
-    """After a committed change: one publish sweep PUBLISH_DEBOUNCE_SECONDS later, shared by a burst of changes.
+    """After a committed change: a publish sweep at once, and one more at the end of a
+    PUBLISH_DEBOUNCE_SECONDS window for the changes committed during it (a burst costs two sweeps).
 
-    One Redis call and no query per committed write: the sweep is queued only while the
-    desk has live subscribers (LIVE_KEY, kept by verification and by the sweep itself).
-    Beat's sweep (every NEWSDESK_WEBSUB_PUBLISH_SECONDS) stays the safety net for a lost
-    message or a change committed while a sweep was already reading.
+    One Redis call and no query per committed write, and nothing queued unless the desk
+    has live subscribers (LIVE_KEY, kept by verification and by the sweep itself). Beat's
+    sweep (every NEWSDESK_WEBSUB_PUBLISH_SECONDS) stays the safety net for a lost message.
     """
     if not settings.NEWSDESK_WEBSUB_PUBLISH_ON_COMMIT:
         return
     client = redis_client(timeout=1.0)
     script = _soon_script.get(client)
-    if script(keys=[LIVE_KEY, PUBLISH_SOON_KEY], args=[int(PUBLISH_DEBOUNCE_SECONDS * 1000)]):
+    delay_ms = script(keys=[LIVE_KEY, PUBLISH_SOON_KEY, PUBLISH_LATER_KEY], args=[int(PUBLISH_DEBOUNCE_SECONDS * 1000)])
+    if delay_ms is not None and int(delay_ms) >= 0:
         from celery import current_app
 
-        current_app.send_task(PUBLISH_TASK, countdown=PUBLISH_DEBOUNCE_SECONDS)
+        current_app.send_task(PUBLISH_TASK, countdown=int(delay_ms) / 1000 or None)
 
 
-# Queue a sweep only if there are subscribers and none is queued already: (EXISTS, SET NX PX) in one call.
-_SOON_LUA = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('SET', KEYS[2], 1, 'NX', 'PX', ARGV[1]) end return false"
+# -1: no subscribers, or a sweep is already queued for the end of this window; 0: sweep now (a
+# window starts); N: the first change in a running window, a sweep in N ms, when the window ends.
+_SOON_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if redis.call('SET', KEYS[2], 1, 'NX', 'PX', ARGV[1]) then return 0 end
+local left = math.max(redis.call('PTTL', KEYS[2]), 1)
+if redis.call('SET', KEYS[3], 1, 'NX', 'PX', left) then return left end
+return -1
+"""
 _soon_script: PerProcess = PerProcess(lambda client: client.register_script(_SOON_LUA))
 
 
@@ -249,60 +264,97 @@ def _live_flag(live: bool) -> None:
 
 
 def websub_publish(*, now: datetime) -> int:
-    """Push each live subscription's feed if it changed since its last push; returns the pushes queued."""
+    """Push each live subscription's feed if it changed since its last push; returns the pushes queued.
+
+    Subscribers of one view that got the same version share one check, and a changed view's
+    pushes are queued together, in one transaction, as soon as that view is checked.
+    """
     version, published = versioned_get(PUBLISHED_KEY)
     if version is not None and published == version:
         return 0  # nothing any feed shows has changed: no query at all
     WebSubSubscription.objects.filter(expires_at__lt=now).delete()
-    pushed = 0
-    live = WebSubSubscription.objects.filter(verified_at__isnull=False, expires_at__gte=now).select_related(
-        "destination"
+    live = list(
+        WebSubSubscription.objects.filter(verified_at__isnull=False, expires_at__gte=now).select_related("destination")
     )
-    answers: dict[tuple[str, str], FeedAnswer] = {}  # subscribers of one view at one ETag share its check
-    live = list(live)
     _live_flag(bool(live))
+    views: dict[tuple[str, str], list[WebSubSubscription]] = {}
     for sub in live:
-        pushed += websub_push_if_changed(subscription=sub, answers=answers)
+        views.setdefault((sub.topic, sub.last_etag), []).append(sub)
+    pushed = sum(
+        websub_push_view(topic=t, etag=e, subscriptions=views[t, e])
+        for t, e in views_likely_changed_first(views, now=now)
+    )
     if version is not None:
         versioned_set(PUBLISHED_KEY, version, timeout=settings.NEWSDESK_FEED_VALIDATOR_TTL)
     return pushed
 
 
-def websub_push_if_changed(
-    *, subscription: WebSubSubscription, answers: dict[tuple[str, str], FeedAnswer] | None = None
-) -> int:
-    """One validator check of the subscription's feed; queue a push if it changed (1) or not (0).
+def views_likely_changed_first(views: Iterable[tuple[str, str]], *, now: datetime) -> list[tuple[str, str]]:
+    """The (topic, ETag) views in the order to check them: first those that an article stored or
+    changed in the last ORDER_HINT_SECONDS may have entered (by country, language, category or
+    source), so their pushes are queued at the start of the sweep; then the rest, as they came.
 
-    ``answers`` holds the checks already made in this sweep, by (topic, ETag): the subscribers
-    of one view that got the same version share one check.
+    Only an order: every view is still checked by its validator.
     """
-    key = (subscription.topic, subscription.last_etag)
-    answer = answers.get(key) if answers is not None else None
-    if answer is None:
-        answer = feed_answer(topic=subscription.topic, etag=subscription.last_etag)
-        if answers is not None:
-            answers[key] = answer
+    views = list(views)
+    since = now - timedelta(seconds=ORDER_HINT_SECONDS)
+    columns = ("updated_at", "country", "language", "language_declared", "category", "source_id")
+    rows = [r for r in Article.objects.order_by("-id").values_list(*columns)[:ORDER_HINT_ROWS] if r[0] >= since]
+    if not rows:
+        return views
+    wanted = {topic: parse_qsl(urlsplit(topic).query) for topic, _ in views}
+
+    def may_show(topic: str, row: tuple) -> bool:
+        for key, value in wanted[topic]:
+            if (key == "country" and value.upper() != row[1]) or (key == "source" and value != str(row[5])):
+                return False
+            if (key == "lang" and value.lower() not in row[2:4]) or (
+                key == "category" and value.lower() != row[4].lower()
+            ):
+                return False
+        return True
+
+    return sorted(views, key=lambda view: not any(may_show(view[0], row) for row in rows))
+
+
+@contextmanager
+def _push_transaction() -> Iterator[None]:
+    """Not waiting for the WAL flush on PostgreSQL: a crash can lose the pushes just queued, but
+    with them the subscriptions' new ETags, so the next sweep queues them again."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield
+
+
+def websub_push_view(*, topic: str, etag: str, subscriptions: list[WebSubSubscription]) -> int:
+    """One validator check of ``topic``'s feed for its subscribers at ``etag``; push to each if it changed."""
+    answer = feed_answer(topic=topic, etag=etag)
     if answer.status == 304:
         return 0
     if answer.status != 200:
-        # The feed is gone (a revoked token, a private desk now): the subscription ends, nothing is sent.
-        log.info("event=websub_topic_gone subscription_id=%s status=%s", subscription.id, answer.status)
-        subscription.destination.delete()
+        # The feed is gone (a revoked token, a private desk now): the subscriptions end, nothing is sent.
+        log.info(
+            "event=websub_topic_gone topic=%s status=%s subscriptions=%s", topic, answer.status, len(subscriptions)
+        )
+        Destination.objects.filter(id__in=[sub.destination_id for sub in subscriptions]).delete()
         return 0
-    parts = urlsplit(subscription.topic)
+    parts = urlsplit(topic)
     hub = f"{parts.scheme}://{parts.netloc}{reverse('websub-hub')}"
-    with transaction.atomic():
-        updated = WebSubSubscription.objects.filter(id=subscription.id, last_etag=subscription.last_etag).update(
-            last_etag=answer.etag
-        )
-        if not updated:
-            return 0  # another sweep pushed this change
-        delivery_queue(
-            destination=subscription.destination,
-            event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"{subscription.id}|{answer.etag}"),
-            event_type="websub.content",
-            body=answer.body.decode("utf-8"),
-            content_type=answer.content_type.split(";")[0].strip(),
-            headers={"Link": f'<{hub}>; rel="hub", <{subscription.topic}>; rel="self"'},
-        )
-    return 1
+    body, content_type = answer.body.decode("utf-8"), answer.content_type.split(";")[0].strip()
+    pushed = 0
+    with _push_transaction():
+        for sub in subscriptions:
+            if not WebSubSubscription.objects.filter(id=sub.id, last_etag=etag).update(last_etag=answer.etag):
+                continue  # another sweep pushed this change
+            delivery_queue(
+                destination=sub.destination,
+                event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"{sub.id}|{answer.etag}"),
+                event_type="websub.content",
+                body=body,
+                content_type=content_type,
+                headers={"Link": f'<{hub}>; rel="hub", <{topic}>; rel="self"'},
+            )
+            pushed += 1
+    return pushed

@@ -11,6 +11,9 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode
+from xml.sax.saxutils import escape
+
+from django.utils import timezone
 
 from tests.support.http import LoopbackServer, Request, Response
 
@@ -83,3 +86,20 @@ class LoopbackHub:
                 return answer.status
         except urllib.error.HTTPError as exc:
             return exc.code
+
+
+def hub_feed(items: list[str], *, hub: str = "", self_url: str = "") -> bytes:
+    """An RSS document with ``items`` (titles) that names its hub and itself as WebSub discovery asks."""
+    links = (f'<atom:link rel="hub" href="{hub}"/>' if hub else "") + (
+        f'<atom:link rel="self" href="{self_url}"/>' if self_url else ""
+    )
+    entries = "".join(
+        f"<item><title>{escape(t)}</title><guid>g-{escape(t)}</guid><link>https://outlet.example/{n}</link>"
+        f"<pubDate>{timezone.now():%a, %d %b %Y %H:%M:%S} +0000</pubDate></item>"
+        for n, t in enumerate(items)
+    )
+    return (
+        '<?xml version="1.0"?><rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel>'
+        f"<title>Outlet</title><link>https://outlet.example/</link><description>d</description>{links}"
+        f"{entries}</channel></rss>"
+    ).encode()
