@@ -1,6 +1,6 @@
 """Polling benchmark: real Celery workers, PostgreSQL and Redis, loopback feeds.
 
-    .venv/bin/python bench/polling.py --quick      # under a minute
+    .venv/bin/python bench/polling.py --quick      # 2-3 minutes (the worker preloads the language models)
     .venv/bin/python bench/polling.py              # longer, steadier figures
 
 What it does, self-contained:
@@ -430,7 +430,7 @@ def measure_parse_store_ratio(*, repeats: int) -> tuple[float, float, float, flo
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="finish in under a minute")
+    parser.add_argument("--quick", action="store_true", help="200 steady feeds, a 10 s window, 40 cold feeds")
     parser.add_argument("--feeds", type=int, help="number of feeds (default 200 quick, 2000 full)")
     parser.add_argument("--seconds", type=float, help="measured window (default 10 quick, 90 full)")
     parser.add_argument("--cold-feeds", type=int, help="never-polled 50-item feeds (default 40 quick, 200 full)")
