@@ -214,3 +214,17 @@ def test_a_live_lease_is_renewed_before_it_ends(pushed):
     row.refresh_from_db()
     assert row.state == HubState.LIVE and row.expires_at > first_expiry  # pushes never stopped meanwhile
     assert len(hub.verifications) == 2
+
+
+def test_admin_shows_each_hub_subscription_and_never_its_secret(admin_client):
+    source = Source.objects.create(name="El Diario", url="https://diario.example/feed")
+    SourceHub.objects.create(
+        source=source, hub_url="https://hub.example/", topic_url=source.url, token="t0k3n", secret="s3cr3t-value",
+        state=HubState.DENIED, last_error="denied by the hub: quota",
+    )  # fmt: skip
+    page = admin_client.get("/admin/newsdesk/sourcehub/").content.decode()
+    assert "El Diario" in page and "Denied" in page and "denied by the hub: quota" in page
+    assert "s3cr3t-value" not in page
+    row = SourceHub.objects.get(source=source)
+    detail = admin_client.get(f"/admin/newsdesk/sourcehub/{row.id}/change/").content.decode()
+    assert "https://hub.example/" in detail and "s3cr3t-value" not in detail
