@@ -15,9 +15,12 @@ loopback:
 - ``NEWSDESK_GOOGLE_TRANSLATE_URL``: a loopback server speaking Google's
   protocol (tests/support/translator.py), standing in for Google as a user
   with internet reaches it (deep-translator is called for real);
-- ``REDIS_URL`` on a free loopback port *only if* the clone's default
-  (``redis://127.0.0.1:6379/0``) would land on a Redis already answering
-  there (someone else's: the bench never touches it); the last line says so.
+- nothing for Redis: the ``.env`` that ``make run`` writes names a free
+  loopback port of the clone's own (config/dotenv.py), and the bench checks
+  that the embedded Redis started there. Should a checkout's ``make run``
+  fall back to ``redis://127.0.0.1:6379/0`` while a Redis answers there
+  (someone else's), the bench gives it ``REDIS_URL`` on a free port instead
+  and fails, naming the collision.
 
 Each start is timed from ``make run``:
 
@@ -56,11 +59,13 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.pipeline import _pss_rss_kb, _tree  # noqa: E402
+from config.dotenv import dotenv_create, dotenv_parse  # noqa: E402
 from deploy.makerun import free_port, http_status  # noqa: E402
 from newsdesk.embedded_redis import DEFAULT_URL, redis_answers  # noqa: E402
 from tests.support.translator import FakeTranslator  # noqa: E402
@@ -81,12 +86,12 @@ class Deadline:
             raise TimeoutError(f"the bench's hard timeout ran out waiting for {what}")
 
 
-def pip_cache_wheels(home: Path) -> int:
-    """How many files pip's HTTP/wheel cache held before the first start (0: cold)."""
+def pip_cache_mb(home: Path) -> float:
+    """Size of pip's cache (HTTP responses and built wheels) before the first start: under 5 MB is cold."""
     cache = home / ".cache" / "pip"
     if not cache.is_dir():
-        return 0
-    return sum(1 for p in cache.rglob("*") if p.is_file())
+        return 0.0
+    return sum(p.stat().st_size for p in cache.rglob("*") if p.is_file()) / 2**20
 
 
 def clone(dest: Path) -> str:
@@ -171,6 +176,18 @@ class Start:
         self.log = workdir.parent / f"make-run-{label}.log"
         self.figures: dict[str, float | int | str] = {}
         self.proc: subprocess.Popen | None = None
+
+    def redis_port_from(self, env_file: Path) -> None:
+        """The embedded Redis's port as the clone's .env names it (written by the first start)."""
+        self.env_file = env_file
+
+    def _redis_port(self) -> int:
+        if "REDIS_URL" in self.env:
+            return self.redis_port
+        if self.env_file.exists():
+            url = dotenv_parse(self.env_file.read_text()).get("REDIS_URL", DEFAULT_URL)
+            return urlparse(url).port or 6379
+        return self.redis_port
 
     def tail(self, lines: int = 30) -> str:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -276,8 +293,12 @@ class Start:
         self.proc.wait(timeout=10)
         if port_open(self.port):
             orphans.append(f"port {self.port} (web) still answers")
-        if self.redis_port != 6379 and port_open(self.redis_port):
-            orphans.append(f"port {self.redis_port} (embedded Redis) still answers")
+        redis_port = self._redis_port()
+        self.figures["redis_port"] = redis_port
+        if redis_port != 6379 and port_open(redis_port):
+            orphans.append(f"port {redis_port} (embedded Redis) still answers")
+        if "using the Redis already answering" in self.tail(10**6):
+            orphans.append(f"make run used a Redis it did not start (port {redis_port})")
         return orphans
 
 
@@ -302,6 +323,13 @@ def _cmdline(pid: int) -> str:
         return "?"
 
 
+def _probe_env(tmp: Path) -> str:
+    """The .env this checkout's ``make run`` writes on first use (config/dotenv.py), written to a probe file."""
+    probe = tmp / "probe.env"
+    dotenv_create(probe)
+    return probe.read_text()
+
+
 def log_problems(log: Path) -> list[str]:
     """Tracebacks and ERROR lines in ``make run``'s output (a first start should have none)."""
     bad = []
@@ -322,7 +350,7 @@ def main() -> int:
     signal.alarm(int(args.timeout) + 120)  # the last resort, should a wait block past the deadline
 
     home = os.environ.get("HOME", "/root")
-    cache_files = pip_cache_wheels(Path(home))
+    cache_mb = pip_cache_mb(Path(home))
     tmp = Path(tempfile.mkdtemp(prefix="newsdesk-firstrun-"))
     load = os.getloadavg()
     print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; cores {os.cpu_count()}; temp {tmp}", flush=True)
@@ -332,21 +360,21 @@ def main() -> int:
     try:
         workdir = tmp / "newsdesk"
         sha = clone(workdir)
-        print(f"cloned HEAD {sha[:12]}; pip cache before: {cache_files} files", flush=True)
+        print(f"cloned HEAD {sha[:12]}; pip cache before: {cache_mb:.1f} MB", flush=True)
         extra: dict[str, str] = {"NEWSDESK_DEMO_FEEDS": "false"}
-        if collision:
+        own_port = "REDIS_URL" in dotenv_parse(_probe_env(tmp))
+        if collision and not own_port:
             redis_port = str(free_port())
             extra["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
-            print(
-                f"NOTE: a Redis already answers at {DEFAULT_URL}: `make run` as printed would use it "
-                f"(someone else's queues); this bench gives it REDIS_URL on port {redis_port} instead",
-                flush=True,
-            )
+            failures.append(f"`make run` as printed would use the Redis already answering at {DEFAULT_URL}")
+            print(f"NOTE: this bench gives make run REDIS_URL on port {redis_port} instead", flush=True)
+        collision = collision and not own_port
         with FakeTranslator() as translator:
             extra["NEWSDESK_GOOGLE_TRANSLATE_URL"] = translator.url("/m")
             for label in ("first", "next"):
                 env = new_shell(home, PORT=str(free_port()), **extra)
                 start = Start(workdir, env, label, deadline, int(redis_port))
+                start.redis_port_from(workdir / ".env")
                 try:
                     start.run()
                 finally:
@@ -376,8 +404,10 @@ def main() -> int:
     for failure in failures:
         print(f"FAIL: {failure}", file=sys.stderr, flush=True)
     load = os.getloadavg()
-    parts = [f"load={load[0]:.1f} cores={os.cpu_count()} pip_cache={'warm' if cache_files else 'cold'}"]
-    parts.append(f"redis={'private (6379 taken)' if collision else 'embedded default'}")
+    parts = [
+        f"load={load[0]:.1f} cores={os.cpu_count()} pip_cache={'warm' if cache_mb >= 5 else 'cold'} ({cache_mb:.1f} MB)"
+    ]
+    parts.append(f"redis={'given a private port (6379 taken)' if collision else 'make run its own'}")
     for label, fig in results.items():
         parts.append(
             f"{label}: install_s={fig['install_s']:.0f} web_s={fig['web_s']:.0f} finished_s={fig['finished_s']:.0f} "
