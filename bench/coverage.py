@@ -61,6 +61,7 @@ def corpus_load(n: int) -> float:
     """Replace the stored corpus with n generated articles and their index; return the last time."""
     from django.db import connection
 
+    from newsdesk.coverage.sql import pg_indexes_drop
     from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageStory, CoverageTerm, Source, Story
 
     art, doc, post = Article._meta.db_table, CoverageDoc._meta.db_table, CoveragePosting._meta.db_table
@@ -72,15 +73,7 @@ def corpus_load(n: int) -> float:
         # A bulk load: build secondary indexes once at the end rather than row
         # by row, skip the (deferred) foreign-key triggers of rows generated
         # consistent, and do not wait for WAL flushes. All reset below.
-        c.execute(
-            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
-            "WHERE i.indrelid = ANY(%s::regclass[]) AND NOT EXISTS "
-            "(SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)",
-            [tables],
-        )
-        rebuild = c.fetchall()
-        for name, _ in rebuild:
-            c.execute(f"DROP INDEX {name}")
+        rebuild = pg_indexes_drop(c, tables)
         c.execute("SET session_replication_role = replica")
         c.execute("SET synchronous_commit = off")
         c.execute("SET maintenance_work_mem = '256MB'")
@@ -149,7 +142,7 @@ def corpus_load(n: int) -> float:
             f"INSERT INTO {cent} (story_id, centroid) SELECT DISTINCT ON (a.story_id) a.story_id, d.terms "  # noqa: S608
             f"FROM {art} a JOIN {doc} d ON d.article_id = a.id ORDER BY a.story_id, a.id"
         )
-        for _, ddl in rebuild:
+        for ddl in rebuild:
             c.execute(ddl)
         c.execute("RESET session_replication_role; RESET synchronous_commit; RESET maintenance_work_mem")
     with connection.cursor() as c:

@@ -335,12 +335,8 @@ def main() -> int:
     parser.add_argument("--latency", type=float, default=0.150, help="translation provider latency, seconds")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/bench_pipeline")
     parser.add_argument("--keep-db", action="store_true")
-    parser.add_argument(
-        "--semantic-model",
-        default="multilingual-use-v3",
-        help="NEWSDESK_COVERAGE_SEMANTIC_MODEL (default: the default install's model, even when an optional "
-        "larger one is installed, which auto would prefer)",
-    )
+    # The default install's model, even when an optional larger one is installed (which auto would prefer).
+    parser.add_argument("--semantic-model", default="multilingual-use-v3", help="NEWSDESK_COVERAGE_SEMANTIC_MODEL")
     args = parser.parse_args()
     feeds = 40 if args.quick else 200
     per_feed = 50

@@ -343,7 +343,9 @@ def run(args, workdir: Path) -> int:
     ok = idle_queries <= TARGET_IDLE_QUERIES
     if args.deliveries:
         latencies, cpu, missing = deliveries(args, sources, subs, callbacks, workdir)
-        how = f"{settings.NEWSDESK_WEBSUB_PUBLISH_SECONDS:g} s timer only" if args.tick else "sweep queued at the commit"
+        how = (
+            f"{settings.NEWSDESK_WEBSUB_PUBLISH_SECONDS:g} s timer only" if args.tick else "sweep queued at the commit"
+        )
         print(
             f"commit to receipt ({how}; real worker, {len(latencies)} POSTs received, {missing} missing): "
             f"p50 {_p(latencies, 0.5):.2f} s, p95 {_p(latencies, 0.95):.2f} s, max {max(latencies, default=0):.2f} s; "

@@ -43,6 +43,8 @@ def _fresh_hub_limits():
     cache.delete_many(keys)
     yield
     cache.delete_many(keys)
+    # The "anyone subscribed" flag a sweep leaves in the shared Redis would make other tests' commits queue sweeps.
+    redis_client().delete(LIVE_KEY, PUBLISH_SOON_KEY, PUBLISH_LATER_KEY)
 
 
 def _xml(content: bytes):

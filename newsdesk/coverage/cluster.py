@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import transaction
 
 from newsdesk.models import Article, Story, TranslationStatus
+from newsdesk.ops.memory import worker_preload_register
 
 from .dbstore import DbStore
 from .engine import Params, Store, doc_assign
@@ -55,6 +56,14 @@ def refine_params() -> RefineParams:
         window_hours=settings.NEWSDESK_COVERAGE_REFINE_HOURS,
         every_seconds=max(60.0, settings.NEWSDESK_COVERAGE_REFINE_MINUTES * 60.0),
     )
+
+
+@worker_preload_register
+def _preload_in_worker_master() -> None:
+    # The features' place index (CLDR names in 30 languages, about 40 MB) is
+    # built on first use: built in the Celery master before the pool forks,
+    # the children share one copy instead of building one each.
+    text_features(title="Preload", body="Puebla, Mexico, 3 December 2026")
 
 
 def article_features(*, article: Article, grams: bool | None = None) -> Features:
@@ -90,6 +99,23 @@ def _story_embeddings_update(
         story_embedding_set(story=story, vec=embedding)  # its first member: nothing to read
     elif embedding is not None:
         story_embedding_add(story=story, vec=embedding, store=engine_store if engine_store is not store else None)  # type: ignore[arg-type]
+
+
+def _embedding_sum(store: Store, embedding: object):
+    """For the write: a story's new summed embedding when this transaction read its sum under its lock."""
+    from .dbsemantic import SUM_DTYPE
+    from .semantic import vector_bytes
+
+    def summed(story: int | None) -> bytes | None:
+        if story is None:  # a new story: its first member's vector
+            return vector_bytes(embedding, dtype=SUM_DTYPE)
+        known, current = store.sum_read(story)  # type: ignore[attr-defined]
+        if not known:
+            return None
+        total = embedding.astype(SUM_DTYPE) if current is None else current + embedding  # type: ignore[attr-defined]
+        return vector_bytes(total, dtype=SUM_DTYPE)
+
+    return summed
 
 
 _COMPUTE = object()
@@ -134,8 +160,11 @@ def article_assign_story(
             embedding=embedding,
             links=links,
         )
-        story, counted = store.flush(score=result.score, evidence=result.evidence)
-        if semantic_enabled():
+        summed = None
+        if embedding is not None and store.previous_story is None:
+            summed = _embedding_sum(engine_store, embedding)
+        story, counted = store.flush(score=result.score, evidence=result.evidence, embedding_sum=summed)
+        if semantic_enabled() and not store.embedding_written:
             _story_embeddings_update(
                 store=store, engine_store=engine_store, story=story.id, created=result.created, embedding=embedding
             )

@@ -17,7 +17,7 @@ Re-assignments and merges are rare and take the plain ORM path
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from django.db import connection
 
@@ -86,6 +86,7 @@ class DbStore:
         # and counts the article into its story in place: only for an article
         # in no story yet (one linked without an index entry is recounted).
         self.fast = self.pg and article.story_id is None
+        self.embedding_written = False
 
     # -- reads -------------------------------------------------------------
 
@@ -250,12 +251,18 @@ class DbStore:
         assert doc.story is not None
         self._pending = Pending(doc=doc, index_terms=list(index_terms), df_keys=list(df_keys))
 
-    def flush(self, *, score: float | None, evidence: dict) -> tuple[Story, bool]:
-        """Write the assignment; return the story and whether its counters are already current."""
+    def flush(
+        self, *, score: float | None, evidence: dict, embedding_sum: Callable[[int | None], bytes | None] | None = None
+    ) -> tuple[Story, bool]:
+        """Write the assignment; return the story and whether its counters are already current.
+
+        ``embedding_sum``: see :func:`~newsdesk.coverage.dbwrite.assignment_write_pg`;
+        :attr:`embedding_written` says whether the story's summed embedding went with the write.
+        """
         pending = self._pending
         assert pending is not None, "doc_assign saves the article before returning"
         if self.fast:
-            written = assignment_write_pg(
+            *written, self.embedding_written = assignment_write_pg(
                 article=self.article,
                 pending=pending,
                 params=self.params,
@@ -264,6 +271,7 @@ class DbStore:
                 df_settled=self.df_known & self.lock_terms,
                 score=score,
                 evidence=evidence,
+                embedding_sum=embedding_sum,
             )
         else:
             story = assignment_write_orm(
@@ -279,7 +287,7 @@ class DbStore:
         # Story membership and outlet counts are raw SQL / QuerySet.update: no
         # signals. Readers need the bump after the commit; one is enough.
         articles_changed(at_commit_only=True)
-        return written
+        return written[0], written[1]
 
 
 def store_reset() -> None:

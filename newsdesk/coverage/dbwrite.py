@@ -15,7 +15,7 @@ The story's figures and headline follow :mod:`newsdesk.coverage.storycounts`.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -130,12 +130,18 @@ def assignment_write_pg(
     df_settled: Collection[str],
     score: float | None,
     evidence: dict,
-) -> tuple[Story, bool]:
-    """All writes of a first assignment in one statement; return the story and whether its counters are current.
+    embedding_sum: Callable[[int | None], bytes | None] | None = None,
+) -> tuple[Story, bool, bool]:
+    """All writes of a first assignment in one statement.
 
-    ``locked_centroids`` are the candidate stories whose rows (story and
-    centroid) the candidate read locked, with their centroids; ``merged``
-    says this assignment merged stories (their centroids and counts moved).
+    Returns the story, whether its counters are current, and whether the
+    story's summed embedding was written too. ``locked_centroids`` are the
+    candidate stories whose rows (story and centroid) the candidate read
+    locked, with their centroids; ``merged`` says this assignment merged
+    stories (their centroids and counts moved). ``embedding_sum(story)``
+    (semantic backend): the story's new summed embedding when this
+    transaction read the current one under the story's lock (``None`` for a
+    new story), else None and the caller updates it after.
     """
     doc = pending.doc
     now = timezone.now()
@@ -145,6 +151,7 @@ def assignment_write_pg(
         head_sql += " RETURNING id"
         centroid = centroid_add({}, doc.terms, keep=params.centroid_terms)
         counted = True
+        summed = embedding_sum(None) if embedding_sum else None
     else:
         if doc.story in locked_centroids and not merged:
             story_id, current = doc.story, locked_centroids[doc.story]
@@ -153,6 +160,7 @@ def assignment_write_pg(
         doc.story = story_id
         centroid = centroid_add(current, doc.terms, keep=params.centroid_terms)
         counted = not merged
+        summed = embedding_sum(story_id) if embedding_sum and not merged else None
         if counted:
             head_sql, head_params = story_join_sql(story=story_id, article=article, now=now, returning=_story_columns())
         else:
@@ -161,8 +169,9 @@ def assignment_write_pg(
     cent, term = CoverageStory._meta.db_table, CoverageTerm._meta.db_table
     sql = (
         f"WITH s AS ({head_sql}), "  # noqa: S608
-        f"c AS (INSERT INTO {cent} (story_id, centroid) SELECT s.id, %s::jsonb FROM s "
-        "ON CONFLICT (story_id) DO UPDATE SET centroid = EXCLUDED.centroid), "
+        f"c AS (INSERT INTO {cent} (story_id, centroid, embedding) SELECT s.id, %s::jsonb, %s::bytea FROM s "
+        f"ON CONFLICT (story_id) DO UPDATE SET centroid = EXCLUDED.centroid, "
+        f"embedding = COALESCE(EXCLUDED.embedding, {cent}.embedding)), "
         f"a AS (UPDATE {art} SET story_id = (SELECT s.id FROM s), story_score = %s, story_evidence = %s::jsonb "
         "WHERE id = %s), "
         f"d AS (INSERT INTO {docs} (article_id, at, terms, names, grams) "
@@ -176,6 +185,7 @@ def assignment_write_pg(
     values = [
         *head_params,
         json.dumps(centroid),
+        summed,
         *(score, json.dumps(evidence), article.id),
         *(article.id, doc.at, json.dumps(doc.terms), json.dumps(doc.names), json.dumps(doc.grams)),
         *(article.id, utc_datetime(doc.at), list(dict.fromkeys(pending.index_terms))),
@@ -198,7 +208,7 @@ def assignment_write_pg(
     else:
         story = Story.objects.get(id=doc.story)
     article.story_id, article.story_score, article.story_evidence = story.id, score, evidence
-    return story, counted
+    return story, counted, summed is not None
 
 
 def assignment_write_orm(

@@ -31,7 +31,7 @@ from .linkstore import links_load
 from .memory import MemoryStore
 from .refine import RefineCache, RefineSchedule
 from .semantic import semantic_enabled
-from .sql import pg_copy, utc_datetime
+from .sql import pg_copy, pg_indexes_drop, utc_datetime
 from .storycounts import stories_refresh_counts, story_refresh_counts
 from .text import Features
 
@@ -310,14 +310,7 @@ def _indexes_built_after(cursor, table: str) -> Iterator[None]:
     transaction, which holds its exclusive lock, so nobody reads it meanwhile;
     the DDL is transactional, so a failure leaves the indexes as they were.
     """
-    cursor.execute(
-        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
-        "WHERE i.indrelid = %s::regclass AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)",
-        [table],
-    )
-    indexes = cursor.fetchall()
-    for name, _ in indexes:
-        cursor.execute(f"DROP INDEX {name}")
+    rebuild = pg_indexes_drop(cursor, [table])
     yield
-    for _, ddl in indexes:
+    for ddl in rebuild:
         cursor.execute(ddl)

@@ -2,7 +2,7 @@
 
 :func:`pg_cursor` and :func:`pg_execute` let the story assignment prepare
 its few statements once per connection on PostgreSQL; :func:`pg_copy` bulk
-loads rows; :func:`utc_datetime` and :func:`json_value` convert between the
+loads rows and :func:`pg_indexes_drop` readies a table for it; :func:`utc_datetime` and :func:`json_value` convert between the
 engine's values (POSIX seconds, dicts) and what a raw cursor sends and reads.
 """
 
@@ -60,6 +60,23 @@ def pg_copy(cursor, table: str, columns: Sequence[str], rows: Iterable[tuple]) -
     with cursor.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
+
+
+def pg_indexes_drop(cursor, tables: Sequence[str]) -> list[str]:
+    """Drop the plain indexes (those behind no constraint) of ``tables`` before a bulk load; return their DDL.
+
+    Run the DDL after the load: one sort per index beats an insertion per row.
+    """
+    cursor.execute(
+        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+        "WHERE i.indrelid = ANY(%s::regclass[]) AND NOT EXISTS "
+        "(SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)",
+        [list(tables)],
+    )
+    indexes = cursor.fetchall()
+    for name, _ in indexes:
+        cursor.execute(f"DROP INDEX {name}")
+    return [ddl for _, ddl in indexes]
 
 
 def utc_datetime(at: float) -> datetime:

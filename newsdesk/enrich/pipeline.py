@@ -10,8 +10,10 @@ import logging
 from html.parser import HTMLParser
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from newsdesk.changes import articles_changed
 from newsdesk.models import Article, TranslationStatus
 
 from .language import choose_language, detect_language
@@ -178,9 +180,12 @@ def article_enrichment_save(*, article: Article) -> bool:
     """
     article.updated_at = timezone.now()
     values = {name: getattr(article, name) for name in _ENRICH_FIELDS}
-    saved = Article.objects.filter(
-        id=article.id, title_orig=article.title_orig, summary_orig=article.summary_orig
-    ).update(**values)
+    rows = Article.objects.filter(id=article.id, title_orig=article.title_orig, summary_orig=article.summary_orig)
+    # The plain update, and the feeds' version moved once, at commit: readers
+    # need only that bump, and the caller's assignment asks for the same one.
+    saved = QuerySet.update(rows, **values)
+    if saved:
+        articles_changed(at_commit_only=True)
     if not saved:
         gone = not Article.objects.filter(id=article.id).exists()
         log.info("event=enrich_skipped article_id=%s reason=%s", article.id, "gone" if gone else "changed_meanwhile")

@@ -63,6 +63,8 @@ from django.conf import settings
 from newsdesk.httpheaders import retry_after_seconds
 from newsdesk.perprocess import PerProcess, PerThread
 
+from .multitext import deepl_many, libre_many, microsoft_many
+
 log = logging.getLogger(__name__)
 
 MAX_RESPONSE_BYTES = 2 * 1024 * 1024
@@ -75,10 +77,12 @@ PROVIDERS = ("google", "deepl", "microsoft", "libre", "mymemory")
 
 
 class ProviderError(Exception):
-    """A provider call failed. ``retryable``: worth trying again soon (timeouts,
-    refused connections, 5xx). ``breaker``: counts towards opening the breaker.
-    ``final``: trying later cannot help (no key configured, input refused,
-    language unsupported); everything else heals with time."""
+    """A provider call failed. ``retryable``: worth trying again soon (timeouts, refused
+    connections, 5xx). ``breaker``: counts towards opening the breaker. ``final``: trying
+    later cannot help (no key, input refused, language unsupported); the rest heals with
+    time. ``status``: the provider's HTTP status, when it answered."""
+
+    status: int | None = None
 
     def __init__(
         self,
@@ -232,6 +236,8 @@ class Provider:
     # Inspects the raw response after deep-translator returned: for providers
     # that answer HTTP 200 with an error (or a quota warning) as the "translation".
     check: Callable[[CallRecord], None] | None = None
+    # Several texts in one request, where the protocol takes them (.multitext).
+    many: Callable[[BaseTranslator, list[str]], list[str | None]] | None = None
 
     def chunk_size(self, text: str) -> int:
         """Size of a chunk against this provider's limit (compared with max_chars)."""
@@ -371,9 +377,13 @@ REGISTRY: dict[str, Provider] = {
     # Google's endpoint refuses 5,000 characters and more.
     "google": Provider("google", _google, _codes(GOOGLE_LANGUAGES_TO_CODES), max_chars=4999),
     # DeepL and LibreTranslate carry the text in the URL in deep-translator.
-    "deepl": Provider("deepl", _deepl, _codes(DEEPL_LANGUAGE_TO_CODE), max_chars=1500, max_url_bytes=6000),
-    "microsoft": Provider("microsoft", _microsoft, _MICROSOFT_CODES, max_chars=4500),
-    "libre": Provider("libre", _libre, _codes(LIBRE_LANGUAGES_TO_CODES), max_chars=1500, max_url_bytes=6000),
+    "deepl": Provider(
+        "deepl", _deepl, _codes(DEEPL_LANGUAGE_TO_CODE), max_chars=1500, max_url_bytes=6000, many=deepl_many
+    ),
+    "microsoft": Provider("microsoft", _microsoft, _MICROSOFT_CODES, max_chars=4500, many=microsoft_many),
+    "libre": Provider(
+        "libre", _libre, _codes(LIBRE_LANGUAGES_TO_CODES), max_chars=1500, max_url_bytes=6000, many=libre_many
+    ),
     # MyMemory refuses 500 characters and more; the text is in the URL too.
     "mymemory": Provider(
         "mymemory",
@@ -411,13 +421,12 @@ def provider_language(*, provider: Provider, code: str) -> str:
 class CallStats:
     """Per-process counters (the translation bench reads them)."""
 
-    calls: int = 0
+    calls: int = 0  # requests
     characters: int = 0
-    # Wall time of provider_call (ours and the provider's), and of the
-    # deep-translator call alone (the provider's side: HTTP and parsing).
+    # Wall time of provider calls (ours and the provider's); of the deep-translator
+    # call alone (HTTP and parsing); our CPU time inside it (its HTML/JSON parsing).
     seconds: float = 0.0
     provider_seconds: float = 0.0
-    # CPU time of our process spent inside deep-translator (its HTML/JSON parsing).
     provider_cpu_seconds: float = 0.0
 
     def reset(self) -> None:
@@ -497,18 +506,29 @@ def _translator(provider: Provider, source: str, target: str) -> BaseTranslator:
 
 
 def provider_call(*, provider: Provider, text: str, source: str, target: str, deadline: float) -> str | None:
-    """One provider request under a hard deadline. Returns the provider's text
-    (possibly None or empty, which the caller handles), or raises ProviderError."""
+    """One request under a hard deadline: the provider's text (maybe None or empty), or ProviderError."""
+    return provider_call_many(provider=provider, texts=[text], source=source, target=target, deadline=deadline)[0]
+
+
+def provider_call_many(
+    *, provider: Provider, texts: list[str], source: str, target: str, deadline: float
+) -> list[str | None]:
+    """Several texts in one request where the protocol takes them (``provider.many``): one answer per text."""
     record = CallRecord(deadline=deadline)
     src = provider_language(provider=provider, code=source)
     tgt = provider_language(provider=provider, code=target)
 
-    def run() -> str | None:
+    def run() -> list[str | None]:
         _current.set(record)
         translator = _translator(provider, src, tgt)
         started_inner, cpu_inner = time.perf_counter(), time.thread_time()
         try:
-            result = translator.translate(text)
+            if len(texts) == 1:
+                result = [translator.translate(texts[0])]
+            else:
+                result = provider.many(translator, texts)  # type: ignore[misc]
+                if len(result) != len(texts):
+                    raise ValueError(f"{len(result)} translations for {len(texts)} texts")
             if provider.check is not None:
                 provider.check(record)
             return result
@@ -521,12 +541,13 @@ def provider_call(*, provider: Provider, text: str, source: str, target: str, de
     future = _pool().submit(context.run, run)
     try:
         return future.result(timeout=max(0.0, deadline - time.monotonic()))
-    except FutureTimeout as exc:
-        future.cancel()
-        raise _classify(exc, record, provider.name) from None
     except Exception as exc:  # deep-translator raises many unrelated types
-        raise _classify(exc, record, provider.name) from None
+        if isinstance(exc, FutureTimeout):
+            future.cancel()
+        error = _classify(exc, record, provider.name)
+        error.status = record.status
+        raise error from None
     finally:
         STATS.calls += 1
-        STATS.characters += len(text)
+        STATS.characters += sum(map(len, texts))
         STATS.seconds += time.perf_counter() - started

@@ -50,6 +50,7 @@ from .providers import (
     secrets_scrub,
 )
 from .redisstate import redis_key
+from .together import texts_translate_together
 
 log = logging.getLogger(__name__)
 
@@ -389,6 +390,16 @@ def translate_texts(
         if len(misses) > 1 and source_language != target_language and chain:
             preclaimed = _preclaim(
                 texts=misses, source=source_language, target=target_language, provider_name=chain[0], retries=retries
+            )
+            together = {digest: text for digest, text in wanted.items() if digest not in hits}
+            texts_translate_together(
+                provider_name=chain[0],
+                texts=together,
+                source=source_language,
+                target=target_language,
+                preclaimed=preclaimed,
+                hits=hits,
+                clean=lambda text: translation_clean(text=text),
             )
         with usage_batch():
             for text in normal:

@@ -217,7 +217,7 @@ class PushOutcome:
 def hub_push_receive(*, token: str, body: bytes, signature: str, headers: dict[str, str], now: datetime) -> PushOutcome:
     """A push on the callback: verified, then parsed and stored as a poll's body is."""
     sub = SourceHub.objects.filter(token=token).select_related("source").first()
-    if sub is None or sub.state != HubState.LIVE or not push_enabled():
+    if sub is None or sub.state != HubState.LIVE or not sub.source.enabled or not push_enabled():
         return PushOutcome(410, "No live subscription here.")  # WebSub hubs drop a subscription on 410
     if not signature_check(secret=sub.secret, body=body, header=signature):
         SourceHub.objects.filter(id=sub.id).update(

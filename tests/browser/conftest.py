@@ -25,12 +25,15 @@ LAUNCH_ARGS = [
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Every test here drives a Chromium process: browser and slow (``make test-slow``), whatever its file says."""
+    """Every test here drives a Chromium process (browser and slow: ``make test-slow``) against the live
+    server, which reads only committed data (django_db with transactions), whatever its file says."""
     here = Path(__file__).resolve().parent
     for item in items:
         if here in item.path.resolve().parents:
             item.add_marker(pytest.mark.browser)
             item.add_marker(pytest.mark.slow)
+            if item.get_closest_marker("django_db") is None:
+                item.add_marker(pytest.mark.django_db(transaction=True))
 
 
 # Playwright's sync API runs an event loop in this thread; the tests' own ORM

@@ -11,8 +11,6 @@ from playwright.sync_api import expect
 from newsdesk.models import SavedView
 from tests.support.accounts import PASSWORD, make_article, make_editor, make_source
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]  # a Chromium process
-
 
 @pytest.fixture
 def private_desk(settings):

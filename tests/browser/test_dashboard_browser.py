@@ -11,8 +11,6 @@ from playwright.sync_api import expect
 from newsdesk.models import TranslationStatus
 from tests.support.articles import make_article, make_source, make_story
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]  # a Chromium process
-
 
 @pytest.fixture
 def desk():

@@ -8,8 +8,6 @@ from playwright.sync_api import expect
 from newsdesk.models import Article
 from tests.support.articles import make_article, make_english_article, make_source, make_story
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
 
 @pytest.fixture
 def desk(live_server):

@@ -13,8 +13,6 @@ from newsdesk.enrich.redisstate import redis_state_clear
 from newsdesk.models import Source, SourceKind, TranslationStatus
 from tests.support.articles import make_article, make_english_article, make_source, make_story
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
 
 @pytest.fixture
 def story():

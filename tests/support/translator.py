@@ -62,6 +62,8 @@ class FakeTranslator(LoopbackServer):
         self.delay = 5.0
         self.calls = 0
         self.texts: list[str] = []
+        # Texts the provider refuses: a request carrying one of them fails whole (HTTP 400).
+        self.refused: set[str] = set()
         self.in_flight = 0
         self.max_in_flight = 0
         self._count_lock = threading.Lock()
@@ -82,13 +84,16 @@ class FakeTranslator(LoopbackServer):
             body = {"calls": self.calls, "characters": sum(len(t) for t in self.texts)}
         return Response(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
 
-    def _enter(self, text: str) -> Response | None:
+    def _enter(self, *texts: str) -> Response | None:
+        """Count one request (of one or several texts); the fault the mode asks for, if any."""
         with self._count_lock:
             self.calls += 1
-            self.texts.append(text)
+            self.texts.extend(texts)
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
+            if self.refused.intersection(texts):
+                return Response(400, b'{"message": "Bad request"}', {"Content-Type": "application/json"})
             mode = self.mode
             if mode == "slow":
                 time.sleep(self.delay)
@@ -118,23 +123,26 @@ class FakeTranslator(LoopbackServer):
         return Response(200, page.encode("utf-8"), {"Content-Type": "text/html; charset=utf-8"})
 
     def _libre(self, request: Request) -> Response:
+        """``q`` in the query or the JSON body; an array of texts is answered with an array."""
         text = request.query.get("q", [""])[0]
         if not text and request.body:
             text = json.loads(request.body).get("q", "")
-        fault = self._enter(text)
+        texts = text if isinstance(text, list) else [text]
+        fault = self._enter(*texts)
         if fault is not None:
             return fault
-        translated = None if self.mode == "none" else fake_translate(text)
-        body = json.dumps({"translatedText": translated}).encode()
+        translated = [None if self.mode == "none" else fake_translate(t) for t in texts]
+        body = json.dumps({"translatedText": translated if isinstance(text, list) else translated[0]}).encode()
         return Response(200, body, {"Content-Type": "application/json"})
 
     def _deepl(self, request: Request) -> Response:
-        text = request.query.get("text", [""])[0]
-        fault = self._enter(text)
+        """One ``text`` parameter per text, one translation each, in order."""
+        texts = request.query.get("text", [""])
+        fault = self._enter(*texts)
         if fault is not None:
             return fault
-        body = json.dumps({"translations": [{"detected_source_language": "ES", "text": fake_translate(text)}]})
-        return Response(200, body.encode(), {"Content-Type": "application/json"})
+        items = [{"detected_source_language": "ES", "text": fake_translate(t)} for t in texts]
+        return Response(200, json.dumps({"translations": items}).encode(), {"Content-Type": "application/json"})
 
     def _microsoft(self, request: Request) -> Response:
         """Azure Translator v3: POST ?api-version=3.0&from=es&to=en, JSON [{"text": ...}]."""
@@ -149,12 +157,11 @@ class FakeTranslator(LoopbackServer):
         if request.query.get("api-version") != ["3.0"] or not request.query.get("to"):
             body = {"error": {"code": 400000, "message": "One of the request inputs is not valid."}}
             return Response(400, json.dumps(body).encode(), {"Content-Type": "application/json"})
-        items = json.loads(request.body or b"[]")
-        text = items[0]["text"] if items else ""
-        fault = self._enter(text)
+        texts = [item["text"] for item in json.loads(request.body or b"[]")] or [""]
+        fault = self._enter(*texts)
         if fault is not None:
             return fault
-        body = [{"translations": [{"text": fake_translate(text), "to": request.query["to"][0]}]}]
+        body = [{"translations": [{"text": fake_translate(t), "to": request.query["to"][0]}]} for t in texts]
         return Response(200, json.dumps(body).encode(), {"Content-Type": "application/json; charset=utf-8"})
 
     def _mymemory(self, request: Request) -> Response:
