@@ -31,6 +31,8 @@ Each start is timed from ``make run``:
     anonymous on the public desk) shows it: language known, in a story,
     translation ``done`` / ``not_needed`` / ``failed`` (newsdesk/enrich/finished.py);
 (c) until a card shows Similar Coverage (its story has more than one outlet);
+    then the dashboard ``/`` must agree: no card "Not translated yet", a
+    "📡 Similar Coverage" link;
 (d) the process set's memory once settled: PSS and RSS summed over
     ``make``'s process tree (bench/pipeline.py's sampling).
 
@@ -246,6 +248,7 @@ class Start:
             )
         )
         cards = state["cards"]
+        self.figures["dashboard"] = self._dashboard_check()
         self.figures["cards"] = len(cards)
         self.figures["statuses"] = ",".join(
             f"{s}:{sum(1 for c in cards if c['translation_status'] == s)}"
@@ -254,6 +257,17 @@ class Start:
         self.figures["covered_cards"] = sum(1 for c in cards if (c["story_outlets"] or 0) > 1)
         self._settle()
         return self.figures
+
+    def _dashboard_check(self) -> str:
+        """The same cards on the dashboard a user opens: none 'Not translated yet', a Similar Coverage link."""
+        try:
+            with urllib.request.urlopen(self.base + "/", timeout=10) as response:  # loopback only
+                page = response.read().decode()
+        except OSError as exc:
+            return f"unreadable: {exc}"
+        if "Not translated yet" in page:
+            return "a card says Not translated yet"
+        return "ok" if "📡 Similar Coverage (" in page else "no Similar Coverage link"
 
     def _settle(self, quiet: float = 10.0, samples: int = 10) -> None:
         """Memory once settled: ``quiet`` seconds after the last card finished, then the median of samples."""
@@ -387,6 +401,8 @@ def main() -> int:
                 start.figures["log_errors"] = len(problems)
                 for line in problems[:10]:
                     print(f"[{label}] log: {line}", flush=True)
+                if start.figures.get("dashboard", "ok") != "ok":
+                    failures.append(f"[{label}] dashboard: {start.figures['dashboard']}")
                 results[label] = start.figures
                 print(f"[{label}] {json.dumps(start.figures)}", flush=True)
     except (RuntimeError, TimeoutError, subprocess.CalledProcessError) as exc:
@@ -413,7 +429,7 @@ def main() -> int:
             f"{label}: install_s={fig['install_s']:.0f} web_s={fig['web_s']:.0f} finished_s={fig['finished_s']:.0f} "
             f"coverage_s={fig['coverage_s']:.0f} (no targets) pss_mb={fig['pss_mb']} rss_mb={fig['rss_mb']} "
             f"(no target) stop_s={fig.get('stop_s')} (bound {args.stop_bound:g}) cards={fig['cards']} [{fig['statuses']}] "
-            f"log_errors={fig['log_errors']}"
+            f"log_errors={fig['log_errors']} dashboard={fig['dashboard']}"
         )
     parts.append("OK" if not failures else f"FAILED ({len(failures)})")
     print("firstrun: " + " | ".join(parts), flush=True)

@@ -101,6 +101,12 @@ def serve() -> int:
     url = os.environ.get("REDIS_URL", DEFAULT_URL)
     if redis_answers(url):
         print(f"redis: using the Redis already answering at {url}", flush=True)
+        if "REDIS_URL" not in os.environ:  # the default: a system Redis or another checkout's, sharing queues
+            print(
+                "redis: that is the default REDIS_URL; whatever else uses that Redis shares these queues. "
+                "Name a free loopback port in .env (REDIS_URL=redis://127.0.0.1:PORT/0) for one of this checkout's own.",
+                flush=True,
+            )
         signal.sigwait({signal.SIGINT, signal.SIGTERM})
         return 0
     parsed = urlparse(url)

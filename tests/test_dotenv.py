@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import stat
 import subprocess
@@ -125,3 +126,19 @@ def test_production_without_env_file_still_refuses_a_missing_secret(tmp_path):
     done = _settings_in_fresh_shell(tmp_path, tmp_path / "absent.env")
     assert done.returncode != 0
     assert "ImproperlyConfigured: SECRET_KEY is missing" in done.stderr
+
+
+def test_serve_on_the_default_url_says_the_redis_is_shared(monkeypatch, capsys):
+    """A checkout whose .env predates REDIS_URL: make run says whose Redis it uses and how to get its own."""
+    from newsdesk import embedded_redis
+
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.setattr(embedded_redis, "redis_answers", lambda url: url == embedded_redis.DEFAULT_URL)
+    monkeypatch.setattr(embedded_redis.signal, "sigwait", lambda signals: signal.SIGINT)
+    assert embedded_redis.serve() == 0
+    out = capsys.readouterr().out
+    assert f"using the Redis already answering at {embedded_redis.DEFAULT_URL}" in out
+    assert "Name a free loopback port in .env" in out
+    monkeypatch.setenv("REDIS_URL", embedded_redis.DEFAULT_URL)  # named on purpose: no advice
+    assert embedded_redis.serve() == 0
+    assert "Name a free loopback port" not in capsys.readouterr().out
