@@ -216,8 +216,7 @@ def _seed(*, feeds: int, base_url: str) -> list[int]:
 
 
 def _log_to_file() -> None:
-    """Keep this process's per-poll log lines (still formatted and written,
-    as in production) out of the bench's output."""
+    """This process's per-poll log lines (formatted and written, as in production) go to a file."""
     import logging
 
     stream = open(ROOT / "var" / "bench-polling" / "driver.log", "w")  # noqa: SIM115
@@ -503,13 +502,17 @@ def main() -> int:
             flush=True,
         )
         worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=30)
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # amid a long enrichment batch
+            worker.kill()
+            worker.wait()
         worker = None
         from django.db import connection
 
-        connection.close()
         from newsdesk.models import Source, SourceState
 
+        connection.close()
         # Let polls the workers still had in flight settle, then measure alone.
         Source.objects.filter(state__in=[SourceState.QUEUED, SourceState.POLLING]).update(state=SourceState.IDLE)
         ratio, ours_s, bare_s, lean_s = measure_parse_store_ratio(repeats=repeats)

@@ -133,7 +133,8 @@ def test_save_rename_reorder_delete_through_the_pages():
     assert [v.name for v in desks.saved_views_of(owner=editor)] == ["Spain", "México"]
     bad = client.post(reverse("desk-move", args=[spain.pk]), {"direction": "sideways", "csrfmiddlewaretoken": token})
     assert bad.status_code == 400
-    client.post(reverse("desk-delete", args=[spain.pk]), {"csrfmiddlewaretoken": token})
+    page = client.post(reverse("desk-delete", args=[spain.pk]), {"csrfmiddlewaretoken": token}, follow=True)
+    assert "Deleted “Spain”; its feed URLs no longer work." in page.content.decode()
     assert [v.name for v in desks.saved_views_of(owner=editor)] == ["México"]
 
 

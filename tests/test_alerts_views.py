@@ -52,8 +52,13 @@ def test_alert_made_from_the_page_shows_its_secret_once_and_logs_deliveries(clie
     stranger = Client()
     stranger.force_login(make_editor())
     assert "Spread" not in stranger.get(reverse("alert-list")).content.decode()
-    assert stranger.post(reverse("alert-delete", args=[alert.pk])).status_code == 404
-    client.post(reverse("alert-delete", args=[alert.pk]))
+    for action, data in (("alert-secret", {}), ("alert-toggle", {"enabled": "1"}), ("alert-delete", {})):
+        assert stranger.post(reverse(action, args=[alert.pk]), data).status_code == 404, action
+    assert not Alert.objects.get().enabled and Destination.objects.get().secret == secret
+    # The same answer for an alert that does not exist, so ids reveal nothing.
+    assert stranger.post(reverse("alert-delete", args=[alert.pk + 1000])).status_code == 404
+    page = client.post(reverse("alert-delete", args=[alert.pk]), follow=True).content.decode()
+    assert "Deleted alert “Spread”." in page
     assert not Alert.objects.exists() and not Destination.objects.exists()
 
 

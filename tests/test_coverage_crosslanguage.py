@@ -122,5 +122,7 @@ def test_the_model_is_what_ties_the_english_report_to_the_others():
             a=feats[i], b=feats[j], store=store, params=params, embedding_a=vecs[i], embedding_b=vecs[j]
         )
 
-    assert score(en, pt, model=False) < params.join_threshold <= score(en, pt, model=True) - 0.05
-    assert score(en, es, model=True) >= score(en, es, model=False) + 0.1
+    # Either multilingual model (the default install's, or the optional one) lifts both ties.
+    assert score(en, pt, model=False) < params.join_threshold <= score(en, pt, model=True)
+    assert score(en, pt, model=True) >= score(en, pt, model=False) + 0.05
+    assert score(en, es, model=True) >= score(en, es, model=False) + 0.05

@@ -282,3 +282,54 @@ def test_beat_pass_splits_a_glued_story_then_changes_nothing():
     assert again.moved == 0
     assert _version() == before  # a pass that changes nothing bumps nothing
     assert dict(Article.objects.values_list("id", "story_id")) == rows
+
+
+# Two events of one kind whose reports share the topic's words and even its place: what tells
+# them apart is who (names each event's reports hold and the other's do not).
+_REHAB = "checked into a rehab treatment centre in California on Monday, a representative told People magazine after a difficult year"
+REID = [
+    ("Tara Reid checks into rehab at Promises", f"Actress Tara Reid {_REHAB}."),
+    ("Tara Reid enters Promises rehab", f"The actress Tara Reid {_REHAB}, at Promises."),
+    ("Actress Tara Reid in rehab", f"Tara Reid {_REHAB} (Promises)."),
+    ("Tara Reid goes to rehab", f"Tara Reid, the actress, {_REHAB}; Promises confirmed it."),
+    ("Rehab for Tara Reid at Promises", f"Actress Reid {_REHAB}."),
+]
+LOHAN = [
+    tuple(x.replace("Tara Reid", "Lindsay Lohan").replace("Reid", "Lohan").replace("Promises", "Betty Ford") for x in row)
+    for row in REID
+]  # fmt: skip
+
+
+def test_two_same_kind_events_are_split_by_the_names_each_holds_alone():
+    store, items = _glued_store(REID, LOHAN)
+    result = store.window_refine(now=items[-1].at, params=Params(), refine=RefineParams())
+    stories = _stories_by_event(items, {i.key: store.story_of(i.key) for i in items})
+    assert len(stories["0"]) == len(stories["1"]) == 1 and stories["0"].isdisjoint(stories["1"])
+    assert not store.window_refine(now=items[-1].at, params=Params(), refine=RefineParams()).changed
+    # Without the split by the groups' own cores, the same glued story stays whole: the words
+    # alone do not set these two apart.
+    store, items = _glued_store(REID, LOHAN)
+    plain = RefineParams(split_by_core=False, split_ratio_exclusive=0.0)
+    store.window_refine(now=items[-1].at, params=Params(), refine=plain)
+    assert len({store.story_of(i.key) for i in items}) == 1
+    assert result.split
+
+
+def test_one_event_whose_reports_differ_in_one_name_is_not_split():
+    """Half the reports also name her lawyer: names only one side holds are not two events."""
+    event = [
+        (t, b.replace("a representative", "her lawyer Shawn Holley") if n % 2 else b)
+        for n, (t, b) in enumerate(REID * 2)
+    ]
+    store, items = _glued_store(event)
+    before = {i.key: store.story_of(i.key) for i in items}
+    assert not store.window_refine(now=items[-1].at, params=Params(), refine=RefineParams()).changed
+    assert {i.key: store.story_of(i.key) for i in items} == before
+
+
+def test_pieces_that_each_hold_a_core_of_their_own_do_not_merge():
+    """Streamed apart, the two events stay apart however low the merge bar."""
+    items = _items(REID, LOHAN)
+    predicted = items_cluster(items, params=Params(), refine=RefineParams(every_articles=2, merge_threshold=0.05))
+    stories = _stories_by_event(items, predicted)
+    assert stories["0"].isdisjoint(stories["1"])

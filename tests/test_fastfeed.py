@@ -205,6 +205,19 @@ def test_what_it_does_not_model_goes_to_feedparser_with_the_same_result(body, he
     _both(body, fast=False, headers=headers)
 
 
+def test_a_bug_in_the_fast_reader_is_logged_and_feedparser_reads_the_feed(monkeypatch, caplog):
+    from newsdesk.ingest import fastfeed
+
+    def broken(*args, **kwargs):
+        raise KeyError("a case nobody modelled")
+
+    monkeypatch.setattr(fastfeed, "_channel", broken)
+    body = _rss("<item><title>Still read</title><guid>s</guid></item>")
+    assert fast_feed(body=body, headers={}) is None
+    assert [i.title for i in parse_feed(body=body, headers={}).items] == ["Still read"]
+    assert "event=fast_feed_failed" in caplog.text
+
+
 def test_hostile_documents_are_still_refused_before_any_parser():
     bomb = (
         b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>'

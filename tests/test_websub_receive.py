@@ -197,3 +197,34 @@ def _hex(method: str, secret: str, body: bytes) -> str:
     import hmac
 
     return hmac.new(secret.encode(), body, getattr(hashlib, method)).hexdigest()
+
+
+def test_a_live_lease_is_renewed_before_it_ends(pushed):
+    hub, source, _topic = pushed
+    row = _subscribed(hub, source)
+    first_expiry = row.expires_at
+    assert row.id not in hub_subscriptions_due(now=timezone.now())  # not due yet
+    later = row.next_request_at + timedelta(seconds=1)  # the renewal time, before the lease ends
+    assert later < first_expiry
+    assert hub_subscriptions_due(now=later) == [row.id]
+    assert hub_subscriptions_due(now=later) == []  # claimed: the next sweep does not send it again
+    hub.done.clear()
+    assert hub_subscribe(hub_id=row.id, now=timezone.now()) == "requested"
+    assert hub.done.wait(20)
+    row.refresh_from_db()
+    assert row.state == HubState.LIVE and row.expires_at > first_expiry  # pushes never stopped meanwhile
+    assert len(hub.verifications) == 2
+
+
+def test_admin_shows_each_hub_subscription_and_never_its_secret(admin_client):
+    source = Source.objects.create(name="El Diario", url="https://diario.example/feed")
+    SourceHub.objects.create(
+        source=source, hub_url="https://hub.example/", topic_url=source.url, token="t0k3n", secret="s3cr3t-value",
+        state=HubState.DENIED, last_error="denied by the hub: quota",
+    )  # fmt: skip
+    page = admin_client.get("/admin/newsdesk/sourcehub/").content.decode()
+    assert "El Diario" in page and "Denied" in page and "denied by the hub: quota" in page
+    assert "s3cr3t-value" not in page
+    row = SourceHub.objects.get(source=source)
+    detail = admin_client.get(f"/admin/newsdesk/sourcehub/{row.id}/change/").content.decode()
+    assert "https://hub.example/" in detail and "s3cr3t-value" not in detail

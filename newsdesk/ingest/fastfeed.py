@@ -32,17 +32,21 @@ parse.py refuses entity declarations and HTML pages before either parser runs.
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from feedparser.datetimes import _parse_date
 from feedparser.encodings import convert_to_utf8
 from feedparser.html import _cp1252
 from feedparser.mixin import _FeedParserMixin as _Mixin
 from feedparser.sanitizer import replace_doctype
 from feedparser.urls import _urljoin
+
+log = logging.getLogger(__name__)
 
 _ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -344,8 +348,19 @@ def _channel(channel: ET.Element, meta: dict[str, Any]) -> list[dict[str, Any]]:
 def fast_feed(*, body: bytes, headers: Mapping[str, str]) -> tuple[dict[str, Any], list[dict[str, Any]], str] | None:
     """(feed values, entries, version) as feedparser gives them for a plain RSS 2.0 document, else None.
 
-    ``headers`` are the response headers with lower-cased names.
+    ``headers`` are the response headers with lower-cased names. A bug here never fails a
+    feed: it is logged and feedparser reads the document.
     """
+    try:
+        return _fast_feed(body=body, headers=headers)
+    except (MemoryError, SoftTimeLimitExceeded):
+        raise
+    except Exception:
+        log.exception("event=fast_feed_failed bytes=%d", len(body))
+        return None
+
+
+def _fast_feed(*, body: bytes, headers: Mapping[str, str]) -> tuple[dict[str, Any], list[dict[str, Any]], str] | None:
     if headers.get("content-location"):
         return None
     result: dict[str, Any] = {}
