@@ -82,7 +82,8 @@ class Params:
     # whether to join at all is decided on content alone, so a late follow-up
     # of a story with no fresher rival still joins (sparse streams, stories
     # that run for weeks). Stories of one article have no rhythm and lose
-    # nothing.
+    # nothing. 0.3 rather than 0.2: UCI headlines 0.835 -> 0.840 (0.4 costs
+    # giveme5w1h's long-running events 0.012); files without times unchanged.
     tempo_weight: float = 0.3
     tempo_gaps: float = 5.0
     tempo_floor_hours: float = 1.0
