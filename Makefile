@@ -33,7 +33,8 @@ semantic-multilingual: install
 var:
 	mkdir -p var
 
-# Local development settings (DEBUG=true, a generated SECRET_KEY), written once
+# Local development settings (DEBUG=true, a generated SECRET_KEY, this checkout's
+# own REDIS_URL port), written once
 # and git-ignored; the settings read it, so manage.py works in any new shell.
 .env: | $(STAMP)
 	$(BIN)/python -m config.dotenv create .env

