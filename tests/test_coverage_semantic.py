@@ -176,6 +176,29 @@ def test_without_embeddings_the_score_is_the_lexical_one():
     )
 
 
+def test_a_headline_without_lead_reads_the_cosine_from_its_own_floor():
+    """Headlines alone: the cosine counts from ``semantic_floor_headline``; articles with a lead keep the floor."""
+    import numpy as np
+
+    u, v = np.array([1.0, 0.0], dtype="float32"), np.array([0.15, (1 - 0.15**2) ** 0.5], dtype="float32")
+    store = MemoryStore()
+    heads = [text_features(title=QUAKE[i][0]) for i in (0, 1)]
+    lead = "Rescue teams searched collapsed buildings overnight while hospitals treated injured residents and aftershocks rattled villages near the coast."
+    leads = [text_features(title=QUAKE[i][0], body=QUAKE[i][1] + " " + lead) for i in (0, 1)]
+    for f in heads + leads:
+        store.df_add(list(f.terms))
+    same = Params(semantic_weight=0.3, semantic_floor=0.2)
+    headline = dataclasses.replace(same, semantic_floor_headline=0.0)
+
+    def score(pair, params):
+        return pair_similarity(a=pair[0], b=pair[1], store=store, params=params, embedding_a=u, embedding_b=v)
+
+    assert max(len(f.terms) for f in heads) <= Params().headline_terms < min(len(f.terms) for f in leads)
+    assert score(heads, headline) > score(heads, same)  # 0.15 is over the headline floor, under the other
+    assert score(leads, headline) == score(leads, same)
+    assert semantic.USE_V3.floor_headline is not None and semantic.USE_V3.floor_headline < semantic.USE_V3.floor
+
+
 # -- with the backend ---------------------------------------------------------
 
 

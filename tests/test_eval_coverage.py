@@ -12,7 +12,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from newsdesk.coverage.evaluate import bcubed, corpus_read, roc_auc
-from newsdesk.coverage.semantic import backend_name, semantic_enabled
+from newsdesk.coverage.semantic import USE_V3, backend_name, semantic_enabled
+from newsdesk.coverage.semantic import model as semantic_model
 
 CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "coverage"
 
@@ -67,10 +68,11 @@ def ecbplus(corpora: Path) -> dict[str, float]:
 # docs/benchmarks.md ("Same-kind events by their own cores"), streaming plus refinement:
 # default install (multilingual USE v3) / lexical only.
 SEMANTIC = semantic_enabled()
+DEFAULT_ENCODER = SEMANTIC and semantic_model() == USE_V3  # what a default install runs
 
 
 @pytest.mark.slow  # reads a whole evaluation corpus
-@pytest.mark.xfail(strict=True, reason="target F1 0.84 not reached (0.821 USE v3, 0.813 lexical)")
+@pytest.mark.xfail(not DEFAULT_ENCODER, reason="met with the default install's encoder (0.840), not lexical (0.818)")
 def test_uci_headlines_meet_the_clustering_target(corpora):
     assert uci(corpora)["bcubed_f1"] >= 0.84
 
@@ -102,10 +104,11 @@ def test_quality_does_not_regress_below_what_was_measured(corpora):
     """Floors a little under the committed figures: a change that loses quality fails here.
 
     Streaming plus refinement, with the default install's multilingual encoder (docs/benchmarks.md,
-    "Same-kind events by their own cores"): UCI 0.821, giveme5w1h 0.906, SemEval 0.691 / 0.861,
-    ECB+ 0.910 (P 0.918); without it (lexical) 0.813, 0.912, 0.664 / 0.849, 0.910 (P 0.910).
+    "Same-kind events by their own cores" and "Headlines without lead"): UCI 0.840, giveme5w1h
+    0.906, SemEval 0.691 / 0.861, ECB+ 0.910 (P 0.918); without it (lexical) 0.818, 0.912,
+    0.664 / 0.849, 0.910 (P 0.910).
     """
-    assert uci(corpora)["bcubed_f1"] >= 0.805
+    assert uci(corpora)["bcubed_f1"] >= (0.83 if DEFAULT_ENCODER else 0.805)
     assert giveme(corpora)["bcubed_f1"] >= 0.895
     same_kind = ecbplus(corpora)
     assert same_kind["bcubed_f1"] >= 0.895 and same_kind["precision"] >= 0.895
