@@ -21,6 +21,7 @@ BASE = {
     "countries",
     "places",
     "httpheaders",
+    "signatures",
     "perprocess",
     "redisconn",
     "changes",

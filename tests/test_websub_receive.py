@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from newsdesk.ingest.parse import parse_feed
 from newsdesk.ingest.poll import source_poll
-from newsdesk.ingest.push import hub_subscribe, hub_subscriptions_due, link_header_rels, signature_check
+from newsdesk.ingest.push import hub_subscribe, hub_subscriptions_due, link_header_rels
 from newsdesk.models import Article, FetchAttempt, HubState, Source, SourceHub
+from newsdesk.signatures import signature_valid
 from tests.support.websubhub import LoopbackHub
 from tests.support.websubhub import hub_feed as feed
 
@@ -185,11 +186,11 @@ def test_discovery_reads_atom_and_json_feed_and_link_headers():
 
 def test_signature_methods_websub_allows():
     body = b"<rss/>"
-    assert signature_check(secret="s", body=body, header="sha256=" + _hex("sha256", "s", body))
-    assert signature_check(secret="s", body=body, header="sha512=" + _hex("sha512", "s", body))
-    assert not signature_check(secret="s", body=body + b" ", header="sha256=" + _hex("sha256", "s", body))
-    assert not signature_check(secret="s", body=body, header="sha256=" + _hex("sha256", "t", body))
-    assert not signature_check(secret="", body=body, header="sha256=" + _hex("sha256", "", body))
+    assert signature_valid(secret="s", body=body, header="sha256=" + _hex("sha256", "s", body))
+    assert signature_valid(secret="s", body=body, header="sha512=" + _hex("sha512", "s", body))
+    assert not signature_valid(secret="s", body=body + b" ", header="sha256=" + _hex("sha256", "s", body))
+    assert not signature_valid(secret="s", body=body, header="sha256=" + _hex("sha256", "t", body))
+    assert not signature_valid(secret="", body=body, header="sha256=" + _hex("sha256", "", body))
 
 
 def _hex(method: str, secret: str, body: bytes) -> str:
