@@ -74,7 +74,12 @@ def guard_limit_kb(*, baseline_kb: int, growth_kb: int) -> int | None:
 def _guard_start(sender: Any = None, **_: Any) -> None:
     from django.conf import settings
 
+    from .prefork import malloc_arenas_limit, malloc_trim
+
     global _baseline_kb, _limit_kb
+    # Before the preloads: lingua builds its models on a thread pool, one
+    # malloc arena per thread otherwise (newsdesk/ops/prefork.py).
+    malloc_arenas_limit()
     for preload in list(_preloads):
         preload()
     # Everything the master built (Django, the app, the models' Python side)
@@ -82,6 +87,9 @@ def _guard_start(sender: Any = None, **_: Any) -> None:
     # child's collections never write to those objects' pages, which stay
     # shared with the master instead of being copied into every child.
     gc.collect()
+    # The models' build freed its decompression buffers; give those pages
+    # back before the children inherit them (about 40-90 MB).
+    malloc_trim()
     gc.freeze()
     _baseline_kb = max(rss_kb(), peak_rss_kb())
     limit = guard_limit_kb(baseline_kb=_baseline_kb, growth_kb=settings.NEWSDESK_WORKER_MAX_GROWTH_KB)
