@@ -25,11 +25,10 @@ preload_app = True
 def when_ready(server):
     # In the master, once the app is loaded and before the first fork: build
     # what every worker would otherwise build privately on its first requests
-    # (URL resolver, view modules, compiled templates), and cap malloc arenas
-    # (docs/benchmarks.md, "Memory of the production process set").
-    from newsdesk.ops.prefork import malloc_arenas_limit, web_warm
+    # (URL resolver, view modules, compiled templates; docs/benchmarks.md,
+    # "Memory of the production process set").
+    from newsdesk.ops.prefork import web_warm
 
-    malloc_arenas_limit()
     if preload_app:
         web_warm()
 

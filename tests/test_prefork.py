@@ -15,7 +15,7 @@ from django.db import connections
 from django.template import engines
 
 from config.celery import _beat_only
-from newsdesk.ops.prefork import malloc_arenas_limit, malloc_trim, web_warm
+from newsdesk.ops.prefork import malloc_trim, web_warm
 
 ROOT = Path(__file__).resolve().parents[1]
 # What only the worker needs: beat must not import any of it.
@@ -76,14 +76,23 @@ def test_web_warm_builds_the_url_resolver_and_the_templates_without_the_database
     assert all(c.connection is None for c in connections.all())
 
 
-def test_malloc_tuning_is_glibcs_and_leaves_an_explicit_setting_alone(monkeypatch):
-    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
-    assert malloc_arenas_limit(2) is False
-    monkeypatch.delenv("MALLOC_ARENA_MAX")
-    if sys.platform.startswith("linux") and os.confstr("CS_GNU_LIBC_VERSION"):
-        assert malloc_arenas_limit(8) is True
-    assert malloc_arenas_limit(0) is False
-    assert malloc_trim() in (True, False)
+def test_malloc_trim_gives_freed_heap_back_on_glibc():
+    if not (sys.platform.startswith("linux") and os.confstr("CS_GNU_LIBC_VERSION")):
+        pytest.skip("glibc only")
+    import resource
+
+    def rss_kb() -> int:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * resource.getpagesize() // 1024
+
+    # 80 MB of blocks above pymalloc's size, most freed out of order: glibc keeps their pages until trimmed.
+    blocks = [bytearray(4000) for _ in range(20_000)]
+    keep = blocks[::97]
+    del blocks
+    before = rss_kb()
+    assert malloc_trim() is True
+    assert rss_kb() < before
+    del keep
 
 
 def test_gunicorn_runs_cores_plus_one_threaded_workers_unless_told(monkeypatch):

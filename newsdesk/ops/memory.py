@@ -79,13 +79,10 @@ def guard_limit_kb(*, baseline_kb: int, growth_kb: int) -> int | None:
 def _guard_start(sender: Any = None, **_: Any) -> None:
     from django.conf import settings
 
-    from .prefork import malloc_arenas_limit, malloc_trim
+    from .prefork import malloc_trim
 
     global _baseline_kb, _limit_kb, _master_pid
     _master_pid = os.getpid()
-    # Before the preloads: lingua builds its models on a thread pool, one
-    # malloc arena per thread otherwise (newsdesk/ops/prefork.py).
-    malloc_arenas_limit()
     for preload in list(_preloads):
         preload()
     # Everything the master built (Django, the app, the models' Python side)

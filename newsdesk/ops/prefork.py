@@ -11,14 +11,12 @@ touches). Two things here keep those copies down:
   them, i.e. once in every gunicorn worker. The master builds them once
   before forking instead: about 10-15 MB less in each worker
   (docs/benchmarks.md, "Memory of the production process set").
-- :func:`malloc_arenas_limit` and :func:`malloc_trim`: glibc gives each
-  thread that allocates its own malloc arena (up to 8 per core). lingua
-  builds its models on a pool of threads, each filling its own arena with
-  the decompressed model files it frees again; those free pages stay
-  resident (and are inherited by every child) unless they are given back.
-  Two arenas per process, and a trim once the master has built everything,
-  leave lingua's high-accuracy models at about 910 MB instead of 975
-  (docs/benchmarks.md).
+- :func:`malloc_trim`: lingua builds its models from compressed files and
+  frees the scratch memory again; glibc keeps those free pages resident (and
+  every forked child inherits them) until they are given back. A trim once
+  the Celery master has built everything: its RSS 1,218 -> 1,140 MB
+  (docs/benchmarks.md). Capping malloc arenas as well changed nothing
+  measurable, so it is not done.
 
 Neither touches the database: nothing here opens a connection to be
 inherited across the fork.
@@ -30,13 +28,9 @@ import ctypes
 import ctypes.util
 import gc
 import logging
-import os
 from pathlib import Path
 
 log = logging.getLogger("newsdesk.ops")
-
-_M_ARENA_MAX = -8  # glibc's mallopt parameter number (malloc.h)
-MALLOC_ARENAS = 2
 
 
 def _libc() -> ctypes.CDLL | None:
@@ -47,20 +41,8 @@ def _libc() -> ctypes.CDLL | None:
         libc = ctypes.CDLL(name)
     except OSError:
         return None
-    # musl and macOS have no mallopt/malloc_trim: nothing to tune there.
-    return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
-
-
-def malloc_arenas_limit(arenas: int = MALLOC_ARENAS) -> bool:
-    """Cap glibc's malloc arenas for this process and its future children (False where not glibc).
-
-    The same as starting the process with ``MALLOC_ARENA_MAX``, which still
-    wins when it is set (an operator's explicit choice).
-    """
-    libc = _libc()
-    if arenas <= 0 or libc is None or os.environ.get("MALLOC_ARENA_MAX"):
-        return False
-    return bool(libc.mallopt(_M_ARENA_MAX, arenas))
+    # musl and macOS have no malloc_trim: nothing to give back there.
+    return libc if hasattr(libc, "malloc_trim") else None
 
 
 def malloc_trim() -> bool:
