@@ -130,21 +130,21 @@ class Params:
     shared_year: float = 0.0
     shared_day: float = 0.0
     shared_number: float = 0.0
-    # Many kinds in conflict, few shared (two articles, not an article and a
-    # story's core): when two articles conflict on ``conflict_many_kinds``
-    # or more kinds (place, year, day, figure, names) and agree on
-    # ``conflict_many_shared`` or fewer, the score is further multiplied by
-    # (1 - conflict_many). Each kind alone is weak evidence (above), but
-    # reports of one event nearly always agree on something: measured
-    # (docs/benchmarks.md, "Same-kind events"), 0.5% of ECB+'s pairs of one
-    # event are that far apart, 0.4% of giveme5w1h's and none of UCI's,
-    # against 9.8%, 16% and 0% of pairs of two events, and 97% of the pairs
-    # of two same-kind events of the generated news (two rate decisions, two
-    # rail strikes, worded alike in one language). A story's summed vector
-    # is pushed the same way when the article is that far from every member
-    # it was compared with; not when it is that far from the story's core
-    # alone: a core holds only what half the members agree on, so an
-    # article's particulars conflict with it more often than with its
+    # Many kinds in conflict, few shared: when two articles conflict on
+    # ``conflict_many_kinds`` or more kinds (place, year, day, figure,
+    # names), where or who among them, and agree on ``conflict_many_shared``
+    # or fewer, the score is further multiplied by (1 - conflict_many).
+    # Each kind alone is weak evidence (above), but reports of one event
+    # nearly always agree on something: measured (docs/benchmarks.md,
+    # "Same-kind events worded alike"), 0.1% of ECB+'s pairs of one event
+    # are that far apart, 0.3% of giveme5w1h's and none of UCI's, against
+    # 8.9%, 16% and 0% of pairs of two events, and 97% of the pairs of two
+    # same-kind events in the whole-path bench's generated news (two rate
+    # decisions, two rail strikes, worded alike in one language). A story's
+    # summed vector is pushed the same way when the article is that far from
+    # every member it was compared with; not when it is that far from the
+    # story's core alone: a core holds only what half the members agree on,
+    # so an article's particulars conflict with it more often than with its
     # matching member (giveme5w1h recall 0.872 -> 0.858 when it did).
     conflict_many: float = 0.5
     conflict_many_kinds: int = 3
@@ -305,6 +305,7 @@ def particulars_relation(
     """
     factor = 1.0
     shared_kinds = conflict_kinds = 0
+    strong = False  # a conflict on where or who: figures, days and years alone never count as many
     if a and b:
         ka, kb = _kinds(a), _kinds(b)
         for kind, conflict, shared in (
@@ -318,6 +319,7 @@ def particulars_relation(
                 if sa.isdisjoint(sb):
                     factor *= 1.0 - conflict
                     conflict_kinds += 1
+                    strong = strong or kind == "p:"
                 else:
                     factor *= 1.0 + shared
                     shared_kinds += 1
@@ -327,9 +329,10 @@ def particulars_relation(
         if set(wa).isdisjoint(wb):
             factor *= 1.0 - params.conflict_names
             conflict_kinds += 1
+            strong = True
         else:
             shared_kinds += 1
-    many = conflict_kinds >= params.conflict_many_kinds and shared_kinds <= params.conflict_many_shared
+    many = strong and conflict_kinds >= params.conflict_many_kinds and shared_kinds <= params.conflict_many_shared
     return factor, many
 
 
