@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .links import NO_LINKS, Links, links_merge_group, links_story_pairs_forbidden
+from .particulars import month_stems
 from .text import Features
 
 GRAM_PREFIX = "#"  # grams share the df table with terms; the prefix keeps them apart.
@@ -140,12 +141,13 @@ class Params:
     # are that far apart, 0.3% of giveme5w1h's and none of UCI's, against
     # 8.9%, 16% and 0% of pairs of two events, and 97% of the pairs of two
     # same-kind events in the whole-path bench's generated news (two rate
-    # decisions, two rail strikes, worded alike in one language). A story's
-    # summed vector is pushed the same way when the article is that far from
-    # every member it was compared with; not when it is that far from the
-    # story's core alone: a core holds only what half the members agree on,
-    # so an article's particulars conflict with it more often than with its
-    # matching member (giveme5w1h recall 0.872 -> 0.858 when it did).
+    # decisions, two rail strikes, worded alike in one language). When the
+    # article is that far from every member of a story it was compared
+    # with, the story scores no more than its members (its summed vector
+    # does not count); not when it is that far from the story's core alone:
+    # a core holds only what half the members agree on, so an article's
+    # particulars conflict with it more often than with its matching member
+    # (giveme5w1h recall 0.872 -> 0.858 when it did).
     conflict_many: float = 0.5
     conflict_many_kinds: int = 3
     conflict_many_shared: int = 1
@@ -330,8 +332,13 @@ def particulars_relation(
             factor *= 1.0 - params.conflict_names
             conflict_kinds += 1
             strong = True
-        else:
+        elif (set(wa) & set(wb)) - month_stems():
             shared_kinds += 1
+        else:
+            # Only a month in common ("November", capitalised in English): that
+            # is a date, counted under days; for the count, the names conflict.
+            conflict_kinds += 1
+            strong = True
     many = strong and conflict_kinds >= params.conflict_many_kinds and shared_kinds <= params.conflict_many_shared
     return factor, many
 
@@ -509,15 +516,18 @@ def doc_assign(
             cs *= _time_factor(doc, match, params=params)
             core_parts, core_names = story_core([d for _, d in by_story[story_key]], share=params.core_share)
             cs *= particulars_factor(doc.particulars, core_parts, doc.name_stems, core_names, params=params)
+            mixed = (1 - params.centroid_weight) * member_score + params.centroid_weight * min(1.0, cs)
             # A story none of whose members the article could share (many
-            # kinds in conflict with each): the summed vector of a story of
-            # one kind of event must not carry it where no member would.
+            # kinds in conflict with each, ``conflict_many``): the summed
+            # vector of a story of one kind of event would carry it where no
+            # member would (its words are the kind's words, and a big story's
+            # summed vector scores near 1 whatever its particulars), so the
+            # members' score caps the story's.
             if params.conflict_many and all(
                 particulars_relation(doc.particulars, d.particulars, doc.name_stems, d.name_stems, params=params)[1]
                 for _, d in by_story[story_key]
             ):
-                cs *= 1.0 - params.conflict_many
-            mixed = (1 - params.centroid_weight) * member_score + params.centroid_weight * min(1.0, cs)
+                mixed = min(mixed, member_score)
             best_by_story[story_key] = (mixed, match)
     content_best = max((sc for sc, _ in best_by_story.values()), default=0.0)
     active: set[int] = set()
