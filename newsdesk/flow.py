@@ -8,7 +8,8 @@ titles translated in memory, its semantic vectors computed in one encoder
 call; then each article is written in one transaction of its own: the
 enrichment (guarded against a text that changed meanwhile) and its story
 together, so each is committed exactly once. One article's failure rolls back
-that article alone; the caller retries just the ids in ``failed``.
+that article alone; the caller retries just the ids in ``failed``. The feeds'
+version (newsdesk/changes.py) moves once per batch, after its last commit.
 
 :func:`enrich_batches_plan` decides which queue each batch goes to, so that a
 burst from one source never makes another source's few new items wait.
@@ -25,6 +26,7 @@ from itertools import zip_longest
 from django.db import transaction
 from django.db.models import Q
 
+from newsdesk.changes import changes_coalesced
 from newsdesk.coverage.cluster import article_assign_story
 from newsdesk.coverage.links import Links
 from newsdesk.coverage.linkstore import links_load
@@ -71,14 +73,16 @@ def articles_finish(*, article_ids: Iterable[int], force_translation: bool = Fal
     # The editors' must-link / cannot-link decisions, read once per batch (a
     # decision taken while a batch runs applies from the next one).
     links = links_load() if ready else None
-    for article in ready:
-        try:
-            finished = _article_write(article=article, embedding=embeddings.get(article.id, _OWN), links=links)
-        except Exception as exc:
-            result.failed[article.id] = exc
-            log.exception("event=enrich_failed article_id=%s error=%s", article.id, type(exc).__name__)
-            continue
-        (result.finished if finished else result.skipped).append(article.id)
+    # Each article commits on its own; the feeds' version moves once, after the last commit.
+    with changes_coalesced():
+        for article in ready:
+            try:
+                finished = _article_write(article=article, embedding=embeddings.get(article.id, _OWN), links=links)
+            except Exception as exc:
+                result.failed[article.id] = exc
+                log.exception("event=enrich_failed article_id=%s error=%s", article.id, type(exc).__name__)
+                continue
+            (result.finished if finished else result.skipped).append(article.id)
     for article_id, exc in result.failed.items():
         log.warning("event=enrich_failed article_id=%s error=%r", article_id, str(exc)[:300])
     return result

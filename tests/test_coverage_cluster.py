@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 from newsdesk.coverage.cluster import article_assign_story, article_features, coverage_params
 from newsdesk.coverage.engine import Params, doc_assign
@@ -16,7 +16,18 @@ from newsdesk.coverage.memory import MemoryStore
 from newsdesk.coverage.semantic import article_embedding, semantic_enabled
 from newsdesk.coverage.storycounts import story_refresh_counts
 from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageTerm, Source, Story, TranslationStatus
-from tests.support.coverage import FED, QUAKE, QUAKE_ES_LONG, T0, french_quake, make_article, spanish_quake
+from tests.support.coverage import (
+    FED,
+    FILLER,
+    QUAKE,
+    QUAKE_ES_LONG,
+    T0,
+    ZOO,
+    ZOO_LATE,
+    french_quake,
+    make_article,
+    spanish_quake,
+)
 
 CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "coverage"
 
@@ -86,6 +97,25 @@ def test_articles_outside_the_window_are_not_candidates(settings):
     first = article_assign_story(article=make_article(title=QUAKE[0][0], summary=QUAKE[0][1]))
     late = make_article(title=QUAKE[1][0], summary=QUAKE[1][1], at=T0 + timedelta(days=5))
     assert article_assign_story(article=late).id != first.id
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("late_hours", [17520.0, 0.0])
+def test_a_late_report_joins_its_story_through_the_database(settings, late_hours):
+    """The store's search marks articles outside the window as late (SQLite and PostgreSQL paths): a report
+    six months on joins on the story's own names; with the late window off it starts its own story."""
+    settings.NEWSDESK_COVERAGE_LATE_WINDOW_HOURS = late_hours
+    for i, (title, lead) in enumerate(FILLER):
+        article_assign_story(article=make_article(title=title, summary=lead, at=T0 - timedelta(hours=10 - i)))
+    stories = {
+        article_assign_story(article=make_article(title=t, summary=s, at=T0 + timedelta(hours=i))).id
+        for i, (t, s) in enumerate(ZOO)
+    }
+    assert len(stories) == 1
+    late = article_assign_story(
+        article=make_article(title=ZOO_LATE[0], summary=ZOO_LATE[1], at=T0 + timedelta(days=180))
+    )
+    assert (late.id in stories) == bool(late_hours)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -172,6 +202,125 @@ def test_two_workers_at_once_make_one_story():
         assert {f: getattr(story, f) for f in COUNTED} == kept  # counted in place under the race
         Article.objects.all().delete()
         CoverageTerm.objects.all().delete()
+
+
+# Long reports (more terms than an article is indexed under), and fillers that
+# make the words they share common, so those rank last in each report's terms.
+QUAKE_LONG = (
+    "Earthquake of magnitude 7.1 strikes Sumatra, tsunami warning issued",
+    "A 7.1 earthquake hit Sumatra, officials said on Monday. Rescue teams searched collapsed buildings in "
+    "Padang and Bukittinggi while aftershocks rattled coastal villages near Mentawai; hospitals treated "
+    "injured residents and the meteorology agency recorded seismic waves across western Indonesia.",
+)
+QUAKE_LONG_2 = (
+    "Sumatra earthquake: magnitude 7.1 tremor triggers tsunami alert",
+    "Indonesia issued a tsunami warning for Sumatra after the earthquake; Padang and Mentawai were evacuated "
+    "as aftershocks shook buildings along the coast.",
+)
+FED_LONG = (
+    "Federal Reserve raises interest rates by a quarter point",
+    "Jerome Powell said inflation remains too high, officials said on Monday. Treasury yields climbed, "
+    "mortgage lenders repriced loans and equity markets slipped as traders weighed payrolls, consumer "
+    "spending and wage growth.",
+)
+FILLERS = [
+    f"Officials said on Monday that {a} {b} remains open"
+    for a, b in (
+        ("council", "library"),
+        ("harbour", "ferry"),
+        ("museum", "gallery"),
+        ("stadium", "arena"),
+        ("airport", "terminal"),
+        ("zoo", "aquarium"),
+    )
+]
+
+
+def _backend_wait(pid: int) -> tuple[str, str] | None:
+    """(the lock a backend waits on, its statement), or None when it waits on no lock."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT wait_event, query FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Lock'", [pid]
+        )
+        row = cursor.fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_assignment_waits_only_for_one_that_could_find_it():
+    """Term locks: while one report's assignment is uncommitted, a report of the same event waits
+    for it (then joins its story); a report of another event that shares only common words with it
+    reads its candidates and reaches its write meanwhile (locking every term of an article made it
+    wait at its first read)."""
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite serialises writers by its database lock; the locks are PostgreSQL's")
+    for i, title in enumerate(FILLERS):
+        article_assign_story(article=make_article(title=title, at=T0 - timedelta(hours=1, minutes=i)))
+    a = make_article(title=QUAKE_LONG[0], summary=QUAKE_LONG[1])
+    b = make_article(title=QUAKE_LONG_2[0], summary=QUAKE_LONG_2[1], at=T0 + timedelta(minutes=5))
+    c = make_article(title=FED_LONG[0], summary=FED_LONG[1], at=T0 + timedelta(minutes=2))
+    shared_words = set(article_features(article=a).terms) & set(article_features(article=c).terms)
+    assert shared_words  # the two events share words ("officials", "monday"...)
+    assigned, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+    pids: dict[str, int] = {}
+
+    def run(name: str, article: Article) -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                pids[name] = cursor.fetchone()[0]
+            with transaction.atomic():
+                article_assign_story(article=article)
+                if name == "a":  # holds its transaction (and locks) open until released
+                    assigned.set()
+                    release.wait(60)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+            assigned.set()
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=run, args=("a", a))
+    holder.start()
+    try:
+        assert assigned.wait(30) and not errors
+        same_event = threading.Thread(target=run, args=("b", b))
+        same_event.start()
+        for _ in range(600):
+            wait = _backend_wait(pids.get("b", 0))
+            if wait and wait[0] == "advisory":
+                break
+            assert same_event.is_alive(), "the same event's report did not wait for the uncommitted one"
+            threading.Event().wait(0.05)
+        else:
+            pytest.fail("the same event's report never waited on a term lock")
+        other_event = threading.Thread(target=run, args=("c", c))
+        other_event.start()
+        # It reads its candidates at once and reaches its write, where it waits only for the
+        # document-frequency rows both write (held from the holder's write to its commit).
+        for _ in range(600):
+            wait = _backend_wait(pids.get("c", 0))
+            if not other_event.is_alive() or (wait and wait[0] != "advisory" and wait[1].startswith("WITH s AS")):
+                break
+            assert not (wait and wait[0] == "advisory"), "the other event's report waited for a term lock"
+            threading.Event().wait(0.05)
+        else:
+            pytest.fail("the other event's report never reached its write")
+        assert not release.is_set() and same_event.is_alive()  # while both quake reports were open
+        assert _backend_wait(pids["b"])[0] == "advisory"
+    finally:
+        release.set()
+        holder.join(30)
+    same_event.join(30)
+    other_event.join(30)
+    assert not errors
+    a.refresh_from_db()
+    b.refresh_from_db()
+    c.refresh_from_db()
+    assert a.story_id == b.story_id != c.story_id
+    assert Story.objects.get(id=a.story_id).article_count == 2
+    assert CoverageTerm.objects.get(term="").df == len(FILLERS) + 3
 
 
 def _partition(pairs) -> set[frozenset[int]]:

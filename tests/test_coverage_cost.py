@@ -56,7 +56,7 @@ def test_zero_gram_weight_never_reads_the_gram_vectors_and_scores_the_same():
 def _candidate_docs(article: Article, params: Params) -> list[Doc]:
     features = article_features(article=article, grams=bool(params.weight_grams))
     with transaction.atomic():
-        store = DbStore(article=article, params=params, lock_terms=list(features.terms))
+        store = DbStore(article=article, params=params)
         store.df(list(features.terms))
         found = store.candidates(
             terms=list(features.terms),
@@ -107,7 +107,8 @@ def test_assignment_statements_are_prepared_once_per_connection(settings):
     with pg_cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         statements = [row[0] for row in cursor.fetchall()]
-    assert any("newsdesk_coverage_lock_df" in s for s in statements)
+    assert any("pg_advisory_xact_lock" in s for s in statements)  # the term locks
+    assert any(s.startswith("SELECT term, df FROM") for s in statements)  # the document frequencies
     assert any(s.startswith("WITH q AS") for s in statements)  # the candidate read
     assert any(s.startswith("WITH s AS") for s in statements)  # the writes
     assert not any('"newsdesk_article"."title_orig"' in s for s in statements)

@@ -78,7 +78,7 @@ def test_uci_headlines_meet_the_clustering_target(corpora):
 
 
 @pytest.mark.slow  # reads a whole evaluation corpus
-@pytest.mark.xfail(strict=True, reason="target F1 0.93 not reached (0.906 USE v3, 0.912 lexical)")
+@pytest.mark.xfail(strict=True, reason="target F1 0.93 not reached (0.923 USE v3, 0.923 lexical)")
 def test_giveme5w1h_meets_the_clustering_target(corpora):
     assert giveme(corpora)["bcubed_f1"] >= 0.93
 
@@ -104,12 +104,12 @@ def test_quality_does_not_regress_below_what_was_measured(corpora):
     """Floors a little under the committed figures: a change that loses quality fails here.
 
     Streaming plus refinement, with the default install's multilingual encoder (docs/benchmarks.md,
-    "Same-kind events by their own cores" and "Headlines without lead"): UCI 0.840, giveme5w1h
-    0.906, SemEval 0.691 / 0.861, ECB+ 0.910 (P 0.918); without it (lexical) 0.818, 0.912,
+    "Same-kind events by their own cores", "Headlines without lead" and "Late reports"): UCI 0.840,
+    giveme5w1h 0.923, SemEval 0.691 / 0.861, ECB+ 0.910 (P 0.918); without it (lexical) 0.818, 0.923,
     0.664 / 0.849, 0.910 (P 0.910).
     """
     assert uci(corpora)["bcubed_f1"] >= (0.83 if DEFAULT_ENCODER else 0.805)
-    assert giveme(corpora)["bcubed_f1"] >= 0.895
+    assert giveme(corpora)["bcubed_f1"] >= 0.915
     same_kind = ecbplus(corpora)
     assert same_kind["bcubed_f1"] >= 0.895 and same_kind["precision"] >= 0.895
     got = semeval(corpora)
@@ -220,6 +220,35 @@ def test_output_names_the_worst_events_and_figures_per_language_pair(tmp_path):
     assert set(by_pair) == {"language pair en", "language pair de-en"}
     assert "pairs=3" in by_pair["language pair en"] and "pairs=3" in by_pair["language pair de-en"]
     assert re.search(r"language pair de-en: pairs=3 pearson=-?[0-9.]+ auc=1\.000", by_pair["language pair de-en"])
+    interval = next(line for line in lines if ": 95% interval " in line)
+    assert interval.startswith("pairs.jsonl: 95% interval over 1,000 resamples of the 6 pairs: pearson ")
+    assert lines.index(interval) < lines.index(next(x for x in lines if x.startswith("pairs.jsonl: pearson=")))
+
+
+def test_the_pair_interval_says_how_far_another_draw_of_pairs_would_move_the_figures():
+    import random
+
+    from newsdesk.coverage.evaluate import Pair, pairs_interval, pearson
+
+    rng = random.Random(1)
+    grades = [rng.choice((1.0, 2.0, 3.0, 4.0)) for _ in range(200)]
+    pairs = [Pair(a_title="", a_body="a", b_title="", b_body="b", overall=g) for g in grades]
+
+    def bounds(line: str) -> dict[str, tuple[float, float]]:
+        return {k: (float(lo), float(hi)) for k, lo, hi in re.findall(r"(pearson|auc) ([0-9.]+)-([0-9.]+)", line)}
+
+    # Scores that rank every pair as the graders did: every draw reads the same.
+    exact = bounds(pairs_interval(pairs, [-g for g in grades]))
+    assert exact == {"pearson": (1.0, 1.0), "auc": (1.0, 1.0)}
+    # Noisy scores: the interval holds the whole file's figure, is the same every run, and narrows with more pairs.
+    noisy = [-g + rng.gauss(0, 1.5) for g in grades]
+    whole = pearson(noisy, [-g for g in grades])
+    line = pairs_interval(pairs, noisy)
+    assert line == pairs_interval(pairs, noisy)
+    lo, hi = bounds(line)["pearson"]
+    assert lo < whole < hi
+    few_lo, few_hi = bounds(pairs_interval(pairs[:50], noisy[:50]))["pearson"]
+    assert few_hi - few_lo > hi - lo
 
 
 def test_unknown_shape_is_a_clear_error(tmp_path):

@@ -228,3 +228,32 @@ def test_finish_reports_gone_ids_as_skipped_and_writes_the_rest():
     assert (result.finished, result.skipped, result.failed) == ([article.id], [999_999], {})
     article.refresh_from_db()
     assert article.story_id is not None and article.translation_status == TranslationStatus.NOT_NEEDED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_moves_the_feed_version_once_after_its_last_commit(monkeypatch):
+    """Each article commits on its own, but the feeds' version (and the WebSub trigger) moves
+    once per batch, after the last commit, also when an article in it failed."""
+    from newsdesk import changes
+
+    source = make_source(language="en", enabled=False)
+    articles = [_english(source, n) for n in range(4)]
+    seen: list[int] = []
+
+    def committed() -> None:  # the after-commit bump's listeners: what a reader sees at that moment
+        seen.append(Article.objects.filter(id__in=[a.id for a in articles], story__isnull=False).count())
+
+    monkeypatch.setattr(changes, "_committed", committed)
+    result = articles_finish(article_ids=[a.id for a in articles])
+    assert len(result.finished) == 4
+    assert seen == [4]  # once, every article already committed
+
+    more = [_english(source, n) for n in range(4, 7)]
+    _fail_updates_of(more[1].id)
+    seen.clear()
+    try:
+        result = articles_finish(article_ids=[a.id for a in more])
+    finally:
+        _allow_updates()
+    assert sorted(result.failed) == [more[1].id] and len(result.finished) == 2
+    assert len(seen) == 1

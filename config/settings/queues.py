@@ -89,6 +89,13 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes every database connection before and after
+# each task unless this is set: a new PostgreSQL backend per enrichment batch,
+# its statements planned and prepared again each time. Set, the fixup closes
+# them only every this many tasks, and newsdesk/ops/celery_hooks.py closes a
+# broken or expired one (DB_CONN_MAX_AGE) around each task, as Django does
+# around each request.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # A child that grew by more than this (kB) beyond the size it was forked at
 # is replaced after its task (feed parsing can fragment memory over days);

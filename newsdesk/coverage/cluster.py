@@ -3,11 +3,13 @@
 :func:`article_assign_story` runs the engine (:mod:`newsdesk.coverage.engine`)
 on the database store for one enriched article. Two workers enriching two
 similar articles at once must not start two stories, so the assignment holds
-locks on every term of the article for its whole transaction: two articles
-that could find each other share an indexed term, so one waits for the other
-and then sees it. On PostgreSQL these are transaction-scoped advisory locks,
-taken by the store's first read; SQLite already serialises writers
-(``BEGIN IMMEDIATE``).
+term locks for its whole transaction: exclusive on the terms the article is
+indexed under, shared on the other terms it searches by. Two articles that
+could find each other meet on one of those in a conflicting mode, so one
+waits for the other and then sees it; two that cannot run side by side.
+On PostgreSQL these are transaction-scoped advisory locks taken just before
+the candidate read (:mod:`newsdesk.coverage.dbstore` argues why the result is
+that of a serial order); SQLite already serialises writers (``BEGIN IMMEDIATE``).
 
 A single lock over a hash of the article's top terms (or of its candidate
 stories) would be cheaper but not race-free: two articles whose top-term sets
@@ -45,6 +47,7 @@ def coverage_params() -> Params:
     chosen = semantic_model()
     return Params(
         window_hours=settings.NEWSDESK_COVERAGE_WINDOW_HOURS,
+        late_window_hours=settings.NEWSDESK_COVERAGE_LATE_WINDOW_HOURS,
         semantic_floor=chosen.floor,
         semantic_weight=chosen.weight,
         semantic_floor_headline=chosen.floor_headline,
@@ -146,7 +149,7 @@ def article_assign_story(
         embedding = article_embedding(article) if semantic_enabled() else None
     with transaction.atomic(savepoint=False):
         links = links_load() if links is None else links
-        store = DbStore(article=article, params=params, lock_terms=list(features.terms))
+        store = DbStore(article=article, params=params)
         engine_store: Store = store
         if embedding is not None:
             from .dbsemantic import SemanticDbStore

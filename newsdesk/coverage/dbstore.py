@@ -1,17 +1,50 @@
 """The production :class:`~newsdesk.coverage.engine.Store`: the index in the database.
 
 Every method runs inside the transaction that :func:`newsdesk.coverage.cluster.
-article_assign_story` opens. On PostgreSQL the first read (document
-frequencies) takes the article's per-term advisory locks in the same round
-trip, so what the assignment reads cannot change under it before it writes.
+article_assign_story` opens.
+
+Locks (PostgreSQL; SQLite serialises writers already). Two assignments
+running at once must end as if they had run one after the other. What one
+assignment reads that another writes is:
+
+- the postings: an article reads those of its *search* terms (its
+  ``search_terms`` heaviest) and writes its own under its *index* terms (its
+  ``query_terms`` heaviest, a prefix of the search terms, by the same rule);
+- the candidate stories' rows (story and centroid), locked ``FOR UPDATE`` by
+  the candidate read and re-read in their latest version when it waited;
+- the document frequencies, read for weighting, incremented by the write.
+
+So each assignment takes, in one statement before its candidate read and in
+one global key order (no deadlock), an *exclusive* transaction-scoped
+advisory lock on each index term and a *shared* one on each other search
+term. Two assignments conflict exactly when one could find the other (one's
+index terms meet the other's search terms): then the later one waits, reads
+after the earlier one's commit and sees it. Two that cannot find each other
+run at once, and the result is still that of a serial order: neither's
+candidate read could contain the other's postings in any order, and the
+stories both touch are serialised by their row locks. Common words that are
+only searched (shared locks) no longer make every pair of articles take turns,
+as locking every term of the article did.
+
+The document frequencies are read *before* the locks (the terms to lock
+depend on the weights they give) and are approximate by design: a read may
+miss the increments of assignments still in flight at that moment, at most
+one per term for each other transaction running (two with the shipped
+worker), never an increment that was committed before the read, and the
+stored counts are exact (each write adds one in the database). The weights
+are idf's, logarithms of N over df: a term seen by thousands of articles moves
+by a fraction of a percent; a new name seen by one concurrent article is
+read as 0 instead of 1, as if the two had arrived in the other order. Run one
+at a time (tests, recluster) the reads are exact and the decisions those of
+the in-memory store.
 
 Round trips are the cost on PostgreSQL (the work per statement is small), so
-the common case (a first assignment) takes four or five: locks and document
-frequencies; candidates with their vectors and their stories' centroids;
-the joined story's row lock (joins only); every write in one statement; the
-commit. Writes are held back until :meth:`DbStore.flush` for that reason.
-Re-assignments and merges are rare and take the plain ORM path
-(:mod:`newsdesk.coverage.dbwrite`), which SQLite always uses.
+the common case (a first assignment) takes five: document frequencies; the
+locks; candidates with their vectors and their stories' centroids (and those
+stories' row locks); every write in one statement; the commit. Writes are
+held back until :meth:`DbStore.flush` for that reason. Re-assignments and
+merges are rare and take the plain ORM path (:mod:`newsdesk.coverage.dbwrite`),
+which SQLite always uses.
 """
 
 from __future__ import annotations
@@ -32,8 +65,35 @@ from .storycounts import story_first_member
 
 def term_lock_keys(terms: Sequence[str]) -> list[int]:
     """Stable signed 64-bit advisory-lock keys for terms, sorted so every worker locks in one order."""
-    keys = {int.from_bytes(hashlib.blake2b(t.encode(), digest_size=8).digest(), "big", signed=True) for t in set(terms)}
-    return sorted(keys)
+    return sorted({_term_key(t) for t in set(terms)})
+
+
+def _term_key(term: str) -> int:
+    return int.from_bytes(hashlib.blake2b(term.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def term_lock_plan(*, exclusive: Sequence[str], shared: Sequence[str]) -> tuple[list[int], list[bool]]:
+    """(keys in ascending order, exclusive or not) for :data:`LOCK_SQL`.
+
+    A key wanted both ways (a term in both lists, or two terms whose hashes
+    collide) is taken exclusive. One order for every transaction, whatever
+    the modes, so two assignments never wait on each other in a cycle.
+    """
+    modes: dict[int, bool] = {}
+    for term in shared:
+        modes.setdefault(_term_key(term), False)
+    for term in exclusive:
+        modes[_term_key(term)] = True
+    keys = sorted(modes)
+    return keys, [modes[k] for k in keys]
+
+
+# One statement, one round trip; the locks are taken in the unnest order (ascending keys).
+# The next statement (the candidate read) takes its snapshot after they are all held.
+LOCK_SQL = (
+    "SELECT count(CASE WHEN u.x THEN pg_advisory_xact_lock(u.k) ELSE pg_advisory_xact_lock_shared(u.k) END) "
+    "FROM unnest(%s::bigint[], %s::boolean[]) AS u(k, x)"
+)
 
 
 def _grams_column(params: Params, column: str) -> str:
@@ -52,23 +112,24 @@ def _grams_column(params: Params, column: str) -> str:
 class DbStore:
     """Reads and writes the coverage tables for one assignment.
 
-    ``lock_terms`` are the article's terms: on PostgreSQL the first read takes
-    one transaction-scoped advisory lock per term (two articles that could
-    find each other share an indexed term, so one waits for the other and
-    then sees it). ``previous`` is the article's index entry from an earlier
-    assignment (re-enrichment, recluster --since), whose contribution is
-    withdrawn before the new one is saved.
+    On PostgreSQL the candidate read first takes the article's term locks
+    (exclusive on its index terms, shared on its other search terms; the
+    module's docstring says why that is enough). ``previous`` is the
+    article's index entry from an earlier assignment (re-enrichment,
+    recluster --since), whose contribution is withdrawn before the new one
+    is saved: its index terms are locked exclusive too.
     """
 
-    def __init__(self, *, article: Article, params: Params, lock_terms: Sequence[str] = ()) -> None:
+    def __init__(self, *, article: Article, params: Params) -> None:
         self.article = article
         self.params = params
         self.pg = connection.vendor == "postgresql"
-        self._lock_keys = term_lock_keys(lock_terms) if self.pg else []
-        self.lock_terms = set(lock_terms)
-        # Keys whose CoverageTerm row existed at the locked read.
+        # Keys whose CoverageTerm row existed at the read (rows are never
+        # deleted but by a full rebuild, so these take a plain UPDATE).
         self.df_known: set[str] = set()
-        self._locked = not self._lock_keys
+        # The terms this transaction holds an exclusive lock on (PostgreSQL).
+        self.locked_exclusive: set[str] = set()
+        self._locked = not self.pg
         self._n = 0
         self._docs: dict[int, Doc] = {}
         self._centroids: dict[int, dict[str, float]] = {}
@@ -94,61 +155,92 @@ class DbStore:
         return self._n
 
     def df(self, keys: Sequence[str]) -> dict[str, int]:
+        """Document frequencies, read without a lock (approximate by design: see the module's docstring)."""
         wanted = [DOC_COUNT_KEY, *keys]
-        if not self._locked:
+        if self.pg:
+            table = CoverageTerm._meta.db_table
             with pg_cursor() as cursor:
-                pg_execute(
-                    cursor,
-                    "SELECT term, df FROM newsdesk_coverage_lock_df(%s::bigint[], %s::text[])",
-                    [self._lock_keys, wanted],
-                )
+                pg_execute(cursor, f"SELECT term, df FROM {table} WHERE term = ANY(%s::text[])", [wanted])  # noqa: S608
                 rows = dict(cursor.fetchall())
-            self._locked = True
         else:
             rows = dict(CoverageTerm.objects.filter(term__in=wanted).values_list("term", "df"))
         self.df_known.update(rows)
         self._n = rows.pop(DOC_COUNT_KEY, 0)
         return rows
 
-    def lock(self) -> None:
-        """Take the term locks now if no read has taken them yet."""
-        if not self._locked:
-            self.df([])
+    def lock(self, *, index: Sequence[str], search: Sequence[str] = ()) -> None:
+        """Take the term locks (once): exclusive on ``index`` (and a previous entry's index terms), shared on ``search``.
 
-    def candidates(self, *, terms: Sequence[str], since: float, until: float, per_term: int) -> list[Candidate]:
+        The engine indexes an article under the first ``query_terms`` of its
+        search terms (:meth:`~newsdesk.coverage.engine.Doc.index_terms`, one
+        ranking), so the candidate read knows both.
+        """
+        if self._locked:
+            return
+        self._locked = True
+        exclusive = set(index)
+        if self.previous is not None:
+            # Its old postings are withdrawn: whoever could find them waits too.
+            exclusive.update(
+                Doc(key=0, at=0.0, terms=self.previous.terms, grams={}, names={}).index_terms(self.params.query_terms)
+            )
+        keys, modes = term_lock_plan(exclusive=sorted(exclusive), shared=search)
+        if keys:
+            with pg_cursor() as cursor:
+                pg_execute(cursor, LOCK_SQL, [keys, modes])
+        self.locked_exclusive = exclusive
+
+    def candidates(
+        self,
+        *,
+        terms: Sequence[str],
+        since: float,
+        until: float,
+        per_term: int,
+        near: tuple[float, float] | None = None,
+    ) -> list[Candidate]:
+        self.lock(index=terms[: self.params.query_terms], search=terms)
         if not terms:
             return []
-        self.lock()
+        near = near if near is not None else (since, until)
         if self.pg:
-            return self._candidates_pg(terms=terms, since=since, until=until, per_term=per_term)
+            return self._candidates_pg(terms=terms, since=since, until=until, per_term=per_term, near=near)
         table = CoveragePosting._meta.db_table
         # One bounded, index-ordered read per term: newest postings first, at
         # most per_term of them, so a common term never floods the query.
         # Only the model's table name is interpolated; every value is a parameter.
         part = (
-            f"SELECT * FROM (SELECT article_id, %s AS rnk FROM {table} "  # noqa: S608
+            f"SELECT * FROM (SELECT article_id, %s AS rnk, "  # noqa: S608
+            f"(published_at < %s OR published_at > %s) AS late FROM {table} "
             f"WHERE term = %s AND published_at >= %s AND published_at <= %s "
             f"ORDER BY published_at DESC, article_id DESC LIMIT %s) AS p{{i}}"
         )
         sql = " UNION ALL ".join(part.format(i=i) for i in range(len(terms)))
         params: list[object] = []
         for rank, term in enumerate(terms):
-            params += [rank, term, utc_datetime(since), utc_datetime(until), per_term]
+            params += [rank, utc_datetime(near[0]), utc_datetime(near[1])]
+            params += [term, utc_datetime(since), utc_datetime(until), per_term]
         hits: dict[int, float] = {}
+        late: dict[int, bool] = {}
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = sorted(cursor.fetchall(), key=lambda r: r[1])  # add in rank order, as the memory store does
-        for article_id, rank in rows:
+        for article_id, rank, is_late in rows:
             hits[article_id] = hits.get(article_id, 0.0) + 1.0 / (1 + rank)
-        return [Candidate(key=k, story=0, hits=h) for k, h in hits.items()]
+            late[article_id] = bool(is_late)
+        return [Candidate(key=k, story=0, hits=h, late=late[k]) for k, h in hits.items()]
 
-    def _candidates_pg(self, *, terms: Sequence[str], since: float, until: float, per_term: int) -> list[Candidate]:
+    def _candidates_pg(
+        self, *, terms: Sequence[str], since: float, until: float, per_term: int, near: tuple[float, float]
+    ) -> list[Candidate]:
         """Candidates, their vectors and their stories' centroids in one statement.
 
-        The engine keeps the ``params.candidates`` best by (hits desc, id) and
-        scores those; this ranks the same way in SQL (the float sum runs in
-        rank order, as in Python, so ties break identically) and returns only
-        those, with what :meth:`docs` and :meth:`centroids` will be asked for.
+        The engine keeps the ``params.candidates`` best near ones and the
+        ``params.late_candidates`` best late ones (published outside ``near``)
+        by (hits desc, id) and scores those; this ranks the same way in SQL
+        (the float sum runs in rank order, as in Python, so ties break
+        identically) and returns only those, with what :meth:`docs` and
+        :meth:`centroids` will be asked for.
 
         It also locks the candidate stories' rows (story and centroid, in id
         order so two workers cannot deadlock), which a join needs before it
@@ -161,39 +253,46 @@ class DbStore:
         grams = _grams_column(self.params, "v.grams")
         sql = (
             "WITH q AS (SELECT u.term, u.rnk FROM unnest(%s::text[]) WITH ORDINALITY AS u(term, rnk)), "  # noqa: S608
-            "p AS (SELECT q.rnk, x.article_id FROM q CROSS JOIN LATERAL ("
-            f"SELECT c.article_id FROM {post} c WHERE c.term = q.term "
+            "p AS (SELECT q.rnk, x.article_id, x.published_at FROM q CROSS JOIN LATERAL ("
+            f"SELECT c.article_id, c.published_at FROM {post} c WHERE c.term = q.term "
             "AND c.published_at >= %s AND c.published_at <= %s "
             "ORDER BY c.published_at DESC, c.article_id DESC LIMIT %s) AS x), "
-            "h AS (SELECT p.article_id, sum(1.0::float8 / p.rnk ORDER BY p.rnk) AS hits FROM p "
-            "WHERE p.article_id <> %s GROUP BY p.article_id ORDER BY hits DESC, p.article_id LIMIT %s), "
-            f"d AS MATERIALIZED (SELECT h.article_id, h.hits, v.at, v.terms, v.names, {grams} AS grams, a.story_id "
-            "FROM h "
+            "g AS (SELECT p.article_id, sum(1.0::float8 / p.rnk ORDER BY p.rnk) AS hits, "
+            "bool_or(p.published_at < %s OR p.published_at > %s) AS late FROM p "
+            "WHERE p.article_id <> %s GROUP BY p.article_id), "
+            "h AS (SELECT r.article_id, r.hits, r.late FROM (SELECT g.*, row_number() OVER "
+            "(PARTITION BY g.late ORDER BY g.hits DESC, g.article_id) AS n FROM g) AS r "
+            "WHERE r.n <= CASE WHEN r.late THEN %s ELSE %s END), "
+            f"d AS MATERIALIZED (SELECT h.article_id, h.hits, h.late, v.at, v.terms, v.names, {grams} AS grams, "
+            "a.story_id FROM h "
             f"LEFT JOIN {doc} v ON v.article_id = h.article_id LEFT JOIN {art} a ON a.id = h.article_id), "
             f"l AS (SELECT s.id, c.centroid FROM {sto} s JOIN {cent} c ON c.story_id = s.id "
             "WHERE s.id IN (SELECT d.story_id FROM d WHERE d.terms IS NOT NULL) AND s.merged_into_id IS NULL "
             "ORDER BY s.id FOR UPDATE OF s, c) "
-            "SELECT d.article_id, d.hits, d.at, d.terms, d.names, d.grams, d.story_id FROM d UNION ALL "
-            "SELECT NULL, NULL, NULL, l.centroid, NULL, NULL, l.id FROM l"
+            "SELECT d.article_id, d.hits, d.late, d.at, d.terms, d.names, d.grams, d.story_id FROM d UNION ALL "
+            "SELECT NULL, NULL, NULL, NULL, l.centroid, NULL, NULL, l.id FROM l"
         )
         params = [
             list(terms),
             utc_datetime(since),
             utc_datetime(until),
             per_term,
+            utc_datetime(near[0]),
+            utc_datetime(near[1]),
             self.article.id,
+            self.params.late_candidates,
             self.params.candidates,
         ]
         with pg_cursor() as cursor:
             pg_execute(cursor, sql, params)
             rows = cursor.fetchall()
         found = []
-        for key, hits, at, terms_, names, grams, story in rows:
+        for key, hits, late, at, terms_, names, grams, story in rows:
             if key is None:
                 self._centroids[story] = json_value(terms_)
                 self.locked_stories.add(story)
                 continue
-            found.append(Candidate(key=key, story=story or 0, hits=hits))
+            found.append(Candidate(key=key, story=story or 0, hits=hits, late=bool(late)))
             if terms_ is not None and story is not None:
                 self._docs[key] = Doc(
                     key=key,
@@ -249,6 +348,10 @@ class DbStore:
 
     def doc_save(self, *, doc: Doc, index_terms: Sequence[str], df_keys: Sequence[str]) -> None:
         assert doc.story is not None
+        # An assignment that read no candidates (an editor's must-link) still
+        # posts under its index terms: whoever could find it waits for it.
+        self.lock(index=index_terms)
+        assert self._locked and (not self.pg or set(index_terms) <= self.locked_exclusive), "index terms not locked"
         self._pending = Pending(doc=doc, index_terms=list(index_terms), df_keys=list(df_keys))
 
     def flush(
@@ -268,7 +371,7 @@ class DbStore:
                 params=self.params,
                 locked_centroids={story: self._centroids[story] for story in self.locked_stories},
                 merged=bool(self.merged),
-                df_settled=self.df_known & self.lock_terms,
+                df_settled=self.df_known,
                 score=score,
                 evidence=evidence,
                 embedding_sum=embedding_sum,
@@ -298,4 +401,4 @@ def store_reset() -> None:
     CoverageTerm.objects.all().delete()
 
 
-__all__ = ["DOC_COUNT_KEY", "DbStore", "store_reset", "term_lock_keys"]
+__all__ = ["DOC_COUNT_KEY", "LOCK_SQL", "DbStore", "store_reset", "term_lock_keys", "term_lock_plan"]

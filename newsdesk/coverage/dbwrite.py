@@ -110,9 +110,9 @@ def _story_columns() -> str:
 def _df_split(*, keys: Sequence[str], settled: Collection[str]) -> tuple[list[str], list[str]]:
     """Document-frequency keys to increment by a plain UPDATE, and the rest to upsert.
 
-    A ``settled`` key (a term this assignment holds the lock of, whose row the
-    locked read found) cannot vanish or be inserted by anyone else meanwhile:
-    a plain UPDATE (several times cheaper than an upsert) is enough. Every
+    A ``settled`` key (one whose row this assignment's read found; rows are
+    only ever deleted by a full rebuild, ``store_reset``) cannot vanish
+    meanwhile: a plain UPDATE (several times cheaper than an upsert) is enough. Every
     other key (the document count, grams, new terms) is upserted, in sorted
     order so two workers take the shared rows' locks in one order.
     """

@@ -154,6 +154,30 @@ class Params:
     # A story's core: the particulars at least this share of its members
     # (those the article's search found) hold.
     core_share: float = 0.5
+    # A late report: a story none of whose found members is within
+    # ``window_hours`` of the article (a follow-up months later: the
+    # gunman's profile after the shooting, a trailer weeks after the
+    # first) is searched up to ``late_window_hours`` away, among the
+    # ``late_candidates`` best late hits, and joined only on the story's
+    # own particulars, which recurring same-kind events (next year's
+    # election, the same team's next injury) do not share:
+    # - its score reaches ``late_join_threshold`` (above the join bar);
+    # - nothing in the article conflicts with the story's core (place,
+    #   year, names);
+    # - it shares ``late_names_min`` or more of the core's names that are
+    #   rare in the index: idf at least ``late_name_rarity`` x the idf of
+    #   a name seen once (at 100,000 articles: held by about 20 or fewer);
+    # - at least ``late_names_held`` of its own most distinctive names
+    #   (among its ``query_terms``) occur in the story ("Berlin's New Year's
+    #   Eve safe zones" names Berlin, which the Cologne story of two years
+    #   before does not).
+    # A late story is never merged with another by this article.
+    late_window_hours: float = 17520.0
+    late_candidates: int = 10
+    late_join_threshold: float = 0.4
+    late_names_min: int = 2
+    late_name_rarity: float = 0.75
+    late_names_held: float = 0.5
 
 
 @dataclass(slots=True)
@@ -201,6 +225,7 @@ class Candidate:
     key: int
     story: int
     hits: float
+    late: bool = False  # published outside the ``near`` range the search was given
 
 
 @dataclass(slots=True)
@@ -219,7 +244,22 @@ class Store(Protocol):
 
     def df(self, keys: Sequence[str]) -> dict[str, int]: ...
 
-    def candidates(self, *, terms: Sequence[str], since: float, until: float, per_term: int) -> list[Candidate]: ...
+    def candidates(
+        self,
+        *,
+        terms: Sequence[str],
+        since: float,
+        until: float,
+        per_term: int,
+        near: tuple[float, float] | None = None,
+    ) -> list[Candidate]:
+        """Articles holding the terms, published in [since, until] (the newest ``per_term`` per term).
+
+        With ``near``, those published outside it are marked ``late``. A store
+        may return only the ``Params.candidates`` best near ones and the
+        ``Params.late_candidates`` best late ones (by hits, then key).
+        """
+        ...
 
     def docs(self, keys: Sequence[int]) -> list[Doc]: ...
 
@@ -475,24 +515,34 @@ def doc_assign(
             return placed
     forbidden = set(store.stories_of(sorted(links.cannot_of(doc_key))).values()) if links else set()
     window = params.window_hours * 3600.0
+    reach = max(window, params.late_window_hours * 3600.0)
     found = store.candidates(
         terms=doc.index_terms(params.search_terms),
-        since=at - window,
-        until=at + window,
+        since=at - reach,
+        until=at + reach,
         per_term=params.postings_per_term,
+        near=(at - window, at + window),
     )
     found = [c for c in found if c.key != doc_key]
     found.sort(key=lambda c: (-c.hits, c.key))
+    near = [c for c in found if not c.late][: params.candidates]
+    late_keys = {c.key for c in [c for c in found if c.late][: params.late_candidates]}
     scored: list[tuple[float, Doc]] = []
-    for other in store.docs([c.key for c in found[: params.candidates]]):
+    for other in store.docs([c.key for c in near] + sorted(late_keys)):
         if other.story not in forbidden:
             scored.append((doc_similarity(doc, other, params=params), other))
     # A story scores by its best few members: one lucky overlap with a big
     # story is weaker evidence than several. Ties go to the older story.
+    # A story with a member inside the window is judged on those members
+    # alone, exactly as without the late search.
+    current = {other.story for _, other in scored if other.key not in late_keys}
     by_story: dict[int, list[tuple[float, Doc]]] = {}
     for score, other in scored:
         assert other.story is not None
+        if other.key in late_keys and other.story in current:
+            continue
         by_story.setdefault(other.story, []).append((score, other))
+    late = set(by_story) - current
     best_by_story: dict[int, tuple[float, Doc]] = {}
     for story_key, members in by_story.items():
         members.sort(key=lambda sm: (-sm[0], sm[1].key))
@@ -529,6 +579,10 @@ def doc_assign(
             ):
                 mixed = min(mixed, member_score)
             best_by_story[story_key] = (mixed, match)
+    for story_key in sorted(late):
+        members = [d for _, d in by_story[story_key]]
+        if not late_joinable(doc, best_by_story[story_key][0], members, params=params, n_docs=store.doc_count()):
+            del best_by_story[story_key]
     content_best = max((sc for sc, _ in best_by_story.values()), default=0.0)
     active: set[int] = set()
     for story_key, (sc, match) in list(best_by_story.items()):
@@ -550,7 +604,9 @@ def doc_assign(
         both_active = story in active and other in active
         return params.merge_threshold_active if both_active else params.merge_threshold
 
-    merged = sorted(s for s, (sc, _) in ranked[1:] if min(sc, score) >= merge_bar(s))
+    merged = sorted(
+        s for s, (sc, _) in ranked[1:] if min(sc, score) >= merge_bar(s) and story not in late and s not in late
+    )
     if merged and links:
         merged = links_merge_group(merged, forbidden=_forbidden_pairs(store, links), seed=[story])
     if merged:
@@ -569,6 +625,29 @@ def doc_assign(
         evidence=doc_evidence(doc, match, score=score),
         merged=[s for s in sorted({*merged, ranked[0][0]}) if s != story],
     )
+
+
+def late_joinable(doc: Doc, score: float, members: Sequence[Doc], *, params: Params, n_docs: int) -> bool:
+    """Whether a late report may join a story whose found ``members`` are all outside the window.
+
+    The evidence a recurring event of the same kind lacks (see ``Params.late_window_hours``):
+    a score above ``late_join_threshold``, no conflict with the story's core,
+    two or more of the core's rare names shared, and its own distinctive names in the story.
+    """
+    if score < params.late_join_threshold or not members:
+        return False
+    core_parts, core_names = story_core(members, share=params.core_share)
+    stems = doc.name_stems
+    if particulars_factor(doc.particulars, core_parts, stems, core_names, params=params) < 1.0:
+        return False
+    # idf of a name held by one document of the index, the rarest there is.
+    once = _idf(0, n_docs, params.df_prior_docs)
+    rare = [n for n in core_names if not n[:1].isdigit() and stems.get(n, 0.0) >= params.late_name_rarity * once]
+    if len(rare) < params.late_names_min:
+        return False
+    held = {n for m in members for n in m.name_stems}
+    mine = [t for t in doc.index_terms(params.query_terms) if t in stems and not t[:1].isdigit()]
+    return sum(t in held for t in mine) >= params.late_names_held * len(mine)
 
 
 def _forbidden_pairs(store: Store, links: Links) -> set[frozenset[int]]:

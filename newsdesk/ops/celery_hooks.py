@@ -1,4 +1,10 @@
-"""Celery signal hooks: a log line per task start and end, and task timings.
+"""Celery signal hooks: a log line per task start and end, task timings, and database connections.
+
+Database connections live across tasks (``CELERY_DB_REUSE_MAX``): before and
+after each task a connection that broke or outlived ``DB_CONN_MAX_AGE`` is
+closed (Django's ``close_old_connections``, what it does around each web
+request), so a worker child keeps one PostgreSQL backend, and its prepared
+statements, instead of opening one per task.
 
 Timings go to Redis (one hash per task name holding histogram buckets), not to
 process memory: a prefork worker is many processes and a deployment is many
@@ -13,6 +19,7 @@ import time
 from typing import Any
 
 from celery.signals import task_postrun, task_prerun, task_retry
+from django.db import close_old_connections
 
 from newsdesk.redisconn import redis_client
 
@@ -71,6 +78,8 @@ def on_task_prerun(
 ) -> None:
     if task_id:
         _started[task_id] = time.monotonic()
+    if not getattr(task.request, "is_eager", False):
+        close_old_connections()
     log.info(
         "event=task_start task_name=%s %s retries=%s",
         task.name,
@@ -90,6 +99,8 @@ def on_task_postrun(
 ) -> None:
     started = _started.pop(task_id or "", None)
     seconds = time.monotonic() - started if started is not None else 0.0
+    if not getattr(task.request, "is_eager", False):
+        close_old_connections()
     log.info(
         "event=task_end task_name=%s %s state=%s ms=%d", task.name, _context(task, args, kwargs), state, seconds * 1000
     )
