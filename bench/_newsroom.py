@@ -6,9 +6,13 @@ CLDR, read at run time), a person (a name drawn from 1,600), a calendar date
 written the language's way ("3 de diciembre", "3. Dezember") and figures.
 Six kinds of event (earthquakes, rate decisions, wildfires, elections,
 strikes, takeovers) are written in English, Spanish, German, French and
-Portuguese, one to eight outlets an event, titles and leads of real length;
-when ../shared/corpora/langid is present, a lead may end with one real
-sentence in its language, read at run time (never copied into the repository).
+Portuguese, one to eight outlets an event, titles and leads of real length.
+Outlets word one event their own way: each keeps one of two headline styles
+per kind, and when ../shared/corpora/langid is present, each outlet's lead
+ends with two real sentences of its own in its language, read at run time
+(never copied into the repository). Two events of one kind stay hard to tell
+apart: in one language and one outlet's style they share every word but
+their particulars (place, person, date, figures).
 """
 
 from __future__ import annotations
@@ -213,6 +217,55 @@ TEMPLATES = {
                "US$ {bn} bilhões em dinheiro, disse o presidente-executivo {person}, pendente de aprovação."),
     },
 }  # fmt: skip
+# A second headline per kind and language: outlets word one event their own way (an
+# outlet keeps its style, so its reports of two events of one kind still read alike).
+TITLES_ALT = {
+    "quake": {
+        "en": "{land} earthquake: magnitude {mag} tremor hits near {city}, {n},000 homes without power",
+        "es": "Terremoto en {land}: un sismo de {mag} cerca de {city} deja sin luz a {n} mil hogares",
+        "de": "Beben der Stärke {mag} nahe {city}: {n}.000 Haushalte in {land} ohne Strom",
+        "fr": "Séisme de {mag} près de {city} : {n} 000 foyers privés de courant en {land}",
+        "pt": "Tremor de {mag} perto de {city} deixa {n} mil casas sem luz em {land}",
+    },
+    "rates": {
+        "en": "{land} lifts key rate to {rate}% with inflation at {infl}%",
+        "es": "{land} eleva su tasa de interés al {rate}% con una inflación del {infl}%",
+        "de": "{land}: Notenbank hebt Zins auf {rate} Prozent, Inflation bei {infl} Prozent",
+        "fr": "{land} : le taux directeur porté à {rate} %, l'inflation à {infl} %",
+        "pt": "{land} sobe a taxa de juros a {rate}% com inflação de {infl}%",
+    },
+    "fire": {
+        "en": "{ha} hectares burned as fire near {city} forces evacuations in {land}",
+        "es": "Arden {ha} hectáreas cerca de {city}: miles de evacuados en {land}",
+        "de": "{ha} Hektar verbrannt: Feuer bei {city} zwingt Tausende in {land} zur Flucht",
+        "fr": "{ha} hectares brûlés près de {city}, des milliers d'évacués en {land}",
+        "pt": "Fogo queima {ha} hectares perto de {city} e força retirada de moradores em {land}",
+    },
+    "election": {
+        "en": "{land} elects {person} president with {pct}% of the vote",
+        "es": "{person}, nuevo presidente de {land} tras lograr el {pct}% de los votos",
+        "de": "{land} wählt {person} mit {pct} Prozent zum Präsidenten",
+        "fr": "{person} élu président de {land} avec {pct} % des suffrages",
+        "pt": "{person} é eleito presidente de {land} com {pct}% dos votos",
+    },
+    "strike": {
+        "en": "{days}-day rail strike halts trains around {city} as {land} unions demand {pct2}%",
+        "es": "Huelga ferroviaria de {days} días en {land}: paralizados los trenes en torno a {city}",
+        "de": "{days} Tage Bahnstreik in {land}: Züge rund um {city} stehen still",
+        "fr": "Grève du rail de {days} jours en {land} : les trains à l'arrêt autour de {city}",
+        "pt": "Greve ferroviária de {days} dias para trens em torno de {city}, em {land}",
+    },
+    "takeover": {
+        "en": "{target} of {land} to be sold to {firm} in ${bn} billion cash deal",
+        "es": "{firm} se hace con la logística {target}, de {land}, por {bn} mil millones",
+        "de": "Milliardendeal: {firm} kauft Logistiker {target} aus {city} für {bn} Milliarden Dollar",
+        "fr": "{firm} met la main sur le logisticien {target} ({city}) pour {bn} milliards de dollars",
+        "pt": "{firm} compra a {target}, de {city}, em negócio de US$ {bn} bilhões",
+    },
+}  # fmt: skip
+# Company names: a stem and a second word, so two deals rarely name one firm by chance.
+FIRM_TAILS = ["Group", "Holdings", "Capital", "Partners", "Industries", "Global", "Systems", "Brands"]
+TARGET_TAILS = ["Logistics", "Freight", "Cargo", "Transport", "Shipping", "Logistik", "Express", "Lines"]
 FIRMS = [
     "Halvorsen",
     "Meridian",
@@ -317,21 +370,25 @@ class Newsroom:
             "pct2": rng.randint(11, 40),
             "days": rng.randint(2, 9),
             "bn": f"{rng.uniform(1.2, 48.0):.1f}",
-            "firm": rng.choice(FIRMS),
-            "target": rng.choice(TARGETS),
+            "firm": f"{rng.choice(FIRMS)} {rng.choice(FIRM_TAILS)}",
+            "target": f"{rng.choice(TARGETS)} {rng.choice(TARGET_TAILS)}",
             "person": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
             "date": self.today - timedelta(days=rng.randrange(40)),
         }
 
-    def _write(self, event: dict, lang: str) -> tuple[str, str]:
+    def _write(self, event: dict, lang: str, outlet: int) -> tuple[str, str]:
+        """One outlet's report of the event: its own headline style and its own context sentences."""
         fill = dict(event, land=event["land"][lang], city=event["city"][lang], date=_date(event["date"], lang))
         title, lead = TEMPLATES[event["kind"]][lang]
+        if random.Random(f"style-{outlet}").random() < 0.5:  # an outlet keeps its headline style
+            title = TITLES_ALT[event["kind"]][lang]
         title, lead = title.format(**fill), lead.format(**fill)
-        # What this event's reports in one language add beyond the template: the
-        # same details (here two real sentences, fixed per event and language).
+        # What an outlet adds beyond the facts it shares with the others: its
+        # own context (here two real sentences in its language, fixed per event
+        # and outlet, so two outlets' reports of one event are not the same text).
         extra = self.padding.get(lang)
         if extra:
-            pick = random.Random(f"{event['id']}-{lang}")
+            pick = random.Random(f"{event['id']}-{outlet}-{lang}")
             lead = f"{lead} {pick.choice(extra)} {pick.choice(extra)}"
         return title, lead
 
@@ -346,7 +403,7 @@ class Newsroom:
             outlets = self.rng.sample(list(room), k=min(len(room), self.rng.choice([1, 1, 2, 3, 3, 4, 5, 6, 8])))
             for feed in outlets:
                 lang = self.rng.choice(LANGS) if feed < 0 else self.feed_lang[feed]
-                title, lead = self._write(event, lang)
+                title, lead = self._write(event, lang, feed)
                 items.append(Item(feed, f"c{len(items)}", lang, title, lead, event["id"], 0.0))
                 room[feed] -= 1
                 if not room[feed]:
@@ -361,7 +418,7 @@ class Newsroom:
             event = self._event()
             for _ in range(self.rng.choice([1, 2, 3, 4])):
                 feed = self.rng.randrange(self.feeds)
-                title, lead = self._write(event, self.feed_lang[feed])
+                title, lead = self._write(event, self.feed_lang[feed], feed)
                 items.append(Item(feed, f"s{len(items)}", self.feed_lang[feed], title, lead, event["id"], at))
                 at += self.rng.expovariate(rate)
         return [i for i in items if i.at < seconds]

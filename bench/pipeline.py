@@ -290,6 +290,27 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def _stories_quality(items: list[Item]) -> dict[str, float]:
+    """Stories against the generated events (the generator knows each item's event): B-cubed P/R/F1.
+
+    An article is matched to its item by the key its link ends with (feeds and
+    the inbox alike); articles without a story count as stories of their own.
+    """
+    from newsdesk.coverage.evaluate import bcubed
+    from newsdesk.models import Article
+
+    event = {i.key: str(i.event) for i in items}
+    predicted: dict[int, int] = {}
+    gold: dict[int, str] = {}
+    for pk, url, story in Article.objects.values_list("id", "url", "story_id"):
+        key = url.rstrip("/").rsplit("/", 1)[-1]
+        if key in event:
+            predicted[pk] = story if story is not None else -pk
+            gold[pk] = event[key]
+    p, r, f1 = bcubed(predicted=predicted, gold=gold)
+    return {"stories": float(len(set(predicted.values()))), "bcubed_p": p, "bcubed_r": r, "bcubed_f1": f1}
+
+
 def _write_drops(inbox: Path, items: list[Item]) -> None:
     inbox.mkdir(parents=True, exist_ok=True)
     now = datetime.now(UTC) - timedelta(minutes=30)
@@ -442,8 +463,13 @@ def main() -> int:
             f"{figures['worker_ready_s']:.1f}s (language models preloaded), to first poll {figures['worker_start_s']:.1f}s",
             flush=True,
         )
-        stories = Article.objects.values("story").distinct().count()
-        print(f"cold: {stories} stories for {room.events} generated events (informational)", flush=True)
+        figures.update(_stories_quality(cold))
+        print(
+            f"cold: {figures['stories']:.0f} stories for {room.events} generated events; B-cubed against the "
+            f"generated events: F1 {figures['bcubed_f1']:.3f} precision {figures['bcubed_p']:.3f} "
+            f"recall {figures['bcubed_r']:.3f} (informational)",
+            flush=True,
+        )
 
         # --- Phase 2: steady, translation on --------------------------------------------
         stack.stop("beat")
@@ -537,7 +563,8 @@ def main() -> int:
         f"items_per_s={figures['items_per_s']:.0f} poll_items_per_s={figures['poll_items_per_s']:.0f} (target>=1800) "
         f"fresh_p50={figures['fresh_p50']:.1f} fresh_p95={figures['fresh_p95']:.1f} (target<=10) "
         f"publish_p95={figures['publish_p95']:.1f} translation_s={figures['translation_s']:.0f} "
-        f"peak_pss_mb={pss_mb:.0f} (target<=1536) peak_rss_mb={rss_mb:.0f}"
+        f"peak_pss_mb={pss_mb:.0f} (target<=1536) peak_rss_mb={rss_mb:.0f} "
+        f"stories_bcubed_f1={figures['bcubed_f1']:.3f} (no target)"
     )
     return 0 if ok else 1
 

@@ -16,7 +16,18 @@ from newsdesk.coverage.memory import MemoryStore
 from newsdesk.coverage.semantic import article_embedding, semantic_enabled
 from newsdesk.coverage.storycounts import story_refresh_counts
 from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageTerm, Source, Story, TranslationStatus
-from tests.support.coverage import FED, QUAKE, QUAKE_ES_LONG, T0, french_quake, make_article, spanish_quake
+from tests.support.coverage import (
+    FED,
+    FILLER,
+    QUAKE,
+    QUAKE_ES_LONG,
+    T0,
+    ZOO,
+    ZOO_LATE,
+    french_quake,
+    make_article,
+    spanish_quake,
+)
 
 CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "coverage"
 
@@ -86,6 +97,25 @@ def test_articles_outside_the_window_are_not_candidates(settings):
     first = article_assign_story(article=make_article(title=QUAKE[0][0], summary=QUAKE[0][1]))
     late = make_article(title=QUAKE[1][0], summary=QUAKE[1][1], at=T0 + timedelta(days=5))
     assert article_assign_story(article=late).id != first.id
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("late_hours", [17520.0, 0.0])
+def test_a_late_report_joins_its_story_through_the_database(settings, late_hours):
+    """The store's search marks articles outside the window as late (SQLite and PostgreSQL paths): a report
+    six months on joins on the story's own names; with the late window off it starts its own story."""
+    settings.NEWSDESK_COVERAGE_LATE_WINDOW_HOURS = late_hours
+    for i, (title, lead) in enumerate(FILLER):
+        article_assign_story(article=make_article(title=title, summary=lead, at=T0 - timedelta(hours=10 - i)))
+    stories = {
+        article_assign_story(article=make_article(title=t, summary=s, at=T0 + timedelta(hours=i))).id
+        for i, (t, s) in enumerate(ZOO)
+    }
+    assert len(stories) == 1
+    late = article_assign_story(
+        article=make_article(title=ZOO_LATE[0], summary=ZOO_LATE[1], at=T0 + timedelta(days=180))
+    )
+    assert (late.id in stories) == bool(late_hours)
 
 
 @pytest.mark.django_db(transaction=True)

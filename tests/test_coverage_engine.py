@@ -9,6 +9,7 @@ import pytest
 from newsdesk.coverage.engine import Params, _story_quiet, doc_assign
 from newsdesk.coverage.memory import MemoryStore
 from newsdesk.coverage.text import text_features
+from tests.support.coverage import FILLER, ZOO, ZOO_LATE, ZOO_OTHER
 
 HOUR = 3600.0
 DAY = 24 * HOUR
@@ -101,3 +102,49 @@ def test_stories_both_being_covered_merge_at_the_lower_bar_quiet_ones_do_not():
     # Two days later neither one-article story counts as active: no merge, one of them is joined.
     assert assign(store, 12, 2 * DAY, MARKETS[2], params) in {first, second}
     assert store.story_of(10) != store.story_of(11)
+
+
+def zoo_story(params: Params) -> tuple[MemoryStore, int]:
+    """Unrelated news, then three reports of the Cincinnati Zoo gorilla on day 1: one story."""
+    store = MemoryStore(centroid_terms=params.centroid_terms)
+    for i, (title, lead) in enumerate(FILLER):
+        doc_assign(
+            doc_key=i + 1, at=i * HOUR, features=text_features(title=title, body=lead), store=store, params=params
+        )
+    stories = set()
+    for i, (title, lead) in enumerate(ZOO):
+        features = text_features(title=title, body=lead)
+        doc_assign(doc_key=20 + i, at=DAY + i * HOUR, features=features, store=store, params=params)
+        stories.add(store.story_of(20 + i))
+    assert len(stories) == 1
+    return store, stories.pop()
+
+
+def assign_at(store: MemoryStore, at: float, text: tuple[str, str], params: Params) -> int | None:
+    doc_assign(doc_key=100, at=at, features=text_features(title=text[0], body=text[1]), store=store, params=params)
+    return store.story_of(100)
+
+
+def test_a_late_report_joins_its_story_on_the_story_s_own_names():
+    """Six months on (far outside the 60-day window) a report naming Harambe, the Cincinnati Zoo and its
+    director joins the story; without the late tier it starts a story of its own."""
+    params = Params()
+    assert params.window_hours * HOUR < 180 * DAY
+    store, story = zoo_story(params)
+    assert assign_at(store, 180 * DAY, ZOO_LATE, params) == story
+
+    off = replace(params, late_window_hours=0.0)
+    store, story = zoo_story(off)
+    assert assign_at(store, 180 * DAY, ZOO_LATE, off) != story
+
+
+def test_a_same_kind_event_months_later_does_not_join_a_late_story():
+    """Another gorilla shot at another zoo a year later shares the topic's words but not the story's names:
+    the late tier keeps it out, though its score passes the join bar (a tier on score alone takes it)."""
+    params = Params()
+    store, story = zoo_story(params)
+    assert assign_at(store, 400 * DAY, ZOO_OTHER, params) != story
+
+    on_score_alone = replace(params, late_join_threshold=params.join_threshold, late_names_min=0, late_names_held=0.0)
+    store, story = zoo_story(on_score_alone)
+    assert assign_at(store, 400 * DAY, ZOO_OTHER, on_score_alone) == story

@@ -12,6 +12,11 @@ from config.env import env_bool, env_float, env_int, env_str
 # window costs precision only at the margin and no time. 60 days: events such
 # as a trial or a scandal run for weeks with quiet spells in between.
 NEWSDESK_COVERAGE_WINDOW_HOURS = env_float("NEWSDESK_COVERAGE_WINDOW_HOURS", 1440.0)
+# A late report (the gunman's profile weeks after the shooting, a follow-up a
+# year on) may still join its story up to this far apart, but only on the
+# story's own rare names and with nothing conflicting (engine.Params,
+# late_*). Two years; 0 (or anything not above the window) turns it off.
+NEWSDESK_COVERAGE_LATE_WINDOW_HOURS = env_float("NEWSDESK_COVERAGE_LATE_WINDOW_HOURS", 17520.0)
 # On PostgreSQL the story assignment's few statements are prepared once per
 # connection (planning them cost about as much as running them). Turn off
 # behind a pooler that does not keep sessions (PgBouncer in transaction mode).

@@ -47,6 +47,7 @@ def coverage_params() -> Params:
     chosen = semantic_model()
     return Params(
         window_hours=settings.NEWSDESK_COVERAGE_WINDOW_HOURS,
+        late_window_hours=settings.NEWSDESK_COVERAGE_LATE_WINDOW_HOURS,
         semantic_floor=chosen.floor,
         semantic_weight=chosen.weight,
         semantic_floor_headline=chosen.floor_headline,

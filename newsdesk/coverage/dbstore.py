@@ -186,40 +186,57 @@ class DbStore:
                 pg_execute(cursor, LOCK_SQL, [keys, modes])
         self.locked_exclusive = exclusive
 
-    def candidates(self, *, terms: Sequence[str], since: float, until: float, per_term: int) -> list[Candidate]:
+    def candidates(
+        self,
+        *,
+        terms: Sequence[str],
+        since: float,
+        until: float,
+        per_term: int,
+        near: tuple[float, float] | None = None,
+    ) -> list[Candidate]:
         self.lock(index=terms[: self.params.query_terms], search=terms)
         if not terms:
             return []
+        near = near if near is not None else (since, until)
         if self.pg:
-            return self._candidates_pg(terms=terms, since=since, until=until, per_term=per_term)
+            return self._candidates_pg(terms=terms, since=since, until=until, per_term=per_term, near=near)
         table = CoveragePosting._meta.db_table
         # One bounded, index-ordered read per term: newest postings first, at
         # most per_term of them, so a common term never floods the query.
         # Only the model's table name is interpolated; every value is a parameter.
         part = (
-            f"SELECT * FROM (SELECT article_id, %s AS rnk FROM {table} "  # noqa: S608
+            f"SELECT * FROM (SELECT article_id, %s AS rnk, "  # noqa: S608
+            f"(published_at < %s OR published_at > %s) AS late FROM {table} "
             f"WHERE term = %s AND published_at >= %s AND published_at <= %s "
             f"ORDER BY published_at DESC, article_id DESC LIMIT %s) AS p{{i}}"
         )
         sql = " UNION ALL ".join(part.format(i=i) for i in range(len(terms)))
         params: list[object] = []
         for rank, term in enumerate(terms):
-            params += [rank, term, utc_datetime(since), utc_datetime(until), per_term]
+            params += [rank, utc_datetime(near[0]), utc_datetime(near[1])]
+            params += [term, utc_datetime(since), utc_datetime(until), per_term]
         hits: dict[int, float] = {}
+        late: dict[int, bool] = {}
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = sorted(cursor.fetchall(), key=lambda r: r[1])  # add in rank order, as the memory store does
-        for article_id, rank in rows:
+        for article_id, rank, is_late in rows:
             hits[article_id] = hits.get(article_id, 0.0) + 1.0 / (1 + rank)
-        return [Candidate(key=k, story=0, hits=h) for k, h in hits.items()]
+            late[article_id] = bool(is_late)
+        return [Candidate(key=k, story=0, hits=h, late=late[k]) for k, h in hits.items()]
 
-    def _candidates_pg(self, *, terms: Sequence[str], since: float, until: float, per_term: int) -> list[Candidate]:
+    def _candidates_pg(
+        self, *, terms: Sequence[str], since: float, until: float, per_term: int, near: tuple[float, float]
+    ) -> list[Candidate]:
         """Candidates, their vectors and their stories' centroids in one statement.
 
-        The engine keeps the ``params.candidates`` best by (hits desc, id) and
-        scores those; this ranks the same way in SQL (the float sum runs in
-        rank order, as in Python, so ties break identically) and returns only
-        those, with what :meth:`docs` and :meth:`centroids` will be asked for.
+        The engine keeps the ``params.candidates`` best near ones and the
+        ``params.late_candidates`` best late ones (published outside ``near``)
+        by (hits desc, id) and scores those; this ranks the same way in SQL
+        (the float sum runs in rank order, as in Python, so ties break
+        identically) and returns only those, with what :meth:`docs` and
+        :meth:`centroids` will be asked for.
 
         It also locks the candidate stories' rows (story and centroid, in id
         order so two workers cannot deadlock), which a join needs before it
@@ -240,40 +257,48 @@ class DbStore:
         grams = _grams_column(self.params, "v.grams")
         sql = (
             "WITH q AS (SELECT u.term, u.rnk FROM unnest(%s::text[]) WITH ORDINALITY AS u(term, rnk)), "  # noqa: S608
-            "p AS (SELECT q.rnk, x.article_id FROM q CROSS JOIN LATERAL ("
-            f"SELECT c.article_id FROM {post} c WHERE c.term = q.term "
+            "p AS (SELECT q.rnk, x.article_id, x.published_at FROM q CROSS JOIN LATERAL ("
+            f"SELECT c.article_id, c.published_at FROM {post} c WHERE c.term = q.term "
             "AND c.published_at >= %s AND c.published_at <= %s "
             "ORDER BY c.published_at DESC, c.article_id DESC LIMIT %s) AS x), "
-            "h AS (SELECT p.article_id, sum(1.0::float8 / p.rnk ORDER BY p.rnk) AS hits FROM p "
-            "WHERE p.article_id <> %s GROUP BY p.article_id ORDER BY hits DESC, p.article_id LIMIT %s), "
-            f"d AS MATERIALIZED (SELECT h.article_id, h.hits, v.at, v.terms, v.names, {grams} AS grams, a.story_id "
-            "FROM h "
+            "g AS (SELECT p.article_id, sum(1.0::float8 / p.rnk ORDER BY p.rnk) AS hits, "
+            "bool_or(p.published_at < %s OR p.published_at > %s) AS late FROM p "
+            "WHERE p.article_id <> %s GROUP BY p.article_id), "
+            "h AS ((SELECT g.article_id, g.hits, g.late FROM g WHERE g.late "
+            "ORDER BY g.hits DESC, g.article_id LIMIT %s) UNION ALL "
+            "(SELECT g.article_id, g.hits, g.late FROM g WHERE NOT g.late "
+            "ORDER BY g.hits DESC, g.article_id LIMIT %s)), "
+            f"d AS MATERIALIZED (SELECT h.article_id, h.hits, h.late, v.at, v.terms, v.names, {grams} AS grams, "
+            "a.story_id FROM h "
             f"LEFT JOIN {doc} v ON v.article_id = h.article_id LEFT JOIN {art} a ON a.id = h.article_id), "
             "k AS (SELECT ARRAY(SELECT DISTINCT d.story_id FROM d WHERE d.terms IS NOT NULL "
             "AND d.story_id IS NOT NULL) AS ids), "
             f"l AS (SELECT s.id, s.merged_into_id, c.centroid FROM k, {sto} s JOIN {cent} c ON c.story_id = s.id "
             "WHERE s.id = ANY(k.ids) AND c.story_id = ANY(k.ids) ORDER BY s.id FOR UPDATE OF s, c) "
-            "SELECT d.article_id, d.hits, d.at, d.terms, d.names, d.grams, d.story_id FROM d UNION ALL "
-            "SELECT NULL, NULL, NULL, l.centroid, NULL, NULL, l.id FROM l WHERE l.merged_into_id IS NULL"
+            "SELECT d.article_id, d.hits, d.late, d.at, d.terms, d.names, d.grams, d.story_id FROM d UNION ALL "
+            "SELECT NULL, NULL, NULL, NULL, l.centroid, NULL, NULL, l.id FROM l WHERE l.merged_into_id IS NULL"
         )
         params = [
             list(terms),
             utc_datetime(since),
             utc_datetime(until),
             per_term,
+            utc_datetime(near[0]),
+            utc_datetime(near[1]),
             self.article.id,
+            self.params.late_candidates,
             self.params.candidates,
         ]
         with pg_cursor() as cursor:
             pg_execute(cursor, sql, params)
             rows = cursor.fetchall()
         found = []
-        for key, hits, at, terms_, names, grams, story in rows:
+        for key, hits, late, at, terms_, names, grams, story in rows:
             if key is None:
                 self._centroids[story] = json_value(terms_)
                 self.locked_stories.add(story)
                 continue
-            found.append(Candidate(key=key, story=story or 0, hits=hits))
+            found.append(Candidate(key=key, story=story or 0, hits=hits, late=bool(late)))
             if terms_ is not None and story is not None:
                 self._docs[key] = Doc(
                     key=key,

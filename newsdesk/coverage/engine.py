@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .links import NO_LINKS, Links, links_merge_group, links_story_pairs_forbidden
+from .particulars import month_stems
 from .text import Features
 
 GRAM_PREFIX = "#"  # grams share the df table with terms; the prefix keeps them apart.
@@ -130,9 +131,53 @@ class Params:
     shared_year: float = 0.0
     shared_day: float = 0.0
     shared_number: float = 0.0
+    # Many kinds in conflict, few shared: when two articles conflict on
+    # ``conflict_many_kinds`` or more kinds (place, year, day, figure,
+    # names), where or who among them, and agree on ``conflict_many_shared``
+    # or fewer, the score is further multiplied by (1 - conflict_many).
+    # Each kind alone is weak evidence (above), but reports of one event
+    # nearly always agree on something: measured (docs/benchmarks.md,
+    # "Same-kind events worded alike"), 0.1% of ECB+'s pairs of one event
+    # are that far apart, 0.3% of giveme5w1h's and none of UCI's, against
+    # 8.9%, 16% and 0% of pairs of two events, and 97% of the pairs of two
+    # same-kind events in the whole-path bench's generated news (two rate
+    # decisions, two rail strikes, worded alike in one language). When the
+    # article is that far from every member of a story it was compared
+    # with, the story scores no more than its members (its summed vector
+    # does not count); not when it is that far from the story's core alone:
+    # a core holds only what half the members agree on, so an article's
+    # particulars conflict with it more often than with its matching member
+    # (giveme5w1h recall 0.872 -> 0.858 when it did).
+    conflict_many: float = 0.5
+    conflict_many_kinds: int = 3
+    conflict_many_shared: int = 1
     # A story's core: the particulars at least this share of its members
     # (those the article's search found) hold.
     core_share: float = 0.5
+    # A late report: a story none of whose found members is within
+    # ``window_hours`` of the article (a follow-up months later: the
+    # gunman's profile after the shooting, a trailer weeks after the
+    # first) is searched up to ``late_window_hours`` away, among the
+    # ``late_candidates`` best late hits, and joined only on the story's
+    # own particulars, which recurring same-kind events (next year's
+    # election, the same team's next injury) do not share:
+    # - its score reaches ``late_join_threshold`` (above the join bar);
+    # - nothing in the article conflicts with the story's core (place,
+    #   year, names);
+    # - it shares ``late_names_min`` or more of the core's names that are
+    #   rare in the index: idf at least ``late_name_rarity`` x the idf of
+    #   a name seen once (at 100,000 articles: held by about 20 or fewer);
+    # - at least ``late_names_held`` of its own most distinctive names
+    #   (among its ``query_terms``) occur in the story ("Berlin's New Year's
+    #   Eve safe zones" names Berlin, which the Cologne story of two years
+    #   before does not).
+    # A late story is never merged with another by this article.
+    late_window_hours: float = 17520.0
+    late_candidates: int = 10
+    late_join_threshold: float = 0.4
+    late_names_min: int = 2
+    late_name_rarity: float = 0.75
+    late_names_held: float = 0.5
 
 
 @dataclass(slots=True)
@@ -180,6 +225,7 @@ class Candidate:
     key: int
     story: int
     hits: float
+    late: bool = False  # published outside the ``near`` range the search was given
 
 
 @dataclass(slots=True)
@@ -198,7 +244,22 @@ class Store(Protocol):
 
     def df(self, keys: Sequence[str]) -> dict[str, int]: ...
 
-    def candidates(self, *, terms: Sequence[str], since: float, until: float, per_term: int) -> list[Candidate]: ...
+    def candidates(
+        self,
+        *,
+        terms: Sequence[str],
+        since: float,
+        until: float,
+        per_term: int,
+        near: tuple[float, float] | None = None,
+    ) -> list[Candidate]:
+        """Articles holding the terms, published in [since, until] (the newest ``per_term`` per term).
+
+        With ``near``, those published outside it are marked ``late``. A store
+        may return only the ``Params.candidates`` best near ones and the
+        ``Params.late_candidates`` best late ones (by hits, then key).
+        """
+        ...
 
     def docs(self, keys: Sequence[int]) -> list[Doc]: ...
 
@@ -272,17 +333,21 @@ def _kinds(parts: frozenset[str]) -> dict[str, set[str]]:
     return out
 
 
-def particulars_factor(
+def particulars_relation(
     a: frozenset[str], b: frozenset[str], names_a: Iterable[str], names_b: Iterable[str], *, params: Params
-) -> float:
-    """How the particulars of two articles (or an article and a story's core) move their score.
+) -> tuple[float, bool]:
+    """How the particulars of two sides move their score, and whether they conflict on many kinds.
 
     For each kind (place, year, day, figure, and the names) that both sides
     mention: sharing none is evidence of two events (the score is multiplied
     by 1 - that kind's conflict penalty), sharing one is evidence of one (by
-    1 + its bonus). A side silent on a kind says nothing.
+    1 + its bonus). A side silent on a kind says nothing. The flag says
+    whether they conflict on ``conflict_many_kinds`` kinds or more and share
+    ``conflict_many_shared`` or fewer (``Params.conflict_many``).
     """
     factor = 1.0
+    shared_kinds = conflict_kinds = 0
+    strong = False  # a conflict on where or who: figures, days and years alone never count as many
     if a and b:
         ka, kb = _kinds(a), _kinds(b)
         for kind, conflict, shared in (
@@ -293,12 +358,48 @@ def particulars_factor(
         ):
             sa, sb = ka.get(kind), kb.get(kind)
             if sa and sb:
-                factor *= (1.0 + shared) if not sa.isdisjoint(sb) else (1.0 - conflict)
-    if params.conflict_names:
-        wa = [n for n in names_a if not n[:1].isdigit()]
-        wb = [n for n in names_b if not n[:1].isdigit()]
-        if len(wa) >= params.names_min and len(wb) >= params.names_min and set(wa).isdisjoint(wb):
+                if sa.isdisjoint(sb):
+                    factor *= 1.0 - conflict
+                    conflict_kinds += 1
+                    strong = strong or kind == "p:"
+                else:
+                    factor *= 1.0 + shared
+                    shared_kinds += 1
+    wa = [n for n in names_a if not n[:1].isdigit()]
+    wb = [n for n in names_b if not n[:1].isdigit()]
+    if len(wa) >= params.names_min and len(wb) >= params.names_min:
+        if set(wa).isdisjoint(wb):
             factor *= 1.0 - params.conflict_names
+            conflict_kinds += 1
+            strong = True
+        elif (set(wa) & set(wb)) - month_stems():
+            shared_kinds += 1
+        else:
+            # Only a month in common ("November", capitalised in English): that
+            # is a date, counted under days; for the count, the names conflict.
+            conflict_kinds += 1
+            strong = True
+    many = strong and conflict_kinds >= params.conflict_many_kinds and shared_kinds <= params.conflict_many_shared
+    return factor, many
+
+
+def particulars_factor(
+    a: frozenset[str],
+    b: frozenset[str],
+    names_a: Iterable[str],
+    names_b: Iterable[str],
+    *,
+    params: Params,
+    pair: bool = False,
+) -> float:
+    """How the particulars of two articles (``pair``) or an article and a story's core move their score.
+
+    See :func:`particulars_relation`; between two articles, many kinds in
+    conflict and few shared push further (``Params.conflict_many``).
+    """
+    factor, many = particulars_relation(a, b, names_a, names_b, params=params)
+    if pair and many:
+        factor *= 1.0 - params.conflict_many
     return factor
 
 
@@ -314,7 +415,7 @@ def doc_similarity(a: Doc, b: Doc, *, params: Params) -> float:
     if a.embedding is not None and b.embedding is not None and params.semantic_weight:
         cosine = float(a.embedding @ b.embedding)
         lexical = _semantic_mix(lexical, cosine, params=params, terms=min(len(a.terms), len(b.terms)))
-    factor = particulars_factor(parts_a, parts_b, names_a, names_b, params=params)
+    factor = particulars_factor(parts_a, parts_b, names_a, names_b, params=params, pair=True)
     return min(1.0, lexical * factor) * _time_factor(a, b, params=params)
 
 
@@ -414,24 +515,34 @@ def doc_assign(
             return placed
     forbidden = set(store.stories_of(sorted(links.cannot_of(doc_key))).values()) if links else set()
     window = params.window_hours * 3600.0
+    reach = max(window, params.late_window_hours * 3600.0)
     found = store.candidates(
         terms=doc.index_terms(params.search_terms),
-        since=at - window,
-        until=at + window,
+        since=at - reach,
+        until=at + reach,
         per_term=params.postings_per_term,
+        near=(at - window, at + window),
     )
     found = [c for c in found if c.key != doc_key]
     found.sort(key=lambda c: (-c.hits, c.key))
+    near = [c for c in found if not c.late][: params.candidates]
+    late_keys = {c.key for c in [c for c in found if c.late][: params.late_candidates]}
     scored: list[tuple[float, Doc]] = []
-    for other in store.docs([c.key for c in found[: params.candidates]]):
+    for other in store.docs([c.key for c in near] + sorted(late_keys)):
         if other.story not in forbidden:
             scored.append((doc_similarity(doc, other, params=params), other))
     # A story scores by its best few members: one lucky overlap with a big
     # story is weaker evidence than several. Ties go to the older story.
+    # A story with a member inside the window is judged on those members
+    # alone, exactly as without the late search.
+    current = {other.story for _, other in scored if other.key not in late_keys}
     by_story: dict[int, list[tuple[float, Doc]]] = {}
     for score, other in scored:
         assert other.story is not None
+        if other.key in late_keys and other.story in current:
+            continue
         by_story.setdefault(other.story, []).append((score, other))
+    late = set(by_story) - current
     best_by_story: dict[int, tuple[float, Doc]] = {}
     for story_key, members in by_story.items():
         members.sort(key=lambda sm: (-sm[0], sm[1].key))
@@ -456,7 +567,22 @@ def doc_assign(
             core_parts, core_names = story_core([d for _, d in by_story[story_key]], share=params.core_share)
             cs *= particulars_factor(doc.particulars, core_parts, doc.name_stems, core_names, params=params)
             mixed = (1 - params.centroid_weight) * member_score + params.centroid_weight * min(1.0, cs)
+            # A story none of whose members the article could share (many
+            # kinds in conflict with each, ``conflict_many``): the summed
+            # vector of a story of one kind of event would carry it where no
+            # member would (its words are the kind's words, and a big story's
+            # summed vector scores near 1 whatever its particulars), so the
+            # members' score caps the story's.
+            if params.conflict_many and all(
+                particulars_relation(doc.particulars, d.particulars, doc.name_stems, d.name_stems, params=params)[1]
+                for _, d in by_story[story_key]
+            ):
+                mixed = min(mixed, member_score)
             best_by_story[story_key] = (mixed, match)
+    for story_key in sorted(late):
+        members = [d for _, d in by_story[story_key]]
+        if not late_joinable(doc, best_by_story[story_key][0], members, params=params, n_docs=store.doc_count()):
+            del best_by_story[story_key]
     content_best = max((sc for sc, _ in best_by_story.values()), default=0.0)
     active: set[int] = set()
     for story_key, (sc, match) in list(best_by_story.items()):
@@ -478,7 +604,9 @@ def doc_assign(
         both_active = story in active and other in active
         return params.merge_threshold_active if both_active else params.merge_threshold
 
-    merged = sorted(s for s, (sc, _) in ranked[1:] if min(sc, score) >= merge_bar(s))
+    merged = sorted(
+        s for s, (sc, _) in ranked[1:] if min(sc, score) >= merge_bar(s) and story not in late and s not in late
+    )
     if merged and links:
         merged = links_merge_group(merged, forbidden=_forbidden_pairs(store, links), seed=[story])
     if merged:
@@ -497,6 +625,29 @@ def doc_assign(
         evidence=doc_evidence(doc, match, score=score),
         merged=[s for s in sorted({*merged, ranked[0][0]}) if s != story],
     )
+
+
+def late_joinable(doc: Doc, score: float, members: Sequence[Doc], *, params: Params, n_docs: int) -> bool:
+    """Whether a late report may join a story whose found ``members`` are all outside the window.
+
+    The evidence a recurring event of the same kind lacks (see ``Params.late_window_hours``):
+    a score above ``late_join_threshold``, no conflict with the story's core,
+    two or more of the core's rare names shared, and its own distinctive names in the story.
+    """
+    if score < params.late_join_threshold or not members:
+        return False
+    core_parts, core_names = story_core(members, share=params.core_share)
+    stems = doc.name_stems
+    if particulars_factor(doc.particulars, core_parts, stems, core_names, params=params) < 1.0:
+        return False
+    # idf of a name held by one document of the index, the rarest there is.
+    once = _idf(0, n_docs, params.df_prior_docs)
+    rare = [n for n in core_names if not n[:1].isdigit() and stems.get(n, 0.0) >= params.late_name_rarity * once]
+    if len(rare) < params.late_names_min:
+        return False
+    held = {n for m in members for n in m.name_stems}
+    mine = [t for t in doc.index_terms(params.query_terms) if t in stems and not t[:1].isdigit()]
+    return sum(t in held for t in mine) >= params.late_names_held * len(mine)
 
 
 def _forbidden_pairs(store: Store, links: Links) -> set[frozenset[int]]:

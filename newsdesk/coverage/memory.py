@@ -45,7 +45,15 @@ class MemoryStore:
         for k in set(keys):
             self._df[k] += 1
 
-    def candidates(self, *, terms: Sequence[str], since: float, until: float, per_term: int) -> list[Candidate]:
+    def candidates(
+        self,
+        *,
+        terms: Sequence[str],
+        since: float,
+        until: float,
+        per_term: int,
+        near: tuple[float, float] | None = None,
+    ) -> list[Candidate]:
         hits: dict[int, float] = defaultdict(float)
         for rank, term in enumerate(terms):
             plist = self._postings.get(term)
@@ -56,7 +64,12 @@ class MemoryStore:
             # The most recent ones, as the database reads them.
             for _, key in plist[max(lo, hi - per_term) : hi]:
                 hits[key] += 1.0 / (1 + rank)
-        return [Candidate(key=k, story=self._docs[k].story or 0, hits=h) for k, h in hits.items()]
+        lo_near, hi_near = near if near is not None else (since, until)
+        return [
+            Candidate(key=k, story=d.story or 0, hits=h, late=not lo_near <= d.at <= hi_near)
+            for k, h in hits.items()
+            for d in (self._docs[k],)
+        ]
 
     def docs(self, keys: Sequence[int]) -> list[Doc]:
         return [self._docs[k] for k in keys if k in self._docs]

@@ -83,3 +83,60 @@ def spanish_quake(
     return make_article(
         title=text[0], summary=text[1], title_en=title_en, language="es", country=country, status=status, at=at
     )
+
+
+# A story, a late report of it six months on, and a same-kind event in another
+# place (the late tier, engine.Params.late_*), with unrelated news around them
+# so that document frequencies tell rare names from common words.
+FILLER = [
+    (
+        "Chelsea beat Arsenal in the London derby",
+        "Two goals in the second half gave Chelsea the points at Stamford Bridge.",
+    ),
+    (
+        "Volcano erupts in Iceland, flights cancelled",
+        "Ash from the eruption near Grindavik closed Keflavik airport for a day.",
+    ),
+    ("New telescope photographs a distant galaxy", "The James Webb telescope sent back images of a galaxy far away."),
+    (
+        "Central bank holds interest rates steady",
+        "The European Central Bank kept its rate, said Christine Lagarde in Frankfurt.",
+    ),
+    (
+        "Floods hit northern Italy after days of rain",
+        "Rivers burst their banks in Emilia-Romagna, and the army evacuated villages.",
+    ),
+    (
+        "Tech company unveils a folding phone",
+        "Samsung showed the new device in Seoul and said it would go on sale in August.",
+    ),
+    ("Marathon record falls in Berlin", "Eliud Kipchoge ran the Berlin course in two hours and one minute on Sunday."),
+    ("Parliament passes a new budget", "Lawmakers in Ottawa approved the spending plan after a long debate."),
+]
+ZOO = [
+    (
+        "Gorilla killed after boy falls into enclosure at Cincinnati Zoo",
+        "Harambe, a western lowland gorilla, was shot dead at the Cincinnati Zoo and Botanical Garden on Saturday "
+        "after a boy climbed into its enclosure, zoo director Thane Maynard said.",
+    ),
+    (
+        "Cincinnati Zoo defends decision to shoot gorilla Harambe",
+        "Thane Maynard, director of the Cincinnati Zoo and Botanical Garden, said the zoo made the right call in "
+        "killing Harambe after a boy fell into the moat.",
+    ),
+    (
+        "Outrage grows after Cincinnati Zoo kills gorilla to save boy",
+        "Animal rights groups criticised the Cincinnati Zoo on Sunday for shooting Harambe, a western lowland "
+        "gorilla, after a boy entered its enclosure.",
+    ),
+]
+ZOO_LATE = (
+    "Six months on, the gorilla's death still haunts the Cincinnati Zoo",
+    "Six months after Harambe the gorilla was shot at the Cincinnati Zoo and Botanical Garden to save a boy who "
+    "fell into its enclosure, director Thane Maynard says visitors still leave flowers.",
+)
+ZOO_OTHER = (
+    "Gorilla shot dead at a zoo after a girl climbs into its enclosure",
+    "Officials at the Dallas Zoo said on Tuesday that Zola, a western lowland gorilla, was shot dead after a girl "
+    "climbed into its enclosure, zoo director Gregg Hudson said.",
+)
