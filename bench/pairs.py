@@ -93,7 +93,7 @@ def main() -> int:
         raw = params.weight_terms * _cosine(da.terms, db.terms) + params.weight_names * overlap
         lexical.append(max(raw, 0.0) ** params.score_power)
         names.append(overlap)
-        factor.append(particulars_factor(pa, pb, na, nb, params=params))
+        factor.append(particulars_factor(pa, pb, na, nb, params=params, pair=True))
         headline = min(len(da.terms), len(db.terms)) <= params.headline_terms
         floors.append(headline and params.semantic_floor_headline is not None)
     lex, names_arr, fac = np.array(lexical), np.array(names), np.array(factor)

@@ -5,7 +5,12 @@ import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+# gunicorn's rule of thumb, 2 x cores + 1, counts sync workers: one request
+# at a time each. These workers are threaded (``threads``, 2 by default), so
+# cores + 1 processes already give more request slots (6 on 2 cores) than the
+# rule (5), and every process saved is about 30 MB (docs/benchmarks.md,
+# "Memory of the production process set": same throughput, 3 against 5).
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", 2))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = 30
@@ -15,6 +20,17 @@ keepalive = 5
 # 334 MB PSS instead of 372, docs/benchmarks.md). Nothing opens a connection
 # at import. A new release needs a restart, not a HUP, to load new code.
 preload_app = True
+
+
+def when_ready(server):
+    # In the master, once the app is loaded and before the first fork: build
+    # what every worker would otherwise build privately on its first requests
+    # (URL resolver, view modules, compiled templates; docs/benchmarks.md,
+    # "Memory of the production process set").
+    from newsdesk.ops.prefork import web_warm
+
+    if preload_app:
+        web_warm()
 
 
 def pre_fork(server, worker):

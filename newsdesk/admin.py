@@ -18,7 +18,12 @@ from newsdesk.enrich.retranslate import articles_retranslate_mark
 from newsdesk.ingest.sources import sources_disable, sources_enable, sources_poll_now
 from newsdesk.languages import language_name, language_note, original_language_q
 from newsdesk.models import Article, FetchAttempt, Source, SourceKind, Story, Translation, TranslationStatus
-from newsdesk.tasks import articles_retranslate_enqueue, sources_poll_enqueue
+
+# newsdesk.tasks (and through it lingua, feedparser, the translation clients)
+# is imported inside the two actions that queue work, not here: django.setup()
+# imports this module in every process, beat's too, which queues tasks by
+# name and needs none of that (docs/benchmarks.md, "Memory of the production
+# process set"; tests/test_prefork.py holds beat's imports to it).
 
 admin.site.site_header = "Newsdesk admin"
 admin.site.site_title = "Newsdesk admin"
@@ -271,6 +276,8 @@ class SourceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Poll selected sources now")
     def poll_now(self, request, queryset) -> None:
+        from newsdesk.tasks import sources_poll_enqueue  # lazily: see the note at the imports
+
         now = sources_poll_now(source_ids=queryset.values_list("id", flat=True))
         queued = sources_poll_enqueue(source_ids=now.due)
         note = f" {now.disabled} disabled source(s) skipped: enable them first, or use Preview." if now.disabled else ""
@@ -480,6 +487,8 @@ class ArticleAdmin(admin.ModelAdmin):
 
     @admin.action(description="Re-translate selected articles")
     def retranslate(self, request, queryset) -> None:
+        from newsdesk.tasks import articles_retranslate_enqueue  # lazily: see the note at the imports
+
         ids = articles_retranslate_mark(article_ids=queryset.values_list("id", flat=True))
         queued = articles_retranslate_enqueue(article_ids=ids)
         self.message_user(request, f"Queued {queued} article(s) for translation.", messages.SUCCESS)

@@ -11,12 +11,15 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-from .providers import REGISTRY
-from .status import provider_config_problem, translation_chain
-
 
 @register(Tags.compatibility, deploy=False)
 def translation_settings_check(app_configs=None, **kwargs) -> list:
+    # Imported when the check runs, not when it is registered (apps.ready, in
+    # every process): the providers bring the translation clients, which beat
+    # never needs (config/celery.py).
+    from .providers import REGISTRY
+    from .status import provider_config_problem, translation_chain
+
     errors: list = []
     chain = translation_chain()
     if not chain:

@@ -24,10 +24,11 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
-from celery.signals import worker_init, worker_process_shutdown
+from celery.signals import task_postrun, worker_init, worker_process_shutdown
 
 log = logging.getLogger("newsdesk.ops")
 
@@ -37,6 +38,10 @@ _preloads: list[Callable[[], None]] = []
 # Set in the master at worker_init; children inherit them through fork.
 _baseline_kb = 0
 _limit_kb = 0
+_master_pid = 0
+# A child gives its freed heap pages back at most this often (a trim costs 3-4 ms).
+TRIM_EVERY_SECONDS = 1.0
+_last_trim = 0.0
 
 
 def worker_preload_register(func: Callable[[], None]) -> Callable[[], None]:
@@ -74,7 +79,10 @@ def guard_limit_kb(*, baseline_kb: int, growth_kb: int) -> int | None:
 def _guard_start(sender: Any = None, **_: Any) -> None:
     from django.conf import settings
 
-    global _baseline_kb, _limit_kb
+    from .prefork import malloc_trim
+
+    global _baseline_kb, _limit_kb, _master_pid
+    _master_pid = os.getpid()
     for preload in list(_preloads):
         preload()
     # Everything the master built (Django, the app, the models' Python side)
@@ -82,8 +90,13 @@ def _guard_start(sender: Any = None, **_: Any) -> None:
     # child's collections never write to those objects' pages, which stay
     # shared with the master instead of being copied into every child.
     gc.collect()
+    # The models' build freed its decompression buffers; give those pages
+    # back before the children inherit them (about 40-90 MB).
+    malloc_trim()
     gc.freeze()
-    _baseline_kb = max(rss_kb(), peak_rss_kb())
+    # The size now, after the trim: the children start at it (their peak RSS
+    # starts at their size at the fork, not at the master's earlier peak).
+    _baseline_kb = rss_kb() or peak_rss_kb()
     limit = guard_limit_kb(baseline_kb=_baseline_kb, growth_kb=settings.NEWSDESK_WORKER_MAX_GROWTH_KB)
     _limit_kb = limit or 0
     if sender is not None:
@@ -94,6 +107,26 @@ def _guard_start(sender: Any = None, **_: Any) -> None:
         settings.NEWSDESK_WORKER_MAX_GROWTH_KB,
         limit or "off",
     )
+
+
+@task_postrun.connect
+def _child_trim(**_: Any) -> None:
+    """After a task, in a pool child: give back the heap pages its batch freed.
+
+    Freed memory stays in the child's malloc arenas otherwise, counted against
+    it (and against the memory guard) until something reuses it; a batch's
+    rows, texts and vectors are freed when the task ends.
+    """
+    global _last_trim
+    if not _master_pid or os.getpid() == _master_pid:
+        return  # not a prefork child (solo pool, eager tasks, tests)
+    now = time.monotonic()
+    if now - _last_trim < TRIM_EVERY_SECONDS:
+        return
+    _last_trim = now
+    from .prefork import malloc_trim
+
+    malloc_trim()
 
 
 def recycle_record(*, pid: int, peak_kb: int) -> None:
