@@ -124,9 +124,6 @@ class DbStore:
         self.article = article
         self.params = params
         self.pg = connection.vendor == "postgresql"
-        # Keys whose CoverageTerm row existed at the read (rows are never
-        # deleted but by a full rebuild, so these take a plain UPDATE).
-        self.df_known: set[str] = set()
         # The terms this transaction holds an exclusive lock on (PostgreSQL).
         self.locked_exclusive: set[str] = set()
         self._locked = not self.pg
@@ -164,7 +161,6 @@ class DbStore:
                 rows = dict(cursor.fetchall())
         else:
             rows = dict(CoverageTerm.objects.filter(term__in=wanted).values_list("term", "df"))
-        self.df_known.update(rows)
         self._n = rows.pop(DOC_COUNT_KEY, 0)
         return rows
 
@@ -246,7 +242,15 @@ class DbStore:
         order so two workers cannot deadlock), which a join needs before it
         writes: the locked rows come back in their latest version even when
         the statement waited for a concurrent join, so the centroid read here
-        is the one to update, and the writes need no lock of their own.
+        is the one to update, and the writes need no lock of their own. A
+        story merged meanwhile is dropped after its lock (its latest row).
+
+        The stories are looked up by ``id = ANY(array)`` on both tables, so
+        every plan reaches them through their primary keys. The statement is
+        prepared once per connection and a worker keeps its connection: a
+        plan made while the tables were new and empty (a first import) is
+        kept, and ``IN (subquery)`` then got one that walked every story for
+        each article.
         """
         post, doc, sto = CoveragePosting._meta.db_table, CoverageDoc._meta.db_table, Story._meta.db_table
         art, cent = Article._meta.db_table, CoverageStory._meta.db_table
@@ -267,11 +271,12 @@ class DbStore:
             f"d AS MATERIALIZED (SELECT h.article_id, h.hits, h.late, v.at, v.terms, v.names, {grams} AS grams, "
             "a.story_id FROM h "
             f"LEFT JOIN {doc} v ON v.article_id = h.article_id LEFT JOIN {art} a ON a.id = h.article_id), "
-            f"l AS (SELECT s.id, c.centroid FROM {sto} s JOIN {cent} c ON c.story_id = s.id "
-            "WHERE s.id IN (SELECT d.story_id FROM d WHERE d.terms IS NOT NULL) AND s.merged_into_id IS NULL "
-            "ORDER BY s.id FOR UPDATE OF s, c) "
+            "k AS (SELECT ARRAY(SELECT DISTINCT d.story_id FROM d WHERE d.terms IS NOT NULL "
+            "AND d.story_id IS NOT NULL) AS ids), "
+            f"l AS (SELECT s.id, s.merged_into_id, c.centroid FROM k, {sto} s JOIN {cent} c ON c.story_id = s.id "
+            "WHERE s.id = ANY(k.ids) AND c.story_id = ANY(k.ids) ORDER BY s.id FOR UPDATE OF s, c) "
             "SELECT d.article_id, d.hits, d.late, d.at, d.terms, d.names, d.grams, d.story_id FROM d UNION ALL "
-            "SELECT NULL, NULL, NULL, NULL, l.centroid, NULL, NULL, l.id FROM l"
+            "SELECT NULL, NULL, NULL, NULL, l.centroid, NULL, NULL, l.id FROM l WHERE l.merged_into_id IS NULL"
         )
         params = [
             list(terms),
@@ -372,7 +377,7 @@ class DbStore:
                 params=self.params,
                 locked_centroids={story: self._centroids[story] for story in self.locked_stories},
                 merged=bool(self.merged),
-                df_settled=self.df_known,
+                df_settled=(),
                 score=score,
                 evidence=evidence,
                 embedding_sum=embedding_sum,

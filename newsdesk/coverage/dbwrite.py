@@ -110,9 +110,13 @@ def _story_columns() -> str:
 def _df_split(*, keys: Sequence[str], settled: Collection[str]) -> tuple[list[str], list[str]]:
     """Document-frequency keys to increment by a plain UPDATE, and the rest to upsert.
 
-    A ``settled`` key (one whose row this assignment's read found; rows are
-    only ever deleted by a full rebuild, ``store_reset``) cannot vanish
-    meanwhile: a plain UPDATE (several times cheaper than an upsert) is enough. Every
+    A ``settled`` key can take a plain UPDATE (several times cheaper than an
+    upsert) only if its row exists and no other transaction can write it
+    meanwhile, or the UPDATE and the upsert of one statement take row locks
+    in two orders and two assignments can deadlock. The store passes none:
+    since the term locks no longer cover every term of an article
+    (:mod:`newsdesk.coverage.dbstore`), any other assignment may be counting
+    the same words, and one sorted upsert is the only safe order. Every
     other key (the document count, grams, new terms) is upserted, in sorted
     order so two workers take the shared rows' locks in one order.
     """
