@@ -357,7 +357,18 @@ def main() -> int:
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/bench_pipeline")
     parser.add_argument("--keep-db", action="store_true")
     # The default install's model, even when an optional larger one is installed (which auto would prefer).
-    parser.add_argument("--semantic-model", default="multilingual-use-v3", help="NEWSDESK_COVERAGE_SEMANTIC_MODEL")
+    parser.add_argument(
+        "--semantic-model",
+        default=os.environ.get("NEWSDESK_COVERAGE_SEMANTIC_MODEL", "multilingual-use-v3"),
+        help="NEWSDESK_COVERAGE_SEMANTIC_MODEL for the whole process set (default: the environment's, else the default install's model)",
+    )
+    parser.add_argument(
+        "--coverage-semantic",
+        choices=("auto", "on", "off"),
+        default=os.environ.get("NEWSDESK_COVERAGE_SEMANTIC", "auto"),
+        help="NEWSDESK_COVERAGE_SEMANTIC for the whole process set; off = lexical coverage, #17's 60 s figure "
+        "(default: the environment's, else the shipped auto)",
+    )
     args = parser.parse_args()
     feeds = 40 if args.quick else 200
     per_feed = 50
@@ -399,6 +410,8 @@ def main() -> int:
         "NEWSDESK_FETCH_ALLOWED_NETWORKS": "127.0.0.0/8",
         "NEWSDESK_TRANSLATORS": "",
         "NEWSDESK_COVERAGE_SEMANTIC_MODEL": args.semantic_model,
+        # Named here, not inherited: the NEWSDESK_* of the calling shell are dropped above.
+        "NEWSDESK_COVERAGE_SEMANTIC": args.coverage_semantic,
         "GUNICORN_BIND": f"127.0.0.1:{web_port}",
     }
     os.environ.update(env)
