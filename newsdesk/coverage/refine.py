@@ -64,6 +64,7 @@ class RefineParams:
     split_ratio: float = 0.4
     split_ratio_conflict: float = 0.75
     split_pairs: bool = True  # a story of two lone articles may split (on conflicting particulars alone)
+    conflict_lone: bool = False
     merge_threshold: float = 0.4
     split_ratio_exclusive: float = 0.9  # two groups with cores of their own (OwnCore) link below this x cohesion
     own_core: OwnCore = OwnCore()
@@ -292,7 +293,7 @@ class _Pass:
         # Closer (or two lone articles, with no cohesion to compare with), but
         # their cores disagree on who, where or which year: two events of one kind.
         closer = (not known and self.refine.split_pairs) or (
-            known and link < self.refine.split_ratio_conflict * min(known)
+            (len(known) == 2 or self.refine.conflict_lone) and link < self.refine.split_ratio_conflict * min(known)
         )
         if closer and self._cores_conflict([[members[x] for x in g] for g in groups]):
             return True
