@@ -64,6 +64,14 @@ class RefineParams:
     split_ratio: float = 0.4
     split_ratio_conflict: float = 0.75
     split_pairs: bool = True  # a story of two lone articles may split (on conflicting particulars alone)
+    # A lone member's particulars are not a core: one report also names the
+    # victims' countries or a second place ("Tunisians, Algerians among dead
+    # in Nice attack"), so it conflicts with the story's core more often than
+    # two groups of reports do. With False, a lone member leaves a story only
+    # on the relative link (``split_ratio``), not on a conflict with the core
+    # (``split_ratio_conflict``); two lone articles still may (``split_pairs``).
+    # Measured (docs/benchmarks.md, "h19g5"): of the lone members split on a
+    # core conflict, 4 of 5 were reports of the story's own event.
     conflict_lone: bool = False
     merge_threshold: float = 0.4
     split_ratio_exclusive: float = 0.9  # two groups with cores of their own (OwnCore) link below this x cohesion
@@ -291,7 +299,9 @@ class _Pass:
         if known and link < self.refine.split_ratio * min(known):
             return True
         # Closer (or two lone articles, with no cohesion to compare with), but
-        # their cores disagree on who, where or which year: two events of one kind.
+        # their cores disagree on who, where or which year: two events of one
+        # kind. Two groups of two or more: a lone member has no core of its own
+        # (``conflict_lone``).
         closer = (not known and self.refine.split_pairs) or (
             (len(known) == 2 or self.refine.conflict_lone) and link < self.refine.split_ratio_conflict * min(known)
         )
