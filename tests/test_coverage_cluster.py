@@ -219,7 +219,7 @@ QUAKE_LONG_2 = (
 )
 FED_LONG = (
     "Federal Reserve raises interest rates by a quarter point",
-    "Jerome Powell said rates rise as inflation remains too high, officials said on Monday. Treasury yields climbed, "
+    "Jerome Powell said inflation remains too high, officials said on Monday. Treasury yields climbed, "
     "mortgage lenders repriced loans and equity markets slipped as traders weighed payrolls, consumer "
     "spending and wage growth.",
 )

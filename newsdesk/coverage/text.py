@@ -246,57 +246,6 @@ def _title_case(title: str) -> bool:
     return sum(1 for w in words if w[0].isupper()) >= 0.7 * len(words)
 
 
-# A lead is judged on its start: what an article's features and embedding read.
-REPORT_JUDGE_CHARS = 600
-_REPORT_MIN_WORDS = 5
-
-
-def _content_words(text: str) -> set[str]:
-    """The stems of a text's words that say something (no stopwords, three letters or more, figures kept)."""
-    out = set()
-    for word, _, dense in _tokens(text):
-        if dense:
-            out.add(word)
-        elif word not in STOPWORDS and (len(word) >= 3 or word.isdigit()):
-            out.add(_stem(word))
-    return out
-
-
-def report_lead(*, title: str, body: str) -> str:
-    """The body when it reads as the report its headline announces; "" when it is something else.
-
-    A page's text is not always the report: a cookie or subscription notice,
-    a copyright line, a menu, the site's other stories. Whatever the
-    language, a report's lead repeats some word of its headline (who, where,
-    what happened); a lead of five words or more that shares none of the
-    headline's is not about it, and the article is its headline alone (as a
-    feed item with no summary is). A first line that only repeats the
-    headline (pages print it above the text) does not count as sharing.
-    Judged on the lead's first ``REPORT_JUDGE_CHARS`` characters.
-
-    Words are compared as the features compare them (six-letter prefixes):
-    a real lead worded apart from its headline ("quake" under "earthquake")
-    is read as its headline alone too. Counting shared runs of letters as
-    well kept more pages' boilerplate and measured worse (docs/benchmarks.md,
-    "h19g5"). The sentence embedding still reads the lead
-    (:func:`~newsdesk.coverage.semantic.embed_text`): leaving it out there
-    measured worse on giveme5w1h and SemEval.
-    """
-    if not title or not body:
-        return body
-    head = _content_words(title)
-    if not head:
-        return body
-    lead = _lead(body, REPORT_JUDGE_CHARS)
-    first, _, rest = lead.partition("\n")
-    if rest and _content_words(first) == head:
-        lead = rest
-    words = _content_words(lead)
-    if len(words) >= _REPORT_MIN_WORDS and head.isdisjoint(words):
-        return ""
-    return body
-
-
 def text_features(*, title: str, body: str = "", body_chars: int = 600, grams: bool = True) -> Features:
     """Features of a title and the start of its body (the lead).
 
@@ -310,7 +259,7 @@ def text_features(*, title: str, body: str = "", body_chars: int = 600, grams: b
     terms: Counter[str] = Counter()
     gram_counts: Counter[str] = Counter()
     names: set[str] = set()
-    body = _lead(report_lead(title=title, body=body), body_chars)
+    body = _lead(body, body_chars)
     for part, weight in ((title, TITLE_WEIGHT), (body, 1.0)):
         # In a Title-Case Headline every word is capitalised: that says
         # nothing about names (figures and acronyms still do).
