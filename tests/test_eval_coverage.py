@@ -78,7 +78,7 @@ def test_uci_headlines_meet_the_clustering_target(corpora):
 
 
 @pytest.mark.slow  # reads a whole evaluation corpus
-@pytest.mark.xfail(strict=True, reason="target F1 0.93 not reached (0.923 USE v3, 0.923 lexical)")
+@pytest.mark.xfail(strict=True, reason="target F1 0.93 not reached (0.925 USE v3, 0.928 lexical, 0.930 e5)")
 def test_giveme5w1h_meets_the_clustering_target(corpora):
     assert giveme(corpora)["bcubed_f1"] >= 0.93
 
@@ -104,12 +104,12 @@ def test_quality_does_not_regress_below_what_was_measured(corpora):
     """Floors a little under the committed figures: a change that loses quality fails here.
 
     Streaming plus refinement, with the default install's multilingual encoder (docs/benchmarks.md,
-    "Same-kind events by their own cores", "Headlines without lead" and "Late reports"): UCI 0.840,
-    giveme5w1h 0.923, SemEval 0.691 / 0.861, ECB+ 0.910 (P 0.918); without it (lexical) 0.818, 0.923,
-    0.664 / 0.849, 0.910 (P 0.910).
+    "Same-kind events by their own cores", "Headlines without lead", "Late reports" and "h19g5"): UCI
+    0.840, giveme5w1h 0.925, SemEval 0.690 / 0.859, ECB+ 0.910 (P 0.918); without it (lexical) 0.818,
+    0.928, 0.664 / 0.847, 0.910 (P 0.910).
     """
     assert uci(corpora)["bcubed_f1"] >= (0.83 if DEFAULT_ENCODER else 0.805)
-    assert giveme(corpora)["bcubed_f1"] >= 0.915
+    assert giveme(corpora)["bcubed_f1"] >= 0.918
     same_kind = ecbplus(corpora)
     assert same_kind["bcubed_f1"] >= 0.895 and same_kind["precision"] >= 0.895
     got = semeval(corpora)
