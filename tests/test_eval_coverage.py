@@ -78,7 +78,11 @@ def test_uci_headlines_meet_the_clustering_target(corpora):
 
 
 @pytest.mark.slow  # reads a whole evaluation corpus
-@pytest.mark.xfail(strict=True, reason="target F1 0.93 not reached (0.925 USE v3, 0.928 lexical, 0.930 e5)")
+@pytest.mark.xfail(
+    # multilingual-e5-small reads 0.9299, printed 0.930: on the bar by rounding, not strict there.
+    strict=not (SEMANTIC and not DEFAULT_ENCODER),
+    reason="target F1 0.93 not reached (0.925 USE v3, 0.928 lexical, 0.9299 e5)",
+)
 def test_giveme5w1h_meets_the_clustering_target(corpora):
     assert giveme(corpora)["bcubed_f1"] >= 0.93
 
