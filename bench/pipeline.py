@@ -388,6 +388,10 @@ def main() -> int:
     VAR.mkdir(parents=True, exist_ok=True)
     for old in VAR.glob("*.log"):
         old.unlink()
+    # A new install's beat: a schedule kept from an earlier run would run beat's tasks (the
+    # refinement pass among them) at that run's times, in the middle of this one's burst.
+    for old in VAR.glob("celerybeat-schedule*"):
+        old.unlink()
     room = Newsroom(seed=17, feeds=feeds)
     cold = room.cold(per_feed, drop_items)
     steady = room.steady(steady_seconds, steady_rate)
