@@ -224,10 +224,12 @@ def enrich_backlog() -> int:
 @shared_task(**RETRY)
 def refine_stories() -> int:
     """Beat: re-examine the recent stories (split what does not hold together, merge fragments)."""
+    from newsdesk.coverage.burst import burst_reset
     from newsdesk.coverage.dbrefine import stories_refine_recent
 
     if settings.NEWSDESK_COVERAGE_REFINE_MINUTES <= 0:
         return 0
+    burst_reset()
     return stories_refine_recent().moved
 
 
@@ -245,20 +247,26 @@ def refine_burst_note(assigned: int) -> None:
 
 
 @shared_task(**RETRY)
-def refine_burst() -> int:
+def refine_burst(follow: int = 0) -> int:
     """Refine the stories touched since the last pass, once enrichment has been quiet for a while
-    (or every NEWSDESK_COVERAGE_REFINE_BURST_ARTICLES during a long burst); else wait again."""
-    from newsdesk.coverage.burst import burst_params, burst_wait
+    (or every NEWSDESK_COVERAGE_REFINE_BURST_ARTICLES during a long burst); else wait again.
+    A pass that moved articles is followed by another over what it changed, at most
+    ``FOLLOW_PASSES`` times (a pass stops after a few rounds; a burst's first one rarely settles)."""
+    from newsdesk.coverage.burst import FOLLOW_PASSES, RUN, SKIP, burst_params, burst_wait
     from newsdesk.coverage.dbrefine import stories_refine_recent
 
     params = burst_params()
-    wait = burst_wait(backlog=enrich_backlog(), params=params)
-    if wait is not None:
-        refine_burst.apply_async(countdown=wait)
+    wait = burst_wait(backlog=enrich_backlog(), params=params) if not follow else RUN
+    if wait == SKIP:
+        return 0
+    if wait != RUN:
+        refine_burst.apply_async(kwargs={"follow": follow}, countdown=wait)
         return 0
     stats = stories_refine_recent(touched_only=True)
     if stats.busy:  # another pass runs: look again after it (the flag was cleared, so set nothing)
-        refine_burst.apply_async(countdown=max(1.0, params.quiet_seconds))
+        refine_burst.apply_async(kwargs={"follow": follow}, countdown=max(1.0, params.quiet_seconds))
+    elif stats.moved and follow < FOLLOW_PASSES:
+        refine_burst.apply_async(kwargs={"follow": follow + 1})
     return stats.moved
 
 

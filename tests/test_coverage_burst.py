@@ -10,7 +10,16 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from newsdesk.coverage.burst import BurstParams, ReplaySchedule, burst_note, burst_wait, refine_scope
+from newsdesk.coverage.burst import (
+    RUN,
+    SKIP,
+    BurstParams,
+    ReplaySchedule,
+    burst_note,
+    burst_reset,
+    burst_wait,
+    refine_scope,
+)
 from newsdesk.coverage.cluster import article_assign_story
 from newsdesk.coverage.dbrefine import MARK, refine_lock, refine_mark, stories_refine_recent
 from newsdesk.coverage.decisions import stories_reindex
@@ -76,18 +85,26 @@ def test_the_burst_task_refines_the_stories_a_burst_touched_without_the_beat_tic
     from newsdesk.tasks import refine_burst
 
     settings.NEWSDESK_COVERAGE_REFINE_QUIET_SECONDS = 5.0
+    from newsdesk.redisconn import redis_client
+
+    redis_client().delete("refine")
     quake, fed = two_events()
     stories_refine_recent()  # an earlier pass: the mark the burst pass looks from
     glued = glue(quake, fed)
     assert story_of(fed[0]) == story_of(quake[0]) == glued
-    # The batch finished 6 s ago (quiet for longer than 5 s); no enrichment waits.
-    assert burst_note(articles=2, params=BurstParams(quiet_seconds=5.0), now=time.time() - 6)
+    # A burst's batches finished 6 s ago (quiet for longer than 5 s); no enrichment waits.
+    assert burst_note(articles=60, params=BurstParams(quiet_seconds=5.0), now=time.time() - 6)
     before = refine_mark()
     refine_burst()  # the task as the worker runs it: real Redis, real database
     assert story_of(fed[0]) != story_of(quake[0]), "the touched, glued story is split"
     assert story_of(fed[0]) == story_of(fed[1])
     assert story_of(quake[0]) == glued, "the larger part keeps the story's id"
     assert refine_mark() > before
+    # It moved articles: one follow-up pass over what it changed is on its way, on the refine lane.
+    from newsdesk.redisconn import redis_client
+
+    assert redis_client().llen("refine") == 1
+    redis_client().delete("refine")
     # The pending flag was cleared: the next batch asks for the next pass.
     assert burst_note(articles=1, params=BurstParams(quiet_seconds=5.0))
 
@@ -150,17 +167,22 @@ def test_a_second_pass_while_one_runs_does_nothing_and_says_busy():
 
 
 def test_the_pending_pass_waits_for_quiet_and_runs_within_a_long_burst():
-    params = BurstParams(quiet_seconds=10.0, burst_articles=100)
+    params = BurstParams(quiet_seconds=10.0, burst_articles=100, min_articles=50)
     now = time.time()
-    assert burst_note(articles=20, params=params, now=now)
-    assert not burst_note(articles=20, params=params, now=now + 1), "one message pending at a time"
-    assert burst_wait(backlog=0, params=params, now=now + 4) == pytest.approx(7.0)
+    assert burst_note(articles=10, params=params, now=now)
+    assert burst_wait(backlog=0, params=params, now=now + 12) == SKIP, "10 articles are no burst"
+    assert burst_note(articles=10, params=params, now=now + 13), "cleared: the next batch sends again"
+    assert not burst_note(articles=40, params=params, now=now + 14), "one message pending at a time"
+    assert burst_wait(backlog=0, params=params, now=now + 18) == pytest.approx(6.0)
     assert burst_wait(backlog=3, params=params, now=now + 30) == 10.0, "enrichment still waiting"
-    assert burst_wait(backlog=0, params=params, now=now + 12) is None, "quiet: run"
-    assert burst_note(articles=60, params=params, now=now + 20), "cleared: the next batch sends again"
-    assert burst_wait(backlog=5, params=params, now=now + 21) is not None
-    burst_note(articles=60, params=params, now=now + 22)
-    assert burst_wait(backlog=5, params=params, now=now + 23) is None, "100 articles since the last pass"
+    assert burst_wait(backlog=0, params=params, now=now + 30) == RUN, "quiet after 60 articles in all: run"
+    assert burst_note(articles=60, params=params, now=now + 40), "cleared: the next batch sends again"
+    assert burst_wait(backlog=5, params=params, now=now + 41) not in (RUN, SKIP)
+    burst_note(articles=60, params=params, now=now + 42)
+    assert burst_wait(backlog=5, params=params, now=now + 43) == RUN, "120 articles since the last pass"
+    burst_note(articles=60, params=params, now=now + 44)
+    burst_reset()  # beat's pass began
+    assert burst_wait(backlog=0, params=params, now=now + 60) == SKIP
     assert not burst_note(articles=0, params=params)
     assert not burst_note(articles=5, params=BurstParams(quiet_seconds=0)), "off"
 
@@ -185,17 +207,21 @@ def test_the_scope_is_the_touched_stories_and_the_stories_sharing_their_core_ter
 
 def test_the_replayed_schedule_adds_a_pass_when_the_stream_goes_quiet():
     refine = RefineParams(every_seconds=600.0, every_articles=100)
-    timed = ReplaySchedule(beat=RefineSchedule(refine=refine), burst=BurstParams(quiet_seconds=10.0))
-    assert timed.after(0.0, 1.0) == []
-    assert timed.after(1.0, 30.0) == ["burst"], "the next article comes 29 s later"
-    assert timed.after(30.0, 31.0) == []
-    assert timed.after(31.0, None) == ["burst", "full"], "after the last: the burst pass, then beat's tick"
+    timed = ReplaySchedule(beat=RefineSchedule(refine=refine), burst=BurstParams(quiet_seconds=10.0, min_articles=2))
+    assert timed.after(0.0, 20.0) == [], "one article is no burst"
+    assert timed.after(20.0, 49.0) == ["burst"], "two, and the next article comes 29 s later"
+    assert timed.after(49.0, 50.0) == []
+    assert timed.after(50.0, None) == ["burst", "full"], "after the last: the burst pass, then beat's tick"
     untimed = ReplaySchedule(
-        beat=RefineSchedule(refine=refine, timed=False), burst=BurstParams(quiet_seconds=10.0, burst_articles=3)
+        beat=RefineSchedule(refine=refine, timed=False),
+        burst=BurstParams(quiet_seconds=10.0, burst_articles=3, min_articles=2),
     )
     assert [untimed.after(0.0, 0.0) for _ in range(4)] == [[], [], ["burst"], []]
+    assert untimed.after(0.0, None) == ["burst", "full"], "the stream ends after two: a burst pass, then beat's"
     off = ReplaySchedule(beat=RefineSchedule(refine=refine), burst=BurstParams(quiet_seconds=0))
     assert off.after(0.0, 100.0) == [] and off.after(100.0, None) == ["full"]
+    lone = ReplaySchedule(beat=RefineSchedule(refine=refine), burst=BurstParams(quiet_seconds=10.0, min_articles=2))
+    assert lone.after(0.0, None) == ["full"], "one article is no burst"
 
 
 @pytest.mark.slow  # a real worker process, no beat
@@ -215,7 +241,8 @@ def test_a_worker_takes_fresh_enrichment_before_the_pass_and_refines_once_quiet(
     app.control.purge()
     refine_burst.apply_async()
     enrich_articles.apply_async(([fresh.id],), queue=FRESH_QUEUE)
-    with celery_worker(extra_env={"NEWSDESK_COVERAGE_REFINE_QUIET_SECONDS": "1"}, concurrency=1, purge=False):
+    burst = {"NEWSDESK_COVERAGE_REFINE_QUIET_SECONDS": "1", "NEWSDESK_COVERAGE_REFINE_BURST_MIN_ARTICLES": "1"}
+    with celery_worker(extra_env=burst, concurrency=1, purge=False):
         wait_for(lambda: story_of(fed[0]) != story_of(quake[0]), timeout=120, message="the glued story split")
     fresh = Article.objects.get(pk=fresh.pk)
     assert fresh.story_id is not None and fresh.enriched_at is not None

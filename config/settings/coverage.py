@@ -61,5 +61,7 @@ NEWSDESK_COVERAGE_REFINE_QUIET_SECONDS = env_float("NEWSDESK_COVERAGE_REFINE_QUI
 # During a long burst, such a pass also runs once this many articles were
 # assigned since the last one, quiet or not.
 NEWSDESK_COVERAGE_REFINE_BURST_ARTICLES = env_int("NEWSDESK_COVERAGE_REFINE_BURST_ARTICLES", 5000)
+# Fewer articles assigned since the last pass are no burst: they wait for beat's tick.
+NEWSDESK_COVERAGE_REFINE_BURST_MIN_ARTICLES = env_int("NEWSDESK_COVERAGE_REFINE_BURST_MIN_ARTICLES", 50)
 if NEWSDESK_COVERAGE_REFINE_BURST_ARTICLES < 1:
     raise ImproperlyConfigured("NEWSDESK_COVERAGE_REFINE_BURST_ARTICLES must be 1 or more.")

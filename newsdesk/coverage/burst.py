@@ -17,11 +17,15 @@ ask for a pass over the stories they touched, once the burst quiets:
    enrichment messages wait or the last batch finished less than
    ``quiet_seconds`` ago; during a long burst it runs anyway once
    ``burst_articles`` were assigned since the last pass (:func:`burst_wait`).
+   Fewer than ``min_articles`` since the last pass are no burst: a trickle
+   waits for beat's tick.
 3. **Refine what was touched.** The pass reads the stories assigned to since
    the last pass *from the database* (their ``updated_at``, with a margin),
    and re-examines them with their neighbours, the window's stories sharing
    a core term with them (:func:`refine_scope`): what a split could leave and
    a merge could join (:func:`~newsdesk.coverage.dbrefine.stories_refine_recent`).
+   A pass that moved articles is followed by up to ``FOLLOW_PASSES`` more
+   over what it changed, until one moves nothing.
 
 Redis only says *when*; the database says *what*. A lost message or a lost
 flag costs the pass's promptness, never a story: the flag expires, the next
@@ -50,12 +54,19 @@ _COUNT = _PREFIX + "count"  # articles assigned since the last pass began
 _DUE = _PREFIX + "due"  # a refine_burst message is on its way
 # A pending flag outlives any wait but not a lost message for long (beat's tick covers that one).
 DUE_TTL_SECONDS = 600
+# A pass that moved articles is followed by at most this many more over what it touched: one
+# pass stops after a few rounds (refine.RefineParams.max_rounds), and after a cold burst of
+# 2,000 items the second and third still move a few per cent of them.
+FOLLOW_PASSES = 2
 
 
 @dataclass(frozen=True, slots=True)
 class BurstParams:
     quiet_seconds: float = 10.0  # 0: no pass after bursts (beat's stays)
     burst_articles: int = 5000
+    # Fewer articles assigned since the last pass are no burst: a trickle waits for beat's tick
+    # (a pass after every lone article splits small stories before their next reports arrive).
+    min_articles: int = 50
 
     @property
     def enabled(self) -> bool:
@@ -68,6 +79,7 @@ def burst_params() -> BurstParams:
     return BurstParams(
         quiet_seconds=settings.NEWSDESK_COVERAGE_REFINE_QUIET_SECONDS,
         burst_articles=settings.NEWSDESK_COVERAGE_REFINE_BURST_ARTICLES,
+        min_articles=settings.NEWSDESK_COVERAGE_REFINE_BURST_MIN_ARTICLES,
     )
 
 
@@ -96,12 +108,19 @@ def burst_note(*, articles: int, params: BurstParams, now: float | None = None) 
         return False
 
 
-def burst_wait(*, backlog: int, params: BurstParams, now: float | None = None) -> float | None:
-    """Seconds the pending pass should wait again, or None: run it now (and the pending flag is cleared).
+RUN = "run"
+SKIP = "skip"
+
+
+def burst_wait(*, backlog: int, params: BurstParams, now: float | None = None) -> float | str:
+    """Seconds the pending pass should wait again; or ``RUN`` (run it now) or ``SKIP`` (no burst: too
+    few articles), both clearing the pending flag.
 
     It waits while enrichment messages are waiting (``backlog``) or the last
     batch finished less than ``quiet_seconds`` ago, unless ``burst_articles``
-    were assigned since the last pass.
+    were assigned since the last pass. Quiet after fewer than ``min_articles``
+    it skips, and those articles count towards the next burst (or beat's
+    pass, which resets the count: :func:`burst_reset`).
     """
     now = time.time() if now is None else now
     try:
@@ -116,11 +135,21 @@ def burst_wait(*, backlog: int, params: BurstParams, now: float | None = None) -
         # Cleared before the pass reads anything: a batch finishing meanwhile asks for the next one.
         pipe = client.pipeline(transaction=False)
         pipe.delete(_DUE)
-        pipe.decrby(_COUNT, assigned)
+        if assigned >= params.min_articles:
+            pipe.decrby(_COUNT, assigned)
         pipe.execute()
+        return RUN if assigned >= params.min_articles else SKIP
     except Exception:
         log.warning("event=refine_burst_state_unknown", exc_info=True)
-    return None
+    return RUN
+
+
+def burst_reset() -> None:
+    """Beat's pass over the whole window began: what was assigned before it counts towards no burst."""
+    try:
+        _redis().delete(_COUNT)
+    except Exception:
+        log.warning("event=refine_burst_reset_failed", exc_info=True)
 
 
 def refine_scope(docs: Sequence[Doc], touched: Iterable[int], refine: RefineParams, *, doc_terms: int = 3) -> list[Doc]:
@@ -186,7 +215,7 @@ class ReplaySchedule:
         self._since += 1
         passes: list[str] = []
         full = self.beat.due(at)
-        if self.burst.enabled and not full:
+        if self.burst.enabled and not full and self._since >= self.burst.min_articles:
             quiet = self.beat.timed and (next_at is None or next_at - at >= self.burst.quiet_seconds)
             if next_at is None and not self.beat.timed:
                 quiet = True  # the stream ends: production's workers go quiet too

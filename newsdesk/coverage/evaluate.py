@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .burst import BurstParams, ReplaySchedule
+from .burst import FOLLOW_PASSES, BurstParams, ReplaySchedule
 from .engine import Params, doc_assign, pair_similarity
 from .memory import MemoryStore
 from .refine import RefineCache, RefineParams, RefineSchedule
@@ -298,6 +298,7 @@ def items_cluster(
         schedule = ReplaySchedule(beat=beat, burst=burst if burst is not None else BurstParams(quiet_seconds=0))
     cache = RefineCache()  # what the next passes may reuse, as a worker keeps it
     touched: set[int] = set()  # stories assigned to since the last pass
+    refined = False
     for n, item in enumerate(items, 1):
         features = text_features(title=item.title, body=item.body, grams=bool(params.weight_grams))
         embedding = vectors[n - 1] if vectors is not None else None
@@ -309,13 +310,16 @@ def items_cluster(
         # runs it (the whole window), and both once after the last article.
         next_at = items[n].at if n < len(items) else None
         for kind in schedule.after(item.at, next_at) if schedule is not None else ():
-            store.window_refine(
-                now=item.at,
-                params=params,
-                refine=refine,
-                cache=cache,
-                touched=set(touched) if kind == "burst" else None,
-            )
+            # The first pass of all has no mark to look from: it takes the whole window.
+            scope = set(touched) if kind == "burst" and refined else None
+            for _ in range(1 + (FOLLOW_PASSES if kind == "burst" else 0)):
+                result = store.window_refine(now=item.at, params=params, refine=refine, cache=cache, touched=scope)
+                if not result.changed:
+                    break
+                # A follow-up pass: the touched stories again, and those the pass changed.
+                changed = {store.story_of(k) for k in result.moves} | set(result.split)
+                scope = (scope or set()) | {s for s in changed if s is not None}
+            refined = True
             touched.clear()
         if progress:
             progress(n)
