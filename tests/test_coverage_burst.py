@@ -85,9 +85,10 @@ def test_the_burst_task_refines_the_stories_a_burst_touched_without_the_beat_tic
     from newsdesk.tasks import refine_burst
 
     settings.NEWSDESK_COVERAGE_REFINE_QUIET_SECONDS = 5.0
+    from config.celery import app
     from newsdesk.redisconn import redis_client
 
-    redis_client().delete("refine")
+    app.control.purge()  # messages other tests left: queued enrichment would (rightly) make the pass wait
     quake, fed = two_events()
     stories_refine_recent()  # an earlier pass: the mark the burst pass looks from
     glued = glue(quake, fed)
@@ -101,12 +102,26 @@ def test_the_burst_task_refines_the_stories_a_burst_touched_without_the_beat_tic
     assert story_of(quake[0]) == glued, "the larger part keeps the story's id"
     assert refine_mark() > before
     # It moved articles: one follow-up pass over what it changed is on its way, on the refine lane.
-    from newsdesk.redisconn import redis_client
-
     assert redis_client().llen("refine") == 1
     redis_client().delete("refine")
     # The pending flag was cleared: the next batch asks for the next pass.
     assert burst_note(articles=1, params=BurstParams(quiet_seconds=5.0))
+
+
+def test_an_enrichment_batch_asks_for_one_pass_on_the_refine_lane():
+    from config.celery import app
+    from newsdesk.redisconn import redis_client
+    from newsdesk.tasks import enrich_articles
+
+    app.control.purge()
+    first = make_article(title="Bridge reopens after two years of repairs", at=timezone.now())
+    second = make_article(title="Harbour strike ends after a week", at=timezone.now())
+    assert enrich_articles([first.id]) == 1
+    assert redis_client().llen("refine") == 1, "the batch sent refine_burst"
+    assert enrich_articles([second.id]) == 1
+    assert redis_client().llen("refine") == 1, "one is pending already: no second message"
+    assert int(redis_client().get("newsdesk:coverage:refine:count")) == 2
+    app.control.purge()
 
 
 def test_a_burst_pass_leaves_stories_untouched_since_the_last_pass_alone():
