@@ -171,8 +171,15 @@ class DbStore:
         search terms (:meth:`~newsdesk.coverage.engine.Doc.index_terms`, one
         ranking), so the candidate read knows both.
         """
+        plan = self._lock_plan(index=index, search=search)
+        if plan is not None and plan[0]:
+            with pg_cursor() as cursor:
+                pg_execute(cursor, LOCK_SQL, list(plan))
+
+    def _lock_plan(self, *, index: Sequence[str], search: Sequence[str]) -> tuple[list[int], list[bool]] | None:
+        """The lock statement's parameters, once (None when already locked); marks the store locked."""
         if self._locked:
-            return
+            return None
         self._locked = True
         exclusive = set(index)
         if self.previous is not None:
@@ -181,10 +188,8 @@ class DbStore:
                 Doc(key=0, at=0.0, terms=self.previous.terms, grams={}, names={}).index_terms(self.params.query_terms)
             )
         keys, modes = term_lock_plan(exclusive=sorted(exclusive), shared=search)
-        if keys:
-            with pg_cursor() as cursor:
-                pg_execute(cursor, LOCK_SQL, [keys, modes])
         self.locked_exclusive = exclusive
+        return keys, modes
 
     def candidates(
         self,
@@ -195,12 +200,24 @@ class DbStore:
         per_term: int,
         near: tuple[float, float] | None = None,
     ) -> list[Candidate]:
+        if self.pg and terms:
+            # The locks and the read in one round trip (a pipeline): PostgreSQL
+            # runs the read after the lock statement, with a snapshot taken
+            # when it starts (its Bind), so after every lock is held.
+            plan = self._lock_plan(index=terms[: self.params.query_terms], search=terms)
+            near = near if near is not None else (since, until)
+            return self._candidates_pg(
+                terms=terms,
+                since=since,
+                until=until,
+                per_term=per_term,
+                near=near,
+                lock=plan if plan and plan[0] else None,
+            )
         self.lock(index=terms[: self.params.query_terms], search=terms)
         if not terms:
             return []
         near = near if near is not None else (since, until)
-        if self.pg:
-            return self._candidates_pg(terms=terms, since=since, until=until, per_term=per_term, near=near)
         table = CoveragePosting._meta.db_table
         # One bounded, index-ordered read per term: newest postings first, at
         # most per_term of them, so a common term never floods the query.
@@ -227,7 +244,14 @@ class DbStore:
         return [Candidate(key=k, story=0, hits=h, late=late[k]) for k, h in hits.items()]
 
     def _candidates_pg(
-        self, *, terms: Sequence[str], since: float, until: float, per_term: int, near: tuple[float, float]
+        self,
+        *,
+        terms: Sequence[str],
+        since: float,
+        until: float,
+        per_term: int,
+        near: tuple[float, float],
+        lock: tuple[list[int], list[bool]] | None = None,
     ) -> list[Candidate]:
         """Candidates, their vectors and their stories' centroids in one statement.
 
@@ -290,7 +314,12 @@ class DbStore:
             self.params.candidates,
         ]
         with pg_cursor() as cursor:
-            pg_execute(cursor, sql, params)
+            if lock is None:
+                pg_execute(cursor, sql, params)
+            else:
+                with connection.connection.pipeline():
+                    pg_execute(cursor, LOCK_SQL, list(lock))
+                    pg_execute(cursor, sql, params)
             rows = cursor.fetchall()
         found = []
         for key, hits, late, at, terms_, names, grams, story in rows:
