@@ -26,12 +26,12 @@ from itertools import zip_longest
 from django.db import transaction
 from django.db.models import Q
 
-from newsdesk.changes import changes_coalesced
-from newsdesk.coverage.cluster import article_assign_story
+from newsdesk.changes import articles_changed, changes_coalesced
+from newsdesk.coverage.cluster import GuardFailed, article_assign_story
 from newsdesk.coverage.links import Links
 from newsdesk.coverage.linkstore import links_load
 from newsdesk.coverage.semantic import articles_embeddings, semantic_enabled
-from newsdesk.enrich.pipeline import article_enrichment_save, articles_enrich
+from newsdesk.enrich.pipeline import article_enrichment_skipped, article_enrichment_update, articles_enrich
 from newsdesk.enrich.translate import translation_chain_available
 from newsdesk.models import Article, TranslationStatus
 
@@ -92,13 +92,20 @@ _OWN = object()
 
 
 def _article_write(*, article: Article, embedding: object, links: Links | None) -> bool:
-    with transaction.atomic():
-        if not article_enrichment_save(article=article):
-            return False
-        if embedding is _OWN:
-            story = article_assign_story(article=article, links=links)
-        else:
-            story = article_assign_story(article=article, embedding=embedding, links=links)
+    # The enrichment's guarded UPDATE goes with the assignment's first read
+    # (one round trip on PostgreSQL); when the text changed meanwhile it
+    # changes no row and the transaction rolls back before any write.
+    guard = article_enrichment_update(article=article)
+    try:
+        with transaction.atomic():
+            if embedding is _OWN:
+                story = article_assign_story(article=article, links=links, guard=guard)
+            else:
+                story = article_assign_story(article=article, embedding=embedding, links=links, guard=guard)
+            articles_changed(at_commit_only=True)
+    except GuardFailed:
+        article_enrichment_skipped(article=article)
+        return False
     log.info(
         "event=enriched article_id=%s language=%s translation=%s provider=%s story_id=%s",
         article.id,

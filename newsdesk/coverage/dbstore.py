@@ -109,6 +109,13 @@ def _grams_column(params: Params, column: str) -> str:
     return column if params.weight_grams else "'{}'::jsonb"
 
 
+class GuardFailed(Exception):
+    """The caller's guard statement changed no row: the assignment did not happen (roll back)."""
+
+
+Guard = tuple[str, Sequence[object]]
+
+
 class DbStore:
     """Reads and writes the coverage tables for one assignment.
 
@@ -120,10 +127,13 @@ class DbStore:
     is saved: its index terms are locked exclusive too.
     """
 
-    def __init__(self, *, article: Article, params: Params) -> None:
+    def __init__(self, *, article: Article, params: Params, guard: Guard | None = None) -> None:
         self.article = article
         self.params = params
         self.pg = connection.vendor == "postgresql"
+        # The caller's statement that must change a row before anything is
+        # written (the enrichment's guarded UPDATE): sent with the first read.
+        self._guard = guard
         # The terms this transaction holds an exclusive lock on (PostgreSQL).
         self.locked_exclusive: set[str] = set()
         self._locked = not self.pg
@@ -156,13 +166,36 @@ class DbStore:
         wanted = [DOC_COUNT_KEY, *keys]
         if self.pg:
             table = CoverageTerm._meta.db_table
+            sql = f"SELECT term, df FROM {table} WHERE term = ANY(%s::text[])"  # noqa: S608
             with pg_cursor() as cursor:
-                pg_execute(cursor, f"SELECT term, df FROM {table} WHERE term = ANY(%s::text[])", [wanted])  # noqa: S608
+                if self._guard is None:
+                    pg_execute(cursor, sql, [wanted])
+                else:
+                    # The guard and this read in one round trip (a pipeline).
+                    with pg_cursor() as first:
+                        with connection.connection.pipeline():
+                            pg_execute(first, self._guard[0], list(self._guard[1]))
+                            pg_execute(cursor, sql, [wanted])
+                        self._guard_checked(first.rowcount)  # known once the pipeline synced
                 rows = dict(cursor.fetchall())
         else:
+            self.guard_run()
             rows = dict(CoverageTerm.objects.filter(term__in=wanted).values_list("term", "df"))
         self._n = rows.pop(DOC_COUNT_KEY, 0)
         return rows
+
+    def guard_run(self) -> None:
+        """Run the caller's guard now if it has not run yet; raise :class:`GuardFailed` when it changed no row."""
+        if self._guard is None:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(self._guard[0], list(self._guard[1]))
+            self._guard_checked(cursor.rowcount)
+
+    def _guard_checked(self, rowcount: int) -> None:
+        self._guard = None
+        if rowcount < 1:
+            raise GuardFailed(f"article {self.article.id}: guard changed no row")
 
     def lock(self, *, index: Sequence[str], search: Sequence[str] = ()) -> None:
         """Take the term locks (once): exclusive on ``index`` (and a previous entry's index terms), shared on ``search``.
@@ -399,6 +432,7 @@ class DbStore:
         """
         pending = self._pending
         assert pending is not None, "doc_assign saves the article before returning"
+        self.guard_run()  # sent with the first read unless nothing was read
         if self.fast:
             *written, self.embedding_written = assignment_write_pg(
                 article=self.article,
@@ -436,4 +470,13 @@ def store_reset() -> None:
     CoverageTerm.objects.all().delete()
 
 
-__all__ = ["DOC_COUNT_KEY", "LOCK_SQL", "DbStore", "store_reset", "term_lock_keys", "term_lock_plan"]
+__all__ = [
+    "DOC_COUNT_KEY",
+    "LOCK_SQL",
+    "DbStore",
+    "Guard",
+    "GuardFailed",
+    "store_reset",
+    "term_lock_keys",
+    "term_lock_plan",
+]

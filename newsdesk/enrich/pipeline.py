@@ -10,6 +10,7 @@ import logging
 from html.parser import HTMLParser
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -190,3 +191,31 @@ def article_enrichment_save(*, article: Article) -> bool:
         gone = not Article.objects.filter(id=article.id).exists()
         log.info("event=enrich_skipped article_id=%s reason=%s", article.id, "gone" if gone else "changed_meanwhile")
     return bool(saved)
+
+
+def article_enrichment_update(*, article: Article) -> tuple[str, list[object]]:
+    """The guarded UPDATE of :func:`article_enrichment_save` as one statement (SQL, parameters).
+
+    For a caller that sends it with its own first statement (one round trip,
+    see :func:`newsdesk.coverage.cluster.article_assign_story`'s ``guard``):
+    it changes one row, or none when the text changed meanwhile or the
+    article is gone. The caller moves the feeds' version
+    (``articles_changed(at_commit_only=True)``) when it changed one. The text
+    is the same for every article (every value a parameter), so PostgreSQL
+    prepares it once per connection.
+    """
+    article.updated_at = timezone.now()
+    meta = Article._meta
+    fields = [meta.get_field(name) for name in _ENRICH_FIELDS]
+    quote = connection.ops.quote_name
+    sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+    where = " AND ".join(f"{quote(meta.get_field(n).column)} = %s" for n in ("id", "title_orig", "summary_orig"))
+    sql = f"UPDATE {quote(meta.db_table)} SET {sets} WHERE {where}"  # noqa: S608
+    params = [f.get_db_prep_save(getattr(article, f.attname), connection) for f in fields]
+    return sql, [*params, article.id, article.title_orig, article.summary_orig]
+
+
+def article_enrichment_skipped(*, article: Article) -> None:
+    """Log why an enrichment was not saved (its text changed meanwhile, or it is gone)."""
+    gone = not Article.objects.filter(id=article.id).exists()
+    log.info("event=enrich_skipped article_id=%s reason=%s", article.id, "gone" if gone else "changed_meanwhile")
