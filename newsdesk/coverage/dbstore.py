@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from django.db import connection
 
@@ -109,11 +110,39 @@ def _grams_column(params: Params, column: str) -> str:
     return column if params.weight_grams else "'{}'::jsonb"
 
 
-class GuardFailed(Exception):
-    """The caller's guard statement changed no row: the assignment did not happen (roll back)."""
+class ArticleChanged(Exception):
+    """The article no longer holds what :class:`ArticleSave` expects (or is gone): nothing was written."""
 
 
-Guard = tuple[str, Sequence[object]]
+@dataclass(slots=True)
+class ArticleSave:
+    """The caller's columns of the article, saved with the assignment if the row still matches.
+
+    ``match`` and ``values`` map column names to database values (already
+    prepared for the database, e.g. by ``Field.get_db_prep_save``). The
+    enrichment is one: its fields, unless the title or summary it was
+    computed from changed meanwhile. On PostgreSQL's common path the row is
+    checked and locked (``SELECT ... FOR UPDATE``) in the same round trip as
+    the first read, and the values go into the assignment's own UPDATE of the
+    article: one new row version instead of two. Elsewhere a guarded UPDATE
+    runs first.
+    """
+
+    match: dict[str, object]
+    values: dict[str, object]
+
+    def update_sql(self, article_id: int) -> tuple[str, list[object]]:
+        quote = connection.ops.quote_name
+        sets = ", ".join(f"{quote(c)} = %s" for c in self.values)
+        where = " AND ".join(f"{quote(c)} = %s" for c in self.match)
+        sql = f"UPDATE {quote(Article._meta.db_table)} SET {sets} WHERE id = %s AND {where}"  # noqa: S608
+        return sql, [*self.values.values(), article_id, *self.match.values()]
+
+    def check_sql(self, article_id: int) -> tuple[str, list[object]]:
+        quote = connection.ops.quote_name
+        where = " AND ".join(f"{quote(c)} = %s" for c in self.match)
+        sql = f"SELECT 1 FROM {quote(Article._meta.db_table)} WHERE id = %s AND {where} FOR UPDATE"  # noqa: S608
+        return sql, [article_id, *self.match.values()]
 
 
 class DbStore:
@@ -127,13 +156,13 @@ class DbStore:
     is saved: its index terms are locked exclusive too.
     """
 
-    def __init__(self, *, article: Article, params: Params, guard: Guard | None = None) -> None:
+    def __init__(self, *, article: Article, params: Params, save: ArticleSave | None = None) -> None:
         self.article = article
         self.params = params
         self.pg = connection.vendor == "postgresql"
-        # The caller's statement that must change a row before anything is
-        # written (the enrichment's guarded UPDATE): sent with the first read.
-        self._guard = guard
+        # The caller's columns to save with the assignment (checked with the first read).
+        self._save = save
+        self._save_pending = save is not None
         # The terms this transaction holds an exclusive lock on (PostgreSQL).
         self.locked_exclusive: set[str] = set()
         self._locked = not self.pg
@@ -168,34 +197,40 @@ class DbStore:
             table = CoverageTerm._meta.db_table
             sql = f"SELECT term, df FROM {table} WHERE term = ANY(%s::text[])"  # noqa: S608
             with pg_cursor() as cursor:
-                if self._guard is None:
+                if not self._save_pending:
                     pg_execute(cursor, sql, [wanted])
                 else:
-                    # The guard and this read in one round trip (a pipeline).
+                    # The article's check (or guarded update) and this read in one round trip (a pipeline).
                     with pg_cursor() as first:
                         with connection.connection.pipeline():
-                            pg_execute(first, self._guard[0], list(self._guard[1]))
+                            pg_execute(first, *self._save_statement())
                             pg_execute(cursor, sql, [wanted])
-                        self._guard_checked(first.rowcount)  # known once the pipeline synced
+                        self._save_checked(first.rowcount)  # known once the pipeline synced
                 rows = dict(cursor.fetchall())
         else:
-            self.guard_run()
+            self.save_run()
             rows = dict(CoverageTerm.objects.filter(term__in=wanted).values_list("term", "df"))
         self._n = rows.pop(DOC_COUNT_KEY, 0)
         return rows
 
-    def guard_run(self) -> None:
-        """Run the caller's guard now if it has not run yet; raise :class:`GuardFailed` when it changed no row."""
-        if self._guard is None:
+    def _save_statement(self) -> tuple[str, list[object]]:
+        assert self._save is not None
+        if self.fast:  # checked and locked now, saved by flush()'s UPDATE of the article
+            return self._save.check_sql(self.article.id)
+        return self._save.update_sql(self.article.id)
+
+    def save_run(self) -> None:
+        """Check (or save) the caller's columns now if not done yet; raise :class:`ArticleChanged` on no match."""
+        if not self._save_pending:
             return
         with connection.cursor() as cursor:
-            cursor.execute(self._guard[0], list(self._guard[1]))
-            self._guard_checked(cursor.rowcount)
+            cursor.execute(*self._save_statement())
+            self._save_checked(cursor.rowcount)
 
-    def _guard_checked(self, rowcount: int) -> None:
-        self._guard = None
+    def _save_checked(self, rowcount: int) -> None:
+        self._save_pending = False
         if rowcount < 1:
-            raise GuardFailed(f"article {self.article.id}: guard changed no row")
+            raise ArticleChanged(f"article {self.article.id} changed meanwhile or is gone")
 
     def lock(self, *, index: Sequence[str], search: Sequence[str] = ()) -> None:
         """Take the term locks (once): exclusive on ``index`` (and a previous entry's index terms), shared on ``search``.
@@ -432,7 +467,7 @@ class DbStore:
         """
         pending = self._pending
         assert pending is not None, "doc_assign saves the article before returning"
-        self.guard_run()  # sent with the first read unless nothing was read
+        self.save_run()  # sent with the first read unless nothing was read
         if self.fast:
             *written, self.embedding_written = assignment_write_pg(
                 article=self.article,
@@ -444,6 +479,7 @@ class DbStore:
                 score=score,
                 evidence=evidence,
                 embedding_sum=embedding_sum,
+                article_values=self._save.values if self._save is not None else None,
             )
         else:
             story = assignment_write_orm(
@@ -473,9 +509,9 @@ def store_reset() -> None:
 __all__ = [
     "DOC_COUNT_KEY",
     "LOCK_SQL",
+    "ArticleChanged",
+    "ArticleSave",
     "DbStore",
-    "Guard",
-    "GuardFailed",
     "store_reset",
     "term_lock_keys",
     "term_lock_plan",

@@ -193,26 +193,24 @@ def article_enrichment_save(*, article: Article) -> bool:
     return bool(saved)
 
 
-def article_enrichment_update(*, article: Article) -> tuple[str, list[object]]:
-    """The guarded UPDATE of :func:`article_enrichment_save` as one statement (SQL, parameters).
+def article_enrichment_values(*, article: Article) -> tuple[dict[str, object], dict[str, object]]:
+    """The enrichment of ``article`` as (columns it was computed from, columns to set), database values.
 
-    For a caller that sends it with its own first statement (one round trip,
-    see :func:`newsdesk.coverage.cluster.article_assign_story`'s ``guard``):
-    it changes one row, or none when the text changed meanwhile or the
-    article is gone. The caller moves the feeds' version
-    (``articles_changed(at_commit_only=True)``) when it changed one. The text
-    is the same for every article (every value a parameter), so PostgreSQL
-    prepares it once per connection.
+    For a caller that saves it in a statement of its own (see
+    :func:`newsdesk.coverage.cluster.article_assign_story`'s ``save``): the
+    row is written only while it still holds the first (the text it was
+    enriched from; an update of the text re-queues its own enrichment, and
+    this stale result must not overwrite it). The caller moves the feeds'
+    version (``articles_changed(at_commit_only=True)``) when it saved.
     """
     article.updated_at = timezone.now()
     meta = Article._meta
-    fields = [meta.get_field(name) for name in _ENRICH_FIELDS]
-    quote = connection.ops.quote_name
-    sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)
-    where = " AND ".join(f"{quote(meta.get_field(n).column)} = %s" for n in ("id", "title_orig", "summary_orig"))
-    sql = f"UPDATE {quote(meta.db_table)} SET {sets} WHERE {where}"  # noqa: S608
-    params = [f.get_db_prep_save(getattr(article, f.attname), connection) for f in fields]
-    return sql, [*params, article.id, article.title_orig, article.summary_orig]
+    match = {meta.get_field(n).column: getattr(article, n) for n in ("title_orig", "summary_orig")}
+    values = {}
+    for name in _ENRICH_FIELDS:
+        f = meta.get_field(name)
+        values[f.column] = f.get_db_prep_save(getattr(article, f.attname), connection)
+    return match, values
 
 
 def article_enrichment_skipped(*, article: Article) -> None:
