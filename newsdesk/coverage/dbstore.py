@@ -39,12 +39,17 @@ at a time (tests, recluster) the reads are exact and the decisions those of
 the in-memory store.
 
 Round trips are the cost on PostgreSQL (the work per statement is small), so
-the common case (a first assignment) takes five: document frequencies; the
-locks; candidates with their vectors and their stories' centroids (and those
-stories' row locks); every write in one statement; the commit. Writes are
-held back until :meth:`DbStore.flush` for that reason. Re-assignments and
-merges are rare and take the plain ORM path (:mod:`newsdesk.coverage.dbwrite`),
-which SQLite always uses.
+the common case (a first assignment) takes four, two of them pipelined pairs
+(psycopg's pipeline mode: both statements sent at once, run in order, each
+with a snapshot taken when it starts): the caller's check of the article
+(:class:`ArticleSave`, the enrichment's guard, ``SELECT ... FOR UPDATE``) with
+the document frequencies; the locks with the candidates, their vectors and
+their stories' centroids (and those stories' row locks), the read starting
+only once every lock is held; every write in one statement, the caller's
+columns of the article in the same UPDATE; the commit. Writes are held back
+until :meth:`DbStore.flush` for that reason. Re-assignments and merges are
+rare and take the plain ORM path (:mod:`newsdesk.coverage.dbwrite`), which
+SQLite always uses.
 """
 
 from __future__ import annotations
