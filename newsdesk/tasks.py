@@ -152,6 +152,7 @@ def poll_source(source_id: int) -> None:
 def enrich_articles(self, article_ids: list[int]) -> int:
     """Enrich and assign a batch; a failed article is retried alone, its batch-mates stay done."""
     result = articles_finish(article_ids=article_ids)
+    refine_burst_note(len(result.finished))
     if result.failed:
         failed = sorted(result.failed)
         countdown = min(settings.NEWSDESK_RETRY_BACKOFF_MAX, 5 * 2**self.request.retries)
@@ -162,7 +163,8 @@ def enrich_articles(self, article_ids: list[int]) -> int:
 @shared_task(**RETRY)
 def enrich_article(article_id: int) -> None:
     """One article (messages sent before batches existed, and commands)."""
-    article_finish(article_id=article_id)
+    if article_finish(article_id=article_id) is not None:
+        refine_burst_note(1)
 
 
 @shared_task(**RETRY)
@@ -222,11 +224,50 @@ def enrich_backlog() -> int:
 @shared_task(**RETRY)
 def refine_stories() -> int:
     """Beat: re-examine the recent stories (split what does not hold together, merge fragments)."""
+    from newsdesk.coverage.burst import burst_reset
     from newsdesk.coverage.dbrefine import stories_refine_recent
 
     if settings.NEWSDESK_COVERAGE_REFINE_MINUTES <= 0:
         return 0
+    burst_reset()
     return stories_refine_recent().moved
+
+
+def refine_burst_note(assigned: int) -> None:
+    """After an enrichment batch: ask for a pass over the stories it touched once the burst quiets
+    (newsdesk/coverage/burst.py); at most one such message is pending at a time."""
+    from newsdesk.coverage.burst import burst_note, burst_params
+
+    params = burst_params()
+    if burst_note(articles=assigned, params=params):
+        try:
+            refine_burst.apply_async(countdown=params.quiet_seconds)
+        except Exception as exc:  # no broker: the flag expires, and beat's pass covers the window
+            log.warning("event=refine_burst_enqueue_failed error=%s", exc)
+
+
+@shared_task(**RETRY)
+def refine_burst(follow: int = 0) -> int:
+    """Refine the stories touched since the last pass, once enrichment has been quiet for a while
+    (or every NEWSDESK_COVERAGE_REFINE_BURST_ARTICLES during a long burst); else wait again.
+    A pass that moved articles is followed by another over what it changed, at most
+    ``FOLLOW_PASSES`` times (a pass stops after a few rounds; a burst's first one rarely settles)."""
+    from newsdesk.coverage.burst import FOLLOW_PASSES, RUN, SKIP, burst_params, burst_wait
+    from newsdesk.coverage.dbrefine import stories_refine_recent
+
+    params = burst_params()
+    wait = burst_wait(backlog=enrich_backlog(), params=params) if not follow else RUN
+    if wait == SKIP:
+        return 0
+    if wait != RUN:
+        refine_burst.apply_async(kwargs={"follow": follow}, countdown=wait)
+        return 0
+    stats = stories_refine_recent(touched_only=True)
+    if stats.busy:  # another pass runs: look again after it (the flag was cleared, so set nothing)
+        refine_burst.apply_async(kwargs={"follow": follow}, countdown=max(1.0, params.quiet_seconds))
+    elif stats.moved and follow < FOLLOW_PASSES:
+        refine_burst.apply_async(kwargs={"follow": follow + 1})
+    return stats.moved
 
 
 @shared_task(**RETRY)

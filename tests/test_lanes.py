@@ -17,11 +17,11 @@ def _cycle(queues: list[str]) -> LaneCycle:
 
 
 def test_the_broker_reads_the_lanes_in_one_order_whatever_the_order_of_q():
-    cycle = _cycle(["enrich_bulk", "enrich", "poll", "drops", "default"])
+    cycle = _cycle(["refine", "enrich_bulk", "enrich", "poll", "drops", "default"])
     assert isinstance(cycle, LaneCycle)
-    assert cycle.consume(5) == ["default", "poll", "drops", "enrich", "enrich_bulk"]
+    assert cycle.consume(6) == ["default", "poll", "drops", "enrich", "enrich_bulk", "refine"]
     cycle.rotate("poll")  # kombu calls this after each message; the order stays
-    assert cycle.consume(5) == ["default", "poll", "drops", "enrich", "enrich_bulk"]
+    assert cycle.consume(6) == ["default", "poll", "drops", "enrich", "enrich_bulk", "refine"]
     assert _cycle(["enrich", "poll"]).consume(2) == ["poll", "enrich"]
 
 

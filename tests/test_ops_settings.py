@@ -48,10 +48,13 @@ def test_every_task_and_the_poll_queue_land_on_a_consumed_queue():
     """A worker started without -Q consumes task_queues; a message routed anywhere
     else would sit in Redis for ever."""
     consumed = {q.name for q in app.conf.task_queues}
-    assert consumed == {"poll", "enrich", "enrich_bulk", "drops", "default"}
+    assert consumed == {"poll", "enrich", "enrich_bulk", "drops", "default", "refine"}
     for name in _tasks():
         assert app.amqp.router.route({}, name)["queue"].name in consumed, name
     assert settings.NEWSDESK_POLL_QUEUE in consumed
     assert app.amqp.router.route({}, "newsdesk.tasks.enrich_article")["queue"].name == "enrich"
     assert app.amqp.router.route({}, "newsdesk.tasks.enrich_articles")["queue"].name == "enrich"
     assert app.amqp.router.route({}, "newsdesk.tasks.poll_sources")["queue"].name == "poll"
+    # Refinement passes, beat's and the one after a burst, on the last lane of their own.
+    assert app.amqp.router.route({}, "newsdesk.tasks.refine_stories")["queue"].name == "refine"
+    assert app.amqp.router.route({}, "newsdesk.tasks.refine_burst")["queue"].name == "refine"

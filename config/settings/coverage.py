@@ -52,3 +52,16 @@ NEWSDESK_COVERAGE_SEMANTIC_THREADS = env_int("NEWSDESK_COVERAGE_SEMANTIC_THREADS
 # whose members do not hold together and merging fragments of one event.
 NEWSDESK_COVERAGE_REFINE_MINUTES = env_float("NEWSDESK_COVERAGE_REFINE_MINUTES", 10.0)
 NEWSDESK_COVERAGE_REFINE_HOURS = env_float("NEWSDESK_COVERAGE_REFINE_HOURS", 48.0)
+# Refinement after a burst (newsdesk.coverage.burst): once story assignment has
+# been quiet this many seconds (no enrichment batch finished or waiting), a pass
+# re-examines the stories assigned to since the last pass and their
+# neighbours, on the `refine` queue, instead of waiting for beat's tick.
+# 0 turns it off (beat's pass stays).
+NEWSDESK_COVERAGE_REFINE_QUIET_SECONDS = env_float("NEWSDESK_COVERAGE_REFINE_QUIET_SECONDS", 10.0)
+# During a long burst, such a pass also runs once this many articles were
+# assigned since the last one, quiet or not.
+NEWSDESK_COVERAGE_REFINE_BURST_ARTICLES = env_int("NEWSDESK_COVERAGE_REFINE_BURST_ARTICLES", 5000)
+# Fewer articles assigned since the last pass are no burst: they wait for beat's tick.
+NEWSDESK_COVERAGE_REFINE_BURST_MIN_ARTICLES = env_int("NEWSDESK_COVERAGE_REFINE_BURST_MIN_ARTICLES", 50)
+if NEWSDESK_COVERAGE_REFINE_BURST_ARTICLES < 1:
+    raise ImproperlyConfigured("NEWSDESK_COVERAGE_REFINE_BURST_ARTICLES must be 1 or more.")

@@ -43,7 +43,7 @@ if _VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT + NEWSDESK_RETRY_BACKOFF_MAX:
 CELERY_BROKER_URL = REDIS_URL
 _REDIS_TRANSPORT_OPTIONS = {"visibility_timeout": _VISIBILITY_TIMEOUT, "socket_keepalive": True}
 # A worker reading several queues takes them in lane order (default, poll, drops, enrich,
-# enrich_bulk), not in turn: newsdesk/ops/lanes.py says why.
+# enrich_bulk, refine), not in turn: newsdesk/ops/lanes.py says why.
 CELERY_BROKER_TRANSPORT_OPTIONS = dict(_REDIS_TRANSPORT_OPTIONS, queue_order_strategy="newsdesk.ops.lanes:LaneCycle")
 # Only read if a Redis result backend is ever switched on; it must agree.
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = dict(_REDIS_TRANSPORT_OPTIONS)
@@ -59,7 +59,8 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 15, "interval_start": 0, "int
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # enrich_bulk takes the rest of a source's burst of new articles (newsdesk/flow.py), so
 # that a worker reading both never makes another source's new items wait behind it.
-CELERY_TASK_QUEUES = [Queue(name) for name in ("default", "poll", "drops", "enrich", "enrich_bulk")]
+# refine takes the refinement passes (beat's, and the one after a burst), last of all.
+CELERY_TASK_QUEUES = [Queue(name) for name in ("default", "poll", "drops", "enrich", "enrich_bulk", "refine")]
 CELERY_TASK_ROUTES = {
     # The sweeps are cheap and must not wait behind a backlog they would fix.
     "newsdesk.tasks.dispatch_due_sources": {"queue": "default"},
@@ -77,9 +78,10 @@ CELERY_TASK_ROUTES = {
     "newsdesk.tasks.hub_subscribe_request": {"queue": "default"},
     "newsdesk.tasks.renew_hub_subscriptions": {"queue": "default"},
     "newsdesk.tasks.prune_alerts_and_deliveries": {"queue": "default"},
-    # Seconds of CPU over the last 48 hours' articles: beside bulk enrichment,
-    # not in front of the cheap sweeps.
-    "newsdesk.tasks.refine_stories": {"queue": "enrich_bulk"},
+    # Seconds of CPU over the last 48 hours' articles: on a queue of their own, the
+    # last lane, so that no new item ever waits behind a pass (newsdesk/ops/lanes.py).
+    "newsdesk.tasks.refine_stories": {"queue": "refine"},
+    "newsdesk.tasks.refine_burst": {"queue": "refine"},
 }
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True

@@ -5,7 +5,17 @@ Reads the window's indexed documents and their stories, runs the engine's
 decisions, and applies the moves in one transaction. A pass that decides
 nothing writes nothing (no story, no link, no feed-version bump).
 
-The pass computes without locks (seconds, over up to 20,000 articles) and
+Beat's pass re-examines the whole window; the pass after a burst
+(:mod:`newsdesk.coverage.burst`, ``touched_only``) only the stories whose
+membership changed since the last pass began (``Story.updated_at``, with a
+margin for clocks and commits) and their neighbours. Each pass records when
+it began (the ``coverage-refine`` heartbeat row), which is where the next
+burst pass starts looking. One pass runs at a time over all machines: a
+PostgreSQL session advisory lock (released by the server if the worker
+dies), elsewhere a Redis lock that expires after the task's hard time limit;
+a pass that finds the lock taken does nothing and says so (``busy``).
+
+The pass computes without row locks (seconds, over up to 20,000 articles) and
 applies under them: each moved article is re-read under ``select_for_update``
 and a move is dropped when the article left the story the pass saw (the live
 assignment or an editor moved it meanwhile); the next pass looks again.
@@ -14,16 +24,20 @@ assignment or an editor moved it meanwhile); the next pass looks again.
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from newsdesk.models import Article, CoverageDoc, CoverageStory, Story
+from newsdesk.models import Article, CoverageDoc, CoverageStory, Heartbeat, Story
 
+from .burst import refine_scope
 from .cluster import coverage_params, refine_params
 from .engine import Doc, Params
 from .linkstore import links_load
@@ -46,6 +60,73 @@ class RefineStats:
     emptied: int  # stories merged away
     skipped: int  # moves dropped because the article changed story meanwhile
     cpu_s: float
+    touched: int | None = None  # stories touched since the last pass (a pass after a burst), None: whole window
+    busy: bool = False  # another pass held the lock: this one did nothing
+
+
+# The heartbeat row that records when the last pass began (where the next burst pass looks from).
+MARK = "coverage-refine"
+# Stories touched this long before the last pass began are looked at again: a
+# story's updated_at is stamped by the writer's clock before its commit.
+MARK_MARGIN = timedelta(seconds=60)
+# pg_try_advisory_lock key of the refinement pass ("NDRefine").
+_LOCK_KEY = 0x4E44_5265_6669_6E65
+_REDIS_LOCK = "newsdesk:coverage:refine:lock"
+
+
+@contextmanager
+def refine_lock() -> Iterator[bool]:
+    """Hold the one refinement lock while the block runs; yields False when another pass holds it."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [_LOCK_KEY])
+            got = bool(cursor.fetchone()[0])
+        try:
+            yield got
+        finally:
+            if got:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_KEY])
+        return
+    from django.conf import settings
+
+    from newsdesk.redisconn import redis_client
+
+    token = secrets.token_hex(8)
+    try:
+        client = redis_client(timeout=2.0)
+        got = bool(client.set(_REDIS_LOCK, token, nx=True, ex=settings.CELERY_TASK_TIME_LIMIT + 30))
+    except Exception:  # no Redis: SQLite serialises the writes, and the apply checks each move anyway
+        log.warning("event=refine_lock_unavailable", exc_info=True)
+        yield True
+        return
+    try:
+        yield got
+    finally:
+        if got:
+            try:
+                client.eval(
+                    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0",
+                    1,
+                    _REDIS_LOCK,
+                    token,
+                )
+            except Exception:
+                log.warning("event=refine_unlock_failed", exc_info=True)
+
+
+def stories_touched(*, since: datetime, window_since: datetime) -> set[int]:
+    """Live stories of the window whose membership changed at ``since`` or later (index on last_published_at)."""
+    return set(
+        Story.objects.filter(last_published_at__gte=window_since, updated_at__gte=since, merged_into__isnull=True)
+        .values_list("id", flat=True)
+        .iterator(chunk_size=5000)
+    )
+
+
+def refine_mark() -> datetime | None:
+    """When the last refinement pass began (None: never)."""
+    return Heartbeat.objects.filter(name=MARK).values_list("at", flat=True).first()
 
 
 def _window_docs(*, since: datetime, limit: int) -> list[Doc]:
@@ -72,26 +153,54 @@ def _window_docs(*, since: datetime, limit: int) -> list[Doc]:
 
 
 def stories_refine_recent(
-    *, now: datetime | None = None, params: Params | None = None, refine: RefineParams | None = None
+    *,
+    now: datetime | None = None,
+    params: Params | None = None,
+    refine: RefineParams | None = None,
+    touched_only: bool = False,
 ) -> RefineStats:
-    """One refinement pass over the stories of the last ``refine.window_hours`` (beat's task)."""
+    """One refinement pass over the stories of the last ``refine.window_hours`` (beat's task), or, with
+    ``touched_only``, over those touched since the last pass began and their neighbours (after a burst)."""
     started = time.process_time()
+    with refine_lock() as got:
+        if not got:
+            log.info("event=stories_refine_busy touched_only=%s", touched_only)
+            return RefineStats(0, 0, 0, 0, 0, time.process_time() - started, busy=True)
+        return _refine(now=now, params=params, refine=refine, touched_only=touched_only, started=started)
+
+
+def _refine(
+    *, now: datetime | None, params: Params | None, refine: RefineParams | None, touched_only: bool, started: float
+) -> RefineStats:
+    began = timezone.now()  # the writers' clock (updated_at), whatever window ``now`` names
     params = params or coverage_params()
     refine = refine or refine_params()
-    now = now or timezone.now()
+    now = now or began
     since = datetime.fromtimestamp(now.timestamp() - refine.window_hours * 3600.0, tz=now.tzinfo)
+    touched: set[int] | None = None
+    mark = refine_mark() if touched_only else None
+    if mark is not None:
+        touched = stories_touched(since=mark - MARK_MARGIN, window_since=since)
+        if not touched:
+            return RefineStats(0, 0, 0, 0, 0, time.process_time() - started, touched=0)
     docs = _window_docs(since=since, limit=refine.window_articles)
+    if touched is not None:
+        docs = refine_scope(docs, touched, refine)
     seen = {d.key: d.story for d in docs}
     with _CACHE_LOCK:
         result = stories_refine(docs=docs, params=params, refine=refine, links=links_load(), cache=_CACHE)
-    if not result.changed:
-        return RefineStats(len(docs), 0, 0, 0, 0, time.process_time() - started)
-    why = members_evidence(docs=docs, moves=result.moves, keys=result.moves, params=params)
-    moved, created, emptied, skipped = _apply(moves=result.moves, seen=seen, why=why)
-    stats = RefineStats(len(docs), moved, created, emptied, skipped, time.process_time() - started)
+    ntouched = None if touched is None else len(touched)
+    if result.changed:
+        why = members_evidence(docs=docs, moves=result.moves, keys=result.moves, params=params)
+        moved, created, emptied, skipped = _apply(moves=result.moves, seen=seen, why=why)
+    else:
+        moved = created = emptied = skipped = 0
+    # Where the next burst pass looks from (not a feed change: nothing the desk shows).
+    Heartbeat.objects.update_or_create(name=MARK, defaults={"at": began})
+    stats = RefineStats(len(docs), moved, created, emptied, skipped, time.process_time() - started, ntouched)
     log.info(
-        "event=stories_refined articles=%s moved=%s created=%s emptied=%s skipped=%s cpu_s=%.2f",
-        *(stats.articles, stats.moved, stats.created, stats.emptied, stats.skipped, stats.cpu_s),
+        "event=stories_refined articles=%s touched=%s moved=%s created=%s emptied=%s skipped=%s cpu_s=%.2f",
+        *(stats.articles, ntouched, stats.moved, stats.created, stats.emptied, stats.skipped, stats.cpu_s),
     )
     return stats
 

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .burst import FOLLOW_PASSES, BurstParams, ReplaySchedule
 from .engine import Params, doc_assign, pair_similarity
 from .memory import MemoryStore
 from .refine import RefineCache, RefineParams, RefineSchedule
@@ -278,23 +279,48 @@ def items_cluster(
     progress: Callable[[int], None] | None = None,
     embed: Embedder | None = None,
     refine: RefineParams | None = None,
+    burst: BurstParams | None = None,
 ) -> dict[int, int]:
     """Stream articles through the real assignment code; return item key -> story.
+
+    With ``refine``, refinement passes run on production's schedule
+    (:class:`~newsdesk.coverage.burst.ReplaySchedule`): beat's, and, with
+    ``burst``, the pass after each burst.
 
     With ``embed``, every article carries its embedding, computed up front in
     batches (production computes it per article at enrichment, the same vector).
     """
     store = MemoryStore(centroid_terms=params.centroid_terms)
     vectors = _embed_english(embed, [(i.title, i.body, i.language) for i in items]) if embed else None
-    schedule = RefineSchedule(refine=refine, timed=any(i.at for i in items)) if refine is not None else None
+    schedule = None
+    if refine is not None:
+        beat = RefineSchedule(refine=refine, timed=any(i.at for i in items))
+        schedule = ReplaySchedule(beat=beat, burst=burst if burst is not None else BurstParams(quiet_seconds=0))
     cache = RefineCache()  # what the next passes may reuse, as a worker keeps it
+    touched: set[int] = set()  # stories assigned to since the last pass
+    refined = False
     for n, item in enumerate(items, 1):
         features = text_features(title=item.title, body=item.body, grams=bool(params.weight_grams))
         embedding = vectors[n - 1] if vectors is not None else None
-        doc_assign(doc_key=item.key, at=item.at, features=features, store=store, params=params, embedding=embedding)
-        # Refinement as beat runs it, and once after the last article (beat's next tick).
-        if schedule is not None and (schedule.due(item.at) or n == len(items)):
-            store.window_refine(now=item.at, params=params, refine=schedule.refine, cache=cache)
+        assigned = doc_assign(
+            doc_key=item.key, at=item.at, features=features, store=store, params=params, embedding=embedding
+        )
+        touched.add(assigned.story)
+        # Refinement as production runs it: after a burst quiets (over the touched stories), as beat
+        # runs it (the whole window), and both once after the last article.
+        next_at = items[n].at if n < len(items) else None
+        for kind in schedule.after(item.at, next_at) if schedule is not None else ():
+            # The first pass of all has no mark to look from: it takes the whole window.
+            scope = set(touched) if kind == "burst" and refined else None
+            for _ in range(1 + (FOLLOW_PASSES if kind == "burst" else 0)):
+                result = store.window_refine(now=item.at, params=params, refine=refine, cache=cache, touched=scope)
+                if not result.changed:
+                    break
+                # A follow-up pass: the touched stories again, and those the pass changed.
+                changed = {store.story_of(k) for k in result.moves} | set(result.split)
+                scope = (scope or set()) | {s for s in changed if s is not None}
+            refined = True
+            touched.clear()
         if progress:
             progress(n)
     return {item.key: store.story_of(item.key) or 0 for item in items}
@@ -437,14 +463,16 @@ def corpus_evaluate(
     progress: Callable[[int], None] | None = None,
     embed: Embedder | None = None,
     refine: RefineParams | None = None,
+    burst: BurstParams | None = None,
 ) -> Evaluation:
     """The result line for one file (``bcubed_f1=0.934 precision=0.951 recall=0.918`` or
     ``pearson=... auc=...``) and its details: the five worst events by precision for
     clustering files; for pair files, Pearson per language pair and how far the
     figures would move on another draw of as many pairs (:func:`pairs_interval`).
 
-    Clustering files stream through assignment with refinement passes as beat
-    runs them (``refine``; None: assignment alone).
+    Clustering files stream through assignment with refinement passes as
+    production runs them (``refine``: beat's; ``burst``: after bursts too;
+    None: assignment alone).
     """
     data = corpus_read(path)
     if not data:
@@ -458,7 +486,7 @@ def corpus_evaluate(
         details = (*pairs_by_language(pairs, scores), pairs_interval(pairs, scores))
         return Evaluation(line=line, details=details)
     items = [i for i in data if isinstance(i, Item)]
-    predicted = items_cluster(items, params=params, progress=progress, embed=embed, refine=refine)
+    predicted = items_cluster(items, params=params, progress=progress, embed=embed, refine=refine, burst=burst)
     gold = {i.key: i.cluster for i in items}
     p, r, f1 = bcubed(predicted=predicted, gold=gold)
     line = f"bcubed_f1={f1:.3f} precision={p:.3f} recall={r:.3f}"

@@ -127,9 +127,15 @@ class MemoryStore:
         refine: RefineParams,
         links: Links = NO_LINKS,
         cache: RefineCache | None = None,
+        touched: set[int] | None = None,
     ) -> Refinement:
-        """One refinement pass over the recent window (as beat runs it), applied to this store."""
+        """One refinement pass over the recent window (as beat runs it), applied to this store; with
+        ``touched``, over those stories and their neighbours only (the pass after a burst, burst.py)."""
         docs = self.window_docs(since=now - refine.window_hours * 3600.0, limit=refine.window_articles)
+        if touched is not None:
+            from .burst import refine_scope
+
+            docs = refine_scope(docs, touched, refine)
         sizes = {d.story: len(self._members.get(d.story, ())) for d in docs if d.story is not None}
         result = stories_refine(docs=docs, params=params, refine=refine, links=links, cache=cache, story_sizes=sizes)
         if result.changed:

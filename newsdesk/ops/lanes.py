@@ -12,7 +12,8 @@ enrichment batches at every turn, and polling fell to a tenth of its speed.
 in one fixed order instead, whatever the order of ``-Q``: the cheap sweeps
 (``default``), then polls, then file drops (the stages that bring new items
 in, each message bounded), then the fresh enrichment lane (each source's
-first batch), then the bulk lane (the rest of a burst). Work that brings new
+first batch), then the bulk lane (the rest of a burst), then refinement
+(``refine``: passes over recent stories, newsdesk/coverage/burst.py). Work that brings new
 items in never waits behind work on items already stored, and a source's
 few new items never wait behind another source's burst. A backlog in a
 later lane waits only while an earlier lane has messages; the earlier lanes
@@ -26,7 +27,7 @@ from __future__ import annotations
 from kombu.utils.scheduling import priority_cycle
 
 # Lower first. A queue not named here (a renamed poll queue aside) goes between drops and enrich.
-LANE_ORDER = {"default": 0, "poll": 1, "drops": 2, "enrich": 3, "enrich_bulk": 4}
+LANE_ORDER = {"default": 0, "poll": 1, "drops": 2, "enrich": 3, "enrich_bulk": 4, "refine": 5}
 _UNKNOWN = 2.5
 
 

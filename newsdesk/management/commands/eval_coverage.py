@@ -3,9 +3,12 @@
     manage.py eval_coverage ../shared/corpora/coverage/giveme5w1h.jsonl ...
 
 The articles stream through the real assignment code in timestamp order, with
-refinement passes as beat runs them (every ``NEWSDESK_COVERAGE_REFINE_MINUTES``
-of stream time over the last 48 hours; for a file without times, every 100
-articles over the last 20,000). Before each file's result, the five events
+refinement passes as production runs them: beat's (every
+``NEWSDESK_COVERAGE_REFINE_MINUTES`` of stream time over the last 48 hours; for
+a file without times, every 100 articles over the last 20,000), and the pass
+after a burst over the stories touched since the last pass (when the next
+article comes ``NEWSDESK_COVERAGE_REFINE_QUIET_SECONDS`` or more later, or
+every ``NEWSDESK_COVERAGE_REFINE_BURST_ARTICLES`` articles), newsdesk/coverage/burst.py. Before each file's result, the five events
 with the worst precision (clustering files) or Pearson per language pair
 (pair files). The last line per file is ``FILE: bcubed_f1=... precision=... recall=...`` or
 ``FILE: pearson=... auc=...``. The first line says which similarity ran
@@ -23,6 +26,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from newsdesk.coverage.burst import burst_params
 from newsdesk.coverage.cluster import coverage_params, refine_params
 from newsdesk.coverage.evaluate import CorpusError, corpus_evaluate
 from newsdesk.coverage.semantic import backend_name, encoder, semantic_enabled
@@ -55,7 +59,7 @@ class Command(BaseCommand):
                 raise CommandError(f"{path}: no such file")
             started = time.monotonic()
             try:
-                result = corpus_evaluate(path, params=params, embed=embed, refine=refine)
+                result = corpus_evaluate(path, params=params, embed=embed, refine=refine, burst=burst_params())
             except (CorpusError, UnicodeDecodeError) as exc:
                 self.stderr.write(f"{path}: {exc}")
                 failed.append(path)
