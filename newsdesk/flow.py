@@ -26,12 +26,12 @@ from itertools import zip_longest
 from django.db import transaction
 from django.db.models import Q
 
-from newsdesk.changes import changes_coalesced
-from newsdesk.coverage.cluster import article_assign_story
+from newsdesk.changes import articles_changed, changes_coalesced
+from newsdesk.coverage.cluster import ArticleChanged, ArticleSave, article_assign_story
 from newsdesk.coverage.links import Links
 from newsdesk.coverage.linkstore import links_load
 from newsdesk.coverage.semantic import articles_embeddings, semantic_enabled
-from newsdesk.enrich.pipeline import article_enrichment_save, articles_enrich
+from newsdesk.enrich.pipeline import article_enrichment_skipped, article_enrichment_values, articles_enrich
 from newsdesk.enrich.translate import translation_chain_available
 from newsdesk.models import Article, TranslationStatus
 
@@ -92,13 +92,21 @@ _OWN = object()
 
 
 def _article_write(*, article: Article, embedding: object, links: Links | None) -> bool:
-    with transaction.atomic():
-        if not article_enrichment_save(article=article):
-            return False
-        if embedding is _OWN:
-            story = article_assign_story(article=article, links=links)
-        else:
-            story = article_assign_story(article=article, embedding=embedding, links=links)
+    # The enrichment is saved with the story, only if the text it was computed
+    # from is still the article's (checked in the assignment's first round
+    # trip on PostgreSQL); when it changed meanwhile nothing is written.
+    match, values = article_enrichment_values(article=article)
+    save = ArticleSave(match=match, values=values)
+    try:
+        with transaction.atomic():
+            if embedding is _OWN:
+                story = article_assign_story(article=article, links=links, save=save)
+            else:
+                story = article_assign_story(article=article, embedding=embedding, links=links, save=save)
+            articles_changed(at_commit_only=True)
+    except ArticleChanged:
+        article_enrichment_skipped(article=article)
+        return False
     log.info(
         "event=enriched article_id=%s language=%s translation=%s provider=%s story_id=%s",
         article.id,

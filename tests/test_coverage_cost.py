@@ -196,3 +196,12 @@ def test_an_assignment_commits_asynchronously_only_when_configured(settings, asy
         assert cursor.fetchone()[0] == "on"
     article.refresh_from_db()
     assert article.story_id is not None
+
+
+@pytest.mark.django_db
+def test_the_unused_lock_and_read_function_is_gone():
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL function")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_proc WHERE proname = 'newsdesk_coverage_lock_df'")
+        assert cursor.fetchone()[0] == 0

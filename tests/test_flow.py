@@ -257,3 +257,39 @@ def test_a_batch_moves_the_feed_version_once_after_its_last_commit(monkeypatch):
         _allow_updates()
     assert sorted(result.failed) == [more[1].id] and len(result.finished) == 2
     assert len(seen) == 1
+
+
+@pytest.mark.django_db
+def test_an_article_whose_text_changed_meanwhile_is_skipped_and_its_neighbours_finish(monkeypatch):
+    """The enrichment is saved with the story only while the text it came from is still the
+    article's (on PostgreSQL checked with the assignment's first read): the changed one gets
+    neither, nothing of it is indexed or counted, and its batch-mates finish."""
+    from newsdesk import flow
+    from newsdesk.coverage.dbwrite import DOC_COUNT_KEY
+    from newsdesk.models import CoveragePosting, CoverageTerm
+
+    source = make_source(language="en", enabled=False)
+    articles = [_english(source, n) for n in range(3)]
+    changed = articles[1].id
+    enrich = flow.articles_enrich
+
+    def enrich_then_edit(**kwargs):
+        failed = enrich(**kwargs)
+        # The feed rewrites the item while its enrichment is in memory.
+        Article.objects.filter(id=changed).update(title_orig="Volcano erupts near Naples, villages evacuated")
+        return failed
+
+    monkeypatch.setattr(flow, "articles_enrich", enrich_then_edit)
+    result = articles_finish(article_ids=[a.id for a in articles])
+    assert sorted(result.finished) == [articles[0].id, articles[2].id]
+    assert result.skipped == [changed] and result.failed == {}
+    row = Article.objects.get(id=changed)
+    assert row.title_orig.startswith("Volcano") and row.enriched_at is None and row.story_id is None
+    assert row.translation_status == TranslationStatus.PENDING
+    assert not CoverageDoc.objects.filter(article_id=changed).exists()
+    assert not CoveragePosting.objects.filter(article_id=changed).exists()
+    assert CoverageTerm.objects.get(term=DOC_COUNT_KEY).df == 2
+    for other in (articles[0].id, articles[2].id):
+        done = Article.objects.get(id=other)
+        assert done.story_id is not None and done.enriched_at is not None
+        assert done.translation_status == TranslationStatus.NOT_NEEDED

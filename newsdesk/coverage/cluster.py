@@ -27,7 +27,7 @@ from django.db import transaction
 from newsdesk.models import Article, Story, TranslationStatus
 from newsdesk.ops.memory import worker_preload_register
 
-from .dbstore import DbStore
+from .dbstore import ArticleChanged, ArticleSave, DbStore
 from .engine import Params, Store, doc_assign
 from .links import Links
 from .linkstore import links_load
@@ -37,7 +37,14 @@ from .semantic import model as semantic_model
 from .storycounts import story_refresh_counts
 from .text import Features, text_features
 
-__all__ = ["article_assign_story", "article_features", "coverage_params", "story_refresh_counts"]
+__all__ = [
+    "ArticleChanged",
+    "ArticleSave",
+    "article_assign_story",
+    "article_features",
+    "coverage_params",
+    "story_refresh_counts",
+]
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +139,7 @@ def article_assign_story(
     refresh: bool = True,
     embedding: object = _COMPUTE,
     links: Links | None = None,
+    save: ArticleSave | None = None,
 ) -> Story:
     """Join the article to the story it belongs to, or start one; record why.
 
@@ -140,7 +148,12 @@ def article_assign_story(
     article's vector when the caller computed it for a batch
     (:func:`~newsdesk.coverage.semantic.articles_embeddings`). ``links``:
     the editors' decisions the engine respects (read from the database when
-    not given).
+    not given). ``save``: the caller's columns of the article, written in
+    the same transaction only if the row still holds ``save.match`` (else
+    :class:`ArticleChanged` is raised before anything is written and the
+    caller rolls back); on PostgreSQL checked in the same round trip as the
+    assignment's first read and, for a first assignment, set by the
+    assignment's own UPDATE of the article. The enrichment is saved so.
     """
     params = params or coverage_params()
     features = article_features(article=article, grams=bool(params.weight_grams))
@@ -149,7 +162,7 @@ def article_assign_story(
         embedding = article_embedding(article) if semantic_enabled() else None
     with transaction.atomic(savepoint=False):
         links = links_load() if links is None else links
-        store = DbStore(article=article, params=params)
+        store = DbStore(article=article, params=params, save=save)
         engine_store: Store = store
         if embedding is not None:
             from .dbsemantic import SemanticDbStore

@@ -39,18 +39,24 @@ at a time (tests, recluster) the reads are exact and the decisions those of
 the in-memory store.
 
 Round trips are the cost on PostgreSQL (the work per statement is small), so
-the common case (a first assignment) takes five: document frequencies; the
-locks; candidates with their vectors and their stories' centroids (and those
-stories' row locks); every write in one statement; the commit. Writes are
-held back until :meth:`DbStore.flush` for that reason. Re-assignments and
-merges are rare and take the plain ORM path (:mod:`newsdesk.coverage.dbwrite`),
-which SQLite always uses.
+the common case (a first assignment) takes four, two of them pipelined pairs
+(psycopg's pipeline mode: both statements sent at once, run in order, each
+with a snapshot taken when it starts): the caller's check of the article
+(:class:`ArticleSave`, the enrichment's guard, ``SELECT ... FOR UPDATE``) with
+the document frequencies; the locks with the candidates, their vectors and
+their stories' centroids (and those stories' row locks), the read starting
+only once every lock is held; every write in one statement, the caller's
+columns of the article in the same UPDATE; the commit. Writes are held back
+until :meth:`DbStore.flush` for that reason. Re-assignments and merges are
+rare and take the plain ORM path (:mod:`newsdesk.coverage.dbwrite`), which
+SQLite always uses.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from django.db import connection
 
@@ -109,6 +115,41 @@ def _grams_column(params: Params, column: str) -> str:
     return column if params.weight_grams else "'{}'::jsonb"
 
 
+class ArticleChanged(Exception):
+    """The article no longer holds what :class:`ArticleSave` expects (or is gone): nothing was written."""
+
+
+@dataclass(slots=True)
+class ArticleSave:
+    """The caller's columns of the article, saved with the assignment if the row still matches.
+
+    ``match`` and ``values`` map column names to database values (already
+    prepared for the database, e.g. by ``Field.get_db_prep_save``). The
+    enrichment is one: its fields, unless the title or summary it was
+    computed from changed meanwhile. On PostgreSQL's common path the row is
+    checked and locked (``SELECT ... FOR UPDATE``) in the same round trip as
+    the first read, and the values go into the assignment's own UPDATE of the
+    article: one new row version instead of two. Elsewhere a guarded UPDATE
+    runs first.
+    """
+
+    match: dict[str, object]
+    values: dict[str, object]
+
+    def update_sql(self, article_id: int) -> tuple[str, list[object]]:
+        quote = connection.ops.quote_name
+        sets = ", ".join(f"{quote(c)} = %s" for c in self.values)
+        where = " AND ".join(f"{quote(c)} = %s" for c in self.match)
+        sql = f"UPDATE {quote(Article._meta.db_table)} SET {sets} WHERE id = %s AND {where}"  # noqa: S608
+        return sql, [*self.values.values(), article_id, *self.match.values()]
+
+    def check_sql(self, article_id: int) -> tuple[str, list[object]]:
+        quote = connection.ops.quote_name
+        where = " AND ".join(f"{quote(c)} = %s" for c in self.match)
+        sql = f"SELECT 1 FROM {quote(Article._meta.db_table)} WHERE id = %s AND {where} FOR UPDATE"  # noqa: S608
+        return sql, [article_id, *self.match.values()]
+
+
 class DbStore:
     """Reads and writes the coverage tables for one assignment.
 
@@ -120,10 +161,13 @@ class DbStore:
     is saved: its index terms are locked exclusive too.
     """
 
-    def __init__(self, *, article: Article, params: Params) -> None:
+    def __init__(self, *, article: Article, params: Params, save: ArticleSave | None = None) -> None:
         self.article = article
         self.params = params
         self.pg = connection.vendor == "postgresql"
+        # The caller's columns to save with the assignment (checked with the first read).
+        self._save = save
+        self._save_pending = save is not None
         # The terms this transaction holds an exclusive lock on (PostgreSQL).
         self.locked_exclusive: set[str] = set()
         self._locked = not self.pg
@@ -156,13 +200,42 @@ class DbStore:
         wanted = [DOC_COUNT_KEY, *keys]
         if self.pg:
             table = CoverageTerm._meta.db_table
+            sql = f"SELECT term, df FROM {table} WHERE term = ANY(%s::text[])"  # noqa: S608
             with pg_cursor() as cursor:
-                pg_execute(cursor, f"SELECT term, df FROM {table} WHERE term = ANY(%s::text[])", [wanted])  # noqa: S608
+                if not self._save_pending:
+                    pg_execute(cursor, sql, [wanted])
+                else:
+                    # The article's check (or guarded update) and this read in one round trip (a pipeline).
+                    with pg_cursor() as first:
+                        with connection.connection.pipeline():
+                            pg_execute(first, *self._save_statement())
+                            pg_execute(cursor, sql, [wanted])
+                        self._save_checked(first.rowcount)  # known once the pipeline synced
                 rows = dict(cursor.fetchall())
         else:
+            self.save_run()
             rows = dict(CoverageTerm.objects.filter(term__in=wanted).values_list("term", "df"))
         self._n = rows.pop(DOC_COUNT_KEY, 0)
         return rows
+
+    def _save_statement(self) -> tuple[str, list[object]]:
+        assert self._save is not None
+        if self.fast:  # checked and locked now, saved by flush()'s UPDATE of the article
+            return self._save.check_sql(self.article.id)
+        return self._save.update_sql(self.article.id)
+
+    def save_run(self) -> None:
+        """Check (or save) the caller's columns now if not done yet; raise :class:`ArticleChanged` on no match."""
+        if not self._save_pending:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(*self._save_statement())
+            self._save_checked(cursor.rowcount)
+
+    def _save_checked(self, rowcount: int) -> None:
+        self._save_pending = False
+        if rowcount < 1:
+            raise ArticleChanged(f"article {self.article.id} changed meanwhile or is gone")
 
     def lock(self, *, index: Sequence[str], search: Sequence[str] = ()) -> None:
         """Take the term locks (once): exclusive on ``index`` (and a previous entry's index terms), shared on ``search``.
@@ -171,8 +244,15 @@ class DbStore:
         search terms (:meth:`~newsdesk.coverage.engine.Doc.index_terms`, one
         ranking), so the candidate read knows both.
         """
+        plan = self._lock_plan(index=index, search=search)
+        if plan is not None and plan[0]:
+            with pg_cursor() as cursor:
+                pg_execute(cursor, LOCK_SQL, list(plan))
+
+    def _lock_plan(self, *, index: Sequence[str], search: Sequence[str]) -> tuple[list[int], list[bool]] | None:
+        """The lock statement's parameters, once (None when already locked); marks the store locked."""
         if self._locked:
-            return
+            return None
         self._locked = True
         exclusive = set(index)
         if self.previous is not None:
@@ -181,10 +261,8 @@ class DbStore:
                 Doc(key=0, at=0.0, terms=self.previous.terms, grams={}, names={}).index_terms(self.params.query_terms)
             )
         keys, modes = term_lock_plan(exclusive=sorted(exclusive), shared=search)
-        if keys:
-            with pg_cursor() as cursor:
-                pg_execute(cursor, LOCK_SQL, [keys, modes])
         self.locked_exclusive = exclusive
+        return keys, modes
 
     def candidates(
         self,
@@ -195,12 +273,24 @@ class DbStore:
         per_term: int,
         near: tuple[float, float] | None = None,
     ) -> list[Candidate]:
+        if self.pg and terms:
+            # The locks and the read in one round trip (a pipeline): PostgreSQL
+            # runs the read after the lock statement, with a snapshot taken
+            # when it starts (its Bind), so after every lock is held.
+            plan = self._lock_plan(index=terms[: self.params.query_terms], search=terms)
+            near = near if near is not None else (since, until)
+            return self._candidates_pg(
+                terms=terms,
+                since=since,
+                until=until,
+                per_term=per_term,
+                near=near,
+                lock=plan if plan and plan[0] else None,
+            )
         self.lock(index=terms[: self.params.query_terms], search=terms)
         if not terms:
             return []
         near = near if near is not None else (since, until)
-        if self.pg:
-            return self._candidates_pg(terms=terms, since=since, until=until, per_term=per_term, near=near)
         table = CoveragePosting._meta.db_table
         # One bounded, index-ordered read per term: newest postings first, at
         # most per_term of them, so a common term never floods the query.
@@ -227,7 +317,14 @@ class DbStore:
         return [Candidate(key=k, story=0, hits=h, late=late[k]) for k, h in hits.items()]
 
     def _candidates_pg(
-        self, *, terms: Sequence[str], since: float, until: float, per_term: int, near: tuple[float, float]
+        self,
+        *,
+        terms: Sequence[str],
+        since: float,
+        until: float,
+        per_term: int,
+        near: tuple[float, float],
+        lock: tuple[list[int], list[bool]] | None = None,
     ) -> list[Candidate]:
         """Candidates, their vectors and their stories' centroids in one statement.
 
@@ -290,7 +387,12 @@ class DbStore:
             self.params.candidates,
         ]
         with pg_cursor() as cursor:
-            pg_execute(cursor, sql, params)
+            if lock is None:
+                pg_execute(cursor, sql, params)
+            else:
+                with connection.connection.pipeline():
+                    pg_execute(cursor, LOCK_SQL, list(lock))
+                    pg_execute(cursor, sql, params)
             rows = cursor.fetchall()
         found = []
         for key, hits, late, at, terms_, names, grams, story in rows:
@@ -370,6 +472,7 @@ class DbStore:
         """
         pending = self._pending
         assert pending is not None, "doc_assign saves the article before returning"
+        self.save_run()  # sent with the first read unless nothing was read
         if self.fast:
             *written, self.embedding_written = assignment_write_pg(
                 article=self.article,
@@ -381,6 +484,7 @@ class DbStore:
                 score=score,
                 evidence=evidence,
                 embedding_sum=embedding_sum,
+                article_values=self._save.values if self._save is not None else None,
             )
         else:
             story = assignment_write_orm(
@@ -407,4 +511,13 @@ def store_reset() -> None:
     CoverageTerm.objects.all().delete()
 
 
-__all__ = ["DOC_COUNT_KEY", "LOCK_SQL", "DbStore", "store_reset", "term_lock_keys", "term_lock_plan"]
+__all__ = [
+    "DOC_COUNT_KEY",
+    "LOCK_SQL",
+    "ArticleChanged",
+    "ArticleSave",
+    "DbStore",
+    "store_reset",
+    "term_lock_keys",
+    "term_lock_plan",
+]

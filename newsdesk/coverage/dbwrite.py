@@ -135,6 +135,7 @@ def assignment_write_pg(
     score: float | None,
     evidence: dict,
     embedding_sum: Callable[[int | None], bytes | None] | None = None,
+    article_values: Mapping[str, object] | None = None,
 ) -> tuple[Story, bool, bool]:
     """All writes of a first assignment in one statement.
 
@@ -145,7 +146,8 @@ def assignment_write_pg(
     stories (their centroids and counts moved). ``embedding_sum(story)``
     (semantic backend): the story's new summed embedding when this
     transaction read the current one under the story's lock (``None`` for a
-    new story), else None and the caller updates it after.
+    new story), else None and the caller updates it after. ``article_values``:
+    more of the article's columns (name -> database value) for the same UPDATE.
     """
     doc = pending.doc
     now = timezone.now()
@@ -169,6 +171,8 @@ def assignment_write_pg(
             head_sql, head_params = story_join_sql(story=story_id, article=article, now=now, returning=_story_columns())
         else:
             head_sql, head_params = "SELECT %s::bigint AS id", [story_id]
+    article_values = dict(article_values or {})
+    more_sets = "".join(f", {connection.ops.quote_name(column)} = %s" for column in article_values)
     art, docs, post = Article._meta.db_table, CoverageDoc._meta.db_table, CoveragePosting._meta.db_table
     cent, term = CoverageStory._meta.db_table, CoverageTerm._meta.db_table
     sql = (
@@ -176,8 +180,8 @@ def assignment_write_pg(
         f"c AS (INSERT INTO {cent} (story_id, centroid, embedding) SELECT s.id, %s::jsonb, %s::bytea FROM s "
         f"ON CONFLICT (story_id) DO UPDATE SET centroid = EXCLUDED.centroid, "
         f"embedding = COALESCE(EXCLUDED.embedding, {cent}.embedding)), "
-        f"a AS (UPDATE {art} SET story_id = (SELECT s.id FROM s), story_score = %s, story_evidence = %s::jsonb "
-        "WHERE id = %s), "
+        f"a AS (UPDATE {art} SET story_id = (SELECT s.id FROM s), story_score = %s, story_evidence = %s::jsonb"
+        f"{more_sets} WHERE id = %s), "
         f"d AS (INSERT INTO {docs} (article_id, at, terms, names, grams) "
         "VALUES (%s, %s, %s::jsonb, %s::jsonb, %s::jsonb)), "
         f"p AS (INSERT INTO {post} (term, article_id, published_at) SELECT u.t, %s, %s FROM unnest(%s::text[]) u(t)), "
@@ -190,7 +194,7 @@ def assignment_write_pg(
         *head_params,
         json.dumps(centroid),
         summed,
-        *(score, json.dumps(evidence), article.id),
+        *(score, json.dumps(evidence), *article_values.values(), article.id),
         *(article.id, doc.at, json.dumps(doc.terms), json.dumps(doc.names), json.dumps(doc.grams)),
         *(article.id, utc_datetime(doc.at), list(dict.fromkeys(pending.index_terms))),
         *_df_split(keys=[DOC_COUNT_KEY, *pending.df_keys], settled=df_settled),

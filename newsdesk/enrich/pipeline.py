@@ -10,6 +10,7 @@ import logging
 from html.parser import HTMLParser
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -190,3 +191,29 @@ def article_enrichment_save(*, article: Article) -> bool:
         gone = not Article.objects.filter(id=article.id).exists()
         log.info("event=enrich_skipped article_id=%s reason=%s", article.id, "gone" if gone else "changed_meanwhile")
     return bool(saved)
+
+
+def article_enrichment_values(*, article: Article) -> tuple[dict[str, object], dict[str, object]]:
+    """The enrichment of ``article`` as (columns it was computed from, columns to set), database values.
+
+    For a caller that saves it in a statement of its own (see
+    :func:`newsdesk.coverage.cluster.article_assign_story`'s ``save``): the
+    row is written only while it still holds the first (the text it was
+    enriched from; an update of the text re-queues its own enrichment, and
+    this stale result must not overwrite it). The caller moves the feeds'
+    version (``articles_changed(at_commit_only=True)``) when it saved.
+    """
+    article.updated_at = timezone.now()
+    meta = Article._meta
+    match = {meta.get_field(n).column: getattr(article, n) for n in ("title_orig", "summary_orig")}
+    values = {}
+    for name in _ENRICH_FIELDS:
+        f = meta.get_field(name)
+        values[f.column] = f.get_db_prep_save(getattr(article, f.attname), connection)
+    return match, values
+
+
+def article_enrichment_skipped(*, article: Article) -> None:
+    """Log why an enrichment was not saved (its text changed meanwhile, or it is gone)."""
+    gone = not Article.objects.filter(id=article.id).exists()
+    log.info("event=enrich_skipped article_id=%s reason=%s", article.id, "gone" if gone else "changed_meanwhile")
