@@ -16,7 +16,8 @@ from newsdesk.coverage.engine import Params, doc_assign
 from newsdesk.coverage.memory import MemoryStore
 from newsdesk.coverage.refine import RefineParams, stories_refine
 from newsdesk.coverage.text import text_features
-from newsdesk.models import Article, Source, TranslationStatus
+from newsdesk.models import Article
+from tests.test_coverage_refine import _article
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC).timestamp()
 
@@ -61,15 +62,6 @@ def test_refinement_does_not_split_off_a_lone_report_whose_places_differ_from_th
     assert lone_core.moves == {5: -1}
     # Two groups of reports whose cores disagree are still set apart (the same-kind tests): see
     # test_coverage_refine.py, which runs with this default.
-
-
-def _article(title: str, summary: str, at: datetime) -> Article:
-    source = Source.objects.create(name=f"Outlet {title[:20]}", country="GB", language="en")
-    return Article.objects.create(
-        source=source, dedupe_key=title, url=f"https://example.org/{abs(hash(title))}", title_orig=title,
-        summary_orig=summary, title_en=title, summary_en=summary, language="en", country="GB",
-        translation_status=TranslationStatus.NOT_NEEDED, published_at=at,
-    )  # fmt: skip
 
 
 @pytest.mark.django_db(transaction=True)
