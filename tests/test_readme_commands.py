@@ -155,6 +155,13 @@ def _fixtures(workdir: Path) -> None:
     (workdir / OPML_FILE).write_text(OPML, encoding="utf-8")
 
 
+def _around(log: str, needle: str, before: int = 15, after: int = 45) -> str:
+    """The lines around the first ``needle`` in ``log``: the traceback itself, not the log's last lines."""
+    lines = log.splitlines()
+    at = next(i for i, line in enumerate(lines) if needle in line)
+    return "\n".join(lines[max(0, at - before) : at + after])
+
+
 @pytest.mark.slow
 def test_readme_commands_work_as_printed_in_a_new_shell(tmp_path):
     workdir = checkout_copy(tmp_path / "clone")
@@ -185,7 +192,7 @@ def test_readme_commands_work_as_printed_in_a_new_shell(tmp_path):
     with pytest.raises(ProcessLookupError):
         os.killpg(group, 0)
     log = run.tail(2000)
-    assert "Traceback" not in log, run.tail(80)
+    assert "Traceback" not in log, _around(log, "Traceback")
     # Started in the order they need: nothing wrote to Redis before it answered.
     assert "feed_version_bump_failed" not in log
     # The inotify watcher runs in make run (a dropped file is taken at once, not by the 30 s scan).
