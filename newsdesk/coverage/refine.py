@@ -225,6 +225,9 @@ class _Pass:
         self.must = must
         self.cache = cache
         self._sims = cache.sims if cache.keep_sims else None
+        # Without kept similarities: the merge's mean link of each pair of samples compared, for
+        # this pass's later rounds (the pieces that did not change meet again); a few MB at most.
+        self._means: dict[tuple[tuple[int, ...], tuple[int, ...]], float] | None = None if cache.keep_sims else {}
 
     def sim(self, i: int, j: int) -> float:
         a, b = self.docs[i], self.docs[j]
@@ -447,14 +450,26 @@ class _Pass:
             a = self._sample(pieces[g])
             with _attached(self.vectors, (self.docs[i] for i in a)):
                 for h in hs:
-                    b = self._sample(pieces[h])
-                    with _attached(self.vectors, (self.docs[j] for j in b)):
-                        mean = sum(self.sim(i, j) for i in a for j in b) / (len(a) * len(b))
+                    mean = self._mean(a, self._sample(pieces[h]))
                     if mean >= refine.merge_threshold and self._merge_blocked(pieces[g], pieces[h]):
                         continue
                     if mean > 0:
                         out[(g, h)] = mean * len(pieces[g]) * len(pieces[h])
         return out
+
+    def _mean(self, a: list[int], b: list[int]) -> float:
+        """The mean similarity of ``a``'s members with ``b``'s (``a``'s vectors attached)."""
+        key = None
+        if self._means is not None:
+            key = (tuple(self.docs[i].key for i in a), tuple(self.docs[j].key for j in b))
+            known = self._means.get(key)
+            if known is not None:
+                return known
+        with _attached(self.vectors, (self.docs[j] for j in b)):
+            mean = sum(self.sim(i, j) for i in a for j in b) / (len(a) * len(b))
+        if key is not None:
+            self._means[key] = mean
+        return mean
 
     def round(self, stories: list[int], next_new: list[int]) -> list[int]:
         by_story: dict[int, list[int]] = defaultdict(list)
