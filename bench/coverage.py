@@ -148,6 +148,7 @@ def corpus_load(n: int) -> float:
             f"INSERT INTO {cent} (story_id, centroid) SELECT DISTINCT ON (a.story_id) a.story_id, d.terms "  # noqa: S608
             f"FROM {art} a JOIN {doc} d ON d.article_id = a.id ORDER BY a.story_id, a.id"
         )
+        _packed_fill(c, doc=doc, cent=cent)
         for ddl in rebuild:
             c.execute(ddl)
         c.execute("RESET session_replication_role; RESET synchronous_commit; RESET maintenance_work_mem")
@@ -156,6 +157,24 @@ def corpus_load(n: int) -> float:
         for table in (post, doc, term, art, cent, sto):
             c.execute(f"VACUUM ANALYZE {table}")
     return time.time()
+
+
+def _packed_fill(c, *, doc: str, cent: str) -> None:
+    """The packed vectors every writer stores beside the JSON (newsdesk/coverage/docpack.py), as production reads them."""
+    from newsdesk.coverage.docpack import centroid_pack, doc_pack
+    from newsdesk.coverage.sql import json_value, pg_copy
+
+    for table, key, columns, pack in (
+        (doc, "article_id", "terms, names", lambda row: doc_pack(json_value(row[1]), json_value(row[2]))),
+        (cent, "story_id", "centroid", lambda row: centroid_pack(json_value(row[1]))),
+    ):
+        column = "packed" if table == doc else "centroid_packed"
+        c.execute(f"SELECT {key}, {columns} FROM {table}")  # noqa: S608
+        rows = [(row[0], pack(row)) for row in c.fetchall()]
+        c.execute("CREATE TEMP TABLE packed_fill (k bigint, v bytea)")
+        pg_copy(c, "packed_fill", ("k", "v"), rows)
+        c.execute(f"UPDATE {table} t SET {column} = f.v FROM packed_fill f WHERE t.{key} = f.k")  # noqa: S608
+        c.execute("DROP TABLE packed_fill")
 
 
 def _backend_cpu_s() -> float:
