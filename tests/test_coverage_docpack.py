@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -137,3 +138,16 @@ def test_the_candidate_read_gives_the_same_documents_packed_or_from_json():
     assert doc_unpack(bytes(doc.packed)) == (doc.terms, doc.names)
     ((centroid, centroid_packed),) = CoverageStory.objects.values_list("centroid", "centroid_packed")
     assert centroid_unpack(bytes(centroid_packed)) == centroid
+
+
+@pytest.mark.django_db
+def test_the_key_order_is_postgresqls_own_for_any_script():
+    if connection.vendor != "postgresql":
+        pytest.skip("jsonb's key order is PostgreSQL's")
+    keys = ["é", "z", "ab", "ä", "日本", "zz", "ü", "a", "ñandú", "año", "€", "ß", "Z", "@p:MX", "1996"]
+    vector = {k: float(i) / 7 for i, k in enumerate(keys)}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::jsonb::text", [json.dumps(vector)])
+        stored = json.loads(cursor.fetchone()[0])
+    assert list(doc_unpack(doc_pack(vector, {}))[0]) == list(stored)
+    assert list(doc_unpack(doc_pack({}, vector))[1]) == list(stored)

@@ -32,22 +32,23 @@ _HEAD = struct.Struct("<BII")
 _SEP = "\x1f"
 
 
-def _jsonb_order(d: dict[str, float]) -> list[str]:
-    # jsonb keeps an object's keys sorted by length in bytes, then bytewise.
-    return sorted(d, key=lambda k: (len(k.encode()), k.encode()))
+def _jsonb_key(k: str) -> tuple[int, str]:
+    # jsonb keeps an object's keys sorted by length in bytes, then bytewise; UTF-8's byte order is
+    # the code points' order, which is how str compares.
+    return (len(k) if k.isascii() else len(k.encode()), k)
 
 
 def doc_pack(terms: dict[str, float], names: dict[str, float]) -> bytes | None:
     """The packed value, or None when a key or value would not come back exactly (then JSON is read)."""
-    keys_t, keys_n = _jsonb_order(terms), _jsonb_order(names)
-    keys = [*keys_t, *keys_n]
-    values = [*(terms[k] for k in keys_t), *(names[k] for k in keys_n)]
-    if any(type(v) is not float for v in values) or any(_SEP in k for k in keys):
+    keys_t, keys_n = sorted(terms, key=_jsonb_key), sorted(names, key=_jsonb_key)
+    values = [*map(terms.__getitem__, keys_t), *map(names.__getitem__, keys_n)]
+    keys = _SEP.join([*keys_t, *keys_n])
+    if not set(map(type, values)) <= {float} or keys.count(_SEP) != max(len(values) - 1, 0):
         return None
     floats = array("d", values)
     if byteorder != "little":
         floats.byteswap()
-    return _HEAD.pack(_VERSION, len(keys_t), len(keys_n)) + floats.tobytes() + _SEP.join(keys).encode()
+    return _HEAD.pack(_VERSION, len(keys_t), len(keys_n)) + floats.tobytes() + keys.encode()
 
 
 def doc_unpack(value: bytes) -> tuple[dict[str, float], dict[str, float]]:
