@@ -47,14 +47,16 @@ demo: migrate
 	$(BIN)/python manage.py load_demo
 
 # Procfile.dev starts Redis first; the other processes wait for it, and the
-# web process loads the demo before serving.
+# web process loads the demo before serving. honcho is not given .env
+# (`-e /dev/null`): it would put .env over the environment, and the processes
+# read .env themselves, with the environment winning, as the README says.
 run: migrate
 	@echo ""
 	@echo "  Newsdesk is starting at http://127.0.0.1:$(PORT)/"
 	@echo "  Create an admin user:  $(BIN)/python manage.py createsuperuser"
 	@echo "  Stop everything with Ctrl-C."
 	@echo ""
-	PATH="$(abspath $(BIN)):$$PATH" WEB_PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start
+	PATH="$(abspath $(BIN)):$$PATH" WEB_PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start -e /dev/null
 
 # Everything but the tests marked slow (real worker processes, browsers, whole corpora).
 test: install var

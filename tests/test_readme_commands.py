@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from deploy.makerun import MakeRun, checkout_copy
+from newsdesk.embedded_redis import redis_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -192,6 +193,10 @@ def test_readme_commands_work_as_printed_in_a_new_shell(tmp_path):
     with pytest.raises(ProcessLookupError):
         os.killpg(group, 0)
     log = run.tail(2000)
+    # The environment wins over .env under make run too (honcho is not given .env), and the
+    # embedded Redis (a session of its own, so it outlives its clients) is gone with the rest.
+    assert f"starting embedded redis-server on 127.0.0.1:{run.redis_port}" in log
+    assert not redis_answers(f"redis://127.0.0.1:{run.redis_port}/0", timeout=0.5)
     assert "Traceback" not in log, _around(log, "Traceback")
     # Started in the order they need: nothing wrote to Redis before it answered.
     assert "feed_version_bump_failed" not in log

@@ -99,7 +99,7 @@ def _source_save(source: Source, *, created: bool) -> Source:
 def source_create(request: HttpRequest, data: SourceIn):
     """Add a feed source (admins' tokens only). It is polled from the next dispatcher tick."""
     caller = admin_required(request)
-    source = Source(kind=SourceKind.FEED, **data.dict())
+    source = Source(kind=SourceKind.FEED, **data.model_dump())
     return Status(201, source_out(_source_save(source, created=True), caller=caller))
 
 
@@ -113,7 +113,7 @@ def source_update(request: HttpRequest, source_id: int, data: SourcePatch):
     """Change a source; ``{"enabled": false, "disabled_reason": "..."}`` disables it (admins' tokens only)."""
     caller = admin_required(request)
     source = _source(source_id)
-    changes = data.dict(exclude_unset=True)
+    changes = data.model_dump(exclude_unset=True)
     if any(v is None for v in changes.values()):
         raise ApiError(400, "bad_request", "null is not a value; leave a field out to keep it.")
     for name, value in changes.items():
