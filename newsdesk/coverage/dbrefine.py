@@ -42,17 +42,18 @@ from .burst import refine_scope
 from .cluster import coverage_params, refine_params
 from .engine import Doc, Params
 from .linkstore import links_load
-from .refine import RefineCache, RefineParams, members_evidence, stories_refine
+from .refine import RefineCache, RefineParams, Vectors, members_evidence, stories_refine
 from .semantic import semantic_enabled
 
 log = logging.getLogger(__name__)
 
 # A worker process keeps the splits of unchanged stories for later passes.
-# The documents' pairwise similarities serve one pass (its rounds) and are
-# dropped at its end: kept, they held 50-100 MB per 10,000 articles in each
-# worker child that ever ran a pass, for a saving of about a second of CPU
-# per pass (bench/coverage.py measures a pass with none kept).
-_CACHE = RefineCache()
+# It keeps no pairwise similarities, not even within a pass: kept across
+# passes they held 50-100 MB per 10,000 articles in each worker child that
+# ever ran a pass, and within one about 30 MB at its peak (245,000 pairs for
+# 10,600 documents), for a saving of about a second of CPU per pass
+# (bench/refine_memory.py measures both).
+_CACHE = RefineCache(keep_sims=False)
 _CACHE_LOCK = threading.Lock()
 
 
@@ -133,13 +134,15 @@ def refine_mark() -> datetime | None:
     return Heartbeat.objects.filter(name=MARK).values_list("at", flat=True).first()
 
 
-def _window_docs(*, since: datetime, limit: int) -> list[Doc]:
-    """The window's indexed documents, oldest first, read in chunks.
+def _window_docs(*, since: datetime, limit: int) -> tuple[list[Doc], Vectors | None]:
+    """The window's indexed documents, oldest first, read in chunks, and their sentence vectors.
 
     A pass holds every document of its window at once (20,000 at most), so
-    the rows are streamed, each vector decoded as its row arrives, and the
-    term and name keys interned: the same words recur across the window's
-    documents, and one copy of each serves them all.
+    the rows are streamed, and the term and name keys interned (the same
+    words recur across the window's documents, and one copy of each serves
+    them all). The vectors stay float16, as stored, in one
+    matrix (:class:`~newsdesk.coverage.refine.Vectors`): a document gets its
+    float32 vector only while the pass compares it.
     """
     rows = (
         CoverageDoc.objects.filter(at__gte=since.timestamp(), article__story__isnull=False)
@@ -150,22 +153,37 @@ def _window_docs(*, since: datetime, limit: int) -> list[Doc]:
         Doc(key=k, at=at, terms=_interned(terms), grams={}, names=_interned(names), story=story)
         for k, at, terms, names, story in rows.iterator(chunk_size=2000)
     ]
-    if docs and semantic_enabled():
-        from newsdesk.models import CoverageEmbedding
-
-        from .semantic import vector_from
-
-        by_key = {doc.key: doc for doc in docs}
-        vectors = CoverageEmbedding.objects.filter(article_id__in=list(by_key)).values_list("article_id", "vector")
-        for key, data in vectors.iterator(chunk_size=2000):
-            if data is not None:
-                by_key[key].embedding = vector_from(data).astype("float32")
     docs.reverse()
-    return docs
+    if not docs or not semantic_enabled():
+        return docs, None
+    import numpy as np
+
+    from newsdesk.models import CoverageEmbedding
+
+    keys: list[int] = []
+    matrix = None
+    vectors = CoverageEmbedding.objects.filter(article_id__in=[d.key for d in docs]).values_list("article_id", "vector")
+    for key, data in vectors.iterator(chunk_size=2000):
+        if data is None:
+            continue
+        row = np.frombuffer(data, dtype=np.float16)  # as stored (semantic.vector_bytes)
+        if matrix is None:
+            matrix = np.empty((len(docs), len(row)), dtype=np.float16)
+        if len(row) != matrix.shape[1]:  # another model's vector, not yet replaced: none
+            log.warning("event=refine_vector_skipped article=%s dims=%s", key, len(row))
+            continue
+        matrix[len(keys)] = row
+        keys.append(key)
+    if matrix is None:
+        return docs, None
+    return docs, Vectors(keys, matrix[: len(keys)])
 
 
 def _interned(weights: dict[str, float]) -> dict[str, float]:
-    return {sys.intern(k): w for k, w in weights.items()}
+    """``weights`` with interned keys, and one float object for each of its values: the terms of a
+    document with the same count and document frequency weigh the same (a quarter of the values)."""
+    values: dict[float, float] = {}
+    return {sys.intern(k): values.setdefault(w, w) for k, w in weights.items()}
 
 
 def stories_refine_recent(
@@ -199,18 +217,20 @@ def _refine(
         touched = stories_touched(since=mark - MARK_MARGIN, window_since=since)
         if not touched:
             return RefineStats(0, 0, 0, 0, 0, time.process_time() - started, touched=0)
-    docs = _window_docs(since=since, limit=refine.window_articles)
+    docs, vectors = _window_docs(since=since, limit=refine.window_articles)
     if touched is not None:
         docs = refine_scope(docs, touched, refine)
     seen = {d.key: d.story for d in docs}
     with _CACHE_LOCK:
         try:
-            result = stories_refine(docs=docs, params=params, refine=refine, links=links_load(), cache=_CACHE)
+            result = stories_refine(
+                docs=docs, params=params, refine=refine, links=links_load(), cache=_CACHE, vectors=vectors
+            )
         finally:
             _CACHE.sims.clear()
     ntouched = None if touched is None else len(touched)
     if result.changed:
-        why = members_evidence(docs=docs, moves=result.moves, keys=result.moves, params=params)
+        why = members_evidence(docs=docs, moves=result.moves, keys=result.moves, params=params, vectors=vectors)
         moved, created, emptied, skipped = _apply(moves=result.moves, seen=seen, why=why)
     else:
         moved = created = emptied = skipped = 0

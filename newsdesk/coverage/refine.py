@@ -39,8 +39,10 @@ database) and applies the returned moves.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from .engine import Doc, Params, doc_evidence, doc_similarity, particulars_factor, story_core
 from .linkage import Pair, agglomerate, groups_blocked, must_groups, pair_key
@@ -118,11 +120,59 @@ class RefineCache:
     sims: dict[Pair, float] = field(default_factory=dict)  # article key pair -> similarity
     splits: dict[tuple[int, ...], list[list[int]]] = field(default_factory=dict)  # members -> groups
     limit: int = 3_000_000
+    # False: no pairwise similarity is kept, not even within a pass (a worker's passes: 245,000
+    # pairs, about 30 MB, for a window of 10,600 documents); each split computes its story's
+    # pairs once, and the merge its sampled pairs. The result is the same either way.
+    keep_sims: bool = True
 
     def trim(self) -> None:
         if len(self.sims) + len(self.splits) > self.limit:
             self.sims.clear()
             self.splits.clear()
+
+
+class Vectors:
+    """The window's sentence vectors as the database stores them: float16 rows of one matrix.
+
+    A pass holds every document of its window; as float32 arrays, one per
+    document, their vectors were the biggest part of it (2 KB each, 21 MB for
+    10,600 documents). Here they take half, in one block, and a document
+    gets its float32 vector (the same values: float16 widens exactly) only
+    while :meth:`attached` compares it.
+    """
+
+    def __init__(self, keys: Sequence[int], matrix: Any):
+        self.row = {k: n for n, k in enumerate(keys)}
+        self.matrix = matrix
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+    @contextmanager
+    def attached(self, docs: Iterable[Doc]) -> Iterator[None]:
+        """Give ``docs`` their float32 vectors for the block (those that have one and none yet)."""
+        import numpy as np
+
+        given: list[Doc] = []
+        for d in docs:
+            row = self.row.get(d.key)
+            if row is not None and d.embedding is None:
+                d.embedding = self.matrix[row].astype(np.float32)
+                given.append(d)
+        try:
+            yield
+        finally:
+            for d in given:
+                d.embedding = None
+
+
+@contextmanager
+def _attached(vectors: Vectors | None, docs: Iterable[Doc]) -> Iterator[None]:
+    if vectors is None:
+        yield
+    else:
+        with vectors.attached(docs):
+            yield
 
 
 @dataclass(slots=True)
@@ -164,18 +214,25 @@ class _Pass:
         must: list[Pair],
         cache: RefineCache,
         spanning: set[int],
+        vectors: Vectors | None = None,
     ):
         self.spanning = spanning
+        self.vectors = vectors
         self.docs = docs
         self.params = params
         self.refine = refine
         self.cannot = cannot
         self.must = must
         self.cache = cache
-        self._sims = cache.sims
+        self._sims = cache.sims if cache.keep_sims else None
+        # Without kept similarities: the merge's mean link of each pair of samples compared, for
+        # this pass's later rounds (the pieces that did not change meet again); a few MB at most.
+        self._means: dict[tuple[tuple[int, ...], tuple[int, ...]], float] | None = None if cache.keep_sims else {}
 
     def sim(self, i: int, j: int) -> float:
         a, b = self.docs[i], self.docs[j]
+        if self._sims is None:
+            return doc_similarity(a, b, params=self.params)
         key = pair_key(a.key, b.key)
         got = self._sims.get(key)
         if got is None:
@@ -199,11 +256,12 @@ class _Pass:
 
     def _split(self, members: list[int]) -> list[list[int]]:
         totals = {}
-        for x, i in enumerate(members):
-            for y in range(x + 1, len(members)):
-                s = self.sim(i, members[y])
-                if s > 0:
-                    totals[(x, y)] = s
+        with _attached(self.vectors, (self.docs[i] for i in members)):
+            for x, i in enumerate(members):
+                for y in range(x + 1, len(members)):
+                    s = self.sim(i, members[y])
+                    if s > 0:
+                        totals[(x, y)] = s
         local = {i: x for x, i in enumerate(members)}
         cannot = {pair_key(local[i], local[j]) for i, j in self.cannot if i in local and j in local}
         seeds = must_groups(
@@ -385,14 +443,33 @@ class _Pass:
             best = sorted(others.items(), key=lambda hc: (-hc[1], hc[0]))[: refine.link_candidates]
             pairs.update(pair_key(g, h) for h, _ in best)
         out: dict[Pair, float] = {}
+        by_first: dict[int, list[int]] = defaultdict(list)
         for g, h in sorted(pairs):
-            a, b = self._sample(pieces[g]), self._sample(pieces[h])
-            mean = sum(self.sim(i, j) for i in a for j in b) / (len(a) * len(b))
-            if mean >= refine.merge_threshold and self._merge_blocked(pieces[g], pieces[h]):
-                continue
-            if mean > 0:
-                out[(g, h)] = mean * len(pieces[g]) * len(pieces[h])
+            by_first[g].append(h)
+        for g, hs in by_first.items():  # in the order of sorted(pairs)
+            a = self._sample(pieces[g])
+            with _attached(self.vectors, (self.docs[i] for i in a)):
+                for h in hs:
+                    mean = self._mean(a, self._sample(pieces[h]))
+                    if mean >= refine.merge_threshold and self._merge_blocked(pieces[g], pieces[h]):
+                        continue
+                    if mean > 0:
+                        out[(g, h)] = mean * len(pieces[g]) * len(pieces[h])
         return out
+
+    def _mean(self, a: list[int], b: list[int]) -> float:
+        """The mean similarity of ``a``'s members with ``b``'s (``a``'s vectors attached)."""
+        key = None
+        if self._means is not None:
+            key = (tuple(self.docs[i].key for i in a), tuple(self.docs[j].key for j in b))
+            known = self._means.get(key)
+            if known is not None:
+                return known
+        with _attached(self.vectors, (self.docs[j] for j in b)):
+            mean = sum(self.sim(i, j) for i in a for j in b) / (len(a) * len(b))
+        if key is not None:
+            self._means[key] = mean
+        return mean
 
     def round(self, stories: list[int], next_new: list[int]) -> list[int]:
         by_story: dict[int, list[int]] = defaultdict(list)
@@ -437,6 +514,7 @@ def stories_refine(
     links: Links = NO_LINKS,
     cache: RefineCache | None = None,
     story_sizes: Mapping[int, int] | None = None,
+    vectors: Vectors | None = None,
 ) -> Refinement:
     """Re-examine the stories of ``docs`` (each with its current ``story``); return the moves to make.
 
@@ -448,6 +526,8 @@ def stories_refine(
     does not see what holds it together; it may still absorb fragments.
     ``cache`` may be kept by a caller that runs passes over overlapping
     windows (:class:`RefineCache`); the result is the same without it.
+    ``vectors``: the documents' sentence vectors kept apart (:class:`Vectors`;
+    a document with its own ``embedding`` keeps it); the result is the same.
     """
     refine = refine or RefineParams()
     docs = sorted(docs, key=lambda d: (d.at, d.key))
@@ -462,7 +542,9 @@ def stories_refine(
     for d in docs:
         inside[d.story or 0] += 1
     spanning = {s for s, n in (story_sizes or {}).items() if n > inside.get(s, 0)}
-    work = _Pass(docs, params=params, refine=refine, cannot=cannot, must=must, cache=cache, spanning=spanning)
+    work = _Pass(
+        docs, params=params, refine=refine, cannot=cannot, must=must, cache=cache, spanning=spanning, vectors=vectors
+    )
     before = [d.story if d.story is not None else 0 for d in docs]
     stories = list(before)
     next_new = [0]
@@ -489,7 +571,12 @@ def stories_refine(
 
 
 def members_evidence(
-    *, docs: Sequence[Doc], moves: Mapping[int, int], keys: Iterable[int], params: Params
+    *,
+    docs: Sequence[Doc],
+    moves: Mapping[int, int],
+    keys: Iterable[int],
+    params: Params,
+    vectors: Vectors | None = None,
 ) -> dict[int, tuple[float | None, dict]]:
     """What ties each of ``keys`` to its story after ``moves`` (article -> story; others stay in
     their ``story``): the score and evidence of its closest fellow member among ``docs``, as
@@ -509,8 +596,9 @@ def members_evidence(
         if not others:
             out[key] = (None, {})
             continue
-        score, best = max(
-            ((doc_similarity(doc, m, params=params), m) for m in others), key=lambda sm: (sm[0], -sm[1].key)
-        )
+        with _attached(vectors, [doc, *others]):
+            score, best = max(
+                ((doc_similarity(doc, m, params=params), m) for m in others), key=lambda sm: (sm[0], -sm[1].key)
+            )
         out[key] = (score, doc_evidence(doc, best, score=score))
     return out
