@@ -64,13 +64,13 @@ def place_names(locales: tuple[str, ...] = PLACE_LOCALES) -> dict[str, frozenset
     return {name: frozenset(codes) for name, codes in out.items()}
 
 
-@functools.cache
 def city_names(locales: tuple[str, ...] = PLACE_LOCALES) -> dict[str, frozenset[str]]:
     """Every city name in ``locales`` -> the time-zone ids whose exemplar city it is (``Asia/Tomsk``).
 
     A city, unlike its country, tells two places of one country apart. Names
     that are also a country's (Singapore, Gibraltar) are left out: they say
-    the country, which :func:`place_names` holds.
+    the country, which :func:`place_names` holds. Not cached: its one caller
+    (the particulars' city index) keeps only what it needs.
     """
     countries = {name for name, _ in _territory_names(locales)}
     out: dict[str, set[str]] = {}

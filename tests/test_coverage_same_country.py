@@ -114,3 +114,24 @@ def test_two_reports_of_one_quake_agree_and_two_quakes_conflict_on_many_kinds():
     assert particulars_relation(pb, pc, nb, nc, params=params)[1] is True
     off = replace(params, names_without_places=False, cities_apart=False)
     assert particulars_relation(pb, pc, nb, nc, params=off)[1] is False
+
+
+def test_why_a_member_joined_names_the_city_and_not_the_place_words():
+    """The story page's "shared particulars": the city as a reader says it; place words are no particular."""
+    from newsdesk.coverage.engine import doc_build, doc_evidence
+    from newsdesk.web.story import particular_label
+
+    params = Params()
+    store = MemoryStore(centroid_terms=params.centroid_terms)
+    (en_title, en_lead), (es_title, es_lead) = _reports(0, ("en",))[0], _reports(0, ("es",))[0]
+    a = doc_build(
+        key=1, at=0.0, features=text_features(title=en_title, body=en_lead, grams=False), store=store, params=params
+    )
+    b = doc_build(
+        key=2, at=0.0, features=text_features(title=es_title, body=es_lead, grams=False), store=store, params=params
+    )
+    shared = doc_evidence(a, b, score=0.9)["shared_particulars"]
+    assert "c:Asia/Tomsk" in shared and "p:RU" in shared
+    assert not any(p.startswith("w:") for p in shared), shared
+    assert particular_label("c:Asia/Tomsk") == "Tomsk"
+    assert particular_label("c:America/Argentina/Buenos_Aires") == "Buenos Aires"
