@@ -165,6 +165,53 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds of a process and of its children it has reaped (a recycled worker child's)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _worker_cpu_s(root: int) -> float:
+    return sum(_cpu_s(pid) for pid in _tree(root))
+
+
+class BackendCpu(threading.Thread):
+    """CPU seconds of this database's server processes (the bench's own connections left out).
+
+    Read every half second, so a server process that ends (a worker child recycled, a
+    connection closed) keeps what it had used at most half a second before.
+    """
+
+    def __init__(self, database_url: str, *, besides: int) -> None:
+        super().__init__(daemon=True)
+        self.database_url = database_url
+        self.besides = besides
+        self.seen: dict[int, float] = {}
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+
+    def run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            while not self.stop.wait(0.5):
+                rows = conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND pid <> %s",
+                    [self.besides],
+                ).fetchall()
+                with self.lock:
+                    for (pid,) in rows:
+                        self.seen[pid] = max(self.seen.get(pid, 0.0), _cpu_s(pid))
+
+    def total(self) -> float:
+        with self.lock:
+            return sum(self.seen.values())
+
+
 def _pss_rss_kb(pid: int) -> tuple[int, int]:
     pss = rss = 0
     try:
@@ -441,6 +488,7 @@ def main() -> int:
 
         django.setup()
         from django.conf import settings
+        from django.db import connection
         from django.db.models import Count, Max, Min
         from django.utils import timezone
 
@@ -471,7 +519,26 @@ def main() -> int:
         figures["worker_ready_s"] = _start_worker_and_beat(stack, env)
         sampler.roots.update({"worker": stack.procs["worker"].pid, "beat": stack.procs["beat"].pid})
         total = feed_items + drop_items
+        cpu_worker0 = _worker_cpu_s(stack.procs["worker"].pid)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backends = BackendCpu(args.database_url, besides=cursor.fetchone()[0])
+        backends.start()
+        time.sleep(0.6)
+        cpu_db0 = backends.total()
         done_at = _wait_all_finished(total, timeout=1800 if not args.quick else 600, label="cold")
+        backends.stop.set()
+        backends.join()
+        # What the cold phase cost: the worker (master and children, recycled ones too) and the
+        # database's server processes, from the worker's ready line to the last item finished.
+        cpu_worker = _worker_cpu_s(stack.procs["worker"].pid) - cpu_worker0
+        cpu_db = backends.total() - cpu_db0
+        figures["cpu_ms_per_item"] = 1000 * (cpu_worker + cpu_db) / total
+        print(
+            f"cold CPU: worker {cpu_worker:.1f}s + database {cpu_db:.1f}s = "
+            f"{figures['cpu_ms_per_item']:.1f} ms per item; load average {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
         polls = FetchAttempt.objects.filter(source__kind=SourceKind.FEED)
         span = polls.aggregate(first=Min("started_at"), last=Max("started_at"))
         first_poll = span["first"].timestamp()
@@ -600,7 +667,7 @@ def main() -> int:
         f"publish_p95={figures['publish_p95']:.1f} translation_s={figures['translation_s']:.0f} "
         f"peak_pss_mb={pss_mb:.0f} (target<=1536) peak_rss_mb={rss_mb:.0f} "
         f"stories_bcubed_f1={figures['bcubed_f1']:.3f} stories_bcubed_f1_after_{args.after_seconds:.0f}s="
-        f"{figures['later_bcubed_f1']:.3f} (no target)"
+        f"{figures['later_bcubed_f1']:.3f} (no target) cold_cpu_ms_per_item={figures.get('cpu_ms_per_item', 0):.1f}"
     )
     return 0 if ok else 1
 

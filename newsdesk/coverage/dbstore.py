@@ -64,6 +64,7 @@ from newsdesk.changes import articles_changed
 from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageStory, CoverageTerm, Story
 
 from .dbwrite import DOC_COUNT_KEY, NEW_STORY, Pending, assignment_write_orm, assignment_write_pg, story_merge
+from .docpack import centroid_unpack, doc_unpack
 from .engine import Candidate, Doc, Params
 from .sql import json_value, pg_cursor, pg_execute, utc_datetime
 from .storycounts import story_first_member
@@ -365,15 +366,21 @@ class DbStore:
             "ORDER BY g.hits DESC, g.article_id LIMIT %s) UNION ALL "
             "(SELECT g.article_id, g.hits, g.late FROM g WHERE NOT g.late "
             "ORDER BY g.hits DESC, g.article_id LIMIT %s)), "
-            f"d AS MATERIALIZED (SELECT h.article_id, h.hits, h.late, v.at, v.terms, v.names, {grams} AS grams, "
+            # A document's terms and names packed when it has them, else as JSON (docpack.py).
+            "d AS MATERIALIZED (SELECT h.article_id, h.hits, h.late, v.at, v.packed, "
+            "CASE WHEN v.packed IS NULL THEN v.terms END AS terms, "
+            f"CASE WHEN v.packed IS NULL THEN v.names END AS names, {grams} AS grams, "
             "a.story_id FROM h "
             f"LEFT JOIN {doc} v ON v.article_id = h.article_id LEFT JOIN {art} a ON a.id = h.article_id), "
-            "k AS (SELECT ARRAY(SELECT DISTINCT d.story_id FROM d WHERE d.terms IS NOT NULL "
+            "k AS (SELECT ARRAY(SELECT DISTINCT d.story_id FROM d WHERE d.at IS NOT NULL "
             "AND d.story_id IS NOT NULL) AS ids), "
-            f"l AS (SELECT s.id, s.merged_into_id, c.centroid FROM k, {sto} s JOIN {cent} c ON c.story_id = s.id "
+            "l AS (SELECT s.id, s.merged_into_id, c.centroid_packed, "
+            f"CASE WHEN c.centroid_packed IS NULL THEN c.centroid END AS centroid FROM k, {sto} s "
+            f"JOIN {cent} c ON c.story_id = s.id "
             "WHERE s.id = ANY(k.ids) AND c.story_id = ANY(k.ids) ORDER BY s.id FOR UPDATE OF s, c) "
-            "SELECT d.article_id, d.hits, d.late, d.at, d.terms, d.names, d.grams, d.story_id FROM d UNION ALL "
-            "SELECT NULL, NULL, NULL, NULL, l.centroid, NULL, NULL, l.id FROM l WHERE l.merged_into_id IS NULL"
+            "SELECT d.article_id, d.hits, d.late, d.at, d.packed, d.terms, d.names, d.grams, d.story_id FROM d "
+            "UNION ALL SELECT NULL, NULL, NULL, NULL, l.centroid_packed, l.centroid, NULL, NULL, l.id FROM l "
+            "WHERE l.merged_into_id IS NULL"
         )
         params = [
             list(terms),
@@ -388,27 +395,26 @@ class DbStore:
         ]
         with pg_cursor() as cursor:
             if lock is None:
-                pg_execute(cursor, sql, params)
+                pg_execute(cursor, sql, params, binary=True)
             else:
                 with connection.connection.pipeline():
                     pg_execute(cursor, LOCK_SQL, list(lock))
-                    pg_execute(cursor, sql, params)
+                    pg_execute(cursor, sql, params, binary=True)
             rows = cursor.fetchall()
         found = []
-        for key, hits, late, at, terms_, names, grams, story in rows:
+        for key, hits, late, at, packed, terms_, names, grams, story in rows:
             if key is None:
-                self._centroids[story] = json_value(terms_)
+                self._centroids[story] = centroid_unpack(packed) if packed is not None else json_value(terms_)
                 self.locked_stories.add(story)
                 continue
             found.append(Candidate(key=key, story=story or 0, hits=hits, late=bool(late)))
-            if terms_ is not None and story is not None:
+            if at is not None and story is not None:
+                if packed is not None:
+                    doc_terms, doc_names = doc_unpack(packed)
+                else:
+                    doc_terms, doc_names = json_value(terms_), json_value(names)
                 self._docs[key] = Doc(
-                    key=key,
-                    at=at,
-                    terms=json_value(terms_),
-                    names=json_value(names),
-                    grams=json_value(grams),
-                    story=story,
+                    key=key, at=at, terms=doc_terms, names=doc_names, grams=json_value(grams), story=story
                 )
         return found
 

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageStory, CoverageTerm, Story
 
+from .docpack import centroid_pack, centroid_unpack, doc_pack
 from .engine import Doc, Params, centroid_add
 from .sql import json_value, pg_cursor, pg_execute, utc_datetime
 from .storycounts import story_first_member, story_join_sql
@@ -70,8 +71,9 @@ def _story_lock_pg(story: int) -> tuple[int, dict[str, float]]:
         for _ in range(100):
             pg_execute(
                 cursor,
-                f"SELECT s.merged_into_id, c.centroid FROM {sto} s JOIN {cent} c ON c.story_id = s.id "  # noqa: S608
-                "WHERE s.id = %s FOR UPDATE",
+                "SELECT s.merged_into_id, c.centroid_packed, "  # noqa: S608
+                f"CASE WHEN c.centroid_packed IS NULL THEN c.centroid END FROM {sto} s "
+                f"JOIN {cent} c ON c.story_id = s.id WHERE s.id = %s FOR UPDATE",
                 [story],
             )
             row = cursor.fetchone()
@@ -87,7 +89,7 @@ def _story_lock_pg(story: int) -> tuple[int, dict[str, float]]:
                 story = row[0]
                 continue
             if row[0] is None:
-                return story, json_value(row[1])
+                return story, centroid_unpack(row[1]) if row[1] is not None else json_value(row[2])
             story = row[0]
     raise RuntimeError(f"story {story}: merge chain too long")
 
@@ -177,13 +179,15 @@ def assignment_write_pg(
     cent, term = CoverageStory._meta.db_table, CoverageTerm._meta.db_table
     sql = (
         f"WITH s AS ({head_sql}), "  # noqa: S608
-        f"c AS (INSERT INTO {cent} (story_id, centroid, embedding) SELECT s.id, %s::jsonb, %s::bytea FROM s "
-        f"ON CONFLICT (story_id) DO UPDATE SET centroid = EXCLUDED.centroid, "
+        f"c AS (INSERT INTO {cent} (story_id, centroid, centroid_packed, embedding) "
+        "SELECT s.id, %s::jsonb, %s::bytea, %s::bytea FROM s "
+        "ON CONFLICT (story_id) DO UPDATE SET centroid = EXCLUDED.centroid, "
+        "centroid_packed = EXCLUDED.centroid_packed, "
         f"embedding = COALESCE(EXCLUDED.embedding, {cent}.embedding)), "
         f"a AS (UPDATE {art} SET story_id = (SELECT s.id FROM s), story_score = %s, story_evidence = %s::jsonb"
         f"{more_sets} WHERE id = %s), "
-        f"d AS (INSERT INTO {docs} (article_id, at, terms, names, grams) "
-        "VALUES (%s, %s, %s::jsonb, %s::jsonb, %s::jsonb)), "
+        f"d AS (INSERT INTO {docs} (article_id, at, terms, names, grams, packed) "
+        "VALUES (%s, %s, %s::jsonb, %s::jsonb, %s::jsonb, %s::bytea)), "
         f"p AS (INSERT INTO {post} (term, article_id, published_at) SELECT u.t, %s, %s FROM unnest(%s::text[]) u(t)), "
         f"u AS (UPDATE {term} SET df = df + 1 WHERE term = ANY(%s::text[])), "
         f"t AS (INSERT INTO {term} (term, df) SELECT u.t, 1 FROM unnest(%s::text[]) u(t) "
@@ -193,9 +197,11 @@ def assignment_write_pg(
     values = [
         *head_params,
         json.dumps(centroid),
+        centroid_pack(centroid),
         summed,
         *(score, json.dumps(evidence), *article_values.values(), article.id),
         *(article.id, doc.at, json.dumps(doc.terms), json.dumps(doc.names), json.dumps(doc.grams)),
+        doc_pack(doc.terms, doc.names),
         *(article.id, utc_datetime(doc.at), list(dict.fromkeys(pending.index_terms))),
         *_df_split(keys=[DOC_COUNT_KEY, *pending.df_keys], settled=df_settled),
     ]
@@ -244,10 +250,17 @@ def assignment_write_orm(
             _centroid_change(previous_story, previous.terms, sign=-1.0, keep=centroid_terms)
         CoveragePosting.objects.filter(article_id=article.id).delete()
         CoverageDoc.objects.filter(article_id=article.id).update(
-            at=doc.at, terms=doc.terms, names=doc.names, grams=doc.grams
+            at=doc.at, terms=doc.terms, names=doc.names, grams=doc.grams, packed=doc_pack(doc.terms, doc.names)
         )
     else:
-        CoverageDoc.objects.create(article_id=article.id, at=doc.at, terms=doc.terms, names=doc.names, grams=doc.grams)
+        CoverageDoc.objects.create(
+            article_id=article.id,
+            at=doc.at,
+            terms=doc.terms,
+            names=doc.names,
+            grams=doc.grams,
+            packed=doc_pack(doc.terms, doc.names),
+        )
         _df_add([DOC_COUNT_KEY, *pending.df_keys])
     published = utc_datetime(doc.at)
     CoveragePosting.objects.bulk_create(
@@ -284,7 +297,9 @@ def story_centroid_rebuild(*, story_id: int, keep: int) -> None:
         for k, v in terms.items():
             cent[k] = cent.get(k, 0.0) + v
     cent = dict(sorted(cent.items(), key=lambda kv: (-kv[1], kv[0]))[:keep])
-    CoverageStory.objects.update_or_create(story_id=story_id, defaults={"centroid": cent})
+    CoverageStory.objects.update_or_create(
+        story_id=story_id, defaults={"centroid": cent, "centroid_packed": centroid_pack(cent)}
+    )
 
 
 def _centroid_change(story: int, vec: dict[str, float], *, sign: float, keep: int) -> None:
@@ -296,10 +311,10 @@ def _centroid_change(story: int, vec: dict[str, float], *, sign: float, keep: in
     else:
         updated = centroid_add(current, vec, keep=keep)
     if row is None:
-        CoverageStory.objects.create(story_id=story, centroid=updated)
+        CoverageStory.objects.create(story_id=story, centroid=updated, centroid_packed=centroid_pack(updated))
     else:
-        row.centroid = updated
-        row.save(update_fields=["centroid"])
+        row.centroid, row.centroid_packed = updated, centroid_pack(updated)
+        row.save(update_fields=["centroid", "centroid_packed"])
 
 
 def _df_add(keys: Sequence[str]) -> None:

@@ -26,6 +26,7 @@ from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageStory
 
 from .cluster import article_assign_story, article_features, coverage_params, refine_params
 from .dbwrite import DOC_COUNT_KEY, story_centroid_rebuild
+from .docpack import centroid_pack, doc_pack
 from .engine import GRAM_PREFIX, doc_assign
 from .linkstore import links_load
 from .memory import MemoryStore
@@ -278,19 +279,33 @@ def _links_write(rows: Sequence[tuple[int, int, float | None, dict]]) -> None:
 def _index_write(*, store: MemoryStore, story_id: dict[int, int], params_query_terms: int) -> None:
     docs = store.all_docs()
     postings = ((term, d.key, utc_datetime(d.at)) for d in docs for term in d.index_terms(params_query_terms))
-    doc_rows = ((d.key, d.at, json.dumps(d.terms), json.dumps(d.names), json.dumps(d.grams)) for d in docs)
+    doc_rows = (
+        (d.key, d.at, json.dumps(d.terms), json.dumps(d.names), json.dumps(d.grams), doc_pack(d.terms, d.names))
+        for d in docs
+    )
     term_rows = [(DOC_COUNT_KEY, store.doc_count()), *sorted(store.df_items())]
-    cent_rows = ((story_id[s], json.dumps(c)) for s, c in store.centroid_items() if s in story_id)
+    cent_rows = ((story_id[s], json.dumps(c), centroid_pack(c)) for s, c in store.centroid_items() if s in story_id)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            pg_copy(cursor, CoverageDoc._meta.db_table, ("article_id", "at", "terms", "names", "grams"), doc_rows)
+            doc_columns = ("article_id", "at", "terms", "names", "grams", "packed")
+            pg_copy(cursor, CoverageDoc._meta.db_table, doc_columns, doc_rows)
             with _indexes_built_after(cursor, CoveragePosting._meta.db_table):
                 pg_copy(cursor, CoveragePosting._meta.db_table, ("term", "article_id", "published_at"), postings)
             pg_copy(cursor, CoverageTerm._meta.db_table, ("term", "df"), term_rows)
-            pg_copy(cursor, CoverageStory._meta.db_table, ("story_id", "centroid"), cent_rows)
+            pg_copy(cursor, CoverageStory._meta.db_table, ("story_id", "centroid", "centroid_packed"), cent_rows)
         return
     CoverageDoc.objects.bulk_create(
-        [CoverageDoc(article_id=d.key, at=d.at, terms=d.terms, names=d.names, grams=d.grams) for d in docs],
+        [
+            CoverageDoc(
+                article_id=d.key,
+                at=d.at,
+                terms=d.terms,
+                names=d.names,
+                grams=d.grams,
+                packed=doc_pack(d.terms, d.names),
+            )
+            for d in docs
+        ],
         batch_size=500,
     )
     CoveragePosting.objects.bulk_create(
@@ -298,7 +313,7 @@ def _index_write(*, store: MemoryStore, story_id: dict[int, int], params_query_t
     )
     CoverageTerm.objects.bulk_create([CoverageTerm(term=t, df=n) for t, n in term_rows], batch_size=2000)
     CoverageStory.objects.bulk_create(
-        [CoverageStory(story_id=s, centroid=json.loads(c)) for s, c in cent_rows], batch_size=500
+        [CoverageStory(story_id=s, centroid=json.loads(c), centroid_packed=p) for s, c, p in cent_rows], batch_size=500
     )
 
 

@@ -42,9 +42,14 @@ def pg_cursor() -> Iterator[psycopg.Cursor]:
         yield cursor
 
 
-def pg_execute(cursor: psycopg.Cursor, sql: str, params: Sequence[object]) -> None:
-    """Execute, prepared once per connection unless NEWSDESK_COVERAGE_PREPARED_STATEMENTS is off."""
-    cursor.execute(sql, params, prepare=True if settings.NEWSDESK_COVERAGE_PREPARED_STATEMENTS else None)
+def pg_execute(cursor: psycopg.Cursor, sql: str, params: Sequence[object], *, binary: bool = False) -> None:
+    """Execute, prepared once per connection unless NEWSDESK_COVERAGE_PREPARED_STATEMENTS is off.
+
+    ``binary``: results in PostgreSQL's binary format (no printing and parsing
+    of numbers; a bytea column arrives as its bytes, not as hex text).
+    """
+    prepare = True if settings.NEWSDESK_COVERAGE_PREPARED_STATEMENTS else None
+    cursor.execute(sql, params, prepare=prepare, binary=binary or None)
 
 
 def pg_prepared_count() -> int:

@@ -65,6 +65,9 @@ class CoverageDoc(models.Model):
     terms = models.JSONField(default=dict)
     names = models.JSONField(default=dict)
     grams = models.JSONField(default=dict)
+    # ``terms`` and ``names`` again, packed for the candidate read (newsdesk/coverage/docpack.py);
+    # null where a writer left none, and then the JSON is read.
+    packed = models.BinaryField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"doc {self.article_id}"
@@ -77,6 +80,9 @@ class CoverageStory(models.Model):
         "newsdesk.Story", on_delete=models.CASCADE, primary_key=True, related_name="coverage_centroid"
     )
     centroid = models.JSONField(default=dict)
+    # ``centroid`` again, packed for the candidate read (newsdesk/coverage/docpack.py); null
+    # where a writer left none, and then the JSON is read.
+    centroid_packed = models.BinaryField(null=True, blank=True)
     # Optional semantic backend: the sum of the members' sentence embeddings
     # (float32 bytes), or null when no member has one.
     embedding = models.BinaryField(null=True, blank=True)
