@@ -64,6 +64,38 @@ def place_names(locales: tuple[str, ...] = PLACE_LOCALES) -> dict[str, frozenset
     return {name: frozenset(codes) for name, codes in out.items()}
 
 
+def city_names(locales: tuple[str, ...] = PLACE_LOCALES) -> dict[str, frozenset[str]]:
+    """Every city name in ``locales`` -> the time-zone ids whose exemplar city it is (``Asia/Tomsk``).
+
+    A city, unlike its country, tells two places of one country apart. Names
+    that are also a country's (Singapore, Gibraltar) are left out: they say
+    the country, which :func:`place_names` holds. Not cached: its one caller
+    (the particulars' city index) keeps only what it needs.
+    """
+    countries = {name for name, _ in _territory_names(locales)}
+    out: dict[str, set[str]] = {}
+    zones: dict[str, str] = get_global("zone_territories")
+    for zone, code in zones.items():
+        if _COUNTRY_CODE.fullmatch(code) and code not in _NOT_COUNTRIES and "/" in zone:
+            out.setdefault(_city_of_zone(zone), set()).add(zone)
+    for ident in locales:
+        for zone, names in Locale.parse(ident).time_zones.items():
+            code = zones.get(zone, "")
+            city = (names.get("city") or "").strip()
+            if city and _COUNTRY_CODE.fullmatch(code) and code not in _NOT_COUNTRIES:
+                out.setdefault(city, set()).add(zone)
+    return {name: frozenset(z) for name, z in out.items() if name not in countries}
+
+
+def _territory_names(locales: tuple[str, ...]) -> list[tuple[str, str]]:
+    out = []
+    for ident in locales:
+        for code, name in Locale.parse(ident).territories.items():
+            if _COUNTRY_CODE.fullmatch(code) and code not in _NOT_COUNTRIES:
+                out.append((name.strip(), code))
+    return out
+
+
 @functools.cache
 def month_names(locales: tuple[str, ...] = PLACE_LOCALES) -> dict[str, int]:
     """Wide and abbreviated month names in ``locales`` -> month number (1-12), as CLDR writes them.

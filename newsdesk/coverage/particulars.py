@@ -12,7 +12,15 @@ word:
 * ``d:12-14`` — a day of a month ("Dec. 14", "14 de diciembre", "14.12.",
   "2008-12-14"), month names from CLDR in the same languages;
 * ``n:288`` — a figure of two or more digits (thousands separators removed,
-  decimals kept: ``n:6.1``), years and dates excluded.
+  decimals kept: ``n:6.1``), years and dates excluded;
+* ``c:Asia/Tomsk`` — a city among CLDR's exemplar cities, by its time zone,
+  in any of the same languages ("Tomsk", "Томск"): two places of one country
+  apart (a country's name says ``p:`` only);
+* ``w:rusia`` — the name stem of a word the text used as a place name
+  ("Rusia", "Krasnoyarsk"): not a particular to compare, but a mark that this
+  capitalised word says where, not who, so the names (who) are compared
+  without it and a shared country is not counted twice (as a place and as a
+  shared name).
 
 Names (who) are the capitalised words the text features already keep
 (:attr:`newsdesk.coverage.text.Features.names`). How the clustering weighs
@@ -25,7 +33,7 @@ from __future__ import annotations
 import functools
 import re
 
-from newsdesk.places import month_names, place_names
+from newsdesk.places import city_names, month_names, place_names
 
 from .text import _DENSE, _TOKEN, STOPWORDS, text_fold
 
@@ -33,6 +41,8 @@ PLACE = "p:"
 YEAR = "y:"
 DAY = "d:"
 NUMBER = "n:"
+PLACE_WORD = "w:"
+CITY = "c:"
 KINDS = (PLACE, YEAR, DAY, NUMBER)
 
 _MAX_PLACE_WORDS = 4
@@ -85,6 +95,19 @@ def _stem_place(name: str) -> str:
 
 
 @functools.cache
+def _city_index() -> dict[tuple[str, ...], frozenset[str]]:
+    """Folded city names as word tuples -> time-zone ids (scripts written with spaces only)."""
+    out: dict[tuple[str, ...], set[str]] = {}
+    for name, zones in city_names().items():
+        if _DENSE.fullmatch(name):
+            continue
+        key = tuple(text_fold(m.group()) for m in _TOKEN.finditer(name))
+        if key and len(key) <= _MAX_PLACE_WORDS:
+            out.setdefault(key, set()).update(zones)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+@functools.cache
 def _place_stems() -> dict[str, frozenset[str]]:
     """Single-word place names without their final vowel -> country codes (names of 5+ letters)."""
     out: dict[str, set[str]] = {}
@@ -119,8 +142,13 @@ def _months() -> dict[str, int]:
     return out
 
 
-def _places(text: str, tokens: list[tuple[str, str]]) -> set[str]:
+def _places(
+    text: str, tokens: list[tuple[str, str]], words: set[str] | None = None, cities: set[str] | None = None
+) -> set[str]:
+    """Country codes the text names; the folded words of those place names are added to ``words``, the
+    time-zone ids of the cities among them to ``cities``."""
     index, dense = _place_index()
+    city_index = _city_index() if cities is not None else {}
     found: set[str] = set()
     i = 0
     while i < len(tokens):
@@ -132,9 +160,15 @@ def _places(text: str, tokens: list[tuple[str, str]]) -> set[str]:
                 if codes:
                     found.update(codes)
                     hit = size
+                    if words is not None:
+                        words.update(f for _, f in tokens[i : i + size])
+                    if cities is not None:
+                        cities.update(city_index.get(tuple(f for _, f in tokens[i : i + size]), ()))
                     break
             if not hit and raw[:1].isupper() and (codes := _inflected_place(tokens[i][1])):
                 found.update(codes)
+                if words is not None:
+                    words.add(tokens[i][1])
         i += hit or 1
     if dense and _DENSE.search(text):
         for name, codes in dense:
@@ -152,7 +186,13 @@ def text_particulars(*, title: str, body: str = "") -> frozenset[str]:
     """The typed particulars (see the module docstring) of a title and lead."""
     text = f"{title}\n{body}"
     tokens = [(m.group(), text_fold(m.group())) for m in _TOKEN.finditer(text.replace("_", " "))]
-    out = {PLACE + code for code in _places(text, tokens)}
+    from .text import _stem
+
+    words: set[str] = set()
+    cities: set[str] = set()
+    out = {PLACE + code for code in _places(text, tokens, words, cities)}
+    out.update(CITY + zone for zone in cities)
+    out.update(PLACE_WORD + _stem(w) for w in words if len(w) >= 3 and not w.isdigit())
     months = _months()
     taken: set[int] = set()  # token positions used by a date
     for i, (_, folded) in enumerate(tokens):

@@ -131,10 +131,12 @@ class Why:
 
 
 def particular_label(key: str) -> str:
-    """A particular (``p:MX``, ``y:2008``, ``d:12-14``, ``n:6.1``) as a reader says it."""
+    """A particular (``p:MX``, ``c:Asia/Tomsk``, ``y:2008``, ``d:12-14``, ``n:6.1``) as a reader says it."""
     kind, _, value = key.partition(":")
     if kind == "p" and len(value) == 2:
         return f"{flag(value)} {country_name(value)}".strip()
+    if kind == "c":  # a city by its time zone: Asia/Tomsk
+        return value.rsplit("/", 1)[-1].replace("_", " ")
     if kind == "d":
         month, _, day = value.partition("-")
         if month.isdigit() and day.isdigit() and 1 <= int(month) <= 12:
