@@ -233,6 +233,9 @@ class MemorySampler(threading.Thread):
         self.roots: dict[str, int] = {}
         self.peak_pss = self.peak_rss = 0
         self.peak_parts: dict[str, tuple[int, int]] = {}
+        # The phase the main flow is in, and each phase's own peak PSS (kB): where the peak lies.
+        self.phase = "start"
+        self.phase_peaks: dict[str, int] = {}
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -242,6 +245,8 @@ class MemorySampler(threading.Thread):
                 sums = [_pss_rss_kb(pid) for pid in _tree(root)]
                 parts[name] = (sum(p for p, _ in sums), sum(r for _, r in sums))
             pss = sum(p for p, _ in parts.values())
+            phase = self.phase
+            self.phase_peaks[phase] = max(self.phase_peaks.get(phase, 0), pss)
             if pss > self.peak_pss:
                 self.peak_pss, self.peak_parts = pss, parts
             self.peak_rss = max(self.peak_rss, sum(r for _, r in parts.values()))
@@ -516,6 +521,7 @@ def main() -> int:
 
         # --- Phase 1: cold ------------------------------------------------------------
         t_start = time.time()
+        sampler.phase = "cold"
         figures["worker_ready_s"] = _start_worker_and_beat(stack, env)
         sampler.roots.update({"worker": stack.procs["worker"].pid, "beat": stack.procs["beat"].pid})
         total = feed_items + drop_items
@@ -563,6 +569,7 @@ def main() -> int:
             flush=True,
         )
         # What an editor sees a little later: the stories once the burst has been quiet a while.
+        sampler.phase = "after the burst"
         time.sleep(max(0.0, done_at + args.after_seconds - time.time()))
         later = _stories_quality(cold)
         figures.update({f"later_{k}": v for k, v in later.items()})
@@ -574,6 +581,7 @@ def main() -> int:
         )
 
         # --- Phase 2: steady, translation on --------------------------------------------
+        sampler.phase = "steady"
         stack.stop("beat")
         stack.stop("worker")
         translator, provider = _translator(args.latency)
@@ -654,6 +662,8 @@ def main() -> int:
     pss_mb, rss_mb = sampler.peak_pss / 1024, sampler.peak_rss / 1024
     parts = ", ".join(f"{k} {p / 1024:.0f}/{r / 1024:.0f}" for k, (p, r) in sorted(sampler.peak_parts.items()))
     print(f"memory at the PSS peak, PSS/RSS MB: {parts}", flush=True)
+    phases = ", ".join(f"{k} {v / 1024:.0f}" for k, v in sampler.phase_peaks.items())
+    print(f"memory, each phase's peak PSS MB: {phases}", flush=True)
     ok = (
         figures["cold_finished_s"] <= target_cold
         and figures["fresh_p95"] <= 10
