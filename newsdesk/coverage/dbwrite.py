@@ -40,6 +40,18 @@ NEW_STORY = -1
 _ASYNC_COMMIT_QUAL = " WHERE set_config('synchronous_commit', 'off', true) IS NOT NULL"
 
 
+def doc_columns(doc: Doc) -> dict:
+    """A document's stored columns: the JSON the other readers take and its packed copy
+    (``docpack``), always written together so the candidate read never sees a stale copy."""
+    return {
+        "at": doc.at,
+        "terms": doc.terms,
+        "names": doc.names,
+        "grams": doc.grams,
+        "packed": doc_pack(doc.terms, doc.names),
+    }
+
+
 @dataclass(slots=True)
 class Pending:
     """An article's index entry, held back until the assignment is written."""
@@ -249,18 +261,9 @@ def assignment_write_orm(
         if previous_story:
             _centroid_change(previous_story, previous.terms, sign=-1.0, keep=centroid_terms)
         CoveragePosting.objects.filter(article_id=article.id).delete()
-        CoverageDoc.objects.filter(article_id=article.id).update(
-            at=doc.at, terms=doc.terms, names=doc.names, grams=doc.grams, packed=doc_pack(doc.terms, doc.names)
-        )
+        CoverageDoc.objects.filter(article_id=article.id).update(**doc_columns(doc))
     else:
-        CoverageDoc.objects.create(
-            article_id=article.id,
-            at=doc.at,
-            terms=doc.terms,
-            names=doc.names,
-            grams=doc.grams,
-            packed=doc_pack(doc.terms, doc.names),
-        )
+        CoverageDoc.objects.create(article_id=article.id, **doc_columns(doc))
         _df_add([DOC_COUNT_KEY, *pending.df_keys])
     published = utc_datetime(doc.at)
     CoveragePosting.objects.bulk_create(

@@ -25,7 +25,7 @@ from newsdesk.changes import articles_changed
 from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageStory, CoverageTerm, Story, StoryDecision
 
 from .cluster import article_assign_story, article_features, coverage_params, refine_params
-from .dbwrite import DOC_COUNT_KEY, story_centroid_rebuild
+from .dbwrite import DOC_COUNT_KEY, doc_columns, story_centroid_rebuild
 from .docpack import centroid_pack, doc_pack
 from .engine import GRAM_PREFIX, doc_assign
 from .linkstore import links_load
@@ -287,25 +287,15 @@ def _index_write(*, store: MemoryStore, story_id: dict[int, int], params_query_t
     cent_rows = ((story_id[s], json.dumps(c), centroid_pack(c)) for s, c in store.centroid_items() if s in story_id)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            doc_columns = ("article_id", "at", "terms", "names", "grams", "packed")
-            pg_copy(cursor, CoverageDoc._meta.db_table, doc_columns, doc_rows)
+            copy_columns = ("article_id", "at", "terms", "names", "grams", "packed")
+            pg_copy(cursor, CoverageDoc._meta.db_table, copy_columns, doc_rows)
             with _indexes_built_after(cursor, CoveragePosting._meta.db_table):
                 pg_copy(cursor, CoveragePosting._meta.db_table, ("term", "article_id", "published_at"), postings)
             pg_copy(cursor, CoverageTerm._meta.db_table, ("term", "df"), term_rows)
             pg_copy(cursor, CoverageStory._meta.db_table, ("story_id", "centroid", "centroid_packed"), cent_rows)
         return
     CoverageDoc.objects.bulk_create(
-        [
-            CoverageDoc(
-                article_id=d.key,
-                at=d.at,
-                terms=d.terms,
-                names=d.names,
-                grams=d.grams,
-                packed=doc_pack(d.terms, d.names),
-            )
-            for d in docs
-        ],
+        [CoverageDoc(article_id=d.key, **doc_columns(d)) for d in docs],
         batch_size=500,
     )
     CoveragePosting.objects.bulk_create(
