@@ -111,10 +111,7 @@ LOCK_SQL = (
 # spent more time in it than in the candidate read). A scalar subquery per element
 # is never turned into a join, so it is always the probe. Terms not in the table
 # come back with a NULL (skipped by the caller).
-DF_SQL = (
-    "SELECT u.term, (SELECT c.df FROM {table} c WHERE c.term = u.term) "  # noqa: S608
-    "FROM unnest(%s::text[]) AS u(term)"
-)
+DF_SQL = "SELECT u.term, (SELECT c.df FROM {table} c WHERE c.term = u.term) FROM unnest(%s::text[]) AS u(term)"
 
 
 def _grams_column(params: Params, column: str) -> str:
