@@ -21,7 +21,9 @@ run this same code.
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -336,7 +338,14 @@ def _name_overlap(a: dict[str, float], b: dict[str, float]) -> float:
     return shared / min(sum(a.values()), sum(b.values()))
 
 
+@functools.lru_cache(maxsize=8192)
 def _kinds(parts: frozenset[str]) -> dict[str, set[str]]:
+    """The particulars by kind (their two-character prefix). Read only: the result is shared.
+
+    Cached: an article's particulars are compared with every candidate's and
+    with each candidate story's core, a few hundred times per assignment, and
+    the same frozenset object comes back each time (its hash is kept).
+    """
     out: dict[str, set[str]] = {}
     for p in parts:
         out.setdefault(p[:2], set()).add(p)
@@ -349,6 +358,7 @@ def _cities_apart(ka: dict[str, set[str]], kb: dict[str, set[str]]) -> bool:
     return bool(ca and cb and ca.isdisjoint(cb))
 
 
+@functools.lru_cache(maxsize=8192)
 def _place_words(parts: frozenset[str]) -> frozenset[str]:
     """The name stems a side used as a place name (its ``w:`` particulars)."""
     return frozenset(p[2:] for p in parts if p.startswith(PLACE_WORD))
@@ -438,6 +448,11 @@ def particulars_factor(
 
 def doc_similarity(a: Doc, b: Doc, *, params: Params) -> float:
     """How likely two articles report the same story, in [0, 1]."""
+    return _doc_similarity(a, b, params=params)[0]
+
+
+def _doc_similarity(a: Doc, b: Doc, *, params: Params) -> tuple[float, bool]:
+    """:func:`doc_similarity`, and whether the two conflict on many kinds (:func:`particulars_relation`)."""
     names_a, parts_a = a.split_names()
     names_b, parts_b = b.split_names()
     score = params.weight_terms * _cosine(a.terms, b.terms)
@@ -448,8 +463,11 @@ def doc_similarity(a: Doc, b: Doc, *, params: Params) -> float:
     if a.embedding is not None and b.embedding is not None and params.semantic_weight:
         cosine = float(a.embedding @ b.embedding)
         lexical = _semantic_mix(lexical, cosine, params=params, terms=min(len(a.terms), len(b.terms)))
-    factor = particulars_factor(parts_a, parts_b, names_a, names_b, params=params, pair=True)
-    return min(1.0, lexical * factor) * _time_factor(a, b, params=params)
+    # particulars_factor(..., pair=True), keeping the flag for the caller.
+    factor, many = particulars_relation(parts_a, parts_b, names_a, names_b, params=params)
+    if many:
+        factor *= 1.0 - params.conflict_many
+    return min(1.0, lexical * factor) * _time_factor(a, b, params=params), many
 
 
 def story_core(members: Sequence[Doc], *, share: float) -> tuple[frozenset[str], frozenset[str]]:
@@ -561,9 +579,12 @@ def doc_assign(
     near = [c for c in found if not c.late][: params.candidates]
     late_keys = {c.key for c in [c for c in found if c.late][: params.late_candidates]}
     scored: list[tuple[float, Doc]] = []
+    # Whether the article conflicts with each candidate on many kinds: known from the pair's score.
+    many_with: dict[int, bool] = {}
     for other in store.docs([c.key for c in near] + sorted(late_keys)):
         if other.story not in forbidden:
-            scored.append((doc_similarity(doc, other, params=params), other))
+            score, many_with[other.key] = _doc_similarity(doc, other, params=params)
+            scored.append((score, other))
     # A story scores by its best few members: one lucky overlap with a big
     # story is weaker evidence than several. Ties go to the older story.
     # A story with a member inside the window is judged on those members
@@ -589,7 +610,8 @@ def doc_assign(
             sem_cents = store.centroid_embeddings(sorted(best_by_story))
         for story_key, (member_score, match) in list(best_by_story.items()):
             cent = cents.get(story_key, {})
-            norm = math.sqrt(sum(v * v for v in cent.values())) or 1.0
+            # The same products summed in the same order as sum(v * v for v in ...), without a generator.
+            norm = math.sqrt(sum(map(operator.mul, cent.values(), cent.values()))) or 1.0
             cs = _cosine(doc.terms, cent) / norm**params.centroid_norm_power
             cs = max(cs, 0.0) ** params.score_power
             sem_cent = sem_cents.get(story_key)
@@ -606,10 +628,7 @@ def doc_assign(
             # member would (its words are the kind's words, and a big story's
             # summed vector scores near 1 whatever its particulars), so the
             # members' score caps the story's.
-            if params.conflict_many and all(
-                particulars_relation(doc.particulars, d.particulars, doc.name_stems, d.name_stems, params=params)[1]
-                for _, d in by_story[story_key]
-            ):
+            if params.conflict_many and all(many_with[d.key] for _, d in by_story[story_key]):
                 mixed = min(mixed, member_score)
             best_by_story[story_key] = (mixed, match)
     for story_key in sorted(late):
