@@ -338,7 +338,7 @@ def _name_overlap(a: dict[str, float], b: dict[str, float]) -> float:
     return shared / min(sum(a.values()), sum(b.values()))
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=1024)
 def _kinds(parts: frozenset[str]) -> dict[str, set[str]]:
     """The particulars by kind (their two-character prefix). Read only: the result is shared.
 
@@ -358,7 +358,7 @@ def _cities_apart(ka: dict[str, set[str]], kb: dict[str, set[str]]) -> bool:
     return bool(ca and cb and ca.isdisjoint(cb))
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=1024)
 def _place_words(parts: frozenset[str]) -> frozenset[str]:
     """The name stems a side used as a place name (its ``w:`` particulars)."""
     return frozenset(p[2:] for p in parts if p.startswith(PLACE_WORD))
