@@ -17,6 +17,16 @@ touches). Two things here keep those copies down:
   the Celery master has built everything: its RSS 1,218 -> 1,140 MB
   (docs/benchmarks.md). Capping malloc arenas as well changed nothing
   measurable, so it is not done.
+- :func:`file_pages_release`: lingua's extension module carries its models
+  compressed in its read-only data (57 MB). The master reads all of it once
+  while it builds the models, and those file pages stay mapped in it for
+  good, though no child ever reads them again (a fork does not copy a file
+  mapping's page table: a child maps only the pages it touches). Counted in
+  the process set's PSS, they were its largest private part after the heap
+  (docs/benchmarks.md, "issue #17, h21mem"). Unmapping them
+  (``madvise(MADV_DONTNEED)`` on read-only file mappings that hold no
+  modified page) leaves them in the page cache, where the kernel can reclaim
+  them; a page that is read again is mapped again from there.
 
 Neither touches the database: nothing here opens a connection to be
 inherited across the fork.
@@ -49,6 +59,54 @@ def malloc_trim() -> bool:
     """Give free heap pages back to the system (glibc's ``malloc_trim(0)``); True if any were."""
     libc = _libc()
     return bool(libc.malloc_trim(0)) if libc is not None else False
+
+
+_MADV_DONTNEED = 4  # Linux
+
+
+def _read_only_file_mappings(smaps: str) -> list[tuple[int, int, int]]:
+    """(start, length, resident kB) of each file mapping in ``smaps`` (``/proc/<pid>/smaps``'s text) that
+    nothing can have written: not writable, and no anonymous (copied-on-write) page in it, so that
+    dropping its pages loses nothing a re-read of the file would not give back."""
+    out: list[tuple[int, int, int]] = []
+    current: dict | None = None
+
+    def close() -> None:
+        written = current is None or "w" in current["perms"] or current.get("Anonymous", 1) != 0
+        if not written and current["path"].startswith("/") and current.get("Rss", 0) > 0:
+            out.append((current["start"], current["end"] - current["start"], current["Rss"]))
+
+    for line in smaps.splitlines():
+        head = line.split(maxsplit=5)
+        if head and "-" in head[0] and len(head) >= 5 and ":" not in head[0]:
+            close()
+            start, end = (int(x, 16) for x in head[0].split("-"))
+            path = head[5].strip() if len(head) > 5 else ""
+            current = {"start": start, "end": end, "perms": head[1], "path": path}
+        elif current is not None and line.endswith(" kB"):
+            key, _, value = line.partition(":")
+            current[key] = int(value.split()[0])
+    close()
+    return out
+
+
+def file_pages_release(*, min_kb: int = 1024) -> int:
+    """Unmap the resident pages of this process's read-only file mappings of ``min_kb`` or more
+    (Linux); they stay in the page cache. Returns the kB unmapped (0 where this cannot be done)."""
+    libc = _libc()
+    try:
+        smaps = Path("/proc/self/smaps").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return 0
+    if libc is None or not hasattr(libc, "madvise"):
+        return 0
+    libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    libc.madvise.restype = ctypes.c_int
+    released = 0
+    for start, length, rss in _read_only_file_mappings(smaps):
+        if rss >= min_kb and libc.madvise(start, length, _MADV_DONTNEED) == 0:
+            released += rss
+    return released
 
 
 def _template_names(root: Path) -> list[str]:
