@@ -15,7 +15,15 @@ from django.db import connections
 from django.template import engines
 
 from config.celery import _beat_only
-from newsdesk.ops.prefork import _read_only_file_mappings, file_pages_release, malloc_trim, web_warm
+from newsdesk.ops.prefork import (
+    ForkedCallError,
+    _read_only_file_mappings,
+    file_pages_release,
+    forked_call,
+    in_pool_child,
+    malloc_trim,
+    web_warm,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 # What only the worker needs: beat must not import any of it.
@@ -175,3 +183,56 @@ def test_gunicorn_runs_cores_plus_one_threaded_workers_unless_told(monkeypatch):
     assert conf["preload_app"] is True and callable(conf["when_ready"])
     monkeypatch.setenv("GUNICORN_WORKERS", "7")
     assert runpy.run_path(str(ROOT / "config" / "gunicorn.py"))["workers"] == 7
+
+
+def _allocate_and_report(mb: int) -> tuple[int, int]:
+    block = bytearray(os.urandom(1024)) * (mb * 1024)  # written: resident in the forked process only
+    return os.getpid(), len(block)
+
+
+def _fail() -> None:
+    raise ValueError("no window today")
+
+
+def _rss_kb() -> int:
+    with open("/proc/self/statm", encoding="ascii") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork and /proc: Linux")
+def test_forked_call_returns_the_job_s_result_and_keeps_none_of_its_memory():
+    before = _rss_kb()
+    pid, size = forked_call(_allocate_and_report, 64)
+    assert pid != os.getpid() and size == 64 * 2**20
+    assert _rss_kb() - before < 16 * 1024  # the 64 MB lived and died in the forked process
+    with pytest.raises(ForkedCallError, match="ValueError: no window today"):
+        forked_call(_fail)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_forked_call_uses_connections_of_its_own_and_the_caller_s_reopen():
+    from django.utils import timezone
+
+    from newsdesk.models import Heartbeat
+
+    Heartbeat.objects.create(name="forked-call", at=timezone.now())
+    count = forked_call(lambda: Heartbeat.objects.filter(name="forked-call").count())
+    assert count == 1  # the forked process read the committed row through its own connection
+    assert Heartbeat.objects.filter(name="forked-call").count() == 1  # and this one still works
+
+
+@pytest.mark.django_db
+def test_forked_call_refuses_to_run_inside_a_transaction():
+    with pytest.raises(RuntimeError, match="inside a transaction"):
+        forked_call(os.getpid)
+
+
+def test_only_a_pool_child_forks_the_pass(monkeypatch):
+    from newsdesk.ops import memory
+
+    monkeypatch.setattr(memory, "_master_pid", 0)
+    assert not in_pool_child()  # no worker (tests, eager tasks)
+    monkeypatch.setattr(memory, "_master_pid", os.getpid())
+    assert not in_pool_child()  # the master itself, or a solo pool
+    monkeypatch.setattr(memory, "_master_pid", os.getpid() + 1)
+    assert in_pool_child()
