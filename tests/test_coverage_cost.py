@@ -9,6 +9,7 @@ from django.db import connection, transaction
 
 from newsdesk.coverage.cluster import article_assign_story, article_features, coverage_params
 from newsdesk.coverage.dbstore import DbStore
+from newsdesk.coverage.dbwrite import DOC_COUNT_KEY
 from newsdesk.coverage.engine import GRAM_PREFIX, Doc, Params, doc_similarity
 from newsdesk.coverage.sql import pg_cursor, pg_prepared_count
 from newsdesk.models import Article, CoverageDoc, CoverageTerm
@@ -205,3 +206,36 @@ def test_the_unused_lock_and_read_function_is_gone():
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_proc WHERE proname = 'newsdesk_coverage_lock_df'")
         assert cursor.fetchone()[0] == 0
+
+
+def _df_read_plan() -> str:
+    """The plan PostgreSQL would run now for this connection's prepared document-frequency read."""
+    with pg_cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements WHERE statement LIKE 'SELECT term, df FROM%%'")
+        (name,) = cursor.fetchone()
+        cursor.execute(f"EXPLAIN EXECUTE {name}(ARRAY['earthq', 'sumatr'])")
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_plan_made_for_small_tables_is_made_again_once_the_index_has_doubled(settings):
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are the PostgreSQL path's")
+    settings.NEWSDESK_COVERAGE_PREPARED_STATEMENTS = True
+    connection.close()
+    with connection.cursor() as cursor:
+        # The generic plan at once (as after five executions), made while the table holds a few rows.
+        cursor.execute("SET plan_cache_mode = force_generic_plan")
+        cursor.execute("ANALYZE newsdesk_coverageterm")
+    article_assign_story(article=_article(*QUAKE[0]))
+    assert "Seq Scan" in _df_read_plan()
+    # The table grows (a first import) with no ANALYZE meanwhile: the kept plan still scans it all.
+    CoverageTerm.objects.bulk_create([CoverageTerm(term=f"t{i:05d}", df=1) for i in range(20000)])
+    article_assign_story(article=_article(*QUAKE[1], minutes=1))
+    assert "Seq Scan" in _df_read_plan()
+    # Once the index counts twice the documents it counted when planned, the next read is planned again.
+    CoverageTerm.objects.filter(term=DOC_COUNT_KEY).update(df=100)
+    article_assign_story(article=_article(*QUAKE[2], minutes=2))
+    plan = _df_read_plan()
+    assert "Seq Scan" not in plan and "Index" in plan, plan
+    connection.close()
