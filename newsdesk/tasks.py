@@ -225,12 +225,12 @@ def enrich_backlog() -> int:
 def refine_stories() -> int:
     """Beat: re-examine the recent stories (split what does not hold together, merge fragments)."""
     from newsdesk.coverage.burst import burst_reset
-    from newsdesk.coverage.dbrefine import stories_refine_recent
+    from newsdesk.coverage.dbrefine import stories_refine_pass
 
     if settings.NEWSDESK_COVERAGE_REFINE_MINUTES <= 0:
         return 0
     burst_reset()
-    return stories_refine_recent().moved
+    return stories_refine_pass().moved
 
 
 def refine_burst_note(assigned: int) -> None:
@@ -253,7 +253,7 @@ def refine_burst(follow: int = 0) -> int:
     A pass that moved articles is followed by another over what it changed, at most
     ``FOLLOW_PASSES`` times (a pass stops after a few rounds; a burst's first one rarely settles)."""
     from newsdesk.coverage.burst import FOLLOW_PASSES, RUN, SKIP, burst_params, burst_wait
-    from newsdesk.coverage.dbrefine import stories_refine_recent
+    from newsdesk.coverage.dbrefine import stories_refine_pass
 
     params = burst_params()
     wait = burst_wait(backlog=enrich_backlog(), params=params) if not follow else RUN
@@ -262,7 +262,7 @@ def refine_burst(follow: int = 0) -> int:
     if wait != RUN:
         refine_burst.apply_async(kwargs={"follow": follow}, countdown=wait)
         return 0
-    stats = stories_refine_recent(touched_only=True)
+    stats = stories_refine_pass(touched_only=True)
     if stats.busy:  # another pass runs: look again after it (the flag was cleared, so set nothing)
         refine_burst.apply_async(kwargs={"follow": follow}, countdown=max(1.0, params.quiet_seconds))
     elif stats.moved and follow < FOLLOW_PASSES:

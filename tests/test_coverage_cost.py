@@ -9,8 +9,9 @@ from django.db import connection, transaction
 
 from newsdesk.coverage.cluster import article_assign_story, article_features, coverage_params
 from newsdesk.coverage.dbstore import DbStore
+from newsdesk.coverage.dbwrite import DOC_COUNT_KEY
 from newsdesk.coverage.engine import GRAM_PREFIX, Doc, Params, doc_similarity
-from newsdesk.coverage.sql import pg_cursor, pg_prepared_count
+from newsdesk.coverage.sql import pg_cursor, pg_execute, pg_prepared_count
 from newsdesk.models import Article, CoverageDoc, CoverageTerm
 from tests.support.coverage import T0, make_article
 
@@ -205,6 +206,45 @@ def test_the_unused_lock_and_read_function_is_gone():
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_proc WHERE proname = 'newsdesk_coverage_lock_df'")
         assert cursor.fetchone()[0] == 0
+
+
+# A statement whose best plan depends on the table's size (the document-frequency read before
+# it became a probe per term), prepared on the worker's connection beside the assignment's own.
+_BY_ANY = "SELECT term, df FROM newsdesk_coverageterm WHERE term = ANY(%s::text[])"
+
+
+def _by_any_plan() -> str:
+    """The plan PostgreSQL would run now for this connection's prepared ``_BY_ANY``."""
+    with pg_cursor() as cursor:
+        pg_execute(cursor, _BY_ANY, [["earthq", "sumatr"]])
+        cursor.execute("SELECT name FROM pg_prepared_statements WHERE statement = %s", [_BY_ANY.replace("%s", "$1")])
+        (name,) = cursor.fetchone()
+        cursor.execute(f"EXPLAIN EXECUTE {name}(ARRAY['earthq', 'sumatr'])")
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_plan_made_for_small_tables_is_made_again_once_the_index_has_doubled(settings):
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are the PostgreSQL path's")
+    settings.NEWSDESK_COVERAGE_PREPARED_STATEMENTS = True
+    connection.close()
+    with connection.cursor() as cursor:
+        # The generic plan at once (as after five executions), made while the table holds a few rows.
+        cursor.execute("SET plan_cache_mode = force_generic_plan")
+        cursor.execute("ANALYZE newsdesk_coverageterm")
+    article_assign_story(article=_article(*QUAKE[0]))  # the connection's first look at the index's size
+    assert "Seq Scan" in _by_any_plan()
+    # The table grows (a first import) with no ANALYZE meanwhile: the kept plan still scans it all.
+    CoverageTerm.objects.bulk_create([CoverageTerm(term=f"t{i:05d}", df=1) for i in range(20000)])
+    article_assign_story(article=_article(*QUAKE[1], minutes=1))
+    assert "Seq Scan" in _by_any_plan()
+    # Once the index counts twice the documents it counted when planned, the next read is planned again.
+    CoverageTerm.objects.filter(term=DOC_COUNT_KEY).update(df=100)
+    article_assign_story(article=_article(*QUAKE[2], minutes=2))
+    plan = _by_any_plan()
+    assert "Seq Scan" not in plan and "Index" in plan, plan
+    connection.close()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -14,10 +14,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from newsdesk.coverage.engine import Doc, Params, doc_assign
+from newsdesk.coverage.burst import refine_scope
+from newsdesk.coverage.engine import Doc, Params, doc_assign, doc_similarity
 from newsdesk.coverage.links import NO_LINKS, links_build
 from newsdesk.coverage.memory import MemoryStore
-from newsdesk.coverage.refine import RefineCache, RefineParams, Vectors, members_evidence, stories_refine
+from newsdesk.coverage.refine import RefineCache, RefineParams, Vectors, Weights, members_evidence, stories_refine
 from newsdesk.coverage.text import text_features
 from tests.test_coverage_refine import CHILE_EN, CHILE_ES, JAPAN_EN, JAPAN_ES, LOHAN, REID, T0
 
@@ -102,3 +103,114 @@ def test_vectors_give_float32_only_while_attached_and_leave_a_doc_s_own_vector_a
             assert other.embedding.dtype == np.float32
             assert np.array_equal(other.embedding, vectors[other.key].astype(np.float32))
     assert mine.embedding is own and other.embedding is None
+
+
+def _kept(docs: list[Doc]) -> tuple[list[Doc], Weights]:
+    """Copies of ``docs`` whose weights a :class:`Weights` keeps, as the database pass reads them."""
+    weights = Weights()
+    return [weights.keep(d) for d in _copies(docs)], weights
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
+@pytest.mark.parametrize("linked", [False, True], ids=["no-links", "links"])
+def test_weights_kept_apart_decide_what_documents_with_their_own_dicts_decide(seed, linked):
+    docs, vectors, keys = _window(seed)
+    params = replace(Params(), semantic_weight=0.5)
+    refine = RefineParams()
+    links = (
+        links_build(must=[(keys[0], keys[5])], cannot=[(keys[1], keys[2]), (keys[3], keys[9])]) if linked else NO_LINKS
+    )
+    order = sorted(vectors)
+    lean = Vectors(order, np.stack([vectors[k] for k in order]))
+
+    whole = _copies(docs)
+    expected = stories_refine(
+        docs=whole, params=params, refine=refine, links=links, cache=RefineCache(keep_sims=False), vectors=lean
+    )
+    compact, weights = _kept(docs)
+    assert len(weights) == len(docs) and all(d.terms is None and d.names is None for d in compact)
+    got = stories_refine(
+        docs=compact,
+        params=params,
+        refine=refine,
+        links=links,
+        cache=RefineCache(keep_sims=False),
+        vectors=lean,
+        weights=weights,
+    )
+    assert expected.changed
+    assert (got.moves, got.merged, got.split) == (expected.moves, expected.merged, expected.split)
+    # Every dict was given back: between comparisons the window holds its compact rows only.
+    assert all(d.terms is None and d.names is None and d._split is None for d in compact)
+
+    why = members_evidence(docs=whole, moves=expected.moves, keys=expected.moves, params=params, vectors=lean)
+    lean_why = members_evidence(
+        docs=compact, moves=got.moves, keys=got.moves, params=params, vectors=lean, weights=weights
+    )
+    assert lean_why == why
+    assert all(d.terms is None for d in compact)
+
+    refine_all = RefineParams(core_postings=1000)
+    for touched in ({keys[0]}, {d.story for d in docs[:3]}):
+        stories = {d.story for d in docs if d.key in touched} | touched
+        assert [d.key for d in refine_scope(compact, stories, refine_all, weights=weights)] == [
+            d.key for d in refine_scope(whole, stories, refine_all)
+        ]
+
+
+def test_weights_give_the_same_dicts_back_only_while_attached():
+    docs, _, _ = _window(8)
+    original = _copies(docs[:3])
+    compact, weights = _kept(docs[:3])
+    with pytest.raises((TypeError, AttributeError)):
+        doc_similarity(compact[0], compact[1], params=Params())  # detached: a read fails, it never sees nothing
+    with weights.attached(compact[:2]):
+        for mine, theirs in zip(compact[:2], original[:2], strict=True):
+            assert list(mine.terms.items()) == list(theirs.terms.items())  # same keys, same order, same values
+            assert list(mine.names.items()) == list(theirs.names.items())
+        assert compact[2].terms is None
+        with weights.attached(compact):  # nested: gives only what is not attached, takes back only that
+            assert compact[2].terms is not None
+        assert compact[2].terms is None and compact[0].terms is not None
+        assert doc_similarity(compact[0], compact[1], params=Params()) == doc_similarity(
+            original[0], original[1], params=Params()
+        )
+    assert all(d.terms is None for d in compact)
+    # A document with a weight that is not a float (an older writer's integer) keeps its own dicts.
+    odd = replace(original[0], names={**original[0].names, "@y:2011": 0})
+    assert Weights().keep(odd).names is odd.names
+
+
+def test_weights_hold_a_window_in_well_under_half_of_the_dicts_bytes():
+    import tracemalloc
+
+    docs, _, _ = _window(9)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        # 40 copies of the window, each with fresh dicts and floats, as a JSON read gives them.
+        window = [
+            replace(
+                d,
+                key=n * 1000 + d.key,
+                terms={k: float(repr(w)) for k, w in d.terms.items()},
+                names={k: float(repr(w)) for k, w in d.names.items()},
+                _split=None,
+            )
+            for n in range(40)
+            for d in docs
+        ]
+        as_dicts = tracemalloc.get_traced_memory()[0] - before
+        weights = Weights()
+        for d in window:
+            weights.keep(d)
+        kept = tracemalloc.get_traced_memory()[0] - before
+        del window, weights
+        before = tracemalloc.get_traced_memory()[0]
+        bare = [replace(d, key=n * 1000 + d.key, terms=None, names=None, _split=None) for n in range(40) for d in docs]
+        bare_bytes = tracemalloc.get_traced_memory()[0] - before  # the documents without any weight
+    finally:
+        tracemalloc.stop()
+    assert len(bare) == 40 * len(docs)
+    # What the weights themselves take: under half of the dicts' bytes.
+    assert kept - bare_bytes < 0.5 * (as_dicts - bare_bytes), (kept, as_dicts, bare_bytes)

@@ -40,11 +40,12 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .engine import Doc
-from .refine import RefineParams, RefineSchedule
+from .refine import RefineParams, RefineSchedule, Weights
 
 log = logging.getLogger(__name__)
 
@@ -152,12 +153,21 @@ def burst_reset() -> None:
         log.warning("event=refine_burst_reset_failed", exc_info=True)
 
 
-def refine_scope(docs: Sequence[Doc], touched: Iterable[int], refine: RefineParams, *, doc_terms: int = 3) -> list[Doc]:
+def refine_scope(
+    docs: Sequence[Doc],
+    touched: Iterable[int],
+    refine: RefineParams,
+    *,
+    doc_terms: int = 3,
+    weights: Weights | None = None,
+) -> list[Doc]:
     """The documents a pass after a burst re-examines: the members of the ``touched`` stories, and of
     every story of ``docs`` whose core terms (the heaviest ``core_terms`` of its members' summed
     vectors, as the merge indexes pieces) include one of the touched stories' core terms or one of
     their members' own ``doc_terms`` heaviest terms (a split piece's core may differ from its
     story's). A term held by more than ``core_postings`` stories finds nothing, as in the merge.
+    ``weights``: the documents' weights kept apart (:class:`~newsdesk.coverage.refine.Weights`), read
+    one story at a time.
     """
     members: dict[int, list[Doc]] = defaultdict(list)
     for d in docs:
@@ -171,19 +181,24 @@ def refine_scope(docs: Sequence[Doc], touched: Iterable[int], refine: RefinePara
 
     postings: dict[str, set[int]] = defaultdict(set)
     cores: dict[int, list[str]] = {}
+    own: dict[int, list[str]] = {}  # a touched story's members' own heaviest terms
     for story, ds in members.items():
         summed: dict[str, float] = defaultdict(float)
-        for d in ds:
-            for t, w in d.terms.items():
-                summed[t] += w
+        with _attached(weights, ds):
+            for d in ds:
+                for t, w in d.terms.items():
+                    summed[t] += w
+            if story in touched:
+                for d in ds:
+                    wanted_docs = top(d.terms, doc_terms)
+                    own.setdefault(story, []).extend(wanted_docs)
         cores[story] = top(summed, refine.core_terms)
         for t in cores[story]:
             postings[t].add(story)
     wanted: set[str] = set()
     for story in touched:
         wanted.update(cores[story])
-        for d in members[story]:
-            wanted.update(top(d.terms, doc_terms))
+        wanted.update(own.get(story, ()))
     scope = set(touched)
     for t in wanted:
         holders = postings.get(t, ())
@@ -226,3 +241,12 @@ class ReplaySchedule:
         if passes:
             self._since = 0
         return passes
+
+
+@contextmanager
+def _attached(weights: Weights | None, docs: Sequence[Doc]) -> Iterator[None]:
+    if weights is None:
+        yield
+    else:
+        with weights.attached(docs):
+            yield

@@ -42,7 +42,7 @@ from .burst import refine_scope
 from .cluster import coverage_params, refine_params
 from .engine import Doc, Params
 from .linkstore import links_load
-from .refine import RefineCache, RefineParams, Vectors, members_evidence, stories_refine
+from .refine import RefineCache, RefineParams, Vectors, Weights, members_evidence, stories_refine
 from .semantic import semantic_enabled
 
 log = logging.getLogger(__name__)
@@ -134,28 +134,31 @@ def refine_mark() -> datetime | None:
     return Heartbeat.objects.filter(name=MARK).values_list("at", flat=True).first()
 
 
-def _window_docs(*, since: datetime, limit: int) -> tuple[list[Doc], Vectors | None]:
-    """The window's indexed documents, oldest first, read in chunks, and their sentence vectors.
+def _window_docs(*, since: datetime, limit: int) -> tuple[list[Doc], Vectors | None, Weights]:
+    """The window's indexed documents, oldest first, read in chunks, their weights and sentence vectors.
 
     A pass holds every document of its window at once (20,000 at most), so
-    the rows are streamed, and the term and name keys interned (the same
+    the rows are streamed, the term and name keys interned (the same
     words recur across the window's documents, and one copy of each serves
-    them all). The vectors stay float16, as stored, in one
-    matrix (:class:`~newsdesk.coverage.refine.Vectors`): a document gets its
-    float32 vector only while the pass compares it.
+    them all), and each document's weights kept compact, apart from it
+    (:class:`~newsdesk.coverage.refine.Weights`: a tuple of keys and an
+    array of floats). The vectors stay float16, as stored, in one
+    matrix (:class:`~newsdesk.coverage.refine.Vectors`). A document gets its
+    dicts and its float32 vector only while the pass compares it.
     """
     rows = (
         CoverageDoc.objects.filter(at__gte=since.timestamp(), article__story__isnull=False)
         .order_by("-at", "-article_id")
         .values_list("article_id", "at", "terms", "names", "article__story_id")[:limit]
     )
+    weights = Weights()
     docs = [
-        Doc(key=k, at=at, terms=_interned(terms), grams={}, names=_interned(names), story=story)
+        weights.keep(Doc(key=k, at=at, terms=_interned(terms), grams={}, names=_interned(names), story=story))
         for k, at, terms, names, story in rows.iterator(chunk_size=2000)
     ]
     docs.reverse()
     if not docs or not semantic_enabled():
-        return docs, None
+        return docs, None, weights
     import numpy as np
 
     from newsdesk.models import CoverageEmbedding
@@ -175,15 +178,39 @@ def _window_docs(*, since: datetime, limit: int) -> tuple[list[Doc], Vectors | N
         matrix[len(keys)] = row
         keys.append(key)
     if matrix is None:
-        return docs, None
-    return docs, Vectors(keys, matrix[: len(keys)])
+        return docs, None, weights
+    return docs, Vectors(keys, matrix[: len(keys)]), weights
 
 
 def _interned(weights: dict[str, float]) -> dict[str, float]:
-    """``weights`` with interned keys, and one float object for each of its values: the terms of a
-    document with the same count and document frequency weigh the same (a quarter of the values)."""
-    values: dict[float, float] = {}
-    return {sys.intern(k): values.setdefault(w, w) for k, w in weights.items()}
+    """``weights`` with interned keys (kept by :class:`~newsdesk.coverage.refine.Weights`)."""
+    return {sys.intern(k): w for k, w in weights.items()}
+
+
+def stories_refine_pass(*, touched_only: bool = False) -> RefineStats:
+    """Beat's pass, or the pass after a burst (``touched_only``), as the tasks run it.
+
+    In a worker's pool child the pass runs in a process forked for it
+    (:func:`~newsdesk.ops.prefork.forked_call`): its working set (the window,
+    +70-80 MB over 10,000 articles) goes back to the system when the pass
+    ends, where in the child itself about half of it stayed until the child
+    was replaced. The splits the pass worked out come back with its figures,
+    for the next pass to reuse (:class:`~newsdesk.coverage.refine.RefineCache`).
+    Elsewhere (eager tasks, a solo pool, the tests) it runs in this process.
+    """
+    from newsdesk.ops.prefork import forked_call, in_pool_child
+
+    if not in_pool_child():
+        return stories_refine_recent(touched_only=touched_only)
+    stats, splits = forked_call(_pass_and_splits, touched_only=touched_only)
+    with _CACHE_LOCK:
+        _CACHE.splits = splits
+    return stats
+
+
+def _pass_and_splits(*, touched_only: bool) -> tuple[RefineStats, dict]:
+    stats = stories_refine_recent(touched_only=touched_only)
+    return stats, _CACHE.splits
 
 
 def stories_refine_recent(
@@ -217,20 +244,28 @@ def _refine(
         touched = stories_touched(since=mark - MARK_MARGIN, window_since=since)
         if not touched:
             return RefineStats(0, 0, 0, 0, 0, time.process_time() - started, touched=0)
-    docs, vectors = _window_docs(since=since, limit=refine.window_articles)
+    docs, vectors, weights = _window_docs(since=since, limit=refine.window_articles)
     if touched is not None:
-        docs = refine_scope(docs, touched, refine)
+        docs = refine_scope(docs, touched, refine, weights=weights)
     seen = {d.key: d.story for d in docs}
     with _CACHE_LOCK:
         try:
             result = stories_refine(
-                docs=docs, params=params, refine=refine, links=links_load(), cache=_CACHE, vectors=vectors
+                docs=docs,
+                params=params,
+                refine=refine,
+                links=links_load(),
+                cache=_CACHE,
+                vectors=vectors,
+                weights=weights,
             )
         finally:
             _CACHE.sims.clear()
     ntouched = None if touched is None else len(touched)
     if result.changed:
-        why = members_evidence(docs=docs, moves=result.moves, keys=result.moves, params=params, vectors=vectors)
+        why = members_evidence(
+            docs=docs, moves=result.moves, keys=result.moves, params=params, vectors=vectors, weights=weights
+        )
         moved, created, emptied, skipped = _apply(moves=result.moves, seen=seen, why=why)
     else:
         moved = created = emptied = skipped = 0

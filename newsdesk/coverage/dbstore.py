@@ -58,6 +58,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection
 
 from newsdesk.changes import articles_changed
@@ -66,7 +67,7 @@ from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageStory
 from .dbwrite import DOC_COUNT_KEY, NEW_STORY, Pending, assignment_write_orm, assignment_write_pg, story_merge
 from .docpack import centroid_unpack, doc_unpack
 from .engine import Candidate, Doc, Params
-from .sql import json_value, pg_cursor, pg_execute, utc_datetime
+from .sql import json_value, pg_cursor, pg_execute, pg_plans_refresh, utc_datetime
 from .storycounts import story_first_member
 
 
@@ -227,6 +228,8 @@ class DbStore:
             self.save_run()
             rows = dict(CoverageTerm.objects.filter(term__in=wanted).values_list("term", "df"))
         self._n = rows.pop(DOC_COUNT_KEY, 0)
+        if self.pg and settings.NEWSDESK_COVERAGE_PREPARED_STATEMENTS:
+            pg_plans_refresh(size=self._n)
         return rows
 
     def _save_statement(self) -> tuple[str, list[object]]:

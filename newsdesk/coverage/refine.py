@@ -38,9 +38,10 @@ database) and applies the returned moves.
 
 from __future__ import annotations
 
+from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -166,13 +167,70 @@ class Vectors:
                 d.embedding = None
 
 
-@contextmanager
-def _attached(vectors: Vectors | None, docs: Iterable[Doc]) -> Iterator[None]:
-    if vectors is None:
-        yield
-    else:
-        with vectors.attached(docs):
+class Weights:
+    """The window's term and name weights, kept compact: a document's keys and its float64 values.
+
+    As dicts, with a float object for each value, a window's weights were the
+    largest part of a pass's memory (22 MB of dicts and 11 MB of floats for
+    10,600 documents, docs/benchmarks.md, "h20mem"). Here each document keeps
+    a tuple of its keys (interned by the reader: one string serves the whole
+    window) and an ``array('d')`` of its values, about a quarter of the
+    bytes; :meth:`attached` gives a document its dicts back, the same keys in
+    the same order with the same values, only while the pass compares it, so
+    every sum runs in the same order and every decision is the same.
+
+    A document that :meth:`keep` took is detached: its ``terms`` and ``names``
+    are None until it is attached, so a read outside :meth:`attached` fails
+    instead of seeing no terms.
+    """
+
+    def __init__(self) -> None:
+        self.rows: dict[int, tuple[tuple[str, ...], array, int]] = {}  # key -> (keys, values, terms)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def keep(self, doc: Doc) -> Doc:
+        """Take ``doc``'s weights and detach it; one with a weight that is not a float keeps its dicts."""
+        terms, names = doc.terms, doc.names
+        if not all(type(w) is float for w in (*terms.values(), *names.values())):
+            return doc
+        # One tuple of keys and one array of values (terms, then names), each at its exact size.
+        self.rows[doc.key] = ((*terms, *names), array("d", [*terms.values(), *names.values()]), len(terms))
+        doc.terms = doc.names = None  # type: ignore[assignment]  (detached: see attached)
+        doc._split = None
+        return doc
+
+    @contextmanager
+    def attached(self, docs: Iterable[Doc]) -> Iterator[None]:
+        """Give the detached ones of ``docs`` their ``terms`` and ``names`` for the block."""
+        given: list[Doc] = []
+        for d in docs:
+            if d.terms is None:
+                keys, values, n = self.rows[d.key]
+                d.terms = dict(zip(keys[:n], values[:n], strict=True))
+                d.names = dict(zip(keys[n:], values[n:], strict=True))
+                given.append(d)
+        try:
             yield
+        finally:
+            for d in given:
+                d.terms = d.names = None  # type: ignore[assignment]
+                d._split = None  # read from the names just given back
+
+
+@contextmanager
+def _attached(vectors: Vectors | None, docs: Iterable[Doc], weights: Weights | None = None) -> Iterator[None]:
+    """``docs`` with their weights and vectors for the block (those kept apart: :class:`Weights`, :class:`Vectors`)."""
+    if vectors is None and weights is None:
+        yield
+        return
+    docs = list(docs)
+    with ExitStack() as stack:
+        for store in (weights, vectors):
+            if store is not None:
+                stack.enter_context(store.attached(docs))
+        yield
 
 
 @dataclass(slots=True)
@@ -215,9 +273,11 @@ class _Pass:
         cache: RefineCache,
         spanning: set[int],
         vectors: Vectors | None = None,
+        weights: Weights | None = None,
     ):
         self.spanning = spanning
         self.vectors = vectors
+        self.weights = weights
         self.docs = docs
         self.params = params
         self.refine = refine
@@ -254,14 +314,20 @@ class _Pass:
             self.cache.splits[memo] = [[self.docs[i].key for i in g] for g in groups]
         return groups
 
+    def _attach(self, members: Iterable[int]):
+        return _attached(self.vectors, (self.docs[i] for i in members), self.weights)
+
     def _split(self, members: list[int]) -> list[list[int]]:
+        with self._attach(members):  # the story's members, with their weights and vectors while it is examined
+            return self._split_attached(members)
+
+    def _split_attached(self, members: list[int]) -> list[list[int]]:
         totals = {}
-        with _attached(self.vectors, (self.docs[i] for i in members)):
-            for x, i in enumerate(members):
-                for y in range(x + 1, len(members)):
-                    s = self.sim(i, members[y])
-                    if s > 0:
-                        totals[(x, y)] = s
+        for x, i in enumerate(members):
+            for y in range(x + 1, len(members)):
+                s = self.sim(i, members[y])
+                if s > 0:
+                    totals[(x, y)] = s
         local = {i: x for x, i in enumerate(members)}
         cannot = {pair_key(local[i], local[j]) for i, j in self.cannot if i in local and j in local}
         seeds = must_groups(
@@ -380,9 +446,10 @@ class _Pass:
     def _merge_blocked(self, a: list[int], b: list[int]) -> bool:
         """Pieces a merge must not join: what a split would set apart again."""
         refine = self.refine
-        if refine.merge_exclusive and self._exclusive_cores([a, b]):
-            return True
-        return refine.merge_conflict and self._cores_conflict([a, b])
+        with _attached(None, (self.docs[i] for i in (*a, *b)), self.weights):
+            if refine.merge_exclusive and self._exclusive_cores([a, b]):
+                return True
+            return refine.merge_conflict and self._cores_conflict([a, b])
 
     def _exclusive_cores(self, groups: list[list[int]]) -> bool:
         """Whether each of two groups holds a core of its own (:class:`OwnCore`)."""
@@ -425,9 +492,10 @@ class _Pass:
         postings: dict[str, list[int]] = defaultdict(list)
         for g, m in enumerate(pieces):
             weights: dict[str, float] = defaultdict(float)
-            for i in m:
-                for t, w in self.docs[i].terms.items():
-                    weights[t] += w
+            with _attached(None, (self.docs[i] for i in m), self.weights):
+                for i in m:
+                    for t, w in self.docs[i].terms.items():
+                        weights[t] += w
             for t, _ in sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[: refine.core_terms]:
                 postings[t].append(g)
         shared: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
@@ -448,7 +516,7 @@ class _Pass:
             by_first[g].append(h)
         for g, hs in by_first.items():  # in the order of sorted(pairs)
             a = self._sample(pieces[g])
-            with _attached(self.vectors, (self.docs[i] for i in a)):
+            with self._attach(a):
                 for h in hs:
                     mean = self._mean(a, self._sample(pieces[h]))
                     if mean >= refine.merge_threshold and self._merge_blocked(pieces[g], pieces[h]):
@@ -465,7 +533,7 @@ class _Pass:
             known = self._means.get(key)
             if known is not None:
                 return known
-        with _attached(self.vectors, (self.docs[j] for j in b)):
+        with self._attach(b):
             mean = sum(self.sim(i, j) for i in a for j in b) / (len(a) * len(b))
         if key is not None:
             self._means[key] = mean
@@ -515,6 +583,7 @@ def stories_refine(
     cache: RefineCache | None = None,
     story_sizes: Mapping[int, int] | None = None,
     vectors: Vectors | None = None,
+    weights: Weights | None = None,
 ) -> Refinement:
     """Re-examine the stories of ``docs`` (each with its current ``story``); return the moves to make.
 
@@ -528,6 +597,8 @@ def stories_refine(
     windows (:class:`RefineCache`); the result is the same without it.
     ``vectors``: the documents' sentence vectors kept apart (:class:`Vectors`;
     a document with its own ``embedding`` keeps it); the result is the same.
+    ``weights``: the documents' term and name weights kept apart (:class:`Weights`; a
+    document with its own ``terms`` keeps them); the result is the same.
     """
     refine = refine or RefineParams()
     docs = sorted(docs, key=lambda d: (d.at, d.key))
@@ -543,7 +614,15 @@ def stories_refine(
         inside[d.story or 0] += 1
     spanning = {s for s, n in (story_sizes or {}).items() if n > inside.get(s, 0)}
     work = _Pass(
-        docs, params=params, refine=refine, cannot=cannot, must=must, cache=cache, spanning=spanning, vectors=vectors
+        docs,
+        params=params,
+        refine=refine,
+        cannot=cannot,
+        must=must,
+        cache=cache,
+        spanning=spanning,
+        vectors=vectors,
+        weights=weights,
     )
     before = [d.story if d.story is not None else 0 for d in docs]
     stories = list(before)
@@ -577,6 +656,7 @@ def members_evidence(
     keys: Iterable[int],
     params: Params,
     vectors: Vectors | None = None,
+    weights: Weights | None = None,
 ) -> dict[int, tuple[float | None, dict]]:
     """What ties each of ``keys`` to its story after ``moves`` (article -> story; others stay in
     their ``story``): the score and evidence of its closest fellow member among ``docs``, as
@@ -596,9 +676,9 @@ def members_evidence(
         if not others:
             out[key] = (None, {})
             continue
-        with _attached(vectors, [doc, *others]):
+        with _attached(vectors, [doc, *others], weights):
             score, best = max(
                 ((doc_similarity(doc, m, params=params), m) for m in others), key=lambda sm: (sm[0], -sm[1].key)
             )
-        out[key] = (score, doc_evidence(doc, best, score=score))
+            out[key] = (score, doc_evidence(doc, best, score=score))
     return out

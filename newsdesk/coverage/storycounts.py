@@ -149,7 +149,13 @@ def story_join_sql(*, story: int, article: Article, now: datetime, returning: st
     story's membership holds that lock.
     """
     sto, art = Story._meta.db_table, Article._meta.db_table
-    others = f"SELECT 1 FROM {art} o WHERE o.story_id = %s AND o.id <> %s"  # noqa: S608
+    # The story's other members, read through the story's index alone: the
+    # fence (OFFSET 0) keeps the planner from also reading the source,
+    # language or translation index and intersecting, which it chose with
+    # the statistics of a young table (this statement is prepared and its
+    # plan kept) and which reads a whole language's articles for each join.
+    cols = "o.id, o.source_id, o.country, o.language, o.translation_status, o.title_en, o.published_at"
+    others = f"SELECT 1 FROM (SELECT {cols} FROM {art} o WHERE o.story_id = %s AND o.id <> %s OFFSET 0) o WHERE TRUE"  # noqa: S608
     sql = (
         f"UPDATE {sto} SET article_count = article_count + 1, "  # noqa: S608
         f"source_count = source_count + (NOT EXISTS ({others} AND o.source_id = %s))::int, "

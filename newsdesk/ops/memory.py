@@ -79,7 +79,7 @@ def guard_limit_kb(*, baseline_kb: int, growth_kb: int) -> int | None:
 def _guard_start(sender: Any = None, **_: Any) -> None:
     from django.conf import settings
 
-    from .prefork import malloc_trim
+    from .prefork import file_pages_release, malloc_trim
 
     global _baseline_kb, _limit_kb, _master_pid
     _master_pid = os.getpid()
@@ -93,6 +93,10 @@ def _guard_start(sender: Any = None, **_: Any) -> None:
     # The models' build freed its decompression buffers; give those pages
     # back before the children inherit them (about 40-90 MB).
     malloc_trim()
+    # The file pages the models were built from (lingua's compressed models in
+    # its extension module, 57 MB): no child reads them again; unmapped, they
+    # stay in the page cache (newsdesk/ops/prefork.py).
+    released_kb = file_pages_release()
     gc.freeze()
     # The size now, after the trim: the children start at it (their peak RSS
     # starts at their size at the fork, not at the master's earlier peak).
@@ -102,10 +106,11 @@ def _guard_start(sender: Any = None, **_: Any) -> None:
     if sender is not None:
         sender.max_memory_per_child = limit
     log.info(
-        "event=memory_guard baseline_kb=%d growth_kb=%d limit_kb=%s",
+        "event=memory_guard baseline_kb=%d growth_kb=%d limit_kb=%s file_pages_released_kb=%d",
         _baseline_kb,
         settings.NEWSDESK_WORKER_MAX_GROWTH_KB,
         limit or "off",
+        released_kb,
     )
 
 
