@@ -54,15 +54,26 @@ def _copies(docs: list[Doc]) -> list[Doc]:
     return [replace(d, embedding=None, _split=None) for d in docs]
 
 
+def _links(keys: list[int], linked: bool):
+    """An editor's must-link and two cannot-links over the window, or none."""
+    if not linked:
+        return NO_LINKS
+    return links_build(must=[(keys[0], keys[5])], cannot=[(keys[1], keys[2]), (keys[3], keys[9])])
+
+
+def _lean(vectors: dict) -> Vectors:
+    """The window's vectors as the database pass holds them: one float16 matrix."""
+    order = sorted(vectors)
+    return Vectors(order, np.stack([vectors[k] for k in order]))
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
 @pytest.mark.parametrize("linked", [False, True], ids=["no-links", "links"])
 def test_the_lean_pass_decides_what_the_cached_pass_decides(seed, linked):
     docs, vectors, keys = _window(seed)
     params = replace(Params(), semantic_weight=0.5)
     refine = RefineParams()
-    links = (
-        links_build(must=[(keys[0], keys[5])], cannot=[(keys[1], keys[2]), (keys[3], keys[9])]) if linked else NO_LINKS
-    )
+    links = _links(keys, linked)
 
     carried = _copies(docs)
     for d in carried:
@@ -73,8 +84,7 @@ def test_the_lean_pass_decides_what_the_cached_pass_decides(seed, linked):
     assert cached.sims  # the reference kept its similarities
 
     lean_docs = _copies(docs)
-    order = sorted(vectors)
-    lean = Vectors(order, np.stack([vectors[k] for k in order]))
+    lean = _lean(vectors)
     kept = RefineCache(keep_sims=False)
     got = stories_refine(docs=lean_docs, params=params, refine=refine, links=links, cache=kept, vectors=lean)
 
@@ -92,8 +102,7 @@ def test_the_lean_pass_decides_what_the_cached_pass_decides(seed, linked):
 
 def test_vectors_give_float32_only_while_attached_and_leave_a_doc_s_own_vector_alone():
     docs, vectors, _ = _window(7)
-    order = sorted(vectors)
-    lean = Vectors(order, np.stack([vectors[k] for k in order]))
+    lean = _lean(vectors)
     own = np.ones(DIMS, dtype=np.float32)
     mine, other = _copies(docs[:2])
     mine.embedding = own
@@ -117,11 +126,8 @@ def test_weights_kept_apart_decide_what_documents_with_their_own_dicts_decide(se
     docs, vectors, keys = _window(seed)
     params = replace(Params(), semantic_weight=0.5)
     refine = RefineParams()
-    links = (
-        links_build(must=[(keys[0], keys[5])], cannot=[(keys[1], keys[2]), (keys[3], keys[9])]) if linked else NO_LINKS
-    )
-    order = sorted(vectors)
-    lean = Vectors(order, np.stack([vectors[k] for k in order]))
+    links = _links(keys, linked)
+    lean = _lean(vectors)
 
     whole = _copies(docs)
     expected = stories_refine(
