@@ -27,6 +27,12 @@ NEWSDESK_COVERAGE_PREPARED_STATEMENTS = env_bool("NEWSDESK_COVERAGE_PREPARED_STA
 # enriched and without a story, and the retry sweep (every
 # NEWSDESK_TRANSLATION_RETRY_SECONDS) assigns them again after 10 minutes.
 NEWSDESK_COVERAGE_ASYNC_COMMIT = env_bool("NEWSDESK_COVERAGE_ASYNC_COMMIT", True)
+# On PostgreSQL a first assignment reads and scores its candidates without
+# locking their stories' rows; it locks them only to write, checks that none
+# changed meanwhile, and scores again under the locks when one did (the
+# decisions are those of the locked read). Off: the rows are locked by the
+# read, and a concurrent assignment waits through this one's scoring.
+NEWSDESK_COVERAGE_OPTIMISTIC_READ = env_bool("NEWSDESK_COVERAGE_OPTIMISTIC_READ", True)
 # Semantic backend: sentence embeddings of titles and leads mixed into the
 # similarity. The default install carries a multilingual model (multilingual
 # USE v3), so stories group across languages without translation.

@@ -27,7 +27,7 @@ from django.db import transaction
 from newsdesk.models import Article, Story, TranslationStatus
 from newsdesk.ops.memory import worker_preload_register
 
-from .dbstore import ArticleChanged, ArticleSave, DbStore
+from .dbstore import ArticleChanged, ArticleSave, DbStore, StaleRead
 from .engine import Params, Store, doc_assign
 from .links import Links
 from .linkstore import links_load
@@ -163,20 +163,29 @@ def article_assign_story(
     with transaction.atomic(savepoint=False):
         links = links_load() if links is None else links
         store = DbStore(article=article, params=params, save=save)
-        engine_store: Store = store
-        if embedding is not None:
-            from .dbsemantic import SemanticDbStore
+        while True:
+            # Scored from an optimistic read (no story row locks), then settled:
+            # once more under the locks if a story it scored changed meanwhile.
+            engine_store: Store = store
+            if embedding is not None:
+                from .dbsemantic import SemanticDbStore
 
-            engine_store = SemanticDbStore(store)  # type: ignore[assignment]
-        result = doc_assign(
-            doc_key=article.id,
-            at=article.published_at.timestamp(),
-            features=features,
-            store=engine_store,
-            params=params,
-            embedding=embedding,
-            links=links,
-        )
+                engine_store = SemanticDbStore(store)  # type: ignore[assignment]
+            try:
+                result = doc_assign(
+                    doc_key=article.id,
+                    at=article.published_at.timestamp(),
+                    features=features,
+                    store=engine_store,
+                    params=params,
+                    embedding=embedding,
+                    links=links,
+                )
+                if store.settle():
+                    break
+            except StaleRead:  # raised by a merge before it wrote anything
+                pass
+            store.relock()
         summed = None
         if embedding is not None and store.previous_story is None:
             summed = _embedding_sum(engine_store, embedding)
@@ -193,11 +202,12 @@ def article_assign_story(
                 if old is not None:
                     story_refresh_counts(story=old)
     log.info(
-        "event=story_assigned article_id=%s story_id=%s created=%s score=%s merged=%s",
+        "event=story_assigned article_id=%s story_id=%s created=%s score=%s merged=%s rescored=%s",
         article.id,
         story.id,
         result.created,
         None if result.score is None else round(result.score, 3),
         result.merged,
+        store.stale_reads,
     )
     return story

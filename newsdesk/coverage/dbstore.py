@@ -47,7 +47,24 @@ the document frequencies; the locks with the candidates, their vectors and
 their stories' centroids (and those stories' row locks), the read starting
 only once every lock is held; every write in one statement, the caller's
 columns of the article in the same UPDATE; the commit. Writes are held back
-until :meth:`DbStore.flush` for that reason. Re-assignments and merges are
+until :meth:`DbStore.flush` for that reason.
+
+Optimistic read (``NEWSDESK_COVERAGE_OPTIMISTIC_READ``, on by default): a
+first assignment's candidate read does not lock the candidate stories' rows;
+it notes each story's row version (the centroid row's ``xmin``, which every
+join, merge, refinement and editor's change of its centroid or summed
+embedding replaces). The engine scores with no row lock held, so another
+assignment that touches those stories does not wait through this one's
+Python. Before the first write (:meth:`DbStore.settle`) one statement locks
+the same rows, in the same id order and after a savepoint, and compares
+their versions: unchanged, the scores stand (they were computed from what
+the locked read would have returned) and the write goes on under the locks
+as before; changed or merged away, the transaction rolls back to the
+savepoint (releasing those row locks, keeping the term locks) and the
+assignment is scored again with the locked read (:meth:`DbStore.relock`).
+The postings cannot have changed in between: the term locks are held from
+before the read. A decision to start a new story locks the rows shared
+(they are not written); a join or merge locks them for update. Re-assignments and merges are
 rare and take the plain ORM path (:mod:`newsdesk.coverage.dbwrite`), which
 SQLite always uses.
 """
@@ -128,6 +145,19 @@ def _grams_column(params: Params, column: str) -> str:
     return column if params.weight_grams else "'{}'::jsonb"
 
 
+class StaleRead(Exception):
+    """A story an optimistic read scored changed before the write: score again under the stories' locks."""
+
+
+# The optimistic read's check before the write: the candidate stories' rows
+# locked in id order (as the locked read locks them), their versions back.
+SETTLE_SQL = (
+    "SELECT s.id, s.merged_into_id, c.xmin::text FROM {sto} s JOIN {cent} c ON c.story_id = s.id "
+    "WHERE s.id = ANY(%s::bigint[]) AND c.story_id = ANY(%s::bigint[]) ORDER BY s.id FOR {mode} OF s, c"
+)
+SETTLE_SAVEPOINT = "newsdesk_coverage_settle"
+
+
 class ArticleChanged(Exception):
     """The article no longer holds what :class:`ArticleSave` expects (or is gone): nothing was written."""
 
@@ -202,6 +232,14 @@ class DbStore:
         # in no story yet (one linked without an index entry is recounted).
         self.fast = self.pg and article.story_id is None
         self.embedding_written = False
+        # Optimistic read (the module's docstring): candidate stories read
+        # without their row locks, their versions kept for settle().
+        self.optimistic = self.fast and settings.NEWSDESK_COVERAGE_OPTIMISTIC_READ
+        self._versions: dict[int, str] = {}
+        self._settled = False
+        self.stale_reads = 0
+        # The first read's document frequencies, for a second scoring (relock()).
+        self._df_rows: dict[str, int] | None = None
 
     # -- reads -------------------------------------------------------------
 
@@ -210,6 +248,8 @@ class DbStore:
 
     def df(self, keys: Sequence[str]) -> dict[str, int]:
         """Document frequencies, read without a lock (approximate by design: see the module's docstring)."""
+        if self._df_rows is not None:  # scored again after a stale read: the same weights
+            return dict(self._df_rows)
         wanted = [DOC_COUNT_KEY, *keys]
         if self.pg:
             sql = DF_SQL.format(table=CoverageTerm._meta.db_table)
@@ -230,6 +270,8 @@ class DbStore:
         self._n = rows.pop(DOC_COUNT_KEY, 0)
         if self.pg and settings.NEWSDESK_COVERAGE_PREPARED_STATEMENTS:
             pg_plans_refresh(size=self._n)
+        if self.optimistic:
+            self._df_rows = dict(rows)
         return rows
 
     def _save_statement(self) -> tuple[str, list[object]]:
@@ -349,8 +391,9 @@ class DbStore:
         identically) and returns only those, with what :meth:`docs` and
         :meth:`centroids` will be asked for.
 
-        It also locks the candidate stories' rows (story and centroid, in id
-        order so two workers cannot deadlock), which a join needs before it
+        Unless the read is optimistic (then :meth:`settle` locks them before
+        the write), it also locks the candidate stories' rows (story and
+        centroid, in id order so two workers cannot deadlock), which a join needs before it
         writes: the locked rows come back in their latest version even when
         the statement waited for a concurrent join, so the centroid read here
         is the one to update, and the writes need no lock of their own. A
@@ -387,12 +430,14 @@ class DbStore:
             f"LEFT JOIN {doc} v ON v.article_id = h.article_id LEFT JOIN {art} a ON a.id = h.article_id), "
             "k AS (SELECT ARRAY(SELECT DISTINCT d.story_id FROM d WHERE d.at IS NOT NULL "
             "AND d.story_id IS NOT NULL) AS ids), "
-            "l AS (SELECT s.id, s.merged_into_id, c.centroid_packed, "
+            "l AS (SELECT s.id, s.merged_into_id, c.centroid_packed, c.xmin::text AS ver, "
             f"CASE WHEN c.centroid_packed IS NULL THEN c.centroid END AS centroid FROM k, {sto} s "
             f"JOIN {cent} c ON c.story_id = s.id "
-            "WHERE s.id = ANY(k.ids) AND c.story_id = ANY(k.ids) ORDER BY s.id FOR UPDATE OF s, c) "
-            "SELECT d.article_id, d.hits, d.late, d.at, d.packed, d.terms, d.names, d.grams, d.story_id FROM d "
-            "UNION ALL SELECT NULL, NULL, NULL, NULL, l.centroid_packed, l.centroid, NULL, NULL, l.id FROM l "
+            "WHERE s.id = ANY(k.ids) AND c.story_id = ANY(k.ids)"
+            f"{'' if self.optimistic else ' ORDER BY s.id FOR UPDATE OF s, c'}) "
+            "SELECT d.article_id, d.hits, d.late, d.at, d.packed, d.terms, d.names, d.grams, d.story_id, "
+            "NULL::text FROM d "
+            "UNION ALL SELECT NULL, NULL, NULL, NULL, l.centroid_packed, l.centroid, NULL, NULL, l.id, l.ver FROM l "
             "WHERE l.merged_into_id IS NULL"
         )
         params = [
@@ -415,10 +460,13 @@ class DbStore:
                     pg_execute(cursor, sql, params, binary=True)
             rows = cursor.fetchall()
         found = []
-        for key, hits, late, at, packed, terms_, names, grams, story in rows:
+        for key, hits, late, at, packed, terms_, names, grams, story, version in rows:
             if key is None:
                 self._centroids[story] = centroid_unpack(packed) if packed is not None else json_value(terms_)
-                self.locked_stories.add(story)
+                if self.optimistic:
+                    self._versions[story] = version
+                else:
+                    self.locked_stories.add(story)
                 continue
             found.append(Candidate(key=key, story=story or 0, hits=hits, late=bool(late)))
             if at is not None and story is not None:
@@ -459,6 +507,50 @@ class DbStore:
             )
         return {k: self._centroids[k] for k in keys if k in self._centroids}
 
+    # -- the optimistic read's check ------------------------------------------
+
+    def settle(self) -> bool:
+        """Lock the stories the optimistic read scored and check that none changed since (once).
+
+        True: the rows are locked (shared when the decision is a new story,
+        which writes none of them; else for update) and hold what was scored,
+        or nothing needed checking. False: one changed or was merged away;
+        the row locks are released (rollback to the savepoint taken before
+        them, nothing else was written) and the caller scores again after
+        :meth:`relock`.
+        """
+        if not self.optimistic or self._settled:
+            return True
+        self._settled = True
+        if not self._versions:
+            return True
+        ids = sorted(self._versions)
+        update = self._pending is None or self._pending.doc.story != NEW_STORY
+        sql = SETTLE_SQL.format(
+            sto=Story._meta.db_table, cent=CoverageStory._meta.db_table, mode="UPDATE" if update else "SHARE"
+        )
+        with pg_cursor() as cursor:
+            with connection.connection.pipeline():
+                cursor.execute(f"SAVEPOINT {SETTLE_SAVEPOINT}")
+                pg_execute(cursor, sql, [ids, ids])
+            found = {story: (merged, version) for story, merged, version in cursor.fetchall()}
+            if all(found.get(story) == (None, version) for story, version in self._versions.items()):
+                self.locked_stories = set(ids)
+                return True
+            cursor.execute(f"ROLLBACK TO SAVEPOINT {SETTLE_SAVEPOINT}")
+        self.stale_reads += 1
+        return False
+
+    def relock(self) -> None:
+        """Forget what the optimistic read found; the next scoring reads under the stories' row locks."""
+        assert not self.merged, "a merge is written only after settle() succeeded"
+        self.optimistic = False
+        self._docs.clear()
+        self._centroids.clear()
+        self._versions.clear()
+        self.locked_stories = set()
+        self._pending = None
+
     # -- writes ------------------------------------------------------------
 
     def story_create(self, *, doc: Doc) -> int:
@@ -469,6 +561,8 @@ class DbStore:
         return story.id
 
     def story_merge(self, *, source: int, target: int) -> None:
+        if not self.settle():
+            raise StaleRead(f"a story of article {self.article.id}'s candidates changed before its merge")
         story_merge(source=source, target=target, centroid_terms=self.params.centroid_terms)
         self.merged.append(source)
         articles_changed()
@@ -491,6 +585,8 @@ class DbStore:
         """
         pending = self._pending
         assert pending is not None, "doc_assign saves the article before returning"
+        if not self.settle():  # the caller settles first and scores again on False: never stale here
+            raise StaleRead(f"a story of article {self.article.id}'s candidates changed before its write")
         self.save_run()  # sent with the first read unless nothing was read
         if self.fast:
             *written, self.embedding_written = assignment_write_pg(
@@ -536,6 +632,7 @@ __all__ = [
     "ArticleChanged",
     "ArticleSave",
     "DbStore",
+    "StaleRead",
     "store_reset",
     "term_lock_keys",
     "term_lock_plan",

@@ -1,0 +1,168 @@
+"""The optimistic candidate read (PostgreSQL): scoring holds no story row lock; a story changed
+meanwhile is scored again under its lock, and its concurrent change is never written over."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection, connections, transaction
+from django.db.utils import OperationalError
+
+from newsdesk.coverage.cluster import article_assign_story, coverage_params
+from newsdesk.coverage.dbstore import DbStore
+from newsdesk.coverage.docpack import centroid_pack, centroid_unpack
+from newsdesk.coverage.engine import centroid_add
+from newsdesk.coverage.storycounts import story_refresh_counts
+from newsdesk.models import Article, CoverageDoc, CoverageStory, Story
+from tests.support.coverage import QUAKE, T0, make_article
+
+COUNTED = ("article_count", "source_count", "country_count", "language_count", "headline")
+
+
+def _pg_only() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers by its database lock; the optimistic read is PostgreSQL's")
+
+
+class _Paused:
+    """Holds the first assignment that reaches DbStore.settle (scored, nothing written yet) until released."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.scored, self.release = threading.Event(), threading.Event()
+        self.stores: list[DbStore] = []
+        original = DbStore.settle
+
+        def settle(store: DbStore) -> bool:
+            if not self.stores:
+                self.stores.append(store)
+                self.scored.set()
+                self.release.wait(30)
+            return original(store)
+
+        monkeypatch.setattr(DbStore, "settle", settle)
+
+    def assign(self, article: Article, errors: list[BaseException]) -> threading.Thread:
+        def run() -> None:
+            try:
+                article_assign_story(article=article)
+            except BaseException as exc:  # reported by the test
+                errors.append(exc)
+                self.scored.set()
+            finally:
+                connections.close_all()
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread
+
+
+def _story_row_free(story: int) -> bool:
+    """Whether another transaction can lock the story's rows at once (NOWAIT)."""
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT 1 FROM {Story._meta.db_table} s JOIN {CoverageStory._meta.db_table} c "  # noqa: S608
+                    "ON c.story_id = s.id WHERE s.id = %s FOR UPDATE OF s, c NOWAIT",
+                    [story],
+                )
+        return True
+    except OperationalError:  # lock_not_available
+        return False
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("optimistic", [True, False])
+def test_scoring_holds_no_story_row_lock(settings, monkeypatch, optimistic):
+    """While an assignment scores its candidates, the candidate story's rows stay free for others
+    (the locked read held them from its read to its commit); the article still joins the story."""
+    _pg_only()
+    settings.NEWSDESK_COVERAGE_OPTIMISTIC_READ = optimistic
+    first = article_assign_story(article=make_article(title=QUAKE[0][0], summary=QUAKE[0][1]))
+    paused = _Paused(monkeypatch)
+    errors: list[BaseException] = []
+    second = make_article(title=QUAKE[1][0], summary=QUAKE[1][1], at=T0 + timedelta(minutes=3))
+    thread = paused.assign(second, errors)
+    try:
+        assert paused.scored.wait(30) and not errors
+        assert _story_row_free(first.id) is optimistic
+    finally:
+        paused.release.set()
+        thread.join(30)
+    assert not errors
+    second.refresh_from_db()
+    assert second.story_id == first.id
+    assert paused.stores[0].stale_reads == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_story_changed_while_scoring_is_scored_again_and_its_change_kept(monkeypatch):
+    """A concurrent change of a candidate story's centroid between the read and the write (another
+    article's join, which this one could not find) makes the assignment score again under the
+    story's lock: its write adds to the changed centroid, never to the one it first read."""
+    _pg_only()
+    first = article_assign_story(article=make_article(title=QUAKE[0][0], summary=QUAKE[0][1]))
+    paused = _Paused(monkeypatch)
+    errors: list[BaseException] = []
+    second = make_article(title=QUAKE[1][0], summary=QUAKE[1][1], at=T0 + timedelta(minutes=3))
+    thread = paused.assign(second, errors)
+    try:
+        assert paused.scored.wait(30) and not errors
+        row = CoverageStory.objects.get(story_id=first.id)
+        changed = centroid_add(centroid_unpack(row.centroid_packed), {"aftershock": 0.6, "padang": 0.8}, keep=200)
+        CoverageStory.objects.filter(story_id=first.id).update(centroid=changed, centroid_packed=centroid_pack(changed))
+    finally:
+        paused.release.set()
+        thread.join(30)
+    assert not errors
+    assert paused.stores[0].stale_reads == 1  # scored once more, under the lock
+    second.refresh_from_db()
+    assert second.story_id == first.id
+    terms = CoverageDoc.objects.get(article_id=second.id).terms
+    expected = centroid_add(changed, terms, keep=coverage_params().centroid_terms)
+    row = CoverageStory.objects.get(story_id=first.id)
+    assert row.centroid == pytest.approx(expected)
+    assert centroid_unpack(row.centroid_packed) == pytest.approx(expected)  # the packed copy too
+    story = Story.objects.get(id=first.id)
+    kept = {f: getattr(story, f) for f in COUNTED}
+    assert kept["article_count"] == 2
+    story_refresh_counts(story=story)
+    story.refresh_from_db()
+    assert {f: getattr(story, f) for f in COUNTED} == kept
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_story_merged_away_while_scoring_sends_the_article_to_the_survivor(monkeypatch):
+    """The candidate story merged into another meanwhile (its index row gone): scored again, the
+    article joins the surviving story, whose counters match a recount."""
+    _pg_only()
+    from newsdesk.coverage.dbwrite import story_merge
+
+    survivor = article_assign_story(article=make_article(title="Zoo welcomes a baby panda", summary="Cute."))
+    first = article_assign_story(article=make_article(title=QUAKE[0][0], summary=QUAKE[0][1]))
+    assert survivor.id < first.id
+    paused = _Paused(monkeypatch)
+    errors: list[BaseException] = []
+    second = make_article(title=QUAKE[1][0], summary=QUAKE[1][1], at=T0 + timedelta(minutes=3))
+    thread = paused.assign(second, errors)
+    try:
+        assert paused.scored.wait(30) and not errors
+        with transaction.atomic():
+            story_merge(source=first.id, target=survivor.id, centroid_terms=200)
+            story_refresh_counts(story=Story.objects.get(id=survivor.id))
+    finally:
+        paused.release.set()
+        thread.join(30)
+    assert not errors
+    assert paused.stores[0].stale_reads == 1
+    second.refresh_from_db()
+    assert second.story_id == survivor.id
+    assert Article.objects.filter(story_id=first.id).count() == 0
+    story = Story.objects.get(id=survivor.id)
+    kept = {f: getattr(story, f) for f in COUNTED}
+    assert kept["article_count"] == 3  # counted in place by the join into the survivor
+    story_refresh_counts(story=story)
+    story.refresh_from_db()
+    assert {f: getattr(story, f) for f in COUNTED} == kept
