@@ -154,6 +154,13 @@ def enrich_batches_plan(*, by_source: Mapping[int, list[int]], batch_size: int) 
 LOST_AFTER = timedelta(minutes=10)
 
 
+def articles_in_flight(*, now: datetime) -> bool:
+    """Whether an article fetched in the last ``LOST_AFTER`` is in no story yet: its enrichment is
+    queued, held by a worker, or running (through the small partial index of story-less articles).
+    Older ones are the retry sweep's (:func:`articles_unfinished`), not a burst still running."""
+    return Article.objects.filter(story__isnull=True, fetched_at__gte=now - LOST_AFTER).exists()
+
+
 def articles_unfinished(*, now: datetime, limit: int) -> list[int]:
     """Ids of articles to send through the flow again (the retry sweep), oldest first.
 

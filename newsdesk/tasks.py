@@ -28,6 +28,7 @@ from newsdesk.flow import (
     FRESH_QUEUE,
     article_finish,
     articles_finish,
+    articles_in_flight,
     articles_unfinished,
     enrich_batches_plan,
 )
@@ -256,7 +257,12 @@ def refine_burst(follow: int = 0) -> int:
     from newsdesk.coverage.dbrefine import stories_refine_pass
 
     params = burst_params()
-    wait = burst_wait(backlog=enrich_backlog(), params=params) if not follow else RUN
+    wait = RUN
+    if not follow:
+        # The queues are empty while the worker still holds the burst's last batches: the database
+        # says whether articles are still on their way to a story (it is the source of truth).
+        backlog = enrich_backlog() or int(articles_in_flight(now=timezone.now()))
+        wait = burst_wait(backlog=backlog, params=params)
     if wait == SKIP:
         return 0
     if wait != RUN:

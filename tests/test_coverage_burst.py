@@ -108,6 +108,39 @@ def test_the_burst_task_refines_the_stories_a_burst_touched_without_the_beat_tic
     assert burst_note(articles=1, params=BurstParams(quiet_seconds=5.0))
 
 
+def test_the_burst_pass_waits_while_an_article_is_on_its_way_to_a_story(settings):
+    """No enrichment message waits (the worker holds the burst's last batch), but an article fetched
+    moments ago is in no story yet: the pass waits for it. One in no story for longer than the retry
+    sweep's horizon does not hold it back; once the fresh one is assigned, the pass runs."""
+    from datetime import timedelta as td
+
+    from config.celery import app
+    from newsdesk.flow import LOST_AFTER
+    from newsdesk.redisconn import redis_client
+    from newsdesk.tasks import refine_burst
+
+    settings.NEWSDESK_COVERAGE_REFINE_QUIET_SECONDS = 5.0
+    app.control.purge()
+    quake, fed = two_events()
+    stories_refine_recent()
+    glued = glue(quake, fed)
+    held = make_article(title="Bridge reopens after two years of repairs", at=timezone.now())
+    lost = make_article(title="Harbour strike ends after a week", at=timezone.now())
+    Article.objects.filter(pk=lost.pk).update(fetched_at=timezone.now() - LOST_AFTER - td(minutes=1))
+    assert burst_note(articles=60, params=BurstParams(quiet_seconds=5.0), now=time.time() - 6)
+    before = refine_mark()
+    refine_burst()
+    assert story_of(fed[0]) == story_of(quake[0]) == glued, "no pass while an article is on its way"
+    assert refine_mark() == before
+    assert redis_client().llen("refine") == 1, "it looks again later"
+    redis_client().delete("refine")
+    article_assign_story(article=held)
+    refine_burst()
+    assert story_of(fed[0]) != story_of(quake[0]), "assigned: the pass ran and split the glued story"
+    assert refine_mark() > before
+    redis_client().delete("refine")
+
+
 def test_an_enrichment_batch_asks_for_one_pass_on_the_refine_lane():
     from config.celery import app
     from newsdesk.redisconn import redis_client
