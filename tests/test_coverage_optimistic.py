@@ -61,13 +61,12 @@ class _Paused:
 def _story_row_free(story: int) -> bool:
     """Whether another transaction can lock the story's rows at once (NOWAIT)."""
     try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"SELECT 1 FROM {Story._meta.db_table} s JOIN {CoverageStory._meta.db_table} c "  # noqa: S608
-                    "ON c.story_id = s.id WHERE s.id = %s FOR UPDATE OF s, c NOWAIT",
-                    [story],
-                )
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT 1 FROM {Story._meta.db_table} s JOIN {CoverageStory._meta.db_table} c "  # noqa: S608
+                "ON c.story_id = s.id WHERE s.id = %s FOR UPDATE OF s, c NOWAIT",
+                [story],
+            )
         return True
     except OperationalError:  # lock_not_available
         return False
