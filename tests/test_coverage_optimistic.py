@@ -165,3 +165,33 @@ def test_a_story_merged_away_while_scoring_sends_the_article_to_the_survivor(mon
     story_refresh_counts(story=story)
     story.refresh_from_db()
     assert {f: getattr(story, f) for f in COUNTED} == kept
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_story_is_written_without_checking_the_stories_it_read(monkeypatch):
+    """An article that starts its own story writes none of the stories it scored: a change of one
+    meanwhile needs no second scoring (it comes first in the serial order), and stays as written."""
+    _pg_only()
+    first = article_assign_story(article=make_article(title=QUAKE[0][0], summary=QUAKE[0][1]))
+    paused = _Paused(monkeypatch)
+    errors: list[BaseException] = []
+    other = make_article(
+        title="Sumatra coffee growers expect a record harvest",
+        summary="Arabica prices at the Medan auction rose for a third week.",
+        at=T0 + timedelta(minutes=3),
+    )
+    thread = paused.assign(other, errors)
+    try:
+        assert paused.scored.wait(30) and not errors
+        assert paused.stores[0]._versions, "the quake story was read as a candidate"
+        row = CoverageStory.objects.get(story_id=first.id)
+        changed = centroid_add(centroid_unpack(row.centroid_packed), {"aftershock": 0.6}, keep=200)
+        CoverageStory.objects.filter(story_id=first.id).update(centroid=changed, centroid_packed=centroid_pack(changed))
+    finally:
+        paused.release.set()
+        thread.join(30)
+    assert not errors
+    assert paused.stores[0].stale_reads == 0
+    other.refresh_from_db()
+    assert other.story_id not in (None, first.id)
+    assert CoverageStory.objects.get(story_id=first.id).centroid == pytest.approx(changed)

@@ -47,7 +47,9 @@ the document frequencies; the locks with the candidates, their vectors and
 their stories' centroids (and those stories' row locks), the read starting
 only once every lock is held; every write in one statement, the caller's
 columns of the article in the same UPDATE; the commit. Writes are held back
-until :meth:`DbStore.flush` for that reason.
+until :meth:`DbStore.flush` for that reason. Re-assignments and merges are
+rare and take the plain ORM path (:mod:`newsdesk.coverage.dbwrite`), which
+SQLite always uses.
 
 Optimistic read (``NEWSDESK_COVERAGE_OPTIMISTIC_READ``, on by default): a
 first assignment's candidate read does not lock the candidate stories' rows;
@@ -63,10 +65,15 @@ as before; changed or merged away, the transaction rolls back to the
 savepoint (releasing those row locks, keeping the term locks) and the
 assignment is scored again with the locked read (:meth:`DbStore.relock`).
 The postings cannot have changed in between: the term locks are held from
-before the read. A decision to start a new story locks the rows shared
-(they are not written); a join or merge locks them for update. Re-assignments and merges are
-rare and take the plain ORM path (:mod:`newsdesk.coverage.dbwrite`), which
-SQLite always uses.
+before the read. A join or merge costs one more round trip than the locked
+read (the check), and a stale read a second scoring.
+
+A decision to start a new story needs no check: it writes none of the
+stories it read, so the serial order in which it comes before whoever
+changed them since is valid, unless one of those read what this one writes.
+They cannot have read its story or postings (whoever could find the article
+waits on its term locks, or went first and was seen by its read); the
+document frequencies are approximate by design (above).
 """
 
 from __future__ import annotations
@@ -153,7 +160,7 @@ class StaleRead(Exception):
 # locked in id order (as the locked read locks them), their versions back.
 SETTLE_SQL = (
     "SELECT s.id, s.merged_into_id, c.xmin::text FROM {sto} s JOIN {cent} c ON c.story_id = s.id "
-    "WHERE s.id = ANY(%s::bigint[]) AND c.story_id = ANY(%s::bigint[]) ORDER BY s.id FOR {mode} OF s, c"
+    "WHERE s.id = ANY(%s::bigint[]) AND c.story_id = ANY(%s::bigint[]) ORDER BY s.id FOR UPDATE OF s, c"
 )
 SETTLE_SAVEPOINT = "newsdesk_coverage_settle"
 
@@ -512,9 +519,9 @@ class DbStore:
     def settle(self) -> bool:
         """Lock the stories the optimistic read scored and check that none changed since (once).
 
-        True: the rows are locked (shared when the decision is a new story,
-        which writes none of them; else for update) and hold what was scored,
-        or nothing needed checking. False: one changed or was merged away;
+        True: the rows are locked for update and hold what was scored, or
+        nothing needed checking (none read, or the decision is a new story:
+        the module's docstring says why that needs none). False: one changed or was merged away;
         the row locks are released (rollback to the savepoint taken before
         them, nothing else was written) and the caller scores again after
         :meth:`relock`.
@@ -522,13 +529,10 @@ class DbStore:
         if not self.optimistic or self._settled:
             return True
         self._settled = True
-        if not self._versions:
+        if not self._versions or (self._pending is not None and self._pending.doc.story == NEW_STORY):
             return True
         ids = sorted(self._versions)
-        update = self._pending is None or self._pending.doc.story != NEW_STORY
-        sql = SETTLE_SQL.format(
-            sto=Story._meta.db_table, cent=CoverageStory._meta.db_table, mode="UPDATE" if update else "SHARE"
-        )
+        sql = SETTLE_SQL.format(sto=Story._meta.db_table, cent=CoverageStory._meta.db_table)
         with pg_cursor() as cursor:
             with connection.connection.pipeline():
                 cursor.execute(f"SAVEPOINT {SETTLE_SAVEPOINT}")
