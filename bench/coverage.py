@@ -275,12 +275,12 @@ def explain_next_read() -> None:
 
     plain = dbstore.pg_execute
 
-    def explained(cursor, sql, params):
+    def explained(cursor, sql, params, **kwargs):
         if sql.startswith("WITH q AS"):
             dbstore.pg_execute = plain
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
             print("\n".join("    " + r[0] for r in cursor.fetchall()), flush=True)
-        plain(cursor, sql, params)
+        plain(cursor, sql, params, **kwargs)
 
     dbstore.pg_execute = explained
 
