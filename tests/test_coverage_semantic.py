@@ -480,3 +480,24 @@ def test_the_candidate_read_brings_the_vectors_and_sums_the_separate_read_did(se
         assert folded_reads == 0 and len(separate_reads) == 1
     else:
         assert folded_reads == 1
+
+
+def test_vectors_converted_together_are_those_converted_one_by_one():
+    """The candidate read's vectors are converted in one go; every product with them must stay bit for bit."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    stored = [semantic.vector_bytes(v) for v in rng.standard_normal((12, 512)).astype(np.float32)]
+    query = rng.standard_normal(512).astype(np.float32)
+    together, alone = semantic.vectors_from(stored), [semantic.vector_from(b) for b in stored]
+    assert all(a.dtype == np.float32 and a.flags.c_contiguous for a in together)
+    assert [float(query @ a) for a in together] == [float(query @ b) for b in alone]
+    assert [float(a @ a) for a in together] == [float(b @ b) for b in alone]
+    sums = [semantic.vector_bytes(v, dtype="float32") for v in rng.standard_normal((3, 512))]
+    assert [v.tolist() for v in semantic.vectors_from(sums, dtype="float32")] == [
+        semantic.vector_from(b, dtype="float32").tolist() for b in sums
+    ]
+    # Vectors of two lengths (another model's left behind) are converted one by one, not refused.
+    mixed = semantic.vectors_from([stored[0], semantic.vector_bytes(np.ones(384))])
+    assert [len(v) for v in mixed] == [512, 384]
+    assert semantic.vectors_from([]) == []

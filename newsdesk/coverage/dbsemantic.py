@@ -24,7 +24,7 @@ from newsdesk.models import Article, CoverageEmbedding, CoverageStory
 
 from .dbstore import DbStore
 from .engine import Doc
-from .semantic import vector_bytes, vector_from
+from .semantic import vector_bytes, vector_from, vectors_from
 from .sql import pg_cursor, pg_execute
 
 SUM_DTYPE = "float32"  # a sum of many unit vectors: float16 would round its small components away
@@ -46,13 +46,14 @@ class SemanticDbStore:
         docs = self.inner.docs(keys)
         # What the candidate read returned (PostgreSQL): vectors and the locked stories' sums.
         read, sums = self.inner.vectors, self.inner.sums
-        for d in docs:
-            if d.embedding is None and d.key in read:
-                data = read[d.key]
-                d.embedding = None if data is None else vector_from(data)
-            if d.story is not None and d.key in read and d.story not in self._sums:
-                data = sums.get(d.story)
-                self._sums[d.story] = None if data is None else vector_from(data, dtype=SUM_DTYPE)
+        if read:
+            given = [d for d in docs if d.embedding is None and read.get(d.key) is not None]
+            for d, vec in zip(given, vectors_from([read[d.key] for d in given]), strict=True):
+                d.embedding = vec
+            new = sorted({d.story for d in docs if d.story is not None and d.key in read} - set(self._sums))
+            self._sums.update(dict.fromkeys(new))
+            summed = [s for s in new if sums.get(s) is not None]
+            self._sums.update(zip(summed, vectors_from([sums[s] for s in summed], dtype=SUM_DTYPE), strict=True))
         missing = [d.key for d in docs if d.embedding is None and d.key not in read]
         stories = sorted({d.story for d in docs if d.story is not None} - set(self._sums))
         if missing or stories:
