@@ -15,9 +15,19 @@ figures beside the targets; the exit status is non-zero when one is missed.
 
 With a semantic model on, sentence vectors are computed at enrichment, not
 by the assignment (issue #18: "semantic vectors excluded"): the bench stores
-every measured article's vector first, as enrichment does, and times only the
+every measured article's vector first, as enrichment does, hands it to the
+assignment as enrichment does (``newsdesk/flow.py``), and times only the
 assignment and the recluster; what the vectors cost is printed on lines of
-their own (``embedding ...``).
+their own (``embedding ...``). The stored corpus has vectors and story sums
+too (generated, see ``_vectors_fill``), so the assignment reads and compares
+its candidates' vectors as in production.
+
+The default sizes are 10k, 100k and 1M with a recluster of 100k; with the
+semantic backend that recluster embeds 100k articles first (a quarter of an
+hour on two cores). #18's two sizes, bounded (about 10 minutes on a quiet
+machine, most of it the 1M load):
+
+    ... bench/coverage.py --sizes 100000,1000000 --recluster-n 10000
 """
 
 from __future__ import annotations
