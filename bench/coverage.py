@@ -15,9 +15,19 @@ figures beside the targets; the exit status is non-zero when one is missed.
 
 With a semantic model on, sentence vectors are computed at enrichment, not
 by the assignment (issue #18: "semantic vectors excluded"): the bench stores
-every measured article's vector first, as enrichment does, and times only the
+every measured article's vector first, as enrichment does, hands it to the
+assignment as enrichment does (``newsdesk/flow.py``), and times only the
 assignment and the recluster; what the vectors cost is printed on lines of
-their own (``embedding ...``).
+their own (``embedding ...``). The stored corpus has vectors and story sums
+too (generated, see ``_vectors_fill``), so the assignment reads and compares
+its candidates' vectors as in production.
+
+The default sizes are 10k, 100k and 1M with a recluster of 100k; with the
+semantic backend that recluster embeds 100k articles first (a quarter of an
+hour on two cores). #18's two sizes, bounded (about 10 minutes on a quiet
+machine, most of it the 1M load):
+
+    ... bench/coverage.py --sizes 100000,1000000 --recluster-n 10000
 """
 
 from __future__ import annotations
@@ -63,12 +73,27 @@ def _word_sql(story: str, k: str) -> str:
     )
 
 
-def corpus_load(n: int) -> float:
-    """Replace the stored corpus with n generated articles and their index; return the last time."""
+def corpus_load(n: int, *, vectors: bool = False) -> float:
+    """Replace the stored corpus with n generated articles and their index; return the last time.
+
+    ``vectors`` (semantic backend on): every stored article gets a sentence
+    vector and every story its summed embedding, as enrichment leaves them
+    (:func:`_vectors_fill`), so the assignment reads and compares its
+    candidates' vectors as it does in production.
+    """
     from django.db import connection
 
     from newsdesk.coverage.sql import pg_indexes_drop
-    from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageStory, CoverageTerm, Source, Story
+    from newsdesk.models import (
+        Article,
+        CoverageDoc,
+        CoverageEmbedding,
+        CoveragePosting,
+        CoverageStory,
+        CoverageTerm,
+        Source,
+        Story,
+    )
 
     art, doc, post = Article._meta.db_table, CoverageDoc._meta.db_table, CoveragePosting._meta.db_table
     term, cent, sto = CoverageTerm._meta.db_table, CoverageStory._meta.db_table, Story._meta.db_table
@@ -149,12 +174,14 @@ def corpus_load(n: int) -> float:
             f"FROM {art} a JOIN {doc} d ON d.article_id = a.id ORDER BY a.story_id, a.id"
         )
         _packed_fill(c, doc=doc, cent=cent)
+        if vectors:
+            _vectors_fill(c, n=n, cent=cent)
         for ddl in rebuild:
             c.execute(ddl)
         c.execute("RESET session_replication_role; RESET synchronous_commit; RESET maintenance_work_mem")
     with connection.cursor() as c:
         # VACUUM sets the visibility map, so the posting read is index-only, as on a settled table.
-        for table in (post, doc, term, art, cent, sto):
+        for table in (post, doc, term, art, cent, sto, CoverageEmbedding._meta.db_table):
             c.execute(f"VACUUM ANALYZE {table}")
     return time.time()
 
@@ -177,6 +204,63 @@ def _packed_fill(c, *, doc: str, cent: str) -> None:
         c.execute("DROP TABLE packed_fill")
 
 
+# The stories the measured articles continue (assign_timings): their members get
+# the model's own vectors, so those joins score as real ones do.
+CONTINUED_STORIES = 50
+
+
+def _vectors_fill(c, *, n: int, cent: str, chunk: int = 50_000) -> None:
+    """Sentence vectors for the n stored articles and summed embeddings for their stories.
+
+    The members of the last ``CONTINUED_STORIES`` stories (the ones the
+    measured articles continue) are embedded by the model from their titles;
+    every other article gets a generated unit vector, its story's direction
+    plus noise (generated vectors of two stories score about 0, as unrelated
+    news does), as float16 like the model's. A story's sum is its members'
+    vectors added in float32, as ``story_embeddings_rebuild`` adds them. The
+    model would take hours at 1M articles; what the assignment reads (bytes
+    per candidate, per story) is the same.
+    """
+    import numpy as np
+
+    from newsdesk.coverage.semantic import article_semantic_text, encoder, text_digest
+    from newsdesk.coverage.sql import pg_copy
+    from newsdesk.models import Article, CoverageEmbedding
+
+    dim = encoder().embed(["dimension"]).shape[1]
+    rng = np.random.default_rng(18)
+    emb = CoverageEmbedding._meta.db_table
+    c.execute("CREATE TEMP TABLE sums_fill (k bigint, v bytea)")
+    stories = (n + STORY_SIZE - 1) // STORY_SIZE
+    real_from = max(0, (stories - CONTINUED_STORIES) * STORY_SIZE)  # first article index (0-based) embedded for real
+    for start in range(0, n, chunk):  # chunk is a multiple of STORY_SIZE: stories never straddle two
+        count = min(chunk, n - start)
+        first_story = start // STORY_SIZE
+        base = rng.standard_normal(((count + STORY_SIZE - 1) // STORY_SIZE, dim), dtype=np.float32)
+        vecs = np.repeat(base, STORY_SIZE, axis=0)[:count] + rng.standard_normal((count, dim), dtype=np.float32)
+        digests = ["bench"] * count
+        if start + count > real_from:
+            lo = max(real_from, start)
+            ids = list(range(lo + 1, start + count + 1))
+            articles = Article.objects.filter(id__in=ids).order_by("id")
+            texts = [article_semantic_text(a) for a in articles]
+            vecs[lo - start :] = encoder().embed(texts)
+            digests[lo - start :] = [text_digest(t) for t in texts]
+        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        half = vecs.astype(np.float16)
+        pg_copy(
+            c,
+            emb,
+            ("article_id", "digest", "vector"),
+            ((start + i + 1, digests[i], half[i].tobytes()) for i in range(count)),
+        )
+        sums = half.astype(np.float32)
+        sums = np.add.reduceat(sums, np.arange(0, count, STORY_SIZE), axis=0)
+        pg_copy(c, "sums_fill", ("k", "v"), ((first_story + i + 1, row.tobytes()) for i, row in enumerate(sums)))
+    c.execute(f"UPDATE {cent} t SET embedding = f.v FROM sums_fill f WHERE t.story_id = f.k")  # noqa: S608
+    c.execute("DROP TABLE sums_fill")
+
+
 def _backend_cpu_s() -> float:
     """CPU seconds this connection's PostgreSQL backend has used (same machine: /proc)."""
     from django.db import connection
@@ -191,33 +275,39 @@ def _backend_cpu_s() -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def embeddings_store_first(articles: list | None = None) -> str:
+def embeddings_store_first(articles: list | None = None) -> tuple[str, dict]:
     """Compute and store the articles' sentence vectors as enrichment does (all articles when None).
 
     Returns the embedding cost as a line of its own, or "" with the semantic
-    backend off. What follows reads the stored vectors, as in production.
+    backend off, and the articles' vectors by id (as enrichment hands them to
+    the assignment: ``newsdesk/flow.py``). What follows reads the stored
+    vectors, as in production.
     """
     from newsdesk.coverage.semantic import articles_embeddings, backend_name, semantic_enabled
 
     if not semantic_enabled():
-        return ""
+        return "", {}
     started, cpu = time.perf_counter(), time.process_time()
+    vectors: dict = {}
     if articles is None:
         from newsdesk.coverage.dbsemantic import embeddings_ensure
 
         count = len(embeddings_ensure())
     else:
         for i in range(0, len(articles), 32):  # enrichment's batches
-            articles_embeddings(articles[i : i + 32])
+            vectors.update(articles_embeddings(articles[i : i + 32]))
         count = len(articles)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-    return (
+    line = (
         f"embedding ({backend_name()}, at enrichment, not timed below) articles={count} "
         f"wall_ms_per_article={wall * 1000 / max(count, 1):.2f} cpu_ms_per_article={cpu * 1000 / max(count, 1):.2f}"
     )
+    return line, vectors
 
 
-def assign_timings(n_stored: int, samples: int, warmup: int = 10) -> tuple[list[float], float, float]:
+def assign_timings(
+    n_stored: int, samples: int, warmup: int = 10, *, own_vector: bool = False
+) -> tuple[list[float], float, float]:
     """Milliseconds per assignment of new articles at the end of the stored timeline.
 
     Also returns the mean CPU milliseconds per assignment, this process's plus
@@ -252,16 +342,22 @@ def assign_timings(n_stored: int, samples: int, warmup: int = 10) -> tuple[list[
                 published_at=end + timedelta(seconds=j),
             )
         )
-    embedded = embeddings_store_first(articles)
+    embedded, vectors = embeddings_store_first(articles)
     if embedded:
         print(embedded, flush=True)
+    # The vector goes in as enrichment passes it (newsdesk/flow.py: one batch's
+    # vectors read or computed before the assignments); ``own_vector`` has each
+    # assignment read its own (article_embedding), as this bench did before.
+    passed = {} if own_vector or not vectors else {"embedding": None}
     out, joined = [], 0
     backend = own = 0.0
     for j, article in enumerate(articles):
         if j == warmup:  # connection and cache warm-up
             backend, own = _backend_cpu_s(), time.process_time()
         started = time.perf_counter()
-        story = article_assign_story(article=article)
+        if passed:
+            passed["embedding"] = vectors.get(article.id)
+        story = article_assign_story(article=article, **passed)
         if j >= warmup:
             out.append((time.perf_counter() - started) * 1000)
             joined += story.article_count > 1
@@ -275,12 +371,12 @@ def explain_next_read() -> None:
 
     plain = dbstore.pg_execute
 
-    def explained(cursor, sql, params):
+    def explained(cursor, sql, params, **kwargs):
         if sql.startswith("WITH q AS"):
             dbstore.pg_execute = plain
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
             print("\n".join("    " + r[0] for r in cursor.fetchall()), flush=True)
-        plain(cursor, sql, params)
+        plain(cursor, sql, params, **kwargs)
 
     dbstore.pg_execute = explained
 
@@ -290,7 +386,7 @@ def recluster_rate(n: int) -> tuple[float, str]:
     from newsdesk.coverage.recluster import articles_recluster
 
     corpus_load(n)
-    embedded = embeddings_store_first()
+    embedded, _ = embeddings_store_first()
     if embedded:
         print(embedded, flush=True)
     backend, before = _backend_cpu_s(), os.times()
@@ -346,6 +442,16 @@ def main() -> int:
     parser.add_argument("--explain", action="store_true", help="print the candidate read's plan at each size")
     parser.add_argument("--recluster-n", type=int, default=0, help="articles reclustered (0: by mode)")
     parser.add_argument("--refine-n", type=int, default=20_000, help="articles in the refinement pass's window")
+    parser.add_argument(
+        "--no-stored-vectors",
+        action="store_true",
+        help="semantic backend: give the stored corpus no sentence vectors (as this bench did before)",
+    )
+    parser.add_argument(
+        "--own-vector",
+        action="store_true",
+        help="semantic backend: each assignment reads its article's stored vector instead of being handed it",
+    )
     args = parser.parse_args()
 
     import django
@@ -360,12 +466,14 @@ def main() -> int:
     if args.sizes:
         sizes = [int(x) for x in args.sizes.split(",")]
     samples = args.samples or (150 if args.quick else 400)
+    from newsdesk.coverage.semantic import semantic_enabled
+
     results: dict[int, tuple[float, float]] = {}
     for n in sizes:
         t0 = time.perf_counter()
-        corpus_load(n)
+        corpus_load(n, vectors=semantic_enabled() and not args.no_stored_vectors)
         load_s = time.perf_counter() - t0
-        timings, cpu_ms, joined = assign_timings(n, samples)
+        timings, cpu_ms, joined = assign_timings(n, samples, own_vector=args.own_vector)
         if args.explain:
             explain_next_read()
             assign_timings(n, 1, warmup=0)

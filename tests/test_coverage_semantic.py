@@ -23,7 +23,7 @@ from newsdesk.coverage.engine import Params, doc_assign, pair_similarity
 from newsdesk.coverage.memory import MemoryStore
 from newsdesk.coverage.text import text_features
 from newsdesk.models import Article, CoverageEmbedding, CoverageStory, TranslationStatus
-from tests.support.coverage import FED, QUAKE, T0, make_article
+from tests.support.coverage import FED, QUAKE, QUAKE_ES, T0, make_article
 
 
 def installed(model: semantic.Model) -> bool:
@@ -432,3 +432,72 @@ def test_a_rebuild_ignores_vectors_the_chosen_model_did_not_compute(settings, mi
     CoverageEmbedding.objects.create(article=pending, digest="multilingual", vector=bytes(2 * semantic.DIM))
     assert semantic.article_semantic_text(pending) is None
     assert embeddings_ensure() == {}
+
+
+@needs_use
+@pytest.mark.django_db(transaction=True)
+def test_the_candidate_read_brings_the_vectors_and_sums_the_separate_read_did(settings, use, monkeypatch):
+    """PostgreSQL reads the candidates' vectors and their stories' sums with the candidates, no second read,
+    and the assignment scores and joins exactly as with the separate read (elsewhere that read stays)."""
+    from django.db import connection, transaction
+
+    from newsdesk.coverage import dbsemantic, dbstore
+
+    settings.NEWSDESK_COVERAGE_SEMANTIC = "on"
+    quake = [article_assign_story(article=make_article(title=t, summary=s)) for t, s in QUAKE[:2]]
+    article_assign_story(article=make_article(title=FED[0], summary=FED[1]))
+    spanish = make_article(title=QUAKE_ES[0], summary=QUAKE_ES[1], language="es", country="MX")
+    separate_reads = []
+    plain_read = dbsemantic._vectors_and_sums
+
+    def counted(**kwargs):
+        separate_reads.append(kwargs)
+        return plain_read(**kwargs)
+
+    monkeypatch.setattr(dbsemantic, "_vectors_and_sums", counted)
+
+    def assigned() -> tuple[int, float | None, int]:
+        with transaction.atomic():
+            story = article_assign_story(article=Article.objects.get(id=spanish.id))
+            row = Article.objects.get(id=spanish.id)
+            summed = CoverageStory.objects.get(story_id=story.id).embedding
+            transaction.set_rollback(True)
+        return story.id, row.story_score, len(bytes(summed))
+
+    folded = assigned()
+    folded_reads = len(separate_reads)
+    plain_candidates = dbstore.DbStore._candidates_pg
+
+    def without_vectors(self, **kwargs):
+        self.with_vectors = False
+        return plain_candidates(self, **kwargs)
+
+    monkeypatch.setattr(dbstore.DbStore, "_candidates_pg", without_vectors)
+    separate = assigned()
+    assert folded[0] == quake[0].id  # one event across languages: the vectors took part
+    assert folded == separate
+    if connection.vendor == "postgresql":
+        assert folded_reads == 0 and len(separate_reads) == 1
+    else:
+        assert folded_reads == 1
+
+
+def test_vectors_converted_together_are_those_converted_one_by_one():
+    """The candidate read's vectors are converted in one go; every product with them must stay bit for bit."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    stored = [semantic.vector_bytes(v) for v in rng.standard_normal((12, 512)).astype(np.float32)]
+    query = rng.standard_normal(512).astype(np.float32)
+    together, alone = semantic.vectors_from(stored), [semantic.vector_from(b) for b in stored]
+    assert all(a.dtype == np.float32 and a.flags.c_contiguous for a in together)
+    assert [float(query @ a) for a in together] == [float(query @ b) for b in alone]
+    assert [float(a @ a) for a in together] == [float(b @ b) for b in alone]
+    sums = [semantic.vector_bytes(v, dtype="float32") for v in rng.standard_normal((3, 512))]
+    assert [v.tolist() for v in semantic.vectors_from(sums, dtype="float32")] == [
+        semantic.vector_from(b, dtype="float32").tolist() for b in sums
+    ]
+    # Vectors of two lengths (another model's left behind) are converted one by one, not refused.
+    mixed = semantic.vectors_from([stored[0], semantic.vector_bytes(np.ones(384))])
+    assert [len(v) for v in mixed] == [512, 384]
+    assert semantic.vectors_from([]) == []

@@ -1,8 +1,11 @@
 """The semantic backend's part of the database index (only used when it is enabled).
 
 :class:`SemanticDbStore` wraps the production :class:`~newsdesk.coverage.dbstore.DbStore`:
-candidates get their stored embeddings (one extra read), stories their summed
-embeddings, and a merge folds the sums. Everything else is the wrapped store's.
+candidates get their stored embeddings, stories their summed embeddings, and a
+merge folds the sums. On PostgreSQL both come with the candidate read (its
+statement returns them beside the docs and centroids, the sums from the rows it
+locks); elsewhere, and for a doc the read did not return, one extra read
+fetches them. Everything else is the wrapped store's.
 The summed embedding of a story (``CoverageStory.embedding``) is kept
 incrementally: a first assignment adds the article's vector under the lock
 its join already holds; a re-assignment, rare, recomputes the two stories'
@@ -21,7 +24,7 @@ from newsdesk.models import Article, CoverageEmbedding, CoverageStory
 
 from .dbstore import DbStore
 from .engine import Doc
-from .semantic import vector_bytes, vector_from
+from .semantic import vector_bytes, vector_from, vectors_from
 from .sql import pg_cursor, pg_execute
 
 SUM_DTYPE = "float32"  # a sum of many unit vectors: float16 would round its small components away
@@ -30,6 +33,7 @@ SUM_DTYPE = "float32"  # a sum of many unit vectors: float16 would round its sma
 class SemanticDbStore:
     def __init__(self, inner: DbStore) -> None:
         self.inner = inner
+        inner.with_vectors = True
         # story -> summed embedding (None: the story has none), as read in this transaction
         # after the candidate read locked the stories' rows.
         self._sums: dict[int, Any] = {}
@@ -40,7 +44,17 @@ class SemanticDbStore:
     def docs(self, keys: Sequence[int]) -> list[Doc]:
         """The wrapped store's docs with their embeddings; their stories' sums come in the same read."""
         docs = self.inner.docs(keys)
-        missing = [d.key for d in docs if d.embedding is None]
+        # What the candidate read returned (PostgreSQL): vectors and the locked stories' sums.
+        read, sums = self.inner.vectors, self.inner.sums
+        if read:
+            given = [d for d in docs if d.embedding is None and read.get(d.key) is not None]
+            for d, vec in zip(given, vectors_from([read[d.key] for d in given]), strict=True):
+                d.embedding = vec
+            new = sorted({d.story for d in docs if d.story is not None and d.key in read} - set(self._sums))
+            self._sums.update(dict.fromkeys(new))
+            summed = [s for s in new if sums.get(s) is not None]
+            self._sums.update(zip(summed, vectors_from([sums[s] for s in summed], dtype=SUM_DTYPE), strict=True))
+        missing = [d.key for d in docs if d.embedding is None and d.key not in read]
         stories = sorted({d.story for d in docs if d.story is not None} - set(self._sums))
         if missing or stories:
             found: dict[int, Any] = {}

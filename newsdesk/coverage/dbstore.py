@@ -62,7 +62,7 @@ from django.conf import settings
 from django.db import connection
 
 from newsdesk.changes import articles_changed
-from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageStory, CoverageTerm, Story
+from newsdesk.models import Article, CoverageDoc, CoverageEmbedding, CoveragePosting, CoverageStory, CoverageTerm, Story
 
 from .dbwrite import DOC_COUNT_KEY, NEW_STORY, Pending, assignment_write_orm, assignment_write_pg, story_merge
 from .docpack import centroid_unpack, doc_unpack
@@ -202,6 +202,12 @@ class DbStore:
         # in no story yet (one linked without an index entry is recounted).
         self.fast = self.pg and article.story_id is None
         self.embedding_written = False
+        # Semantic backend (dbsemantic.SemanticDbStore sets it): the candidate read also
+        # returns the candidates' stored vectors and their stories' summed embeddings,
+        # kept here as read (None: none stored), so no second round trip fetches them.
+        self.with_vectors = False
+        self.vectors: dict[int, bytes | None] = {}
+        self.sums: dict[int, bytes | None] = {}
 
     # -- reads -------------------------------------------------------------
 
@@ -366,6 +372,10 @@ class DbStore:
         post, doc, sto = CoveragePosting._meta.db_table, CoverageDoc._meta.db_table, Story._meta.db_table
         art, cent = Article._meta.db_table, CoverageStory._meta.db_table
         grams = _grams_column(self.params, "v.grams")
+        vector, embedding, vectors_join = "NULL::bytea", "NULL::bytea", ""
+        if self.with_vectors:
+            vector, embedding = "e.vector", "c.embedding"
+            vectors_join = f" LEFT JOIN {CoverageEmbedding._meta.db_table} e ON e.article_id = h.article_id"
         sql = (
             "WITH q AS (SELECT u.term, u.rnk FROM unnest(%s::text[]) WITH ORDINALITY AS u(term, rnk)), "  # noqa: S608
             "p AS (SELECT q.rnk, x.article_id, x.published_at FROM q CROSS JOIN LATERAL ("
@@ -383,16 +393,19 @@ class DbStore:
             "d AS MATERIALIZED (SELECT h.article_id, h.hits, h.late, v.at, v.packed, "
             "CASE WHEN v.packed IS NULL THEN v.terms END AS terms, "
             f"CASE WHEN v.packed IS NULL THEN v.names END AS names, {grams} AS grams, "
-            "a.story_id FROM h "
-            f"LEFT JOIN {doc} v ON v.article_id = h.article_id LEFT JOIN {art} a ON a.id = h.article_id), "
+            f"a.story_id, {vector} AS vector FROM h "
+            f"LEFT JOIN {doc} v ON v.article_id = h.article_id LEFT JOIN {art} a ON a.id = h.article_id"
+            f"{vectors_join}), "
             "k AS (SELECT ARRAY(SELECT DISTINCT d.story_id FROM d WHERE d.at IS NOT NULL "
             "AND d.story_id IS NOT NULL) AS ids), "
             "l AS (SELECT s.id, s.merged_into_id, c.centroid_packed, "
-            f"CASE WHEN c.centroid_packed IS NULL THEN c.centroid END AS centroid FROM k, {sto} s "
+            f"CASE WHEN c.centroid_packed IS NULL THEN c.centroid END AS centroid, {embedding} AS embedding "
+            f"FROM k, {sto} s "
             f"JOIN {cent} c ON c.story_id = s.id "
             "WHERE s.id = ANY(k.ids) AND c.story_id = ANY(k.ids) ORDER BY s.id FOR UPDATE OF s, c) "
-            "SELECT d.article_id, d.hits, d.late, d.at, d.packed, d.terms, d.names, d.grams, d.story_id FROM d "
-            "UNION ALL SELECT NULL, NULL, NULL, NULL, l.centroid_packed, l.centroid, NULL, NULL, l.id FROM l "
+            "SELECT d.article_id, d.hits, d.late, d.at, d.packed, d.terms, d.names, d.grams, d.story_id, d.vector "
+            "FROM d UNION ALL SELECT NULL, NULL, NULL, NULL, l.centroid_packed, l.centroid, NULL, NULL, l.id, "
+            "l.embedding FROM l "
             "WHERE l.merged_into_id IS NULL"
         )
         params = [
@@ -415,12 +428,16 @@ class DbStore:
                     pg_execute(cursor, sql, params, binary=True)
             rows = cursor.fetchall()
         found = []
-        for key, hits, late, at, packed, terms_, names, grams, story in rows:
+        for key, hits, late, at, packed, terms_, names, grams, story, vector in rows:
             if key is None:
                 self._centroids[story] = centroid_unpack(packed) if packed is not None else json_value(terms_)
                 self.locked_stories.add(story)
+                if self.with_vectors:
+                    self.sums[story] = vector
                 continue
             found.append(Candidate(key=key, story=story or 0, hits=hits, late=bool(late)))
+            if self.with_vectors:
+                self.vectors[key] = vector
             if at is not None and story is not None:
                 if packed is not None:
                     doc_terms, doc_names = doc_unpack(packed)
