@@ -346,7 +346,9 @@ SMITH = [
     ("Doctor Who: Matt Smith cast", f"The BBC announced that Matt Smith {_ROLE}."),
     ("Actor Matt Smith to play the Doctor", f"Matt Smith {_ROLE}, the broadcaster said."),
 ]
-_DATED = "Peter Capaldi, the Glasgow-born star of The Thick of It, {} and replace Matt Smith, the BBC said on 4 August 2013."
+_DATED = (
+    "Peter Capaldi, the Glasgow-born star of The Thick of It, {} and replace Matt Smith, the BBC said on 4 August 2013."
+)
 CAPALDI = [
     ("Peter Capaldi named the new Doctor Who", _DATED.format(_ROLE)),
     ("Peter Capaldi is the new Doctor", _DATED.format(_ROLE)),

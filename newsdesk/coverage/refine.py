@@ -451,8 +451,7 @@ class _Pass:
         if closer and self._cores_conflict([[members[x] for x in g] for g in groups]):
             return True
         # The bisection's groups are the linkage's, not the holders of a key: the dated bar
-        # (``split_ratio_dated``) is the core split's alone (at 0.95 here it split angles of
-        # giveme5w1h's events: 0.925 -> 0.919).
+        # (``split_ratio_dated``) is the core split's alone; here a dated core needs the old bar.
         if known and link < self.refine.split_ratio_exclusive * min(known):
             return self._exclusive_cores([[members[x] for x in g] for g in groups])
         return False
