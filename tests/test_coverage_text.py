@@ -106,3 +106,38 @@ def test_arabic_spelling_variants_meet():
     assert text_features(title="مصطفى").terms == text_features(title="مصطفي").terms
     assert text_features(title="الرئيـــس").terms == text_features(title="الرئيس").terms
     assert text_features(title="کتابی").terms == text_features(title="كتابي").terms
+
+
+# --- The fast paths give what the general rules give (h22cpu) ----------------------------
+
+
+def test_ascii_text_folds_as_the_general_rule_folds_it():
+    from newsdesk.coverage.text import _fold, text_fold, word_fold
+
+    every_char = "".join(chr(c) for c in range(128))
+    samples = [every_char, "Mexico City", "ISTANBUL", "6.1 magnitude", "O'Neill-Smith", "A_B", "\t\n"]
+    for text in samples + list(every_char):
+        assert text_fold(text) == _fold(text)
+        assert word_fold(text) == _fold(text)
+    # Not ASCII: the general rule, remembered per word.
+    for word in ("Erdoğan", "Зеленский", "Straße", "Zürich", "Łódź", "القاهرة"):
+        assert word_fold(word) == text_fold(word) == _fold(word)
+        assert word_fold(word) == word_fold(word)
+    assert text_fold("Erdoğan") == "erdogan" and text_fold("Straße") == "strasse"
+
+
+def test_every_place_name_is_looked_up_from_its_first_word():
+    from newsdesk.coverage.particulars import _place_index, _place_longest, text_particulars
+
+    longest = _place_longest()
+    for key in _place_index()[0]:
+        assert longest[key[0]] >= len(key), key
+    # Names of one to several words, the longest one taken.
+    found = text_particulars(
+        title="Sismo en la Ciudad de México",
+        body="Residentes de Buenos Aires y de Nueva York lo sintieron el 14 de diciembre.",
+    )
+    assert found == {
+        "c:America/Argentina/Buenos_Aires", "c:America/Mexico_City", "c:America/New_York", "d:12-14",
+        "p:AR", "p:MX", "p:US", "w:aires", "w:buenos", "w:ciudad", "w:mexico", "w:nueva", "w:york",
+    }  # fmt: skip

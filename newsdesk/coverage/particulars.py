@@ -35,7 +35,7 @@ import re
 
 from newsdesk.places import city_names, month_names, place_names
 
-from .text import _DENSE, _TOKEN, STOPWORDS, text_fold
+from .text import _DENSE, _TOKEN, STOPWORDS, text_fold, word_fold
 
 PLACE = "p:"
 YEAR = "y:"
@@ -77,6 +77,15 @@ def _place_index() -> tuple[dict[tuple[str, ...], frozenset[str]], tuple[tuple[s
         {k: frozenset(v) for k, v in words.items()},
         tuple((k, frozenset(v)) for k, v in sorted(dense.items())),
     )
+
+
+@functools.cache
+def _place_longest() -> dict[str, int]:
+    """The first folded word of every place name -> the most words of a name starting with it."""
+    out: dict[str, int] = {}
+    for key in _place_index()[0]:
+        out[key[0]] = max(out.get(key[0], 0), len(key))
+    return out
 
 
 # Inflected place names (Russian "в Мексике", German "Frankreichs", Polish "w Niemczech" is
@@ -148,6 +157,7 @@ def _places(
     """Country codes the text names; the folded words of those place names are added to ``words``, the
     time-zone ids of the cities among them to ``cities``."""
     index, dense = _place_index()
+    longest = _place_longest()  # no name starts with a word it does not hold: nothing to look up
     city_index = _city_index() if cities is not None else {}
     found: set[str] = set()
     i = 0
@@ -155,7 +165,7 @@ def _places(
         raw = tokens[i][0]
         hit = 0
         if not _cased(raw) or raw[0].isupper():
-            for size in range(min(_MAX_PLACE_WORDS, len(tokens) - i), 0, -1):
+            for size in range(min(longest.get(tokens[i][1], 0), len(tokens) - i), 0, -1):
                 codes = index.get(tuple(f for _, f in tokens[i : i + size]))
                 if codes:
                     found.update(codes)
@@ -185,7 +195,7 @@ def _day(day: str, month: int) -> str | None:
 def text_particulars(*, title: str, body: str = "") -> frozenset[str]:
     """The typed particulars (see the module docstring) of a title and lead."""
     text = f"{title}\n{body}"
-    tokens = [(m.group(), text_fold(m.group())) for m in _TOKEN.finditer(text.replace("_", " "))]
+    tokens = [(w := m.group(), word_fold(w)) for m in _TOKEN.finditer(text.replace("_", " "))]
     from .text import _stem
 
     words: set[str] = set()

@@ -15,6 +15,7 @@ signs, Arabic vowel points) stay inside their word.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import Counter
@@ -145,6 +146,14 @@ class Features:
 
 def text_fold(text: str) -> str:
     """Lower-case, accent-free, transliterated text."""
+    if text.isascii():
+        # Nothing to decompose, drop or transliterate (no key of the table is
+        # ASCII), and ASCII's case folding is its lower case: the same result.
+        return text.lower()
+    return _fold(text)
+
+
+def _fold(text: str) -> str:
     # U+FFFD replaces letters lost to a bad charset; dropping it keeps the word
     # whole, and the same damage on both sides still matches.
     text = text.replace("\ufffd", "").casefold()
@@ -175,9 +184,20 @@ def _dense_pieces(piece: str, size: int) -> list[str]:
     return [piece[i : i + size] for i in range(len(piece) - size + 1)]
 
 
+# Words come back article after article (names, places, the language's common
+# words): the fold of a word that is not ASCII is kept for the next (a few
+# hundred kB per process).
+_fold_cached = functools.lru_cache(maxsize=4096)(_fold)
+
+
+def word_fold(word: str) -> str:
+    """``text_fold`` of one word (the same result, remembered)."""
+    return word.lower() if word.isascii() else _fold_cached(word)
+
+
 def _word(raw: str, start_of_sentence: bool) -> tuple[str, bool] | None:
     """(folded word, looks like a name), or None when nothing is left of it."""
-    folded = text_fold(raw)
+    folded = raw.lower() if raw.isascii() else _fold_cached(raw)  # word_fold, inline
     if not folded:  # a lone mark or hard sign
         return None
     is_number = folded[0].isdigit()
