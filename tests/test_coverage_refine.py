@@ -16,7 +16,7 @@ from newsdesk.coverage.evaluate import Item, items_cluster
 from newsdesk.coverage.links import links_build
 from newsdesk.coverage.memory import MemoryStore
 from newsdesk.coverage.particulars import PLACE, text_particulars
-from newsdesk.coverage.refine import RefineParams, stories_refine
+from newsdesk.coverage.refine import OwnCore, RefineParams, stories_refine
 from newsdesk.coverage.text import text_features
 from newsdesk.models import Article, Source, Story, TranslationStatus
 
@@ -333,3 +333,55 @@ def test_pieces_that_each_hold_a_core_of_their_own_do_not_merge():
     predicted = items_cluster(items, params=Params(), refine=RefineParams(every_articles=2, merge_threshold=0.05))
     stories = _stories_by_event(items, predicted)
     assert stories["0"].isdisjoint(stories["1"])
+
+
+# Two castings of one role, years apart: the later one's reports name its year, its actor and
+# the date; the earlier one's say nothing their rival's do not (the role, the series, the actor
+# being cast, whom the later reports name too). Only one side holds a core of its own.
+_ROLE = "will take over the title role of Doctor Who, the long-running BBC science fiction series"
+SMITH = [
+    ("Matt Smith named the new Doctor Who", f"The BBC said the actor Matt Smith {_ROLE}."),
+    ("Matt Smith is the new Doctor", f"Actor Matt Smith {_ROLE}, the BBC said."),
+    ("BBC names Matt Smith as Doctor Who", f"Matt Smith, the actor, {_ROLE}."),
+    ("Doctor Who: Matt Smith cast", f"The BBC announced that Matt Smith {_ROLE}."),
+    ("Actor Matt Smith to play the Doctor", f"Matt Smith {_ROLE}, the broadcaster said."),
+]
+_DATED = (
+    "Peter Capaldi, the Glasgow-born star of The Thick of It, {} and replace Matt Smith, the BBC said on 4 August 2013."
+)
+CAPALDI = [
+    ("Peter Capaldi named the new Doctor Who", _DATED.format(_ROLE)),
+    ("Peter Capaldi is the new Doctor", _DATED.format(_ROLE)),
+    ("BBC names Peter Capaldi as Doctor Who", _DATED.format(_ROLE)),
+    ("Doctor Who: Peter Capaldi cast", _DATED.format(_ROLE)),
+    ("Actor Peter Capaldi to play the Doctor", _DATED.format(_ROLE)),
+]
+
+
+def test_a_dated_group_with_names_of_its_own_is_another_occurrence():
+    """One group names a year, an actor and a date the other never names: two castings, split."""
+    store, items = _glued_store(SMITH, CAPALDI)
+    result = store.window_refine(now=items[-1].at, params=Params(), refine=RefineParams())
+    stories = _stories_by_event(items, {i.key: store.story_of(i.key) for i in items})
+    assert len(stories["0"]) == len(stories["1"]) == 1 and stories["0"].isdisjoint(stories["1"])
+    assert result.split
+    assert not store.window_refine(now=items[-1].at, params=Params(), refine=RefineParams()).changed
+    # Without the dated core, the same glued story stays whole: neither the words nor the old
+    # rule (both groups need a core of their own) set them apart.
+    store, items = _glued_store(SMITH, CAPALDI)
+    undated = RefineParams(own_core=OwnCore(dated=0))
+    store.window_refine(now=items[-1].at, params=Params(), refine=undated)
+    assert len({store.story_of(i.key) for i in items}) == 1
+
+
+def test_an_angle_whose_year_few_of_its_reports_name_is_not_split():
+    """Half the reports also name her lawyer, the clinic's town and the year in passing: an angle of one event."""
+    event = [
+        (t, b + (" Her lawyer Shawn Holley said in Rancho Mirage she had a hard 2012." if n % 4 == 1 else
+                 " Her lawyer Shawn Holley said in Rancho Mirage she was well." if n % 2 else ""))
+        for n, (t, b) in enumerate(REID * 2)
+    ]  # fmt: skip
+    store, items = _glued_store(event)
+    before = {i.key: store.story_of(i.key) for i in items}
+    assert not store.window_refine(now=items[-1].at, params=Params(), refine=RefineParams()).changed
+    assert {i.key: store.story_of(i.key) for i in items} == before

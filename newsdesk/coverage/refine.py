@@ -48,17 +48,29 @@ from typing import Any
 from .engine import Doc, Params, doc_evidence, doc_similarity, particulars_factor, story_core
 from .linkage import Pair, agglomerate, groups_blocked, must_groups, pair_key
 from .links import NO_LINKS, Links
+from .particulars import YEAR
 
 
 @dataclass(frozen=True, slots=True)
 class OwnCore:
     """A group's own core: ``keys`` or more names, places or years that ``share`` of it holds and
-    ``other`` of the other group at most; only groups of ``group_min`` members or more have one."""
+    ``other`` of the other group at most; only groups of ``group_min`` members or more have one.
+
+    Two groups are two events when each holds an own core, or when one of them holds a *dated*
+    one: ``dated`` or more own keys, a year among them. Same-kind events differ in when; the
+    angles of one event (the driver who crashed, the one who retired) differ in who, and one
+    angle's own names alone are no second event. A group whose members name a year and names
+    of their own that the other group's members never name (``Peter Capaldi``, 2013, against
+    reports of Matt Smith's casting) reports another occurrence even when the other group says
+    nothing of its own (no date, only the names both share). 0: off.
+    """
 
     keys: int = 2
     share: float = 0.5
     other: float = 0.2
     group_min: int = 4
+    dated: int = 5
+    dated_share: float = 0.75  # the year of a dated core: held by this share of its group or more
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +90,11 @@ class RefineParams:
     conflict_lone: bool = False
     merge_threshold: float = 0.4
     split_ratio_exclusive: float = 0.9  # two groups with cores of their own (OwnCore) link below this x cohesion
+    # One group with a dated core of its own (``OwnCore.dated``) links below this x cohesion. Higher
+    # than the bar above: the two events' reports share the story's names and words (the role, the
+    # company, the kind of flaw), so they link nearly as well as each holds together (0.91-0.95 on
+    # ECB+'s Doctor Who castings); what sets them apart is the year and names only one side holds.
+    split_ratio_dated: float = 0.95
     own_core: OwnCore = OwnCore()
     split_by_core: bool = True  # also try the split each name, place or year draws (holders / the others)
     merge_exclusive: bool = True  # pieces that each hold a core of their own do not merge
@@ -373,7 +390,8 @@ class _Pass:
             seen.add(tuple(side))
             inside = set(side)
             other = [x for x in range(n) if x not in inside]
-            if not self._exclusive_cores([[members[x] for x in side], [members[x] for x in other]]):
+            both, dated = self._own_cores([[members[x] for x in side], [members[x] for x in other]])
+            if not (both or dated):
                 continue
             sums = [0.0, 0.0, 0.0]
             for (x, y), sim in totals.items():
@@ -381,7 +399,8 @@ class _Pass:
             a, b = len(side), len(other)
             coh = min(sums[2] / (a * (a - 1) / 2), sums[0] / (b * (b - 1) / 2))
             ratio = sums[1] / (a * b) / coh if coh > 0 else 1.0
-            if ratio < refine.split_ratio_exclusive and (best is None or ratio < best[0]):
+            apart = (both and ratio < refine.split_ratio_exclusive) or (dated and ratio < refine.split_ratio_dated)
+            if apart and (best is None or ratio < best[0]):
                 best = (ratio, side)
         if best is None:
             return None
@@ -431,6 +450,8 @@ class _Pass:
         )
         if closer and self._cores_conflict([[members[x] for x in g] for g in groups]):
             return True
+        # The bisection's groups are the linkage's, not the holders of a key: the dated bar
+        # (``split_ratio_dated``) is the core split's alone; here a dated core needs the old bar.
         if known and link < self.refine.split_ratio_exclusive * min(known):
             return self._exclusive_cores([[members[x] for x in g] for g in groups])
         return False
@@ -452,10 +473,14 @@ class _Pass:
             return refine.merge_conflict and self._cores_conflict([a, b])
 
     def _exclusive_cores(self, groups: list[list[int]]) -> bool:
-        """Whether each of two groups holds a core of its own (:class:`OwnCore`)."""
+        """Whether each of two groups holds a core of its own, or one of them a dated one (:class:`OwnCore`)."""
+        return any(self._own_cores(groups))
+
+    def _own_cores(self, groups: list[list[int]]) -> tuple[bool, bool]:
+        """(each of two groups holds a core of its own, one of them holds a dated one): :class:`OwnCore`."""
         core = self.refine.own_core
         if min(len(g) for g in groups) < core.group_min:
-            return False
+            return False, False
         counts = []
         for g in groups:
             c: dict[str, int] = defaultdict(int)
@@ -463,12 +488,17 @@ class _Pass:
                 for k in self._keys(i):
                     c[k] += 1
             counts.append(c)
+        owns = []
         for mine, theirs, g, h in ((0, 1, groups[0], groups[1]), (1, 0, groups[1], groups[0])):
             need, allow = core.share * len(g), core.other * len(h)
-            own = [k for k, n in counts[mine].items() if n >= need and counts[theirs].get(k, 0) <= allow]
-            if len(own) < core.keys:
-                return False
-        return True
+            owns.append([k for k, n in counts[mine].items() if n >= need and counts[theirs].get(k, 0) <= allow])
+        both = min(len(own) for own in owns) >= core.keys
+        dated = bool(core.dated) and any(
+            len(own) >= core.dated
+            and any(k.startswith(YEAR) and counts[mine][k] >= core.dated_share * len(g) for k in own)
+            for mine, (own, g) in enumerate(zip(owns, groups, strict=True))
+        )
+        return both, dated
 
     @staticmethod
     def _group_totals(groups: list[list[int]], totals: dict[Pair, float]) -> dict[Pair, float]:
