@@ -9,11 +9,9 @@ from config.env import env_bool, env_float, env_int, env_list, env_str
 NEWSDESK_TRANSLATION_RETRY_SECONDS = env_float("NEWSDESK_TRANSLATION_RETRY_SECONDS", 300.0)
 
 # Articles per enrichment message (newsdesk/flow.py): a batch shares one task's
-# overhead (the guard's statements and Celery's own: about 4 ms of CPU), one
-# read of its articles and one encoder call (the encoders work in chunks of
-# 32, so a batch adds no memory past that); small enough that the fresh lane
-# turns over in about a second.
-NEWSDESK_ENRICH_BATCH_SIZE = env_int("NEWSDESK_ENRICH_BATCH_SIZE", 40)
+# overhead, one read and one encoder call; small enough that the fresh lane
+# turns over in a fraction of a second.
+NEWSDESK_ENRICH_BATCH_SIZE = env_int("NEWSDESK_ENRICH_BATCH_SIZE", 20)
 
 NEWSDESK_TARGET_LANGUAGE = "en"
 NEWSDESK_LANGUAGES = env_list(
