@@ -283,3 +283,60 @@ def test_an_untitled_pair_text_s_first_sentence_is_its_headline_in_any_script():
     # A given title is kept; a text with no sentence end has no headline.
     assert title_split(title="T", text=chinese) == ("T", chinese)
     assert title_split(title="", text="no end here") == ("", "no end here")
+
+
+def test_event_halves_keep_a_topic_s_same_kind_events_together():
+    import zlib
+
+    from newsdesk.coverage.evaluate import event_half
+
+    assert event_half("27_ecb") == event_half("27_ecbplus") == 1
+    assert event_half("4_ecb") == event_half("4_ecbplus") == 0
+    assert (event_half("18"), event_half("49")) == (0, 1)  # giveme5w1h's numbered events
+    label = "dJbOm1zHMJJGWuMjXPV4nRnytnmrM"  # a UCI story id: by its digest
+    assert event_half(label) == zlib.crc32(label.encode()) % 2
+    assert {event_half(f"d{n}x") for n in range(40)} == {0, 1}
+
+
+def test_halves_read_each_half_as_a_file_of_its_own(tmp_path):
+    """--halves: each half's line is what that half alone, as a whole file, reads."""
+    quake = "Magnitude 7.1 earthquake strikes Sumatra, tsunami warning for Indonesia"
+    rows = [
+        {"id": 1, "title": quake, "text": "", "cluster": "1_a"},
+        {"id": 2, "title": "Sumatra earthquake of magnitude 7.1 triggers tsunami warning", "text": "", "cluster": "1_a"},
+        # Topic 1's other event, worded as the first: the half holds both and cannot tell them apart.
+        {"id": 3, "title": "Sumatra earthquake: magnitude 7.1, tsunami warning for Indonesia", "text": "", "cluster": "1_b"},
+        {"id": 4, "title": "Federal Reserve raises interest rates as Powell warns on inflation", "text": "", "cluster": "2_a"},
+        {"id": 5, "title": "Powell: Federal Reserve raises rates again, inflation too high", "text": "", "cluster": "2_a"},
+        {"id": 6, "title": "Bank of England holds rates as Bailey sees inflation easing", "text": "", "cluster": "2_b"},
+    ]  # fmt: skip
+    whole = tmp_path / "whole.jsonl"
+    whole.write_text("\n".join(json.dumps(r) for r in rows))
+    out = StringIO()
+    call_command("eval_coverage", str(whole), "--halves", stdout=out, stderr=StringIO())
+    lines = out.getvalue().strip().splitlines()
+    halves = {line.split(":")[1].strip().split()[1]: line for line in lines if line.startswith("whole.jsonl: half ")}
+    assert set(halves) == {"A", "B"}
+    assert "events=2 articles=3 " in halves["A"] and "events=2 articles=3 " in halves["B"]
+    assert lines[-1].startswith("whole.jsonl: bcubed_f1=")  # the whole file's line stays last
+    for name, topic in (("A", "2_"), ("B", "1_")):
+        alone = tmp_path / f"{name}.jsonl"
+        alone.write_text("\n".join(json.dumps(r) for r in rows if r["cluster"].startswith(topic)))
+        figures_alone = run(alone).strip().splitlines()[-1].split(": ", 1)[1]
+        assert halves[name].endswith(figures_alone)
+    assert "precision=1.000" not in halves["B"]  # the worded-alike events of topic 1 are mixed, and it says so
+    # Pairs: even and odd positions, each with its own figures.
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text(
+        "\n".join(
+            json.dumps(
+                {"text1": rows[a]["title"], "text2": rows[b]["title"], "lang1": "en", "lang2": "en", "Overall": g}
+            )
+            for a, b, g in ((0, 1, 1.0), (0, 3, 4.0), (3, 4, 1.0), (1, 5, 4.0), (0, 2, 2.0), (4, 5, 3.0))
+        )
+    )
+    out = StringIO()
+    call_command("eval_coverage", str(pairs), "--halves", stdout=out, stderr=StringIO())
+    text = out.getvalue()
+    assert re.search(r"pairs\.jsonl: half A \(even pairs\): pairs=3 pearson=-?[0-9.]+ auc=", text)
+    assert re.search(r"pairs\.jsonl: half B \(odd pairs\): pairs=3 pearson=-?[0-9.]+ auc=", text)

@@ -15,7 +15,10 @@ with the worst precision (clustering files) or Pearson per language pair
 (``backend: lexical``, or with the semantic backend,
 ``NEWSDESK_COVERAGE_SEMANTIC``). Sentence vectors are kept by text digest in
 ``--vector-cache`` (``cache/coverage-vectors.npz`` under ``NEWSDESK_VAR_DIR``), so a
-second run embeds only texts it has not seen.
+second run embeds only texts it has not seen. ``--halves`` adds each half of a
+file alone (``FILE: half A: ...``): events split by topic number or label
+digest, pairs even and odd, so a change fitted on one half can be read on the
+other, as the held-out sets read it.
 """
 
 from __future__ import annotations
@@ -45,8 +48,15 @@ class Command(BaseCommand):
             help="file of sentence vectors by text digest (default: cache/coverage-vectors.npz under NEWSDESK_VAR_DIR)",
         )
         parser.add_argument("--no-vector-cache", action="store_true", help="embed every text afresh")
+        parser.add_argument(
+            "--halves",
+            action="store_true",
+            help="also evaluate each half of a file alone (by gold event, or even/odd pairs): a held-out check",
+        )
 
-    def handle(self, *args, files: list[Path], vector_cache: Path, no_vector_cache: bool, **options) -> None:
+    def handle(
+        self, *args, files: list[Path], vector_cache: Path, no_vector_cache: bool, halves: bool, **options
+    ) -> None:
         params = coverage_params()
         refine = refine_params()
         embed = encoder().embed if semantic_enabled() else None
@@ -59,7 +69,9 @@ class Command(BaseCommand):
                 raise CommandError(f"{path}: no such file")
             started = time.monotonic()
             try:
-                result = corpus_evaluate(path, params=params, embed=embed, refine=refine, burst=burst_params())
+                result = corpus_evaluate(
+                    path, params=params, embed=embed, refine=refine, burst=burst_params(), halves=halves
+                )
             except (CorpusError, UnicodeDecodeError) as exc:
                 self.stderr.write(f"{path}: {exc}")
                 failed.append(path)
