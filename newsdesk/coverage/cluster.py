@@ -181,15 +181,17 @@ def article_assign_story(
                     embedding=embedding,
                     links=links,
                 )
-                if store.settle():
-                    break
+                if store.settle():  # a join's check is sent with its write: flush() says
+                    summed = None
+                    if embedding is not None and store.previous_story is None:
+                        summed = _embedding_sum(engine_store, embedding)
+                    written = store.flush(score=result.score, evidence=result.evidence, embedding_sum=summed)
+                    if written is not None:
+                        break
             except StaleRead:  # raised by a merge before it wrote anything
                 pass
             store.relock()
-        summed = None
-        if embedding is not None and store.previous_story is None:
-            summed = _embedding_sum(engine_store, embedding)
-        story, counted = store.flush(score=result.score, evidence=result.evidence, embedding_sum=summed)
+        story, counted = written
         if semantic_enabled() and not store.embedding_written:
             _story_embeddings_update(
                 store=store, engine_store=engine_store, story=story.id, created=result.created, embedding=embedding

@@ -64,9 +64,13 @@ the locked read would have returned) and the write goes on under the locks
 as before; changed or merged away, the transaction rolls back to the
 savepoint (releasing those row locks, keeping the term locks) and the
 assignment is scored again with the locked read (:meth:`DbStore.relock`).
+A join sends that check in one round trip with its write (savepoint, check,
+write: :meth:`DbStore.flush`), so an uncontended join pays no extra round
+trip; a stale one rolls its write back with the locks. A merge writes before
+the flush, so its check runs on its own first.
 The postings cannot have changed in between: the term locks are held from
-before the read. A join or merge costs one more round trip than the locked
-read (the check), and a stale read a second scoring.
+before the read. A merge costs one more round trip than the locked read
+(its check), and a stale read a second scoring.
 
 A decision to start a new story needs no check: it writes none of the
 stories it read, so the serial order in which it comes before whoever
@@ -244,6 +248,7 @@ class DbStore:
         self.optimistic = self.fast and settings.NEWSDESK_COVERAGE_OPTIMISTIC_READ
         self._versions: dict[int, str] = {}
         self._settled = False
+        self._check: list[int] | None = None  # a join's stories, checked with its write (flush)
         self.stale_reads = 0
         # The first read's document frequencies, for a second scoring (relock()).
         self._df_rows: dict[str, int] | None = None
@@ -547,6 +552,11 @@ class DbStore:
         self._settled = True
         if not self._versions or (self._pending is not None and self._pending.doc.story == NEW_STORY):
             return True
+        if self._pending is not None and not self.merged:
+            # A join: its check goes with its write, in one round trip (flush), and a
+            # stale read rolls the write back with the locks (flush returns None).
+            self._check = sorted(self._versions)
+            return True
         ids = sorted(self._versions)
         sql = SETTLE_SQL.format(sto=Story._meta.db_table, cent=CoverageStory._meta.db_table)
         with pg_cursor() as cursor:
@@ -565,6 +575,7 @@ class DbStore:
         """Forget what the optimistic read found; the next scoring reads under the stories' row locks."""
         assert not self.merged, "a merge is written only after settle() succeeded"
         self.optimistic = False
+        self._check = None
         self._docs.clear()
         self._centroids.clear()
         self._versions.clear()
@@ -599,17 +610,21 @@ class DbStore:
 
     def flush(
         self, *, score: float | None, evidence: dict, embedding_sum: Callable[[int | None], bytes | None] | None = None
-    ) -> tuple[Story, bool]:
+    ) -> tuple[Story, bool] | None:
         """Write the assignment; return the story and whether its counters are already current.
 
         ``embedding_sum``: see :func:`~newsdesk.coverage.dbwrite.assignment_write_pg`;
         :attr:`embedding_written` says whether the story's summed embedding went with the write.
+        None: a join's optimistic read was stale (its check went with the write, :meth:`settle`);
+        the write and the row locks are rolled back, and the caller scores again after :meth:`relock`.
         """
         pending = self._pending
         assert pending is not None, "doc_assign saves the article before returning"
         if not self.settle():  # the caller settles first and scores again on False: never stale here
             raise StaleRead(f"a story of article {self.article.id}'s candidates changed before its write")
         self.save_run()  # sent with the first read unless nothing was read
+        if self._check is not None:
+            return self._flush_checked(pending=pending, score=score, evidence=evidence, embedding_sum=embedding_sum)
         if self.fast:
             *written, self.embedding_written = assignment_write_pg(
                 article=self.article,
@@ -636,6 +651,47 @@ class DbStore:
             written = story, False
         # Story membership and outlet counts are raw SQL / QuerySet.update: no
         # signals. Readers need the bump after the commit; one is enough.
+        articles_changed(at_commit_only=True)
+        return written[0], written[1]
+
+    def _flush_checked(
+        self,
+        *,
+        pending: Pending,
+        score: float | None,
+        evidence: dict,
+        embedding_sum: Callable[[int | None], bytes | None] | None,
+    ) -> tuple[Story, bool] | None:
+        """A join after an optimistic read: savepoint, the stories' lock and check, and the write in one
+        round trip; the versions compared once the write is sent, and both undone when one changed."""
+        ids, self._check = self._check or [], None
+        sql = SETTLE_SQL.format(sto=Story._meta.db_table, cent=CoverageStory._meta.db_table)
+        kept = (self.article.story_id, self.article.story_score, self.article.story_evidence)
+        self.locked_stories = set(ids)
+        with pg_cursor() as cursor:
+            with connection.connection.pipeline():
+                cursor.execute(f"SAVEPOINT {SETTLE_SAVEPOINT}")
+                pg_execute(cursor, sql, [ids, ids])
+                # Queued behind the check; its own fetch sends all three at once.
+                *written, self.embedding_written = assignment_write_pg(
+                    article=self.article,
+                    pending=pending,
+                    params=self.params,
+                    locked_centroids={story: self._centroids[story] for story in self.locked_stories},
+                    merged=False,
+                    df_settled=(),
+                    score=score,
+                    evidence=evidence,
+                    embedding_sum=embedding_sum,
+                    article_values=self._save.values if self._save is not None else None,
+                )
+            found = {story: (merged, version) for story, merged, version in cursor.fetchall()}
+            if not all(found.get(story) == (None, version) for story, version in self._versions.items()):
+                cursor.execute(f"ROLLBACK TO SAVEPOINT {SETTLE_SAVEPOINT}")
+                self.article.story_id, self.article.story_score, self.article.story_evidence = kept
+                self.embedding_written = False
+                self.stale_reads += 1
+                return None
         articles_changed(at_commit_only=True)
         return written[0], written[1]
 
