@@ -290,9 +290,10 @@ def test_event_halves_keep_a_topic_s_same_kind_events_together():
 
     from newsdesk.coverage.evaluate import event_half
 
-    assert event_half("27_ecb") == event_half("27_ecbplus") == 1
-    assert event_half("4_ecb") == event_half("4_ecbplus") == 0
-    assert (event_half("18"), event_half("49")) == (0, 1)  # giveme5w1h's numbered events
+    odd_topics = range(1, 46, 2)  # ECB+'s dev split holds odd topics only: both halves must still fill
+    assert {event_half(f"{t}_ecb") for t in odd_topics} == {0, 1}
+    assert all(event_half(f"{t}_ecb") == event_half(f"{t}_ecbplus") == event_half(str(t)) for t in odd_topics)
+    assert event_half("27") == zlib.crc32(b"27") % 2  # giveme5w1h's numbered events
     label = "dJbOm1zHMJJGWuMjXPV4nRnytnmrM"  # a UCI story id: by its digest
     assert event_half(label) == zlib.crc32(label.encode()) % 2
     assert {event_half(f"d{n}x") for n in range(40)} == {0, 1}
@@ -306,9 +307,9 @@ def test_halves_read_each_half_as_a_file_of_its_own(tmp_path):
         {"id": 2, "title": "Sumatra earthquake of magnitude 7.1 triggers tsunami warning", "text": "", "cluster": "1_a"},
         # Topic 1's other event, worded as the first: the half holds both and cannot tell them apart.
         {"id": 3, "title": "Sumatra earthquake: magnitude 7.1, tsunami warning for Indonesia", "text": "", "cluster": "1_b"},
-        {"id": 4, "title": "Federal Reserve raises interest rates as Powell warns on inflation", "text": "", "cluster": "2_a"},
-        {"id": 5, "title": "Powell: Federal Reserve raises rates again, inflation too high", "text": "", "cluster": "2_a"},
-        {"id": 6, "title": "Bank of England holds rates as Bailey sees inflation easing", "text": "", "cluster": "2_b"},
+        {"id": 4, "title": "Federal Reserve raises interest rates as Powell warns on inflation", "text": "", "cluster": "4_a"},
+        {"id": 5, "title": "Powell: Federal Reserve raises rates again, inflation too high", "text": "", "cluster": "4_a"},
+        {"id": 6, "title": "Bank of England holds rates as Bailey sees inflation easing", "text": "", "cluster": "4_b"},
     ]  # fmt: skip
     whole = tmp_path / "whole.jsonl"
     whole.write_text("\n".join(json.dumps(r) for r in rows))
@@ -319,7 +320,7 @@ def test_halves_read_each_half_as_a_file_of_its_own(tmp_path):
     assert set(halves) == {"A", "B"}
     assert "events=2 articles=3 " in halves["A"] and "events=2 articles=3 " in halves["B"]
     assert lines[-1].startswith("whole.jsonl: bcubed_f1=")  # the whole file's line stays last
-    for name, topic in (("A", "2_"), ("B", "1_")):
+    for name, topic in (("A", "4_"), ("B", "1_")):
         alone = tmp_path / f"{name}.jsonl"
         alone.write_text("\n".join(json.dumps(r) for r in rows if r["cluster"].startswith(topic)))
         figures_alone = run(alone).strip().splitlines()[-1].split(": ", 1)[1]

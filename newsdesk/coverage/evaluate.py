@@ -466,10 +466,12 @@ def event_half(label: str) -> int:
     """The half (0 or 1) a gold event falls in for a held-out check, the same every run.
 
     Events of one numbered topic stay together, so each half keeps its same-kind
-    pairs (the hard negatives) whole; any other label goes by its CRC-32.
+    pairs (the hard negatives) whole. The half is the CRC-32's parity of the topic
+    (or of the whole label), not the number's own: a file may hold only odd topics
+    (ECB+'s dev split does).
     """
     topic = _TOPIC.match(label)
-    return int(topic.group(1)) % 2 if topic else zlib.crc32(label.encode("utf-8")) % 2
+    return zlib.crc32((topic.group(1) if topic else label).encode("utf-8")) % 2
 
 
 def halves_evaluate(
