@@ -82,6 +82,7 @@ document frequencies are approximate by design (above).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -557,17 +558,25 @@ class DbStore:
             # stale read rolls the write back with the locks (flush returns None).
             self._check = sorted(self._versions)
             return True
-        ids = sorted(self._versions)
-        sql = SETTLE_SQL.format(sto=Story._meta.db_table, cent=CoverageStory._meta.db_table)
         with pg_cursor() as cursor:
             with connection.connection.pipeline():
-                cursor.execute(f"SAVEPOINT {SETTLE_SAVEPOINT}")
-                pg_execute(cursor, sql, [ids, ids])
-            found = {story: (merged, version) for story, merged, version in cursor.fetchall()}
-            if all(found.get(story) == (None, version) for story, version in self._versions.items()):
-                self.locked_stories = set(ids)
-                return True
-            cursor.execute(f"ROLLBACK TO SAVEPOINT {SETTLE_SAVEPOINT}")
+                self._check_send(cursor, sorted(self._versions))
+            return self._check_holds(cursor)
+
+    def _check_send(self, cursor, ids: list[int]) -> None:
+        """Queue the savepoint and the stories' lock-and-compare; the stories count as locked from here."""
+        cursor.execute(f"SAVEPOINT {SETTLE_SAVEPOINT}")
+        pg_execute(cursor, SETTLE_SQL.format(sto=Story._meta.db_table, cent=CoverageStory._meta.db_table), [ids, ids])
+        self.locked_stories = set(ids)
+
+    def _check_holds(self, cursor) -> bool:
+        """Whether the stories still hold the versions scored; if not, roll back to the savepoint
+        (the row locks and whatever was written since) and count a stale read."""
+        found = {story: (merged, version) for story, merged, version in cursor.fetchall()}
+        if all(found.get(story) == (None, version) for story, version in self._versions.items()):
+            return True
+        cursor.execute(f"ROLLBACK TO SAVEPOINT {SETTLE_SAVEPOINT}")
+        self.locked_stories = set()
         self.stale_reads += 1
         return False
 
@@ -623,21 +632,31 @@ class DbStore:
         if not self.settle():  # the caller settles first and scores again on False: never stale here
             raise StaleRead(f"a story of article {self.article.id}'s candidates changed before its write")
         self.save_run()  # sent with the first read unless nothing was read
-        if self._check is not None:
-            return self._flush_checked(pending=pending, score=score, evidence=evidence, embedding_sum=embedding_sum)
         if self.fast:
-            *written, self.embedding_written = assignment_write_pg(
-                article=self.article,
-                pending=pending,
-                params=self.params,
-                locked_centroids={story: self._centroids[story] for story in self.locked_stories},
-                merged=bool(self.merged),
-                df_settled=(),
-                score=score,
-                evidence=evidence,
-                embedding_sum=embedding_sum,
-                article_values=self._save.values if self._save is not None else None,
-            )
+            # A join after an optimistic read sends its check (settle) ahead of the write, in one round trip.
+            check, self._check = self._check, None
+            kept = (self.article.story_id, self.article.story_score, self.article.story_evidence)
+            with pg_cursor() as cursor:
+                with connection.connection.pipeline() if check else contextlib.nullcontext():
+                    if check:
+                        self._check_send(cursor, check)
+                    # The write's own fetch sends what is queued ahead of it.
+                    *written, self.embedding_written = assignment_write_pg(
+                        article=self.article,
+                        pending=pending,
+                        params=self.params,
+                        locked_centroids={story: self._centroids[story] for story in self.locked_stories},
+                        merged=bool(self.merged),
+                        df_settled=(),
+                        score=score,
+                        evidence=evidence,
+                        embedding_sum=embedding_sum,
+                        article_values=self._save.values if self._save is not None else None,
+                    )
+                if check and not self._check_holds(cursor):
+                    self.article.story_id, self.article.story_score, self.article.story_evidence = kept
+                    self.embedding_written = False
+                    return None
         else:
             story = assignment_write_orm(
                 article=self.article,
@@ -651,47 +670,6 @@ class DbStore:
             written = story, False
         # Story membership and outlet counts are raw SQL / QuerySet.update: no
         # signals. Readers need the bump after the commit; one is enough.
-        articles_changed(at_commit_only=True)
-        return written[0], written[1]
-
-    def _flush_checked(
-        self,
-        *,
-        pending: Pending,
-        score: float | None,
-        evidence: dict,
-        embedding_sum: Callable[[int | None], bytes | None] | None,
-    ) -> tuple[Story, bool] | None:
-        """A join after an optimistic read: savepoint, the stories' lock and check, and the write in one
-        round trip; the versions compared once the write is sent, and both undone when one changed."""
-        ids, self._check = self._check or [], None
-        sql = SETTLE_SQL.format(sto=Story._meta.db_table, cent=CoverageStory._meta.db_table)
-        kept = (self.article.story_id, self.article.story_score, self.article.story_evidence)
-        self.locked_stories = set(ids)
-        with pg_cursor() as cursor:
-            with connection.connection.pipeline():
-                cursor.execute(f"SAVEPOINT {SETTLE_SAVEPOINT}")
-                pg_execute(cursor, sql, [ids, ids])
-                # Queued behind the check; its own fetch sends all three at once.
-                *written, self.embedding_written = assignment_write_pg(
-                    article=self.article,
-                    pending=pending,
-                    params=self.params,
-                    locked_centroids={story: self._centroids[story] for story in self.locked_stories},
-                    merged=False,
-                    df_settled=(),
-                    score=score,
-                    evidence=evidence,
-                    embedding_sum=embedding_sum,
-                    article_values=self._save.values if self._save is not None else None,
-                )
-            found = {story: (merged, version) for story, merged, version in cursor.fetchall()}
-            if not all(found.get(story) == (None, version) for story, version in self._versions.items()):
-                cursor.execute(f"ROLLBACK TO SAVEPOINT {SETTLE_SAVEPOINT}")
-                self.article.story_id, self.article.story_score, self.article.story_evidence = kept
-                self.embedding_written = False
-                self.stale_reads += 1
-                return None
         articles_changed(at_commit_only=True)
         return written[0], written[1]
 
