@@ -4,7 +4,9 @@ meanwhile is scored again under its lock, and its concurrent change is never wri
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import timedelta
+from typing import TypeVar
 
 import pytest
 from django.db import connection, connections, transaction
@@ -18,6 +20,7 @@ from newsdesk.coverage.storycounts import story_refresh_counts
 from newsdesk.models import Article, CoverageDoc, CoverageStory, Story
 from tests.support.coverage import QUAKE, T0, make_article
 
+T = TypeVar("T")
 COUNTED = ("article_count", "source_count", "country_count", "language_count", "headline")
 
 
@@ -43,6 +46,20 @@ class _Paused:
 
         monkeypatch.setattr(DbStore, "settle", settle)
 
+    def around(self, article: Article, during: Callable[[], T]) -> tuple[DbStore, T]:
+        """Assign ``article`` in a thread; once it has scored, run ``during``; then let it write.
+        Its store and what ``during`` returned."""
+        errors: list[BaseException] = []
+        thread = self.assign(article, errors)
+        try:
+            assert self.scored.wait(30) and not errors
+            value = during()
+        finally:
+            self.release.set()
+            thread.join(30)
+        assert not errors
+        return self.stores[0], value
+
     def assign(self, article: Article, errors: list[BaseException]) -> threading.Thread:
         def run() -> None:
             try:
@@ -56,6 +73,24 @@ class _Paused:
         thread = threading.Thread(target=run)
         thread.start()
         return thread
+
+
+def _counted_as_a_recount(story_id: int) -> dict[str, object]:
+    """The story's counters as written, after checking that a recount gives the same."""
+    story = Story.objects.get(id=story_id)
+    kept = {f: getattr(story, f) for f in COUNTED}
+    story_refresh_counts(story=story)
+    story.refresh_from_db()
+    assert {f: getattr(story, f) for f in COUNTED} == kept
+    return kept
+
+
+def _centroid_change(story_id: int, terms: dict[str, float]) -> dict[str, float]:
+    """Another writer's change of the story's centroid (and its packed copy); the new centroid."""
+    row = CoverageStory.objects.get(story_id=story_id)
+    changed = centroid_add(centroid_unpack(row.centroid_packed), terms, keep=200)
+    CoverageStory.objects.filter(story_id=story_id).update(centroid=changed, centroid_packed=centroid_pack(changed))
+    return changed
 
 
 def _story_row_free(story: int) -> bool:
@@ -80,20 +115,12 @@ def test_scoring_holds_no_story_row_lock(settings, monkeypatch, optimistic):
     _pg_only()
     settings.NEWSDESK_COVERAGE_OPTIMISTIC_READ = optimistic
     first = article_assign_story(article=make_article(title=QUAKE[0][0], summary=QUAKE[0][1]))
-    paused = _Paused(monkeypatch)
-    errors: list[BaseException] = []
     second = make_article(title=QUAKE[1][0], summary=QUAKE[1][1], at=T0 + timedelta(minutes=3))
-    thread = paused.assign(second, errors)
-    try:
-        assert paused.scored.wait(30) and not errors
-        assert _story_row_free(first.id) is optimistic
-    finally:
-        paused.release.set()
-        thread.join(30)
-    assert not errors
+    store, free = _Paused(monkeypatch).around(second, lambda: _story_row_free(first.id))
+    assert free is optimistic
     second.refresh_from_db()
     assert second.story_id == first.id
-    assert paused.stores[0].stale_reads == 0
+    assert store.stale_reads == 0
 
 
 @pytest.mark.django_db(transaction=True)
@@ -103,20 +130,11 @@ def test_a_story_changed_while_scoring_is_scored_again_and_its_change_kept(monke
     story's lock: its write adds to the changed centroid, never to the one it first read."""
     _pg_only()
     first = article_assign_story(article=make_article(title=QUAKE[0][0], summary=QUAKE[0][1]))
-    paused = _Paused(monkeypatch)
-    errors: list[BaseException] = []
     second = make_article(title=QUAKE[1][0], summary=QUAKE[1][1], at=T0 + timedelta(minutes=3))
-    thread = paused.assign(second, errors)
-    try:
-        assert paused.scored.wait(30) and not errors
-        row = CoverageStory.objects.get(story_id=first.id)
-        changed = centroid_add(centroid_unpack(row.centroid_packed), {"aftershock": 0.6, "padang": 0.8}, keep=200)
-        CoverageStory.objects.filter(story_id=first.id).update(centroid=changed, centroid_packed=centroid_pack(changed))
-    finally:
-        paused.release.set()
-        thread.join(30)
-    assert not errors
-    assert paused.stores[0].stale_reads == 1  # scored once more, under the lock
+    store, changed = _Paused(monkeypatch).around(
+        second, lambda: _centroid_change(first.id, {"aftershock": 0.6, "padang": 0.8})
+    )
+    assert store.stale_reads == 1  # scored once more, under the lock
     second.refresh_from_db()
     assert second.story_id == first.id
     terms = CoverageDoc.objects.get(article_id=second.id).terms
@@ -124,12 +142,7 @@ def test_a_story_changed_while_scoring_is_scored_again_and_its_change_kept(monke
     row = CoverageStory.objects.get(story_id=first.id)
     assert row.centroid == pytest.approx(expected)
     assert centroid_unpack(row.centroid_packed) == pytest.approx(expected)  # the packed copy too
-    story = Story.objects.get(id=first.id)
-    kept = {f: getattr(story, f) for f in COUNTED}
-    assert kept["article_count"] == 2
-    story_refresh_counts(story=story)
-    story.refresh_from_db()
-    assert {f: getattr(story, f) for f in COUNTED} == kept
+    assert _counted_as_a_recount(first.id)["article_count"] == 2
 
 
 @pytest.mark.django_db(transaction=True)
@@ -142,29 +155,19 @@ def test_a_story_merged_away_while_scoring_sends_the_article_to_the_survivor(mon
     survivor = article_assign_story(article=make_article(title="Zoo welcomes a baby panda", summary="Cute."))
     first = article_assign_story(article=make_article(title=QUAKE[0][0], summary=QUAKE[0][1]))
     assert survivor.id < first.id
-    paused = _Paused(monkeypatch)
-    errors: list[BaseException] = []
-    second = make_article(title=QUAKE[1][0], summary=QUAKE[1][1], at=T0 + timedelta(minutes=3))
-    thread = paused.assign(second, errors)
-    try:
-        assert paused.scored.wait(30) and not errors
+
+    def merge() -> None:
         with transaction.atomic():
             story_merge(source=first.id, target=survivor.id, centroid_terms=200)
             story_refresh_counts(story=Story.objects.get(id=survivor.id))
-    finally:
-        paused.release.set()
-        thread.join(30)
-    assert not errors
-    assert paused.stores[0].stale_reads == 1
+
+    second = make_article(title=QUAKE[1][0], summary=QUAKE[1][1], at=T0 + timedelta(minutes=3))
+    store, _ = _Paused(monkeypatch).around(second, merge)
+    assert store.stale_reads == 1
     second.refresh_from_db()
     assert second.story_id == survivor.id
     assert Article.objects.filter(story_id=first.id).count() == 0
-    story = Story.objects.get(id=survivor.id)
-    kept = {f: getattr(story, f) for f in COUNTED}
-    assert kept["article_count"] == 3  # counted in place by the join into the survivor
-    story_refresh_counts(story=story)
-    story.refresh_from_db()
-    assert {f: getattr(story, f) for f in COUNTED} == kept
+    assert _counted_as_a_recount(survivor.id)["article_count"] == 3  # counted in place by the join into the survivor
 
 
 @pytest.mark.django_db(transaction=True)
@@ -173,25 +176,19 @@ def test_a_new_story_is_written_without_checking_the_stories_it_read(monkeypatch
     meanwhile needs no second scoring (it comes first in the serial order), and stays as written."""
     _pg_only()
     first = article_assign_story(article=make_article(title=QUAKE[0][0], summary=QUAKE[0][1]))
-    paused = _Paused(monkeypatch)
-    errors: list[BaseException] = []
     other = make_article(
         title="Sumatra coffee growers expect a record harvest",
         summary="Arabica prices at the Medan auction rose for a third week.",
         at=T0 + timedelta(minutes=3),
     )
-    thread = paused.assign(other, errors)
-    try:
-        assert paused.scored.wait(30) and not errors
+    paused = _Paused(monkeypatch)
+
+    def change() -> dict[str, float]:
         assert paused.stores[0]._versions, "the quake story was read as a candidate"
-        row = CoverageStory.objects.get(story_id=first.id)
-        changed = centroid_add(centroid_unpack(row.centroid_packed), {"aftershock": 0.6}, keep=200)
-        CoverageStory.objects.filter(story_id=first.id).update(centroid=changed, centroid_packed=centroid_pack(changed))
-    finally:
-        paused.release.set()
-        thread.join(30)
-    assert not errors
-    assert paused.stores[0].stale_reads == 0
+        return _centroid_change(first.id, {"aftershock": 0.6})
+
+    store, changed = paused.around(other, change)
+    assert store.stale_reads == 0
     other.refresh_from_db()
     assert other.story_id not in (None, first.id)
     assert CoverageStory.objects.get(story_id=first.id).centroid == pytest.approx(changed)
