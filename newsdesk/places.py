@@ -33,6 +33,27 @@ def _city_of_zone(zone: str) -> str:
     return zone.rsplit("/", 1)[-1].replace("_", " ")
 
 
+def _zone_cities() -> dict[str, str]:
+    """Country zones -> the city their id spells, where English names the city no other way.
+
+    The id is CLDR's shorthand: where English CLDR writes the zone's city out
+    ("Christmas Island" for ``Indian/Christmas``, "Easter Island", "Petersburg,
+    Indiana", "Center, North Dakota"), that is its name (added with the
+    locales'), and the id's word alone ("Christmas", "Petersburg", "Center") is
+    a holiday, a town's shorthand or a common word, not a place.
+    """
+    english = Locale.parse("en").time_zones
+    zones: dict[str, str] = get_global("zone_territories")
+    return {
+        zone: _city_of_zone(zone)
+        for zone, code in zones.items()
+        if _COUNTRY_CODE.fullmatch(code)
+        and code not in _NOT_COUNTRIES
+        and "/" in zone
+        and not (english.get(zone) or {}).get("city")
+    }
+
+
 @functools.cache
 def place_names(locales: tuple[str, ...] = PLACE_LOCALES) -> dict[str, frozenset[str]]:
     """Every country and city name in ``locales`` -> the ISO 3166 country codes it may name.
@@ -48,9 +69,8 @@ def place_names(locales: tuple[str, ...] = PLACE_LOCALES) -> dict[str, frozenset
             out.setdefault(name, set()).add(code)
 
     zones: dict[str, str] = get_global("zone_territories")
-    for zone, code in zones.items():
-        if _COUNTRY_CODE.fullmatch(code) and code not in _NOT_COUNTRIES and "/" in zone:
-            add(_city_of_zone(zone), code)
+    for zone, city in _zone_cities().items():
+        add(city, zones[zone])
     for ident in locales:
         locale = Locale.parse(ident)
         for code, name in locale.territories.items():
@@ -75,9 +95,8 @@ def city_names(locales: tuple[str, ...] = PLACE_LOCALES) -> dict[str, frozenset[
     countries = {name for name, _ in _territory_names(locales)}
     out: dict[str, set[str]] = {}
     zones: dict[str, str] = get_global("zone_territories")
-    for zone, code in zones.items():
-        if _COUNTRY_CODE.fullmatch(code) and code not in _NOT_COUNTRIES and "/" in zone:
-            out.setdefault(_city_of_zone(zone), set()).add(zone)
+    for zone, city in _zone_cities().items():
+        out.setdefault(city, set()).add(zone)
     for ident in locales:
         for zone, names in Locale.parse(ident).time_zones.items():
             code = zones.get(zone, "")

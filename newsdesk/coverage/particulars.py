@@ -16,6 +16,9 @@ word:
 * ``c:Asia/Tomsk`` — a city among CLDR's exemplar cities, by its time zone,
   in any of the same languages ("Tomsk", "Томск"): two places of one country
   apart (a country's name says ``p:`` only);
+* a one-word place name of another language, or an inflected form, inside a
+  person's name ("Maurice Cheeks", "George Clooney") names no place
+  (``_places``);
 * ``w:rusia`` — the name stem of a word the text used as a place name
   ("Rusia", "Krasnoyarsk"): not a particular to compare, but a mark that this
   capitalised word says where, not who, so the names (who) are compared
@@ -31,11 +34,12 @@ business (``particulars_factor``).
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 
 from newsdesk.places import city_names, month_names, place_names
 
-from .text import _DENSE, _TOKEN, STOPWORDS, text_fold, word_fold
+from .text import _DENSE, _TOKEN, STOPWORDS, _title_case, text_fold, word_fold
 
 PLACE = "p:"
 YEAR = "y:"
@@ -77,6 +81,12 @@ def _place_index() -> tuple[dict[tuple[str, ...], frozenset[str]], tuple[tuple[s
         {k: frozenset(v) for k, v in words.items()},
         tuple((k, frozenset(v)) for k, v in sorted(dense.items())),
     )
+
+
+@functools.cache
+def _english_places() -> frozenset[tuple[str, ...]]:
+    """Folded place names as English writes them (CLDR's English names and the zone ids' cities)."""
+    return frozenset(tuple(text_fold(m.group()) for m in _TOKEN.finditer(name)) for name in place_names(("en",)))
 
 
 @functools.cache
@@ -126,8 +136,9 @@ def _place_stems() -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in out.items()}
 
 
-def _inflected_place(folded: str) -> frozenset[str] | None:
-    """The countries an inflected form of a single-word place name names, or None."""
+def _inflected_place(folded: str) -> tuple[frozenset[str], bool] | None:
+    """The countries an inflected form of a single-word place name names, and whether the form is
+    the whole name with an ending ("Frankreichs", "Israeli"; not "George" for Georgia), or None."""
     if len(folded) < _STEM_MIN + 1 or not folded.isalpha():
         return None
     stems = _place_stems()
@@ -135,9 +146,10 @@ def _inflected_place(folded: str) -> frozenset[str] | None:
     for end in _ENDINGS:
         if folded.endswith(end) and len(folded) - len(end) >= _STEM_MIN:
             base = folded[: -len(end)]
-            codes = index.get((base,)) or stems.get(base) or stems.get(_stem_place(base))
-            if codes:
-                return codes
+            if codes := index.get((base,)):
+                return codes, True
+            if codes := stems.get(base) or stems.get(_stem_place(base)):
+                return codes, False
     return None
 
 
@@ -151,35 +163,105 @@ def _months() -> dict[str, int]:
     return out
 
 
+_NOUNS_CAPITALISED = 0.4  # share of the words after a lowercase stopword that are capitalised
+_NOUNS_SEEN = 5  # words after a lowercase stopword needed to tell
+
+
+def _nouns_lowercase(tokens: list[tuple[str, str, int, int]]) -> bool:
+    """Whether the text shows that it writes common nouns in lowercase (English, Spanish; not German).
+
+    Read from the words after a lowercase stopword: in English few of them are
+    capitalised ("the United States"), in German most are ("die Regierung").
+    A text too short to tell (a headline alone) shows nothing.
+    """
+    seen = capital = 0
+    for (a, fa, _, _), (b, _, _, _) in itertools.pairwise(tokens):
+        if fa in STOPWORDS and a.islower() and len(b) >= 3 and b.isalpha():
+            seen += 1
+            capital += b[0].isupper()
+    return seen >= _NOUNS_SEEN and capital < _NOUNS_CAPITALISED * seen
+
+
+def _name_words(text: str, tokens: list[tuple[str, str, int, int]]) -> set[int]:
+    """Positions of the words that are part of a run of capitalised words ("Maurice Cheeks").
+
+    A capitalised word joined by a space (no mark, no line break) to another
+    capitalised word that is neither a stopword nor a place name. Only a text
+    that writes its common nouns in lowercase makes runs (:func:`_nouns_lowercase`:
+    in German "Kanadas Regierung" is a country's government), and lines in Title
+    Case (most words capitalised, as headlines write them) make none.
+    """
+    index = _place_index()[0]
+    out: set[int] = set()
+    if not _nouns_lowercase(tokens):
+        return out
+    title_case: dict[int, bool] = {}  # line start -> Title Case
+    for i in range(len(tokens) - 1):
+        (a, fa, _, end), (b, fb, start, _) = tokens[i], tokens[i + 1]
+        gap = text[end:start]
+        if gap.strip() or "\n" in gap or not (a[:1].isupper() and b[:1].isupper()):
+            continue
+        if not (a.isalpha() and b.isalpha()) or fa in STOPWORDS or fb in STOPWORDS:
+            continue
+        line = text.rfind("\n", 0, start) + 1
+        if line not in title_case:
+            stop = text.find("\n", start)
+            title_case[line] = _title_case(text[line : stop if stop >= 0 else len(text)])
+        if title_case[line]:
+            continue
+        if (fb,) not in index:
+            out.add(i)
+        if (fa,) not in index:
+            out.add(i + 1)
+    return out
+
+
 def _places(
-    text: str, tokens: list[tuple[str, str]], words: set[str] | None = None, cities: set[str] | None = None
+    text: str, tokens: list[tuple[str, str, int, int]], words: set[str] | None = None, cities: set[str] | None = None
 ) -> set[str]:
     """Country codes the text names; the folded words of those place names are added to ``words``, the
-    time-zone ids of the cities among them to ``cities``."""
+    time-zone ids of the cities among them to ``cities``.
+
+    Person names are often place names of another language or their inflected forms: "Maurice"
+    is Mauritius in French, "George" reads as a form of "Georgia", "Sam" is Turkish for Damascus.
+    A one-word place name that English does not write so (:func:`_english_places`), or a form
+    read from a name's stem ("George"; not a whole name with an ending, "Frankreichs"), names no place when the text uses it inside a run of capitalised words
+    (:func:`_name_words`: "Maurice Cheeks", "George Clooney", "Sam Williams"), there or anywhere
+    else in the text ("... George said"). A place as English writes it keeps its place inside a
+    name ("Panama Papers", "Brazil GP", "Chicago Cubs": the reports of one event share it).
+    """
     index, dense = _place_index()
     longest = _place_longest()  # no name starts with a word it does not hold: nothing to look up
     city_index = _city_index() if cities is not None else {}
-    found: set[str] = set()
+    english = _english_places()
+    hits: list[tuple[int, int, frozenset[str], bool]] = []  # (position, words, countries, weak)
     i = 0
     while i < len(tokens):
         raw = tokens[i][0]
         hit = 0
         if not _cased(raw) or raw[0].isupper():
             for size in range(min(longest.get(tokens[i][1], 0), len(tokens) - i), 0, -1):
-                codes = index.get(tuple(f for _, f in tokens[i : i + size]))
+                codes = index.get(tuple(t[1] for t in tokens[i : i + size]))
                 if codes:
-                    found.update(codes)
+                    hits.append((i, size, codes, size == 1 and (tokens[i][1],) not in english))
                     hit = size
-                    if words is not None:
-                        words.update(f for _, f in tokens[i : i + size])
-                    if cities is not None:
-                        cities.update(city_index.get(tuple(f for _, f in tokens[i : i + size]), ()))
                     break
-            if not hit and raw[:1].isupper() and (codes := _inflected_place(tokens[i][1])):
-                found.update(codes)
-                if words is not None:
-                    words.add(tokens[i][1])
+            if not hit and raw[:1].isupper() and (inflected := _inflected_place(tokens[i][1])):
+                hits.append((i, 1, inflected[0], not inflected[1]))
         i += hit or 1
+    weak = [i for i, _, _, w in hits if w]
+    named = _name_words(text, tokens) if weak else set()
+    not_places = {tokens[i][1] for i in weak if i in named}
+    found: set[str] = set()
+    for i, size, codes, _ in hits:
+        key = tuple(t[1] for t in tokens[i : i + size])
+        if size == 1 and key[0] in not_places:
+            continue
+        found.update(codes)
+        if words is not None:
+            words.update(key)
+        if cities is not None:
+            cities.update(city_index.get(key, ()))
     if dense and _DENSE.search(text):
         for name, codes in dense:
             if name in text:
@@ -195,7 +277,7 @@ def _day(day: str, month: int) -> str | None:
 def text_particulars(*, title: str, body: str = "") -> frozenset[str]:
     """The typed particulars (see the module docstring) of a title and lead."""
     text = f"{title}\n{body}"
-    tokens = [(w := m.group(), word_fold(w)) for m in _TOKEN.finditer(text.replace("_", " "))]
+    tokens = [(w := m.group(), word_fold(w), m.start(), m.end()) for m in _TOKEN.finditer(text.replace("_", " "))]
     from .text import _stem
 
     words: set[str] = set()
@@ -205,7 +287,7 @@ def text_particulars(*, title: str, body: str = "") -> frozenset[str]:
     out.update(PLACE_WORD + _stem(w) for w in words if len(w) >= 3 and not w.isdigit())
     months = _months()
     taken: set[int] = set()  # token positions used by a date
-    for i, (_, folded) in enumerate(tokens):
+    for i, (_, folded, _, _) in enumerate(tokens):
         month = months.get(folded.rstrip("."))
         if month is None:
             continue

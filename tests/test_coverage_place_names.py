@@ -1,0 +1,83 @@
+"""Person names and common words that the place list would read as places.
+
+Two rules (newsdesk/places.py, newsdesk/coverage/particulars.py): a time zone's
+id is no name where English CLDR writes the zone's city out ("Christmas
+Island", "Petersburg, Indiana"); and a one-word place name English does not
+write so (another language's name, an inflected form) names no place inside a
+run of capitalised words, a person's name ("Maurice Cheeks", "George Clooney").
+"""
+
+from __future__ import annotations
+
+from newsdesk.coverage.particulars import text_particulars
+from newsdesk.places import city_names, place_names
+
+
+def _places(title: str, body: str = "") -> set[str]:
+    return {p for p in text_particulars(title=title, body=body) if p[:2] in ("p:", "c:")}
+
+
+def test_a_zone_id_is_no_name_where_english_writes_the_city_out():
+    names = place_names()
+    for shorthand in ("Christmas", "Easter", "Petersburg", "Center", "Wake"):
+        assert shorthand not in names, shorthand
+        assert shorthand not in city_names(), shorthand
+    # The names English writes are kept, and the ids English gives no other name for.
+    assert names["Christmas Island"] == {"CX"}
+    assert names["Petersburg, Indiana"] == {"US"}
+    assert "US" in names["Chicago"] and "NZ" in names["Auckland"]
+
+
+def test_holidays_and_a_town_shorthand_name_no_place():
+    assert _places("Shops stay open over Christmas", "Prices went up before Easter this year.") == set()
+    # "St. Petersburg" is in no CLDR list; the Indiana town's shorthand no longer answers for it.
+    assert _places("A bank in St. Petersburg was robbed", "Police in the city are looking for two men.") == set()
+    assert _places("Flights to Christmas Island resume", "") == {"p:CX"}
+    assert "p:US" in _places("Flood in Petersburg, Indiana", "The river rose overnight.")
+
+
+def test_a_place_name_of_another_language_inside_a_persons_name_is_no_place():
+    body = "The team fired coach Maurice Cheeks on Monday. Maurice had led it for two seasons."
+    assert "p:MU" not in _places("Sixers fire their coach", body)
+    # An inflected form ("George" read as Georgia) and a Turkish name (Şam, Damascus).
+    body = "The actor George Clooney met fans in the capital, and George said he would return."
+    assert "p:GE" not in _places("Actor meets his fans", body)
+    body = "The league named referee Sam Williams for the final of the cup, to be played in the rain at the old ground."
+    assert "p:SY" not in _places("The referee was named", body)
+    # The same words as places: the country itself, a French text, no name around them.
+    assert "p:MU" in _places("Cyclone nears Mauritius", "Schools in Mauritius were closed.")
+    assert "p:MU" in _places("Un cyclone approche", "Les écoles de l'île Maurice sont fermées.")
+    assert "p:GE" in _places("Protests in Georgia", "Thousands marched in Tbilisi, the capital of Georgia.")
+
+
+def test_a_title_case_headline_makes_no_name_but_the_text_does():
+    # In a Title Case headline every word is capitalised: alone, that is no name...
+    assert "p:MU" in _places("Storm Warning Issued For Maurice And Its Islands", "")
+    # ...but the body's "Maurice Cheeks" says what the headline's word is.
+    title = "Sixers Fire Coach Maurice Cheeks After Loss"
+    body = "The team fired coach Maurice Cheeks on Monday after a loss to the Bulls in the last game of the trip."
+    assert "p:MU" not in _places(title, body)
+    # A headline alone shows no sentence to read a name in: the word stays a place.
+    assert "p:MU" in _places(title, "")
+
+
+def test_a_place_as_english_writes_it_keeps_its_place_inside_a_name():
+    # The reports of one event share these: the Panama Papers, the Brazilian Grand Prix.
+    assert "p:PA" in _places("Leak shakes offshore finance", "The leak of the Panama Papers named many leaders.")
+    assert "p:BR" in _places("Race report", "The race at the Brazil GP was stopped twice by rain.")
+    assert "p:US" in _places("Baseball", "The Chicago Cubs won the final game of the series.")
+
+
+def test_a_text_that_capitalises_its_nouns_makes_no_names_of_its_places():
+    # German: "Kanadas Regierung" is Canada's government, not a person.
+    body = (
+        "Die Regierung in Ottawa will die Regeln für den Bergbau ändern. Kanadas Regierung plant "
+        "neue Regeln für die Förderung von Lithium, sagte die Ministerin am Montag in der Hauptstadt."
+    )
+    assert "p:CA" in _places("Neue Regeln für Lithium", body)
+    assert "p:CA" in _places("Kanadas Regierung plant neue Regeln", "")
+
+
+def test_inflected_place_names_in_other_scripts_still_name_their_country():
+    assert "p:MX" in _places("Землетрясение в Мексике", "Власти Мексики сообщили о жертвах.")
+    assert "p:IS" in _places("Vulkanausbruch", "Der Vulkan auf Island ist wieder ausgebrochen.")
