@@ -385,3 +385,42 @@ def test_an_angle_whose_year_few_of_its_reports_name_is_not_split():
     before = {i.key: store.story_of(i.key) for i in items}
     assert not store.window_refine(now=items[-1].at, params=Params(), refine=RefineParams()).changed
     assert {i.key: store.story_of(i.key) for i in items} == before
+
+
+# One election, two kinds of report: wire copy with the president, the region, the agency and
+# the hour; local copy with another agency. The words each kind holds alone are the window's
+# common vocabulary: eighteen other stories of the region use them too.
+_VOTE = "Turkmenistan voted in a parliamentary election on Sunday, with turnout said to be high in Ashgabat"
+WIRE = [
+    (
+        f"Turkmenistan votes ({n})",
+        f"{_VOTE}. The Central Asian state's President praised it, Reuters reported at 1200 GMT.",
+    )
+    for n in range(5)
+]
+LOCAL = [
+    (
+        f"Turkmens cast ballots ({n})",
+        f"{_VOTE}. Polls closed at 1900 local time, the Interfax agency said, citing Tass.",
+    )
+    for n in range(5)
+]
+REGION = [
+    (f"{w} opens gas pipeline ({n})", f"The President of {w} opened a gas pipeline to China near the border, with "
+     f"Central Asian energy ministers attending; Reuters reported it at 0900 GMT and Interfax, citing Tass, said "
+     f"exports start in {w} next year.")
+    for n, w in enumerate(("Kazakhstan", "Uzbekistan", "Kyrgyzstan", "Tajikistan", "Mongolia", "Azerbaijan") * 3)
+]  # fmt: skip
+
+
+def test_words_the_whole_window_uses_are_no_core_of_ones_own():
+    """Two kinds of report of one event, each with words the other lacks that many other stories use: one story."""
+    for local, stories in ((OwnCore().local, 1), (0.0, 2)):
+        store, items = _glued_store(WIRE, LOCAL)
+        for n, (title, body) in enumerate(REGION, 1):
+            doc_assign(doc_key=1000 + n, at=items[-1].at + n, features=text_features(title=title, body=body),
+                       store=store, params=Params())  # fmt: skip
+        refine = RefineParams(own_core=OwnCore(local=local))
+        store.window_refine(now=items[-1].at + 60, params=Params(), refine=refine)
+        # With the words counted wherever else the window holds them, the two kinds split.
+        assert len({store.story_of(i.key) for i in items}) == stories, local

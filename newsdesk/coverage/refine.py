@@ -63,6 +63,11 @@ class OwnCore:
     of their own that the other group's members never name (``Peter Capaldi``, 2013, against
     reports of Matt Smith's casting) reports another occurrence even when the other group says
     nothing of its own (no date, only the names both share). 0: off.
+
+    A name or place of a core is the group's own only when ``local`` of the window's articles
+    that hold it, or more, are in the group: a title or word that many other stories of the
+    window use too ("President", "Asian", "GMT") is common vocabulary, not a core. Years are
+    exempt (a year is what a dated core is about). 0: off.
     """
 
     keys: int = 2
@@ -71,6 +76,7 @@ class OwnCore:
     group_min: int = 4
     dated: int = 5
     dated_share: float = 0.75  # the year of a dated core: held by this share of its group or more
+    local: float = 0.34  # a name or place of a core: this share of the window's holders of it in the group, or more
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,6 +311,7 @@ class _Pass:
         # Without kept similarities: the merge's mean link of each pair of samples compared, for
         # this pass's later rounds (the pieces that did not change meet again); a few MB at most.
         self._means: dict[tuple[tuple[int, ...], tuple[int, ...]], float] | None = None if cache.keep_sims else {}
+        self._held: dict[str, int] | None = None  # the window's holders of each key, read once when asked
 
     def sim(self, i: int, j: int) -> float:
         a, b = self.docs[i], self.docs[j]
@@ -488,10 +495,19 @@ class _Pass:
                 for k in self._keys(i):
                     c[k] += 1
             counts.append(c)
+        held = self._window_held() if core.local else {}
         owns = []
         for mine, theirs, g, h in ((0, 1, groups[0], groups[1]), (1, 0, groups[1], groups[0])):
             need, allow = core.share * len(g), core.other * len(h)
-            owns.append([k for k, n in counts[mine].items() if n >= need and counts[theirs].get(k, 0) <= allow])
+            owns.append(
+                [
+                    k
+                    for k, n in counts[mine].items()
+                    if n >= need
+                    and counts[theirs].get(k, 0) <= allow
+                    and (not core.local or k.startswith(YEAR) or n >= core.local * held.get(k, n))
+                ]
+            )
         both = min(len(own) for own in owns) >= core.keys
         dated = bool(core.dated) and any(
             len(own) >= core.dated
@@ -499,6 +515,17 @@ class _Pass:
             for mine, (own, g) in enumerate(zip(owns, groups, strict=True))
         )
         return both, dated
+
+    def _window_held(self) -> dict[str, int]:
+        """How many of the window's articles hold each name, place or year (:attr:`OwnCore.local`)."""
+        if self._held is None:
+            held: dict[str, int] = defaultdict(int)
+            for i, doc in enumerate(self.docs):
+                with _attached(None, (doc,), self.weights):  # one at a time: the weights stay compact
+                    for k in self._keys(i):
+                        held[k] += 1
+            self._held = held
+        return self._held
 
     @staticmethod
     def _group_totals(groups: list[list[int]], totals: dict[Pair, float]) -> dict[Pair, float]:
