@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from newsdesk.coverage import dbboilerplate
-from newsdesk.coverage.boilerplate import BoilerplateCounts, lead_keys, lead_segments, lead_strip
+from newsdesk.coverage.boilerplate import TITLES_KEPT, BoilerplateCounts, lead_keys, lead_segments, lead_strip
 from newsdesk.coverage.dbboilerplate import articles_boilerplate, boilerplate_segments
 from newsdesk.coverage.engine import Params
 from newsdesk.coverage.evaluate import Pair, pairs_score
@@ -98,7 +98,7 @@ def _finish(source, titles: list[str], lead: str) -> list[Article]:
     return [Article.objects.get(id=a.id) for a in articles]
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the rebuild truncates the index (PostgreSQL)
 def test_unrelated_items_sharing_a_boilerplate_lead_do_not_share_a_story():
     source = make_source(language="en", country="US", enabled=False)
     items = _finish(source, UNRELATED, TAGLINE)
@@ -151,3 +151,13 @@ def test_a_lead_two_items_share_is_syndication_one_story():
         second[0].id: frozenset(),
     }
     assert first[0].story_id == second[0].story_id
+
+
+@pytest.mark.django_db
+def test_a_template_sentence_under_related_titles_is_not_boilerplate_and_keeps_its_first_titles_only():
+    lead = "Silver futures slumped by Rs {n} to Rs {m} per kg as participants cut their positions."
+    for n in range(2 * TITLES_KEPT):
+        article = Article(id=n + 1, title_orig=f"Silver futures slump Rs {n} to Rs {n * 7} per kg")
+        article.summary_orig = lead.format(n=n, m=n * 3)
+        assert articles_boilerplate([article]) == {n + 1: frozenset()}
+    assert CoverageBoilerplate.objects.count() == TITLES_KEPT

@@ -37,8 +37,12 @@ from .text import STEM_LEN, STOPWORDS, word_fold
 # A segment is a sentence of at least this many words (figures not counted);
 # a shorter piece ("Read more.", "Twój adres IP: 1.2.3.4") joins the one before it.
 SEGMENT_WORDS = 5
-# Seen under this many different titles, a segment is boilerplate. Two is syndication.
+# Seen under this many unrelated titles, a segment is boilerplate. Two is syndication.
 BOILERPLATE_TITLES = 3
+# A segment's first titles are all that is kept of it: a sentence that a template repeats
+# with other figures under related titles (a daily price report) would otherwise gain one
+# title per item for ever, and each read of it would grow with them.
+TITLES_KEPT = 12
 # Only the start of a lead is read by the features (600 characters) and the
 # embedding (300): segments further on are neither keyed nor stored.
 LEAD_CHARS = 1000
@@ -121,7 +125,7 @@ class BoilerplateCounts:
         words = title_words(title)
         for key in lead_keys(lead):
             titles = self._titles[key]
-            if words not in titles and titles_unrelated(titles) < BOILERPLATE_TITLES:
+            if words not in titles and len(titles) < TITLES_KEPT and titles_unrelated(titles) < BOILERPLATE_TITLES:
                 titles.append(words)
 
     def boilerplate(self, lead: str) -> frozenset[str]:
