@@ -162,13 +162,15 @@ def _grams_column(params: Params, column: str) -> str:
 # process and kept by their bytes: the same bytes unpack to the same values, so a
 # kept one is exactly what unpacking again would give, and a document or centroid
 # written since arrives as other bytes (no invalidation). In a burst an
-# article's candidates are mostly recent articles read by its neighbours too:
-# on the whole-path bench's 2,100 articles, about 90 % of the documents and 95 % of
-# the centroids read had been read before. The values are shared: read only
-# (the engine reads them; a join's new centroid is a copy, ``centroid_add``).
-# A document keeps its names' split too (``Doc.split_names``). About 7 kB a
-# document and 10-20 kB a centroid as dicts: a few MB per process at these sizes.
-DOCS_KEPT = 1024
+# article's candidates are mostly recent articles that its neighbours read too:
+# on the whole-path bench's 2,100 articles, in one process, 85 % of the
+# documents and 87 % of the centroids read had been read before among the last
+# 768 and 256 (90 % and 95 % with twice as many kept). The values are shared:
+# read only (the engine reads them; a join's new centroid is a copy,
+# ``centroid_add``). A document keeps its names' split too (``Doc.split_names``).
+# Memory: about 10 kB a document (its dicts and bytes), up to 20 kB a centroid of
+# 200 terms; about 11 MB per process when full.
+DOCS_KEPT = 768
 CENTROIDS_KEPT = 256
 
 
