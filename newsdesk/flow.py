@@ -28,6 +28,7 @@ from django.db.models import Q
 
 from newsdesk.changes import articles_changed, changes_coalesced
 from newsdesk.coverage.cluster import ArticleChanged, ArticleSave, article_assign_story
+from newsdesk.coverage.dbboilerplate import articles_boilerplate
 from newsdesk.coverage.links import Links
 from newsdesk.coverage.linkstore import links_load
 from newsdesk.coverage.semantic import articles_embeddings, semantic_enabled
@@ -64,10 +65,12 @@ def articles_finish(*, article_ids: Iterable[int], force_translation: bool = Fal
             result.skipped.append(article_id)
     result.failed = articles_enrich(articles=articles, force_translation=force_translation)
     ready = [article for article in articles if article.id not in result.failed]
+    # Lead segments repeated under other titles (taglines, blocked pages) are no evidence of a story.
+    boilerplate = articles_boilerplate(ready) if ready else {}
     embeddings: Mapping[int, object] = {}
     if ready and semantic_enabled():
         try:
-            embeddings = articles_embeddings(ready)
+            embeddings = articles_embeddings(ready, boilerplate)
         except Exception:  # one bad text must not fail the batch: each computes its own below
             log.exception("event=embed_batch_failed articles=%d", len(ready))
     # The editors' must-link / cannot-link decisions, read once per batch (a
@@ -77,7 +80,12 @@ def articles_finish(*, article_ids: Iterable[int], force_translation: bool = Fal
     with changes_coalesced():
         for article in ready:
             try:
-                finished = _article_write(article=article, embedding=embeddings.get(article.id, _OWN), links=links)
+                finished = _article_write(
+                    article=article,
+                    embedding=embeddings.get(article.id, _OWN),
+                    links=links,
+                    boilerplate=boilerplate[article.id],
+                )
             except Exception as exc:
                 result.failed[article.id] = exc
                 log.exception("event=enrich_failed article_id=%s error=%s", article.id, type(exc).__name__)
@@ -91,7 +99,7 @@ def articles_finish(*, article_ids: Iterable[int], force_translation: bool = Fal
 _OWN = object()
 
 
-def _article_write(*, article: Article, embedding: object, links: Links | None) -> bool:
+def _article_write(*, article: Article, embedding: object, links: Links | None, boilerplate: frozenset[str]) -> bool:
     # The enrichment is saved with the story, only if the text it was computed
     # from is still the article's (checked in the assignment's first round
     # trip on PostgreSQL); when it changed meanwhile nothing is written.
@@ -100,9 +108,11 @@ def _article_write(*, article: Article, embedding: object, links: Links | None) 
     try:
         with transaction.atomic():
             if embedding is _OWN:
-                story = article_assign_story(article=article, links=links, save=save)
+                story = article_assign_story(article=article, links=links, save=save, boilerplate=boilerplate)
             else:
-                story = article_assign_story(article=article, embedding=embedding, links=links, save=save)
+                story = article_assign_story(
+                    article=article, embedding=embedding, links=links, save=save, boilerplate=boilerplate
+                )
             articles_changed(at_commit_only=True)
     except ArticleChanged:
         article_enrichment_skipped(article=article)

@@ -27,6 +27,8 @@ from django.db import transaction
 from newsdesk.models import Article, Story, TranslationStatus
 from newsdesk.ops.memory import worker_preload_register
 
+from .boilerplate import lead_strip
+from .dbboilerplate import articles_boilerplate
 from .dbstore import ArticleChanged, ArticleSave, DbStore, StaleRead
 from .engine import Params, Store, doc_assign
 from .links import Links
@@ -77,11 +79,14 @@ def _preload_in_worker_master() -> None:
     text_features(title="Preload", body="Puebla, Mexico, 3 December 2026")
 
 
-def article_features(*, article: Article, grams: bool | None = None) -> Features:
+def article_features(
+    *, article: Article, grams: bool | None = None, boilerplate: frozenset[str] = frozenset()
+) -> Features:
     """English title and lead when we have them, plus the original text.
 
     Character n-grams only when the scoring weighs them (``grams=None``: as
-    the shipped parameters say).
+    the shipped parameters say). ``boilerplate``: lead segments left out
+    (:mod:`newsdesk.coverage.boilerplate`); the title is always read.
 
     The original keeps names and numbers matchable in their own script and
     lets an untranslated article (pending or failed) still meet articles in
@@ -89,9 +94,10 @@ def article_features(*, article: Article, grams: bool | None = None) -> Features
     """
     translated = article.translation_status == TranslationStatus.DONE and article.title_en
     title = article.title_en if translated else article.title_orig
-    lead = article.summary_en if translated else article.summary_orig
+    summary_orig = lead_strip(article.summary_orig, boilerplate)
+    lead = lead_strip(article.summary_en, boilerplate) if translated else summary_orig
     if translated:
-        lead = f"{lead}\n{article.title_orig}\n{article.summary_orig}"
+        lead = f"{lead}\n{article.title_orig}\n{summary_orig}"
     if grams is None:
         grams = bool(coverage_params().weight_grams)
     return text_features(title=title or article.title_en, body=lead, grams=grams)
@@ -140,6 +146,7 @@ def article_assign_story(
     embedding: object = _COMPUTE,
     links: Links | None = None,
     save: ArticleSave | None = None,
+    boilerplate: frozenset[str] | None = None,
 ) -> Story:
     """Join the article to the story it belongs to, or start one; record why.
 
@@ -154,12 +161,17 @@ def article_assign_story(
     caller rolls back); on PostgreSQL checked in the same round trip as the
     assignment's first read and, for a first assignment, set by the
     assignment's own UPDATE of the article. The enrichment is saved so.
+    ``boilerplate``: the article's boilerplate lead segments as enrichment
+    counted them (:func:`~newsdesk.coverage.dbboilerplate.articles_boilerplate`;
+    read when not given).
     """
     params = params or coverage_params()
-    features = article_features(article=article, grams=bool(params.weight_grams))
+    if boilerplate is None:
+        boilerplate = articles_boilerplate([article], record=False)[article.id]
+    features = article_features(article=article, grams=bool(params.weight_grams), boilerplate=boilerplate)
     # The model runs before the transaction: no lock is held while it computes.
     if embedding is _COMPUTE:
-        embedding = article_embedding(article) if semantic_enabled() else None
+        embedding = article_embedding(article, boilerplate) if semantic_enabled() else None
     with transaction.atomic(savepoint=False):
         links = links_load() if links is None else links
         store = DbStore(article=article, params=params, save=save)

@@ -150,7 +150,9 @@ def story_embeddings_rebuild(stories: Iterable[int]) -> None:
         )
 
 
-def embeddings_ensure(*, batch: int = 64, progress: Any = None) -> dict[int, Any]:
+def embeddings_ensure(
+    *, batch: int = 64, progress: Any = None, boilerplate: frozenset[str] = frozenset()
+) -> dict[int, Any]:
     """Every article's current embedding (float16), computing the missing and stale ones first.
 
     For ``recluster``: articles enriched before the backend was installed, or
@@ -167,7 +169,7 @@ def embeddings_ensure(*, batch: int = 64, progress: Any = None) -> dict[int, Any
     wanted: dict[int, str] = {}  # what each article's vector must have been computed from
     fields = ("id", "title_en", "summary_en", "translation_status", "title_orig", "summary_orig", "language")
     for row in Article.objects.order_by("id").values_list(*fields).iterator(chunk_size=5000):
-        text = article_semantic_text(Article(**dict(zip(fields, row, strict=True))))
+        text = article_semantic_text(Article(**dict(zip(fields, row, strict=True))), boilerplate)
         if text is None:
             continue
         wanted[row[0]] = digest = text_digest(text)

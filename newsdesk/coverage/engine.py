@@ -213,9 +213,7 @@ class Doc:
     def split_names(self) -> tuple[dict[str, float], frozenset[str]]:
         """(name stems -> idf, particulars), read once from ``names``."""
         if self._split is None:
-            plain = {k: w for k, w in self.names.items() if not k.startswith(PARTICULAR_PREFIX)}
-            parts = frozenset(k[1:] for k in self.names if k.startswith(PARTICULAR_PREFIX))
-            self._split = (plain, parts)
+            self._split = names_split(self.names)
         return self._split
 
     @property
@@ -230,6 +228,13 @@ class Doc:
         """The article's most distinctive terms: what it is indexed and searched under."""
         ranked = sorted(self.terms.items(), key=lambda kv: (-kv[1], kv[0]))
         return [t for t, _ in ranked[:count]]
+
+
+def names_split(names: dict[str, float]) -> tuple[dict[str, float], frozenset[str]]:
+    """A document's ``names`` as (name stems -> idf, particulars without their prefix)."""
+    plain = {k: w for k, w in names.items() if not k.startswith(PARTICULAR_PREFIX)}
+    parts = frozenset(k[1:] for k in names if k.startswith(PARTICULAR_PREFIX))
+    return plain, parts
 
 
 @dataclass(slots=True)

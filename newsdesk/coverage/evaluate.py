@@ -30,7 +30,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from .boilerplate import BoilerplateCounts
 from .burst import FOLLOW_PASSES, BurstParams, ReplaySchedule
 from .engine import Params, doc_assign, pair_similarity
 from .memory import MemoryStore
@@ -67,6 +69,10 @@ class Pair:
     overall: float
     a_language: str = ""
     b_language: str = ""
+    # What tells the articles apart when the file has no titles (the boilerplate rule reads
+    # titles): the URL, whose path carries the headline's words on news sites.
+    a_url: str = ""
+    b_url: str = ""
 
 
 def _language(value: object) -> str:
@@ -135,6 +141,8 @@ def _read_jsonl(path: Path) -> list[Item] | list[Pair]:
                     overall=float(row["Overall"]),
                     a_language=_language(row.get("lang1")),
                     b_language=_language(row.get("lang2")),
+                    a_url=str(row.get("url1") or ""),
+                    b_url=str(row.get("url2") or ""),
                 )
             )
         elif {"title", "cluster"} <= row.keys():
@@ -292,7 +300,15 @@ def items_cluster(
     batches (production computes it per article at enrichment, the same vector).
     """
     store = MemoryStore(centroid_terms=params.centroid_terms)
-    vectors = _embed_english(embed, [(i.title, i.body, i.language) for i in items]) if embed else None
+    # Boilerplate as enrichment sees it: each article's lead against the articles before it and itself.
+    counts = BoilerplateCounts()
+    bodies = []
+    for item in items:
+        counts.add(title=item.title, lead=item.body)
+        bodies.append(counts.strip(item.body))
+    vectors = (
+        _embed_english(embed, [(i.title, b, i.language) for i, b in zip(items, bodies, strict=True)]) if embed else None
+    )
     schedule = None
     if refine is not None:
         beat = RefineSchedule(refine=refine, timed=any(i.at for i in items))
@@ -301,7 +317,7 @@ def items_cluster(
     touched: set[int] = set()  # stories assigned to since the last pass
     refined = False
     for n, item in enumerate(items, 1):
-        features = text_features(title=item.title, body=item.body, grams=bool(params.weight_grams))
+        features = text_features(title=item.title, body=bodies[n - 1], grams=bool(params.weight_grams))
         embedding = vectors[n - 1] if vectors is not None else None
         assigned = doc_assign(
             doc_key=item.key, at=item.at, features=features, store=store, params=params, embedding=embedding
@@ -345,13 +361,20 @@ def title_split(*, title: str, text: str) -> tuple[str, str]:
 
 
 def pairs_score(pairs: list[Pair], *, params: Params, embed: Embedder | None = None) -> list[float]:
-    """Similarity of every pair, after streaming all their texts into the index (for df)."""
+    """Similarity of every pair, after streaming all their texts into the index (for df and boilerplate).
+
+    A text's boilerplate is dropped before a title is cut from it (a file without titles).
+    """
     store = MemoryStore()
+    counts = BoilerplateCounts()
+    for pair in pairs:
+        counts.add(title=pair.a_title or urlsplit(pair.a_url).path, lead=pair.a_body)
+        counts.add(title=pair.b_title or urlsplit(pair.b_url).path, lead=pair.b_body)
     feats = []
     texts: list[tuple[str, str, str]] = []
     for pair in pairs:
-        a_title, a_body = title_split(title=pair.a_title, text=pair.a_body)
-        b_title, b_body = title_split(title=pair.b_title, text=pair.b_body)
+        a_title, a_body = title_split(title=pair.a_title, text=counts.strip(pair.a_body))
+        b_title, b_body = title_split(title=pair.b_title, text=counts.strip(pair.b_body))
         a = text_features(title=a_title, body=a_body, grams=bool(params.weight_grams))
         b = text_features(title=b_title, body=b_body, grams=bool(params.weight_grams))
         feats.append((a, b))

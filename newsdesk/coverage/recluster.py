@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from itertools import islice
 
 from django.db import connection, transaction
@@ -25,6 +26,7 @@ from newsdesk.changes import articles_changed
 from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageStory, CoverageTerm, Story, StoryDecision
 
 from .cluster import article_assign_story, article_features, coverage_params, refine_params
+from .dbboilerplate import boilerplate_segments
 from .dbwrite import DOC_COUNT_KEY, doc_columns, story_centroid_rebuild
 from .docpack import centroid_pack, doc_pack
 from .engine import GRAM_PREFIX, doc_assign
@@ -64,12 +66,14 @@ def articles_recluster(*, since: datetime | None = None, progress: Progress | No
     return stats
 
 
-def _features_of(row: tuple) -> Features:
+def _features_of(row: tuple, boilerplate: frozenset[str] = frozenset()) -> Features:
     """Features of one article row (a helper process's job: no database access)."""
-    return article_features(article=Article(**dict(zip(_FIELDS, row, strict=True))))
+    return article_features(article=Article(**dict(zip(_FIELDS, row, strict=True))), boilerplate=boilerplate)
 
 
-def _features_stream(rows: Iterator[tuple], *, total: int) -> Iterator[tuple[tuple, Features]]:
+def _features_stream(
+    rows: Iterator[tuple], *, total: int, boilerplate: frozenset[str]
+) -> Iterator[tuple[tuple, Features]]:
     """Each row with its features, in row order; a helper process computes them when a second core can.
 
     Text analysis is about a third of a rebuild's CPU and needs nothing from
@@ -80,17 +84,18 @@ def _features_stream(rows: Iterator[tuple], *, total: int) -> Iterator[tuple[tup
     """
     if total < _PARALLEL_MIN or (os.cpu_count() or 1) < 2 or "fork" not in mp.get_all_start_methods():
         for row in rows:
-            yield row, _features_of(row)
+            yield row, _features_of(row, boilerplate)
         return
+    features_of = partial(_features_of, boilerplate=boilerplate)
     batches = iter(lambda: list(islice(rows, _BATCH)), [])
     with mp.get_context("fork").Pool(1) as pool:
         batch = next(batches, None)
-        job = pool.map_async(_features_of, batch, chunksize=250) if batch else None
+        job = pool.map_async(features_of, batch, chunksize=250) if batch else None
         while batch and job is not None:
             features = job.get()
             upcoming = next(batches, None)
             if upcoming:
-                job = pool.map_async(_features_of, upcoming, chunksize=250)
+                job = pool.map_async(features_of, upcoming, chunksize=250)
             yield from zip(batch, features, strict=True)
             batch = upcoming
 
@@ -101,7 +106,8 @@ def _recluster_all(*, progress: Progress | None) -> ReclusterStats:
     total = Article.objects.count()
     assigned: list[tuple[int, int, float | None, dict]] = []
     previous: dict[int, int | None] = {}
-    vectors = _semantic_vectors()
+    boilerplate = boilerplate_segments()  # as enrichment counted them (the rebuild counts nothing)
+    vectors = _semantic_vectors(boilerplate)
     links = links_load()  # editors' decisions bind a rebuild too
     # Refinement passes over the replay (the code of beat's task), every
     # quarter of the window of stream time rather than beat's every few
@@ -112,7 +118,7 @@ def _recluster_all(*, progress: Progress | None) -> ReclusterStats:
     cache = RefineCache()
     rows = Article.objects.order_by("published_at", "id").values_list(*_FIELDS).iterator(chunk_size=2000)
     at = 0.0
-    for n, (row, features) in enumerate(_features_stream(rows, total=total), 1):
+    for n, (row, features) in enumerate(_features_stream(rows, total=total, boilerplate=boilerplate), 1):
         key, at = row[0], row[_AT].timestamp()
         previous[key] = row[-1]
         vec = vectors.get(key)
@@ -192,13 +198,13 @@ def _stories_delete(ids: Sequence[int]) -> None:
         Story.objects.filter(id__in=ids[i : i + 5000]).delete()
 
 
-def _semantic_vectors() -> dict:
+def _semantic_vectors(boilerplate: frozenset[str]) -> dict:
     """Article id -> stored embedding when the semantic backend is on (computing missing ones), else {}."""
     if not semantic_enabled():
         return {}
     from .dbsemantic import embeddings_ensure
 
-    return embeddings_ensure()
+    return embeddings_ensure(boilerplate=boilerplate)
 
 
 def _recluster_since(*, since: datetime, progress: Progress | None) -> ReclusterStats:

@@ -34,12 +34,15 @@ import importlib.util
 import json
 import math
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from newsdesk.ops.memory import worker_preload_register
+
+from .boilerplate import lead_strip
 
 if TYPE_CHECKING:
     import numpy as np
@@ -194,29 +197,31 @@ def vectors_from(datas: list[bytes | memoryview], *, dtype: str = "float16") -> 
     return list(np.frombuffer(joined, dtype=dtype).reshape(len(datas), -1).astype(np.float32))
 
 
-def article_english_text(article: Article) -> str | None:
+def article_english_text(article: Article, boilerplate: frozenset[str] = frozenset()) -> str | None:
     """What the model reads of an article, or None when it has no English text yet."""
     from newsdesk.models import TranslationStatus
 
     english = article.translation_status in (TranslationStatus.NOT_NEEDED, TranslationStatus.DONE)
     if not english or not article.title_en:
         return None
-    return embed_text(title=article.title_en, lead=article.summary_en)
+    return embed_text(title=article.title_en, lead=lead_strip(article.summary_en, boilerplate))
 
 
-def article_semantic_text(article: Article) -> str | None:
+def article_semantic_text(article: Article, boilerplate: frozenset[str] = frozenset()) -> str | None:
     """What the chosen model reads of an article, or None when there is nothing to read yet.
 
     MiniLM reads English (see :func:`article_english_text`); the
     multilingual model reads the original title and lead, whatever their
-    language, and needs no translation.
+    language, and needs no translation. ``boilerplate``: the lead segments
+    it leaves out (:mod:`newsdesk.coverage.boilerplate`).
     """
     chosen = model()
     if chosen.english_only:
-        return article_english_text(article)
+        return article_english_text(article, boilerplate)
     if not chosen.reads(article.language):
         return None
-    text = embed_text(title=article.title_orig, lead=article.summary_orig, chars=chosen.lead_chars)
+    lead = lead_strip(article.summary_orig, boilerplate)
+    text = embed_text(title=article.title_orig, lead=lead, chars=chosen.lead_chars)
     return text or None
 
 
@@ -225,11 +230,11 @@ def text_digest(text: str) -> str:
     return hashlib.blake2b(f"{model().name}\n{text}".encode(), digest_size=16).hexdigest()
 
 
-def article_embedding(article: Article) -> np.ndarray | None:
+def article_embedding(article: Article, boilerplate: frozenset[str] = frozenset()) -> np.ndarray | None:
     """The article's stored embedding, computed and stored first if missing or stale; None without text to read."""
     from newsdesk.models import CoverageEmbedding
 
-    text = article_semantic_text(article)
+    text = article_semantic_text(article, boilerplate)
     if text is None:
         return None
     digest = text_digest(text)
@@ -242,12 +247,17 @@ def article_embedding(article: Article) -> np.ndarray | None:
     return vector_from(vector_bytes(vec))
 
 
-def articles_embeddings(articles: list[Article]) -> dict[int, np.ndarray | None]:
+def articles_embeddings(
+    articles: list[Article], boilerplate: Mapping[int, frozenset[str]] | None = None
+) -> dict[int, np.ndarray | None]:
     """:func:`article_embedding` for a batch: one read of the stored vectors,
     one encoder call for the missing ones and one write (enrichment batches)."""
     from newsdesk.models import CoverageEmbedding
 
-    texts = {article.id: article_semantic_text(article) for article in articles}
+    boilerplate = boilerplate or {}
+    texts = {
+        article.id: article_semantic_text(article, boilerplate.get(article.id, frozenset())) for article in articles
+    }
     digests = {key: text_digest(text) for key, text in texts.items() if text is not None}
     stored = dict(CoverageEmbedding.objects.filter(article_id__in=list(digests)).values_list("article_id", "digest"))
     out: dict[int, np.ndarray | None] = {key: None for key in texts}

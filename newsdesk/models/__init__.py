@@ -2,7 +2,14 @@
 
 from .alerts import Alert, AlertCovered, AlertEvent, AlertMetric
 from .articles import Article, TranslationStatus
-from .coverage import CoverageDoc, CoverageEmbedding, CoveragePosting, CoverageStory, CoverageTerm
+from .coverage import (
+    CoverageBoilerplate,
+    CoverageDoc,
+    CoverageEmbedding,
+    CoveragePosting,
+    CoverageStory,
+    CoverageTerm,
+)
 from .decisions import StoryDecision, StoryDecisionKind
 from .delivery import Delivery, DeliveryAttempt, DeliveryStatus, Destination, DestinationKind
 from .desks import ApiToken, DeskVisit, FeedToken, SavedView
@@ -21,6 +28,7 @@ __all__ = [
     "AlertMetric",
     "ApiToken",
     "Article",
+    "CoverageBoilerplate",
     "CoverageDoc",
     "CoverageEmbedding",
     "CoveragePosting",

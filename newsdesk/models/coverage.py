@@ -108,3 +108,27 @@ class CoverageEmbedding(models.Model):
 
     def __str__(self) -> str:
         return f"embedding {self.article_id}"
+
+
+class CoverageBoilerplate(models.Model):
+    """A lead's segment seen under a title: a segment seen under three unrelated titles is boilerplate.
+
+    Written at enrichment (newsdesk/coverage/dbboilerplate.py), one row per
+    (segment, title) pair; the unique index absorbs repeats and serves the
+    read of a segment's titles. ``segment`` and ``title`` are 16-hex-digit
+    digests, ``words`` the title's word stems the relation between titles
+    reads (newsdesk/coverage/boilerplate.py).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    segment = models.CharField(max_length=16)
+    title = models.CharField(max_length=16)
+    words = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["segment", "title"], name="coverage_boilerplate_segment_title"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.segment} under {self.title}"

@@ -1,0 +1,163 @@
+"""Boilerplate leads are no evidence of one story (h23boil).
+
+A feed that repeats one text in every item (a tagline, a newsletter footer, a
+blocked-crawler page) must not glue its unrelated items into one story; the
+same event under such a lead still groups by its titles; a lead two items
+share is syndication, one story.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from newsdesk.coverage import dbboilerplate
+from newsdesk.coverage.boilerplate import TITLES_KEPT, BoilerplateCounts, lead_keys, lead_segments, lead_strip
+from newsdesk.coverage.dbboilerplate import articles_boilerplate, boilerplate_segments
+from newsdesk.coverage.engine import Params
+from newsdesk.coverage.evaluate import Pair, pairs_score
+from newsdesk.coverage.recluster import articles_recluster
+from newsdesk.flow import articles_finish
+from newsdesk.models import Article, CoverageBoilerplate
+from tests.support.articles import make_english_article, make_source
+
+TAGLINE = (
+    "The Millbrook Ledger brings you the latest local news, weather, sports and community events from "
+    "across Millbrook County every morning. Subscribe to our newsletter for breaking alerts."
+)
+UNRELATED = [
+    "Council approves longer library opening hours",
+    "Storm knocks out power to thousands in Eastside",
+    "High school rowing team wins state final",
+    "New bakery opens its doors on Main Street",
+]
+BLOCKED = (
+    "Przykro nam, ale z adresu IP z którego się łączysz odnotowaliśmy ogromną ilość połączeń.\n\n"
+    "Podejrzewamy, że ktoś nadużył adresu IP, z którego korzystasz.\n\n"
+    'Jeśli chcesz połączyć się z nami zaznacz "NIE JESTEM ROBOTEM".\n\nTwój adres IP: {ip}'
+)
+
+
+def test_a_segment_is_keyed_without_its_figures_and_a_short_piece_joins_its_neighbour():
+    one, two = BLOCKED.format(ip="207.241.233.113"), BLOCKED.format(ip="207.241.231.132")
+    assert lead_keys(one) == lead_keys(two)
+    # "Twój adres IP: ..." (three words) is part of the sentence before it, not a segment of its own.
+    assert len(lead_segments(one)) == 3
+    assert lead_segments(one)[-1][0].rstrip().endswith("207.241.233.113")
+    assert lead_keys("Too short to judge.") == []
+
+
+def test_counts_need_three_titles_and_strip_only_the_repeated_sentences():
+    counts = BoilerplateCounts()
+    news = "The mayor said the bridge would reopen to traffic next week after repairs."
+    counts.add(title=UNRELATED[0], lead=f"{TAGLINE} {news}")
+    counts.add(title=UNRELATED[1], lead=TAGLINE)
+    assert counts.boilerplate(TAGLINE) == frozenset()  # two titles: syndication, not boilerplate
+    counts.add(title=UNRELATED[1], lead=TAGLINE)  # the same title again adds nothing
+    assert counts.boilerplate(TAGLINE) == frozenset()
+    counts.add(title=UNRELATED[2], lead=TAGLINE)
+    assert counts.boilerplate(TAGLINE) == frozenset(lead_keys(TAGLINE))
+    assert counts.strip(f"{TAGLINE} {news}") == news
+    assert counts.strip(TAGLINE) == ""
+    assert lead_strip(news, counts.boilerplate(TAGLINE)) == news
+
+
+def test_a_sentence_quoted_under_headlines_of_one_event_is_not_boilerplate():
+    quote = "The agency says one worker is being treated for injuries that are not life-threatening."
+    counts = BoilerplateCounts()
+    for title in (
+        "NYC subway work trains collide in tunnel, 1 worker injured",
+        "NYC Subway Work Trains Collide in Tunnel",
+        "Two subway work trains collide in Manhattan tunnel",
+        "Work trains collide and one worker is injured",
+    ):
+        counts.add(title=title, lead=quote)
+    assert counts.boilerplate(quote) == frozenset()
+    counts.add(title="Woman stunned to find electric bill listed as $284 billion", lead=quote)
+    counts.add(title="Fireball lights up evening sky in New England", lead=quote)
+    assert counts.boilerplate(quote) == frozenset(lead_keys(quote))
+
+
+def test_eval_pairs_drop_a_page_repeated_under_three_addresses_before_cutting_a_title():
+    page = BLOCKED.format(ip="207.241.233.113")
+    other = "Zakaz handlu w Nowym Roku. Które sklepy będą otwarte 1 stycznia? Biedronka i Lidl zamknięte."
+    addresses = ["zakaz-handlu-w-niedziele", "wroclaw-mpk-za-darmo", "prognoza-pogody-na-zime", "sklepy-w-nowy-rok"]
+    a, b, c, d = (f"https://pl{n}.example/{slug}/ar/{n}" for n, slug in enumerate(addresses))
+    pairs = [
+        Pair(a_title="", a_body=page, b_title="", b_body=page, overall=4.0, a_url=a, b_url=b),
+        Pair(a_title="", a_body=page, b_title="", b_body=other, overall=4.0, a_url=c, b_url=d),
+    ]
+    assert pairs_score(pairs, params=Params()) == [0.0, 0.0]
+    # Two addresses only: the same page on both sides is one text, scored as such.
+    assert pairs_score(pairs[:1], params=Params())[0] > 0.9
+
+
+def _finish(source, titles: list[str], lead: str) -> list[Article]:
+    articles = [make_english_article(source=source, title=t, summary=lead) for t in titles]
+    result = articles_finish(article_ids=[a.id for a in articles])
+    assert not result.failed
+    return [Article.objects.get(id=a.id) for a in articles]
+
+
+@pytest.mark.django_db(transaction=True)  # the rebuild truncates the index (PostgreSQL)
+def test_unrelated_items_sharing_a_boilerplate_lead_do_not_share_a_story():
+    source = make_source(language="en", country="US", enabled=False)
+    items = _finish(source, UNRELATED, TAGLINE)
+    assert len({a.story_id for a in items}) == len(UNRELATED)
+    assert boilerplate_segments() == frozenset(lead_keys(TAGLINE))
+    # Once boilerplate, a tagline gains no more rows, however many items carry it.
+    rows = CoverageBoilerplate.objects.count()
+    _finish(source, ["Police appeal for witnesses after a crash on Route 9"], TAGLINE)
+    assert CoverageBoilerplate.objects.count() == rows
+    # The rebuild reads the same rule.
+    articles_recluster()
+    assert len({a.story_id for a in Article.objects.filter(id__in=[a.id for a in items])}) == len(UNRELATED)
+
+
+@pytest.mark.django_db
+def test_without_the_rule_the_same_items_are_glued_by_their_lead(monkeypatch):
+    monkeypatch.setattr(dbboilerplate, "BOILERPLATE_TITLES", 10**6)
+    source = make_source(language="en", country="US", enabled=False)
+    items = _finish(source, UNRELATED, TAGLINE)
+    assert len({a.story_id for a in items}) < len(UNRELATED)
+
+
+@pytest.mark.django_db
+def test_the_same_event_under_a_boilerplate_lead_groups_by_its_titles():
+    source = make_source(language="en", country="US", enabled=False)
+    _finish(source, UNRELATED[:3], TAGLINE)
+    event = _finish(
+        source,
+        [
+            "Ferry service to Harbor Island suspended after engine fire",
+            "Harbor Island ferry suspended after engine fire",
+        ],
+        TAGLINE,
+    )
+    assert articles_boilerplate(event, record=False)[event[0].id] == frozenset(lead_keys(TAGLINE))
+    assert event[0].story_id == event[1].story_id
+
+
+@pytest.mark.django_db
+def test_a_lead_two_items_share_is_syndication_one_story():
+    wire = (
+        "Rescuers pulled three miners alive from the flooded Santa Rita shaft on Tuesday after a 40-hour "
+        "operation, the regional governor said. Two more workers are still missing underground."
+    )
+    a, b = make_source(language="en", country="US", enabled=False), make_source(language="en", enabled=False)
+    first = _finish(a, ["Three miners rescued alive from flooded shaft"], wire)
+    second = _finish(b, ["Santa Rita: rescuers reach trapped workers"], wire)
+    assert articles_boilerplate([*first, *second], record=False) == {
+        first[0].id: frozenset(),
+        second[0].id: frozenset(),
+    }
+    assert first[0].story_id == second[0].story_id
+
+
+@pytest.mark.django_db
+def test_a_template_sentence_under_related_titles_is_not_boilerplate_and_keeps_its_first_titles_only():
+    lead = "Silver futures slumped by Rs {n} to Rs {m} per kg as participants cut their positions."
+    for n in range(2 * TITLES_KEPT):
+        article = Article(id=n + 1, title_orig=f"Silver futures slump Rs {n} to Rs {n * 7} per kg")
+        article.summary_orig = lead.format(n=n, m=n * 3)
+        assert articles_boilerplate([article]) == {n + 1: frozenset()}
+    assert CoverageBoilerplate.objects.count() == TITLES_KEPT
