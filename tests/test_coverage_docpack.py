@@ -151,3 +151,28 @@ def test_the_key_order_is_postgresqls_own_for_any_script():
         stored = json.loads(cursor.fetchone()[0])
     assert list(doc_unpack(doc_pack(vector, {}))[0]) == list(stored)
     assert list(doc_unpack(doc_pack({}, vector))[1]) == list(stored)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_candidate_read_unpacks_the_same_bytes_once_and_new_bytes_again():
+    if connection.vendor != "postgresql":
+        pytest.skip("the packed read is PostgreSQL's")
+    for i in range(3):
+        article_assign_story(article=_article(i, minutes=i))
+    probe = _article(3, minutes=5)
+    first, first_centroids = _candidate_docs(probe)
+    again, again_centroids = _candidate_docs(probe)
+    # The same bytes read again: the values unpacked the first time, not a second unpack.
+    assert len(first) == 3 and all(again[k][0] is first[k][0] and again[k][1] is first[k][1] for k in first)
+    ((story, kept),) = first_centroids.items()
+    assert again_centroids[story] is kept
+    ((before,),) = CoverageStory.objects.values_list("centroid")
+    # A join writes the story's new centroid: other bytes, read as the new centroid.
+    article_assign_story(article=probe)
+    _, after = _candidate_docs(_article(2, minutes=6))
+    ((centroid,),) = CoverageStory.objects.values_list("centroid")
+    assert after == {story: centroid} and after[story] is not kept and after[story] != kept
+    # Nothing wrote into the values kept: each is still what its row's bytes unpack to.
+    for key, (terms, names) in first.items():
+        assert (terms, names) == doc_unpack(bytes(CoverageDoc.objects.get(article_id=key).packed))
+    assert kept == before and list(kept) == list(before)
