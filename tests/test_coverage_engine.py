@@ -148,3 +148,87 @@ def test_a_same_kind_event_months_later_does_not_join_a_late_story():
     on_score_alone = replace(params, late_join_threshold=params.join_threshold, late_names_min=0, late_names_held=0.0)
     store, story = zoo_story(on_score_alone)
     assert assign_at(store, 400 * DAY, ZOO_OTHER, on_score_alone) == story
+
+
+class _SearchRecorded(MemoryStore):
+    """The in-memory store, noting how far back each candidate search reached."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.since: dict[float, float] = {}  # article time -> its search's lower bound
+
+    def candidates(self, *, terms, since, until, per_term, near=None):
+        self.since[near[0] + (near[1] - near[0]) / 2] = since
+        return super().candidates(terms=terms, since=since, until=until, per_term=per_term, near=near)
+
+
+# Late arrivals without two rare names of their own: a headline, a text naming nothing.
+ZOO_LATE_NAMELESS = [
+    ("Six months on, a gorilla's death still haunts the zoo", ""),
+    ("the gorilla's death still haunts the zoo six months after a boy fell into its enclosure", ""),
+]
+
+
+def test_the_late_search_reaches_back_only_for_an_article_that_could_join_a_late_story():
+    """An article naming two rare names searches the late window; one without searches only the window."""
+    params = Params()
+    store = _SearchRecorded(centroid_terms=params.centroid_terms)
+    for i, (title, lead) in enumerate([*FILLER, *ZOO]):
+        doc_assign(
+            doc_key=i + 1, at=i * HOUR, features=text_features(title=title, body=lead), store=store, params=params
+        )
+    late = 180 * DAY
+    doc_assign(
+        doc_key=100, at=late, features=text_features(title=ZOO_LATE[0], body=ZOO_LATE[1]), store=store, params=params
+    )
+    assert store.since[late] == late - params.late_window_hours * HOUR
+    later = 200 * DAY
+    title, lead = ZOO_LATE_NAMELESS[0]
+    doc_assign(doc_key=101, at=later, features=text_features(title=title, body=lead), store=store, params=params)
+    assert store.since[later] == later - params.window_hours * HOUR
+
+
+def test_the_late_work_cut_decides_as_the_full_late_search(monkeypatch):
+    """The same stream with the late work cut (no late search for an article without two rare names, no
+    scoring of late stories that could not pass the names test) and with all of it done: the same story
+    for every article and the same score (late reports with names, without, a same-kind event)."""
+    from newsdesk.coverage import engine
+
+    headlines = [(title, "") for title in [*MARKETS, *OTHER]]
+    stream = [*FILLER, *ZOO, *ZOO_LATE_NAMELESS, ZOO_LATE, ZOO_OTHER, *ZOO_LATE_NAMELESS, *headlines]
+    times = [i * HOUR for i in range(len(FILLER) + len(ZOO))]
+    times += [70 * (k + 1) * DAY for k in range(len(stream) - len(times))]  # each beyond the window of the last
+    hopeful = engine._late_stories_hopeful
+    dropped: list[int] = []
+
+    def hopeful_noted(doc, late_members, *, found_near, params, n_docs):
+        kept = hopeful(doc, late_members, found_near=found_near, params=params, n_docs=n_docs)
+        dropped.append(len({m.story for m in late_members} - found_near - kept))
+        return kept
+
+    def run(possible, hopeful_stories) -> tuple[list[tuple[int, float | None]], dict[float, float]]:
+        monkeypatch.setattr(engine, "late_join_possible", possible)
+        monkeypatch.setattr(engine, "_late_stories_hopeful", hopeful_stories)
+        params = Params()
+        store = _SearchRecorded(centroid_terms=params.centroid_terms)
+        out = []
+        for key, ((title, lead), at) in enumerate(zip(stream, times, strict=True), start=1):
+            result = doc_assign(
+                doc_key=key, at=at, features=text_features(title=title, body=lead), store=store, params=params
+            )
+            out.append((result.story, result.score))
+        return out, store.since
+
+    cut, cut_since = run(engine.late_join_possible, hopeful_noted)
+    # As before the cut: every late candidate scored (those of stories found in the window are then skipped).
+    full, full_since = run(
+        lambda doc, *, params, n_docs: True, lambda doc, late_members, **_: {m.story for m in late_members}
+    )
+    assert cut == full
+    # Both cuts did happen, for some articles and not all: the comparison is not of two identical runs.
+    cut_short = {at for at, since in cut_since.items() if since != full_since[at]}
+    assert cut_short and cut_short != set(cut_since)
+    assert any(dropped)
+    # And the late report did join its story, 210 days on, in both (the late tier is exercised).
+    late_key = len(FILLER) + len(ZOO) + len(ZOO_LATE_NAMELESS) + 1
+    assert cut[late_key - 1][0] == cut[len(FILLER)][0]

@@ -213,9 +213,7 @@ class Doc:
     def split_names(self) -> tuple[dict[str, float], frozenset[str]]:
         """(name stems -> idf, particulars), read once from ``names``."""
         if self._split is None:
-            plain = {k: w for k, w in self.names.items() if not k.startswith(PARTICULAR_PREFIX)}
-            parts = frozenset(k[1:] for k in self.names if k.startswith(PARTICULAR_PREFIX))
-            self._split = (plain, parts)
+            self._split = names_split(self.names)
         return self._split
 
     @property
@@ -230,6 +228,13 @@ class Doc:
         """The article's most distinctive terms: what it is indexed and searched under."""
         ranked = sorted(self.terms.items(), key=lambda kv: (-kv[1], kv[0]))
         return [t for t, _ in ranked[:count]]
+
+
+def names_split(names: dict[str, float]) -> tuple[dict[str, float], frozenset[str]]:
+    """A document's ``names`` as (name stems -> idf, particulars without their prefix)."""
+    plain = {k: w for k, w in names.items() if not k.startswith(PARTICULAR_PREFIX)}
+    parts = frozenset(k[1:] for k in names if k.startswith(PARTICULAR_PREFIX))
+    return plain, parts
 
 
 @dataclass(slots=True)
@@ -567,9 +572,14 @@ def doc_assign(
     forbidden = set(store.stories_of(sorted(links.cannot_of(doc_key))).values()) if links else set()
     window = params.window_hours * 3600.0
     reach = max(window, params.late_window_hours * 3600.0)
+    # The late search reaches back only for an article that could join a late
+    # story at all (:func:`late_join_possible`); otherwise every late story
+    # would be dropped after scoring. The postings older than the window are
+    # the oldest of each term's list: cutting them leaves the rest as it was.
+    back = reach if late_join_possible(doc, params=params, n_docs=store.doc_count()) else window
     found = store.candidates(
         terms=doc.index_terms(params.search_terms),
-        since=at - reach,
+        since=at - back,
         until=at + reach,
         per_term=params.postings_per_term,
         near=(at - window, at + window),
@@ -581,8 +591,19 @@ def doc_assign(
     scored: list[tuple[float, Doc]] = []
     # Whether the article conflicts with each candidate on many kinds: known from the pair's score.
     many_with: dict[int, bool] = {}
-    for other in store.docs([c.key for c in near] + sorted(late_keys)):
-        if other.story not in forbidden:
+    others = [o for o in store.docs([c.key for c in near] + sorted(late_keys)) if o.story not in forbidden]
+    # A late member counts only for a story found nowhere in the window, and
+    # only if that story could pass late_joinable's names test: the others
+    # are dropped below whatever they score, so they are not scored.
+    late_hopeful = _late_stories_hopeful(
+        doc,
+        [o for o in others if o.key in late_keys],
+        found_near={o.story for o in others if o.key not in late_keys},
+        params=params,
+        n_docs=store.doc_count(),
+    )
+    for other in others:
+        if other.key not in late_keys or other.story in late_hopeful:
             score, many_with[other.key] = _doc_similarity(doc, other, params=params)
             scored.append((score, other))
     # A story scores by its best few members: one lucky overlap with a big
@@ -692,14 +713,56 @@ def late_joinable(doc: Doc, score: float, members: Sequence[Doc], *, params: Par
     stems = doc.name_stems
     if particulars_factor(doc.particulars, core_parts, stems, core_names, params=params) < 1.0:
         return False
-    # idf of a name held by one document of the index, the rarest there is.
-    once = _idf(0, n_docs, params.df_prior_docs)
-    rare = [n for n in core_names if not n[:1].isdigit() and stems.get(n, 0.0) >= params.late_name_rarity * once]
+    rare = _late_rare_names(core_names, stems, params=params, n_docs=n_docs)
     if len(rare) < params.late_names_min:
         return False
     held = {n for m in members for n in m.name_stems}
     mine = [t for t in doc.index_terms(params.query_terms) if t in stems and not t[:1].isdigit()]
     return sum(t in held for t in mine) >= params.late_names_held * len(mine)
+
+
+def late_join_possible(doc: Doc, *, params: Params, n_docs: int) -> bool:
+    """Whether :func:`late_joinable` could accept any late story for this article.
+
+    It needs ``late_names_min`` of the story's core names among the article's
+    own rare names; an article with fewer rare names than that (most
+    headlines, any text without names) can join no late story, whatever the
+    search finds. (A rarity of 0 or less lets names the article lacks count:
+    then it is always possible.)
+    """
+    if params.late_name_rarity <= 0:
+        return True
+    stems = doc.name_stems
+    return len(_late_rare_names(stems, stems, params=params, n_docs=n_docs)) >= params.late_names_min
+
+
+def _late_stories_hopeful(
+    doc: Doc, late_members: Sequence[Doc], *, found_near: set[int | None], params: Params, n_docs: int
+) -> set[int | None]:
+    """The stories of ``late_members`` that :func:`late_joinable` could accept.
+
+    Not those with a member found in the window (``found_near``: judged on
+    those alone), nor those whose late members hold fewer than
+    ``late_names_min`` of the article's rare names between them (a core
+    name is held by one of them at least).
+    """
+    stories = {m.story for m in late_members} - found_near
+    if params.late_name_rarity <= 0:
+        return stories
+    stems = doc.name_stems
+    own = set(_late_rare_names(stems, stems, params=params, n_docs=n_docs))
+    held: dict[int | None, set[str]] = {}
+    for m in late_members:
+        if m.story in stories:
+            held.setdefault(m.story, set()).update(own.intersection(m.name_stems))
+    return {story for story, names in held.items() if len(names) >= params.late_names_min}
+
+
+def _late_rare_names(names: Iterable[str], stems: dict[str, float], *, params: Params, n_docs: int) -> list[str]:
+    """Those of ``names`` that the article holds as rare names (idf in ``stems``), not figures."""
+    # idf of a name held by one document of the index, the rarest there is.
+    once = _idf(0, n_docs, params.df_prior_docs)
+    return [n for n in names if not n[:1].isdigit() and stems.get(n, 0.0) >= params.late_name_rarity * once]
 
 
 def _forbidden_pairs(store: Store, links: Links) -> set[frozenset[int]]:
