@@ -677,7 +677,9 @@ def main() -> int:
         f"publish_p95={figures['publish_p95']:.1f} translation_s={figures['translation_s']:.0f} "
         f"peak_pss_mb={pss_mb:.0f} (target<=1536) peak_rss_mb={rss_mb:.0f} "
         f"stories_bcubed_f1={figures['bcubed_f1']:.3f} stories_bcubed_f1_after_{args.after_seconds:.0f}s="
-        f"{figures['later_bcubed_f1']:.3f} (no target) cold_cpu_ms_per_item={figures.get('cpu_ms_per_item', 0):.1f}"
+        f"{figures['later_bcubed_f1']:.3f} (no target) cold_cpu_ms_per_item={figures.get('cpu_ms_per_item', 0):.1f} "
+        # On the figures' own line, which A/B scripts keep: without ../shared the news has no padding.
+        f"padding={'yes' if room.padding else 'no'}"
     )
     return 0 if ok else 1
 
