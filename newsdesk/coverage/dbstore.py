@@ -169,9 +169,12 @@ def _grams_column(params: Params, column: str) -> str:
 # read only (the engine reads them; a join's new centroid is a copy,
 # ``centroid_add``). A document keeps its names' split too (``Doc.split_names``).
 # Memory: about 10 kB a document (its dicts and bytes), up to 20 kB a centroid of
-# 200 terms; about 11 MB per process when full.
-DOCS_KEPT = 768
-CENTROIDS_KEPT = 256
+# 200 terms, as counted; measured, the process set's peak PSS with the default
+# backend (bench/pipeline.py, 10,500 items) read 1,614 MB with 768 and 256 kept,
+# 1,513 with 512 and 128 and 1,508 with 256 and 64, against 1,466 with none
+# (limit 1,536): 512 and 128 (77 % and 64 % of reads) is the most that fits.
+DOCS_KEPT = 512
+CENTROIDS_KEPT = 128
 
 
 @functools.lru_cache(maxsize=DOCS_KEPT)
