@@ -176,27 +176,3 @@ def test_the_candidate_read_unpacks_the_same_bytes_once_and_new_bytes_again():
     for key, (terms, names) in first.items():
         assert (terms, names) == doc_unpack(bytes(CoverageDoc.objects.get(article_id=key).packed))
     assert kept == before and list(kept) == list(before)
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_storys_packed_centroid_and_embedding_sum_stay_in_its_row():
-    """Read by every assignment and written by every join: no out-of-line (TOAST) copy of either."""
-    if connection.vendor != "postgresql":
-        pytest.skip("TOAST is PostgreSQL's")
-    for i in range(2):
-        article_assign_story(article=_article(i, minutes=i))
-    ((story,),) = CoverageStory.objects.values_list("story_id")
-    # A 512-dimension float32 sum (USE v3) and a packed centroid of 2 kB each: past the 2 kB
-    # at which PostgreSQL would otherwise move the largest values out of the row.
-    CoverageStory.objects.filter(story_id=story).update(embedding=bytes(range(256)) * 8, centroid_packed=b"\x01" * 2048)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_column_size(embedding), pg_column_size(centroid_packed), reltoastrelid::regclass::text"
-            " FROM newsdesk_coveragestory, pg_class WHERE story_id = %s AND relname = 'newsdesk_coveragestory'",
-            [story],
-        )
-        embedding_size, packed_size, toast = cursor.fetchone()
-        cursor.execute(f"SELECT count(*) FROM {toast}")  # noqa: S608 - the catalogue's own name
-        (toasted,) = cursor.fetchone()
-    # Stored whole: as many bytes as written (plus the 4-byte length), neither compressed nor moved out.
-    assert (embedding_size, packed_size, toasted) == (2052, 2052, 0)
