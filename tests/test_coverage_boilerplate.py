@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsdesk.coverage import dbboilerplate
+from newsdesk.coverage import dbboilerplate, semantic
 from newsdesk.coverage.boilerplate import TITLES_KEPT, BoilerplateCounts, lead_keys, lead_segments, lead_strip
 from newsdesk.coverage.dbboilerplate import articles_boilerplate, boilerplate_segments
 from newsdesk.coverage.engine import Params
@@ -89,6 +89,35 @@ def test_eval_pairs_drop_a_page_repeated_under_three_addresses_before_cutting_a_
     assert pairs_score(pairs, params=Params()) == [0.0, 0.0]
     # Two addresses only: the same page on both sides is one text, scored as such.
     assert pairs_score(pairs[:1], params=Params())[0] > 0.9
+
+
+@pytest.mark.skipif(
+    not all(map(semantic._importable, semantic.USE_V3.packages)), reason="the default install's encoder is absent"
+)
+def test_eval_pairs_embed_no_empty_text_as_production_stores_no_vector_for_one(settings):
+    """A text left empty by the boilerplate rule has no embedding, as ``article_semantic_text`` gives none:
+    two empty sides are not one story by their (identical) vectors of nothing."""
+    settings.NEWSDESK_COVERAGE_SEMANTIC_MODEL = semantic.USE_V3.key
+    page = BLOCKED.format(ip="207.241.233.113")
+    other = "Zakaz handlu w Nowym Roku. Które sklepy będą otwarte 1 stycznia? Biedronka i Lidl zamknięte."
+    slugs = ["zakaz-handlu-w-niedziele", "wroclaw-mpk-za-darmo", "prognoza-pogody-na-zime", "sklepy-w-nowy-rok"]
+    a, b, c, d = (f"https://pl{n}.example/{slug}/ar/{n}" for n, slug in enumerate(slugs))
+    pairs = [
+        Pair(a_title="", a_body=page, b_title="", b_body=page, overall=4.0, a_url=a, b_url=b),
+        Pair(a_title="", a_body=page, b_title="", b_body=other, overall=4.0, a_url=c, b_url=d),
+        Pair(a_title="", a_body=other, b_title="", b_body=other, overall=1.0, a_url=d, b_url=d),
+    ]
+    read: list[str] = []
+
+    def embed(texts: list[str]):
+        read.extend(texts)
+        return semantic.encoder().embed(texts)
+
+    params = Params(semantic_weight=semantic.USE_V3.weight, semantic_floor=semantic.USE_V3.floor)
+    scores = pairs_score(pairs, params=params, embed=embed)
+    assert "" not in read and len(read) == 3  # the three texts of ``other``; the page's sides are empty
+    assert scores[:2] == [0.0, 0.0]
+    assert scores[2] > 0.9  # a text with words still reads its vector: the same text on both sides
 
 
 def _finish(source, titles: list[str], lead: str) -> list[Article]:

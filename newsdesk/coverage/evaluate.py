@@ -260,14 +260,18 @@ def _embed_english(embed: Embedder, texts: list[tuple[str, str, str]]) -> list[A
     detects it. A multilingual model reads every text of its languages as it is.
     """
     chosen = semantic_model()
+    read = [embed_text(title=title, lead=lead, chars=chosen.lead_chars) for title, lead, _ in texts]
+    # An empty text (a lead that was all boilerplate, no title) has nothing to read: no embedding, as
+    # production stores none (``semantic.article_semantic_text``); two empty texts are not one story.
     english = [
         i
         for i, (title, lead, lang) in enumerate(texts)
-        if (not chosen.english_only and not chosen.languages) or chosen.reads(semantic_language(title, lead, lang))
+        if read[i]
+        and ((not chosen.english_only and not chosen.languages) or chosen.reads(semantic_language(title, lead, lang)))
     ]
     out: list[Any] = [None] * len(texts)
     if english:
-        rows = embed([embed_text(title=texts[i][0], lead=texts[i][1], chars=chosen.lead_chars) for i in english])
+        rows = embed([read[i] for i in english])
         for row, i in enumerate(english):
             out[i] = rows[row]
     return out
