@@ -29,6 +29,7 @@ import re
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "corpora" / "coverage"
@@ -54,6 +55,7 @@ def main() -> int:
     import numpy as np
     from django.conf import settings
 
+    from newsdesk.coverage.boilerplate import BoilerplateCounts
     from newsdesk.coverage.cluster import coverage_params
     from newsdesk.coverage.engine import _cosine, _name_overlap, doc_build, particulars_factor
     from newsdesk.coverage.evaluate import PAIR_SAME_AT_MOST, corpus_read, pairs_score, pearson, roc_auc, title_split
@@ -73,12 +75,18 @@ def main() -> int:
     embed = vectors_cached(encoder().embed, path=Path(settings.VAR_DIR) / "cache" / "coverage-vectors.npz")
     print(f"backend: {backend_name()}; {len(pairs)} pairs")
 
-    # The texts as the evaluation reads them, and the parts of the shipped score.
+    # The texts as the evaluation reads them (boilerplate dropped as ``pairs_score`` drops it: counted over
+    # every text, a missing title stood in for by the URL's path), and the parts of the shipped score.
+    counts = BoilerplateCounts()
+    for p in pairs:
+        counts.add(title=p.a_title or urlsplit(p.a_url).path, lead=p.a_body)
+        counts.add(title=p.b_title or urlsplit(p.b_url).path, lead=p.b_body)
     sides = []
     store = MemoryStore()
     feats = []
     for p in pairs:
-        a, b = title_split(title=p.a_title, text=p.a_body), title_split(title=p.b_title, text=p.b_body)
+        a = title_split(title=p.a_title, text=counts.strip(p.a_body))
+        b = title_split(title=p.b_title, text=counts.strip(p.b_body))
         sides.append((a, b))
         fa, fb = (text_features(title=t, body=body, grams=False) for t, body in (a, b))
         feats.append((fa, fb))
@@ -100,8 +108,14 @@ def main() -> int:
     headline = np.array(floors)  # a headline without lead reads the cosine from its own floor
 
     def cosines(read) -> np.ndarray:
-        vectors = embed([read(title, body) for pair in sides for title, body in pair])
-        return np.sum(vectors[0::2] * vectors[1::2], axis=1)
+        """Each pair's cosine; NaN where a side has nothing to read (no vector, as production stores none)."""
+        texts = [read(title, body) for pair in sides for title, body in pair]
+        filled = [n for n, text in enumerate(texts) if text]
+        got = np.asarray(embed([texts[n] for n in filled])) if filled else np.zeros((0, 1), dtype=np.float32)
+        vectors = np.zeros((len(texts), got.shape[1]), dtype=np.float32)
+        vectors[filled] = got
+        read_both = np.array([bool(texts[2 * n] and texts[2 * n + 1]) for n in range(len(sides))])
+        return np.where(read_both, np.sum(vectors[0::2] * vectors[1::2], axis=1), np.nan)
 
     def sentences_mean() -> np.ndarray:
         texts, owner = [], []
@@ -110,20 +124,24 @@ def main() -> int:
                 lead = " ".join(body.split())[: 2 * chosen.lead_chars]
                 parts = ([title] if title else []) + [s for s in _SENTENCE.split(lead) if len(s) > 15][:3]
                 for text in parts or [embed_text(title=title, lead=body, chars=chosen.lead_chars)]:
-                    texts.append(text)
-                    owner.append(2 * n + side)
-        vectors = embed(texts)
+                    if text:  # an empty side has no vector
+                        texts.append(text)
+                        owner.append(2 * n + side)
+        vectors = np.asarray(embed(texts))
         sums = np.zeros((2 * len(sides), vectors.shape[1]), dtype=np.float32)
         np.add.at(sums, np.array(owner), vectors)
+        read = np.zeros(2 * len(sides), dtype=bool)
+        read[owner] = True
         sums /= np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
-        return np.sum(sums[0::2] * sums[1::2], axis=1)
+        return np.where(read[0::2] & read[1::2], np.sum(sums[0::2] * sums[1::2], axis=1), np.nan)
 
     shipped_cos = cosines(lambda t, b: embed_text(title=t, lead=b, chars=chosen.lead_chars))
 
     def mix(cos: np.ndarray, *, weight: float = chosen.weight, floor: float = chosen.floor) -> np.ndarray:
         floor_of = np.where(headline, params.semantic_floor_headline or 0.0, floor)
-        sem = np.maximum(0.0, (cos - floor_of) / (1.0 - floor_of))
-        return np.minimum(1.0, ((1.0 - weight) * lex + weight * sem) * fac)
+        sem = np.maximum(0.0, (np.nan_to_num(cos) - floor_of) / (1.0 - floor_of))
+        mixed = np.where(np.isnan(cos), lex, (1.0 - weight) * lex + weight * sem)  # no vector: the words alone
+        return np.minimum(1.0, mixed * fac)
 
     gold = np.array([-p.overall for p in pairs])  # 1 = same story .. 4 = unrelated: negated
     same = [p.overall <= PAIR_SAME_AT_MOST for p in pairs]
@@ -147,7 +165,7 @@ def main() -> int:
     row("shipped (eval_coverage)", shipped)
     row("its parts recombined (must equal the row above)", mix(shipped_cos))
     row("word score alone (x particulars)", np.minimum(1.0, lex * fac))
-    row("encoder cosine alone", shipped_cos)
+    row("encoder cosine alone", np.nan_to_num(shipped_cos))
     for name, read in (
         ("title alone", lambda t, b: t or embed_text(title="", lead=b, chars=chosen.lead_chars)),
         (
@@ -162,12 +180,13 @@ def main() -> int:
     for weight, floor in ((0.5, chosen.floor), (chosen.weight, 0.0), (chosen.weight, 0.3)):
         row(f"weight {weight}, floor {floor}", mix(shipped_cos, weight=weight, floor=floor))
     floor_of = np.where(headline, params.semantic_floor_headline or 0.0, chosen.floor)
-    sem = np.maximum(0.0, (shipped_cos - floor_of) / (1.0 - floor_of))
+    sem = np.maximum(0.0, (np.nan_to_num(shipped_cos) - floor_of) / (1.0 - floor_of))
     row("geometric mean of word score and cosine (x particulars)", np.sqrt(lex * sem) * fac)
     row("shipped^1.5 (a monotone map: ranks, hence AUC, unchanged)", shipped**1.5)
 
     # How far recombining these parts can go: fitted maps, not scores production could run.
-    parts = np.column_stack([np.ones(len(pairs)), lex, shipped_cos, lex * shipped_cos, fac, names_arr])
+    cos0 = np.nan_to_num(shipped_cos)
+    parts = np.column_stack([np.ones(len(pairs)), lex, cos0, lex * cos0, fac, names_arr])
     coef, *_ = np.linalg.lstsq(parts[halves[0]], gold[halves[0]], rcond=None)
     row("fit: the best linear mix of the parts on half A (read B)", parts @ coef)
     groups: dict[str, list[int]] = defaultdict(list)
