@@ -284,6 +284,14 @@ def prune_fetch_history() -> int:
     return fetch_history_prune(now=timezone.now())
 
 
+@shared_task(**RETRY)
+def prune_coverage_boilerplate() -> int:
+    """Delete the boilerplate rule's counts older than NEWSDESK_COVERAGE_BOILERPLATE_DAYS (hourly)."""
+    from newsdesk.coverage.dbboilerplate import boilerplate_prune
+
+    return boilerplate_prune(now=timezone.now())
+
+
 @shared_task
 def heartbeat() -> None:
     Heartbeat.objects.update_or_create(name="worker", defaults={"at": timezone.now()})

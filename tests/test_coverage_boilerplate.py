@@ -8,16 +8,20 @@ share is syndication, one story.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from newsdesk.coverage import dbboilerplate, semantic
 from newsdesk.coverage.boilerplate import TITLES_KEPT, BoilerplateCounts, lead_keys, lead_segments, lead_strip
-from newsdesk.coverage.dbboilerplate import articles_boilerplate, boilerplate_segments
+from newsdesk.coverage.dbboilerplate import articles_boilerplate, boilerplate_prune, boilerplate_segments
 from newsdesk.coverage.engine import Params
 from newsdesk.coverage.evaluate import Pair, pairs_score
 from newsdesk.coverage.recluster import articles_recluster
 from newsdesk.flow import articles_finish
 from newsdesk.models import Article, CoverageBoilerplate
+from newsdesk.tasks import prune_coverage_boilerplate
 from tests.support.articles import make_english_article, make_source
 
 TAGLINE = (
@@ -190,3 +194,75 @@ def test_a_template_sentence_under_related_titles_is_not_boilerplate_and_keeps_i
         article.summary_orig = lead.format(n=n, m=n * 3)
         assert articles_boilerplate([article]) == {n + 1: frozenset()}
     assert CoverageBoilerplate.objects.count() == TITLES_KEPT
+
+
+# -- bounded counts, and recluster's recount (h24rev) ------------------------------------------
+
+
+def _tagline_rows() -> int:
+    return CoverageBoilerplate.objects.filter(segment__in=lead_keys(TAGLINE)).count()
+
+
+@pytest.mark.django_db
+def test_prune_deletes_the_counts_older_than_the_window_and_a_tagline_in_use_is_counted_again(settings):
+    settings.NEWSDESK_COVERAGE_BOILERPLATE_DAYS = 14
+    source = make_source(language="en", country="US", enabled=False)
+    _finish(source, UNRELATED[:3], TAGLINE)
+    news = "The mayor said the bridge would reopen to traffic next week after repairs to its deck."
+    _finish(source, ["Bridge to reopen next week"], news)
+    old = timezone.now() - timedelta(days=20)
+    CoverageBoilerplate.objects.filter(segment__in=lead_keys(TAGLINE)).update(seen_at=old)
+    recent = CoverageBoilerplate.objects.exclude(segment__in=lead_keys(TAGLINE)).count()
+    assert recent and _tagline_rows()
+    assert boilerplate_prune(now=timezone.now(), batch_size=2) == len(lead_keys(TAGLINE)) * 3
+    assert _tagline_rows() == 0 and CoverageBoilerplate.objects.count() == recent
+    assert boilerplate_segments() == frozenset()
+    assert prune_coverage_boilerplate() == 0  # the beat task: nothing left to prune
+    # The tagline's next items count it again: one batch of a feed's poll is enough.
+    poll = ["Police appeal for witnesses after a crash on Route 9", "Farmers market moves to the old rail depot"]
+    later = _finish(source, [*poll, *UNRELATED[3:]], TAGLINE)
+    assert boilerplate_segments() == frozenset(lead_keys(TAGLINE))
+    assert len({a.story_id for a in later}) == len(later)
+
+
+@pytest.mark.django_db
+def test_prune_is_bounded_per_run_and_zero_keeps_everything(settings):
+    source = make_source(language="en", country="US", enabled=False)
+    _finish(source, UNRELATED[:3], TAGLINE)
+    CoverageBoilerplate.objects.update(seen_at=timezone.now() - timedelta(days=400))
+    total = CoverageBoilerplate.objects.count()
+    settings.NEWSDESK_COVERAGE_BOILERPLATE_DAYS = 0
+    assert boilerplate_prune(now=timezone.now()) == 0
+    settings.NEWSDESK_COVERAGE_BOILERPLATE_DAYS = 30
+    assert total > 2
+    assert boilerplate_prune(now=timezone.now(), batch_size=1, max_batches=2) == 2
+    assert CoverageBoilerplate.objects.count() == total - 2
+    assert boilerplate_prune(now=timezone.now()) == total - 2
+
+
+@pytest.mark.django_db(transaction=True)  # the rebuild truncates the index (PostgreSQL)
+def test_recluster_recounts_the_boilerplate_from_the_articles_it_replays():
+    source = make_source(language="en", country="US", enabled=False)
+    items = _finish(source, UNRELATED, TAGLINE)
+    # As after an upgrade from before the counts (or a prune), plus a row of no stored article.
+    CoverageBoilerplate.objects.all().delete()
+    CoverageBoilerplate.objects.create(segment="0" * 16, title="1" * 16, words="gone article")
+    fetched = timezone.now() - timedelta(days=3)
+    Article.objects.filter(id__in=[a.id for a in items]).update(fetched_at=fetched)
+    articles_recluster()
+    assert boilerplate_segments() == frozenset(lead_keys(TAGLINE))
+    assert not CoverageBoilerplate.objects.filter(segment="0" * 16).exists()
+    # Each recounted row is dated by its article's fetch, so it ages out as enrichment's rows do.
+    assert set(CoverageBoilerplate.objects.values_list("seen_at", flat=True)) == {fetched}
+    assert len({a.story_id for a in Article.objects.filter(id__in=[a.id for a in items])}) == len(UNRELATED)
+
+
+@pytest.mark.django_db
+def test_recluster_since_counts_the_recent_articles_it_replays():
+    source = make_source(language="en", country="US", enabled=False)
+    items = _finish(source, UNRELATED, TAGLINE)
+    CoverageBoilerplate.objects.all().delete()
+    since = min(a.published_at for a in items)
+    articles_recluster(since=since)
+    assert boilerplate_segments() == frozenset(lead_keys(TAGLINE))
+    assert len({a.story_id for a in Article.objects.filter(id__in=[a.id for a in items])}) == len(UNRELATED)

@@ -58,6 +58,11 @@ NEWSDESK_COVERAGE_SEMANTIC_THREADS = env_int("NEWSDESK_COVERAGE_SEMANTIC_THREADS
 # whose members do not hold together and merging fragments of one event.
 NEWSDESK_COVERAGE_REFINE_MINUTES = env_float("NEWSDESK_COVERAGE_REFINE_MINUTES", 10.0)
 NEWSDESK_COVERAGE_REFINE_HOURS = env_float("NEWSDESK_COVERAGE_REFINE_HOURS", 48.0)
+# The boilerplate rule's counts (newsdesk.coverage.dbboilerplate): a lead
+# sentence's (sentence, title) rows older than this many days are deleted
+# hourly, so the table holds about this many days of enrichment; a tagline
+# still in use is counted again from its next items. 0 keeps them forever.
+NEWSDESK_COVERAGE_BOILERPLATE_DAYS = env_float("NEWSDESK_COVERAGE_BOILERPLATE_DAYS", 14.0)
 # Refinement after a burst (newsdesk.coverage.burst): once story assignment has
 # been quiet this many seconds (no enrichment batch finished or waiting), a pass
 # re-examines the stories assigned to since the last pass and their

@@ -142,6 +142,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "newsdesk.tasks.prune_fetch_history",
         "schedule": 3600.0,
     },
+    "prune-coverage-boilerplate": {
+        "task": "newsdesk.tasks.prune_coverage_boilerplate",
+        "schedule": 3600.0,
+    },
     "sweep-alerts": {
         "task": "newsdesk.tasks.sweep_alerts",
         "schedule": NEWSDESK_ALERT_SWEEP_SECONDS,

@@ -8,18 +8,34 @@ batch's), not one per item; any other keeps its first titles only
 (:data:`~newsdesk.coverage.boilerplate.TITLES_KEPT`, or one batch's more), so
 a read of the batch's segments stays bounded. The assignment itself reads nothing more: it is handed
 each article's boilerplate segments.
+
+The table is bounded in time: each row keeps when it was first counted, and
+beat deletes rows older than ``NEWSDESK_COVERAGE_BOILERPLATE_DAYS``
+(:func:`boilerplate_prune`, hourly). A tagline still in use is counted again
+from its next items (a feed's poll brings three titles at once). ``recluster``
+recounts the articles it replays (:func:`boilerplate_recount`): all of them,
+from an empty table, for a full rebuild, each row dated by its article's fetch
+time, so what the rebuild counted ages out as enrichment's rows do.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
+from itertools import islice
 
+from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import Count
+from django.utils import timezone
 
 from newsdesk.models import Article, CoverageBoilerplate
 
 from .boilerplate import BOILERPLATE_TITLES, TITLES_KEPT, lead_keys, title_key, title_words, titles_unrelated
+
+log = logging.getLogger(__name__)
 
 
 def _article_keys(article: Article) -> set[str]:
@@ -44,11 +60,16 @@ def _rows(segments: set[str]) -> Iterable[tuple[str, str]]:
     )
 
 
-def articles_boilerplate(articles: Sequence[Article], *, record: bool = True) -> dict[int, frozenset[str]]:
+def articles_boilerplate(
+    articles: Sequence[Article], *, record: bool = True, dated: bool = False
+) -> dict[int, frozenset[str]]:
     """Each article's boilerplate lead segments (original and English), counting its own lead first.
 
-    ``record=False`` only reads (``recluster`` of recent articles, an
-    editor's re-assignment: the articles were counted at their enrichment).
+    ``record=False`` only reads (an editor's re-assignment, ``recluster --since``'s
+    replay: the articles were counted at their enrichment, or by the rebuild's
+    :func:`boilerplate_recount`). New rows are dated now, or by each article's
+    ``fetched_at`` with ``dated`` (a recount; a pair first seen at several
+    articles takes the earliest).
     """
     keys = {article.id: _article_keys(article) for article in articles}
     segments = set().union(*keys.values()) if keys else set()
@@ -58,18 +79,24 @@ def articles_boilerplate(articles: Sequence[Article], *, record: bool = True) ->
     known = _boilerplate_of(seen)
     fresh = {s for s in segments - known if len(seen.get(s, ())) < TITLES_KEPT}
     if record and fresh:
-        rows = {
-            (segment, title_key(title), " ".join(sorted(title_words(title))))
-            for article in articles
-            if (title := article.title_orig or article.title_en)
-            for segment in keys[article.id] & fresh
-        }
+        now = timezone.now()
+        first: dict[tuple[str, str, str], datetime] = {}
+        for article in articles:
+            if not (title := article.title_orig or article.title_en):
+                continue
+            at = (article.fetched_at or now) if dated else now
+            words = " ".join(sorted(title_words(title)))
+            for segment in keys[article.id] & fresh:
+                row = (segment, title_key(title), words)
+                first[row] = min(first.get(row, at), at)
+        rows = sorted(first)
         CoverageBoilerplate.objects.bulk_create(
-            [CoverageBoilerplate(segment=s, title=t, words=w) for s, t, w in sorted(rows)], ignore_conflicts=True
+            [CoverageBoilerplate(segment=s, title=t, words=w, seen_at=first[(s, t, w)]) for s, t, w in rows],
+            ignore_conflicts=True,
         )
         # The batch's own titles join what was read (another worker's rows of the same moment count
         # from the next batch on: a count one batch late at most).
-        for segment, _, words in sorted(rows):
+        for segment, _, words in rows:
             seen[segment].append(frozenset(words.split()))
         known |= _boilerplate_of({segment: seen[segment] for segment in fresh})
     return {key: frozenset(found & known) for key, found in keys.items()}
@@ -85,3 +112,70 @@ def boilerplate_segments() -> frozenset[str]:
     )
     rows = CoverageBoilerplate.objects.filter(segment__in=candidates).order_by("id").values_list("segment", "words")
     return frozenset(_boilerplate_of(_titles(rows.iterator(chunk_size=5000))))
+
+
+_RECOUNT_FIELDS = ("id", "title_orig", "summary_orig", "title_en", "summary_en", "fetched_at")
+RECOUNT_BATCH = 2000  # articles per recount batch: one read and one write each, as an enrichment batch
+
+
+def boilerplate_recount(articles: Iterable[Article] | None = None, *, batch: int = RECOUNT_BATCH) -> int:
+    """Count the articles' leads again, in batches, as enrichment does; return how many articles.
+
+    Without ``articles`` (a full ``recluster``): the table is emptied and every
+    stored article is counted, in the order they were fetched, so the counts
+    are the rebuild's own: nothing of deleted articles, of an older rule, or
+    missing for articles enriched before the table existed. With ``articles``
+    (``recluster --since``): their rows are added to what is there (a pair
+    already counted stays as it was).
+    """
+    if articles is None:
+        _table_clear()
+        articles = (
+            Article(**dict(zip(_RECOUNT_FIELDS, row, strict=True)))
+            for row in Article.objects.order_by("fetched_at", "id")
+            .values_list(*_RECOUNT_FIELDS)
+            .iterator(chunk_size=batch)
+        )
+    done = 0
+    stream: Iterator[Article] = iter(articles)
+    while chunk := list(islice(stream, batch)):
+        articles_boilerplate(chunk, dated=True)
+        done += len(chunk)
+    return done
+
+
+def _table_clear() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {CoverageBoilerplate._meta.db_table}")
+        return
+    CoverageBoilerplate.objects.all().delete()
+
+
+def boilerplate_prune(*, now: datetime, batch_size: int = 5000, max_batches: int = 200) -> int:
+    """Delete the rows first counted more than NEWSDESK_COVERAGE_BOILERPLATE_DAYS ago; return how many.
+
+    In short transactions of ``batch_size`` rows, at most ``max_batches`` per
+    run (the next run goes on), as the fetch history's retention does.
+    """
+    days = float(settings.NEWSDESK_COVERAGE_BOILERPLATE_DAYS)
+    if days <= 0:
+        return 0
+    cutoff = now - timedelta(days=days)
+    deleted = 0
+    for _ in range(max_batches):
+        ids = list(
+            CoverageBoilerplate.objects.filter(seen_at__lt=cutoff)
+            .order_by("seen_at")
+            .values_list("id", flat=True)[:batch_size]
+        )
+        if not ids:
+            break
+        with transaction.atomic():
+            count, _ = CoverageBoilerplate.objects.filter(id__in=ids).delete()
+        deleted += count
+        if len(ids) < batch_size:
+            break
+    if deleted:
+        log.info("event=coverage_boilerplate_pruned deleted=%d cutoff=%s", deleted, cutoff.isoformat())
+    return deleted

@@ -26,7 +26,7 @@ from newsdesk.changes import articles_changed
 from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageStory, CoverageTerm, Story, StoryDecision
 
 from .cluster import article_assign_story, article_features, coverage_params, refine_params
-from .dbboilerplate import boilerplate_segments
+from .dbboilerplate import boilerplate_recount, boilerplate_segments
 from .dbwrite import DOC_COUNT_KEY, doc_columns, story_centroid_rebuild
 from .docpack import centroid_pack, doc_pack
 from .engine import GRAM_PREFIX, doc_assign
@@ -106,7 +106,10 @@ def _recluster_all(*, progress: Progress | None) -> ReclusterStats:
     total = Article.objects.count()
     assigned: list[tuple[int, int, float | None, dict]] = []
     previous: dict[int, int | None] = {}
-    boilerplate = boilerplate_segments()  # as enrichment counted them (the rebuild counts nothing)
+    # The boilerplate counts are rebuilt from the articles replayed (in fetch order, as enrichment
+    # counted them), then read once: every article reads its lead by the same counts.
+    boilerplate_recount()
+    boilerplate = boilerplate_segments()
     vectors = _semantic_vectors(boilerplate)
     links = links_load()  # editors' decisions bind a rebuild too
     # Refinement passes over the replay (the code of beat's task), every
@@ -232,6 +235,9 @@ def _recluster_since(*, since: datetime, progress: Progress | None) -> Recluster
 
             story_embeddings_rebuild(touched)
         Story.objects.filter(id__in=touched, article_count=0, merged_into__isnull=True).delete()
+    # Their leads are counted again (rows missing for articles enriched before the counts existed,
+    # or pruned since); each assignment below then reads its article's boilerplate.
+    boilerplate_recount(Article.objects.filter(id__in=ids).order_by("fetched_at", "id").iterator(chunk_size=2000))
     stories = set()
     links = links_load()
     for n, article in enumerate(Article.objects.filter(id__in=ids).order_by("published_at", "id").iterator(), 1):

@@ -7,6 +7,7 @@ nothing; ``manage.py recluster`` rebuilds all of it from the articles.
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 
 
 class CoverageTerm(models.Model):
@@ -117,13 +118,16 @@ class CoverageBoilerplate(models.Model):
     (segment, title) pair; the unique index absorbs repeats and serves the
     read of a segment's titles. ``segment`` and ``title`` are 16-hex-digit
     digests, ``words`` the title's word stems the relation between titles
-    reads (newsdesk/coverage/boilerplate.py).
+    reads (newsdesk/coverage/boilerplate.py). ``seen_at``: when the pair was
+    first counted (the article's fetch time when ``recluster`` recounts);
+    rows older than NEWSDESK_COVERAGE_BOILERPLATE_DAYS are pruned hourly.
     """
 
     id = models.BigAutoField(primary_key=True)
     segment = models.CharField(max_length=16)
     title = models.CharField(max_length=16)
     words = models.TextField(blank=True)
+    seen_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         constraints = [
