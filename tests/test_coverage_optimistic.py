@@ -192,3 +192,28 @@ def test_a_new_story_is_written_without_checking_the_stories_it_read(monkeypatch
     other.refresh_from_db()
     assert other.story_id not in (None, first.id)
     assert CoverageStory.objects.get(story_id=first.id).centroid == pytest.approx(changed)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_story_deleted_while_scoring_is_scored_again_not_a_failed_write(monkeypatch):
+    """The candidate story was emptied and deleted meanwhile (as ``recluster --since`` deletes the
+    stories its withdrawn articles leave empty): the join's check, sent with its write, finds it
+    gone, and the article is scored again under the locks instead of failing its enrichment."""
+    _pg_only()
+    first = make_article(title=QUAKE[0][0], summary=QUAKE[0][1])
+    story = article_assign_story(article=first)
+
+    def withdraw() -> None:
+        with transaction.atomic():
+            CoverageDoc.objects.filter(article_id=first.id).delete()
+            Article.objects.filter(id=first.id).update(story=None, story_score=None, story_evidence={})
+            CoverageStory.objects.filter(story_id=story.id).delete()
+            Story.objects.filter(id=story.id).delete()
+
+    second = make_article(title=QUAKE[1][0], summary=QUAKE[1][1], at=T0 + timedelta(minutes=3))
+    store, _ = _Paused(monkeypatch).around(second, withdraw)
+    assert store.stale_reads == 1
+    second.refresh_from_db()
+    assert second.story_id is not None and second.story_id != story.id
+    assert CoverageDoc.objects.filter(article_id=second.id).count() == 1
+    assert _counted_as_a_recount(second.story_id)["article_count"] == 1

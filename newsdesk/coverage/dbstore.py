@@ -94,7 +94,15 @@ from django.db import connection
 from newsdesk.changes import articles_changed
 from newsdesk.models import Article, CoverageDoc, CoverageEmbedding, CoveragePosting, CoverageStory, CoverageTerm, Story
 
-from .dbwrite import DOC_COUNT_KEY, NEW_STORY, Pending, assignment_write_orm, assignment_write_pg, story_merge
+from .dbwrite import (
+    DOC_COUNT_KEY,
+    NEW_STORY,
+    Pending,
+    StoryGone,
+    assignment_write_orm,
+    assignment_write_pg,
+    story_merge,
+)
 from .docpack import centroid_unpack, doc_unpack
 from .engine import Candidate, Doc, Params, names_split
 from .sql import json_value, pg_cursor, pg_execute, pg_plans_refresh, utc_datetime
@@ -675,22 +683,30 @@ class DbStore:
                     if check:
                         self._check_send(cursor, check)
                     # The write's own fetch sends what is queued ahead of it.
-                    *written, self.embedding_written = assignment_write_pg(
-                        article=self.article,
-                        pending=pending,
-                        params=self.params,
-                        locked_centroids={story: self._centroids[story] for story in self.locked_stories},
-                        merged=bool(self.merged),
-                        df_settled=(),
-                        score=score,
-                        evidence=evidence,
-                        embedding_sum=embedding_sum,
-                        article_values=self._save.values if self._save is not None else None,
-                    )
+                    try:
+                        *written, self.embedding_written = assignment_write_pg(
+                            article=self.article,
+                            pending=pending,
+                            params=self.params,
+                            locked_centroids={story: self._centroids[story] for story in self.locked_stories},
+                            merged=bool(self.merged),
+                            df_settled=(),
+                            score=score,
+                            evidence=evidence,
+                            embedding_sum=embedding_sum,
+                            article_values=self._save.values if self._save is not None else None,
+                        )
+                    except StoryGone:
+                        # Deleted since the optimistic read (recluster --since deletes the stories it
+                        # empties): the check below fails for it and rolls the write back.
+                        if not check:
+                            raise
+                        written = None
                 if check and not self._check_holds(cursor):
                     self.article.story_id, self.article.story_score, self.article.story_evidence = kept
                     self.embedding_written = False
                     return None
+                assert written is not None, "a story gone since the read fails its check"
         else:
             story = assignment_write_orm(
                 article=self.article,

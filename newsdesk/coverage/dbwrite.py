@@ -52,6 +52,10 @@ def doc_columns(doc: Doc) -> dict:
     }
 
 
+class StoryGone(Exception):
+    """A join's story row was not there to update (deleted since the read that chose it)."""
+
+
 @dataclass(slots=True)
 class Pending:
     """An article's index entry, held back until the assignment is written."""
@@ -221,6 +225,8 @@ def assignment_write_pg(
         pg_execute(cursor, sql, values)
         row = cursor.fetchone()
         names = [col.name for col in cursor.description]
+    if row is None:  # only a join can find no story row: the caller's check rolls the rest back
+        raise StoryGone(f"story {doc.story} is gone")
     if doc.story == NEW_STORY:
         new.id = row[0]
         new._state.adding = False
