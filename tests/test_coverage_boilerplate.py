@@ -266,3 +266,18 @@ def test_recluster_since_counts_the_recent_articles_it_replays():
     articles_recluster(since=since)
     assert boilerplate_segments() == frozenset(lead_keys(TAGLINE))
     assert len({a.story_id for a in Article.objects.filter(id__in=[a.id for a in items])}) == len(UNRELATED)
+
+
+@pytest.mark.django_db
+def test_a_batch_read_in_chunks_finds_what_one_read_finds(monkeypatch):
+    """A recount batch's segments are read in chunks (bind limits): the same boilerplate either way."""
+    source = make_source(language="en", country="US", enabled=False)
+    news = "The mayor said the bridge would reopen to traffic next week after repairs to its deck."
+    _finish(source, UNRELATED[:3], TAGLINE)
+    batch = [
+        Article(id=10_000 + n, title_orig=title, summary_orig=f"{news} {TAGLINE}") for n, title in enumerate(UNRELATED)
+    ]
+    whole = articles_boilerplate(batch, record=False)
+    monkeypatch.setattr(dbboilerplate, "_IN_CHUNK", 1)
+    assert articles_boilerplate(batch, record=False) == whole
+    assert set(whole.values()) == {frozenset(lead_keys(TAGLINE))}

@@ -54,10 +54,14 @@ def _boilerplate_of(titles: dict[str, list[frozenset[str]]]) -> set[str]:
     return {segment for segment, seen in titles.items() if titles_unrelated(seen) >= BOILERPLATE_TITLES}
 
 
+_IN_CHUNK = 5000  # segments per read: a big recount batch stays within SQLite's and PostgreSQL's bind limits
+
+
 def _rows(segments: set[str]) -> Iterable[tuple[str, str]]:
-    return (
-        CoverageBoilerplate.objects.filter(segment__in=sorted(segments)).order_by("id").values_list("segment", "words")
-    )
+    ordered = sorted(segments)
+    for i in range(0, len(ordered), _IN_CHUNK):
+        chunk = ordered[i : i + _IN_CHUNK]
+        yield from CoverageBoilerplate.objects.filter(segment__in=chunk).order_by("id").values_list("segment", "words")
 
 
 def articles_boilerplate(
@@ -93,6 +97,7 @@ def articles_boilerplate(
         CoverageBoilerplate.objects.bulk_create(
             [CoverageBoilerplate(segment=s, title=t, words=w, seen_at=first[(s, t, w)]) for s, t, w in rows],
             ignore_conflicts=True,
+            batch_size=2000,
         )
         # The batch's own titles join what was read (another worker's rows of the same moment count
         # from the next batch on: a count one batch late at most).
@@ -115,7 +120,7 @@ def boilerplate_segments() -> frozenset[str]:
 
 
 _RECOUNT_FIELDS = ("id", "title_orig", "summary_orig", "title_en", "summary_en", "fetched_at")
-RECOUNT_BATCH = 2000  # articles per recount batch: one read and one write each, as an enrichment batch
+RECOUNT_BATCH = 1000  # articles per recount batch: one read and one write each, as an enrichment batch
 
 
 def boilerplate_recount(articles: Iterable[Article] | None = None, *, batch: int = RECOUNT_BATCH) -> int:
