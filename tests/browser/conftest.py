@@ -42,7 +42,14 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(scope="session")
-def chromium():
+def chromium(django_db_setup):
+    """The browser, for the whole session; set up after the test database, so closed before it is dropped.
+
+    Chromium keeps its connections to the live server open between requests, and each
+    one's request thread keeps its database connection (``CONN_MAX_AGE``) until the
+    browser closes it: closed after the database's teardown, that session made the
+    ``DROP DATABASE`` fail on PostgreSQL and left ``test_<name>`` behind.
+    """
     if not CHROMIUM.exists():
         pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium: apt-get install -y chromium")
     from playwright.sync_api import sync_playwright
