@@ -424,3 +424,100 @@ def test_words_the_whole_window_uses_are_no_core_of_ones_own():
         store.window_refine(now=items[-1].at + 60, params=Params(), refine=refine)
         # With the words counted wherever else the window holds them, the two kinds split.
         assert len({store.story_of(i.key) for i in items}) == stories, local
+
+
+# --- a story older than the window: its window part set against its latest older members ------
+
+DAY = 86_400.0
+CHILE_MORE = [
+    ("Chile earthquake: Antofagasta buries its 38 dead", "Funerals in Antofagasta for the 38 who died in the 7.1 quake on 12 March."),
+    ("Antofagasta rebuilds after 7.1 Chile earthquake", "Chile's government pledged aid to Antofagasta, where 38 died in the quake of 12 March."),
+]  # fmt: skip
+
+
+def _older_story(older: list[tuple[str, str]], later: list[tuple[str, str]]) -> tuple[MemoryStore, list[Item]]:
+    """``older`` streamed five days before ``later``, all forced into the first article's story."""
+    rows = [(T0 + 60 * n, *a, "0") for n, a in enumerate(older)]
+    rows += [(T0 + 5 * DAY + 60 * n, *a, "1") for n, a in enumerate(later)]
+    items = [Item(key=n, at=at, title=t, body=b, cluster=c) for n, (at, t, b, c) in enumerate(rows, 1)]
+    store = MemoryStore()
+    for item in items:
+        doc_assign(doc_key=item.key, at=item.at, features=text_features(title=item.title, body=item.body),
+                   store=store, params=Params())  # fmt: skip
+    first = store.story_of(items[0].key)
+    store.stories_apply(moves={i.key: first for i in items if store.story_of(i.key) != first})
+    return store, items
+
+
+def test_another_event_glued_to_a_story_older_than_the_window_leaves_it():
+    store, items = _older_story(CHILE_EN, JAPAN_EN)
+    story = store.story_of(items[0].key)
+    refine = RefineParams()
+    assert refine.window_hours * 3600 < 5 * DAY - 3 * 60  # the Chile reports are outside the window
+    result = store.window_refine(now=items[-1].at, params=Params(), refine=refine)
+    assert result.changed and story in result.split
+    stories = _stories_by_event(items, {i.key: store.story_of(i.key) for i in items})
+    assert stories["0"] == {story}  # the story keeps its id and its older members
+    assert len(stories["1"]) == 1 and story not in stories["1"]
+    assert not store.window_refine(now=items[-1].at, params=Params(), refine=refine).changed  # idempotent
+
+
+def test_without_anchors_a_story_older_than_the_window_is_never_split():
+    store, items = _older_story(CHILE_EN, JAPAN_EN)
+    result = store.window_refine(now=items[-1].at, params=Params(), refine=RefineParams(revive_anchors=0))
+    assert not result.changed
+    assert {store.story_of(i.key) for i in items} == {store.story_of(items[0].key)}
+
+
+def test_later_reports_of_a_story_older_than_the_window_stay_in_it():
+    store, items = _older_story(CHILE_EN, CHILE_MORE)
+    result = store.window_refine(now=items[-1].at, params=Params(), refine=RefineParams())
+    assert not result.changed
+    assert {store.story_of(i.key) for i in items} == {store.story_of(items[0].key)}
+
+
+def test_one_older_member_is_no_story_to_set_the_window_part_against():
+    """A lone older member has no cohesion of its own (``revive_older_min``): its story is left whole."""
+    for older_min, stories in ((RefineParams().revive_older_min, 1), (1, 2)):
+        store, items = _older_story(CHILE_EN[:1], JAPAN_EN)
+        store.window_refine(now=items[-1].at, params=Params(), refine=RefineParams(revive_older_min=older_min))
+        assert len({store.story_of(i.key) for i in items}) == stories, older_min
+
+
+@pytest.mark.django_db(transaction=True)
+def test_beat_pass_takes_another_event_off_a_story_older_than_the_window():
+    now = datetime.now(tz=UTC)
+    chile = [_article(t, s, now - timedelta(days=5, minutes=30 - n)) for n, (t, s) in enumerate(CHILE_EN)]
+    japan = [_article(t, s, now - timedelta(minutes=20 - n)) for n, (t, s) in enumerate(JAPAN_EN)]
+    for article in [*chile, *japan]:
+        article_assign_story(article=article, params=coverage_params())
+    story = Article.objects.get(pk=chile[0].pk).story_id
+    with transaction.atomic():  # the stream's mistake, as a wrong join would leave it
+        Article.objects.filter(pk__in=[a.pk for a in japan]).update(story_id=story)
+        from newsdesk.coverage.decisions import stories_reindex
+
+        stories_reindex([story])
+
+    stats = stories_refine_recent()
+    assert stats.moved == 3 and stats.created == 1
+    rows = dict(Article.objects.values_list("id", "story_id"))
+    assert {rows[a.pk] for a in chile} == {story}
+    japan_story = {rows[a.pk] for a in japan}
+    assert len(japan_story) == 1 and story not in japan_story
+    assert stories_refine_recent().moved == 0
+    assert dict(Article.objects.values_list("id", "story_id")) == rows
+
+
+@pytest.mark.django_db(transaction=True)
+def test_beat_pass_keeps_later_reports_of_a_story_older_than_the_window():
+    now = datetime.now(tz=UTC)
+    chile = [_article(t, s, now - timedelta(days=5, minutes=30 - n)) for n, (t, s) in enumerate(CHILE_EN)]
+    more = [_article(t, s, now - timedelta(minutes=20 - n)) for n, (t, s) in enumerate(CHILE_MORE)]
+    for article in [*chile, *more]:
+        article_assign_story(article=article, params=coverage_params())
+    story = Article.objects.get(pk=chile[0].pk).story_id
+    Article.objects.filter(pk__in=[a.pk for a in more]).update(story_id=story)
+    assert stories_refine_recent().moved == 0
+    assert set(Article.objects.filter(pk__in=[a.pk for a in [*chile, *more]]).values_list("story_id", flat=True)) == {
+        story
+    }

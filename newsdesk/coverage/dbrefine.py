@@ -32,8 +32,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from newsdesk.models import Article, CoverageDoc, CoverageStory, Heartbeat, Story
@@ -182,6 +185,44 @@ def _window_docs(*, since: datetime, limit: int) -> tuple[list[Doc], Vectors | N
     return docs, Vectors(keys, matrix[: len(keys)]), weights
 
 
+def _older_members(docs: list[Doc], *, before: float, count: int) -> dict[int, list[Doc]]:
+    """The latest ``count`` (or fewer) members of each of ``docs``' stories published before ``before``,
+    oldest first, with their sentence vectors: what a story spanning the window's edge is set against
+    (:attr:`~newsdesk.coverage.refine.RefineParams.revive_anchors`; with 0, one each: the stories that
+    span the edge, which the pass does not split). One read for all stories."""
+    stories = sorted({d.story for d in docs if d.story is not None})
+    if not stories:
+        return {}
+    rank = Window(RowNumber(), partition_by=F("article__story_id"), order_by=(F("at").desc(), F("article_id").desc()))
+    rows = list(
+        CoverageDoc.objects.filter(article__story_id__in=stories, at__lt=before)
+        .annotate(rank=rank)
+        .filter(rank__lte=max(count, 1))
+        .values_list("article_id", "at", "terms", "names", "article__story_id")
+    )
+    embedded: dict[int, Any] = {}
+    if rows and semantic_enabled():
+        import numpy as np
+
+        from newsdesk.models import CoverageEmbedding
+
+        width = None
+        for key, data in CoverageEmbedding.objects.filter(article_id__in=[r[0] for r in rows]).values_list(
+            "article_id", "vector"
+        ):
+            if data is None:
+                continue
+            row = np.frombuffer(data, dtype=np.float16).astype(np.float32)
+            width = width or len(row)
+            if len(row) == width:
+                embedded[key] = row
+    out: dict[int, list[Doc]] = {}
+    for key, at, terms, names, story in sorted(rows, key=lambda r: (r[1], r[0])):
+        doc = Doc(key=key, at=at, terms=terms, grams={}, names=names, story=story, embedding=embedded.get(key))
+        out.setdefault(story, []).append(doc)
+    return out
+
+
 def _interned(weights: dict[str, float]) -> dict[str, float]:
     """``weights`` with interned keys (kept by :class:`~newsdesk.coverage.refine.Weights`)."""
     return {sys.intern(k): w for k, w in weights.items()}
@@ -245,8 +286,15 @@ def _refine(
         if not touched:
             return RefineStats(0, 0, 0, 0, 0, time.process_time() - started, touched=0)
     docs, vectors, weights = _window_docs(since=since, limit=refine.window_articles)
+    # The window's first document: older members of its stories are the anchors (a full window ends later than ``since``).
+    edge = docs[0].at if len(docs) >= refine.window_articles else since.timestamp()
     if touched is not None:
         docs = refine_scope(docs, touched, refine, weights=weights)
+    anchors = _older_members(docs, before=edge, count=refine.revive_anchors)
+    inside: dict[int, int] = {}
+    for d in docs:
+        inside[d.story or 0] = inside.get(d.story or 0, 0) + 1
+    sizes = {s: n + len(anchors.get(s, ())) for s, n in inside.items()}
     seen = {d.key: d.story for d in docs}
     with _CACHE_LOCK:
         try:
@@ -258,6 +306,8 @@ def _refine(
                 cache=_CACHE,
                 vectors=vectors,
                 weights=weights,
+                story_sizes=sizes,
+                anchors=anchors,
             )
         finally:
             _CACHE.sims.clear()

@@ -137,7 +137,22 @@ class MemoryStore:
 
             docs = refine_scope(docs, touched, refine)
         sizes = {d.story: len(self._members.get(d.story, ())) for d in docs if d.story is not None}
-        result = stories_refine(docs=docs, params=params, refine=refine, links=links, cache=cache, story_sizes=sizes)
+        inside: dict[int, int] = defaultdict(int)
+        for d in docs:
+            inside[d.story or 0] += 1
+        seen = {d.key for d in docs}
+        anchors: dict[int, list[Doc]] = {}
+        if refine.revive_anchors:
+            for story, n in sizes.items():
+                if n > inside[story]:
+                    older = sorted(
+                        (self._docs[k] for k in self._members[story] if k not in seen),
+                        key=lambda d: (d.at, d.key),
+                    )
+                    anchors[story] = older[-refine.revive_anchors :]
+        result = stories_refine(
+            docs=docs, params=params, refine=refine, links=links, cache=cache, story_sizes=sizes, anchors=anchors
+        )
         if result.changed:
             self.stories_apply(moves=result.moves)
             self.moved_why.update(members_evidence(docs=docs, moves={}, keys=result.moves, params=params))

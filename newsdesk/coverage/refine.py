@@ -14,6 +14,12 @@ minutes, over the last 48 hours) looks at the window's articles together:
    ``split_max`` members in the window are left whole (their cost grows with
    the square of their size, and big stories are the ones the stream's
    centroid already holds together).
+   A story with members older than the window is not split on what the
+   window holds of it: its window members are bisected against its latest
+   older members (held as one group), and those that do not join them leave
+   when the two groups are apart by the same test (a story revived by
+   another event: a flight that landed in one year after a flight that
+   turned back days before).
 2. **Merge.** The pieces are indexed by their core terms (the heaviest
    terms of their members' summed vectors); pieces that share core terms
    are compared by the mean similarity of their members (at most
@@ -106,6 +112,11 @@ class RefineParams:
     merge_exclusive: bool = True  # pieces that each hold a core of their own do not merge
     merge_conflict: bool = True  # pieces whose cores disagree on who, where or which year do not merge
     split_max: int = 150  # stories with more members in the window are not split
+    # A story with members older than the window: its window part is set against its latest
+    # ``revive_anchors`` older members, and leaves as a story of its own where the two are apart
+    # (the bisection's test). 0: such a story is never split.
+    revive_anchors: int = 10
+    revive_older_min: int = 2  # fewer older members than this are no story to set the window part against
     core_terms: int = 8  # terms a piece is indexed under to find pieces worth comparing
     core_postings: int = 50  # a core term shared by more pieces than this is too common to find anything
     link_candidates: int = 8  # pieces compared with each piece, those sharing most core terms
@@ -297,8 +308,13 @@ class _Pass:
         spanning: set[int],
         vectors: Vectors | None = None,
         weights: Weights | None = None,
+        window: int | None = None,
+        anchors: Mapping[int, list[int]] | None = None,
     ):
         self.spanning = spanning
+        self.window = len(docs) if window is None else window  # docs[window:] are older stories' anchors
+        self.anchors = anchors or {}
+        self.detached: set[int] = set()  # members that left their spanning story: never its id again
         self.vectors = vectors
         self.weights = weights
         self.docs = docs
@@ -367,6 +383,50 @@ class _Pass:
             if self.refine.split_by_core and not cannot and len(seeds) == len(members):
                 groups = self._core_split(members, totals) or groups
         return [[members[x] for x in g] for g in groups]
+
+    def revived(self, story: int, members: list[int]) -> tuple[list[int], list[int]]:
+        """A story with members older than the window: (its window members that stay, those that leave).
+
+        Its latest older members (the anchors) are one group, held together, and its window
+        members are bisected against them by average linkage; the members that do not join
+        the anchors leave when the two groups are apart (:meth:`_apart`, the bisection's test).
+        """
+        anchors = self.anchors.get(story)
+        refine = self.refine
+        if not refine.revive_anchors or len(anchors or ()) < refine.revive_older_min:
+            return members, []
+        if len(members) > refine.split_max:
+            return members, []
+        local = set(members)
+        if any(i in local or j in local for i, j in (*self.cannot, *self.must)):
+            return members, []
+        anchors = anchors[-refine.revive_anchors :]
+        every = [*anchors, *members]
+        k = len(anchors)
+        memo = (0, *(self.docs[i].key for i in anchors), 0, *(self.docs[i].key for i in members))
+        known = self.cache.splits.get(memo)
+        if known is None:
+            known = [[self.docs[every[x]].key for x in g] for g in self._revived(every, k)]
+            self.cache.splits[memo] = known
+        index = {self.docs[i].key: i for i in members}
+        return [index[key] for key in known[0]], [index[key] for key in known[1]]
+
+    def _revived(self, every: list[int], k: int) -> tuple[list[int], list[int]]:
+        """(positions of ``every[k:]`` that stay with the anchors ``every[:k]``, those that leave)."""
+        totals: dict[Pair, float] = {}
+        with self._attach(every):
+            for x, i in enumerate(every):
+                for y in range(x + 1, len(every)):
+                    s = self.sim(i, every[y])
+                    if s > 0:
+                        totals[(x, y)] = s
+            seeds = [list(range(k))] + [[x] for x in range(k, len(every))]
+            groups = agglomerate(seeds, self._group_totals(seeds, totals), threshold=1e-9, blocked=set(), stop_at=2)
+            old = next(g for g in groups if 0 in g)
+            new = sorted(x for g in groups if 0 not in g for x in g)
+            if not new or not self._apart([old, new], totals, every):
+                return [x for x in range(k, len(every))], []
+        return [x for x in old if x >= k], new
 
     def _keys(self, i: int) -> set[str]:
         """What a member says about who, where and which year: its names (not figures), places and years."""
@@ -520,7 +580,7 @@ class _Pass:
         """How many of the window's articles hold each name, place or year (:attr:`OwnCore.local`)."""
         if self._held is None:
             held: dict[str, int] = defaultdict(int)
-            for i, doc in enumerate(self.docs):
+            for i, doc in enumerate(self.docs[: self.window]):
                 with _attached(None, (doc,), self.weights):  # one at a time: the weights stay compact
                     for k in self._keys(i):
                         held[k] += 1
@@ -602,7 +662,14 @@ class _Pass:
             by_story[s].append(i)
         pieces: list[tuple[int, list[int]]] = []  # (story it came from, members)
         for story in sorted(by_story):
-            groups = [by_story[story]] if story in self.spanning else self.split(by_story[story])
+            if story in self.spanning:
+                stay, leave = self.revived(story, by_story[story])
+                groups = [stay] if stay else []
+                if leave:
+                    self.detached.update(leave)
+                    groups += self.split(leave)
+            else:
+                groups = self.split(by_story[story])
             pieces.extend((story, g) for g in groups)
         # Age order: the lower index absorbs the other in the merge.
         pieces.sort(key=lambda sp: (sp[0], -len(sp[1]), sp[1][0]))
@@ -621,7 +688,14 @@ class _Pass:
             for i in group:
                 counts[stories[i]] += 1
             ranked = sorted(counts.items(), key=lambda sc: (-sc[1], sc[0]))
-            choice = next((s for s, _ in ranked if s not in taken), None)
+            choice = next(
+                (
+                    s
+                    for s, _ in ranked
+                    if s not in taken and not all(i in self.detached for i in group if stories[i] == s)
+                ),
+                None,
+            )
             if choice is None:
                 next_new[0] -= 1
                 choice = next_new[0]
@@ -641,6 +715,7 @@ def stories_refine(
     story_sizes: Mapping[int, int] | None = None,
     vectors: Vectors | None = None,
     weights: Weights | None = None,
+    anchors: Mapping[int, Sequence[Doc]] | None = None,
 ) -> Refinement:
     """Re-examine the stories of ``docs`` (each with its current ``story``); return the moves to make.
 
@@ -648,8 +723,12 @@ def stories_refine(
     cannot-linked pair never ends in one story, a must-linked pair never in
     two; links naming an article outside ``docs`` are ignored.
     ``story_sizes`` (story -> all its members, in the window or not): a
-    story with members older than the window is not split, since the pass
-    does not see what holds it together; it may still absorb fragments.
+    story with members older than the window is not split on its window
+    members alone, since the pass does not see what holds it together; it
+    may still absorb fragments. ``anchors`` (story -> its latest older
+    members, oldest first) are what such a story's window members are set
+    against (:attr:`RefineParams.revive_anchors`): those that do not hold with
+    them leave as a story of their own, and the story keeps its id.
     ``cache`` may be kept by a caller that runs passes over overlapping
     windows (:class:`RefineCache`); the result is the same without it.
     ``vectors``: the documents' sentence vectors kept apart (:class:`Vectors`;
@@ -670,8 +749,16 @@ def stories_refine(
     for d in docs:
         inside[d.story or 0] += 1
     spanning = {s for s, n in (story_sizes or {}).items() if n > inside.get(s, 0)}
+    every = list(docs)
+    held: dict[int, list[int]] = {}
+    for s, older in sorted((anchors or {}).items()):
+        if s in spanning and older:
+            held[s] = list(range(len(every), len(every) + len(older)))
+            every.extend(older)
     work = _Pass(
-        docs,
+        every,
+        window=len(docs),
+        anchors=held,
         params=params,
         refine=refine,
         cannot=cannot,
@@ -699,7 +786,7 @@ def stories_refine(
             result.moves[doc.key] = stories[i]
     for story, members in sorted(old.items()):
         targets = {stories[i] for i in members}
-        if story not in new and len(targets) == 1:
+        if story not in new and len(targets) == 1 and story not in spanning:  # (older members: not emptied)
             result.merged[story] = targets.pop()
         elif any(t < 0 for t in targets):
             result.split.append(story)
