@@ -78,12 +78,9 @@ def test_uci_headlines_meet_the_clustering_target(corpora):
 
 
 @pytest.mark.slow  # reads a whole evaluation corpus
-@pytest.mark.xfail(
-    # multilingual-e5-small reads 0.9299, printed 0.930: on the bar by rounding, not strict there.
-    strict=not (SEMANTIC and not DEFAULT_ENCODER),
-    reason="target F1 0.93 not reached (0.925 USE v3, 0.928 lexical, 0.9299 e5)",
-)
 def test_giveme5w1h_meets_the_clustering_target(corpora):
+    """0.935 USE v3, 0.943 lexical, 0.934 e5 (h24g5: a revived story's new event leaves it; 0.925, 0.928,
+    0.930 before)."""
     assert giveme(corpora)["bcubed_f1"] >= 0.93
 
 
@@ -109,12 +106,13 @@ def test_quality_does_not_regress_below_what_was_measured(corpora):
     """Floors a little under the committed figures: a change that loses quality fails here.
 
     Streaming plus refinement, with the default install's multilingual encoder (docs/benchmarks.md,
-    "Same-kind events by their own cores", "Headlines without lead", "Late reports" and "h19g5"): UCI
-    0.840, giveme5w1h 0.925, SemEval 0.689 / 0.858, ECB+ 0.930 (P 0.940); without it (lexical) 0.818,
-    0.928, 0.663 / 0.846, 0.936 (P 0.939); e5 ECB+ 0.927 (P 0.944) (h23q's own cores of local words).
+    "Same-kind events by their own cores", "Headlines without lead", "Late reports", "h19g5" and "h24g5"):
+    UCI 0.840, giveme5w1h 0.935, SemEval 0.707 / 0.861, ECB+ 0.930 (P 0.940); without it (lexical) 0.818,
+    0.943, 0.679 / 0.850, 0.936 (P 0.939); e5 ECB+ 0.927 (P 0.944) (h23q's own cores of local words), giveme5w1h
+    0.934.
     """
     assert uci(corpora)["bcubed_f1"] >= (0.83 if DEFAULT_ENCODER else 0.805)
-    assert giveme(corpora)["bcubed_f1"] >= 0.918
+    assert giveme(corpora)["bcubed_f1"] >= 0.93
     same_kind = ecbplus(corpora)
     assert same_kind["bcubed_f1"] >= 0.92 and same_kind["precision"] >= 0.925
     got = semeval(corpora)
