@@ -185,42 +185,52 @@ def _window_docs(*, since: datetime, limit: int) -> tuple[list[Doc], Vectors | N
     return docs, Vectors(keys, matrix[: len(keys)]), weights
 
 
-def _older_members(docs: list[Doc], *, before: float, count: int) -> dict[int, list[Doc]]:
+def _older_members(
+    docs: list[Doc], *, before: float, count: int, weights: Weights, vectors: Vectors | None
+) -> tuple[dict[int, list[Doc]], Vectors | None]:
     """The latest ``count`` (or fewer) members of each of ``docs``' stories published before ``before``,
-    oldest first, with their sentence vectors: what a story spanning the window's edge is set against
+    oldest first: what a story spanning the window's edge is set against
     (:attr:`~newsdesk.coverage.refine.RefineParams.revive_anchors`; with 0, one each: the stories that
-    span the edge, which the pass does not split). One read for all stories."""
+    span the edge, which the pass does not split). One read for all stories. Their weights are kept
+    in ``weights`` as the window's are, and their sentence vectors join the window's (``vectors``)
+    in one float16 matrix, which is returned."""
     stories = sorted({d.story for d in docs if d.story is not None})
     if not stories:
-        return {}
+        return {}, vectors
     rank = Window(RowNumber(), partition_by=F("article__story_id"), order_by=(F("at").desc(), F("article_id").desc()))
-    rows = list(
+    rows = (
         CoverageDoc.objects.filter(article__story_id__in=stories, at__lt=before)
         .annotate(rank=rank)
         .filter(rank__lte=max(count, 1))
         .values_list("article_id", "at", "terms", "names", "article__story_id")
     )
-    embedded: dict[int, Any] = {}
-    if rows and semantic_enabled():
-        import numpy as np
-
-        from newsdesk.models import CoverageEmbedding
-
-        width = None
-        for key, data in CoverageEmbedding.objects.filter(article_id__in=[r[0] for r in rows]).values_list(
-            "article_id", "vector"
-        ):
-            if data is None:
-                continue
-            row = np.frombuffer(data, dtype=np.float16).astype(np.float32)
-            width = width or len(row)
-            if len(row) == width:
-                embedded[key] = row
     out: dict[int, list[Doc]] = {}
     for key, at, terms, names, story in sorted(rows, key=lambda r: (r[1], r[0])):
-        doc = Doc(key=key, at=at, terms=terms, grams={}, names=names, story=story, embedding=embedded.get(key))
+        doc = weights.keep(Doc(key=key, at=at, terms=_interned(terms), grams={}, names=_interned(names), story=story))
         out.setdefault(story, []).append(doc)
-    return out
+    if not out or not semantic_enabled():
+        return out, vectors
+    import numpy as np
+
+    from newsdesk.models import CoverageEmbedding
+
+    width = vectors.matrix.shape[1] if vectors is not None else None
+    keys: list[int] = []
+    found: list[Any] = []
+    older = [d.key for ds in out.values() for d in ds]
+    for key, data in CoverageEmbedding.objects.filter(article_id__in=older).values_list("article_id", "vector"):
+        if data is None:
+            continue
+        row = np.frombuffer(data, dtype=np.float16)  # as stored, as the window's
+        width = width or len(row)
+        if len(row) == width:  # another model's vector, not yet replaced: none
+            keys.append(key)
+            found.append(row)
+    if not found:
+        return out, vectors
+    if vectors is None:
+        return out, Vectors(keys, np.stack(found))
+    return out, Vectors([*vectors.row, *keys], np.concatenate([vectors.matrix, np.stack(found)]))
 
 
 def _interned(weights: dict[str, float]) -> dict[str, float]:
@@ -290,7 +300,7 @@ def _refine(
     edge = docs[0].at if len(docs) >= refine.window_articles else since.timestamp()
     if touched is not None:
         docs = refine_scope(docs, touched, refine, weights=weights)
-    anchors = _older_members(docs, before=edge, count=refine.revive_anchors)
+    anchors, vectors = _older_members(docs, before=edge, count=refine.revive_anchors, weights=weights, vectors=vectors)
     inside: dict[int, int] = {}
     for d in docs:
         inside[d.story or 0] = inside.get(d.story or 0, 0) + 1
