@@ -32,7 +32,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F, Window
@@ -202,10 +201,11 @@ def _older_members(
         CoverageDoc.objects.filter(article__story_id__in=stories, at__lt=before)
         .annotate(rank=rank)
         .filter(rank__lte=max(count, 1))
+        .order_by("at", "article_id")
         .values_list("article_id", "at", "terms", "names", "article__story_id")
     )
     out: dict[int, list[Doc]] = {}
-    for key, at, terms, names, story in sorted(rows, key=lambda r: (r[1], r[0])):
+    for key, at, terms, names, story in rows.iterator(chunk_size=2000):  # streamed, as the window's
         doc = weights.keep(Doc(key=key, at=at, terms=_interned(terms), grams={}, names=_interned(names), story=story))
         out.setdefault(story, []).append(doc)
     if not out or not semantic_enabled():
@@ -214,23 +214,27 @@ def _older_members(
 
     from newsdesk.models import CoverageEmbedding
 
-    width = vectors.matrix.shape[1] if vectors is not None else None
-    keys: list[int] = []
-    found: list[Any] = []
     older = [d.key for ds in out.values() for d in ds]
-    for key, data in CoverageEmbedding.objects.filter(article_id__in=older).values_list("article_id", "vector"):
+    keys: list[int] = list(vectors.row) if vectors is not None else []
+    base = len(keys)
+    matrix = None
+    if vectors is not None:
+        matrix = np.empty((base + len(older), vectors.matrix.shape[1]), dtype=np.float16)
+        matrix[:base] = vectors.matrix
+    rows = CoverageEmbedding.objects.filter(article_id__in=older).values_list("article_id", "vector")
+    for key, data in rows.iterator(chunk_size=2000):
         if data is None:
             continue
         row = np.frombuffer(data, dtype=np.float16)  # as stored, as the window's
-        width = width or len(row)
-        if len(row) == width:  # another model's vector, not yet replaced: none
-            keys.append(key)
-            found.append(row)
-    if not found:
+        if matrix is None:
+            matrix = np.empty((len(older), len(row)), dtype=np.float16)
+        if len(row) != matrix.shape[1]:  # another model's vector, not yet replaced: none
+            continue
+        matrix[len(keys)] = row
+        keys.append(key)
+    if matrix is None or len(keys) == base:
         return out, vectors
-    if vectors is None:
-        return out, Vectors(keys, np.stack(found))
-    return out, Vectors([*vectors.row, *keys], np.concatenate([vectors.matrix, np.stack(found)]))
+    return out, Vectors(keys, matrix[: len(keys)])
 
 
 def _interned(weights: dict[str, float]) -> dict[str, float]:
