@@ -161,9 +161,12 @@ def _grams_column(params: Params, column: str) -> str:
     are the longest part of a stored vector (hundreds of character n-grams
     per article): not sending and not decoding them is most of the read's
     transfer and JSON work. The article's own grams are still weighted,
-    stored and counted, so turning the weight on needs no rebuild.
+    stored and counted, so turning the weight on needs no rebuild. NULL, not
+    an empty object: the read returns binary results, and psycopg decodes
+    every jsonb value it is sent (a ``json.loads`` per candidate for ``{}``);
+    the reader makes it an empty vector.
     """
-    return column if params.weight_grams else "'{}'::jsonb"
+    return column if params.weight_grams else "NULL::jsonb"
 
 
 # The candidate read's packed documents and centroids, unpacked once per worker
@@ -546,7 +549,13 @@ class DbStore:
                 else:
                     doc_terms, doc_names = json_value(terms_), json_value(names)
                 self._docs[key] = Doc(
-                    key=key, at=at, terms=doc_terms, names=doc_names, grams=json_value(grams), story=story, _split=split
+                    key=key,
+                    at=at,
+                    terms=doc_terms,
+                    names=doc_names,
+                    grams={} if grams is None else json_value(grams),
+                    story=story,
+                    _split=split,
                 )
         return found
 
