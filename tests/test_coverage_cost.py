@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.db import connection, transaction
@@ -281,3 +283,137 @@ def test_document_frequencies_are_read_by_key_probes_whatever_the_statistics(pla
             cursor.execute("RESET plan_cache_mode")
     assert "Index Scan using newsdesk_coverageterm_pkey" in shown and "Seq Scan" not in shown, shown
     assert found == {f"t{i:05d}": 1 + i % 7 for i in every}
+
+
+# The assignment's statements on this connection, with how often PostgreSQL planned each.
+_PLANS_SQL = (
+    "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements "
+    "WHERE statement LIKE 'WITH %%' OR statement LIKE 'SELECT u.term%%' OR statement LIKE 'SELECT s.id, s.merged%%'"
+)
+
+
+def _plans() -> dict[str, tuple[int, int]]:
+    with pg_cursor() as cursor:
+        cursor.execute(_PLANS_SQL)
+        return {statement[:20]: (generic, custom) for statement, generic, custom in cursor.fetchall()}
+
+
+def _plan_cache_mode() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('plan_cache_mode')")
+        return cursor.fetchone()[0]
+
+
+def _stream(count: int) -> list[Article]:
+    """A stream with joins, new stories and a same-kind event: giveme5w1h's first articles when at hand."""
+    path = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "coverage" / "giveme5w1h.jsonl"
+    if path.exists():
+        with path.open(encoding="utf-8") as fh:
+            rows = [json.loads(line) for _, line in zip(range(count), fh, strict=False)]
+        pairs = [(r["title"], r["text"][:600]) for r in rows]
+    else:
+        pairs = [*QUAKE, ("Federal Reserve raises interest rates", "Jerome Powell spoke on inflation."), *QUAKE]
+    return [_article(title, summary, minutes=7 * i) for i, (title, summary) in enumerate(pairs)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_assignment_statements_are_planned_once_and_decide_as_when_planned_each_time(settings, monkeypatch):
+    """PostgreSQL ran three of the assignment's statements (document frequencies, the optimistic
+    read's check, the write) with a plan made afresh at each execution (its cost rule prefers a
+    custom plan when an array parameter is shorter than the ten elements it assumes): the
+    connection now keeps one plan per statement. Plans never change what a statement returns:
+    the same stream, planned each time, gives the same stories and scores."""
+    if connection.vendor != "postgresql":
+        pytest.skip("plan caching is PostgreSQL's")
+    settings.NEWSDESK_COVERAGE_PREPARED_STATEMENTS = True
+
+    def run(articles: list[Article]) -> tuple[set[frozenset[int]], list[float | None], dict[str, tuple[int, int]]]:
+        connection.close()  # a fresh connection: statements prepared and planned anew
+        for article in articles:
+            article_assign_story(article=article)
+        stored = Article.objects.filter(id__in=[a.id for a in articles]).order_by("id")
+        rows = list(stored.values_list("id", "story_id", "story_score"))
+        position = {a.id: i for i, a in enumerate(articles)}
+        groups: dict[int, set[int]] = {}
+        for key, story, _ in rows:
+            groups.setdefault(story, set()).add(position[key])
+        return {frozenset(g) for g in groups.values()}, [score for _, _, score in rows], _plans()
+
+    once_articles = _stream(60)
+    once, once_scores, once_plans = run(once_articles)
+    assert _plan_cache_mode() == "force_generic_plan"
+    assert len(once_plans) >= 4 and all(generic >= 1 and custom == 0 for generic, custom in once_plans.values()), (
+        once_plans
+    )
+    assert 1 < len(once) < len(once_articles)  # joins and new stories both
+
+    # The same stream again on an emptied index, each execution planned for its own parameters.
+    from newsdesk.coverage import sql
+
+    Article.objects.all().delete()
+    from newsdesk.coverage.dbstore import store_reset
+
+    store_reset()
+    monkeypatch.setattr(
+        sql, "_plans_generic", lambda conn, cursor: cursor.execute("SET plan_cache_mode = force_custom_plan")
+    )
+    each, each_scores, each_plans = run(_stream(60))
+    assert all(generic == 0 and custom >= 1 for generic, custom in each_plans.values()), each_plans
+    assert each == once
+    assert each_scores == pytest.approx(once_scores, abs=1e-12)
+    connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_plan_setting_survives_a_rolled_back_first_transaction(settings):
+    """A SET inside a transaction is undone by its rollback: the next transaction sets it again."""
+    if connection.vendor != "postgresql":
+        pytest.skip("plan caching is PostgreSQL's")
+    settings.NEWSDESK_COVERAGE_PREPARED_STATEMENTS = True
+    connection.close()
+    first, second = _article(*QUAKE[0]), _article(*QUAKE[1], minutes=1)
+
+    class Undone(Exception):
+        pass
+
+    with pytest.raises(Undone), transaction.atomic():
+        article_assign_story(article=first)
+        assert _plan_cache_mode() == "force_generic_plan"
+        raise Undone
+    assert _plan_cache_mode() == "auto"  # rolled back with the transaction
+    article_assign_story(article=second)
+    assert _plan_cache_mode() == "force_generic_plan"
+    article_assign_story(article=first)
+    assert _plan_cache_mode() == "force_generic_plan"
+    assert all(custom == 0 for _, custom in _plans().values())
+    connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_plan_setting_without_prepared_statements(settings):
+    if connection.vendor != "postgresql":
+        pytest.skip("plan caching is PostgreSQL's")
+    settings.NEWSDESK_COVERAGE_PREPARED_STATEMENTS = False
+    connection.close()
+    article_assign_story(article=_article(*QUAKE[0]))
+    assert _plan_cache_mode() == "auto"
+    connection.close()
+
+
+@pytest.mark.django_db
+def test_array_parameters_sent_as_literals_arrive_element_for_element():
+    from newsdesk.coverage.sql import pg_array
+
+    texts = ["", "plain", "two words", 'a "quoted" word', "back\\slash", "{braces},comma", "NULL", "ñandú", '\\"']
+    numbers = [0, -1, 2**63 - 1, -(2**63), 42]
+    flags = [True, False, True]
+    assert pg_array([]) == "{}"
+    if connection.vendor != "postgresql":
+        return
+    with pg_cursor() as cursor:
+        pg_execute(
+            cursor,
+            "SELECT %s::text[], %s::bigint[], %s::boolean[], %s::text[]",
+            [pg_array(texts), pg_array(numbers), pg_array(flags), pg_array([])],
+        )
+        assert cursor.fetchone() == (texts, numbers, flags, [])

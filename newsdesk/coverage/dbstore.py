@@ -105,7 +105,7 @@ from .dbwrite import (
 )
 from .docpack import centroid_unpack, doc_unpack
 from .engine import Candidate, Doc, Params, names_split
-from .sql import json_value, pg_cursor, pg_execute, pg_plans_refresh, utc_datetime
+from .sql import json_value, pg_array, pg_cursor, pg_execute, pg_plans_refresh, utc_datetime
 from .storycounts import story_first_member
 
 
@@ -318,13 +318,13 @@ class DbStore:
             sql = DF_SQL.format(table=CoverageTerm._meta.db_table)
             with pg_cursor() as cursor:
                 if not self._save_pending:
-                    pg_execute(cursor, sql, [wanted])
+                    pg_execute(cursor, sql, [pg_array(wanted)])
                 else:
                     # The article's check (or guarded update) and this read in one round trip (a pipeline).
                     with pg_cursor() as first:
                         with connection.connection.pipeline():
                             pg_execute(first, *self._save_statement())
-                            pg_execute(cursor, sql, [wanted])
+                            pg_execute(cursor, sql, [pg_array(wanted)])
                         self._save_checked(first.rowcount)  # known once the pipeline synced
                 rows = {term: df for term, df in cursor.fetchall() if df is not None}
         else:
@@ -366,7 +366,7 @@ class DbStore:
         plan = self._lock_plan(index=index, search=search)
         if plan is not None and plan[0]:
             with pg_cursor() as cursor:
-                pg_execute(cursor, LOCK_SQL, list(plan))
+                pg_execute(cursor, LOCK_SQL, [pg_array(plan[0]), pg_array(plan[1])])
 
     def _lock_plan(self, *, index: Sequence[str], search: Sequence[str]) -> tuple[list[int], list[bool]] | None:
         """The lock statement's parameters, once (None when already locked); marks the store locked."""
@@ -510,7 +510,7 @@ class DbStore:
             "WHERE l.merged_into_id IS NULL"
         )
         params = [
-            list(terms),
+            pg_array(terms),
             utc_datetime(since),
             utc_datetime(until),
             per_term,
@@ -525,7 +525,7 @@ class DbStore:
                 pg_execute(cursor, sql, params, binary=True)
             else:
                 with connection.connection.pipeline():
-                    pg_execute(cursor, LOCK_SQL, list(lock))
+                    pg_execute(cursor, LOCK_SQL, [pg_array(lock[0]), pg_array(lock[1])])
                     pg_execute(cursor, sql, params, binary=True)
             rows = cursor.fetchall()
         found = []
@@ -617,7 +617,9 @@ class DbStore:
     def _check_send(self, cursor, ids: list[int]) -> None:
         """Queue the savepoint and the stories' lock-and-compare; the stories count as locked from here."""
         cursor.execute(f"SAVEPOINT {SETTLE_SAVEPOINT}")
-        pg_execute(cursor, SETTLE_SQL.format(sto=Story._meta.db_table, cent=CoverageStory._meta.db_table), [ids, ids])
+        pg_execute(
+            cursor, SETTLE_SQL.format(sto=Story._meta.db_table, cent=CoverageStory._meta.db_table), [pg_array(ids)] * 2
+        )
         self.locked_stories = set(ids)
 
     def _check_holds(self, cursor) -> bool:

@@ -141,6 +141,29 @@ def pg_plans_refresh(*, size: int) -> bool:
     return True
 
 
+def pg_array(values: Iterable[int | bool | str]) -> str:
+    """An array parameter as PostgreSQL's array literal, for a statement that casts it (``%s::text[]``).
+
+    psycopg adapts a Python list element by element in Python, after a pass
+    over the whole list to choose the element type: about 60 us for a list of
+    24 integers, 8 times what joining the literal costs, and an assignment
+    sends a few hundred elements (its terms, their lock keys and modes, its
+    candidate stories). Sent as text, the statement's cast parses it.
+    Integers and booleans are written as they are; every string is quoted,
+    with its backslashes and double quotes escaped, so any text (commas,
+    braces, spaces, the word NULL, the empty string) is one element as given.
+    """
+    out = []
+    for value in values:
+        if isinstance(value, bool):
+            out.append("t" if value else "f")
+        elif isinstance(value, int):
+            out.append(str(value))
+        else:
+            out.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "{" + ",".join(out) + "}"
+
+
 def pg_prepared_count() -> int:
     """How many statements this connection holds prepared (for tests and the bench)."""
     with pg_cursor() as cursor:
