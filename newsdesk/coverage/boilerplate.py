@@ -27,6 +27,7 @@ and :func:`lead_strip`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections import defaultdict
@@ -56,7 +57,9 @@ def _key(words: Iterable[str]) -> str:
 
 
 def _words(text: str) -> list[str]:
-    return [w for w in (word_fold(m) for m in _WORD.findall(text)) if not any(c.isdigit() for c in w)]
+    # A word of letters only holds no figure (no character is both a letter and a digit):
+    # only the others are read character by character.
+    return [w for w in (word_fold(m) for m in _WORD.findall(text)) if w.isalpha() or not any(c.isdigit() for c in w)]
 
 
 def title_key(title: str) -> str:
@@ -86,8 +89,15 @@ def titles_unrelated(titles: Iterable[frozenset[str]]) -> int:
 
 def lead_segments(text: str) -> list[tuple[str, str | None]]:
     """(segment, key) of the lead's start, in order; key None for a lead too short to judge."""
+    return list(_segments(text[:LEAD_CHARS]))
+
+
+# Kept per process for the leads of about one enrichment batch: each lead is cut when its
+# segments are counted (original and English) and again when the features strip them.
+@functools.lru_cache(maxsize=256)
+def _segments(text: str) -> tuple[tuple[str, str | None], ...]:
     pieces: list[tuple[str, list[str]]] = []
-    for raw in _SPLIT.split(text[:LEAD_CHARS]):
+    for raw in _SPLIT.split(text):
         if not raw:
             continue
         words = _words(raw)
@@ -96,7 +106,7 @@ def lead_segments(text: str) -> list[tuple[str, str | None]]:
             pieces[-1] = (last + raw, last_words + words)
         else:
             pieces.append((raw, words))
-    return [(raw, _key(words) if len(words) >= SEGMENT_WORDS else None) for raw, words in pieces]
+    return tuple((raw, _key(words) if len(words) >= SEGMENT_WORDS else None) for raw, words in pieces)
 
 
 def lead_keys(text: str) -> list[str]:

@@ -104,7 +104,7 @@ from .dbwrite import (
     story_merge,
 )
 from .docpack import centroid_unpack, doc_unpack
-from .engine import Candidate, Doc, Params, names_split
+from .engine import Candidate, Doc, Params, names_split, names_words
 from .sql import json_value, pg_array, pg_cursor, pg_execute, pg_plans_refresh, utc_datetime
 from .storycounts import story_first_member
 
@@ -189,10 +189,13 @@ CENTROIDS_KEPT = 128
 
 
 @functools.lru_cache(maxsize=DOCS_KEPT)
-def _doc_unpacked(packed: bytes) -> tuple[dict[str, float], dict[str, float], tuple[dict[str, float], frozenset[str]]]:
-    """(terms, names, the names' split) of a packed document; shared, read only."""
+def _doc_unpacked(
+    packed: bytes,
+) -> tuple[dict[str, float], dict[str, float], tuple[dict[str, float], frozenset[str]], frozenset[str]]:
+    """(terms, names, the names' split, the name words) of a packed document; shared, read only."""
     terms, names = doc_unpack(packed)
-    return terms, names, names_split(names)
+    split = names_split(names)
+    return terms, names, split, names_words(split[0])
 
 
 @functools.lru_cache(maxsize=CENTROIDS_KEPT)
@@ -543,9 +546,9 @@ class DbStore:
             if self.with_vectors:
                 self.vectors[key] = vector
             if at is not None and story is not None:
-                split = None
+                split = words = None
                 if packed is not None:
-                    doc_terms, doc_names, split = _doc_unpacked(packed)
+                    doc_terms, doc_names, split, words = _doc_unpacked(packed)
                 else:
                     doc_terms, doc_names = json_value(terms_), json_value(names)
                 self._docs[key] = Doc(
@@ -556,6 +559,7 @@ class DbStore:
                     grams={} if grams is None else json_value(grams),
                     story=story,
                     _split=split,
+                    _words=words,
                 )
         return found
 

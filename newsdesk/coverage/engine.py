@@ -209,12 +209,19 @@ class Doc:
     story: int | None = None
     embedding: Any = None  # unit-length numpy vector from the semantic backend, or None
     _split: tuple[dict[str, float], frozenset[str]] | None = field(default=None, repr=False, compare=False)
+    _words: frozenset[str] | None = field(default=None, repr=False, compare=False)
 
     def split_names(self) -> tuple[dict[str, float], frozenset[str]]:
         """(name stems -> idf, particulars), read once from ``names``."""
         if self._split is None:
             self._split = names_split(self.names)
         return self._split
+
+    def name_words(self) -> frozenset[str]:
+        """The name stems that are words (:func:`names_words`), read once."""
+        if self._words is None:
+            self._words = names_words(self.split_names()[0])
+        return self._words
 
     @property
     def particulars(self) -> frozenset[str]:
@@ -228,6 +235,11 @@ class Doc:
         """The article's most distinctive terms: what it is indexed and searched under."""
         ranked = sorted(self.terms.items(), key=lambda kv: (-kv[1], kv[0]))
         return [t for t, _ in ranked[:count]]
+
+
+def names_words(stems: Iterable[str]) -> frozenset[str]:
+    """The name stems that are words, not figures: what :func:`particulars_relation` compares as who."""
+    return frozenset(n for n in stems if not n[:1].isdigit())
 
 
 def names_split(names: dict[str, float]) -> tuple[dict[str, float], frozenset[str]]:
@@ -331,8 +343,10 @@ def doc_build(*, key: int, at: float, features: Features, store: Store, params: 
 def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
     if len(a) > len(b):
         a, b = b, a
-    # Terms missing from b add exactly 0.0: skipping them gives the same sum, in the same order.
-    return sum(v * b[k] for k, v in a.items() if k in b)
+    # Terms missing from b add exactly 0.0: skipping them gives the same sum, in the same order
+    # (the shared keys in a's order, each product a[k] * b[k], summed left to right).
+    shared = [k for k in a if k in b]
+    return sum(map(operator.mul, map(a.__getitem__, shared), map(b.__getitem__, shared)))
 
 
 def _name_overlap(a: dict[str, float], b: dict[str, float]) -> float:
@@ -370,7 +384,14 @@ def _place_words(parts: frozenset[str]) -> frozenset[str]:
 
 
 def particulars_relation(
-    a: frozenset[str], b: frozenset[str], names_a: Iterable[str], names_b: Iterable[str], *, params: Params
+    a: frozenset[str],
+    b: frozenset[str],
+    names_a: Iterable[str],
+    names_b: Iterable[str],
+    *,
+    params: Params,
+    words_a: frozenset[str] | None = None,
+    words_b: frozenset[str] | None = None,
 ) -> tuple[float, bool]:
     """How the particulars of two sides move their score, and whether they conflict on many kinds.
 
@@ -379,7 +400,8 @@ def particulars_relation(
     by 1 - that kind's conflict penalty), sharing one is evidence of one (by
     1 + its bonus). A side silent on a kind says nothing. The flag says
     whether they conflict on ``conflict_many_kinds`` kinds or more and share
-    ``conflict_many_shared`` or fewer (``Params.conflict_many``).
+    ``conflict_many_shared`` or fewer (``Params.conflict_many``). ``words_a`` /
+    ``words_b``: ``names_words(names_a)`` / ``(names_b)`` when the caller keeps them.
     """
     factor = 1.0
     shared_kinds = conflict_kinds = 0
@@ -406,8 +428,8 @@ def particulars_relation(
                 else:
                     factor *= 1.0 + shared
                     shared_kinds += 1
-    wa = {n for n in names_a if not n[:1].isdigit()}
-    wb = {n for n in names_b if not n[:1].isdigit()}
+    wa = names_words(names_a) if words_a is None else words_a
+    wb = names_words(names_b) if words_b is None else words_b
     if len(wa) >= params.names_min and len(wb) >= params.names_min:
         if wa.isdisjoint(wb):
             factor *= 1.0 - params.conflict_names
@@ -439,13 +461,14 @@ def particulars_factor(
     *,
     params: Params,
     pair: bool = False,
+    words_a: frozenset[str] | None = None,
 ) -> float:
     """How the particulars of two articles (``pair``) or an article and a story's core move their score.
 
     See :func:`particulars_relation`; between two articles, many kinds in
     conflict and few shared push further (``Params.conflict_many``).
     """
-    factor, many = particulars_relation(a, b, names_a, names_b, params=params)
+    factor, many = particulars_relation(a, b, names_a, names_b, params=params, words_a=words_a)
     if pair and many:
         factor *= 1.0 - params.conflict_many
     return factor
@@ -469,7 +492,9 @@ def _doc_similarity(a: Doc, b: Doc, *, params: Params) -> tuple[float, bool]:
         cosine = float(a.embedding @ b.embedding)
         lexical = _semantic_mix(lexical, cosine, params=params, terms=min(len(a.terms), len(b.terms)))
     # particulars_factor(..., pair=True), keeping the flag for the caller.
-    factor, many = particulars_relation(parts_a, parts_b, names_a, names_b, params=params)
+    factor, many = particulars_relation(
+        parts_a, parts_b, names_a, names_b, params=params, words_a=a.name_words(), words_b=b.name_words()
+    )
     if many:
         factor *= 1.0 - params.conflict_many
     return min(1.0, lexical * factor) * _time_factor(a, b, params=params), many
@@ -485,6 +510,9 @@ def story_core(members: Sequence[Doc], *, share: float) -> tuple[frozenset[str],
     if not members:
         return frozenset(), frozenset()
     need = max(1.0, share * len(members))
+    if len(members) == 1:  # what the counts below give for one member, without them
+        stems, ps = members[0].split_names()
+        return ps if need <= 1 else frozenset(), frozenset(n for n, w in stems.items() if w >= need)
     parts: Counter[str] = Counter()
     names: Counter[str] = Counter()
     for m in members:
@@ -641,7 +669,9 @@ def doc_assign(
                 cs = _semantic_mix(cs, float(doc.embedding @ sem_cent) / sem_norm, params=params, terms=len(doc.terms))
             cs *= _time_factor(doc, match, params=params)
             core_parts, core_names = story_core([d for _, d in by_story[story_key]], share=params.core_share)
-            cs *= particulars_factor(doc.particulars, core_parts, doc.name_stems, core_names, params=params)
+            cs *= particulars_factor(
+                doc.particulars, core_parts, doc.name_stems, core_names, params=params, words_a=doc.name_words()
+            )
             mixed = (1 - params.centroid_weight) * member_score + params.centroid_weight * min(1.0, cs)
             # A story none of whose members the article could share (many
             # kinds in conflict with each, ``conflict_many``): the summed
@@ -711,7 +741,10 @@ def late_joinable(doc: Doc, score: float, members: Sequence[Doc], *, params: Par
         return False
     core_parts, core_names = story_core(members, share=params.core_share)
     stems = doc.name_stems
-    if particulars_factor(doc.particulars, core_parts, stems, core_names, params=params) < 1.0:
+    if (
+        particulars_factor(doc.particulars, core_parts, stems, core_names, params=params, words_a=doc.name_words())
+        < 1.0
+    ):
         return False
     rare = _late_rare_names(core_names, stems, params=params, n_docs=n_docs)
     if len(rare) < params.late_names_min:
