@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from newsdesk.coverage import dbboilerplate, semantic
+from newsdesk.coverage import boilerplate, dbboilerplate, semantic
 from newsdesk.coverage.boilerplate import TITLES_KEPT, BoilerplateCounts, lead_keys, lead_segments, lead_strip
 from newsdesk.coverage.dbboilerplate import articles_boilerplate, boilerplate_prune, boilerplate_segments
 from newsdesk.coverage.engine import Params
@@ -281,3 +281,32 @@ def test_a_batch_read_in_chunks_finds_what_one_read_finds(monkeypatch):
     monkeypatch.setattr(dbboilerplate, "_IN_CHUNK", 1)
     assert articles_boilerplate(batch, record=False) == whole
     assert set(whole.values()) == {frozenset(lead_keys(TAGLINE))}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Zürich's 2nd ring road closed; café au lait x²",
+        "Ciudad de México: 12 muertos; el día ٣ de noviembre (①) y 4K",
+        "Moskau meldet ²³ neue Fälle ohne Zahl",
+        "",
+    ],
+)
+def test_words_drop_the_same_figures_as_the_character_rule(text):
+    """A word of letters only skips the per-character test: the words kept are those it keeps."""
+    folded = [boilerplate.word_fold(m) for m in boilerplate._WORD.findall(text)]
+    assert boilerplate._words(text) == [w for w in folded if not any(c.isdigit() for c in w)]
+
+
+def test_a_lead_cut_again_gives_the_same_segments_and_a_list_of_its_own():
+    lead = "Read the full story at Example News. Your IP 10.0.0.1 is logged. Sentence three is here now."
+    boilerplate._segments.cache_clear()
+    first = lead_segments(lead)
+    first.append(("changed by the caller", None))
+    second = lead_segments(lead)
+    assert boilerplate._segments.cache_info().hits == 1
+    assert second == first[:-1] and second is not first
+    boilerplate._segments.cache_clear()
+    assert lead_segments(lead) == second
+    # Only the start is cut: a longer lead's tail changes nothing.
+    assert lead_segments(lead + " x" * 1000) == lead_segments((lead + " x" * 1000)[: boilerplate.LEAD_CHARS])

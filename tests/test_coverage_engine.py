@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from newsdesk.coverage import engine
 from newsdesk.coverage.engine import Params, _story_quiet, doc_assign
 from newsdesk.coverage.memory import MemoryStore
 from newsdesk.coverage.text import text_features
@@ -232,3 +233,68 @@ def test_the_late_work_cut_decides_as_the_full_late_search(monkeypatch):
     # And the late report did join its story, 210 days on, in both (the late tier is exercised).
     late_key = len(FILLER) + len(ZOO) + len(ZOO_LATE_NAMELESS) + 1
     assert cut[late_key - 1][0] == cut[len(FILLER)][0]
+
+
+def _sides(seed: int):
+    import random
+
+    rng = random.Random(seed)
+    words = [f"w{i}" for i in range(60)] + [str(i) for i in range(10)] + ["2024x", "zürich"]
+    a = {w: rng.random() for w in rng.sample(words, 25)}
+    b = {w: rng.random() for w in rng.sample(words, 40)}
+    return a, b
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_cosine_is_the_sum_of_the_shared_products_in_order(seed):
+    a, b = _sides(seed)
+    small, big = (a, b) if len(a) <= len(b) else (b, a)
+    expected = sum(v * big[k] for k, v in small.items() if k in big)
+    assert engine._cosine(a, b) == expected and engine._cosine(b, a) == expected  # bit for bit
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_kept_name_words_give_the_relation_they_are_computed_for(seed):
+    import random
+
+    rng = random.Random(seed)
+    stems = [f"n{i}" for i in range(8)] + ["12", "2024", "mex"]
+    kinds = ["p:MX", "p:US", "y:2024", "y:2023", "d:11-03", "n:12", "n:40", "c:MX-monterrey", "w:mex"]
+    params = Params()
+    for _ in range(30):
+        na = {s: rng.random() * 3 for s in rng.sample(stems, rng.randint(0, 6))}
+        nb = {s: rng.random() * 3 for s in rng.sample(stems, rng.randint(0, 6))}
+        pa, pb = frozenset(rng.sample(kinds, rng.randint(0, 5))), frozenset(rng.sample(kinds, rng.randint(0, 5)))
+        a = engine.Doc(key=1, at=0.0, terms={}, grams={}, names={**na, **{"@" + p: 0.0 for p in pa}})
+        b = engine.Doc(key=2, at=0.0, terms={}, grams={}, names={**nb, **{"@" + p: 0.0 for p in pb}})
+        assert a.name_words() == {n for n in na if not n[:1].isdigit()}
+        plain = engine.particulars_relation(pa, pb, na, nb, params=params)
+        kept = engine.particulars_relation(
+            pa, pb, na, nb, params=params, words_a=a.name_words(), words_b=b.name_words()
+        )
+        assert kept == plain
+        assert engine.particulars_factor(pa, pb, na, nb, params=params, words_a=a.name_words()) == plain[0]
+
+
+@pytest.mark.parametrize("share", [0.3, 0.5, 1.0, 1.5])
+def test_a_story_core_of_one_member_is_what_counting_gives(share):
+    """One member: the particulars all held (or none when the share asks for more than one),
+    the names whose summed weight reaches the bar, as the counted path gives."""
+    from collections import Counter
+
+    names = {"mex": 0.4, "obrador": 2.5, "pemex": 1.0, "@p:MX": 0.0, "@y:2024": 0.0}
+    doc = engine.Doc(key=1, at=0.0, terms={}, grams={}, names=names)
+    need = max(1.0, share)
+    stems, parts = doc.split_names()
+    counted_names, counted_parts = Counter(), Counter()
+    counted_names.update(stems)
+    counted_parts.update(parts)
+    expected = (
+        frozenset(p for p, c in counted_parts.items() if c >= need),
+        frozenset(n for n, c in counted_names.items() if c >= need),
+    )
+    assert engine.story_core([doc], share=share) == expected
+    assert engine.story_core([doc, doc], share=share) == (
+        (parts if share <= 1 else frozenset()),
+        frozenset(n for n, w in stems.items() if 2 * w >= max(1.0, 2 * share)),
+    )
