@@ -417,3 +417,28 @@ def test_array_parameters_sent_as_literals_arrive_element_for_element():
             [pg_array(texts), pg_array(numbers), pg_array(flags), pg_array([])],
         )
         assert cursor.fetchone() == (texts, numbers, flags, [])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_write_stores_every_posting_and_count_its_article_gives_whatever_the_words():
+    """The write's arrays (postings, document counts) go as array literals: each index term is posted
+    and each term counted once, as the features give them (the features fold quotes, commas and
+    braces away; the literal's own quoting is read back by the test above)."""
+    from newsdesk.models import CoveragePosting
+
+    params = coverage_params()
+    first = _article("O'Neill's \"Brexit, {deal}\" vote: back\\slash clause in Dáil row", "Dáil Éireann debates it.")
+    second = _article("O'Neill's \"Brexit, {deal}\" vote splits Dáil again", "A second Dáil vote.", minutes=3)
+    for article in (first, second):
+        article_assign_story(article=article, params=params)
+    for article in (first, second):
+        features = article_features(article=article, grams=False)
+        doc = CoverageDoc.objects.get(article_id=article.id)
+        posted = set(CoveragePosting.objects.filter(article_id=article.id).values_list("term", flat=True))
+        wanted = set(Doc(key=0, at=0.0, terms=doc.terms, grams={}, names=doc.names).index_terms(params.query_terms))
+        assert posted == wanted and posted
+        assert set(features.terms) <= set(CoverageTerm.objects.values_list("term", flat=True))
+    counts = dict(CoverageTerm.objects.values_list("term", "df"))
+    assert counts[DOC_COUNT_KEY] == 2
+    both = set(article_features(article=first).terms) & set(article_features(article=second).terms)
+    assert both and all(counts[t] == 2 for t in both)

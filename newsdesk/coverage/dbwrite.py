@@ -27,7 +27,7 @@ from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageStory
 
 from .docpack import centroid_pack, centroid_unpack, doc_pack
 from .engine import Doc, Params, centroid_add
-from .sql import json_value, pg_cursor, pg_execute, utc_datetime
+from .sql import json_value, pg_array, pg_cursor, pg_execute, utc_datetime
 from .storycounts import story_first_member, story_join_sql
 
 # The CoverageTerm row that counts indexed articles (N).
@@ -218,8 +218,10 @@ def assignment_write_pg(
         *(score, json.dumps(evidence), *article_values.values(), article.id),
         *(article.id, doc.at, json.dumps(doc.terms), json.dumps(doc.names), json.dumps(doc.grams)),
         doc_pack(doc.terms, doc.names),
-        *(article.id, utc_datetime(doc.at), list(dict.fromkeys(pending.index_terms))),
-        *_df_split(keys=[DOC_COUNT_KEY, *pending.df_keys], settled=df_settled),
+        # The arrays go as literals the statement casts (``%s::text[]``): psycopg would adapt them
+        # element by element in Python (:func:`~newsdesk.coverage.sql.pg_array`).
+        *(article.id, utc_datetime(doc.at), pg_array(dict.fromkeys(pending.index_terms))),
+        *map(pg_array, _df_split(keys=[DOC_COUNT_KEY, *pending.df_keys], settled=df_settled)),
     ]
     with pg_cursor() as cursor:
         pg_execute(cursor, sql, values)
