@@ -501,7 +501,13 @@ def _doc_similarity(a: Doc, b: Doc, *, params: Params) -> tuple[float, bool]:
 
 
 def story_core(members: Sequence[Doc], *, share: float) -> tuple[frozenset[str], frozenset[str]]:
-    """A story's core: the particulars and the names that at least ``share`` of ``members`` hold.
+    """A story's core: the particulars that at least ``share`` of ``members`` hold, and the names
+    whose weights, summed over the members, reach ``share`` times their number.
+
+    A particular counts once per member. A name counts with its weight in each
+    member (its rarity), so a rare name held by fewer members can be core
+    where a common one needs more of them; the refinement's thresholds were
+    tuned with this reading (docs/benchmarks.md, h24lex, "noticed").
 
     The story model: a story is what most of its members agree on (where,
     when, which figures, who), not only the sum of their words. A member's
