@@ -27,11 +27,12 @@ from datetime import datetime, timedelta
 from itertools import islice
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
 from newsdesk.models import Article, CoverageBoilerplate
+from newsdesk.ops.retention import rows_prune
 
 from .boilerplate import BOILERPLATE_TITLES, TITLES_KEPT, lead_keys, title_key, title_words, titles_unrelated
 
@@ -161,26 +162,19 @@ def boilerplate_prune(*, now: datetime, batch_size: int = 5000, max_batches: int
     """Delete the rows first counted more than NEWSDESK_COVERAGE_BOILERPLATE_DAYS ago; return how many.
 
     In short transactions of ``batch_size`` rows, at most ``max_batches`` per
-    run (the next run goes on), as the fetch history's retention does.
+    run (the next run goes on), as the fetch history's retention does (:func:`~newsdesk.ops.retention.rows_prune`).
     """
     days = float(settings.NEWSDESK_COVERAGE_BOILERPLATE_DAYS)
     if days <= 0:
         return 0
     cutoff = now - timedelta(days=days)
-    deleted = 0
-    for _ in range(max_batches):
-        ids = list(
-            CoverageBoilerplate.objects.filter(seen_at__lt=cutoff)
-            .order_by("seen_at")
-            .values_list("id", flat=True)[:batch_size]
-        )
-        if not ids:
-            break
-        with transaction.atomic():
-            count, _ = CoverageBoilerplate.objects.filter(id__in=ids).delete()
-        deleted += count
-        if len(ids) < batch_size:
-            break
+    deleted = rows_prune(
+        CoverageBoilerplate.objects.all(),
+        field="seen_at",
+        cutoff=cutoff,
+        batch_size=batch_size,
+        max_batches=max_batches,
+    )
     if deleted:
         log.info("event=coverage_boilerplate_pruned deleted=%d cutoff=%s", deleted, cutoff.isoformat())
     return deleted
