@@ -95,6 +95,33 @@ class MemoryStore:
             bisect.insort(self._postings[term], (doc.at, doc.key))
         self.df_add(df_keys)
 
+    def doc_withdraw(self, key: int, *, index_terms: Sequence[str], df_keys: Sequence[str]) -> None:
+        """Take a document out as if it had never arrived (``recluster``: its article was deleted, or
+        enriched again, after the replay read it); its story's centroid is rebuilt from the others.
+
+        ``index_terms`` and ``df_keys``: what :meth:`doc_save` was given for it.
+        """
+        doc = self._docs.pop(key, None)
+        if doc is None:
+            return
+        _sorted_discard(self._timeline, (doc.at, key))
+        for term in index_terms:
+            plist = self._postings.get(term)
+            if plist is not None:
+                _sorted_discard(plist, (doc.at, key))
+                if not plist:
+                    del self._postings[term]
+        self._count -= 1
+        for k in set(df_keys):
+            if self._df.get(k, 0) > 1:
+                self._df[k] -= 1
+            else:
+                self._df.pop(k, None)
+        self.moved_why.pop(key, None)
+        if doc.story is not None:
+            self._members.get(doc.story, set()).discard(key)
+            self._story_rebuild(doc.story)
+
     def story_create(self, *, doc: Doc) -> int:
         story = self._next_story
         self._next_story += 1
@@ -177,25 +204,29 @@ class MemoryStore:
             self._members.setdefault(target, set()).add(key)
             touched.add(target)
         for story in touched:
-            members = [self._docs[k] for k in sorted(self._members.get(story, ()))]
-            if not members:
-                self._members.pop(story, None)
-                self._centroids.pop(story, None)
-                self._centroid_embeddings.pop(story, None)
-                continue
-            centroid: dict[str, float] = {}
-            for m in members:
-                centroid = centroid_add(centroid, m.terms, keep=self._centroid_terms)
-            self._centroids[story] = centroid
-            vectors = [m.embedding for m in members if m.embedding is not None]
-            if vectors:
-                total = vectors[0].copy()
-                for v in vectors[1:]:
-                    total = total + v
-                self._centroid_embeddings[story] = total
-            else:
-                self._centroid_embeddings.pop(story, None)
+            self._story_rebuild(story)
         return created
+
+    def _story_rebuild(self, story: int) -> None:
+        """A story's centroid and summed vector from its members (dropped when it has none left)."""
+        members = [self._docs[k] for k in sorted(self._members.get(story, ()))]
+        if not members:
+            self._members.pop(story, None)
+            self._centroids.pop(story, None)
+            self._centroid_embeddings.pop(story, None)
+            return
+        centroid: dict[str, float] = {}
+        for m in members:
+            centroid = centroid_add(centroid, m.terms, keep=self._centroid_terms)
+        self._centroids[story] = centroid
+        vectors = [m.embedding for m in members if m.embedding is not None]
+        if vectors:
+            total = vectors[0].copy()
+            for v in vectors[1:]:
+                total = total + v
+            self._centroid_embeddings[story] = total
+        else:
+            self._centroid_embeddings.pop(story, None)
 
     def centroid_embeddings(self, keys: Sequence[int]) -> dict[int, Any]:
         return {k: self._centroid_embeddings[k] for k in keys if k in self._centroid_embeddings}
@@ -221,3 +252,9 @@ class MemoryStore:
 
     def centroid_embedding_items(self) -> list[tuple[int, Any]]:
         return list(self._centroid_embeddings.items())
+
+
+def _sorted_discard(items: list[tuple[float, int]], item: tuple[float, int]) -> None:
+    i = bisect.bisect_left(items, item)
+    if i < len(items) and items[i] == item:
+        del items[i]
