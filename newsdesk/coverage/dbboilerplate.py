@@ -14,8 +14,9 @@ beat deletes rows older than ``NEWSDESK_COVERAGE_BOILERPLATE_DAYS``
 (:func:`boilerplate_prune`, hourly). A tagline still in use is counted again
 from its next items (a feed's poll brings three titles at once). ``recluster``
 recounts the articles it replays (:func:`boilerplate_recount`): all of them,
-from an empty table, for a full rebuild, each row dated by its article's fetch
-time, so what the rebuild counted ages out as enrichment's rows do.
+from nothing, for a full rebuild (in memory, then swapped in one transaction),
+each row dated by its article's fetch time, so what the rebuild counted ages
+out as enrichment's rows do.
 """
 
 from __future__ import annotations
@@ -27,14 +28,15 @@ from datetime import datetime, timedelta
 from itertools import islice
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import Count
+from django.db import connection, transaction
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from newsdesk.models import Article, CoverageBoilerplate
 from newsdesk.ops.retention import rows_prune
 
 from .boilerplate import BOILERPLATE_TITLES, TITLES_KEPT, lead_keys, title_key, title_words, titles_unrelated
+from .sql import pg_copy
 
 log = logging.getLogger(__name__)
 
@@ -84,16 +86,7 @@ def articles_boilerplate(
     known = _boilerplate_of(seen)
     fresh = {s for s in segments - known if len(seen.get(s, ())) < TITLES_KEPT}
     if record and fresh:
-        now = timezone.now()
-        first: dict[tuple[str, str, str], datetime] = {}
-        for article in articles:
-            if not (title := article.title_orig or article.title_en):
-                continue
-            at = (article.fetched_at or now) if dated else now
-            words = " ".join(sorted(title_words(title)))
-            for segment in keys[article.id] & fresh:
-                row = (segment, title_key(title), words)
-                first[row] = min(first.get(row, at), at)
+        first = _rows_new(articles, keys, fresh, dated=dated)
         rows = sorted(first)
         CoverageBoilerplate.objects.bulk_create(
             [CoverageBoilerplate(segment=s, title=t, words=w, seen_at=first[(s, t, w)]) for s, t, w in rows],
@@ -106,6 +99,62 @@ def articles_boilerplate(
             seen[segment].append(frozenset(words.split()))
         known |= _boilerplate_of({segment: seen[segment] for segment in fresh})
     return {key: frozenset(found & known) for key, found in keys.items()}
+
+
+def _rows_new(
+    articles: Sequence[Article], keys: dict[int, set[str]], fresh: set[str], *, dated: bool
+) -> dict[tuple[str, str, str], datetime]:
+    """The (segment, title, words) rows a batch adds for its ``fresh`` segments, each with its date."""
+    now = timezone.now()
+    first: dict[tuple[str, str, str], datetime] = {}
+    for article in articles:
+        if not (title := article.title_orig or article.title_en):
+            continue
+        at = (article.fetched_at or now) if dated else now
+        words = " ".join(sorted(title_words(title)))
+        for segment in keys[article.id] & fresh:
+            row = (segment, title_key(title), words)
+            first[row] = min(first.get(row, at), at)
+    return first
+
+
+class _Recount:
+    """The table as :func:`articles_boilerplate` would fill it from empty, kept in memory.
+
+    Batch by batch exactly as the database path: a batch reads the titles
+    counted before it, its rows go in sorted, and a (segment, title) pair
+    already there is ignored (the unique index's part), so the rows and their
+    order (the ids a read orders by) are the same.
+    """
+
+    def __init__(self) -> None:
+        self.titles: dict[str, list[frozenset[str]]] = defaultdict(list)
+        self.pairs: set[tuple[str, str]] = set()
+        self.rows: list[tuple[str, str, str, datetime]] = []
+        self.counted: set[int] = set()
+
+    def add(self, articles: Sequence[Article]) -> None:
+        self.counted.update(a.id for a in articles)
+        keys = {article.id: _article_keys(article) for article in articles}
+        segments = set().union(*keys.values()) if keys else set()
+        seen = {s: self.titles[s] for s in segments if s in self.titles}
+        known = _boilerplate_of(seen)
+        fresh = {s for s in segments - known if len(seen.get(s, ())) < TITLES_KEPT}
+        if not fresh:
+            return
+        first = _rows_new(articles, keys, fresh, dated=True)
+        for row in sorted(first):
+            segment, title, words = row
+            if (segment, title) in self.pairs:
+                continue
+            self.pairs.add((segment, title))
+            self.titles[segment].append(frozenset(words.split()))
+            self.rows.append((segment, title, words, first[row]))
+
+    def add_all(self, articles: Iterable[Article], *, batch: int) -> None:
+        stream: Iterator[Article] = iter(articles)
+        while chunk := list(islice(stream, batch)):
+            self.add(chunk)
 
 
 def boilerplate_segments() -> frozenset[str]:
@@ -124,30 +173,58 @@ _RECOUNT_FIELDS = ("id", "title_orig", "summary_orig", "title_en", "summary_en",
 RECOUNT_BATCH = 1000  # articles per recount batch: one read and one write each, as an enrichment batch
 
 
+def _recount_articles(queryset: QuerySet[Article], *, batch: int) -> Iterator[Article]:
+    rows = queryset.order_by("fetched_at", "id").values_list(*_RECOUNT_FIELDS).iterator(chunk_size=batch)
+    return (Article(**dict(zip(_RECOUNT_FIELDS, row, strict=True))) for row in rows)
+
+
 def boilerplate_recount(articles: Iterable[Article] | None = None, *, batch: int = RECOUNT_BATCH) -> int:
     """Count the articles' leads again, in batches, as enrichment does; return how many articles.
 
-    Without ``articles`` (a full ``recluster``): the table is emptied and every
-    stored article is counted, in the order they were fetched, so the counts
-    are the rebuild's own: nothing of deleted articles, of an older rule, or
-    missing for articles enriched before the table existed. With ``articles``
-    (``recluster --since``): their rows are added to what is there (a pair
-    already counted stays as it was).
+    Without ``articles`` (a full ``recluster``): every stored article is
+    counted, in the order they were fetched, from nothing, so the counts are
+    the rebuild's own: nothing of deleted articles, of an older rule, or
+    missing for articles enriched before the table existed. They are counted
+    in memory and replace the table in one short transaction: live enrichment
+    reads the old counts until the new ones commit, never a half-filled table.
+    The articles stored while the count ran are counted too, in that
+    transaction (its lock holds enrichment's reads and writes of the table
+    off meanwhile). With ``articles`` (``recluster --since``): their rows are
+    added to what is there (a pair already counted stays as it was).
     """
     if articles is None:
-        _table_clear()
-        articles = (
-            Article(**dict(zip(_RECOUNT_FIELDS, row, strict=True)))
-            for row in Article.objects.order_by("fetched_at", "id")
-            .values_list(*_RECOUNT_FIELDS)
-            .iterator(chunk_size=batch)
-        )
+        return _recount_all(batch=batch)
     done = 0
     stream: Iterator[Article] = iter(articles)
     while chunk := list(islice(stream, batch)):
         articles_boilerplate(chunk, dated=True)
         done += len(chunk)
     return done
+
+
+def _recount_all(*, batch: int) -> int:
+    recount = _Recount()
+    recount.add_all(_recount_articles(Article.objects.all(), batch=batch), batch=batch)
+    with transaction.atomic():
+        _table_clear()  # PostgreSQL: TRUNCATE, whose lock the late articles' count below runs under
+        stored = set(Article.objects.values_list("id", flat=True).iterator(chunk_size=5000))
+        late = sorted(stored - recount.counted)
+        if late:
+            recount.add_all(_recount_articles(Article.objects.filter(id__in=late), batch=batch), batch=batch)
+        _table_fill(recount.rows)
+    return len(recount.counted)
+
+
+def _table_fill(rows: Sequence[tuple[str, str, str, datetime]]) -> None:
+    """Write the rows in their order (their ids follow it: a segment's titles are read by id)."""
+    table = CoverageBoilerplate._meta.db_table
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            pg_copy(cursor, table, ("segment", "title", "words", "seen_at"), rows)
+        return
+    CoverageBoilerplate.objects.bulk_create(
+        [CoverageBoilerplate(segment=s, title=t, words=w, seen_at=at) for s, t, w, at in rows], batch_size=2000
+    )
 
 
 def _table_clear() -> None:

@@ -6,11 +6,19 @@ A full rebuild replays every article, oldest first, through the same
 article), then writes the stories, links and index in bulk. ``--since``
 detaches only the newer articles and replays them one by one against the
 database index of the older ones.
+
+A full rebuild runs while workers go on enriching. What they assigned after
+its read is replayed too before the write (:meth:`_Replay.catch_up`): once
+with no lock, then, for the last ones, inside the write's transaction after
+it has locked the document counts every live assignment reads first, so
+nothing is assigned between that catch-up and the commit. A write that loses
+a deadlock is tried again from the replay in memory.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing as mp
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -20,7 +28,7 @@ from datetime import datetime
 from functools import partial
 from itertools import islice
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 
 from newsdesk.changes import articles_changed
 from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageStory, CoverageTerm, Story, StoryDecision
@@ -29,7 +37,8 @@ from .cluster import article_assign_story, article_features, coverage_params, re
 from .dbboilerplate import boilerplate_recount, boilerplate_segments
 from .dbwrite import DOC_COUNT_KEY, doc_columns, story_centroid_rebuild
 from .docpack import centroid_pack, doc_pack
-from .engine import GRAM_PREFIX, doc_assign
+from .engine import GRAM_PREFIX, Params, doc_assign
+from .links import Links
 from .linkstore import links_load
 from .memory import MemoryStore
 from .refine import RefineCache, RefineSchedule
@@ -37,6 +46,8 @@ from .semantic import semantic_enabled
 from .sql import pg_copy, pg_indexes_drop, utc_datetime
 from .storycounts import stories_refresh_counts, story_refresh_counts
 from .text import Features
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 _FIELDS = (
@@ -47,9 +58,12 @@ _FIELDS = (
     "summary_en",
     "translation_status",
     "published_at",
+    "enriched_at",
     "story_id",
 )
 _AT = _FIELDS.index("published_at")
+_ENRICHED = _FIELDS.index("enriched_at")
+_STORY = _FIELDS.index("story_id")
 _PARALLEL_MIN = 5000  # below this, starting a helper process costs more than it saves
 _BATCH = 5000  # articles per batch handed to the helper
 
@@ -102,16 +116,13 @@ def _features_stream(
 
 def _recluster_all(*, progress: Progress | None) -> ReclusterStats:
     params = coverage_params()
-    store = MemoryStore(centroid_terms=params.centroid_terms)
     total = Article.objects.count()
-    assigned: list[tuple[int, int, float | None, dict]] = []
-    previous: dict[int, int | None] = {}
     # The boilerplate counts are rebuilt from the articles replayed (in fetch order, as enrichment
     # counted them), then read once: every article reads its lead by the same counts.
     boilerplate_recount()
     boilerplate = boilerplate_segments()
     vectors = _semantic_vectors(boilerplate)
-    links = links_load()  # editors' decisions bind a rebuild too
+    replay = _Replay(params=params, links=links_load(), boilerplate=boilerplate)  # editors' decisions bind too
     # Refinement passes over the replay (the code of beat's task), every
     # quarter of the window of stream time rather than beat's every few
     # minutes: each article is still seen by four passes, and a rebuild of a
@@ -119,32 +130,168 @@ def _recluster_all(*, progress: Progress | None) -> ReclusterStats:
     shipped = refine_params()
     schedule = RefineSchedule(refine=replace(shipped, every_seconds=shipped.window_hours * 3600.0 / 4))
     cache = RefineCache()
+    store = replay.store
     rows = Article.objects.order_by("published_at", "id").values_list(*_FIELDS).iterator(chunk_size=2000)
     at = 0.0
     for n, (row, features) in enumerate(_features_stream(rows, total=total, boilerplate=boilerplate), 1):
-        key, at = row[0], row[_AT].timestamp()
-        previous[key] = row[-1]
-        vec = vectors.get(key)
-        embedding = None if vec is None else vec.astype("float32")
-        result = doc_assign(
-            doc_key=key, at=at, features=features, store=store, params=params, embedding=embedding, links=links
-        )
-        assigned.append((key, result.story, result.score, result.evidence))
+        vec = vectors.get(row[0])
+        at = replay.add(row, features, None if vec is None else vec.astype("float32"))
         if schedule.due(at):
-            store.window_refine(now=at, params=params, refine=schedule.refine, links=links, cache=cache)
+            store.window_refine(now=at, params=params, refine=schedule.refine, links=replay.links, cache=cache)
         if progress and (n % 500 == 0 or n == total):
             progress(n, total)
-    if assigned:
-        store.window_refine(now=at, params=params, refine=schedule.refine, links=links, cache=cache)
+    if replay.assigned:
+        store.window_refine(now=at, params=params, refine=schedule.refine, links=replay.links, cache=cache)
+    del vectors
+    # Workers went on assigning while the replay ran: what they did is replayed too, first here
+    # (most of it, no lock held), then the rest under the write's lock (see _write).
+    replay.catch_up()
+    for attempt in range(1, _WRITE_TRIES + 1):
+        try:
+            return _write(replay)
+        except OperationalError as exc:
+            if attempt == _WRITE_TRIES or not _retryable(exc):
+                raise
+            log.warning("event=recluster_write_retry attempt=%d error=%r", attempt, str(exc)[:200])
+    raise AssertionError("unreachable")
+
+
+_WRITE_TRIES = 5
+# Deadlock, serialization failure, lock not available (PostgreSQL); a busy database (SQLite).
+_RETRYABLE_STATES = frozenset({"40P01", "40001", "55P03"})
+
+
+def _retryable(exc: OperationalError) -> bool:
+    cause = exc.__cause__
+    if getattr(cause, "sqlstate", None) in _RETRYABLE_STATES:
+        return True
+    return connection.vendor == "sqlite" and "locked" in str(exc)
+
+
+class _Replay:
+    """The rebuild's replay: the memory store, and what it replayed of each article.
+
+    ``seen`` holds each replayed article's ``enriched_at`` as the replay read
+    it, ``previous`` its story then (for keeping story ids), ``assigned`` its
+    score and evidence, in replay order.
+    """
+
+    def __init__(self, *, params: Params, links: Links, boilerplate: frozenset[str]) -> None:
+        self.params = params
+        self.links = links
+        self.boilerplate = boilerplate
+        self.store = MemoryStore(centroid_terms=params.centroid_terms)
+        self.assigned: dict[int, tuple[float | None, dict]] = {}
+        self.seen: dict[int, datetime | None] = {}
+        self.previous: dict[int, int | None] = {}
+
+    def add(self, row: tuple, features: Features, embedding: object) -> float:
+        """Replay one article row; return its time."""
+        key, at = row[0], row[_AT].timestamp()
+        self.seen[key] = row[_ENRICHED]
+        self.previous[key] = row[_STORY]
+        result = doc_assign(
+            doc_key=key,
+            at=at,
+            features=features,
+            store=self.store,
+            params=self.params,
+            embedding=embedding,
+            links=self.links,
+        )
+        self.assigned.pop(key, None)
+        self.assigned[key] = (result.score, result.evidence)
+        return at
+
+    def withdraw(self, key: int) -> None:
+        """Take a replayed article back out (deleted since, or to be replayed again)."""
+        docs = self.store.docs([key])
+        if docs:
+            doc = docs[0]
+            df_keys = [*doc.terms, *(GRAM_PREFIX + g for g in doc.grams)]
+            self.store.doc_withdraw(key, index_terms=doc.index_terms(self.params.query_terms), df_keys=df_keys)
+        self.assigned.pop(key, None)
+        self.seen.pop(key, None)
+        self.previous.pop(key, None)
+
+    def catch_up(self) -> int:
+        """Replay what changed since the replay read it; return how many articles were replayed again.
+
+        Articles assigned live since the read (new ones, or older ones
+        enriched meanwhile: their text changed) are replayed as they are
+        now, with the editors' decisions as they are now (the articles a
+        decision names since are replayed again too); deleted articles are
+        taken out. Story-less articles are left to the pipeline: their
+        enrichment is under way and assigns them against the rebuilt index.
+        """
+        rows = Article.objects.values_list("id", "story_id", "enriched_at").iterator(chunk_size=5000)
+        now = {key: (story, enriched) for key, story, enriched in rows}
+        for key in [k for k in self.seen if k not in now]:
+            self.withdraw(key)
+        links = links_load()
+        renamed = _links_changed(self.links, links)
+        self.links = links
+        todo = {
+            key
+            for key, (story, enriched) in now.items()
+            if (key not in self.seen and story is not None)
+            or (key in self.seen and (self.seen[key] != enriched or key in renamed))
+        }
+        if not todo:
+            return 0
+        for key in todo:
+            self.withdraw(key)
+        articles = list(Article.objects.filter(id__in=sorted(todo)).order_by("published_at", "id"))
+        embeddings: dict = {}
+        if semantic_enabled():
+            from .semantic import articles_embeddings
+
+            embeddings = articles_embeddings(articles, {a.id: self.boilerplate for a in articles})
+        for article in articles:
+            row = tuple(getattr(article, f) for f in _FIELDS)
+            self.add(row, _features_of(row, self.boilerplate), embeddings.get(article.id))
+        log.info("event=recluster_caught_up articles=%d", len(articles))
+        return len(articles)
+
+
+def _links_changed(before: Links, after: Links) -> set[int]:
+    """The articles whose editors' decisions differ between two readings."""
+    return {
+        key
+        for key in before.keys() | after.keys()
+        if before.must_of(key) != after.must_of(key) or before.cannot_of(key) != after.cannot_of(key)
+    }
+
+
+def _coverage_lock() -> None:
+    """Hold live assignment off for the rest of the transaction.
+
+    Every assignment reads the document frequencies first (before any row
+    lock), so it waits here holding nothing the rebuild needs; one under
+    way is waited for, and its commit is then visible to the catch-up.
+    SQLite's write transaction (``BEGIN IMMEDIATE``) already excludes every
+    other writer.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {CoverageTerm._meta.db_table} IN ACCESS EXCLUSIVE MODE")
+
+
+def _write(replay: _Replay) -> ReclusterStats:
+    """Write the replay's stories, links and index in one transaction, after a last catch-up under its lock."""
+    store, params = replay.store, replay.params
     with transaction.atomic():
+        _coverage_lock()
+        replay.catch_up()
         _index_clear()
+        assigned = replay.assigned
         # Stories in the order they were first seen.
-        final = {key: store.story_of(key) for key, *_ in assigned}
+        final = {key: store.story_of(key) for key in assigned}
         order: dict[int, int] = {}
-        for key, *_ in assigned:
+        for key in assigned:
             order.setdefault(final[key] or 0, key)
         old = dict(Story.objects.values_list("id", "merged_into_id"))
-        story_id = _story_ids_reused(order=order, previous=previous, old=old)
+        story_id = _story_ids_reused(order=order, previous=replay.previous, old=old)
         fresh = [mem for mem in order if mem not in story_id]
         stories = Story.objects.bulk_create([Story() for _ in fresh], batch_size=2000)
         story_id.update({mem: s.id for mem, s in zip(fresh, stories, strict=True)})
@@ -153,10 +300,10 @@ def _recluster_all(*, progress: Progress | None) -> ReclusterStats:
         # article is written twice).
         # A member a refinement pass moved is explained by its new story's members.
         why = store.moved_why
-        _links_write([(key, story_id[final[key] or 0], *why.get(key, (score, ev))) for key, _, score, ev in assigned])
+        _links_write([(key, story_id[final[key] or 0], *why.get(key, sw)) for key, sw in assigned.items()])
         _stories_delete(sorted(set(old) - set(story_id.values())))
         _index_write(store=store, story_id=story_id, params_query_terms=params.query_terms)
-        if vectors:
+        if semantic_enabled():
             from .dbsemantic import story_embeddings_write
 
             story_embeddings_write((story_id[s], v) for s, v in store.centroid_embedding_items() if s in story_id)
