@@ -264,17 +264,19 @@ def _links_changed(before: Links, after: Links) -> set[int]:
 
 
 def _coverage_lock() -> None:
-    """Hold live assignment off for the rest of the transaction.
+    """Hold live assignment (and every other writer of the index) off for the rest of the transaction.
 
-    Every assignment reads the document frequencies first (before any row
-    lock), so it waits here holding nothing the rebuild needs; one under
-    way is waited for, and its commit is then visible to the catch-up.
-    SQLite's write transaction (``BEGIN IMMEDIATE``) already excludes every
-    other writer.
+    The index's tables are locked before the last catch-up reads, so a
+    transaction that touched them is waited for and its commit is then
+    visible to the catch-up. The document counts come first: every
+    assignment reads them first (before any row lock), so it waits there
+    holding nothing the rebuild needs. SQLite's write transaction
+    (``BEGIN IMMEDIATE``) already excludes every other writer.
     """
     if connection.vendor == "postgresql":
+        tables = [m._meta.db_table for m in (CoverageTerm, CoverageDoc, CoveragePosting, CoverageStory)]
         with connection.cursor() as cursor:
-            cursor.execute(f"LOCK TABLE {CoverageTerm._meta.db_table} IN ACCESS EXCLUSIVE MODE")
+            cursor.execute(f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE")
 
 
 def _write(replay: _Replay) -> ReclusterStats:
