@@ -86,7 +86,7 @@ def test_giveme5w1h_meets_the_clustering_target(corpora):
 
 @pytest.mark.slow  # reads a whole evaluation corpus
 @pytest.mark.xfail(
-    strict=True, reason="targets Pearson 0.72 / AUC 0.88 not reached (0.708 / 0.862 USE v3, 0.679 / 0.850 lexical)"
+    strict=True, reason="targets Pearson 0.72 / AUC 0.88 not reached (0.712 / 0.865 USE v3, 0.679 / 0.850 lexical)"
 )
 def test_semeval_pairs_meet_the_similarity_targets_without_translation(corpora):
     got = semeval(corpora)
@@ -106,8 +106,8 @@ def test_quality_does_not_regress_below_what_was_measured(corpora):
     """Floors a little under the committed figures: a change that loses quality fails here.
 
     Streaming plus refinement, with the default install's multilingual encoder (docs/benchmarks.md,
-    "Same-kind events by their own cores", "Headlines without lead", "Late reports", "h19g5" and "h24g5"):
-    UCI 0.840, giveme5w1h 0.935, SemEval 0.707 / 0.861, ECB+ 0.930 (P 0.940); without it (lexical) 0.818,
+    "Same-kind events by their own cores", "Headlines without lead", "Late reports", "h19g5", "h24g5" and
+    "h25page"): UCI 0.840, giveme5w1h 0.936, SemEval 0.712 / 0.865, ECB+ 0.930 (P 0.940); without it (lexical) 0.818,
     0.943, 0.679 / 0.850, 0.936 (P 0.939); e5 ECB+ 0.927 (P 0.944) (h23q's own cores of local words), giveme5w1h
     0.934.
     """

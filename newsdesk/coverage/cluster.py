@@ -34,7 +34,7 @@ from .engine import Params, Store, doc_assign
 from .links import Links
 from .linkstore import links_load
 from .refine import RefineParams
-from .semantic import article_embedding, semantic_enabled
+from .semantic import article_embedding, article_lead_unrelated, semantic_enabled
 from .semantic import model as semantic_model
 from .storycounts import story_refresh_counts
 from .text import Features, text_features
@@ -86,7 +86,8 @@ def article_features(
 
     Character n-grams only when the scoring weighs them (``grams=None``: as
     the shipped parameters say). ``boilerplate``: lead segments left out
-    (:mod:`newsdesk.coverage.boilerplate`); the title is always read.
+    (:mod:`newsdesk.coverage.boilerplate`); the title is always read, and
+    alone when the lead is not about it (:func:`~newsdesk.coverage.semantic.lead_unrelated`).
 
     The original keeps names and numbers matchable in their own script and
     lets an untranslated article (pending or failed) still meet articles in
@@ -94,8 +95,12 @@ def article_features(
     """
     translated = article.translation_status == TranslationStatus.DONE and article.title_en
     title = article.title_en if translated else article.title_orig
-    summary_orig = lead_strip(article.summary_orig, boilerplate)
-    lead = lead_strip(article.summary_en, boilerplate) if translated else summary_orig
+    if article_lead_unrelated(article, boilerplate):
+        # A page that is not the article (semantic.lead_unrelated): the headlines alone, in both languages.
+        summary_orig = lead = ""
+    else:
+        summary_orig = lead_strip(article.summary_orig, boilerplate)
+        lead = lead_strip(article.summary_en, boilerplate) if translated else summary_orig
     if translated:
         lead = f"{lead}\n{article.title_orig}\n{summary_orig}"
     if grams is None:

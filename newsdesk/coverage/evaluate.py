@@ -37,9 +37,9 @@ from .burst import FOLLOW_PASSES, BurstParams, ReplaySchedule
 from .engine import Params, doc_assign, pair_similarity
 from .memory import MemoryStore
 from .refine import RefineCache, RefineParams, RefineSchedule
-from .semantic import embed_text
+from .semantic import embed_text, lead_unrelated
 from .semantic import model as semantic_model
-from .text import text_features
+from .text import lead_off_topic, text_features
 
 # SemEval 2022 task 8 rates 1 (same story) .. 4 (unrelated); a pair counts as
 # "same story" for the AUC when the annotators' mean is on the "same" side.
@@ -277,6 +277,17 @@ def _embed_english(embed: Embedder, texts: list[tuple[str, str, str]]) -> list[A
     return out
 
 
+def _lead_read(*, title: str, lead: str, language: str, embed: Embedder | None) -> str:
+    """The lead as production scores it: none when it is not about its headline (``semantic.lead_unrelated``)."""
+    if embed is None or not lead_off_topic(title=title, lead=lead):
+        return lead
+    return (
+        ""
+        if lead_unrelated(title=title, lead=lead, language=semantic_language(title, lead, language), embed=embed)
+        else lead
+    )
+
+
 def semantic_language(title: str, lead: str, language: str) -> str:
     if language:
         return language
@@ -309,7 +320,7 @@ def items_cluster(
     bodies = []
     for item in items:
         counts.add(title=item.title, lead=item.body)
-        bodies.append(counts.strip(item.body))
+        bodies.append(_lead_read(title=item.title, lead=counts.strip(item.body), language=item.language, embed=embed))
     vectors = (
         _embed_english(embed, [(i.title, b, i.language) for i, b in zip(items, bodies, strict=True)]) if embed else None
     )
@@ -379,6 +390,8 @@ def pairs_score(pairs: list[Pair], *, params: Params, embed: Embedder | None = N
     for pair in pairs:
         a_title, a_body = title_split(title=pair.a_title, text=counts.strip(pair.a_body))
         b_title, b_body = title_split(title=pair.b_title, text=counts.strip(pair.b_body))
+        a_body = _lead_read(title=a_title, lead=a_body, language=pair.a_language, embed=embed)
+        b_body = _lead_read(title=b_title, lead=b_body, language=pair.b_language, embed=embed)
         a = text_features(title=a_title, body=a_body, grams=bool(params.weight_grams))
         b = text_features(title=b_title, body=b_body, grams=bool(params.weight_grams))
         feats.append((a, b))

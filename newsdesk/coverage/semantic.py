@@ -29,6 +29,7 @@ without this module.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -43,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 from newsdesk.ops.memory import worker_preload_register
 
 from .boilerplate import lead_strip
+from .text import lead_off_topic
 
 if TYPE_CHECKING:
     import numpy as np
@@ -75,6 +77,10 @@ class Model:
     # The languages a multilingual model was trained on (ISO 639-1); others
     # get no vector (their lexical features still count). Empty: no limit.
     languages: frozenset[str] = frozenset()
+    # A lead that shares no content word with its headline (text.lead_off_topic) is left out of the
+    # score when the cosine of the headline alone and the lead alone is below this (see
+    # :func:`lead_unrelated`); None: no such check (the lead is always read).
+    off_topic_cosine: float | None = None
 
     def reads(self, language: str) -> bool:
         """Whether this model embeds text in ``language`` ('' when undetected: tried)."""
@@ -128,6 +134,10 @@ USE_V3 = Model(
     # other language would land at an arbitrary place and pull stories
     # together by accident.
     languages=frozenset({"ar", "de", "en", "es", "fr", "it", "ja", "ko", "nl", "pl", "pt", "ru", "th", "tr", "zh"}),
+    # Measured in docs/benchmarks.md (h25page): a consent notice, paywall or anti-bot page under a
+    # real headline reads about -0.1-0.1 against it, most real leads without a word of their headline
+    # 0.1-0.3 (a few lower: they are then left out, the headline alone read).
+    off_topic_cosine=0.10,
 )
 # auto prefers them in this order: an optional model someone installed on
 # purpose before the default one, the multilingual ones before MiniLM.
@@ -204,6 +214,8 @@ def article_english_text(article: Article, boilerplate: frozenset[str] = frozens
     english = article.translation_status in (TranslationStatus.NOT_NEEDED, TranslationStatus.DONE)
     if not english or not article.title_en:
         return None
+    if article_lead_unrelated(article, boilerplate):
+        return embed_text(title=article.title_en, lead="")
     return embed_text(title=article.title_en, lead=lead_strip(article.summary_en, boilerplate))
 
 
@@ -220,9 +232,57 @@ def article_semantic_text(article: Article, boilerplate: frozenset[str] = frozen
         return article_english_text(article, boilerplate)
     if not chosen.reads(article.language):
         return None
-    lead = lead_strip(article.summary_orig, boilerplate)
+    lead = "" if article_lead_unrelated(article, boilerplate) else lead_strip(article.summary_orig, boilerplate)
     text = embed_text(title=article.title_orig, lead=lead, chars=chosen.lead_chars)
     return text or None
+
+
+def lead_unrelated(*, title: str, lead: str, language: str = "", embed: Any = None) -> bool:
+    """Whether the lead is not about its headline, so the article is scored on its headline alone.
+
+    Feeds and crawls put pages that are not the article under a real
+    headline (a consent notice, a paywall, an anti-bot page); the boilerplate
+    rule only knows the ones repeated across many articles. Two signals, both
+    blind to language and script: the lead shares no content word with the
+    headline (:func:`~newsdesk.coverage.text.lead_off_topic`), and the
+    model reads the headline alone and the lead alone as unrelated (cosine
+    under the model's ``off_topic_cosine``). Words alone are not enough:
+    machine-translated and feature leads often repeat no word of their
+    headline (measured: the lexical rule alone loses on the graded pairs), so
+    without a model, or a model without a measured threshold, the lead is
+    always read. The two short embeddings run only for the few leads the
+    word test flags. ``embed``: the evaluation's cached embedder (default:
+    the process's encoder).
+    """
+    chosen = model()
+    if chosen.off_topic_cosine is None or not chosen.reads(language):
+        return False
+    if not lead_off_topic(title=title, lead=lead):
+        return False
+    title_alone, lead_alone = embed_text(title=title, lead=""), embed_text(title="", lead=lead, chars=chosen.lead_chars)
+    if embed is None:
+        return _cosine_of(title_alone, lead_alone) < chosen.off_topic_cosine
+    vectors = embed([title_alone, lead_alone])
+    return float(vectors[0] @ vectors[1]) < chosen.off_topic_cosine
+
+
+@functools.lru_cache(maxsize=256)
+def _cosine_of(a: str, b: str) -> float:
+    # An article is judged when its features are built and when its vector is (enrichment, then assignment).
+    vectors = encoder().embed([a, b])
+    return float(vectors[0] @ vectors[1])
+
+
+def article_lead_unrelated(article: Article, boilerplate: frozenset[str] = frozenset()) -> bool:
+    """:func:`lead_unrelated` for an article's original headline and lead (its boilerplate left out).
+
+    One judgement for every reading of the article: the features drop the
+    English lead with the original, the embedding the lead it reads.
+    """
+    if not article.summary_orig or not semantic_enabled():
+        return False
+    lead = lead_strip(article.summary_orig, boilerplate)
+    return lead_unrelated(title=article.title_orig, lead=lead, language=article.language)
 
 
 def text_digest(text: str) -> str:

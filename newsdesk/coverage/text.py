@@ -308,3 +308,45 @@ def text_features(*, title: str, body: str = "", body_chars: int = 600, grams: b
         names=frozenset(names),
         particulars=text_particulars(title=title, body=body),
     )
+
+
+# A lead that shares no content word with a headline of this many content words
+# or more may not be about it (see :func:`lead_off_topic`); a shorter headline says
+# too little to judge by (and cannot carry the article alone: "NPR Search").
+OFF_TOPIC_TITLE_TERMS = 3
+# What of the lead is compared: what the features read of it.
+OFF_TOPIC_LEAD_CHARS = 600
+
+
+def content_stems(text: str) -> set[str]:
+    """The stems the features would index for the text's words, figures and function words left out."""
+    out: set[str] = set()
+    for word, _, dense in _tokens(text):
+        if dense:
+            out.add(word)
+        elif len(word) >= 3 and word not in STOPWORDS and not word[0].isdigit():
+            out.add(_stem(word))
+    return out
+
+
+def lead_off_topic(*, title: str, lead: str) -> bool:
+    """Whether the lead is not about its headline: it shares none of the headline's content words.
+
+    Feeds and crawls put pages that are not the article under a real headline
+    (a consent or cookie notice, a paywall, "Continue reading", an anti-bot
+    page, a translator's error): a one-off text that the boilerplate rule
+    (:mod:`newsdesk.coverage.boilerplate`) cannot know, read by the features
+    and the embedding as if it were the story. This is the word test: a
+    headline of :data:`OFF_TOPIC_TITLE_TERMS` content words or more whose
+    lead repeats none of them (stems as the features cut them, in any
+    script; figures left out: "Copyright 2020" is no evidence). Most real
+    leads name the headline's subject again, but not all (a quote or a
+    scene to open, a machine translation's other words): the encoder has the
+    last word (:func:`newsdesk.coverage.semantic.lead_unrelated`).
+    """
+    if not lead or not title:
+        return False
+    words = content_stems(title)
+    if len(words) < OFF_TOPIC_TITLE_TERMS:
+        return False
+    return not (words & content_stems(_lead(lead, OFF_TOPIC_LEAD_CHARS)))
