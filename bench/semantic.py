@@ -7,6 +7,11 @@ Embeds what production embeds (each article's title and the start of its
 lead, as :func:`newsdesk.coverage.semantic.embed_text` cuts it, in the
 article's own language) one article at a time, as enrichment runs it when a
 batch holds one article, and in batches of 20 (``NEWSDESK_ENRICH_BATCH_SIZE``).
+Then the check of every lead against its headline
+(:func:`newsdesk.coverage.semantic.lead_unrelated`: a word test on each, the
+headline and the lead embedded alone for the few it flags), headlines cut from
+untitled texts as ``eval_coverage`` cuts them; the per-article figure the
+target is read against is the embedding plus the check.
 Texts are the first articles of ../shared/corpora/coverage/semeval2022_pairs.jsonl
 (news in ten languages), or generated headlines when the corpus is absent.
 CPU time is this process's (all threads), so a loaded machine inflates wall
@@ -103,6 +108,12 @@ def main() -> int:
     for start in range(0, len(docs), 20):
         encoder.embed(docs[start : start + 20])
     batch_cpu = (time.process_time() - cpu) * 1000 / len(docs)
+    from newsdesk.coverage.evaluate import title_split
+
+    split = [title_split(title=t, text=b) for t, b in texts(args.articles)]
+    cpu = time.process_time()
+    flagged = sum(semantic.lead_unrelated(title=t, lead=b) for t, b in split)
+    check_cpu = (time.process_time() - cpu) * 1000 / len(split)
     chars = sum(map(len, docs)) / len(docs)
     print(f"model: {chosen.name} ({chosen.key}), threads={settings.NEWSDESK_COVERAGE_SEMANTIC_THREADS}")
     print(f"texts: {len(docs)} articles, title + {chosen.lead_chars}-character lead, {chars:.0f} characters on average")
@@ -113,8 +124,10 @@ def main() -> int:
     print(
         f"one at a time: {one_cpu:.1f} ms CPU, {one_wall:.1f} ms wall per article; batches of 20: {batch_cpu:.1f} ms CPU"
     )
-    ok = one_cpu <= TARGET_MS
-    print(f"RESULT cpu_ms_per_article={one_cpu:.1f} (target <= {TARGET_MS:.0f}) {'met' if ok else 'MISSED'}")
+    print(f"lead check: {check_cpu:.2f} ms CPU per article ({flagged} of {len(split)} leads not about their headline)")
+    total = one_cpu + check_cpu
+    ok = total <= TARGET_MS
+    print(f"RESULT cpu_ms_per_article={total:.1f} (target <= {TARGET_MS:.0f}) {'met' if ok else 'MISSED'}")
     return 0 if ok else 1
 
 
