@@ -257,20 +257,25 @@ def lead_unrelated(*, title: str, lead: str, language: str = "", embed: Any = No
     chosen = model()
     if chosen.off_topic_cosine is None or not chosen.reads(language):
         return False
+    if embed is None:
+        return _lead_unrelated(chosen.key, title, lead)
     if not lead_off_topic(title=title, lead=lead):
         return False
     title_alone, lead_alone = embed_text(title=title, lead=""), embed_text(title="", lead=lead, chars=chosen.lead_chars)
-    if embed is None:
-        return _cosine_of(title_alone, lead_alone) < chosen.off_topic_cosine
     vectors = embed([title_alone, lead_alone])
     return float(vectors[0] @ vectors[1]) < chosen.off_topic_cosine
 
 
+# Kept per process for about one enrichment batch: an article is judged when its vector is computed
+# and again when its features are (the assignment, right after, in the same worker).
 @functools.lru_cache(maxsize=256)
-def _cosine_of(a: str, b: str) -> float:
-    # An article is judged when its features are built and when its vector is (enrichment, then assignment).
-    vectors = encoder().embed([a, b])
-    return float(vectors[0] @ vectors[1])
+def _lead_unrelated(key: str, title: str, lead: str) -> bool:
+    if not lead_off_topic(title=title, lead=lead):
+        return False
+    chosen = MODELS[key]
+    title_alone, lead_alone = embed_text(title=title, lead=""), embed_text(title="", lead=lead, chars=chosen.lead_chars)
+    vectors = encoder().embed([title_alone, lead_alone])
+    return float(vectors[0] @ vectors[1]) < chosen.off_topic_cosine  # type: ignore[operator]
 
 
 def article_lead_unrelated(article: Article, boilerplate: frozenset[str] = frozenset()) -> bool:
