@@ -60,6 +60,7 @@ _FIELDS = (
     "published_at",
     "enriched_at",
     "story_id",
+    "language",  # the lead check reads only languages the model reads (semantic.lead_unrelated), as enrichment
 )
 _AT = _FIELDS.index("published_at")
 _ENRICHED = _FIELDS.index("enriched_at")
