@@ -86,6 +86,34 @@ class OwnCore:
 
 
 @dataclass(frozen=True, slots=True)
+class Waves:
+    """Two waves of coverage, not one event: a story whose members fall into an earlier and a later
+    group with a quiet gap between them, the later one linking to the earlier one less than each
+    holds together.
+
+    One event's reports come at their own rhythm; a second event of the same topic (the company's
+    next product, the market's next day, the star's next scandal) comes as a wave of its own,
+    hours or days later, with the topic's words and names and little else in common with the
+    first. The online assignment joins it on those (the story's summed vector holds them all), and
+    a story that grows past ``split_max`` was never re-examined at all. So the pass cuts a story at
+    its quiet gaps whatever its size: a gap of ``gap_hours`` or more, and ``gaps`` times the mean
+    gap between the members of either side or more, with ``group_min`` members or more on each
+    side; the two sides are two stories when the mean similarity across them (at most
+    ``RefineParams.link_sample`` evenly spread members of each) is below ``ratio`` times the weaker
+    side's mean similarity within, and below ``RefineParams.split_threshold``. The cut that links
+    least is taken, then each side is examined again. The merge does not join two such pieces back.
+    A story reported at a steady rhythm has no such gap, and one event covered again after a
+    quiet night links across it as well as within (``ratio``). 0 ``gap_hours``: off.
+    """
+
+    gap_hours: float = 1.0
+    gaps: float = 5.0
+    ratio: float = 1.0
+    group_min: int = 4
+    cuts: int = 4  # the largest gaps tried, at most
+
+
+@dataclass(frozen=True, slots=True)
 class RefineParams:
     split_threshold: float = 0.5
     split_ratio: float = 0.4
@@ -108,6 +136,7 @@ class RefineParams:
     # ECB+'s Doctor Who castings); what sets them apart is the year and names only one side holds.
     split_ratio_dated: float = 0.95
     own_core: OwnCore = OwnCore()
+    waves: Waves = Waves()
     split_by_core: bool = True  # also try the split each name, place or year draws (holders / the others)
     merge_exclusive: bool = True  # pieces that each hold a core of their own do not merge
     merge_conflict: bool = True  # pieces whose cores disagree on who, where or which year do not merge
@@ -340,7 +369,7 @@ class _Pass:
         return got
 
     def split(self, members: list[int]) -> list[list[int]]:
-        if len(members) == 1 or len(members) > self.refine.split_max:
+        if len(members) == 1:
             return [members]
         memo = None
         if not self.cannot and not self.must:
@@ -349,7 +378,13 @@ class _Pass:
             if known is not None:
                 index = {self.docs[i].key: i for i in members}
                 return [[index[k] for k in g] for g in known]
-        groups = self._split(members)
+        waves = self._waves(members)
+        if waves is not None:
+            groups = [g for side in waves for g in self.split(side)]
+        elif len(members) > self.refine.split_max:
+            groups = [members]
+        else:
+            groups = self._split(members)
         if memo is not None:
             self.cache.splits[memo] = [[self.docs[i].key for i in g] for g in groups]
         return groups
@@ -427,6 +462,69 @@ class _Pass:
             if not new or not self._apart([old, new], totals, every):
                 return [x for x in range(k, len(every))], []
         return [x for x in old if x >= k], new
+
+    def _waves(self, members: list[int]) -> tuple[list[int], list[int]] | None:
+        """The story's earlier and later waves when they are two stories (:class:`Waves`), else None."""
+        waves = self.refine.waves
+        n = len(members)
+        if not waves.gap_hours or n < 2 * waves.group_min:
+            return None
+        ordered = sorted(members, key=lambda i: (self.docs[i].at, self.docs[i].key))
+        local = set(members)
+        if any(i in local and j in local for i, j in self.must):
+            return None  # an editor's must-link inside: the linkage's split decides, not the clock
+        at = [self.docs[i].at for i in ordered]
+        gaps = sorted(
+            ((at[x + 1] - at[x], x + 1) for x in range(waves.group_min - 1, n - waves.group_min)),
+            key=lambda gx: (-gx[0], gx[1]),
+        )
+        best: tuple[float, int] | None = None
+        for gap, cut in gaps[: waves.cuts]:
+            if gap < waves.gap_hours * 3600.0:
+                break
+            if not self._waves_gap(at[:cut], at[cut:]):
+                continue
+            ratio = self._waves_ratio(ordered[:cut], ordered[cut:])
+            if ratio is not None and (best is None or ratio < best[0]):
+                best = (ratio, cut)
+        if best is None:
+            return None
+        return sorted(ordered[: best[1]]), sorted(ordered[best[1] :])
+
+    def _waves_ratio(self, early: list[int], late: list[int]) -> float | None:
+        """The link across two waves over the weaker one's cohesion, when below :attr:`Waves.ratio` and
+        ``split_threshold`` (sampled: :meth:`_sample`); else None."""
+        a, b = self._sample(early), self._sample(late)
+        with self._attach((*a, *b)):
+            link = sum(self.sim(i, j) for i in a for j in b) / (len(a) * len(b))
+            coh = min(
+                sum(self.sim(g[x], g[y]) for x in range(len(g)) for y in range(x + 1, len(g)))
+                / (len(g) * (len(g) - 1) / 2)
+                for g in (a, b)
+            )
+        if link >= self.refine.split_threshold or coh <= 0 or link >= self.refine.waves.ratio * coh:
+            return None
+        return link / coh
+
+    def _waves_apart(self, a: list[int], b: list[int]) -> bool:
+        """Two pieces that are an earlier and a later wave apart (:class:`Waves`): not to be merged."""
+        waves = self.refine.waves
+        if not waves.gap_hours or min(len(a), len(b)) < waves.group_min:
+            return False
+        early, late = sorted((a, b), key=lambda g: min(self.docs[i].at for i in g))
+        if not self._waves_gap(sorted(self.docs[i].at for i in early), sorted(self.docs[i].at for i in late)):
+            return False  # they overlap in time, or follow each other at their own rhythm
+        return self._waves_ratio(early, late) is not None
+
+    def _waves_gap(self, early: list[float], late: list[float]) -> bool:
+        """Whether the quiet gap between two waves' times (each sorted) is one :class:`Waves` cuts at:
+        ``gap_hours`` or more, and ``gaps`` times either wave's mean gap between its members or more."""
+        waves = self.refine.waves
+        gap = late[0] - early[-1]
+        if gap < waves.gap_hours * 3600.0:
+            return False
+        rhythm = max((g[-1] - g[0]) / (len(g) - 1) for g in (early, late))
+        return gap >= waves.gaps * rhythm
 
     def _keys(self, i: int) -> set[str]:
         """What a member says about who, where and which year: its names (not figures), places and years."""
@@ -534,6 +632,8 @@ class _Pass:
     def _merge_blocked(self, a: list[int], b: list[int]) -> bool:
         """Pieces a merge must not join: what a split would set apart again."""
         refine = self.refine
+        if self._waves_apart(a, b):
+            return True
         with _attached(None, (self.docs[i] for i in (*a, *b)), self.weights):
             if refine.merge_exclusive and self._exclusive_cores([a, b]):
                 return True
