@@ -72,8 +72,9 @@ DEFAULT_ENCODER = SEMANTIC and semantic_model() == USE_V3  # what a default inst
 
 
 @pytest.mark.slow  # reads a whole evaluation corpus
-@pytest.mark.xfail(not DEFAULT_ENCODER, reason="met with the default install's encoder (0.840), not lexical (0.818)")
 def test_uci_headlines_meet_the_clustering_target(corpora):
+    """0.880 USE v3, 0.862 e5, 0.857 lexical (h25uci: two waves of one topic are two stories; 0.840,
+    0.829, 0.818 before)."""
     assert uci(corpora)["bcubed_f1"] >= 0.84
 
 
@@ -106,12 +107,12 @@ def test_quality_does_not_regress_below_what_was_measured(corpora):
     """Floors a little under the committed figures: a change that loses quality fails here.
 
     Streaming plus refinement, with the default install's multilingual encoder (docs/benchmarks.md,
-    "Same-kind events by their own cores", "Headlines without lead", "Late reports", "h19g5", "h24g5" and
-    "h25page"): UCI 0.840, giveme5w1h 0.936, SemEval 0.712 / 0.865, ECB+ 0.930 (P 0.940); without it (lexical) 0.818,
-    0.943, 0.679 / 0.850, 0.936 (P 0.939); e5 ECB+ 0.927 (P 0.944) (h23q's own cores of local words), giveme5w1h
-    0.934.
+    "Same-kind events by their own cores", "Headlines without lead", "Late reports", "h19g5", "h24g5",
+    "h25page" and "h25uci"): UCI 0.880, giveme5w1h 0.936, SemEval 0.712 / 0.865, ECB+ 0.930 (P 0.940); without
+    it (lexical) 0.857, 0.943, 0.679 / 0.850, 0.936 (P 0.939); e5 ECB+ 0.927 (P 0.944) (h23q's own cores of local words), giveme5w1h
+    0.934, UCI 0.862 (h25uci's waves).
     """
-    assert uci(corpora)["bcubed_f1"] >= (0.83 if DEFAULT_ENCODER else 0.805)
+    assert uci(corpora)["bcubed_f1"] >= (0.87 if DEFAULT_ENCODER else 0.845)
     assert giveme(corpora)["bcubed_f1"] >= 0.93
     same_kind = ecbplus(corpora)
     assert same_kind["bcubed_f1"] >= 0.92 and same_kind["precision"] >= 0.925
