@@ -284,6 +284,23 @@ def test_an_untitled_pair_text_s_first_sentence_is_its_headline_in_any_script():
     assert title_split(title="", text="no end here") == ("", "no end here")
 
 
+def test_split_events_are_those_cut_into_most_stories():
+    from newsdesk.coverage.evaluate import events_split
+
+    gold = {k: "quake" for k in range(1, 7)} | {7: "fed", 8: "fed", 9: "vote", 10: "vote", 11: "vote"}
+    predicted = {1: 10, 2: 10, 3: 10, 4: 11, 5: 11, 6: 12, 7: 20, 8: 20, 9: 30, 10: 30, 11: 31}
+    lines = events_split(predicted=predicted, gold=gold)
+    # The quake in three stories first; the vote in two; the fed (whole) is no split event.
+    assert lines == [
+        "split event quake: recall=0.389 articles=6 stories=3 (3 + 2 + 1)",
+        "split event vote: recall=0.556 articles=3 stories=2 (2 + 1)",
+    ]
+    assert events_split(predicted=predicted, gold=gold, count=1) == lines[:1]
+    # Recall is B-cubed's, read per event: (3*3 + 2*2 + 1*1) / 6**2.
+    _, recall, _ = bcubed(predicted={k: v for k, v in predicted.items() if gold[k] == "quake"}, gold=gold)
+    assert f"recall={recall:.3f}" in lines[0]
+
+
 def test_event_halves_keep_a_topic_s_same_kind_events_together():
     import zlib
 
@@ -315,7 +332,11 @@ def test_halves_read_each_half_as_a_file_of_its_own(tmp_path):
     out = StringIO()
     call_command("eval_coverage", str(whole), "--halves", stdout=out, stderr=StringIO())
     lines = out.getvalue().strip().splitlines()
-    halves = {line.split(":")[1].strip().split()[1]: line for line in lines if line.startswith("whole.jsonl: half ")}
+    halves = {
+        line.split(":")[1].strip().split()[1]: line
+        for line in lines
+        if line.startswith("whole.jsonl: half ") and " bcubed_f1=" in line
+    }
     assert set(halves) == {"A", "B"}
     assert "events=2 articles=3 " in halves["A"] and "events=2 articles=3 " in halves["B"]
     assert lines[-1].startswith("whole.jsonl: bcubed_f1=")  # the whole file's line stays last
@@ -325,6 +346,13 @@ def test_halves_read_each_half_as_a_file_of_its_own(tmp_path):
         figures_alone = run(alone).strip().splitlines()[-1].split(": ", 1)[1]
         assert halves[name].endswith(figures_alone)
     assert "precision=1.000" not in halves["B"]  # the worded-alike events of topic 1 are mixed, and it says so
+    # Each half names its own worst events, after its line and before the whole file's result.
+    worst_b = [line for line in lines if line.startswith("whole.jsonl: half B worst event ")]
+    assert worst_b and all(re.search(r"worst event 1_[ab]: precision=0\.\d+ articles=\d", line) for line in worst_b)
+    assert lines.index(halves["B"]) < lines.index(worst_b[0])
+    worst_a = [line for line in lines if line.startswith("whole.jsonl: half A worst event ")]
+    assert {line.split()[5] for line in worst_a} == {"4_a:", "4_b:"}  # half A's events only
+    assert not any(" 1_" in line for line in worst_a)
     # Pairs: even and odd positions, each with its own figures.
     pairs = tmp_path / "pairs.jsonl"
     pairs.write_text(

@@ -449,6 +449,33 @@ def events_worst(*, predicted: dict[int, int], gold: dict[int, str], count: int 
     return lines
 
 
+def events_split(*, predicted: dict[int, int], gold: dict[int, str], count: int = 5) -> list[str]:
+    """The ``count`` gold events cut into the most stories (then the lowest B-cubed recall), with the
+    sizes of their pieces; events held by one story are left out.
+
+    An event's recall is the mean, over its articles, of the share of the
+    event that sits in their story: 1.0 when one story holds it all.
+    """
+    pieces: dict[str, Counter[int]] = defaultdict(Counter)
+    for key, story in predicted.items():
+        pieces[gold[key]][story] += 1
+    recall = {
+        label: sum(n * n for n in by_story.values()) / sum(by_story.values()) ** 2 for label, by_story in pieces.items()
+    }
+    ranked = sorted(
+        (label for label, by_story in pieces.items() if len(by_story) > 1),
+        key=lambda label: (-len(pieces[label]), recall[label], label),
+    )[:count]
+    lines = []
+    for label in ranked:
+        sizes = " + ".join(str(n) for _, n in pieces[label].most_common())
+        lines.append(
+            f"split event {label}: recall={recall[label]:.3f} articles={sum(pieces[label].values())} "
+            f"stories={len(pieces[label])} ({sizes})"
+        )
+    return lines
+
+
 def pairs_by_language(pairs: list[Pair], scores: list[float]) -> list[str]:
     """Pearson (and AUC where both classes occur) per language pair, e.g. ``de-en``, most pairs first."""
     groups: dict[str, list[int]] = defaultdict(list)
@@ -526,7 +553,9 @@ def halves_evaluate(
 
     Clustering files are split by gold event (:func:`event_half`) and each half is
     streamed on its own, as if it were the whole file; pair files by position
-    (even and odd pairs). One line per half, in the file's result format.
+    (even and odd pairs). One line per half, in the file's result format; for a clustering
+    file each half's line is followed by that half's worst and split events
+    (:func:`events_worst`, :func:`events_split`), prefixed ``half A ``.
     """
     lines = []
     if data and isinstance(data[0], Pair):
@@ -546,11 +575,14 @@ def halves_evaluate(
             lines.append(f"half {name}: no events")
             continue
         predicted = items_cluster(part, params=params, embed=embed, refine=refine, burst=burst)
-        p, r, f1 = bcubed(predicted=predicted, gold={i.key: i.cluster for i in part})
-        events = len({i.cluster for i in part})
+        gold = {i.key: i.cluster for i in part}
+        p, r, f1 = bcubed(predicted=predicted, gold=gold)
+        events = len(set(gold.values()))
         lines.append(
             f"half {name}: events={events} articles={len(part)} bcubed_f1={f1:.3f} precision={p:.3f} recall={r:.3f}"
         )
+        lines += [f"half {name} {line}" for line in events_worst(predicted=predicted, gold=gold)]
+        lines += [f"half {name} {line}" for line in events_split(predicted=predicted, gold=gold)]
     return lines
 
 
@@ -565,8 +597,8 @@ def corpus_evaluate(
     halves: bool = False,
 ) -> Evaluation:
     """The result line for one file (``bcubed_f1=0.934 precision=0.951 recall=0.918`` or
-    ``pearson=... auc=...``) and its details: the five worst events by precision for
-    clustering files; for pair files, Pearson per language pair and how far the
+    ``pearson=... auc=...``) and its details: the five worst events by precision and the
+    five cut into the most stories for clustering files; for pair files, Pearson per language pair and how far the
     figures would move on another draw of as many pairs (:func:`pairs_interval`).
 
     Clustering files stream through assignment with refinement passes as
@@ -591,4 +623,5 @@ def corpus_evaluate(
     gold = {i.key: i.cluster for i in items}
     p, r, f1 = bcubed(predicted=predicted, gold=gold)
     line = f"bcubed_f1={f1:.3f} precision={p:.3f} recall={r:.3f}"
-    return Evaluation(line=line, details=(*events_worst(predicted=predicted, gold=gold), *split))
+    worst = events_worst(predicted=predicted, gold=gold)
+    return Evaluation(line=line, details=(*worst, *events_split(predicted=predicted, gold=gold), *split))

@@ -9,14 +9,15 @@ a file without times, every 100 articles over the last 20,000), and the pass
 after a burst over the stories touched since the last pass (when the next
 article comes ``NEWSDESK_COVERAGE_REFINE_QUIET_SECONDS`` or more later, or
 every ``NEWSDESK_COVERAGE_REFINE_BURST_ARTICLES`` articles), newsdesk/coverage/burst.py. Before each file's result, the five events
-with the worst precision (clustering files) or Pearson per language pair
-(pair files). The last line per file is ``FILE: bcubed_f1=... precision=... recall=...`` or
+with the worst precision and the five cut into the most stories (clustering
+files) or Pearson per language pair (pair files). The last line per file is ``FILE: bcubed_f1=... precision=... recall=...`` or
 ``FILE: pearson=... auc=...``. The first line says which similarity ran
 (``backend: lexical``, or with the semantic backend,
 ``NEWSDESK_COVERAGE_SEMANTIC``). Sentence vectors are kept by text digest in
 ``--vector-cache`` (``cache/coverage-vectors.npz`` under ``NEWSDESK_VAR_DIR``), so a
 second run embeds only texts it has not seen. ``--halves`` adds each half of a
-file alone (``FILE: half A: ...``): events split by topic number or label
+file alone (``FILE: half A: ...``, then that half's worst and split events,
+``FILE: half A worst event ...``): events split by topic number or label
 digest, pairs even and odd, so a change fitted on one half can be read on the
 other, as the held-out sets read it.
 """
