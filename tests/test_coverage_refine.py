@@ -521,3 +521,62 @@ def test_beat_pass_keeps_later_reports_of_a_story_older_than_the_window():
     assert set(Article.objects.filter(pk__in=[a.pk for a in [*chile, *more]]).values_list("story_id", flat=True)) == {
         story
     }
+
+
+# One event, two angles: half the reports quote her lawyer, the other half name the clinic and
+# its town; all name the day and the year. Each half holds names of its own, who alone.
+_LOHAN_2013 = "Lindsay Lohan began her court-ordered 90-day rehab stay on 2 May 2013"
+HELLER = [
+    ("Lindsay Lohan checks into rehab, lawyer says", f"{_LOHAN_2013}, her lawyer Mark Heller told reporters."),
+    ("Lawyer: Lindsay Lohan is in rehab", f"{_LOHAN_2013}, Mark Heller, her lawyer, said."),
+    ("Lindsay Lohan begins rehab stay", f"Her lawyer Mark Heller said {_LOHAN_2013}."),
+    ("Lindsay Lohan in rehab, says her lawyer", f"{_LOHAN_2013}; her attorney Mark Heller confirmed it."),
+    ("Lohan enters rehab as ordered", f"{_LOHAN_2013}, lawyer Mark Heller said on Thursday."),
+]
+BETTY_FORD = [
+    ("Lindsay Lohan checks into Betty Ford", f"{_LOHAN_2013} at the Betty Ford Center in Rancho Mirage."),
+    ("Lohan at Betty Ford Center", f"{_LOHAN_2013}: the Betty Ford Center in Rancho Mirage took her in."),
+    ("Lindsay Lohan begins rehab at Betty Ford", f"At the Betty Ford Center, Rancho Mirage: {_LOHAN_2013}."),
+    ("Lindsay Lohan moves to Betty Ford clinic", f"{_LOHAN_2013}, now at the Betty Ford Center near Rancho Mirage."),
+    ("Betty Ford Center takes in Lohan", f"{_LOHAN_2013} in Rancho Mirage, at the Betty Ford Center."),
+]
+
+
+def test_two_angles_of_one_event_that_differ_in_who_alone_are_not_split():
+    """Own cores of names alone, the same year named by most of both: angles of one event, one story."""
+    store, items = _glued_store(HELLER, BETTY_FORD)
+    story = store.story_of(items[0].key)
+    assert not store.window_refine(now=items[-1].at, params=Params(), refine=RefineParams()).changed
+    assert {store.story_of(i.key) for i in items} == {story}
+    # Without the rule, each half's own names (Mark Heller; Betty Ford, Rancho Mirage) split them.
+    store, items = _glued_store(HELLER, BETTY_FORD)
+    names_alone = RefineParams(own_core=OwnCore(where_or_when=False))
+    assert store.window_refine(now=items[-1].at, params=Params(), refine=names_alone).split
+    stories = _stories_by_event(items, {i.key: store.story_of(i.key) for i in items})
+    assert len(stories["0"]) == len(stories["1"]) == 1 and stories["0"].isdisjoint(stories["1"])
+
+
+# An announcement and, days later, the launch it announced: the later reports name people and a
+# site of their own, the earlier ones the car; both name the year. Apart in time already.
+ROADSTER = [
+    ("Elon Musk to send his Tesla Roadster on Falcon Heavy", "Elon Musk said his cherry Tesla Roadster will ride the first Falcon Heavy rocket in 2018."),
+    ("Musk: a Tesla Roadster will fly on Falcon Heavy", "The Tesla Roadster of Elon Musk is the payload of the Falcon Heavy test flight in 2018, he said."),
+    ("Tesla Roadster is Falcon Heavy's payload, says Musk", "Elon Musk will launch his own Tesla Roadster on the Falcon Heavy in 2018."),
+    ("Elon Musk picks his Tesla Roadster for Falcon Heavy", "A Tesla Roadster, Elon Musk's car, goes up on the maiden Falcon Heavy in 2018."),
+]  # fmt: skip
+LAUNCH = [
+    ("Falcon Heavy lifts off from Kennedy Space Center", "The Falcon Heavy roared off the pad at Kennedy Space Center in 2018; Gwynne Shotwell watched."),
+    ("SpaceX launches at Kennedy", "A Falcon Heavy rose from Kennedy Space Center in 2018, Gwynne Shotwell of SpaceX said after the countdown."),
+    ("Big rocket flies from Kennedy Space Center", "Gwynne Shotwell said the Falcon Heavy cleared the tower at Kennedy Space Center in 2018, as SpaceX planned."),
+    ("Kennedy Space Center sees Falcon Heavy launch", "SpaceX's Falcon Heavy lifted off from Kennedy Space Center in 2018; Gwynne Shotwell cheered the crowd."),
+]  # fmt: skip
+
+
+def test_a_revived_story_s_new_event_leaves_it_on_names_alone():
+    """Own cores of who alone set a story's window members apart from its older members: they are apart in time."""
+    store, items = _older_story(ROADSTER, LAUNCH)
+    story = store.story_of(items[0].key)
+    result = store.window_refine(now=items[-1].at, params=Params(), refine=RefineParams())
+    stories = _stories_by_event(items, {i.key: store.story_of(i.key) for i in items})
+    assert result.split == [story] and stories["0"] == {story}
+    assert len(stories["1"]) == 1 and story not in stories["1"]

@@ -54,7 +54,7 @@ from typing import Any
 from .engine import Doc, Params, doc_evidence, doc_similarity, particulars_factor, story_core
 from .linkage import Pair, agglomerate, groups_blocked, must_groups, pair_key
 from .links import NO_LINKS, Links
-from .particulars import YEAR
+from .particulars import PLACE, YEAR
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +74,13 @@ class OwnCore:
     that hold it, or more, are in the group: a title or word that many other stories of the
     window use too ("President", "Asian", "GMT") is common vocabulary, not a core. Years are
     exempt (a year is what a dated core is about). 0: off.
+
+    With ``where_or_when``, two groups whose own cores hold who alone (no place, no year) while
+    ``share`` of each names one year are angles of one event, not two: they agree on when, and
+    differ only in who else each quotes (Lindsay Lohan's lawyer in one, her clinic and its town
+    in the other). Two events of one kind with no year in common (Tara Reid's rehab and Lindsay
+    Lohan's) still split on who. Not where the groups are apart in time already (a story's
+    window members against its older members, ``RefineParams.revive_anchors``).
     """
 
     keys: int = 2
@@ -83,6 +90,7 @@ class OwnCore:
     dated: int = 5
     dated_share: float = 0.75  # the year of a dated core: held by this share of its group or more
     local: float = 0.34  # a name or place of a core: this share of the window's holders of it in the group, or more
+    where_or_when: bool = True  # own cores of who alone in groups naming one year: angles (not in the revival test)
 
 
 @dataclass(frozen=True, slots=True)
@@ -459,7 +467,7 @@ class _Pass:
             groups = agglomerate(seeds, self._group_totals(seeds, totals), threshold=1e-9, blocked=set(), stop_at=2)
             old = next(g for g in groups if 0 in g)
             new = sorted(x for g in groups if 0 not in g for x in g)
-            if not new or not self._apart([old, new], totals, every):
+            if not new or not self._apart([old, new], totals, every, in_time=True):
                 return [x for x in range(k, len(every))], []
         return [x for x in old if x >= k], new
 
@@ -572,14 +580,17 @@ class _Pass:
         inside = set(best[1])
         return [sorted(best[1]), [x for x in range(n) if x not in inside]]
 
-    def _apart(self, groups: list[list[int]], totals: dict[Pair, float], members: list[int]) -> bool:
+    def _apart(
+        self, groups: list[list[int]], totals: dict[Pair, float], members: list[int], *, in_time: bool = False
+    ) -> bool:
         """Whether the story's top two groups are two events: they link far less than each holds together.
 
         Relative, so one rule serves headline-only stories (low similarities
         throughout) and long reports (high ones): the groups' mutual linkage
         must fall below ``split_ratio`` times the weaker cohesion (mean
         similarity inside a group; a lone article takes the other group's),
-        and below ``split_threshold`` in absolute terms.
+        and below ``split_threshold`` in absolute terms. ``in_time``: the groups are
+        apart in time already (:meth:`_own_cores`).
         """
         first, second = set(groups[0]), set(groups[1])
 
@@ -618,7 +629,7 @@ class _Pass:
         # The bisection's groups are the linkage's, not the holders of a key: the dated bar
         # (``split_ratio_dated``) is the core split's alone; here a dated core needs the old bar.
         if known and link < self.refine.split_ratio_exclusive * min(known):
-            return self._exclusive_cores([[members[x] for x in g] for g in groups])
+            return self._exclusive_cores([[members[x] for x in g] for g in groups], in_time=in_time)
         return False
 
     def _cores_conflict(self, groups: list[list[int]]) -> bool:
@@ -639,12 +650,16 @@ class _Pass:
                 return True
             return refine.merge_conflict and self._cores_conflict([a, b])
 
-    def _exclusive_cores(self, groups: list[list[int]]) -> bool:
+    def _exclusive_cores(self, groups: list[list[int]], *, in_time: bool = False) -> bool:
         """Whether each of two groups holds a core of its own, or one of them a dated one (:class:`OwnCore`)."""
-        return any(self._own_cores(groups))
+        return any(self._own_cores(groups, in_time=in_time))
 
-    def _own_cores(self, groups: list[list[int]]) -> tuple[bool, bool]:
-        """(each of two groups holds a core of its own, one of them holds a dated one): :class:`OwnCore`."""
+    def _own_cores(self, groups: list[list[int]], *, in_time: bool = False) -> tuple[bool, bool]:
+        """(each of two groups holds a core of its own, one of them holds a dated one): :class:`OwnCore`.
+
+        ``in_time``: the groups are apart in time already (a revived story's window members
+        against its older members): own cores of who alone count (``OwnCore.where_or_when``).
+        """
         core = self.refine.own_core
         if min(len(g) for g in groups) < core.group_min:
             return False, False
@@ -669,6 +684,17 @@ class _Pass:
                 ]
             )
         both = min(len(own) for own in owns) >= core.keys
+        if both and core.where_or_when and not in_time:
+            # Own cores of who alone, and a year most of each group names: angles of one event
+            # (who else each quotes), not two events.
+            who_alone = not any(k.startswith((PLACE, YEAR)) for own in owns for k in own)
+            same_year = any(
+                k.startswith(YEAR)
+                and n >= core.share * len(groups[0])
+                and counts[1].get(k, 0) >= core.share * len(groups[1])
+                for k, n in counts[0].items()
+            )
+            both = not (who_alone and same_year)
         dated = bool(core.dated) and any(
             len(own) >= core.dated
             and any(k.startswith(YEAR) and counts[mine][k] >= core.dated_share * len(g) for k in own)
