@@ -288,17 +288,20 @@ def test_split_events_are_those_cut_into_most_stories():
     from newsdesk.coverage.evaluate import events_split
 
     gold = {k: "quake" for k in range(1, 7)} | {7: "fed", 8: "fed", 9: "vote", 10: "vote", 11: "vote"}
+    gold |= {k: "strike" for k in range(12, 17)}
     predicted = {1: 10, 2: 10, 3: 10, 4: 11, 5: 11, 6: 12, 7: 20, 8: 20, 9: 30, 10: 30, 11: 31}
+    predicted |= {12: 40, 13: 40, 14: 41, 15: 42, 16: 43}  # the strike: two together, three alone
     lines = events_split(predicted=predicted, gold=gold)
-    # The quake in three stories first; the vote in two; the fed (whole) is no split event.
+    # The strike in four stories first, the quake in three; the vote in two; the fed (whole) is no split event.
     assert lines == [
+        "split event strike: recall=0.280 articles=5 stories=4 (2 + 3 x 1)",
         "split event quake: recall=0.389 articles=6 stories=3 (3 + 2 + 1)",
         "split event vote: recall=0.556 articles=3 stories=2 (2 + 1)",
     ]
     assert events_split(predicted=predicted, gold=gold, count=1) == lines[:1]
     # Recall is B-cubed's, read per event: (3*3 + 2*2 + 1*1) / 6**2.
     _, recall, _ = bcubed(predicted={k: v for k, v in predicted.items() if gold[k] == "quake"}, gold=gold)
-    assert f"recall={recall:.3f}" in lines[0]
+    assert f"recall={recall:.3f}" in lines[1]
 
 
 def test_event_halves_keep_a_topic_s_same_kind_events_together():

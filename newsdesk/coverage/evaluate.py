@@ -451,7 +451,7 @@ def events_worst(*, predicted: dict[int, int], gold: dict[int, str], count: int 
 
 def events_split(*, predicted: dict[int, int], gold: dict[int, str], count: int = 5) -> list[str]:
     """The ``count`` gold events cut into the most stories (then the lowest B-cubed recall), with the
-    sizes of their pieces; events held by one story are left out.
+    sizes of their pieces (``3 + 2 + 4 x 1``: four articles alone); events held by one story are left out.
 
     An event's recall is the mean, over its articles, of the share of the
     event that sits in their story: 1.0 when one story holds it all.
@@ -468,7 +468,10 @@ def events_split(*, predicted: dict[int, int], gold: dict[int, str], count: int 
     )[:count]
     lines = []
     for label in ranked:
-        sizes = " + ".join(str(n) for _, n in pieces[label].most_common())
+        sizes = [str(n) for _, n in pieces[label].most_common() if n > 1]
+        alone = sum(1 for n in pieces[label].values() if n == 1)
+        sizes += [f"{alone} x 1"] if alone > 1 else ["1"] * alone
+        sizes = " + ".join(sizes)
         lines.append(
             f"split event {label}: recall={recall[label]:.3f} articles={sum(pieces[label].values())} "
             f"stories={len(pieces[label])} ({sizes})"
