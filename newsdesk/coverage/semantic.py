@@ -259,22 +259,23 @@ def lead_unrelated(*, title: str, lead: str, language: str = "", embed: Any = No
         return False
     if embed is None:
         return _lead_unrelated(chosen.key, title, lead)
-    if not lead_off_topic(title=title, lead=lead):
-        return False
-    title_alone, lead_alone = embed_text(title=title, lead=""), embed_text(title="", lead=lead, chars=chosen.lead_chars)
-    vectors = embed([title_alone, lead_alone])
-    return float(vectors[0] @ vectors[1]) < chosen.off_topic_cosine
+    return _lead_judged(chosen, title=title, lead=lead, embed=embed)
 
 
 # Kept per process for about one enrichment batch: an article is judged when its vector is computed
 # and again when its features are (the assignment, right after, in the same worker).
 @functools.lru_cache(maxsize=256)
 def _lead_unrelated(key: str, title: str, lead: str) -> bool:
+    # The encoder is loaded only for a lead the word test flags.
+    return _lead_judged(MODELS[key], title=title, lead=lead, embed=lambda texts: encoder().embed(texts))
+
+
+def _lead_judged(chosen: Model, *, title: str, lead: str, embed: Any) -> bool:
+    """The word test, then the model's cosine of the headline alone and the lead alone (:func:`lead_unrelated`)."""
     if not lead_off_topic(title=title, lead=lead):
         return False
-    chosen = MODELS[key]
     title_alone, lead_alone = embed_text(title=title, lead=""), embed_text(title="", lead=lead, chars=chosen.lead_chars)
-    vectors = encoder().embed([title_alone, lead_alone])
+    vectors = embed([title_alone, lead_alone])
     return float(vectors[0] @ vectors[1]) < chosen.off_topic_cosine  # type: ignore[operator]
 
 
