@@ -383,6 +383,10 @@ def _place_words(parts: frozenset[str]) -> frozenset[str]:
     return frozenset(p[2:] for p in parts if p.startswith(PLACE_WORD))
 
 
+# Particulars that mark a word (a place name, a month of a date) rather than say where or when.
+_MARKS = (PLACE_WORD, MONTH_WORD)
+
+
 @functools.lru_cache(maxsize=1024)
 def _month_words(parts: frozenset[str]) -> frozenset[str]:
     """The name stems a side wrote as a month of a date (its ``m:`` particulars)."""
@@ -582,7 +586,7 @@ def doc_evidence(a: Doc, b: Doc, *, score: float, limit: int = 8) -> dict:
         "score": round(score, 4),
         "shared_terms": [t for _, t in shared[:limit]],
         "shared_names": names[:limit],
-        "shared_particulars": sorted(p for p in a.particulars & b.particulars if not p.startswith(PLACE_WORD))[:limit],
+        "shared_particulars": sorted(p for p in a.particulars & b.particulars if p[:2] not in _MARKS)[:limit],
         "matched_article": b.key,
     }
 
