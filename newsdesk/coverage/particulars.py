@@ -325,3 +325,15 @@ def text_particulars(*, title: str, body: str = "") -> frozenset[str]:
         elif len(value.replace(".", "")) >= 2 and value not in digits_taken:
             out.add(NUMBER + value)
     return frozenset(out)
+
+
+@functools.cache
+def month_stems() -> frozenset[str]:
+    """Name stems that are a month in one of CLDR's languages ("November" is capitalised in English).
+
+    The refinement's own cores read a month among a group's names as when (``OwnCore.dated_month``);
+    the pair score reads a month as a date only where a text wrote it as one (:data:`MONTH_WORD`).
+    """
+    from .text import _stem
+
+    return frozenset(_stem(m) for m in _months())
