@@ -17,8 +17,9 @@ word:
   in any of the same languages ("Tomsk", "Томск"): two places of one country
   apart (a country's name says ``p:`` only);
 * a one-word place name of another language, or an inflected form, inside a
-  person's name ("Maurice Cheeks", "George Clooney") names no place
-  (``_places``);
+  person's name ("Maurice Cheeks", "George Clooney") names no place, nor does
+  any one-word place name before an initial and a surname ("George W. Bush",
+  "Santiago R. Ortiz") (``_places``);
 * ``w:rusia`` — the name stem of a word the text used as a place name
   ("Rusia", "Krasnoyarsk"): not a particular to compare, but a mark that this
   capitalised word says where, not who, so the names (who) are compared
@@ -263,8 +264,10 @@ def _places(
     A one-word place name that English does not write so (:func:`_english_places`), or a form
     read from a name's stem ("George"; not a whole name with an ending, "Frankreichs"), names no place when the text uses it inside a run of capitalised words
     (:func:`_name_words`: "Maurice Cheeks", "George Clooney", "Sam Williams"), there or anywhere
-    else in the text ("... George said"). A place as English writes it keeps its place inside a
-    name ("Panama Papers", "Brazil GP", "Chicago Cubs": the reports of one event share it).
+    else in the text ("... George said"); a form read from a stem before a surname does so in any
+    line, a Title Case headline too ("George Clooney Opens..."). A place as English writes it keeps
+    its place inside a name ("Panama Papers", "Brazil GP", "Chicago Cubs": the reports of one event
+    share it), except where an initial and a surname follow it ("Jordan K. Miller"), there only.
     """
     index, dense = _place_index()
     longest = _place_longest()  # no name starts with a word it does not hold: nothing to look up
