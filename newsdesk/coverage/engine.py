@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .links import NO_LINKS, Links, links_merge_group, links_story_pairs_forbidden
-from .particulars import CITY, PLACE_WORD, month_stems
+from .particulars import CITY, MONTH_WORD, PLACE_WORD
 from .text import Features
 
 GRAM_PREFIX = "#"  # grams share the df table with terms; the prefix keeps them apart.
@@ -384,6 +384,16 @@ def _place_words(parts: frozenset[str]) -> frozenset[str]:
     return frozenset(p[2:] for p in parts if p.startswith(PLACE_WORD))
 
 
+# Particulars that mark a word (a place name, a month of a date) rather than say where or when.
+_MARKS = (PLACE_WORD, MONTH_WORD)
+
+
+@functools.lru_cache(maxsize=1024)
+def _month_words(parts: frozenset[str]) -> frozenset[str]:
+    """The name stems a side wrote as a month of a date (its ``m:`` particulars)."""
+    return frozenset(p[2:] for p in parts if p.startswith(MONTH_WORD))
+
+
 def particulars_relation(
     a: frozenset[str],
     b: frozenset[str],
@@ -441,11 +451,12 @@ def particulars_relation(
             # places both sides name: a country both name is one shared
             # place, counted above, not also a shared name (two earthquakes
             # in Russia, their cities, dates, figures and officials all
-            # different, agree on where alone). A month in common
-            # ("November", capitalised in English) is a date, counted under
-            # days. Sharing nothing else, the names conflict for the count.
+            # different, agree on where alone). A month in common that
+            # either side wrote as a date ("November 3", capitalised in
+            # English) is a date, counted under days; "Theresa May" is who.
+            # Sharing nothing else, the names conflict for the count.
             where = _place_words(a) & _place_words(b) if params.names_without_places else frozenset()
-            if (wa & wb) - month_stems() - where:
+            if (wa & wb) - _month_words(a) - _month_words(b) - where:
                 shared_kinds += 1
             elif not where or (len(wa - where) >= params.names_min and len(wb - where) >= params.names_min):
                 conflict_kinds += 1
@@ -576,7 +587,7 @@ def doc_evidence(a: Doc, b: Doc, *, score: float, limit: int = 8) -> dict:
         "score": round(score, 4),
         "shared_terms": [t for _, t in shared[:limit]],
         "shared_names": names[:limit],
-        "shared_particulars": sorted(p for p in a.particulars & b.particulars if not p.startswith(PLACE_WORD))[:limit],
+        "shared_particulars": sorted(p for p in a.particulars & b.particulars if p[:2] not in _MARKS)[:limit],
         "matched_article": b.key,
     }
 

@@ -54,7 +54,7 @@ from typing import Any
 from .engine import Doc, Params, doc_evidence, doc_similarity, particulars_factor, story_core
 from .linkage import Pair, agglomerate, groups_blocked, must_groups, pair_key
 from .links import NO_LINKS, Links
-from .particulars import PLACE, YEAR
+from .particulars import PLACE, YEAR, month_stems
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +73,15 @@ class OwnCore:
     A name or place of a core is the group's own only when ``local`` of the window's articles
     that hold it, or more, are in the group: a title or word that many other stories of the
     window use too ("President", "Asian", "GMT") is common vocabulary, not a core. Years are
-    exempt (a year is what a dated core is about). 0: off.
+    exempt (a year is what a dated core is about), and so are months with ``dated_month``. 0: off.
+
+    With ``dated_month``, a group whose own keys hold a year (``dated_share`` of it or more) and a
+    month is dated however few its other own keys: a year and a month that the other group never
+    names are when, to the month (a dateline: "18 September 2013"). Without publication times the
+    other group (which names that year in a fifth of its members at most) is another occurrence
+    when the two link less than
+    ``RefineParams.split_ratio_dated`` x the weaker cohesion; one event whose datelined reports
+    say what the others say links as well across as within, and stays whole.
 
     With ``where_or_when``, two groups whose own cores hold who alone (no place, no year) while
     ``share`` of each names one year are angles of one event, not two: they agree on when, and
@@ -89,6 +97,7 @@ class OwnCore:
     group_min: int = 4
     dated: int = 5
     dated_share: float = 0.75  # the year of a dated core: held by this share of its group or more
+    dated_month: bool = True  # a year and a month of its own date a core, however few its other keys
     local: float = 0.34  # a name or place of a core: this share of the window's holders of it in the group, or more
     where_or_when: bool = True  # own cores of who alone in groups naming one year: angles (not in the revival test)
 
@@ -671,6 +680,7 @@ class _Pass:
                     c[k] += 1
             counts.append(c)
         held = self._window_held() if core.local else {}
+        months = month_stems() if core.dated_month else frozenset()
         owns = []
         for mine, theirs, g, h in ((0, 1, groups[0], groups[1]), (1, 0, groups[1], groups[0])):
             need, allow = core.share * len(g), core.other * len(h)
@@ -680,7 +690,7 @@ class _Pass:
                     for k, n in counts[mine].items()
                     if n >= need
                     and counts[theirs].get(k, 0) <= allow
-                    and (not core.local or k.startswith(YEAR) or n >= core.local * held.get(k, n))
+                    and (not core.local or k.startswith(YEAR) or k in months or n >= core.local * held.get(k, n))
                 ]
             )
         both = min(len(own) for own in owns) >= core.keys
@@ -696,7 +706,7 @@ class _Pass:
             )
             both = not (who_alone and same_year)
         dated = bool(core.dated) and any(
-            len(own) >= core.dated
+            (len(own) >= core.dated or not months.isdisjoint(own))
             and any(k.startswith(YEAR) and counts[mine][k] >= core.dated_share * len(g) for k in own)
             for mine, (own, g) in enumerate(zip(owns, groups, strict=True))
         )
