@@ -23,7 +23,11 @@ word:
   ("Rusia", "Krasnoyarsk"): not a particular to compare, but a mark that this
   capitalised word says where, not who, so the names (who) are compared
   without it and a shared country is not counted twice (as a place and as a
-  shared name).
+  shared name);
+* ``m:may`` — the name stem of a month name the text wrote as a date, next to
+  a day or a year ("May 5", "5. Mai", "Mayıs 2020"): not compared either, but a
+  mark that this capitalised word says when, not who ("Theresa May" is a name;
+  a month name without a day or year is read as written).
 
 Names (who) are the capitalised words the text features already keep
 (:attr:`newsdesk.coverage.text.Features.names`). How the clustering weighs
@@ -46,6 +50,7 @@ YEAR = "y:"
 DAY = "d:"
 NUMBER = "n:"
 PLACE_WORD = "w:"
+MONTH_WORD = "m:"
 CITY = "c:"
 KINDS = (PLACE, YEAR, DAY, NUMBER)
 
@@ -297,8 +302,13 @@ def text_particulars(*, title: str, body: str = "") -> frozenset[str]:
                 day = _day(tokens[j][1], month)
                 if day and (j != i - 2 or tokens[i - 1][1] in {"de", "of", "di", "du"}):
                     out.add(DAY + day)
+                    out.add(MONTH_WORD + _stem(folded.rstrip(".")))
                     taken.add(j)
                     break
+        else:
+            # "May 2019", "Mayıs 2020", "im Mai 2020": a month with its year is a date too.
+            if (i + 1 < len(tokens) and _YEAR.match(tokens[i + 1][1])) or (i >= 1 and _YEAR.match(tokens[i - 1][1])):
+                out.add(MONTH_WORD + _stem(folded.rstrip(".")))
     for m in _ISO_DATE.finditer(text):
         if day := _day(m.group(3), int(m.group(2))):
             out.add(DAY + day)
@@ -319,7 +329,11 @@ def text_particulars(*, title: str, body: str = "") -> frozenset[str]:
 
 @functools.cache
 def month_stems() -> frozenset[str]:
-    """Name stems that are a month in one of CLDR's languages ("November" is capitalised in English)."""
+    """Name stems that are a month in one of CLDR's languages ("November" is capitalised in English).
+
+    The refinement's own cores read a month among a group's names as when (``OwnCore.dated_month``);
+    the pair score reads a month as a date only where a text wrote it as one (:data:`MONTH_WORD`).
+    """
     from .text import _stem
 
     return frozenset(_stem(m) for m in _months())
