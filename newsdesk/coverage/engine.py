@@ -180,9 +180,10 @@ class Params:
     #   rare in the index: idf at least ``late_name_rarity`` x the idf of
     #   a name seen once (at 100,000 articles: held by about 20 or fewer);
     # - at least ``late_names_held`` of its own most distinctive names
-    #   (among its ``query_terms``) occur in the story ("Berlin's New Year's
-    #   Eve safe zones" names Berlin, which the Cologne story of two years
-    #   before does not).
+    #   (among its ``query_terms``) occur in the story's words ("Berlin's New
+    #   Year's Eve safe zones" names Berlin, which the Cologne story of two
+    #   years before does not); words, not only names: a Title-Case headline
+    #   names its story's film or team in words not read as names.
     # A late story is never merged with another by this article.
     late_window_hours: float = 17520.0
     late_candidates: int = 10
@@ -766,7 +767,9 @@ def late_joinable(doc: Doc, score: float, members: Sequence[Doc], *, params: Par
     rare = _late_rare_names(core_names, stems, params=params, n_docs=n_docs)
     if len(rare) < params.late_names_min:
         return False
-    held = {n for m in members for n in m.name_stems}
+    # Looked for among the story's words, not its names alone: a Title-Case headline's words are not
+    # read as names ("Avengers Infinity War Trailer Breaks Record"), yet they name the story's own.
+    held = {t for m in members for t in m.terms}
     mine = [t for t in doc.index_terms(params.query_terms) if t in stems and not t[:1].isdigit()]
     return sum(t in held for t in mine) >= params.late_names_held * len(mine)
 

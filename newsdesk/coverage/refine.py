@@ -510,16 +510,22 @@ class _Pass:
 
     def _waves_ratio(self, early: list[int], late: list[int]) -> float | None:
         """The link across two waves over the weaker one's cohesion, when below :attr:`Waves.ratio` and
-        ``split_threshold`` (sampled: :meth:`_sample`); else None."""
+        ``split_threshold`` (sampled: :meth:`_sample`); else None.
+
+        The link is the merge's memoised :meth:`_mean` (a merge asking about the same two pieces
+        reads it back); the cohesions are computed only for a link below ``split_threshold``."""
         a, b = self._sample(early), self._sample(late)
-        with self._attach((*a, *b)):
-            link = sum(self.sim(i, j) for i in a for j in b) / (len(a) * len(b))
-            coh = min(
-                sum(self.sim(g[x], g[y]) for x in range(len(g)) for y in range(x + 1, len(g)))
-                / (len(g) * (len(g) - 1) / 2)
-                for g in (a, b)
-            )
-        if link >= self.refine.split_threshold or coh <= 0 or link >= self.refine.waves.ratio * coh:
+        with self._attach(a):
+            link = self._mean(a, b)
+            if link >= self.refine.split_threshold:
+                return None
+            with self._attach(b):
+                coh = min(
+                    sum(self.sim(g[x], g[y]) for x in range(len(g)) for y in range(x + 1, len(g)))
+                    / (len(g) * (len(g) - 1) / 2)
+                    for g in (a, b)
+                )
+        if coh <= 0 or link >= self.refine.waves.ratio * coh:
             return None
         return link / coh
 
