@@ -121,6 +121,12 @@ class Waves:
     least is taken, then each side is examined again. The merge does not join two such pieces back.
     A story reported at a steady rhythm has no such gap, and one event covered again after a
     quiet night links across it as well as within (``ratio``). 0 ``gap_hours``: off.
+
+    With ``revived``, a story with members older than the window is cut so too, whatever the
+    size of its window part: its latest older members (``RefineParams.revive_anchors``) and its
+    window members are taken as one story in time; at a cut, the later wave (window members
+    only) leaves, the earlier one stays with the story's older members. Without it, such a story
+    with more than ``split_max`` window members was never examined (a topic's new wave, days on).
     """
 
     gap_hours: float = 1.0
@@ -128,6 +134,7 @@ class Waves:
     ratio: float = 1.0
     group_min: int = 4
     cuts: int = 4  # the largest gaps tried, at most
+    revived: bool = True  # a story with members older than the window: cut at its waves too
 
 
 @dataclass(frozen=True, slots=True)
@@ -442,12 +449,15 @@ class _Pass:
         Its latest older members (the anchors) are one group, held together, and its window
         members are bisected against them by average linkage; the members that do not join
         the anchors leave when the two groups are apart (:meth:`_apart`, the bisection's test).
+        First (``Waves.revived``, any size) the anchors and window members are cut at their waves
+        as one story: a later wave leaves whole (and is examined again as a story of its own).
         """
         anchors = self.anchors.get(story)
         refine = self.refine
         if not refine.revive_anchors or len(anchors or ()) < refine.revive_older_min:
             return members, []
-        if len(members) > refine.split_max:
+        whole = bool(refine.waves.revived and refine.waves.gap_hours)
+        if len(members) > refine.split_max and not whole:
             return members, []
         local = set(members)
         if any(i in local or j in local for i, j in (*self.cannot, *self.must)):
@@ -458,7 +468,20 @@ class _Pass:
         memo = (0, *(self.docs[i].key for i in anchors), 0, *(self.docs[i].key for i in members))
         known = self.cache.splits.get(memo)
         if known is None:
-            known = [[self.docs[every[x]].key for x in g] for g in self._revived(every, k)]
+            waves = self._waves(every) if whole else None  # the whole story's waves: anchors, then the window's
+            if waves is not None and not set(anchors).isdisjoint(waves[1]):
+                waves = None  # the anchors are the story: they stay on one side
+            if waves is not None:
+                early, late = set(waves[0]), set(waves[1])
+                got = (
+                    [x for x in range(k, len(every)) if every[x] in early],
+                    [x for x in range(k, len(every)) if every[x] in late],
+                )
+            elif len(members) > refine.split_max:
+                got = ([x for x in range(k, len(every))], [])
+            else:
+                got = self._revived(every, k)
+            known = [[self.docs[every[x]].key for x in g] for g in got]
             self.cache.splits[memo] = known
         index = {self.docs[i].key: i for i in members}
         return [index[key] for key in known[0]], [index[key] for key in known[1]]
