@@ -81,3 +81,37 @@ def test_a_text_that_capitalises_its_nouns_makes_no_names_of_its_places():
 def test_inflected_place_names_in_other_scripts_still_name_their_country():
     assert "p:MX" in _places("Землетрясение в Мексике", "Власти Мексики сообщили о жертвах.")
     assert "p:IS" in _places("Vulkanausbruch", "Der Vulkan auf Island ist wieder ausgebrochen.")
+
+
+def test_a_first_name_before_an_initial_is_no_place_in_any_line():
+    # English and Spanish bodies, a Title Case headline; "W ." as some corpora space it.
+    assert "p:JO" not in _places("Plant visit", "Former senator Jordan K. Miller toured the new plant on Tuesday.")
+    assert "p:GE" not in _places("Ex-President George W. Bush Opens Library In Chicago", "")
+    assert "p:GE" not in _places("Library opens", "The rule was signed before George W . Bush left office.")
+    body = "El senador Santiago R. Ortiz presentó el proyecto el martes en la sala."
+    assert "p:CL" not in _places("Proyecto de ley", body)
+    # The same words as places; a place's abbreviation is initials with no surname after them.
+    assert "p:JO" in _places("Border talks", "Troops crossed into Jordan on Tuesday, officials in Jordan said.")
+    assert "p:CL" in _places("Sismo", "Un sismo sacudió Santiago el martes por la mañana.")
+    assert "p:AU" in _places("Flights From Sydney N.S.W. Resume After Storm", "")
+    # A place elsewhere in the same text keeps its place.
+    assert "p:JO" in _places("Talks in Jordan", "Former senator Jordan K. Miller spoke for the refugees on Tuesday.")
+
+
+def test_a_stem_form_before_a_surname_is_no_place_even_in_a_headline():
+    # "George" is read as a form of "Georgia": before a surname it is a first name, headline or not.
+    assert "p:GE" not in _places("George Clooney Opens His New Film", "")
+    assert "p:GE" not in _places("George Zimmerman trial begins", "")
+    # Georgia itself, and a form before a full stop ("в Мексике. Власти"), stay places.
+    assert "p:GE" in _places("Georgia Votes In Tight Election", "")
+    assert "p:GE" in _places("George Clooney", "The actor visited Georgia last week.")
+    assert "p:MX" in _places("Землетрясение в Мексике. Власти сообщили о жертвах", "")
+
+
+def test_places_of_several_words_and_places_before_a_common_word_stay_places():
+    assert "p:US" in _places("New York City Marathon Draws Record Field", "")
+    assert {"p:AR", "p:CR"} <= _places("Elecciones En Costa Rica Y Buenos Aires", "")
+    assert "p:ZA" in _places("South Africa Votes", "")
+    assert "p:FR" in _places("Paris police arrest two men", "")
+    assert "p:FR" in _places("La policía de París detuvo a dos hombres", "")
+    assert "p:GE" in _places("Georgia's Governor Signs Bill", "")

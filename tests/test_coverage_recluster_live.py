@@ -4,18 +4,22 @@ The rebuild reads every article, replays them in memory, then writes. An
 article assigned live between that read and the write must end in a story
 with its index rows, and the rebuild must commit. The interleaving is made
 deterministic by running the live assignment from inside the replay's
-article stream, once its last row has been read.
+article stream, once its last row has been read. An editor's decision made
+while the rebuild writes runs from a second connection right after the
+write's locked catch-up, and the rebuild goes on once PostgreSQL shows it
+waiting on the rebuild (no sleeps).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.utils import timezone
 from psycopg.errors import DeadlockDetected
 
@@ -24,7 +28,7 @@ from newsdesk.coverage import recluster as recluster_module
 from newsdesk.coverage.boilerplate import lead_keys
 from newsdesk.coverage.cluster import article_assign_story
 from newsdesk.coverage.dbboilerplate import boilerplate_recount, boilerplate_segments
-from newsdesk.coverage.decisions import story_article_split
+from newsdesk.coverage.decisions import decision_undo, stories_merge, story_article_split
 from newsdesk.coverage.engine import GRAM_PREFIX, Params, doc_assign
 from newsdesk.coverage.memory import MemoryStore
 from newsdesk.coverage.text import text_features
@@ -180,6 +184,125 @@ def test_an_editors_split_during_the_replay_binds_the_rebuild(monkeypatch):
     stories = dict(Article.objects.filter(id__in=[first.id, second.id, third.id]).values_list("id", "story_id"))
     assert stories[first.id] == stories[second.id] != stories[third.id]
     assert _indexed(third.id)
+
+
+class _Editor:
+    """An editor's action run from a thread of its own: its errors, and a wait for it to end."""
+
+    def __init__(self) -> None:
+        self.errors: list[BaseException] = []
+        self.threads: list[threading.Thread] = []
+        self.waited = connection.vendor != "postgresql"  # seen waiting on the rebuild (PostgreSQL)
+
+    def done(self) -> list[BaseException]:
+        for thread in self.threads:
+            thread.join()
+        return self.errors
+
+
+def _after_the_locked_catch_up(monkeypatch, editor_action: Callable[[], object]) -> _Editor:
+    """Run ``editor_action`` in a second connection right after the rebuild's last catch-up (under its lock).
+
+    The action runs in a thread of its own (its own connection, as an editor's request would),
+    and the rebuild goes on once the action has either finished or is waiting for a lock the
+    rebuild holds (PostgreSQL: ``pg_blocking_pids``; SQLite's write transaction excludes every
+    other writer, so there the action waits at its ``BEGIN IMMEDIATE``).
+    """
+    catch_up = recluster_module._Replay.catch_up
+    action = _Editor()
+    errors, threads = action.errors, action.threads
+
+    def hooked(self):
+        caught = catch_up(self)
+        if not connection.in_atomic_block or threads:
+            return caught  # the unlocked catch-up, or a retried write's
+        with connection.cursor() as cursor:
+            rebuild = _backend_pid(cursor)
+        started, pid = threading.Event(), []
+
+        def editor() -> None:
+            try:
+                with connection.cursor() as cursor:
+                    pid.append(_backend_pid(cursor))
+                started.set()
+                editor_action()
+            except BaseException as exc:  # handed to the test
+                errors.append(exc)
+            finally:
+                started.set()
+                connection.close()
+
+        thread = threading.Thread(target=editor)
+        threads.append(thread)
+        thread.start()
+        started.wait()
+        if connection.vendor == "postgresql" and pid and pid[0] is not None:
+            with connection.cursor() as cursor:
+                while thread.is_alive():  # until it is done, or waits on the rebuild
+                    cursor.execute("SELECT %s = ANY(pg_blocking_pids(%s))", [rebuild, pid[0]])
+                    if cursor.fetchone()[0]:
+                        action.waited = True
+                        break
+                    thread.join(0.01)
+        return caught
+
+    monkeypatch.setattr(recluster_module._Replay, "catch_up", hooked)
+    return action
+
+
+def _backend_pid(cursor) -> int | None:
+    if connection.vendor != "postgresql":
+        return None
+    cursor.execute("SELECT pg_backend_pid()")
+    return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_editors_split_right_after_the_locked_catch_up_is_neither_lost_nor_refused(monkeypatch):
+    articles = _corpus_assigned_live()
+    first, second, third = articles[: len(QUAKE)]
+    editor = make_editor()
+    action = _after_the_locked_catch_up(
+        monkeypatch, lambda: story_article_split(article=Article.objects.get(id=third.id), editor=editor)
+    )
+    out = _recluster()
+    assert action.done() == [] and action.waited and "reclustered articles=6" in out
+    stories = dict(Article.objects.filter(id__in=[first.id, second.id, third.id]).values_list("id", "story_id"))
+    assert stories[first.id] == stories[second.id] != stories[third.id]
+    assert _indexed(third.id)
+    _recluster()  # the next rebuild reads the decision too
+    stories = dict(Article.objects.filter(id__in=[first.id, second.id, third.id]).values_list("id", "story_id"))
+    assert stories[first.id] == stories[second.id] != stories[third.id]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_editors_merge_right_after_the_locked_catch_up_is_neither_lost_nor_refused(monkeypatch):
+    articles = _corpus_assigned_live()
+    fed, train = articles[len(QUAKE)], articles[-1]
+    editor = make_editor()
+
+    def merge() -> None:
+        stories_merge(story=Story(pk=fed.story_id), into=Story(pk=train.story_id), editor=editor)
+
+    action = _after_the_locked_catch_up(monkeypatch, merge)
+    _recluster()
+    assert action.done() == [] and action.waited
+    together = Article.objects.filter(id__in=[fed.id, *(a.id for a in articles[-len(TRAIN) :])])
+    assert len(set(together.values_list("story_id", flat=True))) == 1
+    assert Story.objects.get(id=together[0].story_id).article_count == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_editors_undo_right_after_the_locked_catch_up_gives_the_machines_grouping_back(monkeypatch):
+    articles = _corpus_assigned_live()
+    first, second, third = articles[: len(QUAKE)]
+    editor = make_editor()
+    decision = story_article_split(article=Article.objects.get(id=third.id), editor=editor)
+    action = _after_the_locked_catch_up(monkeypatch, lambda: decision_undo(decision=decision, editor=editor))
+    _recluster()
+    assert action.done() == [] and action.waited
+    stories = dict(Article.objects.filter(id__in=[first.id, second.id, third.id]).values_list("id", "story_id"))
+    assert stories[first.id] == stories[second.id] == stories[third.id]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -387,6 +387,65 @@ def test_an_angle_whose_year_few_of_its_reports_name_is_not_split():
     assert {i.key: store.story_of(i.key) for i in items} == before
 
 
+# Two emergency fixes for one browser, years apart. The later fix's reports date themselves (the
+# year and the month: a dateline) and hold nothing else of their own (no name the earlier reports
+# lack); the earlier fix's reports say no year at all. Without publication times (an archive, a
+# labelled corpus) the text alone has to tell them apart.
+_PATCH = (
+    "Corvane released an emergency fix for a flaw in its Lumen web browser that attackers used to take over computers"
+)
+EARLY_FIX = [
+    ("Corvane patches Lumen browser flaw", f"{_PATCH}, the company said on Wednesday."),
+    ("Corvane rushes out Lumen browser fix", f"On Wednesday {_PATCH}."),
+    ("Emergency Lumen patch from Corvane", f"{_PATCH}; users should install it at once."),
+    ("Corvane fixes Lumen zero-day bug", f"{_PATCH}, security researchers said."),
+    ("Lumen users told to update as Corvane patches flaw", f"{_PATCH}, a spokesman said on Wednesday."),
+]
+LATE_FIX = [
+    ("Corvane issues fix for Lumen zero-day", "Corvane said on 17 September 2031 that it pushed out a temporary fix "
+     "for a memory bug in every version of its Lumen web browser after hackers exploited it in targeted attacks."),
+    ("Corvane ships Lumen workaround", "Published on 18 September 2031: Corvane pushed out a temporary fix for a "
+     "memory bug in its Lumen web browser that hackers exploited in targeted attacks."),
+    ("Lumen zero-day fixed by Corvane", "Updated 18 September 2031, 09:12 GMT: hackers exploited a memory bug in "
+     "every version of the Lumen web browser, and Corvane pushed out a temporary fix."),
+    ("Corvane rushes fix for Lumen attacks", "On 18 September 2031 Corvane pushed out a temporary fix for a memory "
+     "bug in its Lumen web browser exploited in targeted attacks."),
+    ("Corvane: Lumen flaw affects every version", "Corvane said in September 2031 that hackers exploited a memory "
+     "bug in every version of its Lumen web browser, and pushed out a temporary fix."),
+]  # fmt: skip
+
+
+def test_a_group_dated_to_a_month_and_year_the_other_never_names_is_another_occurrence():
+    """One group names a year and a month the other never names, and links to it less than each holds together."""
+    store, items = _glued_store(EARLY_FIX, LATE_FIX)
+    result = store.window_refine(now=items[-1].at, params=Params(), refine=RefineParams())
+    stories = _stories_by_event(items, {i.key: store.story_of(i.key) for i in items})
+    assert len(stories["0"]) == len(stories["1"]) == 1 and stories["0"].isdisjoint(stories["1"])
+    assert result.split
+    assert not store.window_refine(now=items[-1].at, params=Params(), refine=RefineParams()).changed
+    # Without ``dated_month``, a year and a month are two keys of its own, short of the five a dated
+    # core needs otherwise: the same glued story stays whole.
+    store, items = _glued_store(EARLY_FIX, LATE_FIX)
+    store.window_refine(now=items[-1].at, params=Params(), refine=RefineParams(own_core=OwnCore(dated_month=False)))
+    assert len({store.story_of(i.key) for i in items}) == 1
+
+
+def test_one_event_whose_datelined_reports_name_its_year_and_month_is_not_split():
+    """Half the reports of one fix carry a dateline (year and month) the others lack: one event, one story."""
+    event = [
+        (t, (f"Updated on {17 + n % 4} September 2031: " if n % 2 else "") + b)
+        for n, (t, b) in enumerate(EARLY_FIX * 2)
+    ]
+    store, items = _glued_store(event)
+    before = {i.key: store.story_of(i.key) for i in items}
+    assert not store.window_refine(now=items[-1].at, params=Params(), refine=RefineParams()).changed
+    assert {i.key: store.story_of(i.key) for i in items} == before
+    # The datelined half holds a dated core of its own all the same: what keeps the story whole is
+    # that it links to the other half as well as each half holds together (the ratio's bar).
+    loose = RefineParams(split_ratio_dated=1.05)
+    assert store.window_refine(now=items[-1].at, params=Params(), refine=loose).changed
+
+
 # One election, two kinds of report: wire copy with the president, the region, the agency and
 # the hour; local copy with another agency. The words each kind holds alone are the window's
 # common vocabulary: eighteen other stories of the region use them too.

@@ -121,3 +121,30 @@ def test_an_editors_must_link_across_the_gap_keeps_the_waves_together():
     store, keys, _, _ = _glued(RECALL, RESULTS)
     links = links_build(must=[(keys[0], keys[-1])], cannot=[])
     assert not stories_refine(docs=store.all_docs(), params=Params(), refine=CAPPED, links=links).changed
+
+
+# -- a story with members older than the window (revived): its new wave is cut too, whatever its size --
+
+
+def _revived_pass(first: list[str], second: list[str], refine: RefineParams):
+    """The second wave a day after the first, the pass's window holding the second wave only."""
+    store, keys, times, glued = _glued(first, second, gap_h=24.0)
+    window = replace(refine, window_hours=12.0)
+    result = store.window_refine(now=times[-1], params=Params(), refine=window)
+    return store, keys, glued, result
+
+
+def test_a_revived_storys_big_new_wave_leaves_it_at_the_quiet_gap():
+    store, keys, glued, result = _revived_pass(RECALL, RESULTS, CAPPED)
+    early, late = keys[: len(RECALL)], keys[len(RECALL) :]
+    assert result.changed
+    assert {store.story_of(k) for k in early} == {glued}  # the older members keep the story
+    assert len({store.story_of(k) for k in late}) == 1 and store.story_of(late[0]) != glued
+    # Without the whole-story cut the window part (over ``split_max``) is not examined at all.
+    store, keys, glued, result = _revived_pass(RECALL, RESULTS, replace(CAPPED, waves=Waves(revived=False)))
+    assert not result.changed and {store.story_of(k) for k in keys} == {glued}
+
+
+def test_a_revived_event_covered_again_a_day_later_stays_one_story():
+    store, keys, glued, _ = _revived_pass(*AGAIN, CAPPED)
+    assert {store.story_of(k) for k in keys} == {glued}

@@ -139,5 +139,5 @@ def test_every_place_name_is_looked_up_from_its_first_word():
     )
     assert found == {
         "c:America/Argentina/Buenos_Aires", "c:America/Mexico_City", "c:America/New_York", "d:12-14",
-        "p:AR", "p:MX", "p:US", "w:aires", "w:buenos", "w:ciudad", "w:mexico", "w:nueva", "w:york",
+        "m:diciem", "p:AR", "p:MX", "p:US", "w:aires", "w:buenos", "w:ciudad", "w:mexico", "w:nueva", "w:york",
     }  # fmt: skip

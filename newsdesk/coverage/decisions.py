@@ -12,6 +12,12 @@ read the same constraints (:func:`~newsdesk.coverage.linkstore.links_load`).
 Undo marks the decision undone and gives back the machine's grouping: the
 article rejoins the story it was taken from, the merged story gets its
 members back. Every write bumps the feed version (``articles_changed``).
+
+Each service first takes the decisions' table (:func:`~newsdesk.coverage.linkstore.decisions_lock`),
+before any row lock: a full ``recluster`` writing meanwhile holds it, so the
+decision waits for the rebuild's commit and is then carried out against the
+rebuilt stories, never lost to the rebuild's write or refused by a deadlock
+with it.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from newsdesk.models import Article, Story, StoryDecision, StoryDecisionKind
 from .cluster import article_assign_story, coverage_params
 from .dbwrite import story_centroid_rebuild, story_merge
 from .links import links_build, links_merge
-from .linkstore import links_load
+from .linkstore import decisions_lock, links_load
 from .semantic import semantic_enabled
 from .storycounts import story_refresh_counts
 
@@ -73,6 +79,7 @@ def story_article_split(*, article: Article, editor: AbstractBaseUser) -> StoryD
     It is assigned again with a cannot-link to every other member of the
     story it leaves, so it joins another story that fits or starts its own.
     """
+    decisions_lock()  # before any row lock: a rebuild writing meanwhile is waited for here
     article = _article_locked(article)
     story = story_current(Story(pk=article.story_id))
     others = _members(story.pk, exclude=article.pk)
@@ -93,6 +100,7 @@ def story_article_split(*, article: Article, editor: AbstractBaseUser) -> StoryD
 @transaction.atomic
 def story_article_move(*, article: Article, target: Story, editor: AbstractBaseUser) -> StoryDecision:
     """Move the article to another story: it must share ``target``'s story, and never its old one's."""
+    decisions_lock()
     article = _article_locked(article)
     target = story_current(target)
     story = story_current(Story(pk=article.story_id))
@@ -121,6 +129,7 @@ def story_article_move(*, article: Article, target: Story, editor: AbstractBaseU
 @transaction.atomic
 def stories_merge(*, story: Story, into: Story, editor: AbstractBaseUser) -> StoryDecision:
     """Merge ``story`` into ``into``: their articles must share a story from now on."""
+    decisions_lock()
     first, second = sorted([story.pk, into.pk])  # lock both rows in id order, as the engine's merges do
     list(Story.objects.select_for_update().filter(pk__in=[first, second]).order_by("pk").values_list("pk"))
     story, into = story_current(story), story_current(into)
@@ -145,6 +154,7 @@ def decision_undo(*, decision: StoryDecision, editor: AbstractBaseUser) -> Story
     then, wherever they are now), unless another standing decision keeps
     them apart; a merged story gets back the members it brought.
     """
+    decisions_lock()
     decision = StoryDecision.objects.select_for_update().get(pk=decision.pk)
     if decision.undone_at is not None:
         raise DecisionError("that decision was already undone")

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .links import NO_LINKS, Links, links_merge_group, links_story_pairs_forbidden
-from .particulars import CITY, PLACE_WORD, month_stems
+from .particulars import CITY, MONTH_WORD, PLACE_WORD
 from .text import Features
 
 GRAM_PREFIX = "#"  # grams share the df table with terms; the prefix keeps them apart.
@@ -180,9 +180,10 @@ class Params:
     #   rare in the index: idf at least ``late_name_rarity`` x the idf of
     #   a name seen once (at 100,000 articles: held by about 20 or fewer);
     # - at least ``late_names_held`` of its own most distinctive names
-    #   (among its ``query_terms``) occur in the story ("Berlin's New Year's
-    #   Eve safe zones" names Berlin, which the Cologne story of two years
-    #   before does not).
+    #   (among its ``query_terms``) occur in the story's words ("Berlin's New
+    #   Year's Eve safe zones" names Berlin, which the Cologne story of two
+    #   years before does not); words, not only names: a Title-Case headline
+    #   names its story's film or team in words not read as names.
     # A late story is never merged with another by this article.
     late_window_hours: float = 17520.0
     late_candidates: int = 10
@@ -383,6 +384,16 @@ def _place_words(parts: frozenset[str]) -> frozenset[str]:
     return frozenset(p[2:] for p in parts if p.startswith(PLACE_WORD))
 
 
+# Particulars that mark a word (a place name, a month of a date) rather than say where or when.
+_MARKS = (PLACE_WORD, MONTH_WORD)
+
+
+@functools.lru_cache(maxsize=1024)
+def _month_words(parts: frozenset[str]) -> frozenset[str]:
+    """The name stems a side wrote as a month of a date (its ``m:`` particulars)."""
+    return frozenset(p[2:] for p in parts if p.startswith(MONTH_WORD))
+
+
 def particulars_relation(
     a: frozenset[str],
     b: frozenset[str],
@@ -440,11 +451,12 @@ def particulars_relation(
             # places both sides name: a country both name is one shared
             # place, counted above, not also a shared name (two earthquakes
             # in Russia, their cities, dates, figures and officials all
-            # different, agree on where alone). A month in common
-            # ("November", capitalised in English) is a date, counted under
-            # days. Sharing nothing else, the names conflict for the count.
+            # different, agree on where alone). A month in common that
+            # either side wrote as a date ("November 3", capitalised in
+            # English) is a date, counted under days; "Theresa May" is who.
+            # Sharing nothing else, the names conflict for the count.
             where = _place_words(a) & _place_words(b) if params.names_without_places else frozenset()
-            if (wa & wb) - month_stems() - where:
+            if (wa & wb) - _month_words(a) - _month_words(b) - where:
                 shared_kinds += 1
             elif not where or (len(wa - where) >= params.names_min and len(wb - where) >= params.names_min):
                 conflict_kinds += 1
@@ -575,7 +587,7 @@ def doc_evidence(a: Doc, b: Doc, *, score: float, limit: int = 8) -> dict:
         "score": round(score, 4),
         "shared_terms": [t for _, t in shared[:limit]],
         "shared_names": names[:limit],
-        "shared_particulars": sorted(p for p in a.particulars & b.particulars if not p.startswith(PLACE_WORD))[:limit],
+        "shared_particulars": sorted(p for p in a.particulars & b.particulars if p[:2] not in _MARKS)[:limit],
         "matched_article": b.key,
     }
 
@@ -755,7 +767,9 @@ def late_joinable(doc: Doc, score: float, members: Sequence[Doc], *, params: Par
     rare = _late_rare_names(core_names, stems, params=params, n_docs=n_docs)
     if len(rare) < params.late_names_min:
         return False
-    held = {n for m in members for n in m.name_stems}
+    # Looked for among the story's words, not its names alone: a Title-Case headline's words are not
+    # read as names ("Avengers Infinity War Trailer Breaks Record"), yet they name the story's own.
+    held = {t for m in members for t in m.terms}
     mine = [t for t in doc.index_terms(params.query_terms) if t in stems and not t[:1].isdigit()]
     return sum(t in held for t in mine) >= params.late_names_held * len(mine)
 

@@ -17,13 +17,18 @@ word:
   in any of the same languages ("Tomsk", "Томск"): two places of one country
   apart (a country's name says ``p:`` only);
 * a one-word place name of another language, or an inflected form, inside a
-  person's name ("Maurice Cheeks", "George Clooney") names no place
-  (``_places``);
+  person's name ("Maurice Cheeks", "George Clooney") names no place, nor does
+  any one-word place name before an initial and a surname ("George W. Bush",
+  "Santiago R. Ortiz") (``_places``);
 * ``w:rusia`` — the name stem of a word the text used as a place name
   ("Rusia", "Krasnoyarsk"): not a particular to compare, but a mark that this
   capitalised word says where, not who, so the names (who) are compared
   without it and a shared country is not counted twice (as a place and as a
-  shared name).
+  shared name);
+* ``m:may`` — the name stem of a month name the text wrote as a date, next to
+  a day or a year ("May 5", "5. Mai", "Mayıs 2020"): not compared either, but a
+  mark that this capitalised word says when, not who ("Theresa May" is a name;
+  a month name without a day or year is read as written).
 
 Names (who) are the capitalised words the text features already keep
 (:attr:`newsdesk.coverage.text.Features.names`). How the clustering weighs
@@ -46,6 +51,7 @@ YEAR = "y:"
 DAY = "d:"
 NUMBER = "n:"
 PLACE_WORD = "w:"
+MONTH_WORD = "m:"
 CITY = "c:"
 KINDS = (PLACE, YEAR, DAY, NUMBER)
 
@@ -216,6 +222,37 @@ def _name_words(text: str, tokens: list[tuple[str, str, int, int]]) -> set[int]:
     return out
 
 
+def _joined(text: str, tokens: list[tuple[str, str, int, int]], i: int) -> bool:
+    """Whether the word at ``i`` is followed by a capitalised word, joined by one space on one line."""
+    return i + 1 < len(tokens) and text[tokens[i][3] : tokens[i + 1][2]] == " " and tokens[i + 1][0][:1].isupper()
+
+
+def _before_initial(text: str, tokens: list[tuple[str, str, int, int]], i: int) -> bool:
+    """Whether the word at ``i`` is a first name before an initial and a surname ("George W. Bush").
+
+    The initial is one capital and a full stop (ECB+ writes "W ."), the surname a capitalised
+    word of two letters or more: "Washington D.C." has a second initial, no surname.
+    """
+    if not _joined(text, tokens, i) or i + 2 >= len(tokens):
+        return False
+    initial, surname = tokens[i + 1], tokens[i + 2]
+    if len(initial[0]) != 1 or not initial[0].isalpha() or not _cased(initial[0]):
+        return False
+    between = text[initial[3] : surname[2]]
+    return between.strip() == "." and "\n" not in between and len(surname[0]) >= 2 and surname[0][0].isupper()
+
+
+def _before_surname(
+    text: str, tokens: list[tuple[str, str, int, int]], i: int, index: dict[tuple[str, ...], frozenset[str]]
+) -> bool:
+    """Whether the stem form at ``i`` ("George") is followed by a surname: a capitalised word, no
+    stopword, no place name ("George Clooney"; not "George And Its Neighbours")."""
+    if not _joined(text, tokens, i):
+        return False
+    word, folded = tokens[i + 1][0], tokens[i + 1][1]
+    return word.isalpha() and len(word) >= 2 and folded not in STOPWORDS and (folded,) not in index
+
+
 def _places(
     text: str, tokens: list[tuple[str, str, int, int]], words: set[str] | None = None, cities: set[str] | None = None
 ) -> set[str]:
@@ -227,14 +264,17 @@ def _places(
     A one-word place name that English does not write so (:func:`_english_places`), or a form
     read from a name's stem ("George"; not a whole name with an ending, "Frankreichs"), names no place when the text uses it inside a run of capitalised words
     (:func:`_name_words`: "Maurice Cheeks", "George Clooney", "Sam Williams"), there or anywhere
-    else in the text ("... George said"). A place as English writes it keeps its place inside a
-    name ("Panama Papers", "Brazil GP", "Chicago Cubs": the reports of one event share it).
+    else in the text ("... George said"); a form read from a stem before a surname does so in any
+    line, a Title Case headline too ("George Clooney Opens..."). A place as English writes it keeps
+    its place inside a name ("Panama Papers", "Brazil GP", "Chicago Cubs": the reports of one event
+    share it), except where an initial and a surname follow it ("Jordan K. Miller"), there only.
     """
     index, dense = _place_index()
     longest = _place_longest()  # no name starts with a word it does not hold: nothing to look up
     city_index = _city_index() if cities is not None else {}
     english = _english_places()
     hits: list[tuple[int, int, frozenset[str], bool]] = []  # (position, words, countries, weak)
+    stem_forms: list[int] = []  # positions of the forms read from a name's stem ("George")
     i = 0
     while i < len(tokens):
         raw = tokens[i][0]
@@ -248,14 +288,20 @@ def _places(
                     break
             if not hit and raw[:1].isupper() and (inflected := _inflected_place(tokens[i][1])):
                 hits.append((i, 1, inflected[0], not inflected[1]))
+                if not inflected[1]:
+                    stem_forms.append(i)
         i += hit or 1
     weak = [i for i, _, _, w in hits if w]
     named = _name_words(text, tokens) if weak else set()
     not_places = {tokens[i][1] for i in weak if i in named}
+    # A first name before an initial ("George W. Bush", "Santiago R. Ortiz") and a name's stem form
+    # before a surname ("George Clooney"), in any line, Title Case headlines included.
+    initialled = {i for i, size, _, _ in hits if size == 1 and _before_initial(text, tokens, i)}
+    not_places.update(tokens[i][1] for i in stem_forms if _before_surname(text, tokens, i, index))
     found: set[str] = set()
     for i, size, codes, _ in hits:
         key = tuple(t[1] for t in tokens[i : i + size])
-        if size == 1 and key[0] in not_places:
+        if size == 1 and (key[0] in not_places or i in initialled):
             continue
         found.update(codes)
         if words is not None:
@@ -297,8 +343,13 @@ def text_particulars(*, title: str, body: str = "") -> frozenset[str]:
                 day = _day(tokens[j][1], month)
                 if day and (j != i - 2 or tokens[i - 1][1] in {"de", "of", "di", "du"}):
                     out.add(DAY + day)
+                    out.add(MONTH_WORD + _stem(folded.rstrip(".")))
                     taken.add(j)
                     break
+        else:
+            # "May 2019", "Mayıs 2020", "im Mai 2020": a month with its year is a date too.
+            if (i + 1 < len(tokens) and _YEAR.match(tokens[i + 1][1])) or (i >= 1 and _YEAR.match(tokens[i - 1][1])):
+                out.add(MONTH_WORD + _stem(folded.rstrip(".")))
     for m in _ISO_DATE.finditer(text):
         if day := _day(m.group(3), int(m.group(2))):
             out.add(DAY + day)
@@ -319,7 +370,11 @@ def text_particulars(*, title: str, body: str = "") -> frozenset[str]:
 
 @functools.cache
 def month_stems() -> frozenset[str]:
-    """Name stems that are a month in one of CLDR's languages ("November" is capitalised in English)."""
+    """Name stems that are a month in one of CLDR's languages ("November" is capitalised in English).
+
+    The refinement's own cores read a month among a group's names as when (``OwnCore.dated_month``);
+    the pair score reads a month as a date only where a text wrote it as one (:data:`MONTH_WORD`).
+    """
     from .text import _stem
 
     return frozenset(_stem(m) for m in _months())

@@ -11,8 +11,9 @@ A full rebuild runs while workers go on enriching. What they assigned after
 its read is replayed too before the write (:meth:`_Replay.catch_up`): once
 with no lock, then, for the last ones, inside the write's transaction after
 it has locked the document counts every live assignment reads first, so
-nothing is assigned between that catch-up and the commit. A write that loses
-a deadlock is tried again from the replay in memory.
+nothing is assigned between that catch-up and the commit; an editor's
+decision waits likewise (the decisions' table is locked first). A write that
+loses a deadlock is tried again from the replay in memory.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from .dbwrite import DOC_COUNT_KEY, doc_columns, story_centroid_rebuild
 from .docpack import centroid_pack, doc_pack
 from .engine import GRAM_PREFIX, Params, doc_assign
 from .links import Links
-from .linkstore import links_load
+from .linkstore import decisions_lock, links_load
 from .memory import MemoryStore
 from .refine import RefineCache, RefineSchedule
 from .semantic import semantic_enabled
@@ -271,9 +272,14 @@ def _coverage_lock() -> None:
     transaction that touched them is waited for and its commit is then
     visible to the catch-up. The document counts come first: every
     assignment reads them first (before any row lock), so it waits there
-    holding nothing the rebuild needs. SQLite's write transaction
-    (``BEGIN IMMEDIATE``) already excludes every other writer.
+    holding nothing the rebuild needs. The editors' decisions' table is taken
+    before them (:func:`~newsdesk.coverage.linkstore.decisions_lock`): an
+    editor takes it first too, so a decision is either read by the last
+    catch-up or waits, holding no row, until the rebuild has committed.
+    SQLite's write transaction (``BEGIN IMMEDIATE``) already excludes every
+    other writer.
     """
+    decisions_lock(rebuild=True)
     if connection.vendor == "postgresql":
         tables = [m._meta.db_table for m in (CoverageTerm, CoverageDoc, CoveragePosting, CoverageStory)]
         with connection.cursor() as cursor:

@@ -54,7 +54,7 @@ from typing import Any
 from .engine import Doc, Params, doc_evidence, doc_similarity, particulars_factor, story_core
 from .linkage import Pair, agglomerate, groups_blocked, must_groups, pair_key
 from .links import NO_LINKS, Links
-from .particulars import PLACE, YEAR
+from .particulars import PLACE, YEAR, month_stems
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +73,15 @@ class OwnCore:
     A name or place of a core is the group's own only when ``local`` of the window's articles
     that hold it, or more, are in the group: a title or word that many other stories of the
     window use too ("President", "Asian", "GMT") is common vocabulary, not a core. Years are
-    exempt (a year is what a dated core is about). 0: off.
+    exempt (a year is what a dated core is about), and so are months with ``dated_month``. 0: off.
+
+    With ``dated_month``, a group whose own keys hold a year (``dated_share`` of it or more) and a
+    month is dated however few its other own keys: a year and a month that the other group never
+    names are when, to the month (a dateline: "18 September 2013"). Without publication times the
+    other group (which names that year in a fifth of its members at most) is another occurrence
+    when the two link less than
+    ``RefineParams.split_ratio_dated`` x the weaker cohesion; one event whose datelined reports
+    say what the others say links as well across as within, and stays whole.
 
     With ``where_or_when``, two groups whose own cores hold who alone (no place, no year) while
     ``share`` of each names one year are angles of one event, not two: they agree on when, and
@@ -89,6 +97,7 @@ class OwnCore:
     group_min: int = 4
     dated: int = 5
     dated_share: float = 0.75  # the year of a dated core: held by this share of its group or more
+    dated_month: bool = True  # a year and a month of its own date a core, however few its other keys
     local: float = 0.34  # a name or place of a core: this share of the window's holders of it in the group, or more
     where_or_when: bool = True  # own cores of who alone in groups naming one year: angles (not in the revival test)
 
@@ -112,6 +121,12 @@ class Waves:
     least is taken, then each side is examined again. The merge does not join two such pieces back.
     A story reported at a steady rhythm has no such gap, and one event covered again after a
     quiet night links across it as well as within (``ratio``). 0 ``gap_hours``: off.
+
+    With ``revived``, a story with members older than the window is cut so too, whatever the
+    size of its window part: its latest older members (``RefineParams.revive_anchors``) and its
+    window members are taken as one story in time; at a cut, the later wave (window members
+    only) leaves, the earlier one stays with the story's older members. Without it, such a story
+    with more than ``split_max`` window members was never examined (a topic's new wave, days on).
     """
 
     gap_hours: float = 1.0
@@ -119,6 +134,7 @@ class Waves:
     ratio: float = 1.0
     group_min: int = 4
     cuts: int = 4  # the largest gaps tried, at most
+    revived: bool = True  # a story with members older than the window: cut at its waves too
 
 
 @dataclass(frozen=True, slots=True)
@@ -433,12 +449,15 @@ class _Pass:
         Its latest older members (the anchors) are one group, held together, and its window
         members are bisected against them by average linkage; the members that do not join
         the anchors leave when the two groups are apart (:meth:`_apart`, the bisection's test).
+        First (``Waves.revived``, any size) the anchors and window members are cut at their waves
+        as one story: a later wave leaves whole (and is examined again as a story of its own).
         """
         anchors = self.anchors.get(story)
         refine = self.refine
         if not refine.revive_anchors or len(anchors or ()) < refine.revive_older_min:
             return members, []
-        if len(members) > refine.split_max:
+        whole = bool(refine.waves.revived and refine.waves.gap_hours)
+        if len(members) > refine.split_max and not whole:
             return members, []
         local = set(members)
         if any(i in local or j in local for i, j in (*self.cannot, *self.must)):
@@ -449,7 +468,20 @@ class _Pass:
         memo = (0, *(self.docs[i].key for i in anchors), 0, *(self.docs[i].key for i in members))
         known = self.cache.splits.get(memo)
         if known is None:
-            known = [[self.docs[every[x]].key for x in g] for g in self._revived(every, k)]
+            waves = self._waves(every) if whole else None  # the whole story's waves: anchors, then the window's
+            if waves is not None and not set(anchors).isdisjoint(waves[1]):
+                waves = None  # the anchors are the story: they stay on one side
+            if waves is not None:
+                early, late = set(waves[0]), set(waves[1])
+                got = (
+                    [x for x in range(k, len(every)) if every[x] in early],
+                    [x for x in range(k, len(every)) if every[x] in late],
+                )
+            elif len(members) > refine.split_max:
+                got = ([x for x in range(k, len(every))], [])
+            else:
+                got = self._revived(every, k)
+            known = [[self.docs[every[x]].key for x in g] for g in got]
             self.cache.splits[memo] = known
         index = {self.docs[i].key: i for i in members}
         return [index[key] for key in known[0]], [index[key] for key in known[1]]
@@ -501,16 +533,22 @@ class _Pass:
 
     def _waves_ratio(self, early: list[int], late: list[int]) -> float | None:
         """The link across two waves over the weaker one's cohesion, when below :attr:`Waves.ratio` and
-        ``split_threshold`` (sampled: :meth:`_sample`); else None."""
+        ``split_threshold`` (sampled: :meth:`_sample`); else None.
+
+        The link is the merge's memoised :meth:`_mean` (a merge asking about the same two pieces
+        reads it back); the cohesions are computed only for a link below ``split_threshold``."""
         a, b = self._sample(early), self._sample(late)
-        with self._attach((*a, *b)):
-            link = sum(self.sim(i, j) for i in a for j in b) / (len(a) * len(b))
-            coh = min(
-                sum(self.sim(g[x], g[y]) for x in range(len(g)) for y in range(x + 1, len(g)))
-                / (len(g) * (len(g) - 1) / 2)
-                for g in (a, b)
-            )
-        if link >= self.refine.split_threshold or coh <= 0 or link >= self.refine.waves.ratio * coh:
+        with self._attach(a):
+            link = self._mean(a, b)
+            if link >= self.refine.split_threshold:
+                return None
+            with self._attach(b):
+                coh = min(
+                    sum(self.sim(g[x], g[y]) for x in range(len(g)) for y in range(x + 1, len(g)))
+                    / (len(g) * (len(g) - 1) / 2)
+                    for g in (a, b)
+                )
+        if coh <= 0 or link >= self.refine.waves.ratio * coh:
             return None
         return link / coh
 
@@ -671,6 +709,7 @@ class _Pass:
                     c[k] += 1
             counts.append(c)
         held = self._window_held() if core.local else {}
+        months = month_stems() if core.dated_month else frozenset()
         owns = []
         for mine, theirs, g, h in ((0, 1, groups[0], groups[1]), (1, 0, groups[1], groups[0])):
             need, allow = core.share * len(g), core.other * len(h)
@@ -680,7 +719,7 @@ class _Pass:
                     for k, n in counts[mine].items()
                     if n >= need
                     and counts[theirs].get(k, 0) <= allow
-                    and (not core.local or k.startswith(YEAR) or n >= core.local * held.get(k, n))
+                    and (not core.local or k.startswith(YEAR) or k in months or n >= core.local * held.get(k, n))
                 ]
             )
         both = min(len(own) for own in owns) >= core.keys
@@ -696,7 +735,7 @@ class _Pass:
             )
             both = not (who_alone and same_year)
         dated = bool(core.dated) and any(
-            len(own) >= core.dated
+            (len(own) >= core.dated or not months.isdisjoint(own))
             and any(k.startswith(YEAR) and counts[mine][k] >= core.dated_share * len(g) for k in own)
             for mine, (own, g) in enumerate(zip(owns, groups, strict=True))
         )

@@ -106,7 +106,15 @@ _CJK_WIDTH = 3
 _SENTENCE_END = re.compile(r"[.!?:;\n\"“”«»]\s*$")
 
 # Function words of the languages we see most. IDF would learn these too, but a
-# young index (the first hours after install, a small corpus) has no df yet.
+# young index (the first hours after install, a small corpus) has no df yet, and
+# a language that is a small share of the index (a few outlets in Polish among
+# many in English) gives its function words a high idf: two unrelated texts of
+# that language then share a score's worth of "which", "was" and "also".
+# Written as the languages write them; folded (``text_fold``) when the set is
+# built, so "für", "için", "która" and "إلى" meet the folded words of a text.
+# Words that are also common content words or names in another language the
+# index holds ("car", "gun", "Han", "dice", "era") are left out: a stopword is
+# dropped in every language.
 _STOPWORDS_TEXT = """
 a about after again against all also am an and any are as at be because been before being between both but by
 can could did do does doing down during each few for from further had has have having he her here hers him his
@@ -126,7 +134,63 @@ het een van en op te dat voor met zijn niet aan ook als bij
 ve bir bu da de ile icin olan olarak gibi daha ama en cok
 w i z na do sie nie to jest ze o za od po jak przez dla
 """
-STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+# German: auxiliaries and modals, pronouns, determiners, adverbs and
+# conjunctions a report uses whatever it is about.
+_STOPWORDS_DE = """
+wurde wurden worden kann können konnte konnten soll sollen sollte sollten muss müssen musste mussten wollen wollte
+darf dürfen hatte hatten habe hast gibt sei seien seit diese dieser dieses diesem diesen jene jener ihren ihrem
+ihrer ihres seiner seinen seinem seines keine kein keinen keiner keinem denn doch dann ob vom beim
+zwischen während laut sowie etwa bereits jetzt wieder alle allem aller alles viele vielen viel immer
+dabei damit dazu daher darauf darüber davon dort hier sehr ohne selbst sagte sagt sagten jahr jahre jahren
+ich du wer was wo wann warum wie welche welcher welches welchen dessen deren denen also andere anderen anderer
+weiter weitere weiteren bisher derzeit zudem sondern jedoch allerdings sowohl mal etwas nichts unser unsere
+unseren ihm ihn uns dir dich euch heute gestern morgen einem einer mehr
+"""
+# Turkish: conjunctions, postpositions, pronouns, and the forms of "olmak" and
+# "etmek" that make verbs of nouns ("ziyaret etti", "tespit edildi").
+_STOPWORDS_TR = """
+veya ya fakat ancak ise diye kadar şu bunu bunun buna bunlar bunlara şunu onu onun ona onlar onların
+değil yok her hem tüm bütün sonra önce üzere üzerine karşı kendi kendisi tarafından ayrıca artık
+yine sadece bile mı mi mu mü ne nasıl neden niçin nerede hangi yani şey aynı ile olan olduğu olduğunu
+oldu olup olması olmak olacak olarak olmuş olan olanlar etti edilen edildi ediyor etmek eder edecek
+nedeniyle ilgili yönelik kapsamında itibaren rağmen dolayı beri dedi yıl yılı yılında bugün dün iki ilk
+"""
+# Polish: conjunctions, prepositions, pronouns (the forms of "który", "ten",
+# "on"), "być" and "zostać" as auxiliaries, the modal "móc".
+_STOPWORDS_PL = """
+ale oraz lub albo czy aby żeby gdy kiedy gdzie jeśli jeżeli ponieważ dlatego więc bo tym tego te tej tych
+tę tą tylko też także również bardzo jednak już jeszcze który która które którego której którym których
+którzy którą jego jej ich nich niego niej nim nimi będzie będą był była było byli były być są zostać został
+została zostało zostali zostały może można mogą musi jako tak przy pod nad przed między wśród podczas według
+wobec około ponad poza bez się sobie siebie kto coś ktoś nikt wszystko wszyscy wszystkich każdy
+nami mnie mi my wy was wam powiedział powiedziała rok lat latach dzień dnia dziś wczoraj tys mln mld
+"""
+# Spanish: forms of "ser", "estar", "haber" and "tener", prepositions,
+# pronouns and determiners, adverbs and conjunctions.
+_STOPWORDS_ES = """
+fue fueron ha había habían ser sido será están está estaba estar siendo tiene tienen tenía hace hizo puede
+pueden entre sobre desde hasta tras durante ante bajo hacia según mediante muy también además así cuando
+donde mientras porque aunque sino pues ya le les nos me te mi tu yo él ellos ellas usted esto eso ese esos
+esas estas otro otra otros otras todo toda todos todas cada mismo misma cual cuales quien quienes cuyo dijo año
+años día hoy ayer uno dos tres primera vez todavía luego entonces aún más
+"""
+# French: forms of "être", "avoir", "faire", prepositions, pronouns,
+# determiners, adverbs and conjunctions.
+_STOPWORDS_FR = """
+été être avoir ont avait avaient fait faire peut peuvent doit sera seront était étaient aussi comme entre après
+avant depuis selon lors sans sous vers chez contre pendant malgré parmi tout tous toute toutes cet elles nous
+vous lui eux dont où donc très déjà encore quand dit ans année deux trois bien ainsi alors cela ceci celui
+celle ceux celles nos votre vos mes tes quelque quelques plusieurs autre autres chaque aucun aucune non
+oui puis toujours jamais ici là également notamment cependant pourtant seulement
+"""
+# Arabic: prepositions, pronouns, demonstratives and relatives, "kāna", and
+# the conjunction "wa" written onto the commonest of them ("وقال", "وفي").
+_STOPWORDS_AR = """
+في من على إلى عن مع أن إن أنه أنها هذا هذه ذلك تلك هؤلاء التي الذي الذين كان كانت يكون تكون قد لا ما لم لن
+ليس أو ثم بعد قبل بين حتى عند عندما كل بعض غير هو هي هم نحن منذ خلال حيث إذا أيضا قال قالت وقال وقالت وفي
+ومن وعلى وهو وهي وكان وكانت والتي والذي كما أما إلا لكن ولكن فيه فيها عليه عليها إليه له لها به بها منه منها
+عنه عنها لدى حول اليوم يوم عام العام
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +224,21 @@ def _fold(text: str) -> str:
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c))
     return text.translate(_TRANSLIT_TABLE)
+
+
+STOPWORDS = frozenset(
+    _fold(word)
+    for words in (
+        _STOPWORDS_TEXT,
+        _STOPWORDS_DE,
+        _STOPWORDS_TR,
+        _STOPWORDS_PL,
+        _STOPWORDS_ES,
+        _STOPWORDS_FR,
+        _STOPWORDS_AR,
+    )
+    for word in words.split()
+)
 
 
 # Arabic writes the article and some conjunctions and prepositions as part of

@@ -1,6 +1,7 @@
 """Parsing feed bytes into normalised items: plain RSS 2.0 via the fast reader
 (fastfeed.py), whatever it declines (Atom, RDF, ill-formed XML...) via feedparser,
-JSON Feed by hand (jsonfeed.py), all through the same normaliser.
+JSON Feed by hand (jsonfeed.py), NewsML 1.x and Slashdot's backslash by hand (xmlformats.py),
+all through the same normaliser.
 
 What every caller can rely on (polling, preview, drops, check_corpus):
 
@@ -112,6 +113,10 @@ _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff", b"\xff\xfe",
 _PROLOG_RE = re.compile(
     rb"\s*(?:<\?.*?\?>\s*|<!--.*?-->\s*|<!DOCTYPE[^\[>]*(?:\[.*?\])?\s*>\s*)*", re.DOTALL | re.IGNORECASE
 )
+# Whitespace before the XML declaration (bbc, cnn, theguardian, slashdot serve a newline or
+# indent first): expat refuses it, so feedparser fell back to its loose parser (bozo) or found
+# no feed at all. Dropped, behind a UTF-8 byte order mark too, for ASCII-compatible encodings.
+_LEADING_SPACE_RE = re.compile(rb"(\xef\xbb\xbf)?[ \t\r\n]+(?=<\?xml[ \t\r\n])")
 _HTML_START_RE = re.compile(rb"<(?:html|head|body)[\s>]", re.IGNORECASE)
 # Character references that feedparser turns into a crash (lone surrogates
 # such as &#xD800;, code points past U+10FFFF). Candidates only: the
@@ -148,10 +153,13 @@ def _declares_entities(body: bytes, headers: Mapping[str, str]) -> bool:
     return as_parsed is not body and bool(_ENTITY_RE.search(as_parsed))
 
 
-def _looks_like_html(head: bytes) -> bool:
+def _after_prolog(head: bytes) -> bytes:
     prolog = _PROLOG_RE.match(head)
-    rest = head[prolog.end() :] if prolog else head
-    return bool(_HTML_START_RE.match(rest))
+    return head[prolog.end() :] if prolog else head
+
+
+def _looks_like_html(head: bytes) -> bool:
+    return bool(_HTML_START_RE.match(_after_prolog(head)))
 
 
 # --- Field helpers ---------------------------------------------------------------
@@ -470,4 +478,11 @@ def parse_feed(
         raise FeedRejected("the document declares XML entities (<!ENTITY); refused to prevent entity expansion attacks")
     if _looks_like_html(head):
         raise FeedRejected("an HTML page, not a feed (the site may link its feed with <link rel=alternate>)")
+    leading = _LEADING_SPACE_RE.match(body)
+    if leading:
+        body = (leading.group(1) or b"") + body[leading.end() :]
+    from .xmlformats import ROOT_RE, xml_format_parse  # below: it builds on this module's normaliser
+
+    if ROOT_RE.match(_after_prolog(head)):
+        return xml_format_parse(body=body, headers=headers, base_url=base_url, limit=limit)
     return _xml_parse(body=body, headers=headers, base_url=base_url, limit=limit, fast=fast)
