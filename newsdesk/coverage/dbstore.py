@@ -82,7 +82,6 @@ document frequencies are approximate by design (above).
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 from collections.abc import Callable, Sequence
@@ -318,12 +317,13 @@ class DbStore:
         wanted = [DOC_COUNT_KEY, *keys]
         if self.pg:
             sql = DF_SQL.format(table=CoverageTerm._meta.db_table)
+            # Usually the transaction's first statement: its BEGIN goes with it (pg_pipeline).
             with pg_cursor() as cursor:
                 if not self._save_pending:
-                    pg_execute(cursor, sql, [pg_array(wanted)])
+                    with pg_pipeline(alone=True):
+                        pg_execute(cursor, sql, [pg_array(wanted)])
                 else:
-                    # The article's check (or guarded update) and this read in one round trip (a pipeline);
-                    # enrichment's first statements: the transaction's BEGIN goes with them (pg_pipeline).
+                    # The article's check (or guarded update) and this read in one round trip (a pipeline).
                     with pg_cursor() as first:
                         with pg_pipeline():
                             pg_execute(first, *self._save_statement())
@@ -694,7 +694,7 @@ class DbStore:
             # round trip: both results are read after the pipeline's end (its Sync).
             check, self._check = self._check, None
             with pg_cursor() as cursor, pg_cursor() as write:
-                with pg_pipeline() if check else contextlib.nullcontext():
+                with pg_pipeline(alone=not check):
                     if check:
                         self._check_send(cursor, check)
                     written_read = assignment_write_pg(

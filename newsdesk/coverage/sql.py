@@ -94,27 +94,31 @@ def _plans_generic(conn: psycopg.Connection, cursor: psycopg.Cursor) -> None:
 
 
 @contextmanager
-def pg_pipeline() -> Iterator[None]:
+def pg_pipeline(*, alone: bool = False) -> Iterator[None]:
     """Send the statements executed inside at once (psycopg's pipeline mode), the transaction's BEGIN with them.
 
     Their results are all read at the block's end, in one round trip: fetch
     them after the block (a fetch inside it waits for what was sent so far,
     then the block's end waits once more).
 
-    When the transaction has not begun yet, psycopg sends its ``BEGIN`` on
-    its own before the first statement and, in a pipeline, syncs on it: a
-    round trip that carries nothing. Here the ``BEGIN`` goes first in the
-    pipeline, ahead of the block's statements, and after it libpq reports
-    the transaction active, so psycopg sends none. It is psycopg's own
-    ``BEGIN`` (with the connection's isolation level), and an error in it
-    aborts the pipeline as any statement's does. Enrichment's assignment
-    starts its transaction with one of these (the article's check and the
-    document frequencies). A pipeline is not opened for one statement just
-    to carry the ``BEGIN``: psycopg's pipeline costs the worker about what
-    the round trip saves (docs/benchmarks.md, h26p50).
+    When the transaction has not begun yet, psycopg would send its ``BEGIN``
+    on its own and wait for it before the first statement (in a pipeline too:
+    it syncs to learn the transaction's state), a round trip that carries
+    nothing. Here the ``BEGIN`` goes first in the pipeline, ahead of the
+    block's statements, and after it libpq reports the transaction active,
+    so psycopg sends none. It is what psycopg would send (its own
+    ``BEGIN``, with the connection's isolation level), and an error in it
+    aborts the pipeline as any statement's does. ``alone``: the block
+    executes one statement, which needs no pipeline unless it carries the
+    ``BEGIN``. The assignment's first statement is one of these (the
+    document frequencies, or the editors' decisions when the caller did
+    not pass them): docs/benchmarks.md, h26p50.
     """
     conn = connection.connection
     due = not conn.autocommit and conn.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    if alone and not due:
+        yield
+        return
     with conn.pipeline() as pipeline:
         begin = getattr(conn, "_get_tx_start_command", None)  # psycopg's own BEGIN (3.1+)
         if due and begin is not None and pipeline.level == 1 and not pipeline.command_queue:
