@@ -82,6 +82,7 @@ document frequencies are approximate by design (above).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 from collections.abc import Callable, Sequence
@@ -97,13 +98,14 @@ from .dbwrite import (
     DOC_COUNT_KEY,
     NEW_STORY,
     Pending,
+    StoryGone,
     assignment_write_orm,
     assignment_write_pg,
     story_merge,
 )
 from .docpack import centroid_unpack, doc_unpack
 from .engine import Candidate, Doc, Params, names_split, names_words
-from .sql import json_value, pg_array, pg_cursor, pg_execute, pg_pipeline, pg_plans_refresh, utc_datetime
+from .sql import json_value, pg_array, pg_cursor, pg_execute, pg_plans_refresh, utc_datetime
 from .storycounts import story_first_member
 
 
@@ -317,15 +319,13 @@ class DbStore:
         wanted = [DOC_COUNT_KEY, *keys]
         if self.pg:
             sql = DF_SQL.format(table=CoverageTerm._meta.db_table)
-            # Usually the transaction's first statement: its BEGIN goes with it (pg_pipeline).
             with pg_cursor() as cursor:
                 if not self._save_pending:
-                    with pg_pipeline(alone=True):
-                        pg_execute(cursor, sql, [pg_array(wanted)])
+                    pg_execute(cursor, sql, [pg_array(wanted)])
                 else:
                     # The article's check (or guarded update) and this read in one round trip (a pipeline).
                     with pg_cursor() as first:
-                        with pg_pipeline():
+                        with connection.connection.pipeline():
                             pg_execute(first, *self._save_statement())
                             pg_execute(cursor, sql, [pg_array(wanted)])
                         self._save_checked(first.rowcount)  # known once the pipeline synced
@@ -527,7 +527,7 @@ class DbStore:
             if lock is None:
                 pg_execute(cursor, sql, params, binary=True)
             else:
-                with pg_pipeline():
+                with connection.connection.pipeline():
                     pg_execute(cursor, LOCK_SQL, [pg_array(lock[0]), pg_array(lock[1])])
                     pg_execute(cursor, sql, params, binary=True)
             rows = cursor.fetchall()
@@ -614,7 +614,7 @@ class DbStore:
             self._check = sorted(self._versions)
             return True
         with pg_cursor() as cursor:
-            with pg_pipeline():
+            with connection.connection.pipeline():
                 self._check_send(cursor, sorted(self._versions))
             return self._check_holds(cursor)
 
@@ -690,31 +690,38 @@ class DbStore:
             raise StaleRead(f"a story of article {self.article.id}'s candidates changed before its write")
         self.save_run()  # sent with the first read unless nothing was read
         if self.fast:
-            # A join after an optimistic read sends its check (settle) ahead of the write, in one
-            # round trip: both results are read after the pipeline's end (its Sync).
+            # A join after an optimistic read sends its check (settle) ahead of the write, in one round trip.
             check, self._check = self._check, None
-            with pg_cursor() as cursor, pg_cursor() as write:
-                with pg_pipeline(alone=not check):
+            kept = (self.article.story_id, self.article.story_score, self.article.story_evidence)
+            with pg_cursor() as cursor:
+                with connection.connection.pipeline() if check else contextlib.nullcontext():
                     if check:
                         self._check_send(cursor, check)
-                    written_read = assignment_write_pg(
-                        write,
-                        article=self.article,
-                        pending=pending,
-                        params=self.params,
-                        locked_centroids={story: self._centroids[story] for story in self.locked_stories},
-                        merged=bool(self.merged),
-                        df_settled=(),
-                        score=score,
-                        evidence=evidence,
-                        embedding_sum=embedding_sum,
-                        article_values=self._save.values if self._save is not None else None,
-                    )
+                    # The write's own fetch sends what is queued ahead of it.
+                    try:
+                        *written, self.embedding_written = assignment_write_pg(
+                            article=self.article,
+                            pending=pending,
+                            params=self.params,
+                            locked_centroids={story: self._centroids[story] for story in self.locked_stories},
+                            merged=bool(self.merged),
+                            df_settled=(),
+                            score=score,
+                            evidence=evidence,
+                            embedding_sum=embedding_sum,
+                            article_values=self._save.values if self._save is not None else None,
+                        )
+                    except StoryGone:
+                        # Deleted since the optimistic read (recluster --since deletes the stories it
+                        # empties): the check below fails for it and rolls the write back.
+                        if not check:
+                            raise
+                        written = None
                 if check and not self._check_holds(cursor):
-                    # Stale: the write is rolled back with the row locks, its result never read
-                    # (a story deleted since the read, as recluster --since does, fails here too).
+                    self.article.story_id, self.article.story_score, self.article.story_evidence = kept
+                    self.embedding_written = False
                     return None
-                *written, self.embedding_written = written_read()
+                assert written is not None, "a story gone since the read fails its check"
         else:
             story = assignment_write_orm(
                 article=self.article,

@@ -143,7 +143,6 @@ def _df_split(*, keys: Sequence[str], settled: Collection[str]) -> tuple[list[st
 
 
 def assignment_write_pg(
-    cursor,
     *,
     article: Article,
     pending: Pending,
@@ -155,15 +154,11 @@ def assignment_write_pg(
     evidence: dict,
     embedding_sum: Callable[[int | None], bytes | None] | None = None,
     article_values: Mapping[str, object] | None = None,
-) -> Callable[[], tuple[Story, bool, bool]]:
-    """Send all writes of a first assignment, in one statement, on ``cursor``; return what reads its result.
+) -> tuple[Story, bool, bool]:
+    """All writes of a first assignment in one statement.
 
-    The reader returns the story, whether its counters are current, and
-    whether the story's summed embedding was written too; it raises
-    :class:`StoryGone` when a join's story row was not there. Sent inside a
-    pipeline (:func:`~newsdesk.coverage.sql.pg_pipeline`), the result is
-    read after the pipeline's end, in the same round trip as whatever went
-    before it (the optimistic read's check). ``locked_centroids`` are the
+    Returns the story, whether its counters are current, and whether the
+    story's summed embedding was written too. ``locked_centroids`` are the
     candidate stories whose rows (story and centroid) the candidate read
     locked, with their centroids; ``merged`` says this assignment merged
     stories (their centroids and counts moved). ``embedding_sum(story)``
@@ -228,28 +223,26 @@ def assignment_write_pg(
         *(article.id, utc_datetime(doc.at), pg_array(dict.fromkeys(pending.index_terms))),
         *map(pg_array, _df_split(keys=[DOC_COUNT_KEY, *pending.df_keys], settled=df_settled)),
     ]
-    pg_execute(cursor, sql, values)
-
-    def written() -> tuple[Story, bool, bool]:
+    with pg_cursor() as cursor:
+        pg_execute(cursor, sql, values)
         row = cursor.fetchone()
-        if row is None:  # only a join can find no story row: the caller's check rolls the rest back
-            raise StoryGone(f"story {doc.story} is gone")
-        if doc.story == NEW_STORY:
-            new.id = row[0]
-            new._state.adding = False
-            new._state.db = connection.alias
-            story = new
-            doc.story = new.id
-        elif counted:
-            attname = {f.column: f.attname for f in Story._meta.concrete_fields}
-            fields = [attname[col.name] for col in cursor.description]
-            story = Story.from_db(connection.alias, fields, row)
-        else:
-            story = Story.objects.get(id=doc.story)
-        article.story_id, article.story_score, article.story_evidence = story.id, score, evidence
-        return story, counted, summed is not None
-
-    return written
+        names = [col.name for col in cursor.description]
+    if row is None:  # only a join can find no story row: the caller's check rolls the rest back
+        raise StoryGone(f"story {doc.story} is gone")
+    if doc.story == NEW_STORY:
+        new.id = row[0]
+        new._state.adding = False
+        new._state.db = connection.alias
+        story = new
+        doc.story = new.id
+    elif counted:
+        attname = {f.column: f.attname for f in Story._meta.concrete_fields}
+        fields = [attname[n] for n in names]
+        story = Story.from_db(connection.alias, fields, row)
+    else:
+        story = Story.objects.get(id=doc.story)
+    article.story_id, article.story_score, article.story_evidence = story.id, score, evidence
+    return story, counted, summed is not None
 
 
 def assignment_write_orm(

@@ -11,7 +11,7 @@ from django.db import connection
 from newsdesk.models import StoryDecision
 
 from .links import NO_LINKS, Links, links_build
-from .sql import json_value, pg_cursor, pg_execute, pg_pipeline
+from .sql import json_value, pg_cursor, pg_execute
 
 _TABLE = StoryDecision._meta.db_table
 # Every live assignment runs this: on PostgreSQL a statement prepared once per
@@ -22,8 +22,7 @@ _ACTIVE_SQL = f"SELECT subject, must, cannot FROM {_TABLE} WHERE undone_at IS NU
 def _active_rows() -> list[tuple[list[int], list[int], list[int]]]:
     if connection.vendor == "postgresql":
         with pg_cursor() as cursor:
-            with pg_pipeline(alone=True):  # the transaction's BEGIN with it when this is its first statement
-                pg_execute(cursor, _ACTIVE_SQL, [])
+            pg_execute(cursor, _ACTIVE_SQL, [])
             return [tuple(json_value(v) for v in row) for row in cursor.fetchall()]  # type: ignore[misc]
     active = StoryDecision.objects.filter(undone_at__isnull=True).order_by("created_at", "id")
     return list(active.values_list("subject", "must", "cannot"))

@@ -93,41 +93,6 @@ def _plans_generic(conn: psycopg.Connection, cursor: psycopg.Cursor) -> None:
     connection.on_commit(committed)
 
 
-@contextmanager
-def pg_pipeline(*, alone: bool = False) -> Iterator[None]:
-    """Send the statements executed inside at once (psycopg's pipeline mode), the transaction's BEGIN with them.
-
-    Their results are all read at the block's end, in one round trip: fetch
-    them after the block (a fetch inside it waits for what was sent so far,
-    then the block's end waits once more).
-
-    When the transaction has not begun yet, psycopg would send its ``BEGIN``
-    on its own and wait for it before the first statement (in a pipeline too:
-    it syncs to learn the transaction's state), a round trip that carries
-    nothing. Here the ``BEGIN`` goes first in the pipeline, ahead of the
-    block's statements, and after it libpq reports the transaction active,
-    so psycopg sends none. It is what psycopg would send (its own
-    ``BEGIN``, with the connection's isolation level), and an error in it
-    aborts the pipeline as any statement's does. ``alone``: the block
-    executes one statement, which needs no pipeline unless it carries the
-    ``BEGIN``. The assignment's first statement is one of these (the
-    document frequencies, or the editors' decisions when the caller did
-    not pass them): docs/benchmarks.md, h26p50.
-    """
-    conn = connection.connection
-    due = not conn.autocommit and conn.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
-    if alone and not due:
-        yield
-        return
-    with conn.pipeline() as pipeline:
-        begin = getattr(conn, "_get_tx_start_command", None)  # psycopg's own BEGIN (3.1+)
-        if due and begin is not None and pipeline.level == 1 and not pipeline.command_queue:
-            # Sent ahead of every queued command; its result is checked in its turn.
-            conn.pgconn.send_query_params(begin(), None)
-            pipeline.result_queue.append(None)
-        yield
-
-
 def pg_execute(cursor: psycopg.Cursor, sql: str, params: Sequence[object], *, binary: bool = False) -> None:
     """Execute, prepared once per connection unless NEWSDESK_COVERAGE_PREPARED_STATEMENTS is off.
 
