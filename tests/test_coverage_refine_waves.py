@@ -54,6 +54,7 @@ AGAIN = (
 # desk are (``split_max``): only the cut at the quiet gap can reach it.
 CAPPED = RefineParams(split_max=5)
 OFF = replace(CAPPED, waves=Waves(gap_hours=0.0))
+REVIVED = replace(CAPPED, waves=Waves(revived=True))  # opt-in: off by default (its cost on big stories)
 
 
 def _glued(first: list[str], second: list[str], *, gap_h: float = 6.0, step_s: float = 20.0):
@@ -135,7 +136,7 @@ def _revived_pass(first: list[str], second: list[str], refine: RefineParams):
 
 
 def test_a_revived_storys_big_new_wave_leaves_it_at_the_quiet_gap():
-    store, keys, glued, result = _revived_pass(RECALL, RESULTS, CAPPED)
+    store, keys, glued, result = _revived_pass(RECALL, RESULTS, REVIVED)
     early, late = keys[: len(RECALL)], keys[len(RECALL) :]
     assert result.changed
     assert {store.story_of(k) for k in early} == {glued}  # the older members keep the story
@@ -146,5 +147,5 @@ def test_a_revived_storys_big_new_wave_leaves_it_at_the_quiet_gap():
 
 
 def test_a_revived_event_covered_again_a_day_later_stays_one_story():
-    store, keys, glued, _ = _revived_pass(*AGAIN, CAPPED)
+    store, keys, glued, _ = _revived_pass(*AGAIN, REVIVED)
     assert {store.story_of(k) for k in keys} == {glued}
