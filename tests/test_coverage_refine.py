@@ -358,20 +358,25 @@ CAPALDI = [
 ]
 
 
-def test_a_dated_group_with_names_of_its_own_is_another_occurrence():
-    """One group names a year, an actor and a date the other never names: two castings, split."""
-    store, items = _glued_store(SMITH, CAPALDI)
+def _split_by_default_whole_without(first, second, without: RefineParams) -> None:
+    """The glued story of ``first`` and ``second`` splits into the two events with the defaults
+    (and a second pass changes nothing); with ``without`` instead it stays whole."""
+    store, items = _glued_store(first, second)
     result = store.window_refine(now=items[-1].at, params=Params(), refine=RefineParams())
     stories = _stories_by_event(items, {i.key: store.story_of(i.key) for i in items})
     assert len(stories["0"]) == len(stories["1"]) == 1 and stories["0"].isdisjoint(stories["1"])
     assert result.split
     assert not store.window_refine(now=items[-1].at, params=Params(), refine=RefineParams()).changed
+    store, items = _glued_store(first, second)
+    store.window_refine(now=items[-1].at, params=Params(), refine=without)
+    assert len({store.story_of(i.key) for i in items}) == 1
+
+
+def test_a_dated_group_with_names_of_its_own_is_another_occurrence():
+    """One group names a year, an actor and a date the other never names: two castings, split."""
     # Without the dated core, the same glued story stays whole: neither the words nor the old
     # rule (both groups need a core of their own) set them apart.
-    store, items = _glued_store(SMITH, CAPALDI)
-    undated = RefineParams(own_core=OwnCore(dated=0))
-    store.window_refine(now=items[-1].at, params=Params(), refine=undated)
-    assert len({store.story_of(i.key) for i in items}) == 1
+    _split_by_default_whole_without(SMITH, CAPALDI, RefineParams(own_core=OwnCore(dated=0)))
 
 
 def test_an_angle_whose_year_few_of_its_reports_name_is_not_split():
@@ -417,17 +422,9 @@ LATE_FIX = [
 
 def test_a_group_dated_to_a_month_and_year_the_other_never_names_is_another_occurrence():
     """One group names a year and a month the other never names, and links to it less than each holds together."""
-    store, items = _glued_store(EARLY_FIX, LATE_FIX)
-    result = store.window_refine(now=items[-1].at, params=Params(), refine=RefineParams())
-    stories = _stories_by_event(items, {i.key: store.story_of(i.key) for i in items})
-    assert len(stories["0"]) == len(stories["1"]) == 1 and stories["0"].isdisjoint(stories["1"])
-    assert result.split
-    assert not store.window_refine(now=items[-1].at, params=Params(), refine=RefineParams()).changed
     # Without ``dated_month``, a year and a month are two keys of its own, short of the five a dated
     # core needs otherwise: the same glued story stays whole.
-    store, items = _glued_store(EARLY_FIX, LATE_FIX)
-    store.window_refine(now=items[-1].at, params=Params(), refine=RefineParams(own_core=OwnCore(dated_month=False)))
-    assert len({store.story_of(i.key) for i in items}) == 1
+    _split_by_default_whole_without(EARLY_FIX, LATE_FIX, RefineParams(own_core=OwnCore(dated_month=False)))
 
 
 def test_one_event_whose_datelined_reports_name_its_year_and_month_is_not_split():
