@@ -22,6 +22,7 @@ import json
 import logging
 import multiprocessing as mp
 import os
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -68,8 +69,9 @@ _AT = _FIELDS.index("published_at")
 _ENRICHED = _FIELDS.index("enriched_at")
 _STORY = _FIELDS.index("story_id")
 _PARALLEL_MIN = 5000  # below this, starting a helper process costs more than it saves
-_BATCH = 5000  # articles per batch handed to the helper
+_BATCH = 2000  # articles per batch handed to the helper
 _FIRST_BATCH = 1000  # the first: the assignment waits for it
+_AHEAD = 2  # batches queued in the helper beside the one being assigned
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +96,15 @@ class _FeaturesStream:
 
     Text analysis is about a third of a rebuild's CPU and needs nothing from
     the previous articles, so it runs beside the (strictly sequential)
-    assignment: the helper analyses the next batch while this process assigns
-    the current one. The helper is forked, so it shares this process's hash
-    seed and produces exactly what this process would. It starts on entering
-    the block, so it analyses the first batch while this process reads the
-    stored vectors; the first batch is small (``_FIRST_BATCH``), so the
-    assignment starts early.
+    assignment: the helper analyses the next batches while this process
+    assigns the current one. The helper is forked, so it shares this
+    process's hash seed and produces exactly what this process would. It
+    starts on entering the block, so it analyses the first batch while this
+    process reads the stored vectors; the first batch is small
+    (``_FIRST_BATCH``), so the assignment starts early, and ``_AHEAD``
+    batches are queued at all times, so the helper never waits for the
+    assignment to take a batch (it analyses an article several times faster
+    than the assignment places it).
     """
 
     def __init__(self, rows: Iterator[tuple], *, total: int, boilerplate: frozenset[str]) -> None:
@@ -107,15 +112,14 @@ class _FeaturesStream:
         self.boilerplate = boilerplate
         self.parallel = total >= _PARALLEL_MIN and (os.cpu_count() or 1) >= 2 and "fork" in mp.get_all_start_methods()
         self.pool: Any = None
-        self.job: Any = None
-        self.batch: list[tuple] = []
+        self.jobs: deque[tuple[list[tuple], Any]] = deque()
+        self.more = True  # rows not handed to the helper yet may remain
 
     def __enter__(self) -> _FeaturesStream:
         if self.parallel:
             self.pool = mp.get_context("fork").Pool(1)
-            self.batch = list(islice(self.rows, _FIRST_BATCH))
-            if self.batch:
-                self.job = self._start(self.batch)
+            self._queue(_FIRST_BATCH)
+            self._queue(_BATCH)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -124,21 +128,25 @@ class _FeaturesStream:
             self.pool.join()
             self.pool = None
 
-    def _start(self, batch: list[tuple]) -> Any:
-        return self.pool.map_async(partial(_features_of, boilerplate=self.boilerplate), batch, chunksize=250)
+    def _queue(self, size: int) -> None:
+        """Hand the helper the next ``size`` rows, if the rows go on."""
+        batch = list(islice(self.rows, size)) if self.more else []
+        self.more = len(batch) == size
+        if batch:
+            features_of = partial(_features_of, boilerplate=self.boilerplate)
+            self.jobs.append((batch, self.pool.map_async(features_of, batch, chunksize=250)))
 
     def __iter__(self) -> Iterator[tuple[tuple, Features]]:
         if not self.parallel:
             for row in self.rows:
                 yield row, _features_of(row, self.boilerplate)
             return
-        batch, job = self.batch, self.job
-        while batch and job is not None:
+        while self.jobs:
+            batch, job = self.jobs.popleft()
             features = job.get()
-            upcoming = list(islice(self.rows, _BATCH))
-            job = self._start(upcoming) if upcoming else None
+            while self.more and len(self.jobs) < _AHEAD:
+                self._queue(_BATCH)
             yield from zip(batch, features, strict=True)
-            batch = upcoming
 
 
 def _recluster_all(*, progress: Progress | None) -> ReclusterStats:
