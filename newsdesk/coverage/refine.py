@@ -1150,18 +1150,21 @@ class _Closest:
 
     def of(self, doc: Doc) -> tuple[float, Doc]:
         """``doc``'s closest fellow and its score, as comparing with every fellow finds them."""
+        np = self.np
         bound = self.bounds(doc)
-        order = self.np.lexsort((self.keys, -bound))
-        best: tuple[float, int] | None = None
-        best_doc: Doc | None = None
-        for j in order.tolist():
-            m = self.fellows[j]
-            if m.key == doc.key:
-                continue
-            if best is not None and bound[j] < best[0]:
+        bound[self.keys == doc.key] = -np.inf  # not its own fellow
+        # The fellow of the highest bound is scored first; only those whose bound reaches its
+        # score can beat it, and they are scored in the order of their bounds.
+        first = int(np.argmax(bound))
+        m = self.fellows[first]
+        best, best_doc = (doc_similarity(doc, m, params=self.params), -m.key), m
+        rest = np.flatnonzero(bound >= best[0])
+        rest = rest[rest != first]
+        for j in rest[np.lexsort((self.keys[rest], -bound[rest]))].tolist():
+            if bound[j] < best[0]:
                 break
+            m = self.fellows[j]
             score = doc_similarity(doc, m, params=self.params)
-            if best is None or (score, -m.key) > best:
+            if (score, -m.key) > best:
                 best, best_doc = (score, -m.key), m
-        assert best is not None and best_doc is not None
         return best[0], best_doc
