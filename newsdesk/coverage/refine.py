@@ -135,10 +135,12 @@ class Waves:
     group_min: int = 4
     cuts: int = 4  # the largest gaps tried, at most
     # A story with members older than the window: cut at its waves too. Off by default: on a story
-    # of thousands of members the cut moves thousands, and the pass's "why" for each moved member
-    # (``members_evidence``) compares it with every fellow member: bench/coverage.py's recluster of
-    # 10k fell from about 800 to 135 articles/s with it on (lead, 2026-12-07). At the shipped 48 h
-    # window it changes nothing on the four evaluation files.
+    # of thousands of members the cut moves thousands; saying why for each moved member compared it
+    # with every fellow member (bench/coverage.py's recluster of 10k fell from about 800 to 135
+    # articles/s with it on, lead, 2026-12-07). ``members_evidence`` now finds the closest fellow by
+    # bounds (38 s of CPU down to under 1 s there), but the cut's passes still cost the rebuild
+    # about a quarter more CPU (docs/benchmarks.md, h27rec). At the shipped 48 h window it changes
+    # nothing on the four evaluation files.
     revived: bool = False
 
 
