@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
@@ -112,9 +112,40 @@ def _story_lock_pg(story: int) -> tuple[int, dict[str, float]]:
 
 
 def _story_insert_sql(story: Story) -> tuple[str, list]:
-    """The ORM's own INSERT for a story (every column, with its defaults), to embed in a CTE."""
-    query = InsertQuery(Story)
+    """The ORM's own INSERT for a story (every column, with its defaults), to embed in a CTE.
+
+    The statement's text depends on the fields alone when no value is an
+    expression and no field has a placeholder of its own: it is compiled
+    once per process and each story's values are prepared as the compiler
+    prepares them (``pre_save`` for the defaults and ``auto_now_add``, then
+    ``get_db_prep_save``). Compiling it for every new story cost about a
+    third of a millisecond of the worker's time (h27p50). Anything else goes
+    through the compiler, as before.
+    """
+    fields, sql = _story_insert_text()
+    values = [f.pre_save(story, True) for f in fields]
+    if sql is None or any(map(_expression, values)):
+        return _story_insert_compiled(story, fields)
+    wrapper = connections[connection.alias]  # what the compiler is given, looked up once
+    return sql, [f.get_db_prep_save(v, connection=wrapper) for f, v in zip(fields, values, strict=True)]
+
+
+@functools.cache
+def _story_insert_text() -> tuple[list, str | None]:
+    """The story's inserted fields and the INSERT's text for them (None when a field has its own placeholder)."""
     fields = [f for f in Story._meta.local_concrete_fields if not f.primary_key]
+    blank = Story()
+    if any(hasattr(f, "get_placeholder") or _expression(f.pre_save(blank, True)) for f in fields):
+        return fields, None  # a database default (an expression) or a placeholder: compiled each time
+    return fields, _story_insert_compiled(blank, fields)[0]
+
+
+def _expression(value: object) -> bool:
+    return hasattr(value, "resolve_expression") or hasattr(value, "as_sql")
+
+
+def _story_insert_compiled(story: Story, fields: list) -> tuple[str, list]:
+    query = InsertQuery(Story)
     query.insert_values(fields, [story])
     ((sql, params),) = query.get_compiler(connection=connection).as_sql()
     return sql, list(params)
