@@ -55,6 +55,14 @@ MONTH_WORD = "m:"
 CITY = "c:"
 KINDS = (PLACE, YEAR, DAY, NUMBER)
 
+# The reading of a text this module gives, stored with each indexed document's particulars
+# (``CoverageDoc.particulars_version``). Raise it with any change that reads the same text
+# differently (a new kind or mark, a place no longer read): documents stored under an older one
+# are read anew in bounded batches by the refinement's beat (newsdesk/coverage/dbupgrade.py) or
+# at once by ``manage.py refresh_particulars``. 1: the ``m:`` month marks (h26sem) and the person's
+# names before an initial or a surname (h26place).
+VERSION = 1
+
 _MAX_PLACE_WORDS = 4
 _YEAR = re.compile(r"^(1[89]\d\d|20\d\d)$")
 _FIGURE = re.compile(r"(?<![\w.,])(\d{1,3}(?:([.,\u00a0 ])\d{3})+|\d+(?:[.,]\d+)?)(?![\w])")
