@@ -126,6 +126,11 @@ def test_a_place_after_a_given_name_is_no_place_there():
     assert "p:FK" not in _places("UPDATE: Morgan Stanley Reiterates on Urban Outfitters", "")
     assert "p:CA" not in _places("Coach retires", "He did not decide until Phil Dawson's 42-yard field goal.")
     assert "p:AQ" not in _places("Arrest", "Police arrested Jorey Layne Davis, 24, on Friday.")
+    # There only: "Palmer" alone elsewhere stays the place it reads as (docs/benchmarks.md: reading it as
+    # the surname in the whole text lowered giveme5w1h).
+    body = "Carson Palmer retired on Monday. Palmer threw for 46,247 yards in 15 seasons."
+    assert "p:AQ" in _places("Cardinals QB Carson Palmer retires", body)
+    assert "p:AQ" not in _places("Cardinals QB Carson Palmer retires", "")
     # The same places elsewhere in the text, after no given name, or after a given name that is a place.
     assert "p:JO" in _places("Eddie Jordan fired", "Eddie Jordan flew to Jordan for the talks.")
     assert "p:JO" in _places("Jordan's king meets Obama", "King Abdullah of Jordan arrived on Monday.")
