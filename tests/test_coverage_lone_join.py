@@ -57,16 +57,21 @@ def _params() -> Params:
     return Params(semantic_weight=semantic.USE_V3.weight, semantic_floor=semantic.USE_V3.floor)
 
 
-def _ferry_and(lone: tuple[str, str], *, vectors: bool = True) -> tuple[MemoryStore, int, int]:
+def _ferry_and(
+    lone: tuple[str, str], *, vectors: bool = True, unread: frozenset[int] = frozenset()
+) -> tuple[MemoryStore, int, int]:
     """Filler, the four reports in one story and the lone article in a story of its own: (store, story, lone key).
 
-    With ``vectors``, every article carries the default model's sentence vector, as enrichment gives it."""
+    With ``vectors``, every article carries the default model's sentence vector, as enrichment gives it, but
+    the reports at the positions in ``unread`` (0-3: a language the model does not read)."""
     store = MemoryStore()
     rows = [*FILLER, *FERRY, lone]
     embedded = semantic.encoder().embed([semantic.embed_text(title=t, lead=b) for t, b in rows]) if vectors else None
+    skip = {len(FILLER) + 1 + x for x in unread}
     for n, (title, body) in enumerate(rows, 1):
+        vector = embedded[n - 1] if embedded is not None and n not in skip else None
         doc_assign(doc_key=n, at=60.0 * n, features=text_features(title=title, body=body), store=store,
-                   params=_params(), embedding=embedded[n - 1] if vectors else None)  # fmt: skip
+                   params=_params(), embedding=vector)  # fmt: skip
     reports, key = list(range(len(FILLER) + 1, len(rows))), len(rows)
     story = store.story_of(reports[0])
     store.stories_apply(moves={k: story for k in reports if store.story_of(k) != story})
@@ -134,3 +139,24 @@ def test_without_sentence_vectors_a_side_story_stays_alone():
     assert RefineParams().lone_join <= sum(sims) / len(sims) and max(sims) >= params.join_threshold
     # ...but words alone are no evidence of a side story of this event rather than another of its region.
     assert stories_refine(docs=store.all_docs(), params=params, refine=RefineParams()).moves == {}
+
+
+@needs_use
+def test_a_member_the_model_does_not_read_does_not_keep_a_side_story_out():
+    store, story, key = _ferry_and(CAPTAIN)
+    docs = {d.key: d for d in store.all_docs()}
+    first = min(k for k, d in docs.items() if d.story == story)
+    weakest = min(
+        (k for k, d in docs.items() if d.story == story),
+        key=lambda k: doc_similarity(docs[key], docs[k], params=_params()),
+    )
+    # One report without a vector (a language the model does not read), not the one at the join bar: it still joins.
+    store, story, key = _ferry_and(CAPTAIN, unread=frozenset({weakest - first}))
+    assert stories_refine(docs=store.all_docs(), params=_params(), refine=RefineParams()).moves == {key: story}
+    # No report with a vector: the words still link it as the rule asks (the mean, a member at the join bar), but
+    # nothing the model read does, and the article's own vector is not enough.
+    store, story, key = _ferry_and(CAPTAIN, unread=frozenset(range(len(FERRY))))
+    mean, best = _links(store, story, key)
+    assert RefineParams().lone_join <= mean < RefineParams().merge_threshold and best >= _params().join_threshold
+    assert next(d for d in store.all_docs() if d.key == key).embedding is not None
+    assert stories_refine(docs=store.all_docs(), params=_params(), refine=RefineParams()).moves == {}

@@ -169,7 +169,9 @@ class RefineParams:
     # suspect's profile beside the shooting's reports) that the stream's story score left just under
     # the bar, and that the merge's mean alone cannot tell from another event of the topic (a
     # space station's fall beside a moon mission, both Chinese, both 2018: one name in common).
-    # Only on the model's reading (both sides carry sentence vectors): on words alone the region's or
+    # Only on the model's reading (the article and the member at the join bar carry sentence vectors;
+    # a member the model does not read, a headline in a language it lacks, may sit in the piece): on
+    # words alone the region's or
     # the occasion's vocabulary links other events just as well (Likud's annexation resolution and a
     # Palestinian girl's indictment; a film's Super Bowl trailer and the halftime show), so without
     # vectors (``NEWSDESK_COVERAGE_SEMANTIC=off``) a lone article stays alone.
@@ -861,9 +863,11 @@ class _Pass:
             sample = self._sample(pieces[other])
             with self._attach((i, *sample)):
                 doc = self.docs[i]
-                if doc.embedding is None or any(self.docs[j].embedding is None for j in sample):
-                    continue  # words alone: the region's or the occasion's vocabulary links other events as well
-                if max(self.sim(i, j) for j in sample) < self.params.join_threshold:
+                # On the model's reading: the article and a member reaching the join bar with it carry
+                # vectors. Words alone link the region's or the occasion's other events as well.
+                if doc.embedding is None or not any(
+                    self.docs[j].embedding is not None and self.sim(i, j) >= self.params.join_threshold for j in sample
+                ):
                     continue
                 core_parts, core_names = story_core([self.docs[j] for j in sample], share=self.params.core_share)
                 agree = particulars_factor(doc.particulars, core_parts, doc.name_stems, core_names, params=self.params)
