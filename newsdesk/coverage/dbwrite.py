@@ -27,6 +27,7 @@ from newsdesk.models import Article, CoverageDoc, CoveragePosting, CoverageStory
 
 from .docpack import centroid_pack, centroid_unpack, doc_pack
 from .engine import Doc, Params, centroid_add
+from .particulars import VERSION as PARTICULARS_VERSION
 from .sql import json_value, pg_array, pg_cursor, pg_execute, utc_datetime
 from .storycounts import story_first_member, story_join_sql
 
@@ -49,6 +50,7 @@ def doc_columns(doc: Doc) -> dict:
         "names": doc.names,
         "grams": doc.grams,
         "packed": doc_pack(doc.terms, doc.names),
+        "particulars_version": PARTICULARS_VERSION,
     }
 
 
@@ -202,8 +204,8 @@ def assignment_write_pg(
         f"embedding = COALESCE(EXCLUDED.embedding, {cent}.embedding)), "
         f"a AS (UPDATE {art} SET story_id = (SELECT s.id FROM s), story_score = %s, story_evidence = %s::jsonb"
         f"{more_sets} WHERE id = %s), "
-        f"d AS (INSERT INTO {docs} (article_id, at, terms, names, grams, packed) "
-        "VALUES (%s, %s, %s::jsonb, %s::jsonb, %s::jsonb, %s::bytea)), "
+        f"d AS (INSERT INTO {docs} (article_id, at, terms, names, grams, packed, particulars_version) "
+        "VALUES (%s, %s, %s::jsonb, %s::jsonb, %s::jsonb, %s::bytea, %s)), "
         f"p AS (INSERT INTO {post} (term, article_id, published_at) SELECT u.t, %s, %s FROM unnest(%s::text[]) u(t)), "
         f"u AS (UPDATE {term} SET df = df + 1 WHERE term = ANY(%s::text[])), "
         f"t AS (INSERT INTO {term} (term, df) SELECT u.t, 1 FROM unnest(%s::text[]) u(t) "
@@ -218,6 +220,7 @@ def assignment_write_pg(
         *(score, json.dumps(evidence), *article_values.values(), article.id),
         *(article.id, doc.at, json.dumps(doc.terms), json.dumps(doc.names), json.dumps(doc.grams)),
         doc_pack(doc.terms, doc.names),
+        PARTICULARS_VERSION,
         # The arrays go as literals the statement casts (``%s::text[]``): psycopg would adapt them
         # element by element in Python (:func:`~newsdesk.coverage.sql.pg_array`).
         *(article.id, utc_datetime(doc.at), pg_array(dict.fromkeys(pending.index_terms))),
