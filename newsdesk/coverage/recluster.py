@@ -63,6 +63,7 @@ _FIELDS = (
     "enriched_at",
     "story_id",
     "language",  # the lead check reads only languages the model reads (semantic.lead_unrelated), as enrichment
+    "url",  # a page under its site's title is read by its URL's headline (text.page_headline)
 )
 _AT = _FIELDS.index("published_at")
 _ENRICHED = _FIELDS.index("enriched_at")
