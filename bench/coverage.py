@@ -307,13 +307,14 @@ def embeddings_store_first(articles: list | None = None) -> tuple[str, dict]:
 
 def assign_timings(
     n_stored: int, samples: int, warmup: int = 10, *, own_vector: bool = False
-) -> tuple[list[float], float, float]:
+) -> tuple[list[float], float, float, tuple[float, float]]:
     """Milliseconds per assignment of new articles at the end of the stored timeline.
 
     Also returns the mean CPU milliseconds per assignment, this process's plus
     its PostgreSQL backend's (the work, whatever else the machine runs), and
-    the share of articles that joined a story. The articles are inserted
-    first, so only assignments run between the CPU readings.
+    the share of articles that joined a story, and that CPU split (this
+    process's, the backend's). The articles are inserted first, so only
+    assignments run between the CPU readings.
     """
     from datetime import UTC, datetime, timedelta
 
@@ -361,8 +362,9 @@ def assign_timings(
         if j >= warmup:
             out.append((time.perf_counter() - started) * 1000)
             joined += story.article_count > 1
-    cpu_ms = (time.process_time() - own + _backend_cpu_s() - backend) * 1000 / len(out)
-    return out, cpu_ms, joined / len(out)
+    own, backend = time.process_time() - own, _backend_cpu_s() - backend
+    cpu_ms = (own + backend) * 1000 / len(out)
+    return out, cpu_ms, joined / len(out), (own * 1000 / len(out), backend * 1000 / len(out))
 
 
 def explain_next_read() -> None:
@@ -473,7 +475,7 @@ def main() -> int:
         t0 = time.perf_counter()
         corpus_load(n, vectors=semantic_enabled() and not args.no_stored_vectors)
         load_s = time.perf_counter() - t0
-        timings, cpu_ms, joined = assign_timings(n, samples, own_vector=args.own_vector)
+        timings, cpu_ms, joined, split = assign_timings(n, samples, own_vector=args.own_vector)
         if args.explain:
             explain_next_read()
             assign_timings(n, 1, warmup=0)
@@ -481,7 +483,8 @@ def main() -> int:
         p95 = statistics.quantiles(timings, n=20)[-1]
         results[n] = (p50, p95)
         print(
-            f"stored={n} load_s={load_s:.1f} p50_ms={p50:.2f} p95_ms={p95:.2f} cpu_ms={cpu_ms:.2f} joined={joined:.0%}",
+            f"stored={n} load_s={load_s:.1f} p50_ms={p50:.2f} p95_ms={p95:.2f} cpu_ms={cpu_ms:.2f} joined={joined:.0%} "
+            f"worker_cpu_ms={split[0]:.2f} backend_cpu_ms={split[1]:.2f}",
             flush=True,
         )
     recluster_n = args.recluster_n or (10_000 if args.quick else 100_000)
