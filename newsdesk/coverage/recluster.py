@@ -44,6 +44,7 @@ from .engine import GRAM_PREFIX, Params, doc_assign
 from .links import Links
 from .linkstore import decisions_lock, links_load
 from .memory import MemoryStore
+from .particulars import VERSION as PARTICULARS_VERSION
 from .refine import RefineCache, RefineSchedule
 from .semantic import semantic_enabled
 from .sql import pg_copy, pg_indexes_drop, utc_datetime
@@ -64,6 +65,7 @@ _FIELDS = (
     "enriched_at",
     "story_id",
     "language",  # the lead check reads only languages the model reads (semantic.lead_unrelated), as enrichment
+    "url",  # a page under its site's title is read by its URL's headline (text.page_headline)
 )
 _AT = _FIELDS.index("published_at")
 _ENRICHED = _FIELDS.index("enriched_at")
@@ -490,14 +492,22 @@ def _index_write(*, store: MemoryStore, story_id: dict[int, int], params_query_t
     docs = store.all_docs()
     postings = ((term, d.key, utc_datetime(d.at)) for d in docs for term in d.index_terms(params_query_terms))
     doc_rows = (
-        (d.key, d.at, json.dumps(d.terms), json.dumps(d.names), json.dumps(d.grams), doc_pack(d.terms, d.names))
+        (
+            d.key,
+            d.at,
+            json.dumps(d.terms),
+            json.dumps(d.names),
+            json.dumps(d.grams),
+            doc_pack(d.terms, d.names),
+            PARTICULARS_VERSION,
+        )
         for d in docs
     )
     term_rows = [(DOC_COUNT_KEY, store.doc_count()), *sorted(store.df_items())]
     cent_rows = ((story_id[s], json.dumps(c), centroid_pack(c)) for s, c in store.centroid_items() if s in story_id)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            copy_columns = ("article_id", "at", "terms", "names", "grams", "packed")
+            copy_columns = ("article_id", "at", "terms", "names", "grams", "packed", "particulars_version")
             pg_copy(cursor, CoverageDoc._meta.db_table, copy_columns, doc_rows)
             with _indexes_built_after(cursor, CoveragePosting._meta.db_table):
                 pg_copy(cursor, CoveragePosting._meta.db_table, ("term", "article_id", "published_at"), postings)

@@ -25,7 +25,10 @@ minutes, over the last 48 hours) looks at the window's articles together:
    are compared by the mean similarity of their members (at most
    ``link_sample`` of each side), and average linkage joins them while that
    mean reaches ``merge_threshold``. The largest story among the joined
-   pieces (then the oldest) keeps its id.
+   pieces (then the oldest) keeps its id. A lone article left alone joins
+   the piece it links to best at a lower bar (``lone_join``) when one of
+   the piece's members reaches the join bar with it and its names and
+   particulars agree with the piece's core (with sentence vectors only).
 
 Cost is bounded by the window (``window_articles``) and the caps above,
 never by the whole index.
@@ -160,6 +163,23 @@ class RefineParams:
     # core conflict, 4 of 5 were reports of the story's own event.
     conflict_lone: bool = False
     merge_threshold: float = 0.4
+    # A lone article (a piece of one) that the merge left alone joins the piece it links to best
+    # (of all the pieces compared with it) when their mean link reaches ``lone_join`` (below
+    # ``merge_threshold``), one of the piece's members scores at the join bar with it
+    # (``Params.join_threshold``), nothing in it conflicts with the piece's core (where, which year,
+    # who) and it names ``lone_names`` or more of the core's names: a side story of the event (the
+    # suspect's profile beside the shooting's reports) that the stream's story score left just under
+    # the bar, and that the merge's mean alone cannot tell from another event of the topic (a
+    # space station's fall beside a moon mission, both Chinese, both 2018: one name in common).
+    # Only on the model's reading (the article and the member at the join bar carry sentence vectors;
+    # a member the model does not read, a headline in a language it lacks, may sit in the piece): on
+    # words alone the region's or
+    # the occasion's vocabulary links other events just as well (Likud's annexation resolution and a
+    # Palestinian girl's indictment; a film's Super Bowl trailer and the halftime show), so without
+    # vectors (``NEWSDESK_COVERAGE_SEMANTIC=off``) a lone article stays alone.
+    # Measured (docs/benchmarks.md, "h26g5" and "h27g5"). 0: off.
+    lone_join: float = 0.3
+    lone_names: int = 2
     split_ratio_exclusive: float = 0.9  # two groups with cores of their own (OwnCore) link below this x cohesion
     # One group with a dated core of its own (``OwnCore.dated``) links below this x cohesion. Higher
     # than the bar above: the two events' reports share the story's names and words (the role, the
@@ -387,6 +407,8 @@ class _Pass:
         # Without kept similarities: the merge's mean link of each pair of samples compared, for
         # this pass's later rounds (the pieces that did not change meet again); a few MB at most.
         self._means: dict[tuple[tuple[int, ...], tuple[int, ...]], float] | None = None if cache.keep_sims else {}
+        self._lone_links: list[tuple[float, int, int]] = []  # (mean, lone piece, other piece): lone_join's
+        self._lone_best: dict[int, float] = {}  # lone piece -> its best mean link with any piece compared
         self._held: dict[str, int] | None = None  # the window's holders of each key, read once when asked
 
     def sim(self, i: int, j: int) -> float:
@@ -803,16 +825,63 @@ class _Pass:
         by_first: dict[int, list[int]] = defaultdict(list)
         for g, h in sorted(pairs):
             by_first[g].append(h)
+        self._lone_links = []
+        self._lone_best = {}
         for g, hs in by_first.items():  # in the order of sorted(pairs)
             a = self._sample(pieces[g])
             with self._attach(a):
                 for h in hs:
                     mean = self._mean(a, self._sample(pieces[h]))
+                    for lone, size in ((g, len(pieces[g])), (h, len(pieces[h]))):
+                        if size == 1 and mean > self._lone_best.get(lone, 0.0):
+                            self._lone_best[lone] = mean  # (blocked or not: its best link is elsewhere)
                     if mean >= refine.merge_threshold and self._merge_blocked(pieces[g], pieces[h]):
                         continue
+                    if refine.lone_join and refine.lone_join <= mean < refine.merge_threshold:
+                        sizes = (len(pieces[g]), len(pieces[h]))
+                        if min(sizes) == 1 and max(sizes) > 1:
+                            self._lone_links.append((mean, g, h) if sizes[0] == 1 else (mean, h, g))
                     if mean > 0:
                         out[(g, h)] = mean * len(pieces[g]) * len(pieces[h])
         return out
+
+    def _lone_joined(self, pieces: list[list[int]], merged: list[list[int]]) -> list[list[int]]:
+        """``merged`` with each lone article that the merge left alone joined to the piece it links
+        to best, where :attr:`RefineParams.lone_join` allows it."""
+        refine = self.refine
+        at = {}  # piece's first member -> its merged group
+        for n, group in enumerate(merged):
+            for i in group:
+                at[i] = n
+        joined: set[int] = set()
+        for mean, lone, other in sorted(self._lone_links, key=lambda mlo: (-mlo[0], mlo[1], mlo[2])):
+            i = pieces[lone][0]
+            if i in joined or i >= self.window or len(merged[at[i]]) != 1 or mean < self._lone_best[lone]:
+                continue
+            target = at[pieces[other][0]]
+            group = merged[target]
+            if any(pair_key(i, j) in self.cannot for j in group):
+                continue
+            sample = self._sample(pieces[other])
+            with self._attach((i, *sample)):
+                doc = self.docs[i]
+                # On the model's reading: the article and a member reaching the join bar with it carry
+                # vectors. Words alone link the region's or the occasion's other events as well.
+                if doc.embedding is None or not any(
+                    self.docs[j].embedding is not None and self.sim(i, j) >= self.params.join_threshold for j in sample
+                ):
+                    continue
+                core_parts, core_names = story_core([self.docs[j] for j in sample], share=self.params.core_share)
+                agree = particulars_factor(doc.particulars, core_parts, doc.name_stems, core_names, params=self.params)
+                shared = len(doc.name_words() & core_names)
+            if agree < 1.0 or shared < refine.lone_names or self._merge_blocked([i], pieces[other]):
+                continue
+            group.append(i)
+            group.sort()
+            merged[at[i]] = []
+            at[i] = target
+            joined.add(i)
+        return [g for g in merged if g]
 
     def _mean(self, a: list[int], b: list[int]) -> float:
         """The mean similarity of ``a``'s members with ``b``'s (``a``'s vectors attached)."""
@@ -853,6 +922,8 @@ class _Pass:
             threshold=self.refine.merge_threshold,
             blocked=groups_blocked(owner, self.cannot),
         )
+        if self._lone_links:
+            merged = self._lone_joined(groups, merged)
         out = list(stories)
         taken: set[int] = set()
         for group in sorted(merged, key=lambda g: (-len(g), g[0])):
