@@ -8,7 +8,11 @@ a steady 2,000 articles a day, so a bigger corpus is a longer history (as in
 production). Each measured article is a real Article row assigned by
 ``article_assign_story`` (features, locks, candidates, scoring, writes),
 half of them made to continue stored stories (``joined`` reports the share
-that did join one). Besides wall-clock percentiles it reports ``cpu_ms``, the
+that did join one). The assignments run as enrichment runs them: in its
+batches, with what a batch reads once (boilerplate counts, the editors'
+decisions) and the feeds' one version bump spread over the batch's articles
+(``--per-article-reads``: each assignment pays them itself, as this bench did
+until 2026-12-07). Besides wall-clock percentiles it reports ``cpu_ms``, the
 CPU per assignment of this process plus its PostgreSQL backend, which a busy
 machine inflates far less than the wall clock. The last line prints the
 figures beside the targets; the exit status is non-zero when one is missed.
@@ -306,14 +310,25 @@ def embeddings_store_first(articles: list | None = None) -> tuple[str, dict]:
 
 
 def assign_timings(
-    n_stored: int, samples: int, warmup: int = 10, *, own_vector: bool = False
-) -> tuple[list[float], float, float]:
+    n_stored: int, samples: int, warmup: int = 10, *, own_vector: bool = False, per_article_reads: bool = False
+) -> tuple[list[float], float, float, tuple[float, float]]:
     """Milliseconds per assignment of new articles at the end of the stored timeline.
+
+    The assignments are called as enrichment calls them (newsdesk/flow.py
+    ``articles_finish``): in batches of ``NEWSDESK_ENRICH_BATCH_SIZE``, the
+    batch's boilerplate counts and the editors' decisions read once per batch,
+    each article committed in a transaction of its own, the feeds' version
+    bumped once per batch. What a batch pays once (those reads, the bump) is
+    spread evenly over its articles' times, so every millisecond is counted.
+    ``per_article_reads`` calls ``article_assign_story`` alone instead, as this
+    bench did before: each assignment reads the decisions and its boilerplate
+    itself and bumps the feeds' version after its own commit.
 
     Also returns the mean CPU milliseconds per assignment, this process's plus
     its PostgreSQL backend's (the work, whatever else the machine runs), and
-    the share of articles that joined a story. The articles are inserted
-    first, so only assignments run between the CPU readings.
+    the share of articles that joined a story, and that CPU split (this
+    process's, the backend's). The articles are inserted first, so only
+    assignments run between the CPU readings.
     """
     from datetime import UTC, datetime, timedelta
 
@@ -349,6 +364,8 @@ def assign_timings(
     # vectors read or computed before the assignments); ``own_vector`` has each
     # assignment read its own (article_embedding), as this bench did before.
     passed = {} if own_vector or not vectors else {"embedding": None}
+    if not per_article_reads:
+        return _assign_timings_batched(articles, vectors=vectors, passed=passed)
     out, joined = [], 0
     backend = own = 0.0
     for j, article in enumerate(articles):
@@ -361,8 +378,57 @@ def assign_timings(
         if j >= warmup:
             out.append((time.perf_counter() - started) * 1000)
             joined += story.article_count > 1
-    cpu_ms = (time.process_time() - own + _backend_cpu_s() - backend) * 1000 / len(out)
-    return out, cpu_ms, joined / len(out)
+    own, backend = time.process_time() - own, _backend_cpu_s() - backend
+    cpu_ms = (own + backend) * 1000 / len(out)
+    return out, cpu_ms, joined / len(out), (own * 1000 / len(out), backend * 1000 / len(out))
+
+
+def _assign_timings_batched(
+    articles: list, *, vectors: dict, passed: dict
+) -> tuple[list[float], float, float, tuple[float, float]]:
+    """``assign_timings`` as enrichment calls the assignment (its first batch warms up)."""
+    from django.conf import settings
+    from django.db import transaction
+
+    from newsdesk.changes import articles_changed, changes_coalesced
+    from newsdesk.coverage.cluster import article_assign_story
+    from newsdesk.coverage.dbboilerplate import articles_boilerplate
+    from newsdesk.coverage.linkstore import links_load
+
+    size = max(1, settings.NEWSDESK_ENRICH_BATCH_SIZE)
+    batches = [articles[i : i + size] for i in range(0, len(articles), size)]
+    out, joined, timed = [], 0, 0
+    backend = own = 0.0
+    for b, batch in enumerate(batches):
+        if b == 1:  # connection and cache warm-up: the first batch
+            backend, own = _backend_cpu_s(), time.process_time()
+        started = time.perf_counter()
+        boilerplate = articles_boilerplate(batch)
+        links = links_load()
+        once = time.perf_counter() - started
+        times = []
+        bump_started = 0.0
+        with changes_coalesced():
+            for article in batch:
+                started = time.perf_counter()
+                if passed:
+                    passed["embedding"] = vectors.get(article.id)
+                with transaction.atomic():
+                    story = article_assign_story(
+                        article=article, links=links, boilerplate=boilerplate[article.id], **passed
+                    )
+                    articles_changed(at_commit_only=True)
+                times.append(time.perf_counter() - started)
+                if b >= 1:
+                    joined += story.article_count > 1
+            bump_started = time.perf_counter()
+        once += time.perf_counter() - bump_started
+        if b >= 1:
+            out.extend((t + once / len(batch)) * 1000 for t in times)
+            timed += len(batch)
+    own, backend = time.process_time() - own, _backend_cpu_s() - backend
+    cpu_ms = (own + backend) * 1000 / max(timed, 1)
+    return out, cpu_ms, joined / max(timed, 1), (own * 1000 / max(timed, 1), backend * 1000 / max(timed, 1))
 
 
 def explain_next_read() -> None:
@@ -452,6 +518,12 @@ def main() -> int:
         action="store_true",
         help="semantic backend: each assignment reads its article's stored vector instead of being handed it",
     )
+    parser.add_argument(
+        "--per-article-reads",
+        action="store_true",
+        help="call each assignment alone (decisions, boilerplate and the feeds' bump per article), "
+        "as this bench did before, instead of in enrichment's batches",
+    )
     args = parser.parse_args()
 
     import django
@@ -473,7 +545,9 @@ def main() -> int:
         t0 = time.perf_counter()
         corpus_load(n, vectors=semantic_enabled() and not args.no_stored_vectors)
         load_s = time.perf_counter() - t0
-        timings, cpu_ms, joined = assign_timings(n, samples, own_vector=args.own_vector)
+        timings, cpu_ms, joined, split = assign_timings(
+            n, samples, own_vector=args.own_vector, per_article_reads=args.per_article_reads
+        )
         if args.explain:
             explain_next_read()
             assign_timings(n, 1, warmup=0)
@@ -481,7 +555,8 @@ def main() -> int:
         p95 = statistics.quantiles(timings, n=20)[-1]
         results[n] = (p50, p95)
         print(
-            f"stored={n} load_s={load_s:.1f} p50_ms={p50:.2f} p95_ms={p95:.2f} cpu_ms={cpu_ms:.2f} joined={joined:.0%}",
+            f"stored={n} load_s={load_s:.1f} p50_ms={p50:.2f} p95_ms={p95:.2f} cpu_ms={cpu_ms:.2f} joined={joined:.0%} "
+            f"worker_cpu_ms={split[0]:.2f} backend_cpu_ms={split[1]:.2f}",
             flush=True,
         )
     recluster_n = args.recluster_n or (10_000 if args.quick else 100_000)

@@ -224,10 +224,13 @@ def enrich_backlog() -> int:
 
 @shared_task(**RETRY)
 def refine_stories() -> int:
-    """Beat: re-examine the recent stories (split what does not hold together, merge fragments)."""
+    """Beat: re-examine the recent stories (split what does not hold together, merge fragments);
+    first read anew a bounded batch of stored particulars of an older version (dbupgrade.py)."""
     from newsdesk.coverage.burst import burst_reset
     from newsdesk.coverage.dbrefine import stories_refine_pass
+    from newsdesk.coverage.dbupgrade import particulars_refresh
 
+    particulars_refresh()
     if settings.NEWSDESK_COVERAGE_REFINE_MINUTES <= 0:
         return 0
     burst_reset()

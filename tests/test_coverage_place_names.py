@@ -57,8 +57,10 @@ def test_a_title_case_headline_makes_no_name_but_the_text_does():
     title = "Sixers Fire Coach Maurice Cheeks After Loss"
     body = "The team fired coach Maurice Cheeks on Monday after a loss to the Bulls in the last game of the trip."
     assert "p:MU" not in _places(title, body)
-    # A headline alone shows no sentence to read a name in: the word stays a place.
-    assert "p:MU" in _places(title, "")
+    # A headline alone shows no sentence to read a name in, but "Maurice" is a given name before a
+    # surname (h27small, as "George" before one): no place there either.
+    assert "p:MU" not in _places(title, "")
+    assert "p:MU" in _places("Storm Warning Issued For Maurice Islands", "")  # a place word after it
 
 
 def test_a_place_as_english_writes_it_keeps_its_place_inside_a_name():
@@ -115,3 +117,43 @@ def test_places_of_several_words_and_places_before_a_common_word_stay_places():
     assert "p:FR" in _places("Paris police arrest two men", "")
     assert "p:FR" in _places("La policía de París detuvo a dos hombres", "")
     assert "p:GE" in _places("Georgia's Governor Signs Bill", "")
+
+
+def test_a_place_after_a_given_name_is_no_place_there():
+    # h27small: ECB+'s "Eddie Jordan ( Washington )", UCI's "Morgan Stanley", a surname that is a zone's city.
+    body = "Three coaches went before him: P.J. Carlesimo ( Oklahoma City ) and Eddie Jordan ( Washington ) ."
+    assert "p:JO" not in _places("Not because Mo Cheeks was long for the job", body)
+    assert "p:FK" not in _places("UPDATE: Morgan Stanley Reiterates on Urban Outfitters", "")
+    assert "p:CA" not in _places("Coach retires", "He did not decide until Phil Dawson's 42-yard field goal.")
+    assert "p:AQ" not in _places("Arrest", "Police arrested Jorey Layne Davis, 24, on Friday.")
+    # There only: "Palmer" alone elsewhere stays the place it reads as (docs/benchmarks.md: reading it as
+    # the surname in the whole text lowered giveme5w1h).
+    body = "Carson Palmer retired on Monday. Palmer threw for 46,247 yards in 15 seasons."
+    assert "p:AQ" in _places("Cardinals QB Carson Palmer retires", body)
+    assert "p:AQ" not in _places("Cardinals QB Carson Palmer retires", "")
+    # The same places elsewhere in the text, after no given name, or after a given name that is a place.
+    assert "p:JO" in _places("Eddie Jordan fired", "Eddie Jordan flew to Jordan for the talks.")
+    assert "p:JO" in _places("Jordan's king meets Obama", "King Abdullah of Jordan arrived on Monday.")
+    assert "p:CL" in _places("Quake in Santiago Chile", "")
+    assert "p:FK" in _places("Falklands vote", "Voters in Stanley backed the status quo.")
+
+
+def test_a_place_that_is_a_given_name_before_a_surname():
+    # One English does not write so ("Maurice" is Mauritius in French): no place, in any line.
+    assert "p:MU" not in _places("PHILADELPHIA 76ERS Fired Jim O'Brien , coach . Named Maurice Cheeks coach .", "")
+    # One English writes so: no place where the surname also stands alone, after no article.
+    body = "Paris Hilton opened a club on Friday. Hilton said she would come back in the spring."
+    assert "p:FR" not in _places("Heiress opens club", body)
+    body = "Sofia Vergara joined the cast on Monday, and Vergara will shoot in the spring."
+    assert "p:BG" not in _places("Cast announced", body)
+    # ... and stays a place: the surname never alone, after the place or an article, or no surname.
+    assert "p:US" in _places("Phoenix Suns win", "The Phoenix Suns beat the Lakers; the Suns led all game.")
+    assert "p:FR" in _places("Hotel news", "The Paris Hilton reopened; guests at the Hilton were moved.")
+    assert "p:FR" in _places("Paris Police Arrest Two Men", "")
+    assert "p:FR" in _places("Paris police arrest two men", "Paris police said the men were held.")
+    assert "p:GE" in _places("Georgia's Governor Signs Bill", "")
+    assert "p:FR" in _places("Detenidos en París", "La policía de París detuvo a dos hombres.")
+    assert "p:JO" in _places("Jordan Valley talks", "Jordan Valley farmers met in Jordan on Monday.")
+    assert "p:CL" in _places("Sismo", "Santiago amaneció sin luz; en Santiago hubo cortes.")
+    # The Title Case headline alone says nothing of a surname: left as a place (docs/benchmarks.md).
+    assert "p:BG" in _places("Sofia Vergara Stars In New Film", "")

@@ -68,7 +68,8 @@ def test_rebuild_with_a_helper_process_for_text_analysis_gives_the_same_stories(
     _, live = _assigned_live()
     scores = dict(Article.objects.values_list("id", "story_score"))
     monkeypatch.setattr(recluster_module, "_PARALLEL_MIN", 1)
-    monkeypatch.setattr(recluster_module, "_BATCH", 2)  # three batches, so the hand-over runs
+    monkeypatch.setattr(recluster_module, "_FIRST_BATCH", 1)  # one, then two of two and one: the hand-over runs
+    monkeypatch.setattr(recluster_module, "_BATCH", 2)
     out = recluster()
     assert "reclustered articles=6 stories=3" in out
     assert grouping() == live

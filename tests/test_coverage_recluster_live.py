@@ -64,13 +64,13 @@ def _corpus_assigned_live() -> list[Article]:
 
 def _after_the_read(monkeypatch, live: Callable[[], None]) -> None:
     """Run ``live`` once the rebuild has read (and replayed) its last article, before it writes."""
-    stream = recluster_module._features_stream
+    replay = recluster_module._replay_stream
 
-    def hooked(rows, **kwargs):
-        yield from stream(rows, **kwargs)
+    def hooked(*args, **kwargs):
+        replay(*args, **kwargs)
         live()
 
-    monkeypatch.setattr(recluster_module, "_features_stream", hooked)
+    monkeypatch.setattr(recluster_module, "_replay_stream", hooked)
 
 
 def _recluster() -> str:

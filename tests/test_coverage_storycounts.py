@@ -244,3 +244,20 @@ def test_the_refinement_pass_agrees_with_the_reference():
     stories_reindex([glued, fragment.id])
     assert stories_refine_recent().emptied == 1
     assert_stories_match_the_reference()
+
+
+@pytest.mark.django_db
+def test_a_new_storys_insert_is_the_orms_own(monkeypatch):
+    """The fast path's INSERT of a new story, its text compiled once per process, is the
+    statement and the values the ORM's compiler gives for that story (dbwrite._story_insert_sql)."""
+    from newsdesk.coverage import dbwrite
+
+    at = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: at)  # auto_now_add: both sides stamp the same instant
+    english = make_article(title="Strong earthquake shakes the coast", at=T0)
+    spanish = make_article(title="Fuerte sismo", language="es", country="", title_en="", at=T0 + timedelta(hours=3))
+    for article in (english, spanish, english):  # the second english one reads the cached text
+        story = story_first_member(article=article)
+        compiled = dbwrite._story_insert_compiled(story_first_member(article=article), dbwrite._story_insert_text()[0])
+        assert dbwrite._story_insert_sql(story) == compiled
+    assert dbwrite._story_insert_text()[1] == compiled[0]

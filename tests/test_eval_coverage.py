@@ -18,9 +18,9 @@ from newsdesk.coverage.semantic import model as semantic_model
 CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "coverage"
 
 
-def run(*files: Path) -> str:
+def run(*files: Path, halves: bool = False) -> str:
     out = StringIO()
-    call_command("eval_coverage", *map(str, files), stdout=out, stderr=StringIO())
+    call_command("eval_coverage", *map(str, files), *(["--halves"] if halves else []), stdout=out, stderr=StringIO())
     return out.getvalue()
 
 
@@ -37,9 +37,14 @@ def corpora() -> Path:
 
 @functools.cache  # each corpus is read and embedded once per test run
 def giveme(corpora: Path) -> dict[str, float]:
-    out = run(corpora / "giveme5w1h.jsonl").strip().splitlines()[-1]
-    assert out.startswith("giveme5w1h.jsonl: bcubed_f1=")
-    return figures(out)
+    """The whole file's figures, and each half's B-cubed F1 as ``half_a`` and ``half_b`` (held-out halves)."""
+    out = run(corpora / "giveme5w1h.jsonl", halves=True).strip().splitlines()
+    assert out[-1].startswith("giveme5w1h.jsonl: bcubed_f1=")
+    got = figures(out[-1])
+    for half in ("A", "B"):
+        line = next(line for line in out if line.startswith(f"giveme5w1h.jsonl: half {half}: "))
+        got[f"half_{half.lower()}"] = figures(line)["bcubed_f1"]
+    return got
 
 
 @functools.cache  # each corpus is read and embedded once per test run
@@ -80,9 +85,13 @@ def test_uci_headlines_meet_the_clustering_target(corpora):
 
 @pytest.mark.slow  # reads a whole evaluation corpus
 def test_giveme5w1h_meets_the_clustering_target(corpora):
-    """0.935 USE v3, 0.943 lexical, 0.934 e5 (h24g5: a revived story's new event leaves it; 0.925, 0.928,
-    0.930 before)."""
-    assert giveme(corpora)["bcubed_f1"] >= 0.93
+    """0.949 USE v3 (halves 0.976 / 0.934), 0.945 lexical (0.978 / 0.943) (h27g5: a page under its site's title
+    read by its URL's headline; a side story's lone join on the model's reading; 0.938 (0.976 / 0.921) and 0.941
+    (0.978 / 0.935) before); e5 0.934 (h24g5, before h27g5; its halves not measured)."""
+    got = giveme(corpora)
+    assert got["bcubed_f1"] >= 0.93
+    if DEFAULT_ENCODER or not SEMANTIC:
+        assert got["half_a"] >= 0.93 and got["half_b"] >= 0.93  # each held-out half too
 
 
 @pytest.mark.slow  # reads a whole evaluation corpus
@@ -110,12 +119,12 @@ def test_quality_does_not_regress_below_what_was_measured(corpora):
 
     Streaming plus refinement, with the default install's multilingual encoder (docs/benchmarks.md,
     "Same-kind events by their own cores", "Headlines without lead", "Late reports", "h19g5", "h24g5",
-    "h25page", "h25uci", "h25halves" and "h26ecb"): UCI 0.880, giveme5w1h 0.936, SemEval 0.712 / 0.865, ECB+
-    0.952 (P 0.960); without it (lexical) 0.859, 0.943, 0.679 / 0.850, 0.958 (P 0.959); e5 ECB+ 0.949 (P 0.964)
-    (h26ecb: dated to the month), giveme5w1h 0.934, UCI 0.862 (h25uci's waves).
+    "h25page", "h25uci", "h25halves", "h26ecb" and "h27g5"): UCI 0.880, giveme5w1h 0.949, SemEval 0.715 / 0.866,
+    ECB+ 0.952 (P 0.960); without it (lexical) 0.859, 0.945, 0.683 / 0.852, 0.958 (P 0.959); e5 ECB+ 0.949
+    (P 0.964) (h26ecb: dated to the month), giveme5w1h 0.934, UCI 0.862 (h25uci's waves).
     """
     assert uci(corpora)["bcubed_f1"] >= (0.87 if DEFAULT_ENCODER else 0.845)
-    assert giveme(corpora)["bcubed_f1"] >= 0.93
+    assert giveme(corpora)["bcubed_f1"] >= (0.94 if DEFAULT_ENCODER or not SEMANTIC else 0.93)
     same_kind = ecbplus(corpora)
     assert same_kind["bcubed_f1"] >= 0.94 and same_kind["precision"] >= 0.95
     got = semeval(corpora)

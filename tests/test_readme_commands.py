@@ -70,6 +70,7 @@ COMMANDS: dict[str, tuple] = {
     # The admin user created by the createsuperuser line (printed earlier in the README).
     "manage.py unlock_login USERNAME [--ip ADDRESS]": ("argv", ["unlock_login", "admin", "--ip", "192.0.2.1"], {}),
     "manage.py recluster": ("argv", ["recluster"], {}),
+    "manage.py refresh_particulars": ("argv", ["refresh_particulars"], {}),
     "manage.py export_api_schema": ("argv", ["export_api_schema"], {}),  # writes the copy's docs/openapi.json
     "manage.py createeditor alice alice@example.org": (
         "argv",

@@ -37,7 +37,7 @@ from .refine import RefineParams
 from .semantic import article_embedding, article_lead_unrelated, semantic_enabled
 from .semantic import model as semantic_model
 from .storycounts import story_refresh_counts
-from .text import Features, text_features
+from .text import Features, page_headline, text_features
 
 __all__ = [
     "ArticleChanged",
@@ -102,10 +102,11 @@ def article_features(
         summary_orig = lead_strip(article.summary_orig, boilerplate)
         lead = lead_strip(article.summary_en, boilerplate) if translated else summary_orig
     if translated:
-        lead = f"{lead}\n{article.title_orig}\n{summary_orig}"
+        lead = f"{lead}\n{page_headline(title=article.title_orig, url=article.url)}\n{summary_orig}"
     if grams is None:
         grams = bool(coverage_params().weight_grams)
-    return text_features(title=title or article.title_en, body=lead, grams=grams)
+    # A page under its site's title ("ABC News") is read by its URL's headline (text.page_headline).
+    return text_features(title=page_headline(title=title or article.title_en, url=article.url), body=lead, grams=grams)
 
 
 def _story_embeddings_update(

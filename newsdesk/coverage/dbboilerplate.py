@@ -37,6 +37,7 @@ from newsdesk.ops.retention import rows_prune
 
 from .boilerplate import BOILERPLATE_TITLES, TITLES_KEPT, lead_keys, title_key, title_words, titles_unrelated
 from .sql import pg_copy
+from .text import page_headline
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ def _rows_new(
     now = timezone.now()
     first: dict[tuple[str, str, str], datetime] = {}
     for article in articles:
-        if not (title := article.title_orig or article.title_en):
+        if not (title := page_headline(title=article.title_orig or article.title_en, url=article.url)):
             continue
         at = (article.fetched_at or now) if dated else now
         words = " ".join(sorted(title_words(title)))
@@ -173,7 +174,7 @@ def boilerplate_segments() -> frozenset[str]:
     return frozenset(_boilerplate_of(_titles(rows.iterator(chunk_size=5000))))
 
 
-_RECOUNT_FIELDS = ("id", "title_orig", "summary_orig", "title_en", "summary_en", "fetched_at")
+_RECOUNT_FIELDS = ("id", "title_orig", "summary_orig", "title_en", "summary_en", "url", "fetched_at")
 RECOUNT_BATCH = 1000  # articles per recount batch: one read and one write each, as an enrichment batch
 
 

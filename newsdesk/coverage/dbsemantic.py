@@ -167,7 +167,7 @@ def embeddings_ensure(
     stored = dict(CoverageEmbedding.objects.values_list("article_id", "digest").iterator(chunk_size=5000))
     todo: list[tuple[int, str, str]] = []
     wanted: dict[int, str] = {}  # what each article's vector must have been computed from
-    fields = ("id", "title_en", "summary_en", "translation_status", "title_orig", "summary_orig", "language")
+    fields = ("id", "title_en", "summary_en", "translation_status", "title_orig", "summary_orig", "language", "url")
     for row in Article.objects.order_by("id").values_list(*fields).iterator(chunk_size=5000):
         text = article_semantic_text(Article(**dict(zip(fields, row, strict=True))), boilerplate)
         if text is None:

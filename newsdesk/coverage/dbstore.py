@@ -204,6 +204,51 @@ def _centroid_unpacked(packed: bytes) -> dict[str, float]:
     return centroid_unpack(packed)
 
 
+@functools.lru_cache(maxsize=8)
+def _candidates_sql(*, grams: str, vectors: bool, optimistic: bool) -> str:
+    """:meth:`DbStore._candidates_pg`'s statement for these options (``grams``: :func:`_grams_column`), built once per process."""
+    post, doc, sto = CoveragePosting._meta.db_table, CoverageDoc._meta.db_table, Story._meta.db_table
+    art, cent = Article._meta.db_table, CoverageStory._meta.db_table
+    vector, embedding, vectors_join = "NULL::bytea", "NULL::bytea", ""
+    if vectors:
+        vector, embedding = "e.vector", "c.embedding"
+        vectors_join = f" LEFT JOIN {CoverageEmbedding._meta.db_table} e ON e.article_id = h.article_id"
+    sql = (
+        "WITH q AS (SELECT u.term, u.rnk FROM unnest(%s::text[]) WITH ORDINALITY AS u(term, rnk)), "  # noqa: S608
+        "p AS (SELECT q.rnk, x.article_id, x.published_at FROM q CROSS JOIN LATERAL ("
+        f"SELECT c.article_id, c.published_at FROM {post} c WHERE c.term = q.term "
+        "AND c.published_at >= %s AND c.published_at <= %s "
+        "ORDER BY c.published_at DESC, c.article_id DESC LIMIT %s) AS x), "
+        "g AS (SELECT p.article_id, sum(1.0::float8 / p.rnk ORDER BY p.rnk) AS hits, "
+        "bool_or(p.published_at < %s OR p.published_at > %s) AS late FROM p "
+        "WHERE p.article_id <> %s GROUP BY p.article_id), "
+        "h AS ((SELECT g.article_id, g.hits, g.late FROM g WHERE g.late "
+        "ORDER BY g.hits DESC, g.article_id LIMIT %s) UNION ALL "
+        "(SELECT g.article_id, g.hits, g.late FROM g WHERE NOT g.late "
+        "ORDER BY g.hits DESC, g.article_id LIMIT %s)), "
+        # A document's terms and names packed when it has them, else as JSON (docpack.py).
+        "d AS MATERIALIZED (SELECT h.article_id, h.hits, h.late, v.at, v.packed, "
+        "CASE WHEN v.packed IS NULL THEN v.terms END AS terms, "
+        f"CASE WHEN v.packed IS NULL THEN v.names END AS names, {grams} AS grams, "
+        f"a.story_id, {vector} AS vector FROM h "
+        f"LEFT JOIN {doc} v ON v.article_id = h.article_id LEFT JOIN {art} a ON a.id = h.article_id"
+        f"{vectors_join}), "
+        "k AS (SELECT ARRAY(SELECT DISTINCT d.story_id FROM d WHERE d.at IS NOT NULL "
+        "AND d.story_id IS NOT NULL) AS ids), "
+        "l AS (SELECT s.id, s.merged_into_id, c.centroid_packed, c.xmin::text AS ver, "
+        f"CASE WHEN c.centroid_packed IS NULL THEN c.centroid END AS centroid, {embedding} AS embedding "
+        f"FROM k, {sto} s "
+        f"JOIN {cent} c ON c.story_id = s.id "
+        "WHERE s.id = ANY(k.ids) AND c.story_id = ANY(k.ids)"
+        f"{'' if optimistic else ' ORDER BY s.id FOR UPDATE OF s, c'}) "
+        "SELECT d.article_id, d.hits, d.late, d.at, d.packed, d.terms, d.names, d.grams, d.story_id, d.vector, "
+        "NULL::text FROM d UNION ALL SELECT NULL, NULL, NULL, NULL, l.centroid_packed, l.centroid, NULL, NULL, "
+        "l.id, l.embedding, l.ver FROM l "
+        "WHERE l.merged_into_id IS NULL"
+    )
+    return sql
+
+
 class StaleRead(Exception):
     """A story an optimistic read scored changed before the write: score again under the stories' locks."""
 
@@ -472,45 +517,8 @@ class DbStore:
         kept, and ``IN (subquery)`` then got one that walked every story for
         each article.
         """
-        post, doc, sto = CoveragePosting._meta.db_table, CoverageDoc._meta.db_table, Story._meta.db_table
-        art, cent = Article._meta.db_table, CoverageStory._meta.db_table
-        grams = _grams_column(self.params, "v.grams")
-        vector, embedding, vectors_join = "NULL::bytea", "NULL::bytea", ""
-        if self.with_vectors:
-            vector, embedding = "e.vector", "c.embedding"
-            vectors_join = f" LEFT JOIN {CoverageEmbedding._meta.db_table} e ON e.article_id = h.article_id"
-        sql = (
-            "WITH q AS (SELECT u.term, u.rnk FROM unnest(%s::text[]) WITH ORDINALITY AS u(term, rnk)), "  # noqa: S608
-            "p AS (SELECT q.rnk, x.article_id, x.published_at FROM q CROSS JOIN LATERAL ("
-            f"SELECT c.article_id, c.published_at FROM {post} c WHERE c.term = q.term "
-            "AND c.published_at >= %s AND c.published_at <= %s "
-            "ORDER BY c.published_at DESC, c.article_id DESC LIMIT %s) AS x), "
-            "g AS (SELECT p.article_id, sum(1.0::float8 / p.rnk ORDER BY p.rnk) AS hits, "
-            "bool_or(p.published_at < %s OR p.published_at > %s) AS late FROM p "
-            "WHERE p.article_id <> %s GROUP BY p.article_id), "
-            "h AS ((SELECT g.article_id, g.hits, g.late FROM g WHERE g.late "
-            "ORDER BY g.hits DESC, g.article_id LIMIT %s) UNION ALL "
-            "(SELECT g.article_id, g.hits, g.late FROM g WHERE NOT g.late "
-            "ORDER BY g.hits DESC, g.article_id LIMIT %s)), "
-            # A document's terms and names packed when it has them, else as JSON (docpack.py).
-            "d AS MATERIALIZED (SELECT h.article_id, h.hits, h.late, v.at, v.packed, "
-            "CASE WHEN v.packed IS NULL THEN v.terms END AS terms, "
-            f"CASE WHEN v.packed IS NULL THEN v.names END AS names, {grams} AS grams, "
-            f"a.story_id, {vector} AS vector FROM h "
-            f"LEFT JOIN {doc} v ON v.article_id = h.article_id LEFT JOIN {art} a ON a.id = h.article_id"
-            f"{vectors_join}), "
-            "k AS (SELECT ARRAY(SELECT DISTINCT d.story_id FROM d WHERE d.at IS NOT NULL "
-            "AND d.story_id IS NOT NULL) AS ids), "
-            "l AS (SELECT s.id, s.merged_into_id, c.centroid_packed, c.xmin::text AS ver, "
-            f"CASE WHEN c.centroid_packed IS NULL THEN c.centroid END AS centroid, {embedding} AS embedding "
-            f"FROM k, {sto} s "
-            f"JOIN {cent} c ON c.story_id = s.id "
-            "WHERE s.id = ANY(k.ids) AND c.story_id = ANY(k.ids)"
-            f"{'' if self.optimistic else ' ORDER BY s.id FOR UPDATE OF s, c'}) "
-            "SELECT d.article_id, d.hits, d.late, d.at, d.packed, d.terms, d.names, d.grams, d.story_id, d.vector, "
-            "NULL::text FROM d UNION ALL SELECT NULL, NULL, NULL, NULL, l.centroid_packed, l.centroid, NULL, NULL, "
-            "l.id, l.embedding, l.ver FROM l "
-            "WHERE l.merged_into_id IS NULL"
+        sql = _candidates_sql(
+            grams=_grams_column(self.params, "v.grams"), vectors=self.with_vectors, optimistic=self.optimistic
         )
         params = [
             pg_array(terms),

@@ -39,7 +39,7 @@ from .memory import MemoryStore
 from .refine import RefineCache, RefineParams, RefineSchedule
 from .semantic import embed_text, lead_unrelated
 from .semantic import model as semantic_model
-from .text import lead_off_topic, text_features
+from .text import lead_off_topic, page_headline, page_read, text_features
 
 # SemEval 2022 task 8 rates 1 (same story) .. 4 (unrelated); a pair counts as
 # "same story" for the AUC when the annotators' mean is on the "same" side.
@@ -58,6 +58,7 @@ class Item:
     body: str
     cluster: str
     language: str = ""  # ISO 639-1 when the file says; "" = detect, as enrichment does
+    url: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +156,7 @@ def _read_jsonl(path: Path) -> list[Item] | list[Pair]:
                     body=str(row.get("text") or ""),
                     cluster=str(row["cluster"]),
                     language=_language(row.get("language")),
+                    url=str(row.get("url") or ""),
                 )
             )
         else:
@@ -185,6 +187,7 @@ def _read_csv(path: Path) -> list[Item]:
                     body=row.get("text") or "",
                     cluster=row[cluster_col],
                     language=_language(row.get("language")),
+                    url=row.get("url") or "",
                 )
             )
     return _ordered(items)
@@ -317,12 +320,17 @@ def items_cluster(
     store = MemoryStore(centroid_terms=params.centroid_terms)
     # Boilerplate as enrichment sees it: each article's lead against the articles before it and itself.
     counts = BoilerplateCounts()
+    # A page under its site's title is read by its URL's headline (text.page_read), as enrichment reads it.
+    titles = [page_headline(title=item.title, url=item.url) for item in items]
     bodies = []
-    for item in items:
-        counts.add(title=item.title, lead=item.body)
-        bodies.append(_lead_read(title=item.title, lead=counts.strip(item.body), language=item.language, embed=embed))
+    for item, title in zip(items, titles, strict=True):
+        counts.add(title=title, lead=item.body)
+        _, lead = page_read(title=item.title, url=item.url, lead=counts.strip(item.body))
+        bodies.append(_lead_read(title=title, lead=lead, language=item.language, embed=embed))
     vectors = (
-        _embed_english(embed, [(i.title, b, i.language) for i, b in zip(items, bodies, strict=True)]) if embed else None
+        _embed_english(embed, [(t, b, i.language) for i, t, b in zip(items, titles, bodies, strict=True)])
+        if embed
+        else None
     )
     schedule = None
     if refine is not None:
@@ -332,7 +340,7 @@ def items_cluster(
     touched: set[int] = set()  # stories assigned to since the last pass
     refined = False
     for n, item in enumerate(items, 1):
-        features = text_features(title=item.title, body=bodies[n - 1], grams=bool(params.weight_grams))
+        features = text_features(title=titles[n - 1], body=bodies[n - 1], grams=bool(params.weight_grams))
         embedding = vectors[n - 1] if vectors is not None else None
         assigned = doc_assign(
             doc_key=item.key, at=item.at, features=features, store=store, params=params, embedding=embedding

@@ -19,7 +19,9 @@ word:
 * a one-word place name of another language, or an inflected form, inside a
   person's name ("Maurice Cheeks", "George Clooney") names no place, nor does
   any one-word place name before an initial and a surname ("George W. Bush",
-  "Santiago R. Ortiz") (``_places``);
+  "Santiago R. Ortiz") or after a given name ("Eddie Jordan", "Morgan Stanley"), nor a place
+  that is a given name before a surname written alone elsewhere ("Paris Hilton ... Hilton
+  said"; :mod:`newsdesk.coverage.givennames`) (``_places``);
 * ``w:rusia`` — the name stem of a word the text used as a place name
   ("Rusia", "Krasnoyarsk"): not a particular to compare, but a mark that this
   capitalised word says where, not who, so the names (who) are compared
@@ -44,6 +46,7 @@ import re
 
 from newsdesk.places import city_names, month_names, place_names
 
+from .givennames import GIVEN_NAMES
 from .text import _DENSE, _TOKEN, STOPWORDS, _title_case, text_fold, word_fold
 
 PLACE = "p:"
@@ -54,6 +57,15 @@ PLACE_WORD = "w:"
 MONTH_WORD = "m:"
 CITY = "c:"
 KINDS = (PLACE, YEAR, DAY, NUMBER)
+
+# The reading of a text this module gives, stored with each indexed document's particulars
+# (``CoverageDoc.particulars_version``). Raise it with any change that reads the same text
+# differently (a new kind or mark, a place no longer read): documents stored under an older one
+# are read anew in bounded batches by the refinement's beat (newsdesk/coverage/dbupgrade.py) or
+# at once by ``manage.py refresh_particulars``. 1: the ``m:`` month marks (h26sem) and the person's
+# names before an initial or a surname (h26place). 2: a place after a given name ("Eddie Jordan"),
+# a place that is a given name before a surname ("Maurice Cheeks", "Paris Hilton ... Hilton").
+VERSION = 2
 
 _MAX_PLACE_WORDS = 4
 _YEAR = re.compile(r"^(1[89]\d\d|20\d\d)$")
@@ -253,6 +265,35 @@ def _before_surname(
     return word.isalpha() and len(word) >= 2 and folded not in STOPWORDS and (folded,) not in index
 
 
+_DETERMINERS = frozenset({"the", "a", "an"})
+
+
+def _after_given_name(
+    text: str, tokens: list[tuple[str, str, int, int]], i: int, index: dict[tuple[str, ...], frozenset[str]]
+) -> bool:
+    """Whether the word at ``i`` follows a given name ("Eddie Jordan", "Carson Palmer", "Morgan
+    Stanley"): a capitalised word of :data:`GIVEN_NAMES` that is no place itself ("Santiago
+    Chile" keeps its places), joined by one space on one line."""
+    if i == 0 or not _joined(text, tokens, i - 1):
+        return False
+    word, folded = tokens[i - 1][0], tokens[i - 1][1]
+    return word[:1].isupper() and folded in GIVEN_NAMES and (folded,) not in index
+
+
+def _surname_alone(tokens: list[tuple[str, str, int, int]], i: int) -> bool:
+    """Whether the word after ``i`` (a surname?) stands elsewhere in the text, capitalised, after
+    neither the word at ``i`` nor an article: "Paris Hilton ... Hilton said" (a person is named
+    by the surname alone; "the Suns", "the Hilton" are a team's and a hotel's)."""
+    surname, first = tokens[i + 1][1], tokens[i][1]
+    for j, (word, folded, _, _) in enumerate(tokens):
+        if j == i + 1 or folded != surname or not word[:1].isupper():
+            continue
+        before = tokens[j - 1][1] if j else ""
+        if before != first and before not in _DETERMINERS:
+            return True
+    return False
+
+
 def _places(
     text: str, tokens: list[tuple[str, str, int, int]], words: set[str] | None = None, cities: set[str] | None = None
 ) -> set[str]:
@@ -268,6 +309,11 @@ def _places(
     line, a Title Case headline too ("George Clooney Opens..."). A place as English writes it keeps
     its place inside a name ("Panama Papers", "Brazil GP", "Chicago Cubs": the reports of one event
     share it), except where an initial and a surname follow it ("Jordan K. Miller"), there only.
+    Given names (:data:`~newsdesk.coverage.givennames.GIVEN_NAMES`) tell more: a place after one
+    ("Eddie Jordan", "Carson Palmer", "Morgan Stanley") names none there; a place that is one
+    before a surname does as a stem form does if English does not write it so ("Maurice Cheeks",
+    in a headline too), and there only if it does, where the surname also stands alone elsewhere
+    after no article ("Paris Hilton ... Hilton said"; not "the Phoenix Suns ... the Suns").
     """
     index, dense = _place_index()
     longest = _place_longest()  # no name starts with a word it does not hold: nothing to look up
@@ -298,6 +344,24 @@ def _places(
     # before a surname ("George Clooney"), in any line, Title Case headlines included.
     initialled = {i for i, size, _, _ in hits if size == 1 and _before_initial(text, tokens, i)}
     not_places.update(tokens[i][1] for i in stem_forms if _before_surname(text, tokens, i, index))
+    # A place that is a given name before a surname: one English does not write so ("Maurice
+    # Cheeks", "Sam Williams") as a stem form, anywhere; an English one ("Paris Hilton") there
+    # only, where the surname also stands alone elsewhere. A place after a given name ("Eddie
+    # Jordan", "Carson Palmer") there only.
+    for i, size, _, weak in hits:
+        if size != 1:
+            continue
+        if _after_given_name(text, tokens, i, index):
+            initialled.add(i)
+        elif (
+            tokens[i][1] in GIVEN_NAMES
+            and _before_surname(text, tokens, i, index)
+            and _inflected_place(tokens[i + 1][1]) is None  # "Maurice Islands"
+        ):
+            if weak:
+                not_places.add(tokens[i][1])
+            elif _surname_alone(tokens, i):
+                initialled.add(i)
     found: set[str] = set()
     for i, size, codes, _ in hits:
         key = tuple(t[1] for t in tokens[i : i + size])

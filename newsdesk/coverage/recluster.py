@@ -22,12 +22,14 @@ import json
 import logging
 import multiprocessing as mp
 import os
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from itertools import islice
+from typing import Any
 
 from django.db import OperationalError, connection, transaction
 
@@ -42,6 +44,7 @@ from .engine import GRAM_PREFIX, Params, doc_assign
 from .links import Links
 from .linkstore import decisions_lock, links_load
 from .memory import MemoryStore
+from .particulars import VERSION as PARTICULARS_VERSION
 from .refine import RefineCache, RefineSchedule
 from .semantic import semantic_enabled
 from .sql import pg_copy, pg_indexes_drop, utc_datetime
@@ -62,12 +65,15 @@ _FIELDS = (
     "enriched_at",
     "story_id",
     "language",  # the lead check reads only languages the model reads (semantic.lead_unrelated), as enrichment
+    "url",  # a page under its site's title is read by its URL's headline (text.page_headline)
 )
 _AT = _FIELDS.index("published_at")
 _ENRICHED = _FIELDS.index("enriched_at")
 _STORY = _FIELDS.index("story_id")
 _PARALLEL_MIN = 5000  # below this, starting a helper process costs more than it saves
-_BATCH = 5000  # articles per batch handed to the helper
+_BATCH = 2000  # articles per batch handed to the helper
+_FIRST_BATCH = 1000  # the first: the assignment waits for it
+_AHEAD = 2  # batches queued in the helper beside the one being assigned
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,33 +93,62 @@ def _features_of(row: tuple, boilerplate: frozenset[str] = frozenset()) -> Featu
     return article_features(article=Article(**dict(zip(_FIELDS, row, strict=True))), boilerplate=boilerplate)
 
 
-def _features_stream(
-    rows: Iterator[tuple], *, total: int, boilerplate: frozenset[str]
-) -> Iterator[tuple[tuple, Features]]:
+class _FeaturesStream:
     """Each row with its features, in row order; a helper process computes them when a second core can.
 
     Text analysis is about a third of a rebuild's CPU and needs nothing from
     the previous articles, so it runs beside the (strictly sequential)
-    assignment: the helper analyses the next batch while this process assigns
-    the current one. The helper is forked, so it shares this process's hash
-    seed and produces exactly what this process would.
+    assignment: the helper analyses the next batches while this process
+    assigns the current one. The helper is forked, so it shares this
+    process's hash seed and produces exactly what this process would. It
+    starts on entering the block, so it analyses the first batch while this
+    process reads the stored vectors; the first batch is small
+    (``_FIRST_BATCH``), so the assignment starts early, and ``_AHEAD``
+    batches are queued at all times, so the helper never waits for the
+    assignment to take a batch (it analyses an article several times faster
+    than the assignment places it).
     """
-    if total < _PARALLEL_MIN or (os.cpu_count() or 1) < 2 or "fork" not in mp.get_all_start_methods():
-        for row in rows:
-            yield row, _features_of(row, boilerplate)
-        return
-    features_of = partial(_features_of, boilerplate=boilerplate)
-    batches = iter(lambda: list(islice(rows, _BATCH)), [])
-    with mp.get_context("fork").Pool(1) as pool:
-        batch = next(batches, None)
-        job = pool.map_async(features_of, batch, chunksize=250) if batch else None
-        while batch and job is not None:
+
+    def __init__(self, rows: Iterator[tuple], *, total: int, boilerplate: frozenset[str]) -> None:
+        self.rows = rows
+        self.boilerplate = boilerplate
+        self.parallel = total >= _PARALLEL_MIN and (os.cpu_count() or 1) >= 2 and "fork" in mp.get_all_start_methods()
+        self.pool: Any = None
+        self.jobs: deque[tuple[list[tuple], Any]] = deque()
+        self.more = True  # rows not handed to the helper yet may remain
+
+    def __enter__(self) -> _FeaturesStream:
+        if self.parallel:
+            self.pool = mp.get_context("fork").Pool(1)
+            self._queue(_FIRST_BATCH)
+            self._queue(_BATCH)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.terminate()  # as ``with Pool()`` leaves it
+            self.pool.join()
+            self.pool = None
+
+    def _queue(self, size: int) -> None:
+        """Hand the helper the next ``size`` rows, if the rows go on."""
+        batch = list(islice(self.rows, size)) if self.more else []
+        self.more = len(batch) == size
+        if batch:
+            features_of = partial(_features_of, boilerplate=self.boilerplate)
+            self.jobs.append((batch, self.pool.map_async(features_of, batch, chunksize=250)))
+
+    def __iter__(self) -> Iterator[tuple[tuple, Features]]:
+        if not self.parallel:
+            for row in self.rows:
+                yield row, _features_of(row, self.boilerplate)
+            return
+        while self.jobs:
+            batch, job = self.jobs.popleft()
             features = job.get()
-            upcoming = next(batches, None)
-            if upcoming:
-                job = pool.map_async(features_of, upcoming, chunksize=250)
+            while self.more and len(self.jobs) < _AHEAD:
+                self._queue(_BATCH)
             yield from zip(batch, features, strict=True)
-            batch = upcoming
 
 
 def _recluster_all(*, progress: Progress | None) -> ReclusterStats:
@@ -123,27 +158,11 @@ def _recluster_all(*, progress: Progress | None) -> ReclusterStats:
     # counted them), then read once: every article reads its lead by the same counts.
     boilerplate_recount()
     boilerplate = boilerplate_segments()
-    vectors = _semantic_vectors(boilerplate)
-    replay = _Replay(params=params, links=links_load(), boilerplate=boilerplate)  # editors' decisions bind too
-    # Refinement passes over the replay (the code of beat's task), every
-    # quarter of the window of stream time rather than beat's every few
-    # minutes: each article is still seen by four passes, and a rebuild of a
-    # long history stays at its thousands of articles a second.
-    shipped = refine_params()
-    schedule = RefineSchedule(refine=replace(shipped, every_seconds=shipped.window_hours * 3600.0 / 4))
-    cache = RefineCache()
-    store = replay.store
     rows = Article.objects.order_by("published_at", "id").values_list(*_FIELDS).iterator(chunk_size=2000)
-    at = 0.0
-    for n, (row, features) in enumerate(_features_stream(rows, total=total, boilerplate=boilerplate), 1):
-        vec = vectors.get(row[0])
-        at = replay.add(row, features, None if vec is None else vec.astype("float32"))
-        if schedule.due(at):
-            store.window_refine(now=at, params=params, refine=schedule.refine, links=replay.links, cache=cache)
-        if progress and (n % 500 == 0 or n == total):
-            progress(n, total)
-    if replay.assigned:
-        store.window_refine(now=at, params=params, refine=schedule.refine, links=replay.links, cache=cache)
+    with _FeaturesStream(rows, total=total, boilerplate=boilerplate) as stream:  # the helper starts on the first batch
+        vectors = _semantic_vectors(boilerplate)
+        replay = _Replay(params=params, links=links_load(), boilerplate=boilerplate)  # editors' decisions bind too
+        _replay_stream(replay, stream, vectors, total=total, progress=progress)
     del vectors
     # Workers went on assigning while the replay ran: what they did is replayed too, first here
     # (most of it, no lock held), then the rest under the write's lock (see _write).
@@ -156,6 +175,31 @@ def _recluster_all(*, progress: Progress | None) -> ReclusterStats:
                 raise
             log.warning("event=recluster_write_retry attempt=%d error=%r", attempt, str(exc)[:200])
     raise AssertionError("unreachable")
+
+
+def _replay_stream(
+    replay: _Replay, stream: _FeaturesStream, vectors: dict, *, total: int, progress: Progress | None
+) -> None:
+    """Replay every row of ``stream`` with its stored vector, with refinement passes between."""
+    params = replay.params
+    # Refinement passes over the replay (the code of beat's task), every
+    # quarter of the window of stream time rather than beat's every few
+    # minutes: each article is still seen by four passes, and a rebuild of a
+    # long history stays at its thousands of articles a second.
+    shipped = refine_params()
+    schedule = RefineSchedule(refine=replace(shipped, every_seconds=shipped.window_hours * 3600.0 / 4))
+    cache = RefineCache()
+    store = replay.store
+    at = 0.0
+    for n, (row, features) in enumerate(stream, 1):
+        vec = vectors.get(row[0])
+        at = replay.add(row, features, None if vec is None else vec.astype("float32"))
+        if schedule.due(at):
+            store.window_refine(now=at, params=params, refine=schedule.refine, links=replay.links, cache=cache)
+        if progress and (n % 500 == 0 or n == total):
+            progress(n, total)
+    if replay.assigned:
+        store.window_refine(now=at, params=params, refine=schedule.refine, links=replay.links, cache=cache)
 
 
 _WRITE_TRIES = 5
@@ -448,14 +492,22 @@ def _index_write(*, store: MemoryStore, story_id: dict[int, int], params_query_t
     docs = store.all_docs()
     postings = ((term, d.key, utc_datetime(d.at)) for d in docs for term in d.index_terms(params_query_terms))
     doc_rows = (
-        (d.key, d.at, json.dumps(d.terms), json.dumps(d.names), json.dumps(d.grams), doc_pack(d.terms, d.names))
+        (
+            d.key,
+            d.at,
+            json.dumps(d.terms),
+            json.dumps(d.names),
+            json.dumps(d.grams),
+            doc_pack(d.terms, d.names),
+            PARTICULARS_VERSION,
+        )
         for d in docs
     )
     term_rows = [(DOC_COUNT_KEY, store.doc_count()), *sorted(store.df_items())]
     cent_rows = ((story_id[s], json.dumps(c), centroid_pack(c)) for s, c in store.centroid_items() if s in story_id)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            copy_columns = ("article_id", "at", "terms", "names", "grams", "packed")
+            copy_columns = ("article_id", "at", "terms", "names", "grams", "packed", "particulars_version")
             pg_copy(cursor, CoverageDoc._meta.db_table, copy_columns, doc_rows)
             with _indexes_built_after(cursor, CoveragePosting._meta.db_table):
                 pg_copy(cursor, CoveragePosting._meta.db_table, ("term", "article_id", "published_at"), postings)

@@ -25,7 +25,10 @@ minutes, over the last 48 hours) looks at the window's articles together:
    are compared by the mean similarity of their members (at most
    ``link_sample`` of each side), and average linkage joins them while that
    mean reaches ``merge_threshold``. The largest story among the joined
-   pieces (then the oldest) keeps its id.
+   pieces (then the oldest) keeps its id. A lone article left alone joins
+   the piece it links to best at a lower bar (``lone_join``) when one of
+   the piece's members reaches the join bar with it and its names and
+   particulars agree with the piece's core (with sentence vectors only).
 
 Cost is bounded by the window (``window_articles``) and the caps above,
 never by the whole index.
@@ -135,10 +138,12 @@ class Waves:
     group_min: int = 4
     cuts: int = 4  # the largest gaps tried, at most
     # A story with members older than the window: cut at its waves too. Off by default: on a story
-    # of thousands of members the cut moves thousands, and the pass's "why" for each moved member
-    # (``members_evidence``) compares it with every fellow member: bench/coverage.py's recluster of
-    # 10k fell from about 800 to 135 articles/s with it on (lead, 2026-12-07). At the shipped 48 h
-    # window it changes nothing on the four evaluation files.
+    # of thousands of members the cut moves thousands; saying why for each moved member compared it
+    # with every fellow member (bench/coverage.py's recluster of 10k fell from about 800 to 135
+    # articles/s with it on, lead, 2026-12-07). ``members_evidence`` now finds the closest fellow by
+    # bounds (38 s of CPU down to under 1 s there), but the cut's passes still cost the rebuild
+    # about a quarter more CPU (docs/benchmarks.md, h27rec). At the shipped 48 h window it changes
+    # nothing on the four evaluation files.
     revived: bool = False
 
 
@@ -158,6 +163,23 @@ class RefineParams:
     # core conflict, 4 of 5 were reports of the story's own event.
     conflict_lone: bool = False
     merge_threshold: float = 0.4
+    # A lone article (a piece of one) that the merge left alone joins the piece it links to best
+    # (of all the pieces compared with it) when their mean link reaches ``lone_join`` (below
+    # ``merge_threshold``), one of the piece's members scores at the join bar with it
+    # (``Params.join_threshold``), nothing in it conflicts with the piece's core (where, which year,
+    # who) and it names ``lone_names`` or more of the core's names: a side story of the event (the
+    # suspect's profile beside the shooting's reports) that the stream's story score left just under
+    # the bar, and that the merge's mean alone cannot tell from another event of the topic (a
+    # space station's fall beside a moon mission, both Chinese, both 2018: one name in common).
+    # Only on the model's reading (the article and the member at the join bar carry sentence vectors;
+    # a member the model does not read, a headline in a language it lacks, may sit in the piece): on
+    # words alone the region's or
+    # the occasion's vocabulary links other events just as well (Likud's annexation resolution and a
+    # Palestinian girl's indictment; a film's Super Bowl trailer and the halftime show), so without
+    # vectors (``NEWSDESK_COVERAGE_SEMANTIC=off``) a lone article stays alone.
+    # Measured (docs/benchmarks.md, "h26g5" and "h27g5"). 0: off.
+    lone_join: float = 0.3
+    lone_names: int = 2
     split_ratio_exclusive: float = 0.9  # two groups with cores of their own (OwnCore) link below this x cohesion
     # One group with a dated core of its own (``OwnCore.dated``) links below this x cohesion. Higher
     # than the bar above: the two events' reports share the story's names and words (the role, the
@@ -385,6 +407,8 @@ class _Pass:
         # Without kept similarities: the merge's mean link of each pair of samples compared, for
         # this pass's later rounds (the pieces that did not change meet again); a few MB at most.
         self._means: dict[tuple[tuple[int, ...], tuple[int, ...]], float] | None = None if cache.keep_sims else {}
+        self._lone_links: list[tuple[float, int, int]] = []  # (mean, lone piece, other piece): lone_join's
+        self._lone_best: dict[int, float] = {}  # lone piece -> its best mean link with any piece compared
         self._held: dict[str, int] | None = None  # the window's holders of each key, read once when asked
 
     def sim(self, i: int, j: int) -> float:
@@ -801,16 +825,63 @@ class _Pass:
         by_first: dict[int, list[int]] = defaultdict(list)
         for g, h in sorted(pairs):
             by_first[g].append(h)
+        self._lone_links = []
+        self._lone_best = {}
         for g, hs in by_first.items():  # in the order of sorted(pairs)
             a = self._sample(pieces[g])
             with self._attach(a):
                 for h in hs:
                     mean = self._mean(a, self._sample(pieces[h]))
+                    for lone, size in ((g, len(pieces[g])), (h, len(pieces[h]))):
+                        if size == 1 and mean > self._lone_best.get(lone, 0.0):
+                            self._lone_best[lone] = mean  # (blocked or not: its best link is elsewhere)
                     if mean >= refine.merge_threshold and self._merge_blocked(pieces[g], pieces[h]):
                         continue
+                    if refine.lone_join and refine.lone_join <= mean < refine.merge_threshold:
+                        sizes = (len(pieces[g]), len(pieces[h]))
+                        if min(sizes) == 1 and max(sizes) > 1:
+                            self._lone_links.append((mean, g, h) if sizes[0] == 1 else (mean, h, g))
                     if mean > 0:
                         out[(g, h)] = mean * len(pieces[g]) * len(pieces[h])
         return out
+
+    def _lone_joined(self, pieces: list[list[int]], merged: list[list[int]]) -> list[list[int]]:
+        """``merged`` with each lone article that the merge left alone joined to the piece it links
+        to best, where :attr:`RefineParams.lone_join` allows it."""
+        refine = self.refine
+        at = {}  # piece's first member -> its merged group
+        for n, group in enumerate(merged):
+            for i in group:
+                at[i] = n
+        joined: set[int] = set()
+        for mean, lone, other in sorted(self._lone_links, key=lambda mlo: (-mlo[0], mlo[1], mlo[2])):
+            i = pieces[lone][0]
+            if i in joined or i >= self.window or len(merged[at[i]]) != 1 or mean < self._lone_best[lone]:
+                continue
+            target = at[pieces[other][0]]
+            group = merged[target]
+            if any(pair_key(i, j) in self.cannot for j in group):
+                continue
+            sample = self._sample(pieces[other])
+            with self._attach((i, *sample)):
+                doc = self.docs[i]
+                # On the model's reading: the article and a member reaching the join bar with it carry
+                # vectors. Words alone link the region's or the occasion's other events as well.
+                if doc.embedding is None or not any(
+                    self.docs[j].embedding is not None and self.sim(i, j) >= self.params.join_threshold for j in sample
+                ):
+                    continue
+                core_parts, core_names = story_core([self.docs[j] for j in sample], share=self.params.core_share)
+                agree = particulars_factor(doc.particulars, core_parts, doc.name_stems, core_names, params=self.params)
+                shared = len(doc.name_words() & core_names)
+            if agree < 1.0 or shared < refine.lone_names or self._merge_blocked([i], pieces[other]):
+                continue
+            group.append(i)
+            group.sort()
+            merged[at[i]] = []
+            at[i] = target
+            joined.add(i)
+        return [g for g in merged if g]
 
     def _mean(self, a: list[int], b: list[int]) -> float:
         """The mean similarity of ``a``'s members with ``b``'s (``a``'s vectors attached)."""
@@ -851,6 +922,8 @@ class _Pass:
             threshold=self.refine.merge_threshold,
             blocked=groups_blocked(owner, self.cannot),
         )
+        if self._lone_links:
+            merged = self._lone_joined(groups, merged)
         out = list(stories)
         taken: set[int] = set()
         for group in sorted(merged, key=lambda g: (-len(g), g[0])):
@@ -976,23 +1049,195 @@ def members_evidence(
     their ``story``): the score and evidence of its closest fellow member among ``docs``, as
     assignment records them, or (None, {}) when it is alone there. A moved article's stored
     "why" named its old story's members; this is the one that holds after the pass.
+
+    In a story of more than ``_EVIDENCE_SCAN`` members the closest is found
+    without scoring every fellow (:class:`_Closest`): each fellow gets an upper
+    bound of its score, computed for all of them at once, and fellows are
+    scored in the order of their bounds until the next bound is below the best
+    score found. The result is the same member and score as comparing with
+    every one, at a cost that grows with the story's size in numpy, not in
+    Python (a cut that moved thousands of members of a story of thousands
+    compared each with every other: docs/benchmarks.md, h27rec).
     """
     members: dict[int, list[Doc]] = defaultdict(list)
     for d in docs:
         members[moves.get(d.key, d.story or 0)].append(d)
     by_key = {d.key: d for d in docs}
-    out: dict[int, tuple[float | None, dict]] = {}
+    asked: dict[int, list[Doc]] = defaultdict(list)
     for key in sorted(keys):
         doc = by_key.get(key)
-        if doc is None:
-            continue
-        others = [m for m in members[moves.get(key, doc.story or 0)] if m.key != key]
-        if not others:
-            out[key] = (None, {})
-            continue
-        with _attached(vectors, [doc, *others], weights):
-            score, best = max(
-                ((doc_similarity(doc, m, params=params), m) for m in others), key=lambda sm: (sm[0], -sm[1].key)
+        if doc is not None:
+            asked[moves.get(key, doc.story or 0)].append(doc)
+    found: dict[int, tuple[float | None, dict]] = {}
+    for story, wanted in asked.items():
+        fellows = members[story]
+        with _attached(vectors, fellows, weights):
+            closest = _Closest(fellows, params) if len(fellows) > _EVIDENCE_SCAN and _bounded(params) else None
+            for doc in wanted:
+                if len(fellows) < 2:
+                    found[doc.key] = (None, {})
+                    continue
+                if closest is not None:
+                    score, best = closest.of(doc)
+                else:
+                    score, best = max(
+                        ((doc_similarity(doc, m, params=params), m) for m in fellows if m.key != doc.key),
+                        key=lambda sm: (sm[0], -sm[1].key),
+                    )
+                found[doc.key] = (score, doc_evidence(doc, best, score=score))
+    return {key: found[key] for key in sorted(found)}
+
+
+_EVIDENCE_SCAN = 32  # fellow members up to which members_evidence scores every one
+
+
+def _bounded(params: Params) -> bool:
+    """Whether :class:`_Closest`'s bounds hold for ``params``: the score rises with each part, and
+    particulars and time only lower it (the shipped settings and every tuned one)."""
+    weights = (params.weight_terms, params.weight_grams, params.weight_names)
+    lowering = (
+        params.conflict_place,
+        params.conflict_year,
+        params.conflict_day,
+        params.conflict_number,
+        params.conflict_names,
+        params.conflict_many,
+        params.time_decay,
+        params.semantic_weight,
+    )
+    floors = (
+        params.semantic_floor,
+        params.semantic_floor if params.semantic_floor_headline is None else params.semantic_floor_headline,
+    )
+    return (
+        all(w >= 0 for w in weights)
+        and all(0 <= x <= 1 for x in lowering)
+        and all(f < 1 for f in floors)
+        and params.score_power > 0
+        and min(params.shared_year, params.shared_day, params.shared_number) >= 0
+    )
+
+
+class _Closest:
+    """A story's members, ready to find any member's closest fellow (:func:`members_evidence`).
+
+    :func:`~newsdesk.coverage.engine.doc_similarity` is at most
+    ``min(1, mix(lexical, semantic) * factor) * time``, where the particulars'
+    factor is at most the product of the shared bonuses, ``lexical`` rises with
+    the term cosine and the name overlap, and ``mix`` with both parts. Each
+    bound below is computed from the shared terms' products (summed through the
+    story's postings), the name weights shared, the sentence cosines (one
+    matrix product) and the exact time factor, each with a margin far wider
+    than their rounding; grams, when weighed, are bounded by 1.
+    """
+
+    _MARGIN = 1e-6
+    _COSINE_MARGIN = 1e-3  # float32 products of 512-dim unit vectors, summed in another order
+
+    def __init__(self, fellows: Sequence[Doc], params: Params) -> None:
+        import numpy as np
+
+        self.np = np
+        self.params = params
+        self.fellows = list(fellows)
+        self.keys = np.array([m.key for m in self.fellows], dtype=np.int64)
+        self.at = np.array([m.at for m in self.fellows], dtype=np.float64)
+        self.n_terms = np.array([len(m.terms) for m in self.fellows], dtype=np.int64)
+        self.term_post: dict[str, tuple[list[int], list[float]]] = {}
+        self.name_post: dict[str, list[int]] = {}
+        self.name_sum = np.zeros(len(self.fellows))
+        for j, m in enumerate(self.fellows):
+            for t, w in m.terms.items():
+                post = self.term_post.get(t)
+                if post is None:
+                    post = self.term_post[t] = ([], [])
+                post[0].append(j)
+                post[1].append(w)
+            stems = m.split_names()[0]
+            self.name_sum[j] = sum(stems.values())
+            for t in stems:
+                self.name_post.setdefault(t, []).append(j)
+        self._arrays: dict[str, tuple[Any, Any]] = {}
+        with_vector = [j for j, m in enumerate(self.fellows) if m.embedding is not None]
+        self.semantic = bool(params.semantic_weight) and bool(with_vector)
+        if self.semantic:
+            self.has_vector = np.zeros(len(self.fellows), dtype=bool)
+            self.has_vector[with_vector] = True
+            self.vector_rows = np.array(with_vector, dtype=np.int64)
+            self.matrix = np.stack([np.asarray(self.fellows[j].embedding, dtype=np.float32) for j in with_vector])
+
+    def _term_arrays(self, term: str) -> tuple[Any, Any]:
+        got = self._arrays.get(term)
+        if got is None:
+            np = self.np
+            idx, ws = self.term_post[term]
+            got = self._arrays[term] = (np.array(idx, dtype=np.int64), np.array(ws, dtype=np.float64))
+        return got
+
+    def bounds(self, doc: Doc) -> Any:
+        """An upper bound of ``doc_similarity(doc, m)`` for every fellow ``m``."""
+        np, params = self.np, self.params
+        n = len(self.fellows)
+        dots = np.zeros(n)
+        for t, w in doc.terms.items():
+            if t in self.term_post:
+                idx, ws = self._term_arrays(t)
+                dots[idx] += w * ws
+        lexical = params.weight_terms * (dots + self._MARGIN)
+        if params.weight_grams:
+            lexical += params.weight_grams
+        stems = doc.split_names()[0]
+        if stems:
+            shared = np.zeros(n)
+            for t, w in stems.items():
+                rows = self.name_post.get(t)
+                if rows:
+                    shared[rows] += w
+            low = np.minimum(sum(stems.values()), self.name_sum)
+            overlap = np.where(
+                shared > 0, np.divide(shared, low, out=np.full(n, np.inf), where=low > 0) * (1 + self._MARGIN), 0.0
             )
-            out[key] = (score, doc_evidence(doc, best, score=score))
-    return out
+            lexical += params.weight_names * np.minimum(overlap, 1e9)
+        lexical = np.maximum(lexical, 0.0) ** params.score_power + self._MARGIN
+        score = lexical
+        if self.semantic and doc.embedding is not None:
+            cosine = np.full(n, -1.0)
+            cosine[self.vector_rows] = self.matrix @ np.asarray(doc.embedding, dtype=np.float32)
+            cosine = cosine + self._COSINE_MARGIN
+            floor = np.full(n, params.semantic_floor)
+            if params.semantic_floor_headline is not None:
+                floor[np.minimum(self.n_terms, len(doc.terms)) <= params.headline_terms] = (
+                    params.semantic_floor_headline
+                )
+            sem = np.maximum(0.0, (cosine - floor) / (1.0 - floor))
+            mixed = (1.0 - params.semantic_weight) * lexical + params.semantic_weight * sem
+            score = np.where(self.has_vector, mixed, lexical)
+        bonus = (1 + params.shared_year) * (1 + params.shared_day) * (1 + params.shared_number)
+        score = np.minimum(1.0, score * bonus + self._MARGIN)
+        window = params.window_hours * 3600.0
+        if window > 0:
+            score = score * (
+                1.0 - params.time_decay * np.minimum(1.0, np.abs(self.at - doc.at) / window) + self._MARGIN
+            )
+        return score + self._MARGIN
+
+    def of(self, doc: Doc) -> tuple[float, Doc]:
+        """``doc``'s closest fellow and its score, as comparing with every fellow finds them."""
+        np = self.np
+        bound = self.bounds(doc)
+        bound[self.keys == doc.key] = -np.inf  # not its own fellow
+        # The fellow of the highest bound is scored first; only those whose bound reaches its
+        # score can beat it, and they are scored in the order of their bounds.
+        first = int(np.argmax(bound))
+        m = self.fellows[first]
+        best, best_doc = (doc_similarity(doc, m, params=self.params), -m.key), m
+        rest = np.flatnonzero(bound >= best[0])
+        rest = rest[rest != first]
+        for j in rest[np.lexsort((self.keys[rest], -bound[rest]))].tolist():
+            if bound[j] < best[0]:
+                break
+            m = self.fellows[j]
+            score = doc_similarity(doc, m, params=self.params)
+            if (score, -m.key) > best:
+                best, best_doc = (score, -m.key), m
+        return best[0], best_doc

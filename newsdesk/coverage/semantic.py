@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 from newsdesk.ops.memory import worker_preload_register
 
 from .boilerplate import lead_strip
-from .text import lead_off_topic
+from .text import lead_off_topic, page_headline
 
 if TYPE_CHECKING:
     import numpy as np
@@ -214,9 +214,10 @@ def article_english_text(article: Article, boilerplate: frozenset[str] = frozens
     english = article.translation_status in (TranslationStatus.NOT_NEEDED, TranslationStatus.DONE)
     if not english or not article.title_en:
         return None
+    title = page_headline(title=article.title_en, url=article.url)
     if article_lead_unrelated(article, boilerplate):
-        return embed_text(title=article.title_en, lead="")
-    return embed_text(title=article.title_en, lead=lead_strip(article.summary_en, boilerplate))
+        return embed_text(title=title, lead="")
+    return embed_text(title=title, lead=lead_strip(article.summary_en, boilerplate))
 
 
 def article_semantic_text(article: Article, boilerplate: frozenset[str] = frozenset()) -> str | None:
@@ -233,7 +234,9 @@ def article_semantic_text(article: Article, boilerplate: frozenset[str] = frozen
     if not chosen.reads(article.language):
         return None
     lead = "" if article_lead_unrelated(article, boilerplate) else lead_strip(article.summary_orig, boilerplate)
-    text = embed_text(title=article.title_orig, lead=lead, chars=chosen.lead_chars)
+    text = embed_text(
+        title=page_headline(title=article.title_orig, url=article.url), lead=lead, chars=chosen.lead_chars
+    )
     return text or None
 
 
@@ -283,12 +286,21 @@ def article_lead_unrelated(article: Article, boilerplate: frozenset[str] = froze
     """:func:`lead_unrelated` for an article's original headline and lead (its boilerplate left out).
 
     One judgement for every reading of the article: the features drop the
-    English lead with the original, the embedding the lead it reads.
+    English lead with the original, the embedding the lead it reads. A page
+    under its site's title is read by its URL's headline
+    (:func:`~newsdesk.coverage.text.page_headline`), and its lead is unrelated
+    when it shares no content word with that headline, with or without a
+    model (:func:`~newsdesk.coverage.text.page_read`).
     """
-    if not article.summary_orig or not semantic_enabled():
+    if not article.summary_orig:
         return False
     lead = lead_strip(article.summary_orig, boilerplate)
-    return lead_unrelated(title=article.title_orig, lead=lead, language=article.language)
+    title = page_headline(title=article.title_orig, url=article.url)
+    if title != article.title_orig and lead_off_topic(title=title, lead=lead):
+        return True
+    if not semantic_enabled():
+        return False
+    return lead_unrelated(title=title, lead=lead, language=article.language)
 
 
 def text_digest(text: str) -> str:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import psycopg
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 # psycopg's automatic-preparation threshold on our connections: never reached.
 PREPARE_ONLY_WHEN_ASKED = 2**62
@@ -30,17 +30,20 @@ def pg_cursor() -> Iterator[psycopg.Cursor]:
     plans every statement afresh; this one sends parameters apart, which lets
     :func:`pg_execute` prepare each statement once per connection.
     """
-    connection.ensure_connection()
-    conn = connection.connection
-    if conn.prepare_threshold is None and settings.NEWSDESK_COVERAGE_PREPARED_STATEMENTS:
+    # Django's ``connection`` looks its per-thread wrapper up again at every attribute: once here.
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    wrapper.ensure_connection()
+    conn = wrapper.connection
+    prepared = settings.NEWSDESK_COVERAGE_PREPARED_STATEMENTS
+    if conn.prepare_threshold is None and prepared:
         # Django opens its connections with preparation off (prepare_threshold
         # None), which makes psycopg ignore even ``prepare=True``. A threshold
         # no statement reaches keeps automatic preparation off for everything
         # else (Django's own cursors bind client-side and never prepare) and
         # lets pg_execute prepare the statements it asks for.
         conn.prepare_threshold = PREPARE_ONLY_WHEN_ASKED
-    with connection.wrap_database_errors, psycopg.Cursor(conn) as cursor:
-        if settings.NEWSDESK_COVERAGE_PREPARED_STATEMENTS and _generic_plans.get(conn) is not True:
+    with wrapper.wrap_database_errors, psycopg.Cursor(conn) as cursor:
+        if prepared and _generic_plans.get(conn) is not True:
             _plans_generic(conn, cursor)
         yield cursor
 

@@ -429,3 +429,126 @@ def lead_off_topic(*, title: str, lead: str) -> bool:
     if len(words) < OFF_TOPIC_TITLE_TERMS:
         return False
     return not (words & content_stems(_lead(lead, OFF_TOPIC_LEAD_CHARS)))
+
+
+# A page's title cut at its separators: "Headline - Site", "Section | Site".
+_TITLE_SEPARATORS = re.compile(r"\s+[-|–—:·»]\s+")
+# A path segment of the URL that spells a headline: words joined by hyphens or underscores.
+_SLUG_PART = re.compile(r"[-_+]+")
+_SLUG_SUFFIX = re.compile(r"\.(?:s?html?|php|aspx?|cms|jsp|story)$", re.IGNORECASE)
+_LETTERS = re.compile(r"[^\W\d_]+")
+# A slug of fewer words is an id or a section ("world", "news-1234"), not a headline.
+SLUG_WORDS = 3
+# A title segment of more words is no site name ("RT International", "ABC News", "The Guardian").
+SITE_NAME_WORDS = 3
+# Labels of a host that name no site: its kind, its edition, its country's second level.
+_HOST_WORDS = frozenset(
+    [
+        "www",
+        "m",
+        "mobile",
+        "amp",
+        "news",
+        "edition",
+        "go",
+        "co",
+        "com",
+        "org",
+        "net",
+        "gov",
+        "ac",
+        "blog",
+        "blogs",
+        "en",
+        "uk",
+        "us",
+        "int",
+    ]
+)
+
+
+def url_slug(url: str) -> str:
+    """The headline a URL spells in its path (``/2018/01/russian-space-experts-regain-control-52044233``:
+    "russian space experts regain control"), or "" when no path segment holds :data:`SLUG_WORDS`
+    words of letters. Figures and ids are left out; the segment with most words wins."""
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        path = unquote(urlsplit(url).path)
+    except ValueError:
+        return ""
+    best: list[str] = []
+    for segment in path.split("/"):
+        parts = _SLUG_PART.split(_SLUG_SUFFIX.sub("", segment))
+        words = [p for p in parts if _LETTERS.fullmatch(p)]
+        if len(words) > len(best):
+            best = words
+    return " ".join(best) if len(best) >= SLUG_WORDS else ""
+
+
+def _site_labels(url: str) -> set[str]:
+    from urllib.parse import urlsplit
+
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return set()
+    labels = host.split(".")[:-1]  # not the top-level domain
+    return {_fold(label) for label in labels if len(label) >= 2 and label not in _HOST_WORDS}
+
+
+def _names_site(segment: str, labels: set[str]) -> bool:
+    words = _LETTERS.findall(_fold(segment))
+    if not words or len(words) > SITE_NAME_WORDS:
+        return False
+    joined = "".join(words)
+    return any(
+        joined == label or words[0] == label or (len(label) >= 4 and joined.startswith(label)) for label in labels
+    )
+
+
+def page_headline(*, title: str, url: str) -> str:
+    """The headline to read an article by: its title, or its URL's slug when the title is the site's own.
+
+    A crawl or a poor feed gives some pages the site's title instead of the
+    article's ("ABC News", "World news - RT International"): an index page, a
+    page whose text did not load, a copyright footer. Such a title is the same
+    for every page of the site and says nothing of the story, while most news
+    sites spell the article's headline in its URL
+    (``.../russian-space-experts-regain-control-1st-angola-satellite-52044233``).
+    The title is the site's when a part of it (cut at " - ", " | ", ": "...)
+    names the site as its host spells it (``abcnews.go.com``: "ABC News";
+    ``rt.com``: "RT International") and no part of it shares a content word with
+    the slug; then the slug (:func:`url_slug`) is the headline. A title that
+    names its site beside the story's own words ("Brexit vote - BBC News" under
+    ``/news/uk-politics-brexit-vote``) shares them with the slug and is kept, and
+    so is every title when the URL spells no headline.
+    """
+    if not title or not url:
+        return title
+    segments = [s for s in _TITLE_SEPARATORS.split(title.strip()) if s]
+    if all(s.count(" ") >= SITE_NAME_WORDS for s in segments):
+        return title  # every part a headline's length (most titles): none is the site's name
+    labels = _site_labels(url)
+    if not any(_names_site(s, labels) for s in segments):
+        return title
+    slug = url_slug(url)
+    if not slug or content_stems(title) & content_stems(slug):
+        return title
+    return slug
+
+
+def page_read(*, title: str, url: str, lead: str) -> tuple[str, str]:
+    """(headline, lead) to read a page by: :func:`page_headline`, and, when the title was the site's,
+    the lead only if it shares a content word with the URL's headline (:func:`lead_off_topic`).
+
+    A page under the site's title is not the article as the feed meant it (an
+    index, a footer, a teaser of another story): its text is read only when it
+    is about what its URL names. The word test alone decides here, without the
+    model's confirmation that :func:`~newsdesk.coverage.semantic.lead_unrelated`
+    asks for a real headline's lead: the site's title is the evidence already.
+    """
+    headline = page_headline(title=title, url=url)
+    if headline != title and lead_off_topic(title=headline, lead=lead):
+        return headline, ""
+    return headline, lead

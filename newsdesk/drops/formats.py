@@ -330,6 +330,9 @@ def _parse_feed_file(data: bytes, mtime: datetime, notes: list[str] | None = Non
     dropped = getattr(feed, "entries_dropped", 0)
     if dropped and notes is not None:
         notes.append(f"the feed parser skipped {dropped} of {getattr(feed, 'entries_total', '?')} entries")
+    if feed.bozo and notes is not None:
+        # Said as a poll says it (FetchAttempt detail "bozo: ..."): the items were read by the loose parser.
+        notes.append(f"bozo: {feed.bozo_reason}")
     entries = []
     for item in feed.items:
         item.published_at = item.published_at or mtime

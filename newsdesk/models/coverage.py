@@ -69,6 +69,10 @@ class CoverageDoc(models.Model):
     # ``terms`` and ``names`` again, packed for the candidate read (newsdesk/coverage/docpack.py);
     # null where a writer left none, and then the JSON is read.
     packed = models.BinaryField(null=True, blank=True)
+    # Which reading of the text wrote the particulars among ``names`` (the "@" keys;
+    # newsdesk/coverage/particulars.py ``VERSION``). 0: written before versions were kept, or by a
+    # writer that does not say; an older version is read anew in bounded batches (dbupgrade.py).
+    particulars_version = models.PositiveSmallIntegerField(db_default=0)
 
     def __str__(self) -> str:
         return f"doc {self.article_id}"
