@@ -105,25 +105,34 @@ def _article_write(*, article: Article, embedding: object, links: Links | None, 
     # trip on PostgreSQL); when it changed meanwhile nothing is written.
     match, values = article_enrichment_values(article=article)
     save = ArticleSave(match=match, values=values)
+    # The assignment's outcome goes in this function's line (one log line per article, not two).
+    report: dict[str, object] = {}
     try:
         with transaction.atomic():
             if embedding is _OWN:
-                story = article_assign_story(article=article, links=links, save=save, boilerplate=boilerplate)
+                story = article_assign_story(
+                    article=article, links=links, save=save, boilerplate=boilerplate, report=report
+                )
             else:
                 story = article_assign_story(
-                    article=article, embedding=embedding, links=links, save=save, boilerplate=boilerplate
+                    article=article, embedding=embedding, links=links, save=save, boilerplate=boilerplate, report=report
                 )
             articles_changed(at_commit_only=True)
     except ArticleChanged:
         article_enrichment_skipped(article=article)
         return False
     log.info(
-        "event=enriched article_id=%s language=%s translation=%s provider=%s story_id=%s",
+        "event=enriched article_id=%s language=%s translation=%s provider=%s story_id=%s "
+        "created=%s score=%s merged=%s rescored=%s",
         article.id,
         article.language,
         article.translation_status,
         article.translation_provider,
         story.id,
+        report["created"],
+        report["score"],
+        report["merged"],
+        report["rescored"],
     )
     return True
 

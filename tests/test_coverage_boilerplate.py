@@ -318,3 +318,18 @@ def test_a_lead_cut_again_gives_the_same_segments_and_a_list_of_its_own():
     assert lead_segments(lead) == second
     # Only the start is cut: a longer lead's tail changes nothing.
     assert lead_segments(lead + " x" * 1000) == lead_segments((lead + " x" * 1000)[: boilerplate.LEAD_CHARS])
+
+
+def test_an_articles_segments_are_those_of_its_original_and_its_english_lead_read_once_when_equal():
+    from newsdesk.coverage.boilerplate import lead_keys
+    from newsdesk.coverage.dbboilerplate import _article_keys
+    from newsdesk.models import Article
+
+    original = "Der Vorstand tagte am Montag in Berlin. Die Sitzung dauerte bis in den späten Abend hinein."
+    english = "The board met in Berlin on Monday. The meeting lasted until late in the evening."
+    translated = Article(summary_orig=original, summary_en=english)
+    assert _article_keys(translated) == {*lead_keys(original), *lead_keys(english)}
+    assert lead_keys(original) and lead_keys(english) and not set(lead_keys(original)) & set(lead_keys(english))
+    untranslated = Article(summary_orig=english, summary_en=english)
+    assert _article_keys(untranslated) == set(lead_keys(english))
+    assert _article_keys(Article(summary_orig=english, summary_en="")) == set(lead_keys(english))

@@ -230,6 +230,34 @@ def test_finish_reports_gone_ids_as_skipped_and_writes_the_rest():
     assert article.story_id is not None and article.translation_status == TranslationStatus.NOT_NEEDED
 
 
+@pytest.mark.django_db
+def test_an_enriched_article_is_logged_once_with_its_assignment_and_a_direct_assignment_still_logs(caplog):
+    """Enrichment logs one line per article (``event=enriched``, with the assignment's outcome);
+    the assignment called on its own (an editor's move, recluster) keeps its ``event=story_assigned``."""
+    import logging
+
+    from newsdesk.coverage.cluster import article_assign_story
+
+    source = make_source(language="en", enabled=False)
+    first, second = _english(source, 0), _english(source, 4)  # the same event, worded alike
+    with caplog.at_level(logging.INFO):
+        result = articles_finish(article_ids=[first.id, second.id])
+    assert result.finished == [first.id, second.id]
+    lines = [r.getMessage() for r in caplog.records]
+    assert not [m for m in lines if m.startswith("event=story_assigned")]
+    enriched = [m for m in lines if m.startswith("event=enriched")]
+    assert len(enriched) == 2
+    second.refresh_from_db()
+    assert f"article_id={first.id} " in enriched[0] and "created=True score=None merged=[]" in enriched[0]
+    assert f"article_id={second.id} " in enriched[1] and f"story_id={second.story_id} " in enriched[1]
+    assert "created=" in enriched[1] and "score=" in enriched[1] and "rescored=0" in enriched[1]
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        story = article_assign_story(article=second)
+    assigned = [r.getMessage() for r in caplog.records if r.getMessage().startswith("event=story_assigned")]
+    assert len(assigned) == 1 and f"article_id={second.id} story_id={story.id} " in assigned[0]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_batch_moves_the_feed_version_once_after_its_last_commit(monkeypatch):
     """Each article commits on its own, but the feeds' version (and the WebSub trigger) moves

@@ -153,6 +153,7 @@ def article_assign_story(
     links: Links | None = None,
     save: ArticleSave | None = None,
     boilerplate: frozenset[str] | None = None,
+    report: dict[str, object] | None = None,
 ) -> Story:
     """Join the article to the story it belongs to, or start one; record why.
 
@@ -169,7 +170,10 @@ def article_assign_story(
     assignment's own UPDATE of the article. The enrichment is saved so.
     ``boilerplate``: the article's boilerplate lead segments as enrichment
     counted them (:func:`~newsdesk.coverage.dbboilerplate.articles_boilerplate`;
-    read when not given).
+    read when not given). ``report``: when given, the assignment's outcome
+    (``created``, ``score``, ``merged``, ``rescored``) is put in it instead of
+    logged, for a caller that logs it in its own line (enrichment's
+    ``event=enriched``: one line per article instead of two).
     """
     params = params or coverage_params()
     if boilerplate is None:
@@ -221,13 +225,19 @@ def article_assign_story(
                 old = Story.objects.filter(id=other).first()
                 if old is not None:
                     story_refresh_counts(story=old)
-    log.info(
-        "event=story_assigned article_id=%s story_id=%s created=%s score=%s merged=%s rescored=%s",
-        article.id,
-        story.id,
-        result.created,
-        None if result.score is None else round(result.score, 3),
-        result.merged,
-        store.stale_reads,
-    )
+    outcome = {
+        "created": result.created,
+        "score": None if result.score is None else round(result.score, 3),
+        "merged": result.merged,
+        "rescored": store.stale_reads,
+    }
+    if report is not None:
+        report.update(outcome)
+    else:
+        log.info(
+            "event=story_assigned article_id=%s story_id=%s created=%s score=%s merged=%s rescored=%s",
+            article.id,
+            story.id,
+            *outcome.values(),
+        )
     return story

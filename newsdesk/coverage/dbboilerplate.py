@@ -43,7 +43,10 @@ log = logging.getLogger(__name__)
 
 
 def _article_keys(article: Article) -> set[str]:
-    return {*lead_keys(article.summary_orig), *lead_keys(article.summary_en)}
+    keys = set(lead_keys(article.summary_orig))
+    if article.summary_en != article.summary_orig:  # the same text (not translated) is read once
+        keys.update(lead_keys(article.summary_en))
+    return keys
 
 
 def _titles(rows: Iterable[tuple[str, str]]) -> dict[str, list[frozenset[str]]]:
@@ -113,8 +116,9 @@ def _rows_new(
             continue
         at = (article.fetched_at or now) if dated else now
         words = " ".join(sorted(title_words(title)))
+        key = title_key(title)  # once per article, not per segment
         for segment in keys[article.id] & fresh:
-            row = (segment, title_key(title), words)
+            row = (segment, key, words)
             first[row] = min(first.get(row, at), at)
     return first
 
