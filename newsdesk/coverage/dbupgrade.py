@@ -33,7 +33,7 @@ from newsdesk.models import Article, CoverageDoc
 from .cluster import article_features
 from .dbboilerplate import articles_boilerplate
 from .docpack import doc_pack
-from .engine import PARTICULAR_PREFIX
+from .engine import PARTICULAR_PREFIX, names_split
 from .particulars import VERSION
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def stale_count() -> int:
 
 
 def _names_with(names: dict, particulars: frozenset[str]) -> dict:
-    out = {k: w for k, w in names.items() if not k.startswith(PARTICULAR_PREFIX)}
+    out, _ = names_split(names)
     out.update((PARTICULAR_PREFIX + p, 0.0) for p in sorted(particulars))
     return out
 
